@@ -1,0 +1,24 @@
+import { execute } from '@oclif/core'
+
+/**
+ * Rewrites Go-style flags (`-data-dir=x`, `-recurse`) to oclif's `--data-dir=x`.
+ * Single-letter flags (`-n`), numbers (`-1`), a lone `-` (stdin) and everything after
+ * `--` are left alone, because Go's flag package treats them the same way.
+ */
+export function normalizeArgv(argv: readonly string[]): string[] {
+  const out: string[] = []
+  let passthrough = false
+  for (const arg of argv) {
+    if (passthrough || arg === '--') {
+      passthrough = true
+      out.push(arg)
+      continue
+    }
+    out.push(/^-[A-Za-z][A-Za-z0-9_.-]+(=[\s\S]*)?$/.test(arg) ? `-${arg}` : arg)
+  }
+  return out
+}
+
+export async function runCli(argv: readonly string[], binUrl: string): Promise<void> {
+  await execute({ args: normalizeArgv(argv), dir: binUrl })
+}

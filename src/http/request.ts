@@ -1,0 +1,145 @@
+import type { IncomingMessage } from 'node:http'
+import { badRequest, HttpError, tooLarge } from '../lib/errors.js'
+import { parseDurationMs } from '../lib/duration.js'
+
+export type Consistency = 'default' | 'stale' | 'consistent'
+
+/** What a read reports about itself in X-Consul-* headers. */
+export interface QueryMeta {
+  index: number
+  knownLeader: boolean
+  lastContactMs: number
+  /** X-Consul-Effective-Consistency. */
+  consistency: 'leader' | 'stale' | 'consistent'
+}
+
+/**
+ * One API request as handlers see it: decoded path, query, token, and a lazily read body.
+ * `signal` aborts when the client goes away, so blocking queries stop waiting for nobody.
+ */
+export class ApiRequest {
+  readonly method: string
+  /** The path after percent-decoding, e.g. `/v1/kv/web/key1`. */
+  readonly path: string
+  readonly query: URLSearchParams
+  readonly token: string
+  meta: QueryMeta | undefined
+  readonly #raw: IncomingMessage
+  #abort: AbortController | undefined
+  #onClose: (() => void) | undefined
+
+  constructor(raw: IncomingMessage) {
+    this.#raw = raw
+    this.method = raw.method ?? 'GET'
+    const url = raw.url ?? '/'
+    const q = url.indexOf('?')
+    const rawPath = q < 0 ? url : url.slice(0, q)
+    this.query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1))
+    this.path = decodePath(rawPath)
+    this.token = tokenFrom(this.query, raw)
+  }
+
+  /** Aborts when the client disconnects. Created on first use: only long waits need it. */
+  get signal(): AbortSignal {
+    if (!this.#abort) {
+      const abort = (this.#abort = new AbortController())
+      const socket = this.#raw.socket
+      if (!socket || socket.destroyed) abort.abort()
+      else socket.once('close', (this.#onClose = () => abort.abort()))
+    }
+    return this.#abort.signal
+  }
+
+  /** Drops the disconnect listener once the response is written (keep-alive sockets live on). */
+  dispose(): void {
+    if (this.#onClose) this.#raw.socket?.off('close', this.#onClose)
+    this.#onClose = undefined
+  }
+
+  get headers(): IncomingMessage['headers'] {
+    return this.#raw.headers
+  }
+
+  /** Presence-based boolean parameter (`?recurse`, `?keys`, `?raw`), as Consul reads them. */
+  has(name: string): boolean {
+    return this.query.has(name)
+  }
+
+  param(name: string): string | undefined {
+    return this.query.get(name) ?? undefined
+  }
+
+  /** Reads the body, refusing more than `limitBytes` with 413 and the given explanation. */
+  async body(limitBytes: number, describeLimit: (size: number) => string): Promise<Buffer> {
+    const declared = Number(this.#raw.headers['content-length'] ?? NaN)
+    if (Number.isFinite(declared) && declared > limitBytes) throw closing(tooLarge(describeLimit(declared)))
+    const chunks: Buffer[] = []
+    let size = 0
+    for await (const chunk of this.#raw as AsyncIterable<Buffer>) {
+      size += chunk.length
+      if (size > limitBytes) throw closing(tooLarge(describeLimit(size)))
+      chunks.push(chunk)
+    }
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
+  }
+}
+
+/** A 413 sent before the body is read: the connection cannot be reused. */
+function closing(err: HttpError): HttpError {
+  return new HttpError(err.status, err.message, { ...err.headers, Connection: 'close' })
+}
+
+function decodePath(rawPath: string): string {
+  if (!rawPath.includes('%')) return rawPath
+  try {
+    return decodeURIComponent(rawPath)
+  } catch {
+    throw badRequest('Invalid URL path: not valid percent-encoded UTF-8')
+  }
+}
+
+/** Token lookup order of Consul: ?token=, X-Consul-Token, then Authorization: Bearer. */
+function tokenFrom(query: URLSearchParams, raw: IncomingMessage): string {
+  const fromQuery = query.get('token')
+  if (fromQuery) return fromQuery
+  const header = raw.headers['x-consul-token']
+  if (typeof header === 'string' && header) return header
+  const auth = raw.headers.authorization
+  if (typeof auth === 'string') {
+    const [scheme, value] = auth.trim().split(/\s+/, 2)
+    if (scheme?.toLowerCase() === 'bearer' && value) return value
+  }
+  return ''
+}
+
+export interface BlockingParams {
+  minIndex: number
+  waitMs: number
+  consistency: Consistency
+}
+
+/** Parses ?index, ?wait, ?stale and ?consistent with Consul's errors and limits. */
+export function blockingParams(req: ApiRequest, limits: { defaultWaitMs: number; maxWaitMs: number }): BlockingParams {
+  const stale = req.has('stale')
+  const consistent = req.has('consistent')
+  if (stale && consistent) throw badRequest('Cannot specify ?stale with ?consistent, conflicting semantics.')
+  let minIndex = 0
+  const index = req.param('index')
+  if (index !== undefined && index !== '') {
+    if (!/^[0-9]+$/.test(index) || !Number.isSafeInteger(Number(index))) throw badRequest('Invalid index')
+    minIndex = Number(index)
+  }
+  let waitMs = limits.defaultWaitMs
+  const wait = req.param('wait')
+  if (wait !== undefined && wait !== '') {
+    try {
+      waitMs = parseDurationMs(wait)
+    } catch {
+      throw badRequest('Invalid wait time')
+    }
+    if (waitMs < 0) throw badRequest('Invalid wait time')
+    if (waitMs === 0) waitMs = limits.defaultWaitMs
+  }
+  waitMs = Math.min(waitMs, limits.maxWaitMs)
+  return { minIndex, waitMs, consistency: stale ? 'stale' : consistent ? 'consistent' : 'default' }
+}

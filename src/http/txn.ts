@@ -1,0 +1,102 @@
+import type { Router } from './router.js'
+import type { ApiContext } from './context.js'
+import type { ApiRequest } from './request.js'
+import { Reply } from './reply.js'
+import { checkDatacenter } from './blocking.js'
+import { badRequest, tooLarge } from '../lib/errors.js'
+import { field, parseJson, toJson } from '../lib/json.js'
+import { toUint64 } from '../lib/uint64.js'
+import { LIMITS } from '../lib/limits.js'
+import { KV_READ_VERBS, type KvOp, type KvVerb } from '../state/commands.js'
+import type { KvResultEntry, TxnOutcome } from '../state/store.js'
+import { blockingParams } from './request.js'
+
+export function registerTxnRoutes(router: Router, ctx: ApiContext): void {
+  router.exact('/v1/txn', { PUT: (req) => txn(req, ctx) })
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+
+/** Turns one `{"KV": {...}}` element into a KvOp, or says exactly what is wrong with it. */
+function parseOp(raw: unknown, at: number): KvOp {
+  const kv = field(raw, 'KV')
+  if (kv === undefined || kv === null || typeof kv !== 'object') {
+    const kind = ['Node', 'Service', 'Check'].find((k) => field(raw, k) !== undefined)
+    throw badRequest(
+      kind
+        ? `Failed to parse body: operation ${at}: ${kind} operations are not available on this agent yet`
+        : `Failed to parse body: operation ${at} has no KV member`,
+    )
+  }
+  const verb = field(kv, 'Verb')
+  const key = field(kv, 'Key') ?? ''
+  if (typeof verb !== 'string' || typeof key !== 'string') throw badRequest(`Failed to parse body: operation ${at}: Verb and Key must be strings`)
+  const op: KvOp = { Verb: verb as KvVerb, Key: key }
+  const value = field(kv, 'Value')
+  if (value !== undefined && value !== null) {
+    if (typeof value !== 'string' || !BASE64.test(value)) throw badRequest(`Failed to parse body: operation ${at}: Value must be base64`)
+    op.Value = value === '' ? null : value
+  }
+  const flags = field(kv, 'Flags')
+  if (flags !== undefined && flags !== null) {
+    const parsed = toUint64(flags)
+    if (parsed === undefined) throw badRequest(`Failed to parse body: operation ${at}: Flags must be an unsigned 64-bit integer`)
+    if (parsed !== 0) op.Flags = String(parsed)
+  }
+  const index = field(kv, 'Index')
+  if (index !== undefined && index !== null) {
+    const parsed = toUint64(index)
+    if (parsed === undefined || typeof parsed === 'bigint') throw badRequest(`Failed to parse body: operation ${at}: Index must be an unsigned integer`)
+    op.Index = parsed
+  }
+  const session = field(kv, 'Session')
+  if (typeof session === 'string' && session) op.Session = session
+  return op
+}
+
+function resultJson(e: KvResultEntry): Record<string, unknown> {
+  return {
+    LockIndex: e.LockIndex,
+    Key: e.Key,
+    Flags: e.Flags,
+    ...('Value' in e ? { Value: e.Value && e.Value.length > 0 ? e.Value.toString('base64') : null } : {}),
+    ...(e.Session ? { Session: e.Session } : {}),
+    CreateIndex: e.CreateIndex,
+    ModifyIndex: e.ModifyIndex,
+  }
+}
+
+async function txn(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
+  checkDatacenter(req, ctx)
+  const max = ctx.limits.txnMaxReqLen
+  const body = await req.body(max, (size) => `Request body(${size} bytes) too large, max size: ${max} bytes. See the limits.txn_max_req_len option.`)
+  let parsed: unknown
+  try {
+    parsed = parseJson(body.toString('utf8'))
+  } catch (err) {
+    throw badRequest(`Failed to parse body: ${(err as Error).message}`)
+  }
+  if (!Array.isArray(parsed)) throw badRequest('Failed to parse body: a transaction is a JSON array of operations')
+  if (parsed.length > LIMITS.txnMaxOps) throw tooLarge(`Transaction contains too many operations (${parsed.length} > ${LIMITS.txnMaxOps})`)
+  const ops = parsed.map(parseOp)
+
+  let outcome: TxnOutcome
+  if (ops.every((op) => KV_READ_VERBS.has(op.Verb))) {
+    const params = blockingParams(req, { defaultWaitMs: ctx.limits.defaultQueryTimeMs, maxWaitMs: ctx.limits.maxQueryTimeMs })
+    const read = ctx.state.txnRead(ops)
+    outcome = read.outcome
+    req.meta = {
+      index: Math.max(1, read.index),
+      knownLeader: ctx.raft.leaderAddress() !== '',
+      lastContactMs: ctx.raft.lastContactMs(),
+      consistency: params.consistency === 'default' ? 'leader' : params.consistency,
+    }
+  } else {
+    outcome = (await ctx.raft.apply({ Type: 'txn', Ops: ops.map((KV) => ({ KV })) })).response as TxnOutcome
+  }
+  const payload = {
+    Results: outcome.Results ? outcome.Results.map((r) => ({ KV: resultJson(r.KV) })) : null,
+    Errors: outcome.Errors,
+  }
+  return new Reply(outcome.Errors ? 409 : 200, toJson(payload, ctx.prettyByDefault || req.has('pretty')))
+}

@@ -1,0 +1,22 @@
+/** Every bound the agent enforces, named once. Config can raise the ones Consul lets users set. */
+export const LIMITS = {
+  /** limits.kv_max_value_size default: 512 KiB, as Consul. */
+  kvMaxValueSize: 512 * 1024,
+  /** limits.txn_max_req_len default: 512 KiB, as Consul. */
+  txnMaxReqLen: 512 * 1024,
+  /** Operations in one /v1/txn request (Consul 1.14+). */
+  txnMaxOps: 128,
+  /** Tombstones kept before a reap raises the floor index. */
+  kvTombstonesMax: 100_000,
+  /** Default and maximum wait of a blocking query, and the jitter divisor. */
+  blockingDefaultWaitMs: 5 * 60_000,
+  blockingMaxWaitMs: 10 * 60_000,
+  blockingJitterFraction: 16,
+  /** Request bodies of endpoints other than KV PUT and txn (JSON documents). */
+  jsonBodyMax: 1024 * 1024,
+  /** Raft log entries between snapshots, and entries kept behind a snapshot (Consul's defaults). */
+  raftSnapshotThreshold: 16_384,
+  raftTrailingLogs: 10_240,
+  /** Entries written to disk in one group commit. */
+  groupCommitMaxEntries: 4096,
+} as const

@@ -1,0 +1,91 @@
+import Database from 'better-sqlite3'
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import type { HardState, LogEntry, RecoveredState, SnapshotRecord } from './types.js'
+import { StorageError } from '../lib/errors.js'
+
+/** File name of the raft database inside `data_dir/raft/`. */
+export const RAFT_DB_FILE = 'raft.db'
+
+/**
+ * The raft log, hard state and latest snapshot in one SQLite database (WAL, synchronous=FULL:
+ * a committed transaction has been fsync'd). Synchronous API: it runs on the storage worker
+ * thread, or on the main thread only during recovery.
+ */
+export class SqliteLog {
+  readonly #db: Database.Database
+  readonly #insert: Database.Statement
+  readonly #truncateFrom: Database.Statement
+  readonly #compactThrough: Database.Statement
+  readonly #setMeta: Database.Statement
+
+  constructor(dir: string) {
+    mkdirSync(dir, { recursive: true })
+    try {
+      this.#db = new Database(join(dir, RAFT_DB_FILE))
+      this.#db.pragma('journal_mode = WAL')
+      this.#db.pragma('synchronous = FULL')
+      this.#db.exec(`
+        CREATE TABLE IF NOT EXISTS log (idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, type INTEGER NOT NULL, data TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), idx INTEGER NOT NULL, term INTEGER NOT NULL, data TEXT NOT NULL);
+      `)
+    } catch (err) {
+      throw new StorageError(`cannot open raft store in ${dir}: ${(err as Error).message}`, { cause: err })
+    }
+    this.#insert = this.#db.prepare('INSERT OR REPLACE INTO log (idx, term, type, data) VALUES (?, ?, ?, ?)')
+    this.#truncateFrom = this.#db.prepare('DELETE FROM log WHERE idx >= ?')
+    this.#compactThrough = this.#db.prepare('DELETE FROM log WHERE idx <= ?')
+    this.#setMeta = this.#db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)')
+  }
+
+  recover(): RecoveredState {
+    const meta = new Map(
+      (this.#db.prepare('SELECT key, value FROM meta').all() as Array<{ key: string; value: string }>).map((r) => [r.key, r.value]),
+    )
+    const hardState: HardState = meta.has('hardState') ? (JSON.parse(meta.get('hardState')!) as HardState) : { term: 0, vote: '' }
+    const snap = this.#db.prepare('SELECT idx, term, data FROM snapshot WHERE id = 1').get() as
+      | { idx: number; term: number; data: string }
+      | undefined
+    const snapshot: SnapshotRecord | undefined = snap ? { index: snap.idx, term: snap.term, data: snap.data } : undefined
+    const entries = this.#db
+      .prepare('SELECT idx AS "index", term, type, data FROM log WHERE idx > ? ORDER BY idx')
+      .all(snapshot?.index ?? 0) as LogEntry[]
+    return { hardState, snapshot, entries }
+  }
+
+  /** Runs a group of writes in one transaction: one fsync for all of them. */
+  batch(writes: () => void): void {
+    this.#db.transaction(writes)()
+  }
+
+  append(entries: readonly LogEntry[]): void {
+    if (entries.length === 0) return
+    this.#truncateFrom.run(entries[0]!.index)
+    for (const e of entries) this.#insert.run(e.index, e.term, e.type, e.data)
+  }
+
+  setHardState(state: HardState): void {
+    this.#setMeta.run('hardState', JSON.stringify(state))
+  }
+
+  saveSnapshot(snapshot: SnapshotRecord, compactThrough: number): void {
+    this.#db
+      .prepare('INSERT OR REPLACE INTO snapshot (id, idx, term, data) VALUES (1, ?, ?, ?)')
+      .run(snapshot.index, snapshot.term, snapshot.data)
+    this.#compactThrough.run(compactThrough)
+  }
+
+  logLength(): number {
+    return (this.#db.prepare('SELECT COUNT(*) AS n FROM log').get() as { n: number }).n
+  }
+
+  /** Returns freed pages to the file system after a compaction. */
+  checkpoint(): void {
+    this.#db.pragma('wal_checkpoint(TRUNCATE)')
+  }
+
+  close(): void {
+    this.#db.close()
+  }
+}

@@ -1,0 +1,99 @@
+import { Worker } from 'node:worker_threads'
+import type { HardState, LogEntry, RaftStorage, RecoveredState, SnapshotRecord } from './types.js'
+import { SqliteLog } from './sqlite-log.js'
+import { StorageError } from '../lib/errors.js'
+
+export type StorageRequest =
+  | { id: number; op: 'append'; entries: readonly LogEntry[] }
+  | { id: number; op: 'hardState'; state: HardState }
+  | { id: number; op: 'snapshot'; snapshot: SnapshotRecord; compactThrough: number }
+  | { id: number; op: 'length' }
+  | { id: number; op: 'close' }
+export interface StorageReply {
+  id: number
+  error?: string
+  value?: number
+}
+
+type Pending = { resolve: (value: number | undefined) => void; reject: (err: Error) => void }
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
+
+/**
+ * Durable raft storage in `dir`: recovery reads the database on the calling thread, then a
+ * worker thread owns it and commits writes in groups (see storage-worker.ts).
+ */
+export class SqliteStorage implements RaftStorage {
+  #worker: Worker | undefined
+  readonly #pending = new Map<number, Pending>()
+  #nextId = 1
+  #failed: Error | undefined
+
+  constructor(readonly dir: string) {}
+
+  recover(): RecoveredState {
+    const log = new SqliteLog(this.dir)
+    try {
+      return log.recover()
+    } finally {
+      log.close()
+    }
+  }
+
+  append(entries: readonly LogEntry[]): Promise<void> {
+    return this.#send({ op: 'append', entries }).then(() => undefined)
+  }
+
+  setHardState(state: HardState): Promise<void> {
+    return this.#send({ op: 'hardState', state }).then(() => undefined)
+  }
+
+  saveSnapshot(snapshot: SnapshotRecord, compactThrough: number): Promise<void> {
+    return this.#send({ op: 'snapshot', snapshot, compactThrough }).then(() => undefined)
+  }
+
+  async logLength(): Promise<number> {
+    return (await this.#send({ op: 'length' })) ?? 0
+  }
+
+  async close(): Promise<void> {
+    if (!this.#worker) return
+    const worker = this.#worker
+    await this.#send({ op: 'close' }).catch(() => undefined)
+    await worker.terminate()
+    this.#worker = undefined
+  }
+
+  #start(): Worker {
+    const worker = new Worker(new URL('./storage-worker.js', import.meta.url), { workerData: { dir: this.dir } })
+    worker.on('message', (replies: StorageReply[]) => {
+      for (const reply of replies) {
+        const p = this.#pending.get(reply.id)
+        this.#pending.delete(reply.id)
+        if (reply.error) p?.reject(new StorageError(reply.error))
+        else p?.resolve(reply.value)
+      }
+    })
+    worker.on('error', (err) => this.#fail(err))
+    worker.on('exit', (code) => {
+      if (this.#pending.size > 0) this.#fail(new StorageError(`raft storage worker exited with code ${code}`))
+    })
+    worker.unref()
+    return worker
+  }
+
+  #fail(err: Error): void {
+    this.#failed = new StorageError(`raft storage failed: ${err.message}`, { cause: err })
+    for (const p of this.#pending.values()) p.reject(this.#failed)
+    this.#pending.clear()
+  }
+
+  #send(req: DistributiveOmit<StorageRequest, 'id'>): Promise<number | undefined> {
+    if (this.#failed) return Promise.reject(this.#failed)
+    this.#worker ??= this.#start()
+    const id = this.#nextId++
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject })
+      this.#worker!.postMessage({ ...req, id })
+    })
+  }
+}

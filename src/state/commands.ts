@@ -1,0 +1,69 @@
+/**
+ * The commands the raft log carries. They are stored as JSON, so a field once written must
+ * keep its meaning forever: add fields and types, never repurpose them.
+ * Bytes travel as base64 strings and uint64 flags as decimal strings.
+ */
+
+export type KvVerb =
+  | 'set'
+  | 'cas'
+  | 'lock'
+  | 'unlock'
+  | 'get'
+  | 'get-or-empty'
+  | 'get-tree'
+  | 'check-index'
+  | 'check-session'
+  | 'check-not-exists'
+  | 'delete'
+  | 'delete-tree'
+  | 'delete-cas'
+
+export const KV_VERBS: readonly KvVerb[] = [
+  'set',
+  'cas',
+  'lock',
+  'unlock',
+  'get',
+  'get-or-empty',
+  'get-tree',
+  'check-index',
+  'check-session',
+  'check-not-exists',
+  'delete',
+  'delete-tree',
+  'delete-cas',
+]
+
+/** Verbs that only read: a transaction made of these alone never goes through the log. */
+export const KV_READ_VERBS: ReadonlySet<KvVerb> = new Set([
+  'get',
+  'get-or-empty',
+  'get-tree',
+  'check-index',
+  'check-session',
+  'check-not-exists',
+])
+
+export interface KvOp {
+  Verb: KvVerb
+  Key: string
+  /** base64, or null for an empty value. */
+  Value?: string | null
+  /** uint64 as a decimal string. */
+  Flags?: string
+  Index?: number
+  Session?: string
+}
+
+export interface KvsCommand {
+  Type: 'kvs'
+  Op: KvOp
+}
+
+export interface TxnCommand {
+  Type: 'txn'
+  Ops: Array<{ KV: KvOp }>
+}
+
+export type Command = KvsCommand | TxnCommand
