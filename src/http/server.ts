@@ -65,14 +65,18 @@ function writeValue(res: http.ServerResponse, req: ApiRequest, value: unknown, p
   if (value instanceof Reply) {
     Object.assign(headers, value.headers)
     if (value.body !== undefined) headers['Content-Type'] = value.contentType
-    res.writeHead(value.status, headers)
-    res.end(value.body)
+    send(res, value.status, headers, value.body)
     return
   }
   headers['Content-Type'] = 'application/json'
-  res.writeHead(200, headers)
-  if (value === undefined) res.end()
-  else res.end(toJson(value, prettyByDefault || req.has('pretty')))
+  send(res, 200, headers, value === undefined ? undefined : toJson(value, prettyByDefault || req.has('pretty')))
+}
+
+/** Writes a whole response with its Content-Length (no chunked encoding for small JSON answers). */
+function send(res: http.ServerResponse, status: number, headers: Record<string, string>, body: Buffer | string | undefined): void {
+  headers['Content-Length'] = String(body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length)
+  res.writeHead(status, headers)
+  res.end(body)
 }
 
 function writeError(res: http.ServerResponse, req: ApiRequest | undefined, err: unknown, log: Log): void {
@@ -93,8 +97,7 @@ function writeError(res: http.ServerResponse, req: ApiRequest | undefined, err: 
     log('error', `http: ${req?.method ?? '?'} ${req?.path ?? '?'}: ${message}`)
   }
   headers['Content-Type'] = 'text/plain; charset=utf-8'
-  res.writeHead(status, headers)
-  res.end(message)
+  send(res, status, headers, message)
 }
 
 export interface ListenOptions {

@@ -1,0 +1,281 @@
+import { randomUUID } from 'node:crypto'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import type http from 'node:http'
+import { arch, availableParallelism, platform } from 'node:os'
+import { join } from 'node:path'
+import type { ApiContext, HttpLimits, ReloadReport } from '../http/context.js'
+import { boundPort, createApiHandler, listen } from '../http/server.js'
+import { StateStore } from '../state/store.js'
+import { Fsm } from '../state/fsm.js'
+import { SingleServerRaft, type Consensus } from '../raft/single-server.js'
+import { MemoryStorage } from '../raft/memory-storage.js'
+import { SqliteStorage } from '../raft/sqlite-storage.js'
+import type { RaftStorage } from '../raft/types.js'
+import { changedKeys, RELOADABLE_KEYS, type LoadedConfig, type RuntimeConfig } from './config.js'
+import { Logger } from './log.js'
+import { ConfigError } from '../lib/errors.js'
+import { CONSUL_COMPAT_VERSION, RAFT_PROTOCOL, VERSION } from '../version.js'
+
+export interface AgentOptions {
+  /** Re-reads every config source; called on SIGHUP, `consul reload` and PUT /v1/agent/reload. */
+  loadConfig: () => LoadedConfig
+  logger?: Logger
+}
+
+/** A listener the agent opened, for `consul agent` to print and tests to find. */
+export interface Listener {
+  protocol: 'http' | 'https'
+  address: string
+  port: number
+}
+
+/**
+ * The agent runtime: a server holding the replicated state behind raft, and the HTTP API
+ * in front of it. Owns its listeners, storage and pid file, and releases them on stop().
+ */
+export class Agent implements ApiContext {
+  readonly state = new StateStore()
+  readonly logger: Logger
+  readonly listeners: Listener[] = []
+  readonly nodeId: string
+  config: RuntimeConfig
+  raft!: Consensus
+  readonly #opts: AgentOptions
+  readonly #servers: http.Server[] = []
+  #stopped = false
+
+  private constructor(loaded: LoadedConfig, opts: AgentOptions) {
+    this.config = loaded.config
+    this.#opts = opts
+    this.logger = opts.logger ?? new Logger(loaded.config.logLevel)
+    this.logger.setLevel(loaded.config.logLevel)
+    for (const w of loaded.warnings) this.logger.warn(`config: ${w}`)
+    this.nodeId = this.#nodeId()
+  }
+
+  /** Starts an agent from a loaded config: recovers state, elects, and opens the listeners. */
+  static async start(opts: AgentOptions): Promise<Agent> {
+    const agent = new Agent(opts.loadConfig(), opts)
+    try {
+      await agent.#start()
+    } catch (err) {
+      await agent.stop()
+      throw err
+    }
+    return agent
+  }
+
+  get datacenter(): string {
+    return this.config.datacenter
+  }
+
+  get limits(): HttpLimits {
+    return {
+      kvMaxValueSize: this.config.limits.kvMaxValueSize,
+      txnMaxReqLen: this.config.limits.txnMaxReqLen,
+      defaultQueryTimeMs: this.config.defaultQueryTimeMs,
+      maxQueryTimeMs: this.config.maxQueryTimeMs,
+    }
+  }
+
+  get prettyByDefault(): boolean {
+    return this.config.dev
+  }
+
+  async #start(): Promise<void> {
+    const c = this.config
+    if (!c.server) {
+      throw new ConfigError('config', 'server', 'client agents need LAN gossip to find servers, which this build does not have yet: run with -server or -dev')
+    }
+    if (c.bootstrapExpect > 1) {
+      throw new ConfigError('config', 'bootstrap_expect', `bootstrap_expect=${c.bootstrapExpect} needs multi-server raft, which this build does not have yet: use 1`)
+    }
+    if (!c.bootstrap && c.bootstrapExpect === 0) this.logger.warn('agent: server has neither bootstrap nor bootstrap_expect; as the only server it elects itself')
+    const storage: RaftStorage = c.dev ? new MemoryStorage() : new SqliteStorage(join(c.dataDir!, 'raft'))
+    this.raft = await SingleServerRaft.open({
+      storage,
+      fsm: new Fsm(this.state),
+      address: `${c.advertiseAddr}:${c.ports.server}`,
+      snapshotThreshold: c.raftSnapshotThreshold,
+      trailingLogs: c.raftTrailingLogs,
+      log: (level, message) => this.logger.log(level, message),
+    })
+    const handler = createApiHandler(this, (level, message) => this.logger.log(level, message))
+    if (c.ports.http >= 0) for (const host of c.httpAddrs) await this.#listen(handler, 'http', host, c.ports.http)
+    if (c.ports.https >= 0) for (const host of c.httpsAddrs) await this.#listen(handler, 'https', host, c.ports.https)
+    if (c.pidFile) writeFileSync(c.pidFile, `${process.pid}`)
+    this.logger.info(`agent: started ${c.dev ? 'in dev mode ' : ''}as node "${c.nodeName}" in datacenter "${c.datacenter}"`)
+  }
+
+  async #listen(handler: http.RequestListener, protocol: 'http' | 'https', host: string, port: number): Promise<void> {
+    const tls = protocol === 'https' ? this.#tlsOptions() : undefined
+    const server = await listen(handler, { host, port, tls })
+    this.#servers.push(server)
+    this.listeners.push({ protocol, address: host, port: boundPort(server) })
+    this.logger.info(`agent: ${protocol.toUpperCase()} API listening on ${protocol}://${host.includes(':') ? `[${host}]` : host}:${boundPort(server)}`)
+  }
+
+  #tlsOptions(): { cert: Buffer; key: Buffer; ca?: Buffer; requestCert: boolean; rejectUnauthorized: boolean } {
+    const { certFile, keyFile, caFile, verifyIncoming } = this.config.tls
+    if (!certFile || !keyFile) throw new ConfigError('config', 'tls.defaults.cert_file', 'ports.https is set but cert_file and key_file are not')
+    const read = (file: string, key: string): Buffer => {
+      try {
+        return readFileSync(file)
+      } catch (err) {
+        throw new ConfigError(file, key, `cannot read: ${(err as Error).message}`)
+      }
+    }
+    if (verifyIncoming && !caFile) throw new ConfigError('config', 'tls.defaults.verify_incoming', 'verify_incoming needs ca_file to check client certificates')
+    return {
+      cert: read(certFile, 'cert_file'),
+      key: read(keyFile, 'key_file'),
+      ...(caFile ? { ca: read(caFile, 'ca_file') } : {}),
+      requestCert: verifyIncoming,
+      rejectUnauthorized: verifyIncoming,
+    }
+  }
+
+  /** The node ID: from config, else persisted in data_dir so it survives restarts. */
+  #nodeId(): string {
+    if (this.config.nodeId) return this.config.nodeId
+    if (this.config.dev || !this.config.dataDir) return randomUUID()
+    const file = join(this.config.dataDir, 'node-id')
+    try {
+      return readFileSync(file, 'utf8').trim()
+    } catch {
+      mkdirSync(this.config.dataDir, { recursive: true })
+      const id = randomUUID()
+      writeFileSync(file, id)
+      return id
+    }
+  }
+
+  /**
+   * Re-reads the config. Reloadable keys take effect now; the others are reported as needing
+   * a restart instead of being silently ignored (a long-standing Consul complaint).
+   */
+  async reload(): Promise<ReloadReport> {
+    const loaded = this.#opts.loadConfig()
+    for (const w of loaded.warnings) this.logger.warn(`config: ${w}`)
+    const changed = changedKeys(this.config.doc, loaded.config.doc)
+    const applied = changed.filter((k) => RELOADABLE_KEYS.has(k))
+    const restartRequired = changed.filter((k) => !RELOADABLE_KEYS.has(k))
+    const keep = this.config
+    this.config = {
+      ...loaded.config,
+      // Identity, addresses and storage stay as started until a restart.
+      ...pick(keep, ['dev', 'server', 'bootstrap', 'bootstrapExpect', 'datacenter', 'primaryDatacenter', 'dataDir', 'nodeName', 'nodeId', 'bindAddr', 'advertiseAddr', 'clientAddrs', 'httpAddrs', 'httpsAddrs', 'ports', 'pidFile', 'tls', 'ui']),
+    }
+    this.logger.setLevel(this.config.logLevel)
+    this.logger.info(`agent: reloaded configuration${applied.length ? `; applied: ${applied.join(', ')}` : '; nothing to apply'}`)
+    if (restartRequired.length) this.logger.warn(`agent: changed keys that need a restart to take effect: ${restartRequired.join(', ')}`)
+    return { applied, restartRequired }
+  }
+
+  agentSelf(): Record<string, unknown> {
+    const c = this.config
+    const leader = this.raft.leaderAddress()
+    return {
+      Config: {
+        Datacenter: c.datacenter,
+        PrimaryDatacenter: c.primaryDatacenter,
+        NodeName: c.nodeName,
+        NodeID: this.nodeId,
+        Server: c.server,
+        Revision: VERSION,
+        Version: CONSUL_COMPAT_VERSION,
+        BuildDate: '2026-11-26T00:00:00Z',
+      },
+      DebugConfig: {
+        Bootstrap: c.bootstrap,
+        BootstrapExpect: c.bootstrapExpect,
+        DataDir: c.dataDir ?? '',
+        DevMode: c.dev,
+        BindAddr: c.bindAddr,
+        AdvertiseAddrLAN: c.advertiseAddr,
+        ClientAddrs: c.clientAddrs,
+        HTTPPort: c.ports.http,
+        HTTPSPort: c.ports.https,
+        DNSPort: c.ports.dns,
+        ServerPort: c.ports.server,
+        LogLevel: c.logLevel.toUpperCase(),
+        KVMaxValueSize: c.limits.kvMaxValueSize,
+        TxnMaxReqLen: c.limits.txnMaxReqLen,
+      },
+      Coord: { Vec: [0, 0, 0, 0, 0, 0, 0, 0], Error: 1.5, Adjustment: 0, Height: 1e-5 },
+      Member: {
+        Name: c.nodeName,
+        Addr: c.advertiseAddr,
+        Port: c.ports.serfLan,
+        Tags: {
+          role: c.server ? 'consul' : 'node',
+          dc: c.datacenter,
+          id: this.nodeId,
+          port: String(c.ports.server),
+          ...(c.bootstrap ? { bootstrap: '1' } : {}),
+          ...(c.bootstrapExpect ? { expect: String(c.bootstrapExpect) } : {}),
+          build: `${CONSUL_COMPAT_VERSION}:${VERSION}`,
+          vsn: '2',
+          vsn_min: '2',
+          vsn_max: '3',
+          raft_vsn: String(RAFT_PROTOCOL),
+        },
+        Status: 1,
+        ProtocolMin: 1,
+        ProtocolMax: 5,
+        ProtocolCur: 2,
+        DelegateMin: 2,
+        DelegateMax: 5,
+        DelegateCur: 4,
+      },
+      Stats: {
+        agent: { checks: '0', services: '0', check_monitors: '0', check_ttls: '0' },
+        build: { version: CONSUL_COMPAT_VERSION, revision: VERSION, prerelease: '' },
+        consul: {
+          server: String(c.server),
+          leader: String(this.raft.isLeader()),
+          leader_addr: leader,
+          bootstrap: String(c.bootstrap),
+          known_datacenters: '1',
+        },
+        raft: this.raft.stats(),
+        runtime: {
+          arch: arch(),
+          os: platform(),
+          version: process.version,
+          cpu_count: String(availableParallelism()),
+          max_procs: '1',
+          goroutines: '0',
+        },
+        kv: { entries: String(this.state.kv.size) },
+        serf_lan: {},
+        serf_wan: {},
+      },
+      Meta: c.nodeMeta,
+    }
+  }
+
+  /** Closes the listeners, flushes and closes storage, and removes the pid file. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return
+    this.#stopped = true
+    await Promise.all(
+      this.#servers.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.close(() => resolve())
+            s.closeAllConnections()
+          }),
+      ),
+    )
+    await this.raft?.close()
+    if (this.config.pidFile) rmSync(this.config.pidFile, { force: true })
+    this.logger.info('agent: shut down')
+  }
+}
+
+function pick<T extends object, K extends keyof T>(obj: T, keys: readonly K[]): Pick<T, K> {
+  const out = {} as Pick<T, K>
+  for (const k of keys) out[k] = obj[k]
+  return out
+}

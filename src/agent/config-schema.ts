@@ -1,0 +1,63 @@
+/**
+ * JSON Schema of the agent's config files (Consul's snake_case keys). Keys not listed here
+ * are unknown: the loader warns about them and ignores them, since old harnesses still
+ * write keys such as `ports.rpc`. Durations are Go duration strings.
+ */
+
+const str = { type: 'string' } as const
+const bool = { type: 'boolean' } as const
+const port = { type: 'integer', minimum: -1, maximum: 65535 } as const
+const duration = { type: 'string', pattern: '^[-+]?([0-9]*(\\.[0-9]*)?(ns|us|µs|μs|ms|s|m|h))+$|^0$' } as const
+const obj = (properties: Record<string, unknown>): Record<string, unknown> => ({ type: 'object', properties, additionalProperties: false })
+
+const tlsBlock = obj({
+  ca_file: str,
+  ca_path: str,
+  cert_file: str,
+  key_file: str,
+  verify_incoming: bool,
+  verify_outgoing: bool,
+  verify_server_hostname: bool,
+  tls_min_version: str,
+})
+
+export const CONFIG_SCHEMA = obj({
+  server: bool,
+  bootstrap: bool,
+  bootstrap_expect: { type: 'integer', minimum: 0, maximum: 7 },
+  datacenter: { type: 'string', pattern: '^[a-zA-Z0-9_-]+$' },
+  primary_datacenter: str,
+  data_dir: str,
+  node_name: str,
+  node_id: str,
+  node_meta: { type: 'object', additionalProperties: str },
+  bind_addr: str,
+  advertise_addr: str,
+  client_addr: str,
+  ports: obj({ http: port, https: port, dns: port, grpc: port, grpc_tls: port, serf_lan: port, serf_wan: port, server: port }),
+  addresses: obj({ http: str, https: str, dns: str, grpc: str }),
+  log_level: { type: 'string', enum: ['trace', 'debug', 'info', 'warn', 'warning', 'err', 'error', 'TRACE', 'DEBUG', 'INFO', 'WARN', 'ERR', 'ERROR'] },
+  log_json: bool,
+  pid_file: str,
+  limits: obj({
+    kv_max_value_size: { type: 'integer', minimum: 1 },
+    txn_max_req_len: { type: 'integer', minimum: 1 },
+    http_max_conns_per_client: { type: 'integer', minimum: 0 },
+  }),
+  default_query_time: duration,
+  max_query_time: duration,
+  raft_snapshot_threshold: { type: 'integer', minimum: 1 },
+  raft_trailing_logs: { type: 'integer', minimum: 0 },
+  performance: obj({ raft_multiplier: { type: 'integer', minimum: 1, maximum: 10 } }),
+  tls: obj({ defaults: tlsBlock, https: tlsBlock, internal_rpc: tlsBlock }),
+  ca_file: str,
+  cert_file: str,
+  key_file: str,
+  verify_incoming: bool,
+  verify_incoming_https: bool,
+  verify_outgoing: bool,
+  disable_update_check: bool,
+  ui: bool,
+  ui_config: obj({ enabled: bool, dir: str, content_path: str }),
+  acl: { type: 'object', properties: { enabled: bool, default_policy: { enum: ['allow', 'deny'] } } },
+}) as Record<string, unknown>

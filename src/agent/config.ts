@@ -1,0 +1,303 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs'
+import { hostname, networkInterfaces } from 'node:os'
+import { join } from 'node:path'
+import { Ajv, type ErrorObject } from 'ajv'
+import { CONFIG_SCHEMA } from './config-schema.js'
+import { ConfigError } from '../lib/errors.js'
+import { parseDurationMs } from '../lib/duration.js'
+import { LIMITS } from '../lib/limits.js'
+import { parseLogLevel, type LogLevel } from './log.js'
+
+/** A config document as written in a file: Consul's snake_case keys. */
+export type ConfigDoc = Record<string, unknown>
+
+/** The `consul agent` flags that map onto config keys (flags win over files). */
+export interface AgentFlags {
+  dev?: boolean
+  server?: boolean
+  bootstrap?: boolean
+  bootstrapExpect?: number
+  dataDir?: string
+  node?: string
+  datacenter?: string
+  bind?: string
+  advertise?: string
+  client?: string
+  configFile?: string[]
+  configDir?: string[]
+  httpPort?: number
+  httpsPort?: number
+  dnsPort?: number
+  serverPort?: number
+  pidFile?: string
+  logLevel?: string
+  nodeMeta?: string[]
+  ui?: boolean
+}
+
+/** The agent's effective configuration, after defaults, files and flags. */
+export interface RuntimeConfig {
+  dev: boolean
+  server: boolean
+  bootstrap: boolean
+  bootstrapExpect: number
+  datacenter: string
+  primaryDatacenter: string
+  dataDir: string | undefined
+  nodeName: string
+  nodeId: string | undefined
+  nodeMeta: Record<string, string>
+  bindAddr: string
+  advertiseAddr: string
+  clientAddrs: string[]
+  httpAddrs: string[]
+  httpsAddrs: string[]
+  ports: { http: number; https: number; dns: number; server: number; serfLan: number; serfWan: number }
+  logLevel: LogLevel
+  pidFile: string | undefined
+  limits: { kvMaxValueSize: number; txnMaxReqLen: number }
+  defaultQueryTimeMs: number
+  maxQueryTimeMs: number
+  raftSnapshotThreshold: number
+  raftTrailingLogs: number
+  tls: { caFile?: string; certFile?: string; keyFile?: string; verifyIncoming: boolean }
+  ui: boolean
+  /** The merged document, for reload diffs and /v1/agent/self DebugConfig. */
+  doc: ConfigDoc
+}
+
+export interface LoadedConfig {
+  config: RuntimeConfig
+  warnings: string[]
+  /** Files read, in merge order. */
+  files: string[]
+}
+
+const ajv = new Ajv({ allErrors: true, strict: false })
+const validate = ajv.compile(CONFIG_SCHEMA)
+
+/** Dotted key of an ajv error, e.g. `ports.http`, including the offending property when unknown. */
+function errorKey(err: ErrorObject): string {
+  const base = err.instancePath.split('/').filter(Boolean).join('.')
+  if (err.keyword === 'additionalProperties') {
+    const extra = (err.params as { additionalProperty: string }).additionalProperty
+    return base ? `${base}.${extra}` : extra
+  }
+  return base
+}
+
+function deleteKey(doc: ConfigDoc, dotted: string): void {
+  const parts = dotted.split('.')
+  let cur: Record<string, unknown> | undefined = doc
+  for (const p of parts.slice(0, -1)) cur = cur?.[p] as Record<string, unknown> | undefined
+  if (cur) delete cur[parts.at(-1)!]
+}
+
+/**
+ * Validates one document. Invalid values throw a ConfigError naming the source, key and
+ * reason; unknown keys are removed and reported as warnings.
+ */
+export function checkDoc(source: string, doc: unknown, warnings: string[]): ConfigDoc {
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(source, '', 'a config file must hold a JSON object')
+  if (validate(doc)) return doc as ConfigDoc
+  const errors = validate.errors ?? []
+  const hard = errors.find((e) => e.keyword !== 'additionalProperties')
+  if (hard) throw new ConfigError(source, errorKey(hard), hard.message ?? 'invalid value')
+  for (const e of errors) {
+    const key = errorKey(e)
+    warnings.push(`${source}: unknown config key "${key}" ignored`)
+    deleteKey(doc as ConfigDoc, key)
+  }
+  return doc as ConfigDoc
+}
+
+/** Consul's merge: objects merge key by key, lists append, anything else is replaced. */
+export function mergeDocs(base: ConfigDoc, over: ConfigDoc): ConfigDoc {
+  const out: ConfigDoc = { ...base }
+  for (const [k, v] of Object.entries(over)) {
+    const prev = out[k]
+    if (Array.isArray(prev) && Array.isArray(v)) out[k] = [...prev, ...v]
+    else if (isPlainObject(prev) && isPlainObject(v)) out[k] = mergeDocs(prev, v)
+    else out[k] = v
+  }
+  return out
+}
+
+function isPlainObject(v: unknown): v is ConfigDoc {
+  return v !== null && typeof v === 'object' && !Array.isArray(v)
+}
+
+/** Reads one JSON config file; a syntax error names the file and the line. */
+export function readConfigFile(path: string, warnings: string[]): ConfigDoc {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new ConfigError(path, '', `cannot read: ${(err as Error).message}`)
+  }
+  let doc: unknown
+  try {
+    doc = JSON.parse(text)
+  } catch (err) {
+    const message = (err as Error).message
+    const pos = /position (\d+)/.exec(message)
+    const line = pos ? text.slice(0, Number(pos[1])).split('\n').length : undefined
+    throw new ConfigError(path, '', `invalid JSON${line ? ` at line ${line}` : ''}: ${message}`)
+  }
+  return checkDoc(path, doc, warnings)
+}
+
+/** The files a -config-dir contributes: `*.json` in lexical order (HCL is reported, not read). */
+export function configDirFiles(dir: string, warnings: string[]): string[] {
+  let names: string[]
+  try {
+    names = readdirSync(dir).sort()
+  } catch (err) {
+    throw new ConfigError(dir, '', `cannot read config directory: ${(err as Error).message}`)
+  }
+  const files: string[] = []
+  for (const name of names) {
+    const path = join(dir, name)
+    if (!statSync(path).isFile()) continue
+    if (name.endsWith('.json')) files.push(path)
+    else if (name.endsWith('.hcl')) warnings.push(`${path}: HCL config files are not supported yet; skipped (write it as JSON)`)
+  }
+  return files
+}
+
+function flagsDoc(flags: AgentFlags): ConfigDoc {
+  const doc: ConfigDoc = {}
+  const ports: ConfigDoc = {}
+  if (flags.server !== undefined) doc.server = flags.server
+  if (flags.bootstrap !== undefined) doc.bootstrap = flags.bootstrap
+  if (flags.bootstrapExpect !== undefined) doc.bootstrap_expect = flags.bootstrapExpect
+  if (flags.dataDir !== undefined) doc.data_dir = flags.dataDir
+  if (flags.node !== undefined) doc.node_name = flags.node
+  if (flags.datacenter !== undefined) doc.datacenter = flags.datacenter
+  if (flags.bind !== undefined) doc.bind_addr = flags.bind
+  if (flags.advertise !== undefined) doc.advertise_addr = flags.advertise
+  if (flags.client !== undefined) doc.client_addr = flags.client
+  if (flags.pidFile !== undefined) doc.pid_file = flags.pidFile
+  if (flags.logLevel !== undefined) doc.log_level = flags.logLevel
+  if (flags.ui !== undefined) doc.ui = flags.ui
+  if (flags.nodeMeta?.length) {
+    doc.node_meta = Object.fromEntries(
+      flags.nodeMeta.map((kv) => {
+        const at = kv.indexOf(':')
+        if (at <= 0) throw new ConfigError('command line', 'node-meta', `"${kv}" is not key:value`)
+        return [kv.slice(0, at), kv.slice(at + 1)]
+      }),
+    )
+  }
+  if (flags.httpPort !== undefined) ports.http = flags.httpPort
+  if (flags.httpsPort !== undefined) ports.https = flags.httpsPort
+  if (flags.dnsPort !== undefined) ports.dns = flags.dnsPort
+  if (flags.serverPort !== undefined) ports.server = flags.serverPort
+  if (Object.keys(ports).length > 0) doc.ports = ports
+  return doc
+}
+
+/** The first private, non-loopback IPv4 address, as Consul advertises for bind_addr 0.0.0.0. */
+function defaultAdvertise(): string {
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address
+  }
+  return '127.0.0.1'
+}
+
+/** Loads defaults, then every config file and directory, then the flags, and builds the runtime config. */
+export function loadConfig(flags: AgentFlags): LoadedConfig {
+  const warnings: string[] = []
+  const files = [...(flags.configFile ?? [])]
+  for (const dir of flags.configDir ?? []) files.push(...configDirFiles(dir, warnings))
+  let doc: ConfigDoc = {}
+  for (const file of files) doc = mergeDocs(doc, readConfigFile(file, warnings))
+  doc = mergeDocs(doc, checkDoc('command line', flagsDoc(flags), warnings))
+  return { config: buildRuntime(doc, Boolean(flags.dev)), warnings, files }
+}
+
+function ms(doc: ConfigDoc, key: string, fallback: number): number {
+  const v = doc[key]
+  return typeof v === 'string' ? parseDurationMs(v) : fallback
+}
+
+/** Applies defaults and the cross-key rules to a merged document. */
+export function buildRuntime(doc: ConfigDoc, dev: boolean): RuntimeConfig {
+  const get = <T>(obj: unknown, key: string): T | undefined => (isPlainObject(obj) ? (obj[key] as T | undefined) : undefined)
+  const ports = doc.ports
+  const tlsDefaults = get<ConfigDoc>(doc.tls, 'defaults')
+  const tlsHttps = get<ConfigDoc>(doc.tls, 'https')
+  const tlsKey = <T>(k: string): T | undefined => get<T>(tlsHttps, k) ?? get<T>(tlsDefaults, k) ?? (doc[k] as T | undefined)
+
+  const server = dev || doc.server === true
+  const bootstrap = dev || doc.bootstrap === true
+  const bootstrapExpect = (doc.bootstrap_expect as number | undefined) ?? 0
+  const dataDir = doc.data_dir as string | undefined
+  if (!dev && !dataDir) throw new ConfigError('config', 'data_dir', 'data_dir cannot be empty (set -data-dir, or run with -dev)')
+  if (bootstrapExpect > 0 && !server) throw new ConfigError('config', 'bootstrap_expect', 'bootstrap_expect is only allowed on servers (set server or -server)')
+  if (bootstrapExpect > 0 && bootstrap) throw new ConfigError('config', 'bootstrap_expect', 'bootstrap and bootstrap_expect are mutually exclusive')
+
+  const bindAddr = (doc.bind_addr as string | undefined) ?? (dev ? '127.0.0.1' : '0.0.0.0')
+  const advertiseAddr = (doc.advertise_addr as string | undefined) ?? (bindAddr === '0.0.0.0' ? defaultAdvertise() : bindAddr)
+  const clientAddrs = ((doc.client_addr as string | undefined) ?? '127.0.0.1').split(/\s+/).filter(Boolean)
+  const addrList = (key: string): string[] => {
+    const v = get<string>(doc.addresses, key)
+    return v ? v.split(/\s+/).filter(Boolean) : clientAddrs
+  }
+  const logLevel = parseLogLevel((doc.log_level as string | undefined) ?? 'info') ?? 'info'
+  const nodeName = (doc.node_name as string | undefined) ?? hostname()
+  if (!/^[A-Za-z0-9_.-]+$/.test(nodeName)) throw new ConfigError('config', 'node_name', `node name "${nodeName}" may only hold letters, digits, '-', '_' and '.'`)
+
+  return {
+    dev,
+    server,
+    bootstrap,
+    bootstrapExpect,
+    datacenter: ((doc.datacenter as string | undefined) ?? 'dc1').toLowerCase(),
+    primaryDatacenter: (doc.primary_datacenter as string | undefined) ?? ((doc.datacenter as string | undefined) ?? 'dc1').toLowerCase(),
+    dataDir,
+    nodeName,
+    nodeId: doc.node_id as string | undefined,
+    nodeMeta: (doc.node_meta as Record<string, string> | undefined) ?? {},
+    bindAddr,
+    advertiseAddr,
+    clientAddrs,
+    httpAddrs: addrList('http'),
+    httpsAddrs: addrList('https'),
+    ports: {
+      http: get<number>(ports, 'http') ?? 8500,
+      https: get<number>(ports, 'https') ?? -1,
+      dns: get<number>(ports, 'dns') ?? 8600,
+      server: get<number>(ports, 'server') ?? 8300,
+      serfLan: get<number>(ports, 'serf_lan') ?? 8301,
+      serfWan: get<number>(ports, 'serf_wan') ?? 8302,
+    },
+    logLevel,
+    pidFile: doc.pid_file as string | undefined,
+    limits: {
+      kvMaxValueSize: get<number>(doc.limits, 'kv_max_value_size') ?? LIMITS.kvMaxValueSize,
+      txnMaxReqLen: get<number>(doc.limits, 'txn_max_req_len') ?? LIMITS.txnMaxReqLen,
+    },
+    defaultQueryTimeMs: ms(doc, 'default_query_time', LIMITS.blockingDefaultWaitMs),
+    maxQueryTimeMs: ms(doc, 'max_query_time', LIMITS.blockingMaxWaitMs),
+    raftSnapshotThreshold: (doc.raft_snapshot_threshold as number | undefined) ?? LIMITS.raftSnapshotThreshold,
+    raftTrailingLogs: (doc.raft_trailing_logs as number | undefined) ?? LIMITS.raftTrailingLogs,
+    tls: {
+      caFile: tlsKey<string>('ca_file'),
+      certFile: tlsKey<string>('cert_file'),
+      keyFile: tlsKey<string>('key_file'),
+      verifyIncoming: Boolean(get<boolean>(tlsHttps, 'verify_incoming') ?? get<boolean>(tlsDefaults, 'verify_incoming') ?? doc.verify_incoming_https ?? doc.verify_incoming),
+    },
+    ui: dev || doc.ui === true || get<boolean>(doc.ui_config, 'enabled') === true,
+    doc,
+  }
+}
+
+/** Keys whose change takes effect on reload without a restart. */
+export const RELOADABLE_KEYS: ReadonlySet<string> = new Set(['log_level', 'limits', 'node_meta', 'raft_snapshot_threshold', 'raft_trailing_logs', 'default_query_time', 'max_query_time'])
+
+/** Top-level keys whose value differs between two merged documents. */
+export function changedKeys(before: ConfigDoc, after: ConfigDoc): string[] {
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)])
+  return [...keys].filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k])).sort()
+}

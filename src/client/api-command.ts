@@ -1,0 +1,62 @@
+import { Command, Flags, type Interfaces } from '@oclif/core'
+import { ConsulClient, optionsFromEnv, type ClientOptions } from './client.js'
+import { ApiError } from '../lib/errors.js'
+
+/**
+ * Base of every `consul` command that talks to an agent: Consul's shared HTTP flags, with
+ * the CONSUL_* environment as defaults, and Consul-style error output.
+ */
+export abstract class ApiCommand<T extends typeof Command> extends Command {
+  static override baseFlags = {
+    'http-addr': Flags.string({ description: 'Address of the agent: [http://|https://]host:port. Default: CONSUL_HTTP_ADDR or 127.0.0.1:8500.', helpGroup: 'HTTP API' }),
+    token: Flags.string({ description: 'ACL token for the request. Default: CONSUL_HTTP_TOKEN.', helpGroup: 'HTTP API' }),
+    'ca-file': Flags.string({ description: 'CA certificate to verify the agent with. Default: CONSUL_CACERT.', helpGroup: 'HTTP API' }),
+    'client-cert': Flags.string({ description: 'Client certificate for verify_incoming agents. Default: CONSUL_CLIENT_CERT.', helpGroup: 'HTTP API' }),
+    'client-key': Flags.string({ description: 'Key of the client certificate. Default: CONSUL_CLIENT_KEY.', helpGroup: 'HTTP API' }),
+    datacenter: Flags.string({ description: 'Datacenter to query. Default: the agent\'s.', helpGroup: 'HTTP API' }),
+  }
+
+  protected flags!: Interfaces.InferredFlags<(typeof ApiCommand)['baseFlags'] & T['flags']>
+  protected args!: Interfaces.InferredArgs<T['args']>
+  #client: ConsulClient | undefined
+
+  override async init(): Promise<void> {
+    await super.init()
+    const { flags, args } = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: (super.ctor as typeof ApiCommand).baseFlags,
+      args: this.ctor.args,
+      strict: this.ctor.strict,
+    })
+    this.flags = flags as typeof this.flags
+    this.args = args as typeof this.args
+  }
+
+  /** The client built from flags over environment. */
+  protected get client(): ConsulClient {
+    if (!this.#client) {
+      const env = optionsFromEnv()
+      const f = this.flags as Record<string, string | undefined>
+      const opts: ClientOptions = {
+        ...env,
+        address: f['http-addr'] ?? env.address,
+        token: f.token ?? env.token,
+        caFile: f['ca-file'] ?? env.caFile,
+        certFile: f['client-cert'] ?? env.certFile,
+        keyFile: f['client-key'] ?? env.keyFile,
+      }
+      this.#client = new ConsulClient(opts)
+    }
+    return this.#client
+  }
+
+  protected override async catch(err: Error & { exitCode?: number }): Promise<unknown> {
+    if (err instanceof ApiError) this.error(err.message, { exit: 1 })
+    return super.catch(err)
+  }
+
+  protected override async finally(err: Error | undefined): Promise<unknown> {
+    this.#client?.close()
+    return super.finally(err)
+  }
+}
