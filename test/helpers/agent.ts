@@ -1,0 +1,106 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+/** Repository root (tests run from dist/test/...). */
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+export const CONSUL_BIN = join(ROOT, 'bin', 'consul.js')
+export const CONSULKV_BIN = join(ROOT, 'bin', 'consulkv.js')
+
+export interface RunningAgent {
+  proc: ChildProcess
+  /** `http://127.0.0.1:PORT` of the first HTTP listener. */
+  httpAddr: string
+  /** `https://...` when an HTTPS listener was opened. */
+  httpsAddr: string | undefined
+  dataDir: string
+  /** Everything the agent logged so far. */
+  output: () => string
+  /** SIGTERM and wait for exit. */
+  stop: () => Promise<number | null>
+  /** SIGKILL and wait for exit: nothing gets flushed. */
+  kill9: () => Promise<void>
+}
+
+export function tempDir(prefix = 'consul-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix))
+}
+
+const running = new Set<ChildProcess>()
+process.on('exit', () => {
+  for (const p of running) p.kill('SIGKILL')
+})
+
+/**
+ * Starts `consul agent` as a real process on loopback with ephemeral ports (port 0) unless the
+ * args say otherwise, and waits until it logs its HTTP listener. Default: a durable single
+ * server in a fresh data dir.
+ */
+export async function startAgent(opts: { args?: string[]; dataDir?: string; env?: NodeJS.ProcessEnv; dev?: boolean } = {}): Promise<RunningAgent> {
+  const dataDir = opts.dataDir ?? tempDir()
+  const base = opts.dev
+    ? ['agent', '-dev', '-http-port=0', '-dns-port=-1']
+    : ['agent', '-server', '-bootstrap-expect=1', `-data-dir=${dataDir}`, '-node=test-node', '-bind=127.0.0.1', '-http-port=0', '-dns-port=-1']
+  const proc = spawn(process.execPath, [CONSUL_BIN, ...base, ...(opts.args ?? [])], {
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  running.add(proc)
+  let out = ''
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()))
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()))
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => {
+    running.delete(proc)
+    resolve(code)
+  }))
+  const deadline = Date.now() + 20_000
+  let httpAddr: string | undefined
+  let httpsAddr: string | undefined
+  while (Date.now() < deadline) {
+    const http = /HTTP API listening on (http:\/\/\S+)/.exec(out)
+    const https = /HTTPS API listening on (https:\/\/\S+)/.exec(out)
+    if (http) httpAddr = http[1]
+    if (https) httpsAddr = https[1]
+    if (/agent: started/.test(out)) break
+    if (proc.exitCode !== null) throw new Error(`agent exited with ${proc.exitCode}:\n${out}`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
+  if (!/agent: started/.test(out)) {
+    proc.kill('SIGKILL')
+    throw new Error(`agent did not start in time:\n${out}`)
+  }
+  return {
+    proc,
+    httpAddr: httpAddr ?? '',
+    httpsAddr,
+    dataDir,
+    output: () => out,
+    stop: async () => {
+      if (proc.exitCode === null) proc.kill('SIGTERM')
+      return exited
+    },
+    kill9: async () => {
+      if (proc.exitCode === null) proc.kill('SIGKILL')
+      await exited
+    },
+  }
+}
+
+/** Runs one of our CLIs to completion. */
+export function runCli(bin: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const proc = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    proc.stdin.end(opts.input ?? '')
+    proc.on('exit', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true })
+}
