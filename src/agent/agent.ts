@@ -5,6 +5,7 @@ import { arch, availableParallelism, platform } from 'node:os'
 import { join } from 'node:path'
 import type { ApiContext, HttpLimits, ReloadReport } from '../http/context.js'
 import { boundPort, createApiHandler, listen } from '../http/server.js'
+import { blockingQueriesWaiting } from '../http/blocking.js'
 import { StateStore } from '../state/store.js'
 import { Fsm } from '../state/fsm.js'
 import { SingleServerRaft, type Consensus } from '../raft/single-server.js'
@@ -248,6 +249,7 @@ export class Agent implements ApiContext {
           goroutines: '0',
         },
         kv: { entries: String(this.state.kv.size) },
+        http: { blocking_queries: String(blockingQueriesWaiting()) },
         serf_lan: {},
         serf_wan: {},
       },

@@ -11,6 +11,12 @@ import { noPathToDatacenter } from '../lib/errors.js'
  * WatchSet, and reports the index of exactly the data it returned, so that unrelated writes
  * do not change it.
  */
+/** Blocking queries currently waiting in this process (a gauge for /v1/agent/self and tests). */
+let waiting = 0
+export function blockingQueriesWaiting(): number {
+  return waiting
+}
+
 export interface QueryResult<T> {
   index: number
   value: T
@@ -40,7 +46,8 @@ export async function blockingQuery<T>(
       result = query(ws)
       const remaining = deadline - Date.now()
       if (result.index > params.minIndex || remaining <= 0) break
-      const outcome = await ws.wait(remaining, req.signal)
+      waiting++
+      const outcome = await ws.wait(remaining, req.signal).finally(() => waiting--)
       if (outcome === 'timeout') {
         result = query(undefined)
         break

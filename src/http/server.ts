@@ -118,7 +118,8 @@ export async function listen(handler: http.RequestListener, opts: ListenOptions)
   server.headersTimeout = 60_000
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(opts.port, opts.host, () => {
+    // A deep backlog: thousands of watchers may reconnect at once after a restart.
+    server.listen({ port: opts.port, host: opts.host, backlog: 4096 }, () => {
       server.off('error', reject)
       resolve()
     })

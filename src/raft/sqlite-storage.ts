@@ -72,6 +72,8 @@ export class SqliteStorage implements RaftStorage {
         if (reply.error) p?.reject(new StorageError(reply.error))
         else p?.resolve(reply.value)
       }
+      // Idle storage must not keep the process alive; pending writes must.
+      if (this.#pending.size === 0) worker.unref()
     })
     worker.on('error', (err) => this.#fail(err))
     worker.on('exit', (code) => {
@@ -93,6 +95,7 @@ export class SqliteStorage implements RaftStorage {
     const id = this.#nextId++
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject })
+      this.#worker!.ref()
       this.#worker!.postMessage({ ...req, id })
     })
   }

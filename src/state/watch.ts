@@ -25,6 +25,10 @@ class WakerIndex {
     if (set) for (const w of set) into.add(w)
   }
 
+  collectAll(into: Set<Waker>): void {
+    for (const set of this.#byKey.values()) for (const w of set) into.add(w)
+  }
+
   get size(): number {
     return this.#byKey.size
   }
@@ -62,7 +66,10 @@ export class WatchRegistry {
 
   /** Fires every watch: used when the whole state is replaced (snapshot restore). */
   abandon(): void {
-    this.notify([])
+    const fire = new Set<Waker>(this.#all)
+    this.#exact.collectAll(fire)
+    this.#prefix.collectAll(fire)
+    for (const w of fire) w()
   }
 }
 

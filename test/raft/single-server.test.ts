@@ -1,0 +1,75 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { SingleServerRaft } from '../../src/raft/single-server.js'
+import { SqliteStorage } from '../../src/raft/sqlite-storage.js'
+import { MemoryStorage } from '../../src/raft/memory-storage.js'
+import { Fsm } from '../../src/state/fsm.js'
+import { StateStore } from '../../src/state/store.js'
+
+const put = (key: string, i: number) => ({ Type: 'kvs' as const, Op: { Verb: 'set' as const, Key: key, Value: Buffer.from(String(i)).toString('base64') } })
+
+async function open(dir: string, opts: { snapshotThreshold?: number; trailingLogs?: number } = {}) {
+  const fsm = new Fsm(new StateStore())
+  const raft = await SingleServerRaft.open({ storage: new SqliteStorage(dir), fsm, address: '127.0.0.1:8300', ...opts })
+  return { fsm, raft }
+}
+
+test('acknowledged writes are recovered in order and indexes keep rising', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'raft-'))
+  try {
+    const first = await open(dir)
+    const results = await Promise.all(Array.from({ length: 300 }, (_, i) => first.raft.apply(put(`k/${i}`, i))))
+    const indexes = results.map((r) => r.index)
+    assert.deepEqual(indexes, [...indexes].sort((a, b) => a - b), 'applied in log order')
+    const lastBefore = first.raft.appliedIndex()
+    await first.raft.close()
+
+    const second = await open(dir)
+    assert.equal(second.fsm.state.kv.size, 300)
+    assert.equal(second.fsm.state.kv.get('k/299')!.Value!.toString(), '299')
+    assert.ok(second.raft.appliedIndex() > lastBefore, 'the new term\'s no-op lands after everything before')
+    const next = await second.raft.apply(put('after', 0))
+    assert.ok(next.index > lastBefore)
+    await second.raft.close()
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('a snapshot bounds the log on disk', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'raft-'))
+  try {
+    const { raft, fsm } = await open(dir, { snapshotThreshold: 100, trailingLogs: 10 })
+    for (let round = 0; round < 10; round++) await Promise.all(Array.from({ length: 100 }, (_, i) => raft.apply(put(`k/${i}`, round))))
+    // Let the last snapshot land before measuring.
+    await raft.apply(put('flush', 0))
+    await new Promise((r) => setTimeout(r, 50))
+    await raft.close()
+    const db = new Database(join(dir, 'raft.db'), { readonly: true })
+    const rows = (db.prepare('SELECT COUNT(*) AS n FROM log').get() as { n: number }).n
+    const snap = db.prepare('SELECT idx FROM snapshot').get() as { idx: number } | undefined
+    db.close()
+    assert.ok(snap && snap.idx > 900, `snapshot taken (at ${snap?.idx})`)
+    assert.ok(rows < 300, `log holds ${rows} entries after 1000 writes`)
+    const again = await open(dir)
+    assert.deepEqual(again.fsm.state.kv.list(''), fsm.state.kv.list(''))
+    await again.raft.close()
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('memory storage serves dev mode with the same contract', async () => {
+  const storage = new MemoryStorage()
+  const fsm = new Fsm(new StateStore())
+  const raft = await SingleServerRaft.open({ storage, fsm, address: '127.0.0.1:8300', snapshotThreshold: 5, trailingLogs: 2 })
+  for (let i = 0; i < 20; i++) await raft.apply(put('k', i))
+  assert.equal(fsm.state.kv.get('k')!.Value!.toString(), '19')
+  assert.ok((await storage.logLength()) < 10)
+  await raft.close()
+  await assert.rejects(raft.apply(put('k', 0)), /shutdown/)
+})
