@@ -2,6 +2,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { hostname, networkInterfaces } from 'node:os'
 import { join } from 'node:path'
 import { Ajv, type ErrorObject } from 'ajv'
+import { parseTree, printParseErrorCode, type ParseError } from 'jsonc-parser'
 import { CONFIG_SCHEMA } from './config-schema.js'
 import { ConfigError } from '../lib/errors.js'
 import { parseDurationMs } from '../lib/duration.js'
@@ -138,13 +139,22 @@ export function readConfigFile(path: string, warnings: string[]): ConfigDoc {
   let doc: unknown
   try {
     doc = JSON.parse(text)
-  } catch (err) {
-    const message = (err as Error).message
-    const pos = /position (\d+)/.exec(message)
-    const line = pos ? text.slice(0, Number(pos[1])).split('\n').length : undefined
-    throw new ConfigError(path, '', `invalid JSON${line ? ` at line ${line}` : ''}: ${message}`)
+  } catch {
+    throw new ConfigError(path, '', describeJsonError(text))
   }
   return checkDoc(path, doc, warnings)
+}
+
+/** Where and what is wrong in invalid JSON (JSON.parse does not always say where). */
+function describeJsonError(text: string): string {
+  const errors: ParseError[] = []
+  parseTree(text, errors, { allowTrailingComma: false, disallowComments: true })
+  const first = errors[0]
+  if (!first) return 'invalid JSON'
+  const before = text.slice(0, first.offset)
+  const line = before.split('\n').length
+  const column = first.offset - before.lastIndexOf('\n')
+  return `invalid JSON at line ${line}, column ${column}: ${printParseErrorCode(first.error)}`
 }
 
 /** The files a -config-dir contributes: `*.json` in lexical order (HCL is reported, not read). */

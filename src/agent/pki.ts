@@ -145,6 +145,7 @@ export async function createCert(opts: CertOptions): Promise<PemPair & { profile
   const days = checkDays(opts.days ?? 365)
   const profile = certProfile(opts)
   const ca = parseCaCert(opts.caCertPem)
+  checkNameConstraints(ca.peculiar, profile.dnsNames)
   const caKey = loadCaKey(opts.caKeyPem)
   const caSpki = ca.node.publicKey.export({ type: 'spki', format: 'der' })
   if (!createPublicKey(caKey).export({ type: 'spki', format: 'der' }).equals(caSpki)) {
@@ -200,6 +201,64 @@ function parseCaCert(pem: string): { node: NodeX509; peculiar: X509.X509Certific
   }
   if (!node.ca) throw new PkiError('the CA certificate is not a CA (basic constraints CA:FALSE)')
   return { node, peculiar }
+}
+
+/**
+ * Refuses DNS names a name-constrained CA may not sign: TLS clients would reject such a
+ * certificate, and Consul's own check refuses to write one. Only dNSName subtrees are
+ * read; other name forms do not constrain DNS names.
+ */
+function checkNameConstraints(ca: X509.X509Certificate, dnsNames: string[]): void {
+  const ext = ca.getExtension(NAME_CONSTRAINTS_OID)
+  if (!ext) return
+  const permitted: string[] = []
+  const excluded: string[] = []
+  try {
+    const [outer] = readDer(new Uint8Array(ext.value))
+    if (!outer || outer.tag !== 0x30) throw new Error('not a SEQUENCE')
+    for (const part of readDer(outer.content)) {
+      const into = part.tag === 0xa0 ? permitted : part.tag === 0xa1 ? excluded : undefined
+      if (!into) continue
+      for (const subtree of readDer(part.content)) {
+        const [base] = readDer(subtree.content)
+        if (base?.tag === 0x82) into.push(Buffer.from(base.content).toString('ascii'))
+      }
+    }
+  } catch (err) {
+    throw new PkiError(`cannot read the CA's name constraints: ${(err as Error).message}`)
+  }
+  const within = (name: string, constraint: string): boolean => {
+    const n = name.toLowerCase()
+    const c = constraint.toLowerCase()
+    if (c === '') return true
+    return c.startsWith('.') ? n.endsWith(c) : n === c || n.endsWith(`.${c}`)
+  }
+  for (const name of dnsNames) {
+    if (excluded.some((c) => within(name, c)) || (permitted.length > 0 && !permitted.some((c) => within(name, c)))) {
+      throw new PkiError(`the CA's name constraints do not permit ${name} (permitted: ${permitted.join(', ') || 'any'}${excluded.length ? `; excluded: ${excluded.join(', ')}` : ''})`)
+    }
+  }
+}
+
+/** Splits DER bytes into their top-level TLVs (definite lengths only, as DER requires). */
+function readDer(bytes: Uint8Array): { tag: number; content: Uint8Array }[] {
+  const out: { tag: number; content: Uint8Array }[] = []
+  let i = 0
+  while (i < bytes.length) {
+    const tag = bytes[i++]!
+    let len = bytes[i++]
+    if (len === undefined) throw new Error('truncated DER')
+    if (len & 0x80) {
+      const count = len & 0x7f
+      if (count === 0 || count > 4) throw new Error('unsupported DER length')
+      len = 0
+      for (let k = 0; k < count; k++) len = len * 256 + (bytes[i++] ?? Number.NaN)
+    }
+    if (!Number.isFinite(len) || i + len > bytes.length) throw new Error('truncated DER')
+    out.push({ tag, content: bytes.subarray(i, i + len) })
+    i += len
+  }
+  return out
 }
 
 /** Loads the CA's private key from SEC1 ("EC PRIVATE KEY", Consul's format) or PKCS#8 PEM. */

@@ -1,6 +1,6 @@
 import { Command, Flags, type Interfaces } from '@oclif/core'
 import { ConsulClient, optionsFromEnv, type ClientOptions } from './client.js'
-import { ApiError } from '../lib/errors.js'
+import { exitWithError } from '../lib/command-errors.js'
 
 /**
  * Base of every `consul` command that talks to an agent: Consul's shared HTTP flags, with
@@ -50,9 +50,9 @@ export abstract class ApiCommand<T extends typeof Command> extends Command {
     return this.#client
   }
 
-  protected override async catch(err: Error & { exitCode?: number }): Promise<unknown> {
-    if (err instanceof ApiError) this.error(err.message, { exit: 1 })
-    return super.catch(err)
+  protected override async catch(err: Error & { oclif?: { exit?: number | false } }): Promise<unknown> {
+    // Consul prints errors as plain lines and exits 1.
+    exitWithError(this, err, 1)
   }
 
   protected override async finally(err: Error | undefined): Promise<unknown> {

@@ -1,6 +1,6 @@
-import { Flags, Command } from '@oclif/core'
+import { Command, Errors, Flags } from '@oclif/core'
 import { ConsulClient, optionsFromEnv } from './client.js'
-import { ApiError } from '../lib/errors.js'
+import { exitWithError } from '../lib/command-errors.js'
 
 /** Exit codes of consulkv: 0 done, 1 the key does not exist, 2 usage or connection error. */
 export const CONSULKV_EXIT = { ok: 0, missing: 1, error: 2 } as const
@@ -29,9 +29,10 @@ export function consulkvClient(flags: { consul?: string; ssl: boolean; 'ssl-veri
   })
 }
 
-/** consulkv's error reporting: one line, exit 2 for anything but a missing key. */
-export function consulkvFail(cmd: Command, err: unknown): never {
-  const message = err instanceof ApiError || err instanceof Error ? err.message : String(err)
-  cmd.logToStderr(`consulkv: ${message}`)
-  cmd.exit(CONSULKV_EXIT.error)
+/** Base of the consulkv verbs: any failure is one line on stderr and exit 2 (usage or connection). */
+export abstract class ConsulkvCommand extends Command {
+  protected override async catch(err: Error & { oclif?: { exit?: number | false } }): Promise<unknown> {
+    if (err instanceof Errors.ExitError) throw err
+    exitWithError(this, Object.assign(err, { oclif: { exit: CONSULKV_EXIT.error } }), CONSULKV_EXIT.error, 'consulkv: ')
+  }
 }

@@ -2,6 +2,7 @@ import { Command, Flags } from '@oclif/core'
 import { Agent } from '../agent/agent.js'
 import { loadConfig, type AgentFlags } from '../agent/config.js'
 import { ConfigError } from '../lib/errors.js'
+import { exitWithError } from '../lib/command-errors.js'
 
 export default class AgentCommand extends Command {
   static override summary = 'Run a Consul agent (server mode; -dev for an in-memory development server).'
@@ -60,14 +61,14 @@ SIGHUP re-reads the configuration; SIGINT or SIGTERM stops the agent (twice forc
       nodeMeta: flags['node-meta'],
       ui: flags.ui || undefined,
     }
-    let agent: Agent
-    try {
-      agent = await Agent.start({ loadConfig: () => loadConfig(agentFlags) })
-    } catch (err) {
-      if (err instanceof ConfigError) this.error(`Config validation failed: ${err.message}`, { exit: 1 })
-      throw err
-    }
+    const agent = await Agent.start({ loadConfig: () => loadConfig(agentFlags) })
     await waitForShutdown(agent)
+  }
+
+  protected override async catch(err: Error & { oclif?: { exit?: number | false } }): Promise<unknown> {
+    // Consul's agent reports start-up failures as `==> message` and exits 1.
+    const prefix = err instanceof ConfigError ? '==> Config validation failed: ' : '==> '
+    exitWithError(this, err, 1, prefix)
   }
 }
 

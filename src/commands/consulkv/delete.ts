@@ -1,7 +1,7 @@
-import { Args, Command } from '@oclif/core'
-import { consulkvClient, consulkvFail, consulkvFlags } from '../../client/consulkv.js'
+import { Args } from '@oclif/core'
+import { ConsulkvCommand, consulkvClient, consulkvFlags } from '../../client/consulkv.js'
 
-export default class ConsulkvDelete extends Command {
+export default class ConsulkvDelete extends ConsulkvCommand {
   static override summary = 'Delete KEY (or, with --recurse, every key under it).'
   static override examples = ['consulkv delete nodes/config/test', 'consulkv delete --ssl --recurse nodes/config/test']
   static override args = { key: Args.string({ description: 'Key or prefix', required: true }) }
@@ -12,8 +12,6 @@ export default class ConsulkvDelete extends Command {
     const client = consulkvClient(flags)
     try {
       await client.kvDelete(args.key, { recurse: flags.recurse })
-    } catch (err) {
-      consulkvFail(this, err)
     } finally {
       client.close()
     }

@@ -1,8 +1,8 @@
-import { Args, Command } from '@oclif/core'
-import { consulkvClient, consulkvFail, consulkvFlags, CONSULKV_EXIT } from '../../client/consulkv.js'
+import { Args } from '@oclif/core'
+import { ConsulkvCommand, consulkvClient, consulkvFlags, CONSULKV_EXIT } from '../../client/consulkv.js'
 import { kvValueText } from '../../client/format.js'
 
-export default class ConsulkvRead extends Command {
+export default class ConsulkvRead extends ConsulkvCommand {
   static override summary = 'Print a key\'s value (or, with --recurse, key: value lines for a prefix).'
   static override examples = [
     'consulkv read nodes/config/test',
@@ -25,9 +25,6 @@ export default class ConsulkvRead extends Command {
       const pair = await client.kvGet(args.key)
       if (!pair) this.#missing(args.key)
       this.log(kvValueText(pair, false))
-    } catch (err) {
-      if ((err as { oclif?: unknown }).oclif) throw err
-      consulkvFail(this, err)
     } finally {
       client.close()
     }

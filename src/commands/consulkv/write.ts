@@ -1,7 +1,7 @@
-import { Args, Command } from '@oclif/core'
-import { consulkvClient, consulkvFail, consulkvFlags } from '../../client/consulkv.js'
+import { Args } from '@oclif/core'
+import { ConsulkvCommand, consulkvClient, consulkvFlags } from '../../client/consulkv.js'
 
-export default class ConsulkvWrite extends Command {
+export default class ConsulkvWrite extends ConsulkvCommand {
   static override summary = 'Write VALUE (empty when omitted) to KEY.'
   static override examples = ['consulkv write nodes/config/test "Hello World"', 'consulkv write --ssl --consul=127.0.0.1:8501 nodes/config/test "Hello World"']
   static override args = {
@@ -15,8 +15,6 @@ export default class ConsulkvWrite extends Command {
     const client = consulkvClient(flags)
     try {
       await client.kvPut(args.key, args.value)
-    } catch (err) {
-      consulkvFail(this, err)
     } finally {
       client.close()
     }

@@ -1,0 +1,106 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { loadConfig, mergeDocs, changedKeys } from '../../src/agent/config.js'
+import { ConfigError } from '../../src/lib/errors.js'
+import { tempDir, removeDir } from '../helpers/agent.js'
+
+function withDir(fn: (dir: string) => void): void {
+  const dir = tempDir('config-')
+  try {
+    fn(dir)
+  } finally {
+    removeDir(dir)
+  }
+}
+
+test('defaults for a dev agent', () => {
+  const { config } = loadConfig({ dev: true })
+  assert.equal(config.server, true)
+  assert.equal(config.datacenter, 'dc1')
+  assert.deepEqual(config.clientAddrs, ['127.0.0.1'])
+  assert.equal(config.ports.http, 8500)
+  assert.equal(config.ports.dns, 8600)
+  assert.equal(config.limits.kvMaxValueSize, 512 * 1024)
+  assert.equal(config.maxQueryTimeMs, 600_000)
+})
+
+test('files merge in order, lists append, flags win', () =>
+  withDir((dir) => {
+    const a = join(dir, 'a.json')
+    const b = join(dir, 'b.json')
+    writeFileSync(a, JSON.stringify({ datacenter: 'east', node_name: 'from-a', ports: { http: 9000, dns: 9600 }, data_dir: '/x' }))
+    writeFileSync(b, JSON.stringify({ node_name: 'from-b', ports: { http: 9100 } }))
+    const { config, files } = loadConfig({ configFile: [a, b], datacenter: 'west', httpPort: 9200 })
+    assert.deepEqual(files, [a, b])
+    assert.equal(config.nodeName, 'from-b')
+    assert.equal(config.datacenter, 'west')
+    assert.equal(config.ports.http, 9200)
+    assert.equal(config.ports.dns, 9600)
+    assert.deepEqual(mergeDocs({ l: [1], o: { a: 1 } }, { l: [2], o: { b: 2 } }), { l: [1, 2], o: { a: 1, b: 2 } })
+  }))
+
+test('-config-dir reads *.json in lexical order and skips other files', () =>
+  withDir((dir) => {
+    const d = join(dir, 'conf.d')
+    mkdirSync(d)
+    writeFileSync(join(d, '20-b.json'), JSON.stringify({ node_name: 'second' }))
+    writeFileSync(join(d, '10-a.json'), JSON.stringify({ node_name: 'first', data_dir: '/d' }))
+    writeFileSync(join(d, 'README'), 'not config')
+    writeFileSync(join(d, 'x.hcl'), 'server = true')
+    const { config, files, warnings } = loadConfig({ configDir: [d] })
+    assert.deepEqual(files, [join(d, '10-a.json'), join(d, '20-b.json')])
+    assert.equal(config.nodeName, 'second')
+    assert.ok(warnings.some((w) => w.includes('x.hcl')))
+  }))
+
+test('an invalid value names the file, the key and the reason', () =>
+  withDir((dir) => {
+    const f = join(dir, 'bad.json')
+    writeFileSync(f, JSON.stringify({ data_dir: '/d', ports: { http: 'eighty' } }))
+    assert.throws(
+      () => loadConfig({ configFile: [f] }),
+      (err: unknown) => err instanceof ConfigError && err.source === f && err.key === 'ports.http' && /integer/.test(err.reason),
+    )
+    writeFileSync(f, JSON.stringify({ data_dir: '/d', bootstrap_expect: 9 }))
+    assert.throws(() => loadConfig({ configFile: [f] }), (err: unknown) => err instanceof ConfigError && err.key === 'bootstrap_expect')
+  }))
+
+test('a JSON syntax error names the file and the line', () =>
+  withDir((dir) => {
+    const f = join(dir, 'broken.json')
+    writeFileSync(f, '{\n  "server": true,\n  "datacenter": \n}\n')
+    assert.throws(() => loadConfig({ configFile: [f] }), (err: unknown) => err instanceof ConfigError && err.message.startsWith(f) && /line 4, column 1: ValueExpected/.test(err.message))
+  }))
+
+test('unknown keys are warnings, not errors (python-consul writes ports.rpc)', () =>
+  withDir((dir) => {
+    const f = join(dir, 'old.json')
+    writeFileSync(f, JSON.stringify({ data_dir: '/d', ports: { rpc: 8400, http: 8501 }, frobnicate: true }))
+    const { config, warnings } = loadConfig({ configFile: [f] })
+    assert.equal(config.ports.http, 8501)
+    assert.deepEqual(warnings.sort(), [`${f}: unknown config key "frobnicate" ignored`, `${f}: unknown config key "ports.rpc" ignored`])
+  }))
+
+test('cross-key rules: data_dir required outside dev, bootstrap_expect only on servers', () => {
+  assert.throws(() => loadConfig({}), (err: unknown) => err instanceof ConfigError && err.key === 'data_dir')
+  assert.throws(() => loadConfig({ dataDir: '/d', bootstrapExpect: 1 }), (err: unknown) => err instanceof ConfigError && err.key === 'bootstrap_expect')
+})
+
+test('TLS keys come from tls.defaults, tls.https or the legacy top level', () => {
+  const legacy = loadConfig({ dev: true, configFile: [] })
+  assert.equal(legacy.config.tls.certFile, undefined)
+  withDir((dir) => {
+    const f = join(dir, 'tls.json')
+    writeFileSync(f, JSON.stringify({ cert_file: 'legacy.pem', tls: { defaults: { key_file: 'k.pem', verify_incoming: true }, https: { cert_file: 'https.pem' } } }))
+    const { config } = loadConfig({ dev: true, configFile: [f] })
+    assert.equal(config.tls.certFile, 'https.pem')
+    assert.equal(config.tls.keyFile, 'k.pem')
+    assert.equal(config.tls.verifyIncoming, true)
+  })
+})
+
+test('changedKeys lists top-level keys that differ', () => {
+  assert.deepEqual(changedKeys({ a: 1, b: { c: 1 }, d: 1 }, { a: 1, b: { c: 2 }, e: 1 }), ['b', 'd', 'e'])
+})
