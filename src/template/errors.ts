@@ -21,6 +21,8 @@ export class ParseError extends TemplateError {
  */
 export class ExecError extends TemplateError {
   override name = 'ExecError';
+  /** Output written before the error (Go writes it to the writer). */
+  partialOutput = '';
   constructor(
     message: string,
     readonly templateName: string,

@@ -237,6 +237,9 @@ export class NumberNode extends BaseNode {
   float64 = 0;
   complexRe = 0;
   complexIm = 0;
+  /** The executor's cached ideal-constant value. */
+  cached: unknown = undefined;
+  hasCached = false;
   constructor(tree: TreeRef, pos: number, readonly text: string) {
     super(tree, pos);
   }

@@ -35,8 +35,8 @@ import {
   WithNode,
 } from './node.js';
 
-/** Maximum nesting of parenthesized expressions (Go: maxStackDepth). */
-export const MAX_PAREN_DEPTH = 10000;
+/** Maximum nesting of parenthesized expressions (Go: maxStackDepth, 10000; 1000 on wasm, which JS stacks resemble). */
+export const MAX_PAREN_DEPTH = 1000;
 /** Maximum commands in one pipeline (Go: maxPipelineCmds). */
 export const MAX_PIPELINE_CMDS = 100000;
 

@@ -1,0 +1,14 @@
+/**
+ * A port of Go's text/template: `new Template(name).parse(text).execute(data)`
+ * renders byte for byte what Go renders. See value.ts for how JS values map to
+ * Go types (use `float64(n)` for an integral float64).
+ */
+export { Template } from './template.js';
+export { TemplateError, ParseError, ExecError } from './errors.js';
+export { GoFloat, float64, Complex, isTrue, typeName } from './value.js';
+export type { FuncMap, TemplateFunc } from './funcs.js';
+export { sprint, sprintf, sprintln } from './fmt.js';
+export { htmlEscapeString, jsEscapeString, urlQueryEscape } from './funcs.js';
+export { Tree, parse, isEmptyTree } from './parse/parse.js';
+export { Lexer, lexAll, ItemType, type Item } from './parse/lex.js';
+export * as nodes from './parse/node.js';
