@@ -1,0 +1,48 @@
+#!/bin/sh
+# Regenerates the template golden files with Go's own text/template and fails
+# if they differ from the committed ones, so a wrong golden cannot hide.
+# Skips (exit 0) when no Go toolchain is installed, unless REQUIRE_GO=1.
+# UPDATE_GOLDEN=1 writes the regenerated goldens into the tree instead.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+if ! command -v go >/dev/null 2>&1; then
+  if [ "${REQUIRE_GO:-0}" = 1 ]; then
+    echo "check-goldens: go not found" >&2
+    exit 1
+  fi
+  echo "check-goldens: go not found, skipping"
+  exit 0
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export GOFLAGS=-mod=mod GOTOOLCHAIN=local GOPROXY=off GO111MODULE=off
+export GOCACHE="${GOCACHE:-$tmp/gocache}"
+go version
+go build -o "$tmp/gen" "$here/gen/main.go"
+if [ "${UPDATE_GOLDEN:-0}" = 1 ]; then
+  "$tmp/gen" -cases "$here/cases" -out "$here/cases"
+  echo "check-goldens: goldens rewritten"
+  exit 0
+fi
+mkdir "$tmp/out"
+"$tmp/gen" -cases "$here/cases" -out "$tmp/out"
+status=0
+for f in "$tmp"/out/*.golden.json; do
+  base=$(basename "$f")
+  if ! diff -u "$here/cases/$base" "$f"; then
+    status=1
+  fi
+done
+for f in "$here"/cases/*.golden.json; do
+  [ -e "$f" ] || continue
+  base=$(basename "$f")
+  if [ ! -e "$tmp/out/$base" ]; then
+    echo "check-goldens: stale golden $base (no case file)" >&2
+    status=1
+  fi
+done
+if [ $status -ne 0 ]; then
+  echo "check-goldens: goldens differ from Go $(go env GOVERSION); regenerate with UPDATE_GOLDEN=1 $0 and review the diff" >&2
+  exit 1
+fi
+echo "check-goldens: goldens match Go"

@@ -1,0 +1,167 @@
+/**
+ * Loads the conformance cases (test/template/cases/<topic>.json) and their
+ * golden results (<topic>.golden.json, produced by Go via gen/main.go), and
+ * runs a case through our engine the way gen/main.go runs it through Go.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse as losslessParse } from 'lossless-json';
+import { ExecError, ParseError, Template, TemplateError, float64, sprint } from '../../src/template/index.js';
+
+export const CASES_DIR = fileURLToPath(new URL('../../../test/template/cases/', import.meta.url));
+
+/** A JSON number kept as its source text until we know how to type it. */
+class NumText {
+  constructor(readonly text: string) {}
+}
+
+export interface Case {
+  name: string;
+  tmpl: string;
+  data?: unknown;
+  tplName?: string;
+  missingkey?: string;
+  delims?: [string, string];
+  defs?: Record<string, string>;
+  reparse?: string[];
+  exec?: string;
+  mode?: 'tree';
+  floats?: boolean;
+  funcs?: boolean;
+  minGo?: string;
+  expect?: Result;
+}
+
+export interface Result {
+  out: string;
+  err?: string;
+  phase?: 'parse' | 'exec' | 'panic';
+}
+
+export interface Golden {
+  go: string;
+  results: Record<string, Result>;
+}
+
+export interface Topic {
+  topic: string;
+  cases: Case[];
+  golden: Golden | null;
+}
+
+const INT64_MAX = (1n << 63n) - 1n;
+
+/** Types JSON numbers the way gen/main.go does: integral text → int, else float64. */
+export function typeNumbers(v: unknown, floats: boolean): unknown {
+  if (v instanceof NumText) {
+    const s = v.text;
+    if (floats || /[.eE]/.test(s)) return float64(Number(s));
+    const n = BigInt(s);
+    if (n >= -(1n << 63n) && n <= INT64_MAX) return Number.isSafeInteger(Number(n)) ? Number(n) : n;
+    if (n >= 0n && n < 1n << 64n) return n;
+    return float64(Number(s));
+  }
+  if (Array.isArray(v)) return v.map((e) => typeNumbers(e, floats));
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, e] of Object.entries(v)) out[k] = typeNumbers(e, floats);
+    return out;
+  }
+  return v;
+}
+
+function untypeNumbers(v: unknown): unknown {
+  if (v instanceof NumText) return Number(v.text);
+  if (Array.isArray(v)) return v.map(untypeNumbers);
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, e] of Object.entries(v)) out[k] = untypeNumbers(e);
+    return out;
+  }
+  return v;
+}
+
+export function loadTopics(): Topic[] {
+  const files = readdirSync(CASES_DIR)
+    .filter((f) => f.endsWith('.json') && !f.endsWith('.golden.json'))
+    .sort();
+  return files.map((f) => {
+    const topic = f.slice(0, -'.json'.length);
+    const raw = losslessParse(readFileSync(CASES_DIR + f, 'utf8'), undefined, (t: string) => new NumText(t)) as unknown[];
+    const cases = raw.map((c) => {
+      const rec = c as Record<string, unknown>;
+      const data = rec.data;
+      const plain = untypeNumbers({ ...rec, data: undefined }) as Case;
+      plain.data = data;
+      return plain;
+    });
+    let golden: Golden | null = null;
+    try {
+      golden = JSON.parse(readFileSync(CASES_DIR + topic + '.golden.json', 'utf8')) as Golden;
+    } catch {
+      golden = null;
+    }
+    return { topic, cases, golden };
+  });
+}
+
+/** The test functions gen/main.go installs for cases with "funcs": true. */
+export const TEST_FUNCS = {
+  echo: (...args: unknown[]) => (args.length === 0 ? null : args[0]),
+  fail: (...args: unknown[]) => {
+    throw new Error(sprint(...args));
+  },
+  list: (...args: unknown[]) => args,
+  dict: (...args: unknown[]) => {
+    const m: Record<string, unknown> = {};
+    for (let i = 0; i + 1 < args.length; i += 2) m[sprint(args[i])] = args[i + 1];
+    return m;
+  },
+  nilf: () => null,
+  panicf: (...args: unknown[]) => {
+    throw new Error(sprint(...args));
+  },
+  joiner:
+    (...args: unknown[]) =>
+    (...xs: unknown[]) =>
+      sprint(...args, ...xs),
+  count: (...args: unknown[]) => args.length,
+};
+
+/** Runs a case through our engine, mirroring gen/main.go's run(). */
+export function runCase(c: Case): Result {
+  const res: Result = { out: '' };
+  let phase: 'parse' | 'exec' | 'panic' = 'panic';
+  try {
+    const t = new Template(c.tplName ?? 'tpl');
+    if (c.funcs) t.funcs(TEST_FUNCS);
+    if (c.missingkey !== undefined) t.option('missingkey=' + c.missingkey);
+    if (c.delims) t.delims(c.delims[0], c.delims[1]);
+    phase = 'parse';
+    t.parse(c.tmpl);
+    for (const text of c.reparse ?? []) t.parse(text);
+    for (const n of Object.keys(c.defs ?? {}).sort()) t.new(n).parse(c.defs![n]);
+    if (c.mode === 'tree') {
+      res.out = t.tree?.root ? t.tree.root.toString() : '<nil>';
+      return res;
+    }
+    phase = 'exec';
+    const data = typeNumbers(c.data ?? null, c.floats ?? false);
+    res.out = c.exec !== undefined ? t.executeTemplate(c.exec, data) : t.execute(data);
+  } catch (e) {
+    if (e instanceof ExecError) {
+      res.out = e.partialOutput;
+      res.err = e.message;
+      res.phase = 'exec';
+    } else if (e instanceof ParseError) {
+      res.err = e.message;
+      res.phase = 'parse';
+    } else if (e instanceof TemplateError) {
+      res.err = e.message;
+      res.phase = phase === 'exec' ? 'exec' : 'panic';
+    } else {
+      throw e;
+    }
+  }
+  return res;
+}
