@@ -2,7 +2,7 @@ import { execute } from '@oclif/core'
 
 /**
  * Rewrites Go-style flags (`-data-dir=x`, `-recurse`) to oclif's `--data-dir=x`.
- * Single-letter flags (`-n`), numbers (`-1`), a lone `-` (stdin) and everything after
+ * `-h` is Consul's help flag. Other single-letter flags (`-n`), numbers (`-1`), a lone `-` (stdin) and everything after
  * `--` are left alone, because Go's flag package treats them the same way.
  */
 export function normalizeArgv(argv: readonly string[]): string[] {
@@ -14,7 +14,8 @@ export function normalizeArgv(argv: readonly string[]): string[] {
       out.push(arg)
       continue
     }
-    out.push(/^-[A-Za-z][A-Za-z0-9_.-]+(=[\s\S]*)?$/.test(arg) ? `-${arg}` : arg)
+    if (arg === '-h') out.push('--help') // Consul's short help flag
+    else out.push(/^-[A-Za-z][A-Za-z0-9_.-]+(=[\s\S]*)?$/.test(arg) ? `-${arg}` : arg)
   }
   return out
 }

@@ -8,6 +8,7 @@ test('Go-style single-dash long flags become double-dash', () => {
 })
 
 test('double-dash flags, short flags, numbers, stdin and anything after -- stay as they are', () => {
-  assert.deepEqual(normalizeArgv(['--dev', '-h', '-1', '-', '--', '-not-a-flag']), ['--dev', '-h', '-1', '-', '--', '-not-a-flag'])
+  assert.deepEqual(normalizeArgv(['--dev', '-n', '-1', '-', '--', '-not-a-flag']), ['--dev', '-n', '-1', '-', '--', '-not-a-flag'])
+  assert.deepEqual(normalizeArgv(['kv', 'get', '-h']), ['kv', 'get', '--help'])
   assert.deepEqual(normalizeArgv(['-dns-port', '-1']), ['--dns-port', '-1'])
 })
