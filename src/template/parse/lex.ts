@@ -440,7 +440,7 @@ function lexInsideAction(l: Lexer): StateFn | null {
     case 0x29: // )
       l.emit(ItemType.RightParen);
       l.parenDepth--;
-      if (l.parenDepth < 0) return l.errorf(`unexpected right paren ${formatRuneU(r)}`);
+      if (l.parenDepth < 0) return (lx: Lexer) => lx.errorf(`unexpected right paren ${formatRuneU(r)}`);
       return lexInsideAction;
   }
   if (r === 0x2e) {
