@@ -243,13 +243,13 @@ function eq(arg1: unknown, ...arg2: unknown[]): boolean {
           const kb = kindOf(arg);
           if (ka !== kb && ka !== Kind.Invalid && kb !== Kind.Invalid) {
             throw new FuncError(
-              `non-comparable types ${sprint(arg1)}: ${typeName(arg1)}, ${typeName(arg)}: ${sprint(arg)}`,
+              `non-comparable types ${sprintf('%s', arg1)}: ${typeName(arg1)}, ${typeName(arg)}: ${sprint(arg)}`,
             );
           }
           if (isNilValue(arg1) || isNilValue(arg)) {
             truth = isNilValue(arg) === isNilValue(arg1);
           } else {
-            if (!isComparable(arg)) throw new FuncError(`non-comparable type ${sprint(arg)}: ${typeName(arg)}`);
+            if (!isComparable(arg)) throw new FuncError(`non-comparable type ${sprintf('%s', arg)}: ${typeName(arg)}`);
             truth = arg1 === arg;
           }
         }
@@ -311,7 +311,8 @@ function ge(arg1: unknown, arg2: unknown): boolean {
 /** Formats arguments as Sprint does, after Go's template indirection. */
 export function evalArgs(args: unknown[]): string {
   if (args.length === 1 && typeof args[0] === 'string') return args[0];
-  return sprint(...args.map((a) => (a === undefined ? null : a)));
+  // Go's printableValue turns a nil argument into "<no value>".
+  return sprint(...args.map((a) => (a === undefined || a === null ? '<no value>' : a)));
 }
 
 export function htmlEscapeString(s: string): string {
