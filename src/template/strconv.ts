@@ -490,6 +490,23 @@ function fmtX(neg: boolean, x: number, prec: number, upper: boolean): string {
   return out;
 }
 
+/** %b: decimal mantissa and binary exponent, e.g. 4503599627370496p-52. */
+function fmtB(neg: boolean, x: number): string {
+  f64[0] = x;
+  const lo = u32[0];
+  const hi = u32[1];
+  const bexp = (hi >>> 20) & 0x7ff;
+  let mant = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo);
+  let exp: number;
+  if (bexp === 0) {
+    exp = -1074;
+  } else {
+    mant |= 1n << 52n;
+    exp = bexp - 1075;
+  }
+  return (neg ? '-' : '') + mant.toString() + 'p' + (exp >= 0 ? '+' : '-') + Math.abs(exp);
+}
+
 /**
  * strconv.FormatFloat(x, fmt, prec, 64) for fmt in e E f F g G x X.
  * prec < 0 means the shortest representation that round-trips.
@@ -501,6 +518,7 @@ export function formatFloat(x: number, fmt: string, prec: number): string {
   const neg = x < 0 || Object.is(x, -0);
   const ax = Math.abs(x);
   if (fmt === 'x' || fmt === 'X') return fmtX(neg, ax, prec, fmt === 'X');
+  if (fmt === 'b') return fmtB(neg, ax);
   if (fmt === 'F') fmt = 'f';
   const shortest = prec < 0;
   let dg: Digits;
