@@ -135,7 +135,7 @@ export function runCase(c: Case): Result {
   try {
     const t = new Template(c.tplName ?? 'tpl');
     if (c.funcs) t.funcs(TEST_FUNCS);
-    if (c.missingkey !== undefined) t.option('missingkey=' + c.missingkey);
+    if (c.missingkey) t.option('missingkey=' + c.missingkey);
     if (c.delims) t.delims(c.delims[0], c.delims[1]);
     phase = 'parse';
     t.parse(c.tmpl);
