@@ -116,7 +116,7 @@ export function typeName(v: unknown): string {
     case Kind.Map:
       return 'map[string]interface {}';
     case Kind.Func:
-      return 'func(...interface {}) (interface {}, error)';
+      return 'func(...interface {}) interface {}';
     case Kind.Struct:
       return structTypeName(v as object);
   }

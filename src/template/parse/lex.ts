@@ -99,7 +99,7 @@ export function itemString(i: Item): string {
 
 // Minimal %q for item display; the full strconv.Quote lives in strconv.ts, but
 // importing it here would make the parse package depend on the value layer.
-import { quote } from '../strconv.js';
+import { isPrint, quote } from '../strconv.js';
 function goQuoteSimple(s: string): string {
   return quote(s);
 }
@@ -141,7 +141,7 @@ function countNewlines(s: string, from: number, to: number): number {
 /** Formats a rune as Go's %#U does: U+0023 '#'. */
 export function formatRuneU(r: number): string {
   const hex = r.toString(16).toUpperCase().padStart(4, '0');
-  return `U+${hex} '${String.fromCodePoint(r)}'`;
+  return isPrint(r) ? `U+${hex} '${String.fromCodePoint(r)}'` : `U+${hex}`;
 }
 
 export class Lexer {
