@@ -1,0 +1,40 @@
+/**
+ * `npm run bench -- <name>`: one entry point for every benchmark. Each benchmark is imported
+ * only when chosen, so one that is mid-development cannot break the others at start-up.
+ */
+type Bench = { describe: string; run: (args: readonly string[]) => Promise<number> }
+
+const BENCHES: Record<string, Bench> = {
+  kv: {
+    describe: 'KV PUT/GET req/s and p50/p99 at 1, 64, 256 connections: our durable server vs etcd (issue 2)',
+    run: async (args) => (await import('./kv.js')).runKvBench(args),
+  },
+}
+
+function usage(): string {
+  const names = Object.entries(BENCHES).map(([name, b]) => `  ${name.padEnd(14)}${b.describe}`)
+  return [
+    'usage: npm run bench -- <name> [args]',
+    '',
+    'benchmarks:',
+    ...names,
+    '',
+    'env: BENCH_SECONDS=<n>  seconds per measured cell (default 10)',
+    '',
+  ].join('\n')
+}
+
+const [name, ...rest] = process.argv.slice(2)
+// hasOwn: a name like "toString" must not resolve to an Object.prototype member.
+const bench = name !== undefined && Object.hasOwn(BENCHES, name) ? BENCHES[name] : undefined
+if (!bench) {
+  if (name !== undefined && name !== '-h' && name !== '--help') process.stderr.write(`unknown benchmark ${JSON.stringify(name)}\n\n`)
+  process.stderr.write(usage())
+  process.exit(name === '-h' || name === '--help' ? 0 : 2)
+}
+try {
+  process.exitCode = await bench.run(rest)
+} catch (err) {
+  process.stderr.write(`bench ${name}: ${(err as Error).stack ?? String(err)}\n`)
+  process.exitCode = 1
+}
