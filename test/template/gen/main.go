@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
+	"time"
 )
 
 // Case is one conformance case. Only tmpl is required.
@@ -229,10 +230,53 @@ func compareVersions(a, b string) int {
 	return 0
 }
 
+// bench renders one template repeatedly for about ms milliseconds and prints
+// "renders/s" as a number, after writing one rendering to outFile.
+func bench(tmplFile, dataFile, outFile string, ms int) {
+	text, err := os.ReadFile(tmplFile)
+	if err != nil {
+		panic(err)
+	}
+	raw, err := os.ReadFile(dataFile)
+	if err != nil {
+		panic(err)
+	}
+	data := decodeData(raw, false)
+	t := template.Must(template.New("bench").Parse(string(text)))
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, data); err != nil {
+		panic(err)
+	}
+	if outFile != "" {
+		if err := os.WriteFile(outFile, buf.Bytes(), 0o644); err != nil {
+			panic(err)
+		}
+	}
+	n := 0
+	start := time.Now()
+	deadline := start.Add(time.Duration(ms) * time.Millisecond)
+	for time.Now().Before(deadline) {
+		buf.Reset()
+		if err := t.Execute(&buf, data); err != nil {
+			panic(err)
+		}
+		n++
+	}
+	fmt.Printf("%.1f\n", float64(n)/time.Since(start).Seconds())
+}
+
 func main() {
 	casesDir := flag.String("cases", "test/template/cases", "directory of <topic>.json case files")
 	outDir := flag.String("out", "", "directory for <topic>.golden.json (default: the cases directory)")
+	benchTmpl := flag.String("bench-tmpl", "", "benchmark mode: template file to render")
+	benchData := flag.String("bench-data", "", "benchmark mode: JSON data file")
+	benchOut := flag.String("bench-out", "", "benchmark mode: write one rendering here")
+	benchMs := flag.Int("bench-ms", 2000, "benchmark mode: duration in milliseconds")
 	flag.Parse()
+	if *benchTmpl != "" {
+		bench(*benchTmpl, *benchData, *benchOut, *benchMs)
+		return
+	}
 	if *outDir == "" {
 		*outDir = *casesDir
 	}
