@@ -1,0 +1,180 @@
+import { Ajv, type ErrorObject } from 'ajv'
+import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser'
+import YAML from 'yaml'
+import { DISTRIBUTIVE_LIMITS } from './limits.js'
+import { lookupCheck } from './registry.js'
+import { ChecklistError, ParamError, type CheckRun } from './types.js'
+
+export type Severity = 'critical' | 'warning'
+
+/** One entry of a checklist, parsed and ready to run. */
+export interface CheckSpec {
+  /** 1-based position in its checklist, as error messages and reports name it. */
+  position: number
+  /** The check type as written (`checksum`, `ID: "fileMatches"`). */
+  id: string
+  /** Optional free-text name from the file. */
+  name?: string
+  parameters: string[]
+  /** What a failure counts as: critical (default) or warning (an extension: the `severity` key). */
+  severity: Severity
+  run: CheckRun
+}
+
+export interface Checklist {
+  name: string
+  /** Where it came from (a path, a URL, `<stdin>`), for messages. */
+  source: string
+  checks: CheckSpec[]
+}
+
+/**
+ * The three upstream formats after keys are lower-cased: v0.1–v0.2.1 `check`, v0.2.2–v0.2.5 `id` (JSON),
+ * v0.3 `id` (YAML). Unknown keys are ignored, as Go's decoder ignored them. Parameters are strings by the time
+ * this runs (numbers and booleans converted).
+ */
+const CHECKLIST_SCHEMA = {
+  type: 'object',
+  required: ['checklist'],
+  properties: {
+    name: { type: 'string' },
+    notes: { type: 'string' },
+    checklist: {
+      type: 'array',
+      minItems: 1,
+      maxItems: DISTRIBUTIVE_LIMITS.checksPerChecklistMax,
+      items: {
+        type: 'object',
+        properties: {
+          name: { type: 'string' },
+          notes: { type: 'string' },
+          check: { type: 'string', minLength: 1 },
+          id: { type: 'string', minLength: 1 },
+          parameters: { type: 'array', items: { type: 'string' } },
+          severity: { enum: ['critical', 'warning'] },
+        },
+        anyOf: [{ required: ['check'] }, { required: ['id'] }],
+      },
+    },
+  },
+} as const
+
+const ajv = new Ajv({ allErrors: false })
+const validate = ajv.compile(CHECKLIST_SCHEMA)
+
+/** Lower-cases object keys two levels down (checklist and checks) and turns scalar parameters into strings. */
+function normalize(doc: unknown): unknown {
+  if (!isObject(doc)) return doc
+  const top = lowerKeys(doc)
+  if (Array.isArray(top['checklist'])) {
+    top['checklist'] = top['checklist'].map((c: unknown) => {
+      if (!isObject(c)) return c
+      const check = lowerKeys(c)
+      if (check['parameters'] === undefined || check['parameters'] === null) check['parameters'] = []
+      if (Array.isArray(check['parameters'])) {
+        check['parameters'] = check['parameters'].map((p: unknown) => (typeof p === 'number' || typeof p === 'boolean' ? String(p) : p))
+      }
+      if (typeof check['severity'] === 'string') check['severity'] = check['severity'].toLowerCase()
+      return check
+    })
+  }
+  return top
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+function lowerKeys(o: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(o)) out[k.toLowerCase()] = v
+  return out
+}
+
+/** Turns the first ajv error into a sentence naming the check's position. */
+function describeSchemaError(err: ErrorObject, doc: unknown): string {
+  const parts = err.instancePath.split('/').slice(1)
+  if (parts[0] !== 'checklist' || parts.length < 2) {
+    if (err.keyword === 'required') return 'no "Checklist" array of checks'
+    if (err.keyword === 'minItems') return 'the checklist has no checks'
+    if (err.keyword === 'maxItems') return `more than ${DISTRIBUTIVE_LIMITS.checksPerChecklistMax} checks`
+    return `${err.instancePath.slice(1) || 'checklist'} ${err.message ?? 'is invalid'}`
+  }
+  const pos = Number(parts[1]) + 1
+  const entry = (doc as { checklist: Record<string, unknown>[] }).checklist[pos - 1]
+  const id = isObject(entry) ? String(entry['check'] ?? entry['id'] ?? '') : ''
+  const where = `check #${pos}${id ? ` (${id})` : ''}`
+  if (err.keyword === 'anyOf') return `${where}: no check type (an "ID" or "Check" key)`
+  if (err.keyword === 'minLength') return `${where}: empty check type`
+  if (parts[2] === 'parameters') return `${where}: parameters must be an array of strings, numbers or booleans`
+  return `${where}: ${parts.slice(2).join('.') || 'entry'} ${err.message ?? 'is invalid'}`
+}
+
+function lineCol(text: string, offset: number): string {
+  const before = text.slice(0, offset).split('\n')
+  return `${before.length}:${before[before.length - 1]!.length + 1}`
+}
+
+/** Parses JSON (with positions in errors) or YAML (failsafe schema: every scalar is a string, so `0644` stays `0644`). */
+function parseDocument(text: string, source: string, format: 'json' | 'yaml'): unknown {
+  if (format === 'json') {
+    const errors: ParseError[] = []
+    const doc: unknown = parseJsonc(text, errors, { allowTrailingComma: false, disallowComments: true, allowEmptyContent: false })
+    if (errors.length > 0) {
+      const e = errors[0]!
+      throw new ChecklistError(`${source}:${lineCol(text, e.offset)}: invalid JSON: ${printParseErrorCode(e.error)}`)
+    }
+    return doc
+  }
+  try {
+    return YAML.parse(text, { schema: 'failsafe', uniqueKeys: false, maxAliasCount: 100 })
+  } catch (err) {
+    const e = err as Error & { linePos?: { line: number; col: number }[] }
+    const pos = e.linePos?.[0] ? `${e.linePos[0].line}:${e.linePos[0].col}: ` : ''
+    throw new ChecklistError(`${source}:${pos}invalid YAML: ${e.message.split('\n')[0]}`)
+  }
+}
+
+/** Picks the parser from the extension, or from the first character for stdin and URLs. */
+export function formatOf(source: string, text: string): 'json' | 'yaml' {
+  if (/\.json$/i.test(source)) return 'json'
+  if (/\.ya?ml$/i.test(source)) return 'yaml'
+  return /^\s*[{[]/.test(text) ? 'json' : 'yaml'
+}
+
+function countText(p: number | readonly [number, number]): string {
+  if (typeof p === 'number') return `${p} parameter${p === 1 ? '' : 's'}`
+  return p[1] === Infinity ? `at least ${p[0]} parameters` : `${p[0]} to ${p[1]} parameters`
+}
+
+/**
+ * Parses and validates one checklist. Throws ChecklistError naming the source, the check's position and the reason
+ * for: bad syntax, no checks, an unknown check, a wrong parameter count, or a bad parameter (regex, number, mode).
+ */
+export function parseChecklist(text: string, source: string, format: 'json' | 'yaml' = formatOf(source, text)): Checklist {
+  if (text.length > DISTRIBUTIVE_LIMITS.checklistBytesMax) throw new ChecklistError(`${source}: larger than ${DISTRIBUTIVE_LIMITS.checklistBytesMax} bytes`)
+  if (text.trim() === '') throw new ChecklistError(`${source}: empty checklist file`)
+  const doc = normalize(parseDocument(text, source, format))
+  if (!isObject(doc)) throw new ChecklistError(`${source}: a checklist must be an object with "Name" and "Checklist"`)
+  if (!validate(doc)) throw new ChecklistError(`${source}: ${describeSchemaError(validate.errors![0]!, doc)}`)
+  const raw = doc as unknown as { name?: string; checklist: { name?: string; check?: string; id?: string; parameters: string[]; severity?: Severity }[] }
+  const checks = raw.checklist.map((c, i): CheckSpec => {
+    const id = (c.check ?? c.id)!
+    const where = `${source}: check #${i + 1} (${id})`
+    const def = lookupCheck(id)
+    if (!def) throw new ChecklistError(`${where}: unknown check`)
+    const [min, max] = typeof def.params === 'number' ? [def.params, def.params] : def.params
+    if (c.parameters.length < min || c.parameters.length > max) {
+      throw new ChecklistError(`${where}: expected ${countText(def.params)}, got ${c.parameters.length}`)
+    }
+    let run: CheckRun
+    try {
+      run = def.parse(c.parameters)
+    } catch (err) {
+      if (err instanceof ParamError) throw new ChecklistError(`${where}: ${err.message}`)
+      throw err
+    }
+    return { position: i + 1, id, name: c.name, parameters: c.parameters, severity: c.severity ?? 'critical', run }
+  })
+  return { name: raw.name ?? '', source, checks }
+}

@@ -1,0 +1,127 @@
+import { spawn } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import type { LookupFunction } from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { DISTRIBUTIVE_LIMITS } from './limits.js'
+import { CannotRunError } from './types.js'
+
+/**
+ * Where checks look. Every default is this machine; tests point each one at fixtures, so no check depends on the
+ * state of the machine the tests run on.
+ */
+export interface HostOptions {
+  /** Filesystem root for the paths named in checks and for /etc files (passwd, group, apt, pacman.conf). Default `/`. */
+  root?: string
+  /** Where /proc is read from. Default `<root>/proc`. */
+  procRoot?: string
+  /** Where /sys is read from. Default `<root>/sys`. */
+  sysRoot?: string
+  /** Environment for external commands (`PATH` decides which systemctl, dpkg-query, php, sensors run). */
+  env?: NodeJS.ProcessEnv
+  /** Name resolution for every network check; tests pin it so nothing leaves loopback. */
+  lookup?: LookupFunction
+  /** IPv4/IPv6 addresses per interface, as os.networkInterfaces(). */
+  networkInterfaces?: () => NodeJS.Dict<os.NetworkInterfaceInfo[]>
+  /** Docker Engine API endpoint, `unix:///path` or a socket path. Default $DOCKER_HOST, then /var/run/docker.sock. */
+  dockerHost?: string
+}
+
+export interface ExecResult {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  /** stdout and stderr interleaved in arrival order, as Go's CombinedOutput. */
+  output: string
+}
+
+/** The machine the checks inspect. Immutable; one per run, shared by every check. */
+export class Host {
+  readonly root: string
+  readonly procRoot: string
+  readonly sysRoot: string
+  readonly env: NodeJS.ProcessEnv
+  readonly lookup: LookupFunction | undefined
+  readonly #interfaces: () => NodeJS.Dict<os.NetworkInterfaceInfo[]>
+  readonly dockerHost: string
+
+  constructor(opts: HostOptions = {}) {
+    this.root = path.resolve(opts.root ?? '/')
+    this.procRoot = path.resolve(opts.procRoot ?? path.join(this.root, 'proc'))
+    this.sysRoot = path.resolve(opts.sysRoot ?? path.join(this.root, 'sys'))
+    this.env = opts.env ?? process.env
+    this.lookup = opts.lookup
+    this.#interfaces = opts.networkInterfaces ?? os.networkInterfaces
+    this.dockerHost = opts.dockerHost ?? this.env['DOCKER_HOST'] ?? 'unix:///var/run/docker.sock'
+  }
+
+  /** Maps a path named in a checklist into the root (identity when the root is `/`). */
+  path(p: string): string {
+    const abs = path.resolve(p)
+    if (abs.startsWith('/proc/') || abs === '/proc') return path.join(this.procRoot, abs.slice(5))
+    if (abs.startsWith('/sys/') || abs === '/sys') return path.join(this.sysRoot, abs.slice(4))
+    return this.root === '/' ? abs : path.join(this.root, abs)
+  }
+
+  proc(rel: string): string {
+    return path.join(this.procRoot, rel)
+  }
+
+  sys(rel: string): string {
+    return path.join(this.sysRoot, rel)
+  }
+
+  /** Reads a file under the root. */
+  readText(p: string): Promise<string> {
+    return readFile(this.path(p), 'utf8')
+  }
+
+  interfaces(): NodeJS.Dict<os.NetworkInterfaceInfo[]> {
+    return this.#interfaces()
+  }
+
+  /**
+   * Runs an executable without a shell, in its own process group so that an abort kills grandchildren too
+   * (a `bash -c 'sleep 100'` must not outlive the check). A missing executable throws CannotRunError.
+   */
+  exec(file: string, args: readonly string[], signal: AbortSignal): Promise<ExecResult> {
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) return reject(new CannotRunError('aborted'))
+      const child = spawn(file, args, { env: this.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+      let stdout = ''
+      let output = ''
+      const keep = (chunk: Buffer, isStdout: boolean): void => {
+        if (output.length >= DISTRIBUTIVE_LIMITS.commandOutputBytesMax) return
+        const text = chunk.toString('utf8')
+        output += text
+        if (isStdout) stdout += text
+      }
+      child.stdout.on('data', (c: Buffer) => keep(c, true))
+      child.stderr.on('data', (c: Buffer) => keep(c, false))
+      const onAbort = (): void => {
+        killGroup(child.pid)
+        reject(new CannotRunError(`${file}: aborted`))
+      }
+      signal.addEventListener('abort', onAbort, { once: true })
+      child.on('error', (err: NodeJS.ErrnoException) => {
+        signal.removeEventListener('abort', onAbort)
+        if (err.code === 'ENOENT') reject(new CannotRunError(`executable not found: ${file}`))
+        else if (err.code === 'EACCES') reject(new CannotRunError(`permission denied running ${file}`))
+        else reject(new CannotRunError(`${file}: ${err.message}`))
+      })
+      child.on('close', (code, sig) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve({ code, signal: sig, stdout, output })
+      })
+    })
+  }
+}
+
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return
+  try {
+    process.kill(-pid, 'SIGKILL')
+  } catch {
+    // Already gone: nothing to kill.
+  }
+}

@@ -1,0 +1,94 @@
+import type { Checklist, CheckSpec } from './checklist.js'
+import type { Host } from './host.js'
+import { DISTRIBUTIVE_LIMITS } from './limits.js'
+import { CannotRunError, type Status } from './types.js'
+
+export interface CheckOutcome {
+  checklist: Checklist
+  check: CheckSpec
+  status: Status
+  message: string
+  durationMs: number
+}
+
+export interface RunReport {
+  /** In checklist order, then check order (not completion order, so reports are stable run to run). */
+  outcomes: CheckOutcome[]
+  elapsedMs: number
+  counts: { total: number; passed: number; warning: number; critical: number; unknown: number }
+}
+
+export interface RunOptions {
+  /** Per-check limit; a check still running then is UNKNOWN and its processes are killed. */
+  timeoutMs?: number
+  concurrency?: number
+  /** Aborts every check (the agent stopping). */
+  signal?: AbortSignal
+  /** Clock for durations, injectable so reports can be compared exactly. */
+  now?: () => number
+}
+
+function clipMessage(s: string): string {
+  const max = DISTRIBUTIVE_LIMITS.messageBytesMax
+  return s.length > max ? s.slice(0, max) + '…' : s
+}
+
+/** Runs one check under its own AbortController; never throws. */
+async function runOne(check: CheckSpec, host: Host, timeoutMs: number, outer: AbortSignal | undefined): Promise<{ status: Status; message: string }> {
+  const ctl = new AbortController()
+  const onOuter = (): void => ctl.abort()
+  outer?.addEventListener('abort', onOuter, { once: true })
+  let timer: NodeJS.Timeout | undefined
+  const timedOut = new Promise<{ status: Status; message: string }>((resolve) => {
+    timer = setTimeout(() => {
+      ctl.abort()
+      resolve({ status: 'unknown', message: `timed out after ${timeoutMs / 1000}s` })
+    }, timeoutMs)
+  })
+  const ran = (async () => {
+    try {
+      const r = await check.run(host, ctl.signal)
+      // A failure of a warning-severity check is a warning, not critical.
+      const status: Status = r.status === 'critical' && check.severity === 'warning' ? 'warning' : r.status
+      return { status, message: r.message }
+    } catch (err) {
+      if (ctl.signal.aborted) return { status: 'unknown' as const, message: outer?.aborted ? 'aborted' : `timed out after ${timeoutMs / 1000}s` }
+      if (err instanceof CannotRunError) return { status: 'unknown' as const, message: err.message }
+      return { status: 'unknown' as const, message: `internal error: ${(err as Error).message}` }
+    }
+  })()
+  try {
+    const r = await Promise.race([ran, timedOut])
+    return { status: r.status, message: clipMessage(r.message) }
+  } finally {
+    clearTimeout(timer)
+    outer?.removeEventListener('abort', onOuter)
+  }
+}
+
+/**
+ * Runs every check of every checklist concurrently (at most `concurrency` at once), each with its own timeout,
+ * so one hung command cannot hang the run.
+ */
+export async function runChecklists(lists: readonly Checklist[], host: Host, opts: RunOptions = {}): Promise<RunReport> {
+  const now = opts.now ?? (() => performance.now())
+  const timeoutMs = opts.timeoutMs ?? DISTRIBUTIVE_LIMITS.checkTimeoutMsDefault
+  const concurrency = Math.max(1, Math.min(opts.concurrency ?? DISTRIBUTIVE_LIMITS.concurrencyMax, DISTRIBUTIVE_LIMITS.concurrencyMax))
+  const jobs = lists.flatMap((checklist) => checklist.checks.map((check) => ({ checklist, check })))
+  const outcomes: CheckOutcome[] = new Array(jobs.length)
+  const start = now()
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < jobs.length) {
+      const i = next++
+      const job = jobs[i]!
+      const t0 = now()
+      const r = await runOne(job.check, host, timeoutMs, opts.signal)
+      outcomes[i] = { ...job, ...r, durationMs: now() - t0 }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker))
+  const counts = { total: jobs.length, passed: 0, warning: 0, critical: 0, unknown: 0 }
+  for (const o of outcomes) counts[o.status === 'passing' ? 'passed' : o.status]++
+  return { outcomes, elapsedMs: now() - start, counts }
+}
