@@ -5,7 +5,7 @@
  * `template: NAME:LINE:COL: executing "NAME" at <NODE>: MSG` form.
  */
 import { ExecError } from './errors.js';
-import { sprint } from './fmt.js';
+import { sprint, sprintValue } from './fmt.js';
 import { BUILTINS, type Builtin, type ParamKind, type TemplateFunc } from './funcs.js';
 import {
   type ActionNode,
@@ -223,7 +223,9 @@ class State {
           for (let i = 0; i < arr.length; i++) {
             ran = true;
             const e = arr[i];
-            oneIteration(i, e === undefined ? null : e, true);
+            // An array of class instances stands for a typed slice ([]*T);
+            // any other array is []interface{}.
+            oneIteration(i, e === undefined ? null : e, kindOf(e) !== Kind.Struct);
           }
           break;
         }
@@ -587,7 +589,7 @@ class State {
       case 'function':
         this.errorf(`can't print ${node.toString()} of type ${typeName(v)}`);
     }
-    this.out += sprint(v);
+    this.out += sprintValue(v);
   }
 }
 

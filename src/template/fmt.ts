@@ -63,6 +63,8 @@ class Printer {
   precPresent = false;
   // State.
   arg: unknown = undefined;
+  /** Print a top-level pointer-to-struct as the struct (template output indirects pointers). */
+  derefTop = false;
   erroring = false;
   reordered = false;
   goodArgNum = true;
@@ -461,7 +463,9 @@ class Printer {
         return;
       }
       case Kind.Struct: {
-        if (this.sharpV) this.buf += typeName(value);
+        const tn = typeName(value);
+        if (this.sharpV) this.buf += tn;
+        else if (tn.startsWith('*') && !(depth === 0 && this.derefTop)) this.buf += '&'; // pointer to struct
         this.buf += '{';
         const obj = value as Record<string, unknown>;
         const keys = Object.keys(obj);
@@ -749,6 +753,17 @@ export function sprint(...a: unknown[]): string {
     p.printArg(a[i], 'v');
     prevString = isString;
   }
+  return p.buf;
+}
+
+/**
+ * How a template action prints a value: fmt.Sprint after indirecting a
+ * pointer, so a class instance prints as `{...}` rather than `&{...}`.
+ */
+export function sprintValue(v: unknown): string {
+  const p = new Printer();
+  p.derefTop = true;
+  p.printArg(v, 'v');
   return p.buf;
 }
 

@@ -28,6 +28,7 @@ export interface Case {
   mode?: 'tree';
   floats?: boolean;
   funcs?: boolean;
+  fixture?: 'structs';
   minGo?: string;
   expect?: Result;
 }
@@ -128,6 +129,46 @@ export const TEST_FUNCS = {
   count: (...args: unknown[]) => args.length,
 };
 
+/** The struct fixture, mirroring gen/main.go's Service and Named. */
+class Service {
+  static goType = '*main.Service';
+  constructor(
+    public Name: string,
+    public Port: number,
+    public Tags: string[],
+    public Meta: Record<string, string>,
+    public Weight: unknown,
+    public Healthy: boolean,
+    public Next: Service | null,
+  ) {}
+  Addr(host: string): string {
+    return `${host}:${this.Port}`;
+  }
+  HasTag(t: string): boolean {
+    return this.Tags.includes(t);
+  }
+  Fail(): string {
+    throw new Error('service failure');
+  }
+  Upper(): string {
+    return this.Name.toUpperCase();
+  }
+}
+
+class Named {
+  static goType = 'main.Named';
+  constructor(public N: string) {}
+  String(): string {
+    return `Named(${this.N})`;
+  }
+}
+
+export function structFixture(): unknown {
+  const web = new Service('web', 80, ['a', 'b'], { k: 'v' }, 1.5, true, null);
+  const db = new Service('db', 5432, [], {}, float64(2), false, web);
+  return { svc: web, db, svcs: [web, db], named: new Named('x') };
+}
+
 /** Runs a case through our engine, mirroring gen/main.go's run(). */
 export function runCase(c: Case): Result {
   const res: Result = { out: '' };
@@ -146,7 +187,7 @@ export function runCase(c: Case): Result {
       return res;
     }
     phase = 'exec';
-    const data = typeNumbers(c.data ?? null, c.floats ?? false);
+    const data = c.fixture === 'structs' ? structFixture() : typeNumbers(c.data ?? null, c.floats ?? false);
     res.out = c.exec !== undefined ? t.executeTemplate(c.exec, data) : t.execute(data);
   } catch (e) {
     if (e instanceof ExecError) {

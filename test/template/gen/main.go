@@ -41,6 +41,7 @@ type Case struct {
 	Mode       string            `json:"mode,omitempty"`       // "tree": print Tree.Root.String() instead of executing
 	Floats     bool              `json:"floats,omitempty"`     // every JSON number is a float64 (encoding/json default)
 	Funcs      bool              `json:"funcs,omitempty"`      // install the test funcs
+	Fixture    string            `json:"fixture,omitempty"`    // "structs": data is structFixture() instead of JSON
 	MinGo      string            `json:"minGo,omitempty"`      // skip on older Go
 	Expect     json.RawMessage   `json:"expect,omitempty"`     // hand-verified result for minGo cases
 }
@@ -137,6 +138,43 @@ func testFuncs() template.FuncMap {
 	}
 }
 
+// Service and Named are the struct fixture; the TypeScript harness has
+// classes with the same fields and methods.
+type Service struct {
+	Name    string
+	Port    int
+	Tags    []string
+	Meta    map[string]string
+	Weight  float64
+	Healthy bool
+	Next    *Service
+}
+
+func (s *Service) Addr(host string) string { return fmt.Sprintf("%s:%d", host, s.Port) }
+
+func (s *Service) HasTag(t string) bool {
+	for _, x := range s.Tags {
+		if x == t {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Service) Fail() (string, error) { return "", errors.New("service failure") }
+
+func (s *Service) Upper() string { return strings.ToUpper(s.Name) }
+
+type Named struct{ N string }
+
+func (n Named) String() string { return "Named(" + n.N + ")" }
+
+func structFixture() interface{} {
+	web := &Service{Name: "web", Port: 80, Tags: []string{"a", "b"}, Meta: map[string]string{"k": "v"}, Weight: 1.5, Healthy: true}
+	db := &Service{Name: "db", Port: 5432, Tags: []string{}, Meta: map[string]string{}, Weight: 2, Next: web}
+	return map[string]interface{}{"svc": web, "db": db, "svcs": []*Service{web, db}, "named": Named{"x"}}
+}
+
 func run(c *Case) (res *Result) {
 	res = &Result{}
 	defer func() {
@@ -189,6 +227,9 @@ func run(c *Case) (res *Result) {
 		return res
 	}
 	data := decodeData(c.Data, c.Floats)
+	if c.Fixture == "structs" {
+		data = structFixture()
+	}
 	var buf bytes.Buffer
 	var err error
 	if c.Exec != "" {
