@@ -532,6 +532,14 @@ describe('property: random expressions agree with a naive evaluator', () => {
       }
     }
   })
+  test('long chains and hostile nesting', () => {
+    const chain = Array.from({ length: 20000 }, (_, i) => `ServicePort == ${10000 + i}`).join(' or ')
+    assert.equal(compileFilter(chain, { schema: CATALOG_SERVICE }).match(web1), false)
+    assert.equal(compileFilter(`${chain} or ServicePort == 8000`, { schema: CATALOG_SERVICE }).match(web1), true)
+    assert.throws(() => compileFilter('('.repeat(100000), { schema: CATALOG_SERVICE }), /nested more than 500 levels/)
+    assert.throws(() => compileFilter('not '.repeat(100000) + 'ServiceName == web', { schema: CATALOG_SERVICE }), FilterError)
+    assert.equal(compileFilter('not '.repeat(101) + 'ServiceName == web', { schema: CATALOG_SERVICE }).match(web1), false)
+  })
   test('deep nesting stays linear', () => {
     const deep = '('.repeat(200) + 'ServiceName == web' + ')'.repeat(200)
     assert.equal(compileFilter(deep, { schema: CATALOG_SERVICE }).match(web1), true)

@@ -126,15 +126,14 @@ function validateMatch(m: MatchExpr, root: Spec | undefined): void {
 /** Check every selector, operator and value against the schema (if any), coercing values and compiling patterns. */
 export function validateFilter(expr: Expr, schema: FilterSchema | undefined): void {
   const root: Spec | undefined = schema ? { k: 'struct', fields: schema } : undefined
-  const walk = (e: Expr): void => {
+  // left to right, without recursion (long and/or chains nest deeply)
+  const stack: Expr[] = [expr]
+  while (stack.length > 0) {
+    const e = stack.pop()!
     if (e.type === 'match') validateMatch(e, root)
-    else if (e.type === 'not') walk(e.operand)
-    else {
-      walk(e.left)
-      walk(e.right)
-    }
+    else if (e.type === 'not') stack.push(e.operand)
+    else stack.push(e.right, e.left)
   }
-  walk(expr)
 }
 
 // --- evaluation ------------------------------------------------------------
@@ -278,8 +277,18 @@ export function evaluateFilter(expr: Expr, datum: unknown, schema: FilterSchema 
     switch (e.type) {
       case 'match': return evalAt(e, 0, datum, root)
       case 'not': return !run(e.operand)
-      case 'and': return run(e.left) && run(e.right)
-      case 'or': return run(e.left) || run(e.right)
+      case 'and':
+      case 'or': {
+        // chains nest to the right; walk them without recursing
+        const stop = e.type === 'or'
+        let node: Expr = e
+        while (node.type === e.type) {
+          const bin = node as { left: Expr; right: Expr }
+          if (run(bin.left) === stop) return stop
+          node = bin.right
+        }
+        return run(node)
+      }
     }
   }
   return run(expr)

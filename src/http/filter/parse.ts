@@ -31,6 +31,9 @@ export function positionOf(src: string, index: number): FilterPosition {
   return { line, column, offset }
 }
 
+/** Bound on nested `not` / parentheses, so a hostile expression cannot exhaust the stack. */
+const MAX_DEPTH = 500
+
 interface Selected {
   readonly path: string[]
 }
@@ -40,6 +43,7 @@ class Parser {
   private failPos = -1
   private expected = new Set<string>()
   private custom: { at: number; message: string } | undefined
+  private depth = 0
 
   constructor(private readonly src: string) {}
 
@@ -121,21 +125,45 @@ class Parser {
 
   // --- expressions -------------------------------------------------------
 
+  // `Or <- And _ "or" _ Or / And` (and likewise for `and`), parsed as a loop
+  // so long chains do not recurse; the tree is built right-associative as go-bexpr's.
   private parseOr(): Expr | undefined {
-    const left = this.parseAnd()
-    if (!left) return undefined
-    const right = this.attempt(() => this.ws() && this.lit('or') && this.ws() && this.parseOr())
-    return right ? { type: 'or', left, right } : left
+    return this.chain('or', () => this.parseAnd())
   }
 
   private parseAnd(): Expr | undefined {
-    const left = this.parseNot()
-    if (!left) return undefined
-    const right = this.attempt(() => this.ws() && this.lit('and') && this.ws() && this.parseAnd())
-    return right ? { type: 'and', left, right } : left
+    return this.chain('and', () => this.parseNot())
+  }
+
+  private chain(op: 'and' | 'or', operand: () => Expr | undefined): Expr | undefined {
+    const first = operand()
+    if (!first) return undefined
+    const items = [first]
+    for (;;) {
+      const next = this.attempt(() => this.ws() && this.lit(op) && this.ws() && operand())
+      if (!next) break
+      items.push(next)
+    }
+    let tree = items.pop()!
+    while (items.length > 0) tree = { type: op, left: items.pop()!, right: tree }
+    return tree
   }
 
   private parseNot(): Expr | undefined {
+    if (++this.depth > MAX_DEPTH) throw this.tooDeep()
+    try {
+      return this.parseNotInner()
+    } finally {
+      this.depth--
+    }
+  }
+
+  private tooDeep(): FilterError {
+    const position = positionOf(this.src, this.pos)
+    return new FilterError('syntax', `${position.line}:${position.column} (${position.offset}): expression nested more than ${MAX_DEPTH} levels deep`, { position })
+  }
+
+  private parseNotInner(): Expr | undefined {
     const negated = this.attempt(() => this.lit('not') && this.ws() && this.parseNot())
     if (negated) return negated.type === 'not' ? negated.operand : { type: 'not', operand: negated }
     return this.parseGroup()
