@@ -9,6 +9,6 @@ export { GoFloat, float64, Complex, isTrue, typeName } from './value.js';
 export type { FuncMap, TemplateFunc } from './funcs.js';
 export { sprint, sprintf, sprintln } from './fmt.js';
 export { htmlEscapeString, jsEscapeString, urlQueryEscape } from './funcs.js';
-export { Tree, parse, isEmptyTree } from './parse/parse.js';
+export { Tree, parse, isEmptyTree, Mode } from './parse/parse.js';
 export { Lexer, lexAll, ItemType, type Item } from './parse/lex.js';
 export * as nodes from './parse/node.js';
