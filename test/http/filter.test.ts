@@ -350,12 +350,12 @@ describe('parse results', () => {
 
 describe('errors', () => {
   const syntax: ReadonlyArray<readonly [string, RegExp, number?]> = [
-    ['ServiceName ==', /^Failed to create boolean expression evaluator: 1:15 \(14\): no match found at end of input, expected: .*selector/, 15],
-    ['ServiceName = "web"', /1:13 \(12\): no match found at "=", expected: .*"=="/, 13],
-    ['ServiceName == "web" and', /1:25 \(24\): no match found at end of input/, 25],
+    ['ServiceName ==', /^Failed to create boolean expression evaluator: 1:15 \(14\): no match found, expected: .*selector.*; found end of input/, 15],
+    ['ServiceName = "web"', /1:13 \(12\): no match found, expected: .*"==".*; found "="/, 13],
+    ['ServiceName == "web" and', /1:25 \(24\): no match found, .*; found end of input/, 25],
     ['ServiceName == "web" an ServicePort == 1', /1:21 \(20\)|1:22 \(21\)/],
     ['(ServiceName == "web"', /1:22 \(21\): Unmatched parentheses/, 22],
-    ['ServiceName == "web")', /1:21 \(20\): no match found at "\)"/, 21],
+    ['ServiceName == "web")', /1:21 \(20\): no match found, .*; found "\)"/, 21],
     ['ServiceName == "web', /Unterminated string literal/],
     ['ServiceName == `web', /Unterminated string literal/],
     ['ServiceName == "a\\qb"', /1:18 \(17\): invalid syntax: invalid escape sequence \\q/, 18],
@@ -364,10 +364,10 @@ describe('errors', () => {
     ['"web" in "ServiceTags"', /1:10 \(9\): Invalid selector/, 10],
     ['ServiceMeta[env] == x', /1:13 \(12\): Invalid index/, 13],
     ['ServiceMeta["env" == x', /Unclosed index expression/],
-    ['(ServiceName == web)and(ServicePort == 1)', /1:21 \(20\): no match found at "a"/, 21],
+    ['(ServiceName == web)and(ServicePort == 1)', /1:21 \(20\): no match found, .*; found "a"/, 21],
     ['not(ServiceName == web)', /no match found/],
     ['ServiceTags contains"x"', /no match found/],
-    ['ServiceName is  empty  x', /no match found at "x"/],
+    ['ServiceName is  empty  x', /no match found, .*; found "x"/],
     ['ServiceName == "é" or', /1:22 \(22\)/, 22], // column counts characters, offset bytes
     ['ServiceName == web\nor', /2:3 \(21\)/],
   ]

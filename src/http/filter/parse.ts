@@ -85,7 +85,7 @@ class Parser {
     if (this.expected.has('EOF')) list.push('EOF')
     const found = at >= this.src.length ? 'end of input' : JSON.stringify(String.fromCodePoint(this.src.codePointAt(at)!))
     const expected = list.length <= 1 ? (list[0] ?? 'nothing') : `${list.slice(0, -1).join(', ')} or ${list[list.length - 1]}`
-    return new FilterError('syntax', `${position.line}:${position.column} (${position.offset}): no match found at ${found}, expected: ${expected}`, { position })
+    return new FilterError('syntax', `${position.line}:${position.column} (${position.offset}): no match found, expected: ${expected}; found ${found}`, { position })
   }
 
   // --- terminals ---------------------------------------------------------
