@@ -767,6 +767,23 @@ export function sprintValue(v: unknown): string {
   return p.buf;
 }
 
+/**
+ * fmt.Sprint over arguments that the template engine has already indirected
+ * (Go's evalArgs for html/js/urlquery): pointers to structs print as `{...}`.
+ */
+export function sprintIndirect(a: readonly unknown[]): string {
+  const p = new Printer();
+  p.derefTop = true;
+  let prevString = false;
+  for (let i = 0; i < a.length; i++) {
+    const isString = typeof a[i] === 'string';
+    if (i > 0 && !isString && !prevString) p.buf += ' ';
+    p.printArg(a[i], 'v');
+    prevString = isString;
+  }
+  return p.buf;
+}
+
 /** fmt.Sprintln: always spaces between operands, newline at the end. */
 export function sprintln(...a: unknown[]): string {
   const p = new Printer();

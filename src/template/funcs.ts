@@ -6,7 +6,7 @@
  * invalid one), `any` is interface{} (invalid becomes nil), `string` must be a
  * string. `and`, `or` and `call` are special cases in the executor.
  */
-import { sprint, sprintf, sprintln } from './fmt.js';
+import { sprint, sprintIndirect, sprintf, sprintln } from './fmt.js';
 import { isPrint } from './strconv.js';
 import {
   Complex,
@@ -312,7 +312,7 @@ function ge(arg1: unknown, arg2: unknown): boolean {
 export function evalArgs(args: unknown[]): string {
   if (args.length === 1 && typeof args[0] === 'string') return args[0];
   // Go's printableValue turns a nil argument into "<no value>".
-  return sprint(...args.map((a) => (a === undefined || a === null ? '<no value>' : a)));
+  return sprintIndirect(args.map((a) => (a === undefined || a === null ? '<no value>' : a)));
 }
 
 export function htmlEscapeString(s: string): string {
