@@ -425,6 +425,27 @@ describe('errors', () => {
     }
   })
 
+  test('RE2 patterns are translated', () => {
+    const ok = (pattern: string, value: string): boolean =>
+      compileFilter(`Name matches \`${pattern}\``).match({ Name: value })
+    assert.equal(ok('^\\pL+$', 'héllo'), true)
+    assert.equal(ok('^\\pL+$', 'h3llo'), false)
+    assert.equal(ok('^\\p{Greek}+$', 'αβγ'), true)
+    assert.equal(ok('^\\PL', '3'), true)
+    assert.equal(ok('^a\\-b\\@c$', 'a-b@c'), true)
+    assert.equal(ok('^\\pL\\-\\pL$', 'a-b'), true)
+    assert.equal(ok('^[]a]+$', ']a]'), true)
+    assert.equal(ok('^\\Qa.b-c\\E$', 'a.b-c'), true)
+    assert.equal(ok('^\\Qa.b\\E$', 'axb'), false)
+    assert.equal(ok('^[[:digit:][:upper:]]+$', '9Z'), true)
+    assert.equal(ok('(?im)^B$', 'a\nb'), true)
+    assert.equal(ok('\\Aa', 'ba'), false)
+    assert.equal(ok('a\\z', 'a\n'), false)
+    assert.throws(() => compileFilter('Name matches "(?U)a+"'), /unsupported flag/)
+    assert.throws(() => compileFilter('Name matches "a(?i:b)"'), /unsupported flag group/)
+    assert.throws(() => compileFilter('Name matches "(?<!a)b"'), /invalid or unsupported Perl syntax/)
+  })
+
   test('errors in the second half of an expression are found too', () => {
     assert.throws(() => compileFilter('ServiceName == web and Nope == 1', { schema: CATALOG_SERVICE }), /Selector "Nope" is not valid/)
     assert.throws(() => compileFilter('not (ServiceName == web or ServicePort == x)', { schema: CATALOG_SERVICE }), /Failed to coerce value "x"/)

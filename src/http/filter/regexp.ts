@@ -16,7 +16,11 @@ const POSIX: Record<string, string> = {
   upper: 'A-Z', word: '0-9A-Za-z_', xdigit: '0-9A-Fa-f',
 }
 
-const escapeLiteral = (s: string): string => s.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&')
+const GENERAL_CATEGORY = /^(L[ultmo]?|M[nce]?|N[dlo]?|P[cdseifo]?|S[mcko]?|Z[slp]?|C[cfson]?)$/
+const JS_SYNTAX = '^$\\.*+?()[]{}|/'
+
+const escapeLiteral = (s: string): string =>
+  s.replace(/[!-/:-@[-`{-~]/g, (ch) => (JS_SYNTAX.includes(ch) ? `\\${ch}` : `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`))
 
 /** Compile an RE2 pattern as a JS RegExp; throws Error with a Go-like message when it cannot. */
 export function compileRe2(pattern: string): RegExp {
@@ -47,7 +51,25 @@ export function compileRe2(pattern: string): RegExp {
       if (!inClass && n === 'A') { out += '(?<![\\s\\S])'; i++; continue }
       if (!inClass && n === 'z') { out += '(?![\\s\\S])'; i++; continue }
       if (n >= '1' && n <= '9') throw new Error(`error parsing regexp: invalid escape sequence: \`\\${n}\``)
-      if (n === 'p' || n === 'P') flags.add('u')
+      if (n === 'p' || n === 'P') {
+        // RE2: \pL, \p{Lu}, \p{Greek}; JS (u flag): \p{L}, \p{Lu}, \p{Script=Greek}
+        const m = /^\\[pP](\{\^?([A-Za-z_]+)\}|([A-Za-z]))/.exec(src.slice(i))
+        if (!m) throw new Error(`error parsing regexp: invalid character class range: \`${src.slice(i, i + 3)}\``)
+        let name = m[2] ?? m[3]!
+        let negate = n === 'P'
+        if (m[1]!.startsWith('{^')) negate = !negate
+        if (!GENERAL_CATEGORY.test(name)) name = name === 'Any' ? 'Any' : `Script=${name}`
+        flags.add('u')
+        out += `\\${negate ? 'P' : 'p'}{${name}}`
+        i += m[0].length - 1
+        continue
+      }
+      // RE2 lets any punctuation be escaped; JS's u mode does not, so spell it as \xHH
+      if (/[!-/:-@[-`{-~]/.test(n) && !JS_SYNTAX.includes(n)) {
+        out += `\\x${n.charCodeAt(0).toString(16).padStart(2, '0')}`
+        i++
+        continue
+      }
       out += c + n
       i++
       continue
