@@ -23,6 +23,15 @@
 // A map key that is absent makes `==`, `in`, `is not empty` false and every
 // other operator (including `matches`, a go-bexpr quirk) true.
 //
+// Operators per field kind (as go-bexpr v0.1.2 derives them from Go types):
+//   string: == != in/contains matches (and their negations) -- not `is empty`,
+//           write `X == ""`; bool/int/uint/float: == !=; scalar list: in,
+//           is empty; list of objects: is empty; map: in (keys), is empty;
+//           object: none (select a sub-field). 'any' allows everything.
+// `matches` patterns are RE2, run as JS RegExps (see filter/regexp.ts).
+// Beyond go-bexpr: `\"` inside a double-quoted string is accepted (go-bexpr
+// ends the string at any `"`, so it could never be written there).
+//
 // Validation: pass the endpoint's element schema (see FilterFieldSpec) to get
 // Consul's 400s for unknown selectors (`Selector "Foo" is not valid`),
 // operators a field does not support, and values that do not coerce. Without a
