@@ -97,6 +97,12 @@ export class DockerStreamDemuxer {
       this.#header = Buffer.alloc(0)
     }
   }
+
+  /** At the end of the stream: a raw stream shorter than one header is still output. */
+  end(): void {
+    if (this.#mode !== 'framed' && this.#header.length > 0) this.sink(this.#header)
+    this.#header = Buffer.alloc(0)
+  }
 }
 
 /**
@@ -183,6 +189,7 @@ export function dockerProbe(opts: DockerOptions): Probe {
           output: `start exec failed for container ${id} with status ${started.status}: body: ${started.body.toString()} err: <nil>`,
         }
       }
+      demux.end()
       const captured = out.captured()
 
       let inspected: Answer
