@@ -3,7 +3,13 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import type http from 'node:http'
 import { arch, availableParallelism, platform } from 'node:os'
 import { join } from 'node:path'
-import type { ApiContext, HttpLimits, ReloadReport } from '../http/context.js'
+import type { AgentOps, ApiContext, HttpLimits, ReloadReport } from '../http/context.js'
+import { LocalState } from './local-state.js'
+import { LocalRegistry } from './registry.js'
+import { AntiEntropy } from './anti-entropy.js'
+import { SessionTimers } from './session-timers.js'
+import { EventBuffer } from './events.js'
+import type { NodeInput } from '../state/catalog.js'
 import { boundPort, createApiHandler, listen } from '../http/server.js'
 import { blockingQueriesWaiting } from '../http/blocking.js'
 import { StateStore } from '../state/store.js'
@@ -41,6 +47,12 @@ export class Agent implements ApiContext {
   readonly nodeId: string
   config: RuntimeConfig
   raft!: Consensus
+  readonly local: LocalState
+  readonly events: EventBuffer
+  sessionTimers!: SessionTimers
+  readonly #registry: LocalRegistry
+  #antiEntropy: AntiEntropy | undefined
+  #reaper: NodeJS.Timeout | undefined
   readonly #opts: AgentOptions
   readonly #servers: http.Server[] = []
   #stopped = false
@@ -52,6 +64,44 @@ export class Agent implements ApiContext {
     this.logger.setLevel(loaded.config.logLevel)
     for (const w of loaded.warnings) this.logger.warn(`config: ${w}`)
     this.nodeId = this.#nodeId()
+    this.local = new LocalState(this.config.dev ? undefined : this.config.dataDir)
+    this.events = new EventBuffer(
+      () => this.config.nodeName,
+      () => [...this.local.services.values()].map((s) => s.def),
+    )
+    this.#registry = new LocalRegistry({
+      local: this.local,
+      state: this.state,
+      nodeName: () => this.config.nodeName,
+      scriptChecks: () => ({ remote: this.config.enableScriptChecks, local: this.config.enableLocalScriptChecks }),
+      log: (level, message) => this.logger.log(level, message),
+    })
+  }
+
+  get nodeName(): string {
+    return this.config.nodeName
+  }
+
+  get agentOps(): AgentOps {
+    return this.#registry
+  }
+
+  /** This node as the catalog should hold it. */
+  nodeRecord(): NodeInput {
+    const c = this.config
+    const addr = c.advertiseAddr
+    return {
+      ID: this.nodeId,
+      Node: c.nodeName,
+      Address: addr,
+      Datacenter: c.datacenter,
+      TaggedAddresses: { lan: addr, lan_ipv4: addr, wan: addr, wan_ipv4: addr },
+      Meta: { 'consul-network-segment': '', 'consul-version': CONSUL_COMPAT_VERSION, ...c.nodeMeta },
+    }
+  }
+
+  members(): Array<Record<string, unknown>> {
+    return [this.agentSelf().Member as Record<string, unknown>]
   }
 
   /** Starts an agent from a loaded config: recovers state, elects, and opens the listeners. */
@@ -101,6 +151,21 @@ export class Agent implements ApiContext {
       trailingLogs: c.raftTrailingLogs,
       log: (level, message) => this.logger.log(level, message),
     })
+    this.sessionTimers = new SessionTimers(this.state, this.raft, (level, message) => this.logger.log(level, message))
+    this.sessionTimers.armAll()
+    this.#registry.restore()
+    this.#registry.applyConfig(c.services, c.checks)
+    this.#antiEntropy = new AntiEntropy({
+      state: this.state,
+      raft: this.raft,
+      local: this.local,
+      node: () => this.nodeRecord(),
+      serverPort: c.server ? c.ports.server : undefined,
+      log: (level, message) => this.logger.log(level, message),
+    })
+    this.#antiEntropy.start()
+    this.#reaper = setInterval(() => this.#registry.reapCritical(), 1000)
+    this.#reaper.unref()
     const handler = createApiHandler(this, (level, message) => this.logger.log(level, message))
     if (c.ports.http >= 0) for (const host of c.httpAddrs) await this.#listen(handler, 'http', host, c.ports.http)
     if (c.ports.https >= 0) for (const host of c.httpsAddrs) await this.#listen(handler, 'https', host, c.ports.https)
@@ -162,6 +227,15 @@ export class Agent implements ApiContext {
     const applied = changed.filter((k) => RELOADABLE_KEYS.has(k))
     const restartRequired = changed.filter((k) => !RELOADABLE_KEYS.has(k))
     const keep = this.config
+    const scriptChecks = { enableScriptChecks: keep.enableScriptChecks, enableLocalScriptChecks: keep.enableLocalScriptChecks }
+    // Validate the new registrations with the new script-check settings before anything changes.
+    Object.assign(this.config, { enableScriptChecks: loaded.config.enableScriptChecks, enableLocalScriptChecks: loaded.config.enableLocalScriptChecks })
+    try {
+      this.#registry.applyConfig(loaded.config.services, loaded.config.checks)
+    } catch (err) {
+      Object.assign(this.config, scriptChecks)
+      throw err
+    }
     this.config = {
       ...loaded.config,
       // Identity, addresses and storage stay as started until a restart.
@@ -230,7 +304,12 @@ export class Agent implements ApiContext {
         DelegateCur: 4,
       },
       Stats: {
-        agent: { checks: '0', services: '0', check_monitors: '0', check_ttls: '0' },
+        agent: {
+          checks: String(this.local.checks.size),
+          services: String(this.local.services.size),
+          check_monitors: String([...this.local.checks.values()].filter((x) => x.spec.record.Type === 'script').length),
+          check_ttls: String([...this.local.checks.values()].filter((x) => x.spec.record.Type === 'ttl').length),
+        },
         build: { version: CONSUL_COMPAT_VERSION, revision: VERSION, prerelease: '' },
         consul: {
           server: String(c.server),
@@ -270,6 +349,10 @@ export class Agent implements ApiContext {
           }),
       ),
     )
+    this.#antiEntropy?.stop()
+    if (this.#reaper) clearInterval(this.#reaper)
+    this.sessionTimers?.stop()
+    this.local.stopAll()
     await this.raft?.close()
     if (this.config.pidFile) rmSync(this.config.pidFile, { force: true })
     this.logger.info('agent: shut down')

@@ -60,4 +60,13 @@ export const CONFIG_SCHEMA = obj({
   ui: bool,
   ui_config: obj({ enabled: bool, dir: str, content_path: str }),
   acl: { type: 'object', properties: { enabled: bool, default_policy: { enum: ['allow', 'deny'] } } },
+  enable_script_checks: bool,
+  enable_local_script_checks: bool,
+  // Service and check definitions are validated by their own parser, which names the field.
+  service: { type: 'object' },
+  services: { type: 'array', items: { type: 'object' } },
+  check: { type: 'object' },
+  checks: { type: 'array', items: { type: 'object' } },
+  session_ttl_min: duration,
+  check_update_interval: duration,
 }) as Record<string, unknown>

@@ -8,6 +8,7 @@ import { ConfigError } from '../lib/errors.js'
 import { parseDurationMs } from '../lib/duration.js'
 import { LIMITS } from '../lib/limits.js'
 import { parseLogLevel, type LogLevel } from './log.js'
+import { DefinitionError, parseCheck, parseService, type CheckSpec, type ServiceDefinition } from './definitions.js'
 
 /** A config document as written in a file: Consul's snake_case keys. */
 export type ConfigDoc = Record<string, unknown>
@@ -63,6 +64,11 @@ export interface RuntimeConfig {
   raftTrailingLogs: number
   tls: { caFile?: string; certFile?: string; keyFile?: string; verifyIncoming: boolean }
   ui: boolean
+  enableScriptChecks: boolean
+  enableLocalScriptChecks: boolean
+  /** Config-file services and checks, parsed (names the bad field on error). */
+  services: ServiceDefinition[]
+  checks: CheckSpec[]
   /** The merged document, for reload diffs and /v1/agent/self DebugConfig. */
   doc: ConfigDoc
 }
@@ -299,12 +305,45 @@ export function buildRuntime(doc: ConfigDoc, dev: boolean): RuntimeConfig {
       verifyIncoming: Boolean(get<boolean>(tlsHttps, 'verify_incoming') ?? get<boolean>(tlsDefaults, 'verify_incoming') ?? doc.verify_incoming_https ?? doc.verify_incoming),
     },
     ui: dev || doc.ui === true || get<boolean>(doc.ui_config, 'enabled') === true,
+    enableScriptChecks: doc.enable_script_checks === true,
+    enableLocalScriptChecks: doc.enable_local_script_checks === true,
+    ...configRegistrations(doc),
     doc,
   }
 }
 
+/** Services and checks of the config files (`service`, `services`, `check`, `checks`). */
+function configRegistrations(doc: ConfigDoc): { services: ServiceDefinition[]; checks: CheckSpec[] } {
+  const list = (one: unknown, many: unknown): unknown[] => [...(one === undefined ? [] : [one]), ...((many as unknown[] | undefined) ?? [])]
+  const wrap = <T>(where: string, parse: () => T): T => {
+    try {
+      return parse()
+    } catch (err) {
+      if (err instanceof DefinitionError) throw new ConfigError('config', where, err.message)
+      throw err
+    }
+  }
+  const services = list(doc.service, doc.services).map((s, i) => wrap(`services[${i}]`, () => parseService(s, `services[${i}]`)))
+  const checks = list(doc.check, doc.checks).map((c, i) => wrap(`checks[${i}]`, () => parseCheck(c, { where: `checks[${i}]` })))
+  return { services, checks }
+}
+
 /** Keys whose change takes effect on reload without a restart. */
-export const RELOADABLE_KEYS: ReadonlySet<string> = new Set(['log_level', 'limits', 'node_meta', 'raft_snapshot_threshold', 'raft_trailing_logs', 'default_query_time', 'max_query_time'])
+export const RELOADABLE_KEYS: ReadonlySet<string> = new Set([
+  'log_level',
+  'limits',
+  'node_meta',
+  'raft_snapshot_threshold',
+  'raft_trailing_logs',
+  'default_query_time',
+  'max_query_time',
+  'service',
+  'services',
+  'check',
+  'checks',
+  'enable_script_checks',
+  'enable_local_script_checks',
+])
 
 /** Top-level keys whose value differs between two merged documents. */
 export function changedKeys(before: ConfigDoc, after: ConfigDoc): string[] {

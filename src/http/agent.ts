@@ -1,9 +1,23 @@
+import { createHash } from 'node:crypto'
 import type { Router } from './router.js'
 import type { ApiContext } from './context.js'
-import { HttpError } from '../lib/errors.js'
+import type { ApiRequest } from './request.js'
+import { Reply } from './reply.js'
+import { readJsonBody } from './body.js'
+import { applyFilterToMap } from './filtering.js'
+import { agentServiceJson } from './views.js'
+import { boolParam } from './health.js'
+import { badRequest, HttpError, notFound } from '../lib/errors.js'
+import { field, toJson } from '../lib/json.js'
+import { parseCheck, parseService } from '../agent/definitions.js'
+import type { LocalCheck, LocalService } from '../agent/local-state.js'
+import type { CheckStatus } from '../checks/types.js'
+import { STATUS_RANK } from '../state/catalog.js'
+import { WatchSet } from '../state/watch.js'
 
 export function registerAgentRoutes(router: Router, ctx: ApiContext): void {
   router.exact('/v1/agent/self', { GET: () => ctx.agentSelf() })
+  router.exact('/v1/agent/members', { GET: () => ctx.members() })
   router.exact('/v1/agent/reload', {
     PUT: async () => {
       // Consul answers with an empty body; ours says what changed (Go and npm clients ignore it).
@@ -15,4 +29,187 @@ export function registerAgentRoutes(router: Router, ctx: ApiContext): void {
       }
     },
   })
+  router.exact('/v1/agent/services', { GET: (req) => applyFilterToMap(req, servicesMap(ctx), 'agentService') })
+  router.prefix('/v1/agent/service/register', { PUT: (req) => registerService(req, ctx) })
+  router.prefix('/v1/agent/service/deregister/', { PUT: (req) => deregisterService(req, ctx) })
+  router.prefix('/v1/agent/service/maintenance/', { PUT: (req) => serviceMaintenance(req, ctx) })
+  router.prefix('/v1/agent/service/', { GET: (req) => service(req, ctx) })
+  router.prefix('/v1/agent/health/service/id/', { GET: (req) => healthById(req, ctx) })
+  router.prefix('/v1/agent/health/service/name/', { GET: (req) => healthByName(req, ctx) })
+  router.exact('/v1/agent/checks', { GET: (req) => applyFilterToMap(req, checksMap(ctx), 'check') })
+  router.exact('/v1/agent/check/register', { PUT: (req) => registerCheck(req, ctx) })
+  router.prefix('/v1/agent/check/deregister/', { PUT: (req) => deregisterCheck(req, ctx) })
+  for (const [verb, status] of [['pass', 'passing'], ['warn', 'warning'], ['fail', 'critical']] as const) {
+    router.prefix(`/v1/agent/check/${verb}/`, { PUT: (req) => ttl(req, ctx, `/v1/agent/check/${verb}/`, status, req.param('note') ?? '') })
+  }
+  router.prefix('/v1/agent/check/update/', { PUT: (req) => ttlUpdate(req, ctx) })
+  router.exact('/v1/agent/maintenance', { PUT: (req) => nodeMaintenance(req, ctx) })
 }
+
+function arg(req: ApiRequest, prefix: string, what: string): string {
+  const v = req.path.slice(prefix.length)
+  if (!v) throw badRequest(`Missing ${what}`)
+  return v
+}
+
+function serviceView(ctx: ApiContext, s: LocalService): Record<string, unknown> {
+  return agentServiceJson(s.def, ctx.datacenter)
+}
+
+function servicesMap(ctx: ApiContext): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {}
+  for (const id of [...ctx.local.services.keys()].sort()) out[id] = serviceView(ctx, ctx.local.services.get(id)!)
+  return out
+}
+
+/** A local check as /v1/agent/checks shows it. */
+export function localCheckJson(ctx: ApiContext, c: LocalCheck): Record<string, unknown> {
+  const svc = c.spec.record.ServiceID ? ctx.local.services.get(c.spec.record.ServiceID) : undefined
+  return {
+    Node: ctx.nodeName,
+    CheckID: c.spec.record.CheckID,
+    Name: c.spec.record.Name,
+    Status: c.status,
+    Notes: c.spec.record.Notes,
+    Output: c.output,
+    ServiceID: c.spec.record.ServiceID,
+    ServiceName: svc?.def.Service ?? '',
+    ServiceTags: svc?.def.Tags ?? [],
+    Type: c.spec.record.Type,
+    Interval: c.spec.record.Interval,
+    Timeout: c.spec.record.Timeout,
+    ExposedPort: 0,
+    Definition: c.spec.record.Definition,
+    CreateIndex: 0,
+    ModifyIndex: 0,
+  }
+}
+
+function checksMap(ctx: ApiContext): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {}
+  for (const id of [...ctx.local.checks.keys()].sort()) out[id] = localCheckJson(ctx, ctx.local.checks.get(id)!)
+  return out
+}
+
+/** GET /v1/agent/service/:id, with hash-based blocking (?hash= and X-Consul-ContentHash). */
+async function service(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
+  const id = arg(req, '/v1/agent/service/', 'service ID')
+  const render = (): { body: Record<string, unknown>; hash: string } | undefined => {
+    const s = ctx.local.services.get(id)
+    if (!s) return undefined
+    const view = serviceView(ctx, s)
+    const hash = createHash('sha256').update(toJson(view)).digest('hex').slice(0, 16)
+    return { body: { ...view, ContentHash: hash }, hash }
+  }
+  let current = render()
+  const wantHash = req.param('hash')
+  if (wantHash && current?.hash === wantHash) {
+    const deadline = Date.now() + Math.min(ctx.limits.maxQueryTimeMs, ctx.limits.defaultQueryTimeMs)
+    while (current?.hash === wantHash && Date.now() < deadline) {
+      const ws = new WatchSet()
+      ws.key(ctx.local.watches, 'local')
+      if ((await ws.wait(deadline - Date.now(), req.signal)) !== 'changed') break
+      current = render()
+    }
+  }
+  if (!current) throw notFound(`unknown service ID: ${id}`)
+  return new Reply(200, toJson(current.body, ctx.prettyByDefault || req.has('pretty')), 'application/json', { 'X-Consul-ContentHash': current.hash })
+}
+
+/** The aggregated status of a local service: the worst of its checks and the node's. */
+function aggregate(ctx: ApiContext, serviceId: string): { status: string; checks: Array<Record<string, unknown>> } {
+  const checks = [...ctx.local.checks.values()].filter((c) => c.spec.record.ServiceID === serviceId || c.spec.record.ServiceID === '')
+  let status = 'passing'
+  for (const c of checks) {
+    const s = c.spec.record.Type === 'maintenance' ? 'maintenance' : c.status
+    if ((STATUS_RANK[s] ?? 0) > (STATUS_RANK[status] ?? 0)) status = s
+  }
+  return { status, checks: checks.map((c) => localCheckJson(ctx, c)) }
+}
+
+const HTTP_STATUS: Record<string, number> = { passing: 200, warning: 429, critical: 503, maintenance: 503 }
+
+async function healthById(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
+  const id = arg(req, '/v1/agent/health/service/id/', 'service ID')
+  const svc = ctx.local.services.get(id)
+  if (!svc) return new Reply(404, `ServiceId ${id} not found`, 'text/plain')
+  const { status, checks } = aggregate(ctx, id)
+  if (req.param('format') === 'text') return new Reply(HTTP_STATUS[status]!, status, 'text/plain')
+  return new Reply(HTTP_STATUS[status]!, toJson({ AggregatedStatus: status, Service: serviceView(ctx, svc), Checks: checks }, ctx.prettyByDefault || req.has('pretty')))
+}
+
+async function healthByName(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
+  const name = arg(req, '/v1/agent/health/service/name/', 'service name')
+  const services = [...ctx.local.services.values()].filter((s) => s.def.Service === name)
+  if (services.length === 0) return new Reply(404, `ServiceName ${name} Not Found`, 'text/plain')
+  let worst = 'passing'
+  const entries = services.map((s) => {
+    const { status, checks } = aggregate(ctx, s.def.ID)
+    if ((STATUS_RANK[status] ?? 0) > (STATUS_RANK[worst] ?? 0)) worst = status
+    return { AggregatedStatus: status, Service: serviceView(ctx, s), Checks: checks }
+  })
+  if (req.param('format') === 'text') return new Reply(HTTP_STATUS[worst]!, worst, 'text/plain')
+  return new Reply(HTTP_STATUS[worst]!, toJson(entries, ctx.prettyByDefault || req.has('pretty')))
+}
+
+async function registerService(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
+  if (req.path !== '/v1/agent/service/register') throw badRequest('Invalid URL path')
+  const body = await readJsonBody(req)
+  if (body === null) throw badRequest('Request decode failed: empty body')
+  ctx.agentOps.registerService(parseService(body), { replaceExistingChecks: boolParam(req, 'replace-existing-checks') })
+  return undefined
+}
+
+async function deregisterService(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
+  const id = arg(req, '/v1/agent/service/deregister/', 'service ID')
+  if (!ctx.agentOps.deregisterService(id)) throw notFound(`Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`)
+  return undefined
+}
+
+async function registerCheck(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
+  const body = await readJsonBody(req)
+  if (body === null) throw badRequest('Request decode failed: empty body')
+  ctx.agentOps.registerCheck(parseCheck(body))
+  return undefined
+}
+
+async function deregisterCheck(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
+  const id = arg(req, '/v1/agent/check/deregister/', 'check ID')
+  if (!ctx.agentOps.deregisterCheck(id)) throw notFound(`Unknown check ID "${id}". Ensure that the check ID is passed, not the check name.`)
+  return undefined
+}
+
+async function ttl(req: ApiRequest, ctx: ApiContext, prefix: string, status: CheckStatus, note: string): Promise<unknown> {
+  ctx.agentOps.ttlUpdate(arg(req, prefix, 'check ID'), status, note)
+  return undefined
+}
+
+async function ttlUpdate(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
+  const id = arg(req, '/v1/agent/check/update/', 'check ID')
+  const body = await readJsonBody(req)
+  const status = field(body, 'Status')
+  if (status !== 'passing' && status !== 'warning' && status !== 'critical') throw badRequest(`Invalid check status: "${String(status ?? '')}"`)
+  ctx.agentOps.ttlUpdate(id, status, String(field(body, 'Output') ?? ''))
+  return undefined
+}
+
+function maintenanceParams(req: ApiRequest): { enable: boolean; reason: string } {
+  const enable = req.param('enable')
+  if (enable === undefined || enable === '') throw badRequest('Missing value for enable')
+  if (!['true', 'false'].includes(enable)) throw badRequest(`Invalid value for enable: "${enable}"`)
+  return { enable: enable === 'true', reason: req.param('reason') ?? '' }
+}
+
+async function nodeMaintenance(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
+  const { enable, reason } = maintenanceParams(req)
+  ctx.agentOps.nodeMaintenance(enable, reason)
+  return undefined
+}
+
+async function serviceMaintenance(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
+  const id = arg(req, '/v1/agent/service/maintenance/', 'service ID')
+  const { enable, reason } = maintenanceParams(req)
+  if (!ctx.agentOps.serviceMaintenance(id, enable, reason)) throw notFound(`No service registered with ID "${id}"`)
+  return undefined
+}
+

@@ -1,5 +1,10 @@
 import type { StateStore } from '../state/store.js'
 import type { Consensus } from '../raft/single-server.js'
+import type { LocalState } from '../agent/local-state.js'
+import type { EventBuffer } from '../agent/events.js'
+import type { SessionTimers } from '../agent/session-timers.js'
+import type { CheckSpec, ServiceDefinition } from '../agent/definitions.js'
+import type { CheckStatus } from '../checks/types.js'
 
 /** Limits the HTTP layer enforces; reloadable, so read through the context each time. */
 export interface HttpLimits {
@@ -24,6 +29,26 @@ export interface ApiContext {
   readonly limits: HttpLimits
   /** Pretty-print JSON by default (dev mode), not only with ?pretty. */
   readonly prettyByDefault: boolean
+  readonly nodeName: string
+  readonly local: LocalState
+  readonly events: EventBuffer
+  readonly sessionTimers: SessionTimers
+  readonly agentOps: AgentOps
   agentSelf(): Record<string, unknown>
+  /** LAN members as this agent sees them (just itself until gossip). */
+  members(): Array<Record<string, unknown>>
   reload(): Promise<ReloadReport>
+}
+
+/** The agent's own registrations (its local state), as the /v1/agent endpoints change them. */
+export interface AgentOps {
+  /** Validates and registers; throws an HttpError (400) naming the bad field. */
+  registerService(def: ServiceDefinition, opts: { replaceExistingChecks: boolean }): void
+  deregisterService(id: string): boolean
+  registerCheck(spec: CheckSpec): void
+  deregisterCheck(id: string): boolean
+  /** TTL checks only; throws HttpError otherwise. */
+  ttlUpdate(id: string, status: CheckStatus, output: string): void
+  nodeMaintenance(enable: boolean, reason: string): void
+  serviceMaintenance(id: string, enable: boolean, reason: string): boolean
 }

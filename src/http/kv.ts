@@ -126,6 +126,8 @@ async function putKv(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
     (size) => `Request body(${size} bytes) too large, max size: ${max} bytes. See the limits.kv_max_value_size option.`,
   )
   op.Value = body.length > 0 ? body.toString('base64') : null
+  // Lock-delay is checked before the log, on leader time, as Consul's kvsPreApply does.
+  if (op.Verb === 'lock' && ctx.state.kvLockDelayed(key)) return false
   const { response } = await ctx.raft.apply({ Type: 'kvs', Op: op })
   if (response instanceof Error) throw new HttpError(500, response.message)
   return op.Verb === 'set' ? true : response

@@ -12,6 +12,9 @@ import { registerTxnRoutes } from './txn.js'
 import { registerStatusRoutes } from './status.js'
 import { registerAgentRoutes } from './agent.js'
 import { registerCatalogRoutes } from './catalog.js'
+import { registerHealthRoutes } from './health.js'
+import { registerSessionRoutes } from './session.js'
+import { registerEventRoutes } from './event.js'
 
 /** Builds the route table of the HTTP API; one register function per /v1/<area>. */
 export function buildRouter(ctx: ApiContext): Router {
@@ -21,6 +24,9 @@ export function buildRouter(ctx: ApiContext): Router {
   registerStatusRoutes(router, ctx)
   registerAgentRoutes(router, ctx)
   registerCatalogRoutes(router, ctx)
+  registerHealthRoutes(router, ctx)
+  registerSessionRoutes(router, ctx)
+  registerEventRoutes(router, ctx)
   return router
 }
 

@@ -66,4 +66,36 @@ export interface TxnCommand {
   Ops: Array<{ KV: KvOp }>
 }
 
-export type Command = KvsCommand | TxnCommand
+export type Command = KvsCommand | TxnCommand | CatalogCommand
+
+/** Catalog registration, as Consul's RegisterRequest: a node, optionally one service, and checks. */
+export interface RegisterCommand {
+  Type: 'register'
+  Node: import('./catalog.js').NodeInput
+  /** Leave the node record as it is (an agent syncing only its services or checks). */
+  SkipNodeUpdate?: boolean
+  Service?: import('./catalog.js').ServiceInput
+  Checks?: Array<import('./catalog.js').CheckInput>
+}
+
+/** Removes a check, a service (with its checks) or, with neither, the whole node. */
+export interface DeregisterCommand {
+  Type: 'deregister'
+  Node: string
+  ServiceID?: string
+  CheckID?: string
+}
+
+export interface SessionCreateCommand {
+  Type: 'session'
+  Op: 'create'
+  Session: Omit<import('./sessions.js').SessionRecord, 'CreateIndex' | 'ModifyIndex'>
+}
+
+export interface SessionDestroyCommand {
+  Type: 'session'
+  Op: 'destroy'
+  ID: string
+}
+
+export type CatalogCommand = RegisterCommand | DeregisterCommand | SessionCreateCommand | SessionDestroyCommand

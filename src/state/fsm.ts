@@ -1,6 +1,8 @@
 import { StateStore } from './store.js'
 import type { Command } from './commands.js'
 import { KvTable } from './kv.js'
+import { CatalogTables, type CheckRecord, type NodeRecord, type ServiceRecord } from './catalog.js'
+import { SessionTables, type SessionRecord } from './sessions.js'
 import { parseUint64 } from '../lib/uint64.js'
 
 /**
@@ -21,6 +23,12 @@ export class Fsm {
           index,
           command.Ops.map((op) => op.KV),
         )
+      case 'register':
+        return this.state.register(index, command)
+      case 'deregister':
+        return this.state.deregister(index, command)
+      case 'session':
+        return command.Op === 'create' ? this.state.sessionCreate(index, command) : this.state.sessionDestroy(index, command.ID)
       default:
         // A newer server wrote a command this one does not know: refuse to guess.
         throw new Error(`fsm: unknown command type ${JSON.stringify((command as { Type: unknown }).Type)}`)
@@ -40,7 +48,23 @@ export class Fsm {
     )
     const tombstones: Array<[string, number]> = []
     kv.tombstones.forEach((idx, key) => void tombstones.push([key, idx]))
-    const data: SnapshotData = { v: 1, index: this.state.lastIndex, kv: entries, tombstones, tombstoneFloor: kv.tombstoneFloor }
+    const { catalog, sessions } = this.state
+    const data: SnapshotData = {
+      v: 1,
+      index: this.state.lastIndex,
+      kv: entries,
+      tombstones,
+      tombstoneFloor: kv.tombstoneFloor,
+      catalog: {
+        nodes: catalog.nodes.valuesArray(),
+        services: catalog.services.valuesArray(),
+        checks: catalog.checks.valuesArray(),
+        index: catalog.index,
+        serviceIndex: [...catalog.serviceIndex],
+        nodeIndex: [...catalog.nodeIndex],
+      },
+      sessions: { records: sessions.list(), index: sessions.index },
+    }
     return JSON.stringify(data)
   }
 
@@ -61,9 +85,25 @@ export class Fsm {
     }
     for (const [key, idx] of data.tombstones) kv.tombstones.set(key, idx)
     kv.tombstoneFloor = data.tombstoneFloor
+    const catalog = new CatalogTables()
+    if (data.catalog) {
+      for (const n of data.catalog.nodes) catalog.nodes.set(n.Node, n)
+      for (const sv of data.catalog.services) catalog.services.set(`${sv.Node}\u0000${sv.ID}`, sv)
+      for (const c of data.catalog.checks) catalog.checks.set(`${c.Node}\u0000${c.CheckID}`, c)
+      catalog.index = data.catalog.index
+      catalog.serviceIndex = new Map(data.catalog.serviceIndex)
+      catalog.nodeIndex = new Map(data.catalog.nodeIndex)
+    }
+    const sessions = new SessionTables()
+    for (const r of data.sessions?.records ?? []) sessions.sessions.set(r.ID, r)
+    sessions.index = data.sessions?.index ?? 0
     this.state.kv = kv
+    this.state.catalog = catalog
+    this.state.sessions = sessions
+    this.state.reindex()
     this.state.lastIndex = data.index
     this.state.kvWatches.abandon()
+    this.state.catalogWatches.abandon()
   }
 }
 
@@ -74,4 +114,13 @@ interface SnapshotData {
   kv: SnapshotKv[]
   tombstones: Array<[string, number]>
   tombstoneFloor: number
+  catalog?: {
+    nodes: NodeRecord[]
+    services: ServiceRecord[]
+    checks: CheckRecord[]
+    index: CatalogTables['index']
+    serviceIndex: Array<[string, number]>
+    nodeIndex: Array<[string, number]>
+  }
+  sessions?: { records: SessionRecord[]; index: number }
 }

@@ -97,6 +97,36 @@ export class KvTable {
     this.tombstones.delete(key)
   }
 
+  /** Takes (or re-takes) the lock: a new holder bumps LockIndex, the same holder only writes. */
+  lock(index: number, key: string, value: Buffer | null, flags: Uint64, session: string): void {
+    const existing = this.entries.get(key)
+    const newHolder = existing?.Session !== session
+    this.entries.set(key, {
+      Key: key,
+      Flags: flags,
+      Value: value,
+      CreateIndex: existing ? existing.CreateIndex : index,
+      ModifyIndex: index,
+      LockIndex: (existing?.LockIndex ?? 0) + (newHolder ? 1 : 0),
+      Session: session,
+    })
+    this.tombstones.delete(key)
+  }
+
+  /** Releases the lock, writing the value; LockIndex stays as it is. */
+  unlock(index: number, key: string, value: Buffer | null, flags: Uint64): void {
+    const existing = this.entries.get(key)
+    if (!existing) return
+    this.entries.set(key, {
+      Key: key,
+      Flags: flags,
+      Value: value,
+      CreateIndex: existing.CreateIndex,
+      ModifyIndex: index,
+      LockIndex: existing.LockIndex,
+    })
+  }
+
   /** Check-and-set: 0 means "only if absent", otherwise the entry's ModifyIndex must match. */
   casMatches(key: string, modifyIndex: number): boolean {
     const existing = this.entries.get(key)

@@ -2,7 +2,9 @@ import type { Uint64 } from '../lib/uint64.js'
 import { parseUint64 } from '../lib/uint64.js'
 import { KvTable, type DirEntry } from './kv.js'
 import { WatchRegistry, WatchSet } from './watch.js'
-import { KV_READ_VERBS, type KvOp } from './commands.js'
+import { KV_READ_VERBS, type KvOp, type RegisterCommand, type DeregisterCommand, type SessionCreateCommand } from './commands.js'
+import { CatalogTables } from './catalog.js'
+import { SessionTables, type SessionRecord } from './sessions.js'
 
 /** One result of a transaction: a KV entry (without its value for non-get verbs). */
 export type TxnResult = { KV: KvResultEntry }
@@ -20,6 +22,8 @@ export interface TxnOutcome {
 class KvOpError extends Error {}
 /** A lock operation naming a session that does not exist: an error, not a plain `false`. */
 export class InvalidSessionError extends KvOpError {}
+/** A catalog or session write the FSM refused; the endpoint reports its message. */
+export class StateError extends Error {}
 
 /**
  * The replicated state. Only the FSM mutates it, in log order, with the log index; reads may
@@ -27,11 +31,22 @@ export class InvalidSessionError extends KvOpError {}
  */
 export class StateStore {
   kv = new KvTable()
+  catalog = new CatalogTables()
+  sessions = new SessionTables()
   readonly kvWatches = new WatchRegistry()
+  /** Watch keys: `nodes`, `services`, `checks`, `service:<name>`, `node:<name>`, `sessions`. */
+  readonly catalogWatches = new WatchRegistry()
   /** Index of the last applied log entry. */
   lastIndex = 0
+  /**
+   * Keys whose lock was lost with a session, and until when (wall-clock ms) no one may take
+   * them. Like Consul, this is leader-local time and not part of the replicated state.
+   */
+  readonly lockDelays = new Map<string, number>()
 
-  // ---- reads -------------------------------------------------------------------------------
+  constructor(readonly now: () => number = Date.now) {}
+
+  // ---- KV reads ----------------------------------------------------------------------------
 
   kvGet(ws: WatchSet | undefined, key: string): { index: number; entry: DirEntry | undefined } {
     ws?.key(this.kvWatches, key)
@@ -48,7 +63,21 @@ export class StateStore {
     return { index: this.kv.prefixIndex(prefix), keys: this.kv.keys(prefix, separator) }
   }
 
-  // ---- writes (FSM only) --------------------------------------------------------------------
+  /** Whether a lock-delay still keeps `key` from being acquired. */
+  kvLockDelayed(key: string): boolean {
+    const until = this.lockDelays.get(key)
+    if (until === undefined) return false
+    if (until > this.now()) return true
+    this.lockDelays.delete(key)
+    return false
+  }
+
+  /** Registers watches on catalog keys; returns nothing, the caller reads the tables. */
+  watchCatalog(ws: WatchSet | undefined, ...keys: string[]): void {
+    if (ws) for (const k of keys) ws.key(this.catalogWatches, k)
+  }
+
+  // ---- KV writes (FSM only) ----------------------------------------------------------------
 
   /**
    * Applies one KV operation outside a transaction; returns Consul's boolean answer, or an
@@ -58,8 +87,7 @@ export class StateStore {
     const changed: string[] = []
     let ok: boolean | InvalidSessionError
     try {
-      this.#kvOp(index, op, changed)
-      ok = true
+      ok = this.#kvOp(index, op, changed) !== false
     } catch (err) {
       if (!(err instanceof KvOpError)) throw err
       ok = err instanceof InvalidSessionError ? err : false
@@ -72,12 +100,15 @@ export class StateStore {
   /** Applies a transaction atomically: all operations, or none when one fails. */
   txnApply(index: number, ops: readonly KvOp[]): TxnOutcome {
     const before = this.kv.clone()
+    const heldBefore = cloneHeld(this.sessions.held)
     const changed: string[] = []
     const results: TxnResult[] = []
     const errors: TxnError[] = []
     ops.forEach((op, opIndex) => {
       try {
-        for (const entry of this.#kvOp(index, op, changed)) results.push({ KV: entry })
+        const out = this.#kvOp(index, op, changed)
+        if (out === false) throw new KvOpError(lockFailure(op))
+        for (const entry of out) results.push({ KV: entry })
       } catch (err) {
         if (!(err instanceof KvOpError)) throw err
         errors.push({ OpIndex: opIndex, What: err.message })
@@ -86,6 +117,7 @@ export class StateStore {
     this.lastIndex = index
     if (errors.length > 0) {
       this.kv = before
+      this.sessions.held = heldBefore
       return { Results: null, Errors: errors }
     }
     this.kvWatches.notify(changed)
@@ -98,8 +130,8 @@ export class StateStore {
     return { index: this.lastIndex, outcome: this.txnApply(this.lastIndex, ops) }
   }
 
-  /** Executes one op; returns the result entries; throws KvOpError when a check fails. */
-  #kvOp(index: number, op: KvOp, changed: string[]): KvResultEntry[] {
+  /** Executes one op; returns result entries, or false when a lock/unlock did not happen. */
+  #kvOp(index: number, op: KvOp, changed: string[]): KvResultEntry[] | false {
     const { Key: key } = op
     const kv = this.kv
     switch (op.Verb) {
@@ -112,11 +144,31 @@ export class StateStore {
         kv.set(index, key, decodeValue(op.Value), decodeFlags(op.Flags))
         changed.push(key)
         return [withoutValue(kv.get(key)!)]
-      case 'lock':
-      case 'unlock':
-      case 'check-session':
-        // Sessions arrive with the catalog; until then no session can be valid.
-        throw new InvalidSessionError(`invalid session "${op.Session ?? ''}"`)
+      case 'lock': {
+        const session = op.Session ?? ''
+        if (!this.sessions.get(session)) throw new InvalidSessionError(`invalid session "${session}"`)
+        const existing = kv.get(key)
+        if (existing?.Session && existing.Session !== session) return false
+        kv.lock(index, key, decodeValue(op.Value), decodeFlags(op.Flags), session)
+        this.sessions.hold(session, key)
+        changed.push(key)
+        return [withoutValue(kv.get(key)!)]
+      }
+      case 'unlock': {
+        const session = op.Session ?? ''
+        const existing = kv.get(key)
+        if (!existing || existing.Session !== session) return false
+        kv.unlock(index, key, decodeValue(op.Value), decodeFlags(op.Flags))
+        this.sessions.release(session, key)
+        changed.push(key)
+        return [withoutValue(kv.get(key)!)]
+      }
+      case 'check-session': {
+        const entry = kv.get(key)
+        if (!entry) throw new KvOpError(`key "${key}" doesn't exist`)
+        if (entry.Session !== op.Session) throw new KvOpError(`key "${key}" is not currently locked by session "${op.Session ?? ''}"`)
+        return [withoutValue(entry)]
+      }
       case 'get': {
         const entry = kv.get(key)
         if (!entry) throw new KvOpError(`key "${key}" doesn't exist`)
@@ -139,15 +191,18 @@ export class StateStore {
         if (kv.get(key)) throw new KvOpError(`key "${key}" exists`)
         return []
       case 'delete':
+        this.#forgetLock(key)
         if (kv.delete(index, key)) changed.push(key)
         return []
       case 'delete-tree':
+        for (const e of kv.list(key)) this.#forgetLock(e.Key)
         changed.push(...kv.deleteTree(index, key))
         return []
       case 'delete-cas': {
         const want = op.Index ?? 0
         const entry = kv.get(key)
         if (!entry || entry.ModifyIndex !== want) throw new KvOpError(`failed to delete key "${key}", index is stale`)
+        this.#forgetLock(key)
         kv.delete(index, key)
         changed.push(key)
         return []
@@ -156,6 +211,125 @@ export class StateStore {
         throw new KvOpError(`unknown KV verb "${(op as { Verb: string }).Verb}"`)
     }
   }
+
+  #forgetLock(key: string): void {
+    const session = this.kv.get(key)?.Session
+    if (session) this.sessions.release(session, key)
+  }
+
+  // ---- catalog writes (FSM only) -----------------------------------------------------------
+
+  register(index: number, cmd: RegisterCommand): StateError | true {
+    const touched = new Set<string>()
+    const node = cmd.Node.Node
+    if (!this.catalog.node(node) || !cmd.SkipNodeUpdate) this.catalog.ensureNode(index, cmd.Node, touched)
+    if (cmd.Service) this.catalog.ensureService(index, node, cmd.Service, touched)
+    const failing: Array<{ checkId: string; serviceId: string }> = []
+    for (const check of cmd.Checks ?? []) {
+      if (check.ServiceID && !this.catalog.service(node, check.ServiceID)) {
+        this.#commit(index, touched)
+        return new StateError(`Missing service registration for check "${check.CheckID}": service "${check.ServiceID}" is not registered on node "${node}"`)
+      }
+      if (this.catalog.ensureCheck(index, node, check, touched)) failing.push({ checkId: check.CheckID, serviceId: check.ServiceID })
+    }
+    for (const f of failing) for (const s of this.sessions.linkedTo(node, f.checkId, f.serviceId)) this.#destroySession(index, s.ID, touched)
+    this.#commit(index, touched)
+    return true
+  }
+
+  deregister(index: number, cmd: DeregisterCommand): true {
+    const touched = new Set<string>()
+    if (cmd.CheckID) {
+      const check = this.catalog.check(cmd.Node, cmd.CheckID)
+      if (this.catalog.deleteCheck(index, cmd.Node, cmd.CheckID, touched) && check)
+        for (const s of this.sessions.linkedTo(cmd.Node, cmd.CheckID, check.ServiceID)) this.#destroySession(index, s.ID, touched)
+    } else if (cmd.ServiceID) {
+      const checks = this.catalog.nodeChecks(cmd.Node).filter((c) => c.ServiceID === cmd.ServiceID)
+      this.catalog.deleteService(index, cmd.Node, cmd.ServiceID, touched)
+      for (const c of checks) for (const s of this.sessions.linkedTo(cmd.Node, c.CheckID, c.ServiceID)) this.#destroySession(index, s.ID, touched)
+    } else {
+      for (const s of this.sessions.byNode(cmd.Node)) this.#destroySession(index, s.ID, touched)
+      this.catalog.deleteNode(index, cmd.Node, touched)
+    }
+    this.#commit(index, touched)
+    return true
+  }
+
+  // ---- sessions (FSM only) -----------------------------------------------------------------
+
+  sessionCreate(index: number, cmd: SessionCreateCommand): StateError | SessionRecord {
+    const s = cmd.Session
+    this.lastIndex = index
+    if (!this.catalog.node(s.Node)) return new StateError(`Missing node registration`)
+    for (const id of s.NodeChecks) {
+      const check = this.catalog.check(s.Node, id)
+      if (!check) return new StateError(`Missing check '${id}' registration`)
+      if (check.Status === 'critical') return new StateError(`Check '${id}' is in critical state`)
+    }
+    for (const { ID: id } of s.ServiceChecks) {
+      const check = this.catalog.check(s.Node, id)
+      if (!check) return new StateError(`Missing check '${id}' registration`)
+      if (check.Status === 'critical') return new StateError(`Check '${id}' is in critical state`)
+    }
+    if (this.sessions.get(s.ID)) return new StateError(`Session ID "${s.ID}" already exists`)
+    const record: SessionRecord = { ...s, CreateIndex: index, ModifyIndex: index }
+    this.sessions.sessions.set(s.ID, record)
+    this.sessions.index = index
+    this.catalogWatches.notify(['sessions', `sessions:${s.Node}`, `session:${s.ID}`])
+    return record
+  }
+
+  sessionDestroy(index: number, id: string): true {
+    const touched = new Set<string>()
+    this.#destroySession(index, id, touched)
+    this.#commit(index, touched)
+    return true
+  }
+
+  /** Invalidates a session: its locks are released or their keys deleted, and lock-delay starts. */
+  #destroySession(index: number, id: string, touched: Set<string>): void {
+    const session = this.sessions.get(id)
+    if (!session) return
+    const changed: string[] = []
+    const delayUntil = this.now() + session.LockDelay / 1e6
+    for (const key of this.sessions.held.get(id) ?? []) {
+      const entry = this.kv.get(key)
+      if (!entry || entry.Session !== id) continue
+      if (session.Behavior === 'delete') this.kv.delete(index, key)
+      else this.kv.unlock(index, key, entry.Value, entry.Flags)
+      if (session.LockDelay > 0) this.lockDelays.set(key, delayUntil)
+      changed.push(key)
+    }
+    this.sessions.held.delete(id)
+    this.sessions.sessions.delete(id)
+    this.sessions.index = index
+    touched.add('sessions')
+    touched.add(`sessions:${session.Node}`)
+    touched.add(`session:${id}`)
+    this.kvWatches.notify(changed)
+  }
+
+  #commit(index: number, touched: Set<string>): void {
+    this.lastIndex = index
+    this.catalogWatches.notify(touched)
+  }
+
+  /** Rebuilds derived indexes after a snapshot restore. */
+  reindex(): void {
+    this.catalog.reindex()
+    this.sessions.held.clear()
+    this.kv.entries.forEach((e) => {
+      if (e.Session) this.sessions.hold(e.Session, e.Key)
+    })
+  }
+}
+
+function lockFailure(op: KvOp): string {
+  return op.Verb === 'lock' ? `failed to lock key "${op.Key}", lock is already held` : `failed to unlock key "${op.Key}", lock isn't held, or is held by another session`
+}
+
+function cloneHeld(held: Map<string, Set<string>>): Map<string, Set<string>> {
+  return new Map([...held].map(([k, v]) => [k, new Set(v)]))
 }
 
 function withoutValue(entry: DirEntry): KvResultEntry {

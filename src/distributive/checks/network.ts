@@ -100,7 +100,9 @@ function tcpConnect(host: Host, target: { host: string; port: number }, timeoutM
  */
 function udpProbe(host: Host, target: { host: string; port: number }, waitMs: number, signal: AbortSignal): Promise<CheckResult> {
   return new Promise((resolve) => {
-    lookupFor(host)(target.host, {}, (err, address, family) => {
+    // An address needs no lookup (and a pinned test resolver need not understand one).
+    const resolve4or6: net.LookupFunction = isIP(target.host) ? (h, _o, cb) => (cb as (e: null, a: string, f: number) => void)(null, h, isIP(h)) : lookupFor(host)
+    resolve4or6(target.host, {}, (err, address, family) => {
       if (err) return resolve(fail(`Could not resolve ${target.host}: ${err.message}`))
       const sock = dgram.createSocket(family === 6 ? 'udp6' : 'udp4')
       let interval: NodeJS.Timeout | undefined
