@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import dgram from 'node:dgram'
 import net from 'node:net'
 import type { AddressInfo } from 'node:net'
-import { runOnce } from './helpers.js'
+import { createCheckRunner } from '../../src/checks/index.js'
+import { FakeClock, Recorder, runOnce } from './helpers.js'
 
 /** A port on loopback that nothing listens on (bound, read, released). */
 async function freeTcpPort(): Promise<number> {
@@ -93,4 +94,28 @@ test('UDP: port unreachable (ECONNREFUSED) is critical', async () => {
   const r = await runOnce({ udp: `127.0.0.1:${port}`, timeoutMs: 30_000 })
   assert.equal(r.status, 'critical')
   assert.match(r.output, new RegExp(`^read udp 127\\.0\\.0\\.1:\\d+->127\\.0\\.0\\.1:${port}: read: connection refused$`))
+})
+
+test('thresholds are wired into real runners: a TCP check warns, then turns critical', async () => {
+  const server = net.createServer((sock) => sock.destroy())
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as AddressInfo).port
+  const clock = new FakeClock()
+  const rec = new Recorder()
+  const runner = createCheckRunner(
+    { id: 'tcp', name: 'tcp', tcp: `127.0.0.1:${port}`, intervalMs: 5_000, failuresBeforeWarning: 1, failuresBeforeCritical: 2 },
+    rec,
+    { clock, random: () => 0 },
+  )
+  runner.start()
+  clock.advance(0)
+  await runner.idle()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  for (let i = 0; i < 2; i++) {
+    clock.advance(5_000)
+    await runner.idle()
+  }
+  runner.stop()
+  assert.deepEqual(rec.updates.map((u) => u.status), ['passing', 'warning', 'critical'])
+  assert.equal(rec.updates[2]!.output, `dial tcp 127.0.0.1:${port}: connect: connection refused`)
 })
