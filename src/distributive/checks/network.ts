@@ -123,7 +123,10 @@ function udpProbe(host: Host, target: { host: string; port: number }, waitMs: nu
         sock.send(Buffer.alloc(0), (e) => {
           if (e) done(fail(`UDP port unreachable: ${target.host}:${target.port} (${(e as NodeJS.ErrnoException).code ?? e.message})`))
         })
-      sock.on('error', (e) => done(fail(`UDP error: ${target.host}:${target.port}: ${e.message}`)))
+      // Linux reports the ICMP error on the next send, or on the receive path as an 'error' event.
+      sock.on('error', (e: NodeJS.ErrnoException) =>
+        done(fail(e.code === 'ECONNREFUSED' ? `UDP port unreachable: ${target.host}:${target.port} (ECONNREFUSED)` : `UDP error: ${target.host}:${target.port}: ${e.message}`)),
+      )
       sock.on('message', () => done(pass()))
       sock.connect(target.port, address as string, () => {
         send()
