@@ -28,6 +28,8 @@ import {
   Complex,
   GoFloat,
   Kind,
+  elemIsIface,
+  elemZero,
   findMember,
   isTrue,
   kindOf,
@@ -225,15 +227,16 @@ class State {
             const e = arr[i];
             // An array of class instances stands for a typed slice ([]*T);
             // any other array is []interface{}.
-            oneIteration(i, e === undefined ? null : e, kindOf(e) !== Kind.Struct);
+            oneIteration(i, e === undefined ? null : e, kindOf(e) !== Kind.Struct && elemIsIface(arr));
           }
           break;
         }
         case Kind.Map: {
           const entries = sortedEntries(val as object);
+          const iface = elemIsIface(val);
           for (let i = 0; i < entries.length; i++) {
             ran = true;
-            oneIteration(entries[i][0], entries[i][1], true);
+            oneIteration(entries[i][0], entries[i][1], iface);
           }
           break;
         }
@@ -437,13 +440,13 @@ class State {
       if (result === undefined) {
         switch (this.tmpl.missingKey) {
           case MissingKey.Zero:
-            result = null;
+            result = elemZero(receiver);
             break;
           case MissingKey.Error:
             this.errorf(`map has no entry for key ${quote(fieldName)}`);
         }
       }
-      this.lastIface = true;
+      this.lastIface = elemIsIface(receiver);
       return result;
     }
     if (k === Kind.Struct) {

@@ -13,6 +13,7 @@ import {
   GoFloat,
   Kind,
   byteLength,
+  elemZero,
   isTrue,
   kindOf,
   mapGet,
@@ -90,14 +91,15 @@ function index(item: unknown, ...indexes: unknown[]): unknown {
       // map[string]interface{}: the key must be a string.
       const ik = kindOf(idx);
       if (ik === Kind.Invalid || ik === Kind.Nil) throw new FuncError('value is nil; should be of type string');
+      const zero = elemZero(item);
       if (item instanceof Map) {
-        const v = item.has(idx) ? item.get(idx) : null;
+        const v = item.has(idx) ? item.get(idx) : zero;
         item = v === undefined ? null : v;
         continue;
       }
       if (ik !== Kind.String) throw new FuncError(`value has type ${typeName(idx)}; should be string`);
       const v = mapGet(item as object, idx as string);
-      item = v === undefined ? null : v;
+      item = v === undefined ? zero : v;
     } else {
       throw new FuncError(`can't index item of type ${typeName(item)}`);
     }

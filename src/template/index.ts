@@ -5,7 +5,7 @@
  */
 export { Template } from './template.js';
 export { TemplateError, ParseError, ExecError } from './errors.js';
-export { GoFloat, float64, Complex, isTrue, typeName } from './value.js';
+export { GoFloat, float64, Complex, isTrue, typeName, typed, GO_TYPE } from './value.js';
 export type { FuncMap, TemplateFunc } from './funcs.js';
 export { sprint, sprintf, sprintln } from './fmt.js';
 export { htmlEscapeString, jsEscapeString, urlQueryEscape } from './funcs.js';

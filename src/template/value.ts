@@ -21,6 +21,53 @@
  * number with `float64()`.
  */
 
+/** Symbol key under which `typed()` records a container's Go type. */
+export const GO_TYPE: unique symbol = Symbol.for('consulate.template.goType');
+
+interface ContainerType {
+  /** Go type name, e.g. `map[string]string` or `[]string`. */
+  name: string;
+  /** Zero value of the element type (what missingkey=zero and index give). */
+  zero: unknown;
+  /** Whether elements are interface-typed (`interface {}` element type). */
+  iface: boolean;
+}
+
+/**
+ * Declares the Go type of an array or map value, for what JS cannot carry:
+ * `typed(meta, 'map[string]string', '')` makes a missing key under
+ * `missingkey=zero` (or `index`) give `""` instead of `<no value>`, and `%T`
+ * print `map[string]string`. Without it, arrays are `[]interface {}` and maps
+ * `map[string]interface {}`. Returns `v` (marked in place).
+ *
+ * @example
+ * typed(['a', 'b'], '[]string');
+ * typed({ zone: 'a' }, 'map[string]string', '');
+ */
+export function typed<T extends object>(v: T, goType: string, zero: unknown = null): T {
+  const info: ContainerType = { name: goType, zero, iface: goType.endsWith('interface {}') };
+  Object.defineProperty(v, GO_TYPE, { value: info, enumerable: false, configurable: true });
+  return v;
+}
+
+/** The declared container type of a value, if `typed()` marked it. */
+export function containerType(v: unknown): ContainerType | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  return (v as { [GO_TYPE]?: ContainerType })[GO_TYPE];
+}
+
+/** Whether elements of a container value are interface-typed. */
+export function elemIsIface(container: unknown): boolean {
+  const t = containerType(container);
+  return t === undefined ? true : t.iface;
+}
+
+/** The zero value of a container's element type (nil for interface{}). */
+export function elemZero(container: unknown): unknown {
+  const t = containerType(container);
+  return t === undefined ? null : t.zero;
+}
+
 /** Marks a number as a Go float64 even when its value is integral. */
 export class GoFloat {
   constructor(readonly value: number) {}
@@ -112,9 +159,9 @@ export function typeName(v: unknown): string {
     case Kind.String:
       return 'string';
     case Kind.Slice:
-      return '[]interface {}';
+      return containerType(v)?.name ?? '[]interface {}';
     case Kind.Map:
-      return 'map[string]interface {}';
+      return containerType(v)?.name ?? 'map[string]interface {}';
     case Kind.Func:
       return 'func(...interface {}) interface {}';
     case Kind.Struct:

@@ -6,7 +6,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse as losslessParse } from 'lossless-json';
-import { ExecError, ParseError, Template, TemplateError, float64, sprint } from '../../src/template/index.js';
+import { ExecError, ParseError, Template, TemplateError, float64, sprint, typed } from '../../src/template/index.js';
 
 export const CASES_DIR = fileURLToPath(new URL('../../../test/template/cases/', import.meta.url));
 
@@ -164,9 +164,11 @@ class Named {
 }
 
 export function structFixture(): unknown {
-  const web = new Service('web', 80, ['a', 'b'], { k: 'v' }, 1.5, true, null);
-  const db = new Service('db', 5432, [], {}, float64(2), false, web);
-  return { svc: web, db, svcs: [web, db], named: new Named('x') };
+  const strs = (a: string[]) => typed(a, '[]string', '');
+  const meta = (m: Record<string, string>) => typed(m, 'map[string]string', '');
+  const web = new Service('web', 80, strs(['a', 'b']), meta({ k: 'v' }), 1.5, true, null);
+  const db = new Service('db', 5432, strs([]), meta({}), float64(2), false, web);
+  return { svc: web, db, svcs: typed([web, db], '[]*main.Service'), named: new Named('x') };
 }
 
 /** Runs a case through our engine, mirroring gen/main.go's run(). */
