@@ -1,8 +1,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync, writeFileSync, chmodSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync, chmodSync } from 'node:fs'
 import { join } from 'node:path'
-import { runOnce, tempDir } from './helpers.js'
+import { createCheckRunner } from '../../src/checks/index.js'
+import { Recorder, runOnce, tempDir } from './helpers.js'
 
 /** Alive and not a zombie (an orphan's zombie may linger if PID 1 does not reap). */
 function alive(pid: number): boolean {
@@ -84,4 +85,27 @@ test('script: killed with its whole process group at the timeout', async () => {
 test('script: the command does not inherit the status pipe', async () => {
   const r = await runOnce({ args: ['/bin/sh', '-c', 'if [ -e /proc/self/fd/3 ]; then echo leaked; exit 2; fi; echo clean'] })
   assert.deepEqual([r.status, r.output], ['passing', 'clean\n'])
+})
+
+test('script: stop() kills a running check and nothing is reported', async () => {
+  const { dir, cleanup } = tempDir('script-stop')
+  try {
+    const pidFile = join(dir, 'pid')
+    const rec = new Recorder()
+    const runner = createCheckRunner(
+      { id: 's', name: 's', intervalMs: 60_000, args: ['/bin/sh', '-c', `echo $$ > ${pidFile}.tmp && mv ${pidFile}.tmp ${pidFile}; exec sleep 300`] },
+      rec,
+      { random: () => 0 },
+    )
+    runner.start()
+    for (let i = 0; i < 500 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 10))
+    const pid = Number(readFileSync(pidFile, 'utf8').trim())
+    assert.ok(pid > 0 && alive(pid))
+    runner.stop()
+    await runner.idle()
+    assert.ok(await gone(pid), 'the check process is gone')
+    assert.deepEqual(rec.updates, [])
+  } finally {
+    cleanup()
+  }
 })
