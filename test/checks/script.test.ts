@@ -2,6 +2,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync, readFileSync, writeFileSync, chmodSync } from 'node:fs'
 import { join } from 'node:path'
+import http from 'node:http'
+import { spawnSync } from 'node:child_process'
+import type { AddressInfo } from 'node:net'
 import { createCheckRunner } from '../../src/checks/index.js'
 import { Recorder, runOnce, tempDir } from './helpers.js'
 
@@ -107,5 +110,31 @@ test('script: stop() kills a running check and nothing is reported', async () =>
     assert.deepEqual(rec.updates, [])
   } finally {
     cleanup()
+  }
+})
+
+test('script: the seed\'s curl check, which dumps headers to /dev/stderr, passes and fails with its output', async (t) => {
+  if (spawnSync('curl', ['--version'], { stdio: 'ignore' }).status !== 0) return t.skip('curl is not installed')
+  let healthy = true
+  const server = http.createServer((req, res) => {
+    if (req.url === '/ping' && healthy) res.writeHead(200).end('pong')
+    else res.writeHead(503).end('sick')
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/ping`
+  const args = ['curl', '--silent', '--show-error', '--fail', '--dump-header', '/dev/stderr', '--retry', '2', url]
+  try {
+    const ok = await runOnce({ args })
+    assert.equal(ok.status, 'passing', ok.output)
+    assert.match(ok.output, /^HTTP\/1\.1 200 OK\r\n/)
+    assert.ok(ok.output.endsWith('pong'))
+    healthy = false
+    const bad = await runOnce({ args: args.filter((a, i) => !(a === '--retry' || args[i - 1] === '--retry')) })
+    assert.equal(bad.status, 'critical')
+    assert.match(bad.output, /HTTP\/1\.1 503 Service Unavailable/)
+    assert.match(bad.output, /curl: \(22\)/)
+  } finally {
+    server.closeAllConnections()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
   }
 })
