@@ -13,6 +13,7 @@ import {
   GoFloat,
   Kind,
   byteLength,
+  compareStrings as compareUtf8,
   elemZero,
   isTrue,
   kindOf,
@@ -293,7 +294,6 @@ function lt(arg1: unknown, arg2: unknown): boolean {
   return false;
 }
 
-import { compareStrings as compareUtf8 } from './value.js';
 
 function le(arg1: unknown, arg2: unknown): boolean {
   if (lt(arg1, arg2)) return true;

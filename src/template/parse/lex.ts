@@ -7,6 +7,7 @@
  * Positions are JS string indices (UTF-16 code units); error messages convert
  * them to Go's byte columns where needed.
  */
+import { isPrint, quote } from '../strconv.js';
 
 export const enum ItemType {
   Error,
@@ -97,14 +98,12 @@ export function itemString(i: Item): string {
   return goQuoteSimple(i.val);
 }
 
-// Minimal %q for item display; the full strconv.Quote lives in strconv.ts, but
-// importing it here would make the parse package depend on the value layer.
-import { isPrint, quote } from '../strconv.js';
 function goQuoteSimple(s: string): string {
   return quote(s);
 }
+
+/** Go's %.Nq: truncate to N runes, then quote. */
 function goQuotePrefix(s: string, n: number): string {
-  // %.10q truncates the string to 10 runes before quoting.
   return quote([...s].slice(0, n).join(''));
 }
 

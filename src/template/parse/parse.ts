@@ -4,7 +4,15 @@
  * variables named in the template are defined.
  */
 import { ParseError } from '../errors.js';
-import { SyntaxError as StrconvSyntaxError, parseFloat64, parseInt64, parseUint, unquote, unquoteChar } from '../strconv.js';
+import {
+  SyntaxError as StrconvSyntaxError,
+  quote as goQuote,
+  parseFloat64,
+  parseInt64,
+  parseUint,
+  unquote,
+  unquoteChar,
+} from '../strconv.js';
 import { type Item, ItemType, Lexer, itemString } from './lex.js';
 import {
   ActionNode,
@@ -693,7 +701,6 @@ function simplifyComplex(n: NumberNode): void {
   }
 }
 
-import { quote as goQuote } from '../strconv.js';
 
 /** Reports whether a tree holds nothing but space and comments. */
 export function isEmptyTree(n: Node | null): boolean {
@@ -704,7 +711,7 @@ export function isEmptyTree(n: Node | null): boolean {
     case NodeType.List:
       return n.nodes.every(isEmptyTree);
     case NodeType.Text:
-      return n.text.trim().length === 0 || /^[\s]*$/.test(n.text);
+      return n.text.trim().length === 0;
     default:
       return false;
   }
