@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
+import { readFile, statfs } from 'node:fs/promises'
 import type { LookupFunction } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -23,8 +23,18 @@ export interface HostOptions {
   lookup?: LookupFunction
   /** IPv4/IPv6 addresses per interface, as os.networkInterfaces(). */
   networkInterfaces?: () => NodeJS.Dict<os.NetworkInterfaceInfo[]>
+  /** Filesystem statistics (diskUsage, inodeUsage); tests give fixed numbers so usage does not depend on the disk. */
+  statfs?: (path: string) => Promise<FsStats>
   /** Docker Engine API endpoint, `unix:///path` or a socket path. Default $DOCKER_HOST, then /var/run/docker.sock. */
   dockerHost?: string
+}
+
+/** The statfs fields the usage checks read. */
+export interface FsStats {
+  blocks: number
+  bavail: number
+  files: number
+  ffree: number
 }
 
 export interface ExecResult {
@@ -44,6 +54,8 @@ export class Host {
   readonly lookup: LookupFunction | undefined
   readonly #interfaces: () => NodeJS.Dict<os.NetworkInterfaceInfo[]>
   readonly dockerHost: string
+  /** statfs of a path already mapped into the root. */
+  readonly statfs: (path: string) => Promise<FsStats>
 
   constructor(opts: HostOptions = {}) {
     this.root = path.resolve(opts.root ?? '/')
@@ -52,6 +64,7 @@ export class Host {
     this.env = opts.env ?? process.env
     this.lookup = opts.lookup
     this.#interfaces = opts.networkInterfaces ?? os.networkInterfaces
+    this.statfs = opts.statfs ?? statfs
     this.dockerHost = opts.dockerHost ?? this.env['DOCKER_HOST'] ?? 'unix:///var/run/docker.sock'
   }
 

@@ -1,4 +1,5 @@
 import { Chalk } from 'chalk'
+import type { Checklist } from './checklist.js'
 import type { RunReport } from './runner.js'
 import { DISTRIBUTIVE_LIMITS } from './limits.js'
 import type { Status } from './types.js'
@@ -49,12 +50,18 @@ export function statusLine(report: RunReport, code: number): string {
   const c = report.counts
   const { outcomes } = report
   let text: string
-  const name = (o: RunReport['outcomes'][number]): string => (o.checklist.name ? `${o.checklist.name}: ` : '') + describe(o)
+  // "List A: check1, check2; List B: check3; and 4 more", naming each checklist once.
   const list = (status: Status): string => {
     const bad = outcomes.filter((o) => o.status === status)
-    const shown = bad.slice(0, DISTRIBUTIVE_LIMITS.statusLineFailuresMax).map(name)
-    if (bad.length > shown.length) shown.push(`and ${bad.length - shown.length} more`)
-    return shown.join('; ')
+    const groups: string[] = []
+    let current: Checklist | undefined
+    for (const o of bad.slice(0, DISTRIBUTIVE_LIMITS.statusLineFailuresMax)) {
+      if (o.checklist !== current) groups.push((o.checklist.name ? `${o.checklist.name}: ` : '') + describe(o))
+      else groups[groups.length - 1] += `, ${describe(o)}`
+      current = o.checklist
+    }
+    if (bad.length > DISTRIBUTIVE_LIMITS.statusLineFailuresMax) groups.push(`and ${bad.length - DISTRIBUTIVE_LIMITS.statusLineFailuresMax} more`)
+    return groups.join('; ')
   }
   if (c.critical > 0) {
     text = `${c.critical} of ${c.total} checks failed: ${list('critical')}`

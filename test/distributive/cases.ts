@@ -40,11 +40,15 @@ export const CASES: CheckCase[] = [
   { id: 'fileContains', params: p('/tmp/missing.txt', 'x'), expect: 'critical' },
   { id: 'permissions', params: p('/tmp/test.txt', '-rw-r--r--'), expect: 'passing' },
   { id: 'permissions', params: p('/tmp/secret', '-rw-r--r--'), expect: 'critical', message: /Actual: -rw-------/ },
-  { id: 'diskUsage', params: p('/', '100'), expect: 'passing' },
-  { id: 'diskUsage', params: p('/', '0'), expect: 'critical' },
-  { id: 'inodeUsage', params: p('fixturefs', '100%'), expect: 'passing' },
-  { id: 'inodeUsage', params: p('fixturefs', '0'), expect: 'critical' },
-  { id: 'inodeUsage', params: p('tmpfs', '90'), expect: 'critical', message: /No such filesystem/ },
+  // The world's filesystems are 50 % full (blocks) and 10 % (inodes).
+  { id: 'diskUsage', params: p('/', '90'), expect: 'passing' },
+  { id: 'diskUsage', params: p('/srv/data', '50%'), expect: 'critical', message: /Actual: 50%/ },
+  { id: 'diskUsage', params: p('/nonexistent', '90'), expect: 'critical' },
+  { id: 'inodeUsage', params: p('fixturefs', '90'), expect: 'passing' },
+  { id: 'inodeUsage', params: p('tmpfs', '90'), expect: 'passing' },
+  { id: 'inodeUsage', params: p('/srv', '11'), expect: 'passing' },
+  { id: 'inodeUsage', params: p('fixturefs', '10'), expect: 'critical' },
+  { id: 'inodeUsage', params: p('overlay', '90'), expect: 'critical', message: /No such filesystem/ },
 
   // ---- packages ----
   { id: 'installed', params: p('bash'), expect: 'passing' },
@@ -113,6 +117,7 @@ export const CASES: CheckCase[] = [
   { id: 'ip6', params: p('lo', '::1'), expect: 'passing' },
   { id: 'ip6', params: p('eth0', 'fe80::1'), expect: 'passing' },
   { id: 'ip6', params: p('eth0', 'fe80::59bf:babe:f7bb:a327'), expect: 'critical' },
+  { id: 'ip6', params: p('eth0', 'failme'), expect: 'critical', message: /Not an IPv6 address/ },
   { id: 'gateway', params: p('192.0.2.1'), expect: 'passing' },
   { id: 'gateway', params: p('192.168.0.1'), expect: 'critical' },
   { id: 'gatewayInterface', params: p('eth0'), expect: 'passing' },

@@ -12,7 +12,7 @@ import net, { type LookupFunction } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { createCa, createCert } from '../../src/agent/pki.js'
-import { Host } from '../../src/distributive/host.js'
+import { Host, type FsStats } from '../../src/distributive/host.js'
 
 export const TEST_TXT = 'This is a file to check the "checksum" check.\n'
 
@@ -30,6 +30,12 @@ export const loopbackLookup: LookupFunction = (hostname, options, callback) => {
 const FIXED_INTERFACES: NodeJS.Dict<os.NetworkInterfaceInfo[]> = {
   lo: [{ address: '127.0.0.1', netmask: '255.0.0.0', family: 'IPv4', mac: '00:00:00:00:00:00', internal: true, cidr: '127.0.0.1/8' }],
   eth0: [{ address: '192.0.2.10', netmask: '255.255.255.0', family: 'IPv4', mac: '02:00:00:00:00:01', internal: false, cidr: '192.0.2.10/24' }],
+}
+
+/** Every filesystem in the test world is 50 % full of blocks and 10 % of inodes, whatever the real disk holds. */
+export const fixedStatfs = async (p: string): Promise<FsStats> => {
+  await access(p) // a missing path still fails as statfs would
+  return { blocks: 1000, bavail: 500, files: 1000, ffree: 900 }
 }
 
 export interface World {
@@ -118,7 +124,7 @@ const FAKE_DPKG_QUERY = `#!/bin/sh
 # Fake dpkg-query -W -f=\${db:Status-Status} PKG: bash is installed, removed-pkg was removed but not purged.
 for pkg; do :; done
 case "$pkg" in
-  bash) printf 'installed' ;;
+  bash|git) printf 'installed' ;;
   removed-pkg) printf 'config-files' ;;
   *) echo "dpkg-query: no packages found matching $pkg" >&2; exit 1 ;;
 esac
@@ -126,7 +132,7 @@ esac
 
 async function writeEtc(root: string): Promise<void> {
   await put(`${root}/etc/passwd`, 'root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\nalice:x:1000:1000:Alice Liddell,,,:/home/alice:/bin/bash\n')
-  await put(`${root}/etc/group`, 'root:x:0:\nwheel:x:10:alice\nalice:x:1000:\nbin:x:2:\n')
+  await put(`${root}/etc/group`, 'root:x:0:\nwheel:x:10:alice\nsudo:x:27:alice\nalice:x:1000:\nbin:x:2:\n')
   await put(`${root}/etc/apt/sources.list`, '# classic one-line sources\ndeb [arch=amd64] http://archive.example.org/debian bullseye main\n')
   await put(`${root}/etc/apt/sources.list.d/debian.sources`, 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\nComponents: main\n\nTypes: deb\nURIs: http://disabled.example.org/\nSuites: sid\nEnabled: no\n')
   await put(`${root}/etc/pacman.conf`, '[options]\nIgnorePkg = pulseaudio linux\n\n[core]\nInclude = /etc/pacman.d/mirrorlist\n\n[custom]\nServer = file:///home/custompkgs\n')
@@ -148,10 +154,13 @@ async function writeProcSys(root: string): Promise<void> {
   await put(`${p}/net/tcp6`, head + '   0: 00000000000000000000000000000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 3 1\n')
   // 8301 (0x206D) bound.
   await put(`${p}/net/udp`, head + '   0: 00000000:206D 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 4 2\n')
-  await put(`${p}/modules`, 'ext4 749568 1 - Live 0x0000000000000000\nbr_netfilter 32768 0 - Live 0x0000000000000000\n')
+  await put(`${p}/modules`, 'ext4 749568 1 - Live 0x0000000000000000\nbr_netfilter 32768 0 - Live 0x0000000000000000\nbridge 311296 1 br_netfilter, Live 0x0000000000000000\n')
+  await put(`${p}/sys/kernel/ctrl-alt-del`, '0\n')
   await put(`${p}/sys/kernel/ostype`, 'Linux\n')
   await put(`${p}/sys/net/ipv4/ip_local_port_range`, '32768\t60999\n')
-  await put(`${p}/self/mounts`, 'fixturefs / ext4 rw,relatime 0 0\nproc /proc proc rw 0 0\n')
+  await put(`${p}/self/mounts`, 'fixturefs / ext4 rw,relatime 0 0\nproc /proc proc rw 0 0\ntmpfs /run tmpfs rw 0 0\n')
+  await put(`${p}/1/comm`, 'systemd\n')
+  await put(`${p}/1/cmdline`, '/sbin/init\0splash\0')
   await put(`${p}/4242/comm`, 'nginx\n')
   await put(`${p}/4242/cmdline`, '/usr/sbin/nginx\0-g\0daemon off;\0')
   await put(`${p}/4343/comm`, 'kworker/0:1\n')
@@ -286,7 +295,7 @@ export async function createWorld(): Promise<World> {
   await put(`${root}/etc/zookeeper/zoo.cfg`, q([zkPorts.leader, zkPorts.follower1, zkPorts.follower2]))
   await put(`${root}/etc/zookeeper/split.cfg`, q([zkPorts.leader, zkPorts.otherLeader, zkPorts.follower1]))
 
-  const hostBase = { root, lookup: loopbackLookup, networkInterfaces: () => FIXED_INTERFACES }
+  const hostBase = { root, lookup: loopbackLookup, networkInterfaces: () => FIXED_INTERFACES, statfs: fixedStatfs }
   const world: World = {
     dir,
     root,

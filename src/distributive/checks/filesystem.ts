@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { lstat, readFile, readlink, statfs } from 'node:fs/promises'
+import { lstat, readFile } from 'node:fs/promises'
 import type { Host } from '../host.js'
 import { parsePath, parsePercent, parseRegex } from '../params.js'
 import { fail, pass, ParamError, unknown, type CheckDef, type CheckResult } from '../types.js'
@@ -60,7 +60,7 @@ export function permString(mode: number): string {
 }
 
 async function statfsUsage(host: Host, p: string, kind: 'blocks' | 'inodes'): Promise<number> {
-  const st = await statfs(host.path(p))
+  const st = await host.statfs(host.path(p))
   if (kind === 'blocks') return st.blocks === 0 ? 0 : Math.floor(((st.blocks - st.bavail) / st.blocks) * 100)
   return st.files === 0 ? 0 : Math.floor(((st.files - st.ffree) / st.files) * 100)
 }

@@ -194,8 +194,10 @@ function ipCheck(names: string[], family: 4 | 6): CheckDef {
     params: 2,
     summary: `the interface has this IPv${family} address`,
     parse: ([iface, ip]) => {
-      if (isIP(ip!) !== family) throw new ParamError(`not an IPv${family} address: ${JSON.stringify(ip)}`)
+      if (!iface) throw new ParamError('empty interface name')
       return async (host) => {
+        // Not a config error: upstream's samples pass "failme" here and expect a failing check.
+        if (isIP(ip!) !== family) return fail(`Not an IPv${family} address: ${JSON.stringify(ip)}`)
         let found: string[]
         if (family === 6) {
           // /proc/net/if_inet6 keeps this check under the configurable /proc root.
