@@ -56,17 +56,14 @@ export class AliasRunner implements RunningCheck {
 
   constructor(
     checkId: string,
-    target: { node: string | undefined; serviceId: string },
-    source: AliasSource,
-    notifier: CheckNotifier,
-    clock: CheckClock,
+    opts: { node: string | undefined; serviceId: string; source: AliasSource; notifier: CheckNotifier; clock: CheckClock },
   ) {
     this.#checkId = checkId
-    this.#node = target.node
-    this.#serviceId = target.serviceId
-    this.#source = source
-    this.#notifier = notifier
-    this.#clock = clock
+    this.#node = opts.node
+    this.#serviceId = opts.serviceId
+    this.#source = opts.source
+    this.#notifier = opts.notifier
+    this.#clock = opts.clock
   }
 
   start(): void {

@@ -20,15 +20,19 @@ interface Answer {
 }
 
 /** One Docker Engine API call over the unix socket; the body is kept up to `max` bytes (its tail). */
-function call(
-  socketPath: string,
-  method: string,
-  path: string,
-  payload: unknown,
-  max: number,
-  signal: AbortSignal,
-  sink?: (chunk: Buffer) => void,
-): Promise<Answer> {
+interface CallOptions {
+  socketPath: string
+  method: 'GET' | 'POST'
+  payload?: unknown
+  /** Bytes of the answer kept (its tail). */
+  max: number
+  signal: AbortSignal
+  /** Receives the body of a 2xx answer instead of the buffer (the exec output stream). */
+  sink?: (chunk: Buffer) => void
+}
+
+function call(path: string, opts: CallOptions): Promise<Answer> {
+  const { socketPath, method, payload, max, signal, sink } = opts
   return new Promise((resolve, reject) => {
     const data = payload === undefined ? undefined : Buffer.from(JSON.stringify(payload))
     const req = http.request({
@@ -122,14 +126,13 @@ export function dockerProbe(opts: DockerOptions): Probe {
     try {
       let created: Answer
       try {
-        created = await call(
-          opts.socketPath,
-          'POST',
-          `/containers/${encodeURIComponent(id)}/exec`,
-          { AttachStdin: false, AttachStdout: true, AttachStderr: true, Tty: false, Cmd: opts.cmd },
-          CHECK_LIMITS.dockerJsonMax,
-          limit.signal,
-        )
+        created = await call(`/containers/${encodeURIComponent(id)}/exec`, {
+          socketPath: opts.socketPath,
+          method: 'POST',
+          payload: { AttachStdin: false, AttachStdout: true, AttachStderr: true, Tty: false, Cmd: opts.cmd },
+          max: CHECK_LIMITS.dockerJsonMax,
+          signal: limit.signal,
+        })
       } catch (err) {
         if (limit.timedOut()) return timedOut()
         return { status: 'critical', output: `create exec failed for container ${id}: ${(err as Error).message}` }
@@ -164,15 +167,14 @@ export function dockerProbe(opts: DockerOptions): Probe {
       const demux = new DockerStreamDemuxer((payload) => out.write(payload))
       let started: Answer
       try {
-        started = await call(
-          opts.socketPath,
-          'POST',
-          `/exec/${encodeURIComponent(execId)}/start`,
-          { Detach: false, Tty: false },
-          CHECK_LIMITS.dockerJsonMax,
-          limit.signal,
-          (chunk) => demux.write(chunk),
-        )
+        started = await call(`/exec/${encodeURIComponent(execId)}/start`, {
+          socketPath: opts.socketPath,
+          method: 'POST',
+          payload: { Detach: false, Tty: false },
+          max: CHECK_LIMITS.dockerJsonMax,
+          signal: limit.signal,
+          sink: (chunk) => demux.write(chunk),
+        })
       } catch (err) {
         if (limit.timedOut()) return timedOut()
         return { status: 'critical', output: `start exec failed for container ${id}: ${(err as Error).message}` }
@@ -194,14 +196,12 @@ export function dockerProbe(opts: DockerOptions): Probe {
 
       let inspected: Answer
       try {
-        inspected = await call(
-          opts.socketPath,
-          'GET',
-          `/exec/${encodeURIComponent(execId)}/json`,
-          undefined,
-          CHECK_LIMITS.dockerJsonMax,
-          limit.signal,
-        )
+        inspected = await call(`/exec/${encodeURIComponent(execId)}/json`, {
+          socketPath: opts.socketPath,
+          method: 'GET',
+          max: CHECK_LIMITS.dockerJsonMax,
+          signal: limit.signal,
+        })
       } catch (err) {
         if (limit.timedOut()) return timedOut()
         return { status: 'critical', output: `inspect exec failed for container ${id}: ${(err as Error).message}` }

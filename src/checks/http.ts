@@ -56,7 +56,7 @@ export function httpProbe(opts: HttpOptions): Probe {
       for (let redirects = 0; ; redirects++) {
         let res: Response
         try {
-          res = await request(url, reqMethod, body, opts, limit.signal)
+          res = await request(url, { method: reqMethod, body, opts, signal: limit.signal })
         } catch (err) {
           const why = limit.timedOut()
             ? 'context deadline exceeded (Client.Timeout exceeded while awaiting headers)'
@@ -102,13 +102,8 @@ function describe(err: unknown, url: string): string {
   return e.message
 }
 
-function request(
-  url: string,
-  method: string,
-  body: string | undefined,
-  opts: HttpOptions,
-  signal: AbortSignal,
-): Promise<Response> {
+function request(url: string, req: { method: string; body: string | undefined; opts: HttpOptions; signal: AbortSignal }): Promise<Response> {
+  const { method, body, opts, signal } = req
   return new Promise((resolve, reject) => {
     let target: URL
     try {
@@ -139,7 +134,7 @@ function request(
     if (payload) headers['Content-Length'] = String(payload.length)
 
     const common = { method, headers, agent: false as const, signal }
-    const req = isHttps
+    const outgoing = isHttps
       ? https.request(target, {
           ...common,
           rejectUnauthorized: !opts.tlsSkipVerify,
@@ -148,8 +143,8 @@ function request(
         })
       : http.request(target, common)
 
-    req.on('error', reject)
-    req.on('response', (res) => {
+    outgoing.on('error', reject)
+    outgoing.on('response', (res) => {
       const buf = new TailBuffer(opts.outputMaxSize)
       const done = (): void =>
         resolve({
@@ -171,6 +166,6 @@ function request(
       res.on('aborted', done)
       res.on('close', done)
     })
-    req.end(payload)
+    outgoing.end(payload)
   })
 }

@@ -51,16 +51,16 @@ export function createCheckRunner(def: CheckDefinition, notifier: CheckNotifier,
   const clock = deps.clock ?? realClock
   const outputMaxSize = def.outputMaxSize && def.outputMaxSize > 0 ? def.outputMaxSize : CHECK_LIMITS.defaultOutputMaxSize
 
-  if (kind === 'ttl') return new TtlRunner(def.id, def.ttlMs!, outputMaxSize, notifier, clock)
+  if (kind === 'ttl') return new TtlRunner(def.id, { ttlMs: def.ttlMs!, outputMaxSize, notifier, clock })
   if (kind === 'alias') {
     if (!deps.aliasSource) throw new Error(`check ${def.id}: alias checks need an aliasSource`)
-    return new AliasRunner(
-      def.id,
-      { node: def.aliasNode || undefined, serviceId: def.aliasService ?? '' },
-      deps.aliasSource,
+    return new AliasRunner(def.id, {
+      node: def.aliasNode || undefined,
+      serviceId: def.aliasService ?? '',
+      source: deps.aliasSource,
       notifier,
       clock,
-    )
+    })
   }
 
   let intervalMs = def.intervalMs ?? 0

@@ -19,12 +19,12 @@ export class TtlRunner implements TtlCheckRunner {
   #started = false
   #stopped = false
 
-  constructor(checkId: string, ttlMs: number, outputMaxSize: number, notifier: CheckNotifier, clock: CheckClock) {
+  constructor(checkId: string, opts: { ttlMs: number; outputMaxSize: number; notifier: CheckNotifier; clock: CheckClock }) {
     this.#checkId = checkId
-    this.#ttlMs = ttlMs
-    this.#outputMaxSize = outputMaxSize
-    this.#notifier = notifier
-    this.#clock = clock
+    this.#ttlMs = opts.ttlMs
+    this.#outputMaxSize = opts.outputMaxSize
+    this.#notifier = opts.notifier
+    this.#clock = opts.clock
   }
 
   start(): void {
