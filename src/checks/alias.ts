@@ -10,10 +10,9 @@ import type { AliasedCheck, AliasSource, CheckClock, CheckNotifier, CheckStatus,
  */
 export function aliasVerdict(
   checks: readonly AliasedCheck[],
-  serviceId: string,
-  node: string | undefined,
-  serviceExists: (() => boolean) | undefined,
+  target: { serviceId: string; node?: string | undefined; serviceExists?: (() => boolean) | undefined },
 ): { status: CheckStatus; output: string } {
+  const { serviceId, node, serviceExists } = target
   let status: CheckStatus = 'passing'
   let output = 'No checks found.'
   let serviceFound = false
@@ -92,7 +91,7 @@ export class AliasRunner implements RunningCheck {
     const exists = src.serviceExists ? () => src.serviceExists!(this.#node, this.#serviceId) : undefined
     let verdict: { status: CheckStatus; output: string }
     try {
-      verdict = aliasVerdict(src.checks(this.#node, this.#serviceId), this.#serviceId, this.#node, exists)
+      verdict = aliasVerdict(src.checks(this.#node, this.#serviceId), { serviceId: this.#serviceId, node: this.#node, serviceExists: exists })
     } catch (err) {
       verdict = { status: 'critical', output: `Failure checking aliased node or service: ${(err as Error).message}` }
     }

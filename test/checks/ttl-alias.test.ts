@@ -144,9 +144,7 @@ test('aliasVerdict ignores other services\' checks', () => {
       { checkId: 'x', status: 'critical', serviceId: 'other' },
       { checkId: 'y', status: 'passing', serviceId: 'web' },
     ],
-    'web',
-    undefined,
-    undefined,
+    { serviceId: 'web' },
   )
   assert.deepEqual(v, { status: 'passing', output: 'All checks passing.' })
 })
