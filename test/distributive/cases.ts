@@ -185,7 +185,8 @@ export const CASES: CheckCase[] = [
   { id: 'dockerRunningRegexp', params: p('^redis'), expect: 'critical' },
   { id: 'dockerRunningAPI', params: p('unix:///run/docker.sock', 'siddharthist/router:latest'), expect: 'passing' },
   { id: 'dockerRunningAPI', params: p('/run/docker.sock', 'failme'), expect: 'critical' },
-  { id: 'dockerRunningAPI', params: p('unix:///var/run/docker.sock', 'failme'), expect: 'unknown' },
+  { id: 'dockerRunningAPI', params: p('unix:///var/run/docker.sock', 'siddharthist/router'), expect: 'passing' },
+  { id: 'dockerRunningAPI', params: p('unix:///run/missing.sock', 'failme'), expect: 'unknown', message: /not available/ },
 
   // ---- misc ----
   { id: 'command', params: p('test -d /'), expect: 'passing' },

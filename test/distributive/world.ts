@@ -178,6 +178,9 @@ async function writeFiles(root: string): Promise<void> {
   await mkdir(`${root}/srv/data`, { recursive: true })
   await symlink('/tmp/test.txt', `${root}/tmp/link.txt`)
   await symlink('/', `${root}/fakeroot`)
+  // As on Debian, /var/run is /run (the Docker socket is reachable by both names).
+  await mkdir(`${root}/var`, { recursive: true })
+  await symlink('../run', `${root}/var/run`)
 }
 
 function listen(server: net.Server | http.Server, where: string | number): Promise<void> {
