@@ -31,16 +31,18 @@ export function registerAgentRoutes(router: Router, ctx: ApiContext): void {
   })
   router.exact('/v1/agent/services', { GET: (req) => applyFilterToMap(req, servicesMap(ctx), 'agentService') })
   router.prefix('/v1/agent/service/register', { PUT: (req) => registerService(req, ctx) })
-  router.prefix('/v1/agent/service/deregister/', { PUT: (req) => deregisterService(req, ctx) })
+  // GET on these writes is what Consul before 1.0 took and Debian's python3-consul 0.7.1 still sends.
+  router.prefix('/v1/agent/service/deregister/', { PUT: (req) => deregisterService(req, ctx), GET: (req) => deregisterService(req, ctx) })
   router.prefix('/v1/agent/service/maintenance/', { PUT: (req) => serviceMaintenance(req, ctx) })
   router.prefix('/v1/agent/service/', { GET: (req) => service(req, ctx) })
   router.prefix('/v1/agent/health/service/id/', { GET: (req) => healthById(req, ctx) })
   router.prefix('/v1/agent/health/service/name/', { GET: (req) => healthByName(req, ctx) })
   router.exact('/v1/agent/checks', { GET: (req) => applyFilterToMap(req, checksMap(ctx), 'check') })
   router.exact('/v1/agent/check/register', { PUT: (req) => registerCheck(req, ctx) })
-  router.prefix('/v1/agent/check/deregister/', { PUT: (req) => deregisterCheck(req, ctx) })
+  router.prefix('/v1/agent/check/deregister/', { PUT: (req) => deregisterCheck(req, ctx), GET: (req) => deregisterCheck(req, ctx) })
   for (const [verb, status] of [['pass', 'passing'], ['warn', 'warning'], ['fail', 'critical']] as const) {
-    router.prefix(`/v1/agent/check/${verb}/`, { PUT: (req) => ttl(req, ctx, `/v1/agent/check/${verb}/`, status, req.param('note') ?? '') })
+    const handler = (req: ApiRequest): Promise<unknown> => ttl(req, ctx, `/v1/agent/check/${verb}/`, status, req.param('note') ?? '')
+    router.prefix(`/v1/agent/check/${verb}/`, { PUT: handler, GET: handler })
   }
   router.prefix('/v1/agent/check/update/', { PUT: (req) => ttlUpdate(req, ctx) })
   router.exact('/v1/agent/maintenance', { PUT: (req) => nodeMaintenance(req, ctx) })
