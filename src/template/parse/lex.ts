@@ -437,9 +437,9 @@ function lexInsideAction(l: Lexer): StateFn | null {
       l.parenDepth++;
       return lexInsideAction;
     case 0x29: // )
-      l.emit(ItemType.RightParen);
       l.parenDepth--;
-      if (l.parenDepth < 0) return (lx: Lexer) => lx.errorf(`unexpected right paren ${formatRuneU(r)}`);
+      if (l.parenDepth < 0) return l.errorf('unexpected right paren');
+      l.emit(ItemType.RightParen);
       return lexInsideAction;
   }
   if (r === 0x2e) {
