@@ -87,8 +87,19 @@ export function runTemplateBench(ms = 2000): BenchResult {
   return res;
 }
 
+/**
+ * The bench/run entry point (`npm run bench -- template [--ms N]`): measures
+ * for `--ms` milliseconds (default BENCH_SECONDS, else 2 s) per engine.
+ * Exit code 1 when the engines' outputs differ, else 0.
+ */
+export async function runTemplateBenchCli(args: readonly string[]): Promise<number> {
+  const i = args.indexOf('--ms');
+  const ms = i >= 0 ? Number(args[i + 1]) : Number(process.env.BENCH_SECONDS ?? 2) * 1000;
+  const res = runTemplateBench(ms);
+  return res.sameOutput === false ? 1 : 0;
+}
+
 // Run when executed directly, but not when the test runner loads this file.
 if (process.env.NODE_TEST_CONTEXT === undefined && process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const i = process.argv.indexOf('--ms');
-  runTemplateBench(i > 0 ? Number(process.argv[i + 1]) : 2000);
+  process.exitCode = await runTemplateBenchCli(process.argv.slice(2));
 }
