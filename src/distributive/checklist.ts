@@ -104,7 +104,8 @@ function describeSchemaError(err: ErrorObject, doc: unknown): string {
   const entry = (doc as { checklist: Record<string, unknown>[] }).checklist[pos - 1]
   const id = isObject(entry) ? String(entry['check'] ?? entry['id'] ?? '') : ''
   const where = `check #${pos}${id ? ` (${id})` : ''}`
-  if (err.keyword === 'anyOf') return `${where}: no check type (an "ID" or "Check" key)`
+  const missing = (err.params as { missingProperty?: string }).missingProperty
+  if (err.keyword === 'anyOf' || (err.keyword === 'required' && (missing === 'check' || missing === 'id'))) return `${where}: no check type (an "ID" or "Check" key)`
   if (err.keyword === 'minLength') return `${where}: empty check type`
   if (parts[2] === 'parameters') return `${where}: parameters must be an array of strings, numbers or booleans`
   return `${where}: ${parts.slice(2).join('.') || 'entry'} ${err.message ?? 'is invalid'}`
