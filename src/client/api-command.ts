@@ -18,11 +18,13 @@ export abstract class ApiCommand<T extends typeof Command> extends Command {
 
   protected flags!: Interfaces.InferredFlags<(typeof ApiCommand)['baseFlags'] & T['flags']>
   protected args!: Interfaces.InferredArgs<T['args']>
+  /** Every positional argument oclif parsed (the extra ones too, for `strict = false` commands). */
+  protected positional: string[] = []
   #client: ConsulClient | undefined
 
   override async init(): Promise<void> {
     await super.init()
-    const { flags, args } = await this.parse({
+    const { flags, args, argv } = await this.parse({
       flags: this.ctor.flags,
       baseFlags: (super.ctor as typeof ApiCommand).baseFlags,
       args: this.ctor.args,
@@ -30,6 +32,7 @@ export abstract class ApiCommand<T extends typeof Command> extends Command {
     })
     this.flags = flags as typeof this.flags
     this.args = args as typeof this.args
+    this.positional = argv.map(String)
   }
 
   /** The client built from flags over environment. */

@@ -2,7 +2,7 @@ import http from 'node:http'
 import https from 'node:https'
 import { readFileSync } from 'node:fs'
 import { ApiError } from '../lib/errors.js'
-import { parseJson } from '../lib/json.js'
+import { parseJson, toJson } from '../lib/json.js'
 
 /** How to reach an agent. Every CLI face builds one from its flags and the CONSUL_* environment. */
 export interface ClientOptions {
@@ -178,9 +178,159 @@ export class ConsulClient {
     return { applied: res?.Applied ?? [], restartRequired: res?.RestartRequired ?? [] }
   }
 
+  /** The agent's node name (Consul's CLI asks for it first, which also proves the agent answers). */
+  async agentNodeName(): Promise<string> {
+    const self = await this.agentSelf()
+    return String(self.Config?.NodeName ?? '')
+  }
+
+  agentServiceRegister(def: Record<string, unknown>): Promise<void> {
+    return this.json<void>('PUT', '/v1/agent/service/register', { body: toJson(def) })
+  }
+
+  agentServiceDeregister(id: string): Promise<void> {
+    return this.json<void>('PUT', `/v1/agent/service/deregister/${encodeURIComponent(id)}`)
+  }
+
+  agentChecks(): Promise<Record<string, AgentCheck>> {
+    return this.json('GET', '/v1/agent/checks')
+  }
+
+  /** Node maintenance (`serviceId` undefined) or one service's. */
+  agentMaintenance(enable: boolean, opts: { serviceId?: string; reason?: string } = {}): Promise<void> {
+    const path = opts.serviceId === undefined ? '/v1/agent/maintenance' : `/v1/agent/service/maintenance/${encodeURIComponent(opts.serviceId)}`
+    return this.json<void>('PUT', path, { query: { enable: String(enable), reason: opts.reason || undefined } })
+  }
+
+  // ---- catalog -------------------------------------------------------------------------------
+
+  catalogDatacenters(): Promise<string[]> {
+    return this.json('GET', '/v1/catalog/datacenters')
+  }
+
+  /** Any read endpoint with Consul's common query options; `index`/`wait` make it a blocking query. */
+  async read<T>(path: string, opts: ReadOptions = {}): Promise<{ status: number; index: number | undefined; value: T | undefined }> {
+    const query: Record<string, string | number | boolean | undefined> = { ...opts.query, dc: opts.dc || undefined }
+    if (opts.index !== undefined && opts.index > 0) {
+      query.index = opts.index
+      if (opts.wait) query.wait = opts.wait
+    }
+    let url = path
+    // node-meta and tag repeat, which a flat query record cannot express.
+    const repeated = [...(opts.nodeMeta ?? []).map((m) => `node-meta=${encodeURIComponent(m)}`), ...(opts.tags ?? []).map((t) => `tag=${encodeURIComponent(t)}`)]
+    if (repeated.length) url += (url.includes('?') ? '&' : '?') + repeated.join('&')
+    const res = await this.request('GET', url, { query })
+    if (res.status === 404 && opts.allow404) return { status: 404, index: res.index, value: undefined }
+    if (res.status < 200 || res.status > 299) throw new ApiError(res.status, `Unexpected response code: ${res.status} (${res.body.toString('utf8').trim()})`)
+    return { status: res.status, index: res.index, value: (res.body.length ? parseJson(res.body.toString('utf8')) : undefined) as T }
+  }
+
+  async catalogNodes(opts: ReadOptions = {}): Promise<CatalogNode[]> {
+    return (await this.read<CatalogNode[]>('/v1/catalog/nodes', opts)).value ?? []
+  }
+
+  async catalogService(name: string, opts: ReadOptions = {}): Promise<CatalogServiceEntry[]> {
+    return (await this.read<CatalogServiceEntry[]>(`/v1/catalog/service/${encodeURIComponent(name)}`, opts)).value ?? []
+  }
+
+  async catalogServices(opts: ReadOptions = {}): Promise<Record<string, string[]>> {
+    return (await this.read<Record<string, string[]>>('/v1/catalog/services', opts)).value ?? {}
+  }
+
+  /** A node with its services, or undefined for an unknown node (Consul answers null). */
+  async catalogNode(node: string, opts: ReadOptions = {}): Promise<{ Node: CatalogNode; Services: Record<string, { Service: string; Tags: string[] | null }> } | undefined> {
+    const res = await this.read<{ Node: CatalogNode; Services: Record<string, { Service: string; Tags: string[] | null }> } | null>(`/v1/catalog/node/${encodeURIComponent(node)}`, { ...opts, allow404: true })
+    return res.value ?? undefined
+  }
+
+  // ---- sessions ------------------------------------------------------------------------------
+
+  async sessionCreate(def: Record<string, unknown>): Promise<string> {
+    const res = await this.json<{ ID: string }>('PUT', '/v1/session/create', { body: toJson(def) })
+    return res.ID
+  }
+
+  /** Renews a session; false when the agent no longer knows it (404 or an empty answer). */
+  async sessionRenew(id: string): Promise<boolean> {
+    const res = await this.request('PUT', `/v1/session/renew/${encodeURIComponent(id)}`)
+    if (res.status === 404) return false
+    if (res.status !== 200) throw new ApiError(res.status, `Unexpected response code: ${res.status} (${res.body.toString('utf8').trim()})`)
+    const entries = parseJson(res.body.toString('utf8')) as unknown[] | null
+    return Array.isArray(entries) && entries.length > 0
+  }
+
+  async sessionDestroy(id: string): Promise<void> {
+    await this.json<boolean>('PUT', `/v1/session/destroy/${encodeURIComponent(id)}`)
+  }
+
+  // ---- events --------------------------------------------------------------------------------
+
+  eventFire(name: string, payload: Buffer | string | undefined, filters: { node?: string; service?: string; tag?: string; dc?: string } = {}): Promise<UserEvent> {
+    return this.json<UserEvent>('PUT', `/v1/event/fire/${encodeURIComponent(name)}`, {
+      query: { node: filters.node || undefined, service: filters.service || undefined, tag: filters.tag || undefined, dc: filters.dc || undefined },
+      body: payload ?? '',
+    })
+  }
+
   close(): void {
     this.#agent.destroy()
   }
+}
+
+/** Query options shared by the read endpoints. */
+export interface ReadOptions {
+  query?: Record<string, string | number | boolean | undefined>
+  dc?: string
+  /** Blocking query: wait for a change past this index. */
+  index?: number
+  /** Blocking query: how long at most, as a Go duration (`5m`). */
+  wait?: string
+  nodeMeta?: string[]
+  tags?: string[]
+  /** Treat 404 as "no value" instead of an error. */
+  allow404?: boolean
+}
+
+export interface CatalogNode {
+  ID: string
+  Node: string
+  Address: string
+  Datacenter: string
+  TaggedAddresses: Record<string, string> | null
+  Meta: Record<string, string> | null
+}
+
+export interface CatalogServiceEntry {
+  ID: string
+  Node: string
+  Address: string
+  Datacenter: string
+  TaggedAddresses: Record<string, string> | null
+  NodeMeta: Record<string, string> | null
+  ServiceID: string
+  ServiceName: string
+  ServiceTags: string[] | null
+}
+
+export interface AgentCheck {
+  Node: string
+  CheckID: string
+  Name: string
+  Status: string
+  Notes: string
+  ServiceID: string
+  ServiceName: string
+}
+
+export interface UserEvent {
+  ID: string
+  Name: string
+  Payload: string | null
+  NodeFilter: string
+  ServiceFilter: string
+  TagFilter: string
+  Version: number
+  LTime: number
 }
 
 /** Percent-encodes each path segment of a key, keeping the slashes. */
