@@ -6,7 +6,7 @@
  */
 import { ExecError } from './errors.js';
 import { sprint, sprintValue } from './fmt.js';
-import { BUILTINS, type Builtin, type ParamKind, type TemplateFunc } from './funcs.js';
+import { BUILTINS, type ParamKind, type Signature, type TemplateFunc, signatureOf } from './funcs.js';
 import {
   type ActionNode,
   type ChainNode,
@@ -28,6 +28,7 @@ import {
   Complex,
   GoFloat,
   Kind,
+  float64,
   elemIsIface,
   elemZero,
   findMember,
@@ -411,9 +412,11 @@ class State {
     this.node = node;
     const name = node.ident;
     const user = this.tmpl.findFunction(name);
-    if (user !== undefined) return this.evalCall(dot, user, null, undefined, cmd, name, args, final);
+    if (user !== undefined) {
+      return this.evalCall(dot, user, signatureOf(user) ?? null, false, undefined, cmd, name, args, final);
+    }
     const builtin = BUILTINS.get(name);
-    if (builtin !== undefined) return this.evalCall(dot, builtin.fn, builtin, undefined, cmd, name, args, final);
+    if (builtin !== undefined) return this.evalCall(dot, builtin.fn, builtin, true, undefined, cmd, name, args, final);
     this.errorf(`${quote(name)} is not a defined function`);
   }
 
@@ -452,7 +455,9 @@ class State {
     if (k === Kind.Struct) {
       const m = findMember(receiver as object, fieldName);
       if (m !== null) {
-        if (m.kind === 'method') return this.evalCall(dot, m.fn, null, receiver, node, fieldName, args, final);
+        if (m.kind === 'method') {
+          return this.evalCall(dot, m.fn, signatureOf(m.fn) ?? null, false, receiver, node, fieldName, args, final);
+        }
         if (hasArgs) this.errorf(`${fieldName} has arguments but cannot be invoked as function`);
         const v = (receiver as Record<string, unknown>)[fieldName];
         return v === undefined ? null : v;
@@ -465,7 +470,8 @@ class State {
   evalCall(
     dot: unknown,
     fn: (...a: any[]) => unknown,
-    builtin: Builtin | null,
+    builtin: Signature | null,
+    isBuiltin: boolean,
     thisArg: unknown,
     node: Node,
     name: string,
@@ -486,7 +492,7 @@ class State {
       } else if (numIn !== params.length) {
         this.errorf(`wrong number of args for ${name}: want ${params.length} got ${numIn}`);
       }
-      if (name === 'and' || name === 'or') {
+      if (isBuiltin && (name === 'and' || name === 'or')) {
         let v: unknown = undefined;
         for (const arg of argNodes) {
           v = this.evalArg(dot, 'value', arg);
@@ -506,7 +512,7 @@ class State {
         if (builtin.variadic && numIn - 1 < numFixed) t = params[numIn - 1];
         argv.push(this.validateType(final, t));
       }
-      if (name === 'call') {
+      if (isBuiltin && name === 'call') {
         const callee = argNodes.length > 0 ? argNodes[0].toString() : sprint(final);
         try {
           return callFunc(callee, argv[0], argv.slice(1));
@@ -526,6 +532,7 @@ class State {
       this.node = node;
       this.errorf(`error calling ${name}: ${message(e)}`);
     }
+    if (builtin?.result === 'float64' && typeof result === 'number') return float64(result);
     return result === undefined ? null : result;
   }
 
@@ -538,9 +545,19 @@ class State {
         return value === undefined ? null : value;
       case 'string':
         if (typeof value === 'string') return value;
-        if (value === undefined) this.errorf('invalid value; expected string');
-        this.errorf(`wrong type for value; expected string; got ${value === null ? 'interface {}' : typeName(value)}`);
+        break;
+      case 'bool':
+        if (typeof value === 'boolean') return value;
+        break;
+      case 'int':
+        if (kindOf(value) === Kind.Int) return value;
+        break;
+      case 'float64':
+        if (kindOf(value) === Kind.Float) return value instanceof GoFloat ? value.value : value;
+        break;
     }
+    if (value === undefined) this.errorf(`invalid value; expected ${typ}`);
+    this.errorf(`wrong type for value; expected ${typ}; got ${value === null ? 'interface {}' : typeName(value)}`);
   }
 
   evalArg(dot: unknown, typ: ParamKind | null, n: Node): unknown {
@@ -549,7 +566,7 @@ class State {
       case NodeType.Dot:
         return this.validateType(dot, typ);
       case NodeType.Nil:
-        if (typ === 'string') this.errorf('cannot assign nil to string');
+        if (typ !== null && typ !== 'any' && typ !== 'value') this.errorf(`cannot assign nil to ${typ}`);
         return typ === 'any' ? null : undefined;
       case NodeType.Field:
         return this.validateType(this.evalFieldNode(dot, n, [n], MISSING), typ);
@@ -562,9 +579,19 @@ class State {
       case NodeType.Chain:
         return this.validateType(this.evalChainNode(dot, n, null, MISSING), typ);
     }
-    if (typ === 'string') {
-      if (n.type === NodeType.String) return n.text;
-      this.errorf(`expected string; found ${n.toString()}`);
+    switch (typ) {
+      case 'string':
+        if (n.type === NodeType.String) return n.text;
+        this.errorf(`expected string; found ${n.toString()}`);
+      case 'bool':
+        if (n.type === NodeType.Bool) return n.value;
+        this.errorf(`expected bool; found ${n.toString()}`);
+      case 'int':
+        if (n.type === NodeType.Number && n.isInt) return normInt(n.int64);
+        this.errorf(`expected integer; found ${n.toString()}`);
+      case 'float64':
+        if (n.type === NodeType.Number && n.isFloat) return n.float64;
+        this.errorf(`expected float; found ${n.toString()}`);
     }
     switch (n.type) {
       case NodeType.Bool:

@@ -24,15 +24,52 @@ import {
   typeName,
 } from './value.js';
 
-export type ParamKind = 'value' | 'any' | 'string';
+export type ParamKind = 'value' | 'any' | 'string' | 'int' | 'float64' | 'bool';
+
+/** A Go function signature: parameter kinds, the last one variadic or not. */
+export interface Signature {
+  readonly params: readonly ParamKind[];
+  readonly variadic: boolean;
+  /** `float64`: wrap an integral JS number result with float64(). */
+  readonly result?: 'float64';
+}
+
+/** Symbol key under which `signature()` records a function's Go signature. */
+export const GO_SIGNATURE: unique symbol = Symbol.for('consulate.template.signature');
+
+/**
+ * Declares the Go signature of a template function, so that calls are
+ * checked as Go checks them: arity (`wrong number of args for NAME: want 1
+ * got 0`) and argument types (`expected integer; found "x"`, `wrong type for
+ * value; expected string; got int`). Parameters: `string`, `int`, `float64`
+ * (passed as a plain JS number), `bool`, `any` (interface{}), `value`
+ * (reflect.Value: raw, `undefined` when invalid). Without a signature a
+ * function is `func(...interface{}) interface{}`. Returns `fn`.
+ *
+ * @example
+ * signature((s: string) => s.toUpperCase(), ['string']);
+ * signature((sep: string, ...xs: unknown[]) => xs.join(sep), ['string', 'any'], { variadic: true });
+ */
+export function signature<F extends (...args: any[]) => unknown>(
+  fn: F,
+  params: readonly ParamKind[],
+  options: { variadic?: boolean; result?: 'float64' } = {},
+): F {
+  const sig: Signature = { params, variadic: options.variadic ?? false, result: options.result };
+  Object.defineProperty(fn, GO_SIGNATURE, { value: sig, enumerable: false, configurable: true });
+  return fn;
+}
+
+/** The declared signature of a function, if any. */
+export function signatureOf(fn: unknown): Signature | undefined {
+  return typeof fn === 'function' ? (fn as { [GO_SIGNATURE]?: Signature })[GO_SIGNATURE] : undefined;
+}
 
 /** An error a builtin reports (becomes `error calling NAME: MSG`). */
 export class FuncError extends Error {}
 
-export interface Builtin {
+export interface Builtin extends Signature {
   readonly name: string;
-  readonly params: readonly ParamKind[];
-  readonly variadic: boolean;
   readonly fn: (...args: unknown[]) => unknown;
 }
 

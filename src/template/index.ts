@@ -6,7 +6,8 @@
 export { Template } from './template.js';
 export { TemplateError, ParseError, ExecError } from './errors.js';
 export { GoFloat, float64, Complex, isTrue, typeName, typed, GO_TYPE } from './value.js';
-export type { FuncMap, TemplateFunc } from './funcs.js';
+export type { FuncMap, TemplateFunc, ParamKind, Signature } from './funcs.js';
+export { signature, GO_SIGNATURE } from './funcs.js';
 export { sprint, sprintf, sprintln } from './fmt.js';
 export { htmlEscapeString, jsEscapeString, urlQueryEscape } from './funcs.js';
 export { Tree, parse, isEmptyTree, Mode } from './parse/parse.js';

@@ -6,7 +6,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse as losslessParse } from 'lossless-json';
-import { ExecError, ParseError, Template, TemplateError, float64, sprint, typed } from '../../src/template/index.js';
+import { ExecError, ParseError, Template, TemplateError, float64, signature, sprint, typed } from '../../src/template/index.js';
 
 export const CASES_DIR = fileURLToPath(new URL('../../../test/template/cases/', import.meta.url));
 
@@ -127,6 +127,20 @@ export const TEST_FUNCS = {
     (...xs: unknown[]) =>
       sprint(...args, ...xs),
   count: (...args: unknown[]) => args.length,
+  upper: signature((s: string) => s.toUpperCase(), ['string']),
+  inc: signature((i: number) => i + 1, ['int']),
+  half: signature((f: number) => f / 2, ['float64'], { result: 'float64' }),
+  neg: signature((b: boolean) => !b, ['bool']),
+  join2: signature((sep: string, ...xs: string[]) => xs.join(sep), ['string', 'string'], { variadic: true }),
+  addf: signature((a: number, b: number) => a + b, ['int', 'float64'], { result: 'float64' }),
+  pair: signature((a: unknown, b: unknown) => [a, b], ['any', 'any']),
+  mayfail: signature(
+    (s: string) => {
+      if (s === 'bad') throw new Error('bad input');
+      return s + '!';
+    },
+    ['string'],
+  ),
 };
 
 /** The struct fixture, mirroring gen/main.go's Service and Named. */

@@ -135,6 +135,20 @@ func testFuncs() template.FuncMap {
 			}
 		},
 		"count": func(args ...interface{}) interface{} { return len(args) },
+		// Typed functions (the harness declares the same signatures with signature()).
+		"upper": func(s string) string { return strings.ToUpper(s) },
+		"inc":   func(i int) int { return i + 1 },
+		"half":  func(f float64) float64 { return f / 2 },
+		"neg":   func(b bool) bool { return !b },
+		"join2": func(sep string, xs ...string) string { return strings.Join(xs, sep) },
+		"addf":  func(a int, b float64) float64 { return float64(a) + b },
+		"pair":  func(a, b interface{}) []interface{} { return []interface{}{a, b} },
+		"mayfail": func(s string) (string, error) {
+			if s == "bad" {
+				return "", errors.New("bad input")
+			}
+			return s + "!", nil
+		},
 	}
 }
 
