@@ -66,11 +66,35 @@ export interface RuntimeConfig {
   ui: boolean
   enableScriptChecks: boolean
   enableLocalScriptChecks: boolean
+  /** Addresses the DNS server listens on (addresses.dns, else client_addr). */
+  dnsAddrs: string[]
+  dns: DnsConfig
   /** Config-file services and checks, parsed (names the bad field on error). */
   services: ServiceDefinition[]
   checks: CheckSpec[]
   /** The merged document, for reload diffs and /v1/agent/self DebugConfig. */
   doc: ConfigDoc
+}
+
+/** The DNS interface's settings (Consul's domain, alt_domain, recursors and dns_config keys). Durations in ms. */
+export interface DnsConfig {
+  domain: string
+  altDomain: string | undefined
+  recursors: string[]
+  recursorTimeoutMs: number
+  recursorStrategy: 'sequential' | 'random'
+  allowStale: boolean
+  maxStaleMs: number
+  nodeTtlMs: number
+  /** Service name (or `prefix*`) → TTL in ms. */
+  serviceTtlMs: Record<string, number>
+  onlyPassing: boolean
+  enableTruncate: boolean
+  disableCompression: boolean
+  aRecordLimit: number
+  udpAnswerLimit: number
+  enableAdditionalNodeMetaTxt: boolean
+  soa: { refresh: number; retry: number; expire: number; minTtl: number }
 }
 
 export interface LoadedConfig {
@@ -305,10 +329,42 @@ export function buildRuntime(doc: ConfigDoc, dev: boolean): RuntimeConfig {
       verifyIncoming: Boolean(get<boolean>(tlsHttps, 'verify_incoming') ?? get<boolean>(tlsDefaults, 'verify_incoming') ?? doc.verify_incoming_https ?? doc.verify_incoming),
     },
     ui: dev || doc.ui === true || get<boolean>(doc.ui_config, 'enabled') === true,
+    dnsAddrs: addrList('dns'),
+    dns: dnsConfig(doc),
     enableScriptChecks: doc.enable_script_checks === true,
     enableLocalScriptChecks: doc.enable_local_script_checks === true,
     ...configRegistrations(doc),
     doc,
+  }
+}
+
+function dnsConfig(doc: ConfigDoc): DnsConfig {
+  const d = (isPlainObject(doc.dns_config) ? doc.dns_config : {}) as ConfigDoc
+  const soa = (isPlainObject(d.soa) ? d.soa : {}) as ConfigDoc
+  const dur = (v: unknown, fallback: number): number => (typeof v === 'string' ? parseDurationMs(v) : fallback)
+  const withDot = (name: string): string => (name.endsWith('.') ? name : `${name}.`).toLowerCase()
+  return {
+    domain: withDot((doc.domain as string | undefined) ?? 'consul'),
+    altDomain: doc.alt_domain ? withDot(doc.alt_domain as string) : undefined,
+    recursors: (doc.recursors as string[] | undefined) ?? [],
+    recursorTimeoutMs: dur(d.recursor_timeout, 2000),
+    recursorStrategy: (d.recursor_strategy as 'sequential' | 'random' | undefined) ?? 'sequential',
+    allowStale: d.allow_stale !== false,
+    maxStaleMs: dur(d.max_stale, 87600 * 3600_000),
+    nodeTtlMs: dur(d.node_ttl, 0),
+    serviceTtlMs: Object.fromEntries(Object.entries((d.service_ttl as Record<string, string> | undefined) ?? {}).map(([k, v]) => [k, parseDurationMs(v)])),
+    onlyPassing: d.only_passing === true,
+    enableTruncate: d.enable_truncate === true,
+    disableCompression: d.disable_compression === true,
+    aRecordLimit: (d.a_record_limit as number | undefined) ?? 0,
+    udpAnswerLimit: (d.udp_answer_limit as number | undefined) ?? 3,
+    enableAdditionalNodeMetaTxt: d.enable_additional_node_meta_txt !== false,
+    soa: {
+      refresh: (soa.refresh as number | undefined) ?? 3600,
+      retry: (soa.retry as number | undefined) ?? 600,
+      expire: (soa.expire as number | undefined) ?? 86400,
+      minTtl: (soa.min_ttl as number | undefined) ?? 0,
+    },
   }
 }
 
@@ -343,6 +399,8 @@ export const RELOADABLE_KEYS: ReadonlySet<string> = new Set([
   'checks',
   'enable_script_checks',
   'enable_local_script_checks',
+  'dns_config',
+  'recursors',
 ])
 
 /** Top-level keys whose value differs between two merged documents. */
