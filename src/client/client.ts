@@ -86,7 +86,11 @@ export class ConsulClient {
   }
 
   /** Sends one request; resolves with any HTTP status, rejects with ApiError(0) when nothing answers. */
-  request(method: string, path: string, opts: { query?: Record<string, string | number | boolean | undefined>; body?: Buffer | string } = {}): Promise<ApiResponse> {
+  request(
+    method: string,
+    path: string,
+    opts: { query?: Record<string, string | number | boolean | undefined>; body?: Buffer | string; signal?: AbortSignal } = {},
+  ): Promise<ApiResponse> {
     const url = new URL(path, this.baseUrl)
     for (const [k, v] of Object.entries(opts.query ?? {})) {
       if (v === undefined || v === false) continue
@@ -97,7 +101,8 @@ export class ConsulClient {
     if (this.#token) headers['X-Consul-Token'] = this.#token
     if (opts.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(opts.body))
     return new Promise((resolve, reject) => {
-      const req = mod.request(url, { method, headers, agent: this.#agent }, (res) => {
+      // A signal lets long blocking queries be cancelled (shutdown, lock released).
+      const req = mod.request(url, { method, headers, agent: this.#agent, ...(opts.signal ? { signal: opts.signal } : {}) }, (res) => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
         res.on('error', (err) => reject(new ApiError(0, err.message)))
@@ -107,7 +112,7 @@ export class ConsulClient {
         })
       })
       if (this.#timeoutMs > 0) req.setTimeout(this.#timeoutMs, () => req.destroy(new Error(`no answer within ${this.#timeoutMs} ms`)))
-      req.on('error', (err) => reject(new ApiError(0, `Error connecting to ${this.baseUrl.origin}: ${err.message}`)))
+      req.on('error', (err) => reject(opts.signal?.aborted ? err : new ApiError(0, `Error connecting to ${this.baseUrl.origin}: ${err.message}`)))
       req.end(opts.body)
     })
   }
@@ -219,7 +224,7 @@ export class ConsulClient {
     // node-meta and tag repeat, which a flat query record cannot express.
     const repeated = [...(opts.nodeMeta ?? []).map((m) => `node-meta=${encodeURIComponent(m)}`), ...(opts.tags ?? []).map((t) => `tag=${encodeURIComponent(t)}`)]
     if (repeated.length) url += (url.includes('?') ? '&' : '?') + repeated.join('&')
-    const res = await this.request('GET', url, { query })
+    const res = await this.request('GET', url, { query, signal: opts.signal })
     if (res.status === 404 && opts.allow404) return { status: 404, index: res.index, value: undefined }
     if (res.status < 200 || res.status > 299) throw new ApiError(res.status, `Unexpected response code: ${res.status} (${res.body.toString('utf8').trim()})`)
     return { status: res.status, index: res.index, value: (res.body.length ? parseJson(res.body.toString('utf8')) : undefined) as T }
@@ -289,6 +294,8 @@ export interface ReadOptions {
   tags?: string[]
   /** Treat 404 as "no value" instead of an error. */
   allow404?: boolean
+  /** Cancels the request (it then rejects with the abort error). */
+  signal?: AbortSignal
 }
 
 export interface CatalogNode {
