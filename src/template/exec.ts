@@ -631,8 +631,59 @@ function isHexInt(s: string): boolean {
 function callFunc(name: string, fn: unknown, args: unknown[]): unknown {
   if (fn === undefined || fn === null) throw new Error('call of nil');
   if (typeof fn !== 'function') throw new Error(`non-function ${name} of type ${typeName(fn)}`);
-  const r = (fn as (...a: unknown[]) => unknown)(...args.map((a) => (a === undefined ? null : a)));
+  const sig = signatureOf(fn);
+  let argv: unknown[] = args.map((a) => (a === null ? undefined : a)); // indirectInterface
+  if (sig !== undefined) {
+    const numIn = sig.params.length;
+    if (sig.variadic) {
+      if (argv.length < numIn - 1) {
+        throw new Error(`wrong number of args for ${name}: got ${argv.length} want at least ${numIn - 1}`);
+      }
+    } else if (argv.length !== numIn) {
+      throw new Error(`wrong number of args for ${name}: got ${argv.length} want ${numIn}`);
+    }
+    argv = argv.map((a, i) => {
+      const t = sig.params[Math.min(i, numIn - 1)];
+      try {
+        return prepareArg(a, t);
+      } catch (e) {
+        throw new Error(`arg ${i}: ${message(e)}`);
+      }
+    });
+  } else {
+    argv = argv.map((a) => (a === undefined ? null : a));
+  }
+  let r = (fn as (...a: unknown[]) => unknown)(...argv);
+  if (sig?.result === 'float64' && typeof r === 'number') r = float64(r);
   return r === undefined ? null : r;
+}
+
+/** Go's prepareArg for `call`: checks an argument against a parameter kind. */
+function prepareArg(value: unknown, typ: ParamKind): unknown {
+  if (value === undefined) {
+    if (typ === 'any') return null;
+    if (typ === 'value') return undefined;
+    throw new Error(`value is nil; should be of type ${typ}`);
+  }
+  const k = kindOf(value);
+  switch (typ) {
+    case 'any':
+    case 'value':
+      return value;
+    case 'string':
+      if (k === Kind.String) return value;
+      break;
+    case 'bool':
+      if (k === Kind.Bool) return value;
+      break;
+    case 'int':
+      if (k === Kind.Int || k === Kind.Uint) return value; // intLike values convert
+      break;
+    case 'float64':
+      if (k === Kind.Float) return value instanceof GoFloat ? value.value : value;
+      break;
+  }
+  throw new Error(`value has type ${typeName(value)}; should be ${typ}`);
 }
 
 /**

@@ -134,6 +134,8 @@ export const TEST_FUNCS = {
   join2: signature((sep: string, ...xs: string[]) => xs.join(sep), ['string', 'string'], { variadic: true }),
   addf: signature((a: number, b: number) => a + b, ['int', 'float64'], { result: 'float64' }),
   pair: signature((a: unknown, b: unknown) => [a, b], ['any', 'any']),
+  typedfn: () => signature((s: string, n: number) => s.repeat(n), ['string', 'int']),
+  typedvar: () => signature((sep: string, ...xs: unknown[]) => sprint(sep, xs), ['string', 'any'], { variadic: true }),
   mayfail: signature(
     (s: string) => {
       if (s === 'bad') throw new Error('bad input');

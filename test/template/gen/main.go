@@ -143,6 +143,12 @@ func testFuncs() template.FuncMap {
 		"join2": func(sep string, xs ...string) string { return strings.Join(xs, sep) },
 		"addf":  func(a int, b float64) float64 { return float64(a) + b },
 		"pair":  func(a, b interface{}) []interface{} { return []interface{}{a, b} },
+		"typedfn": func() interface{} {
+			return func(s string, n int) string { return strings.Repeat(s, n) }
+		},
+		"typedvar": func() interface{} {
+			return func(sep string, xs ...interface{}) string { return fmt.Sprint(sep, xs) }
+		},
 		"mayfail": func(s string) (string, error) {
 			if s == "bad" {
 				return "", errors.New("bad input")
