@@ -157,6 +157,7 @@ async function writeProcSys(root: string): Promise<void> {
   await put(`${p}/modules`, 'ext4 749568 1 - Live 0x0000000000000000\nbr_netfilter 32768 0 - Live 0x0000000000000000\nbridge 311296 1 br_netfilter, Live 0x0000000000000000\n')
   await put(`${p}/sys/kernel/ctrl-alt-del`, '0\n')
   await put(`${p}/sys/kernel/ostype`, 'Linux\n')
+  await put(`${p}/sys/net/ipv4/ip_forward`, '0\n')
   await put(`${p}/sys/net/ipv4/ip_local_port_range`, '32768\t60999\n')
   await put(`${p}/self/mounts`, 'fixturefs / ext4 rw,relatime 0 0\nproc /proc proc rw 0 0\ntmpfs /run tmpfs rw 0 0\n')
   await put(`${p}/1/comm`, 'systemd\n')
