@@ -102,12 +102,14 @@ class State {
     this.vars = [{ name: '$', value: data, iface: false }];
   }
 
-  errorf(msg: string): never {
+  /** Stops execution with Go's message; `cause` is a function's own error (Go's %w). */
+  errorf(msg: string, cause?: unknown): never {
     const name = this.tmpl.name;
-    if (this.node === null) throw new ExecError(`template: ${name}: ${msg}`, name);
+    const options = cause === undefined ? undefined : { cause };
+    if (this.node === null) throw new ExecError(`template: ${name}: ${msg}`, name, options);
     const location = errorContext(this.node);
     const context = this.node.toString();
-    throw new ExecError(`template: ${location}: executing ${quote(name)} at <${context}>: ${msg}`, name);
+    throw new ExecError(`template: ${location}: executing ${quote(name)} at <${context}>: ${msg}`, name, options);
   }
 
   push(name: string, value: unknown): void {
@@ -518,7 +520,7 @@ class State {
           return callFunc(callee, argv[0], argv.slice(1));
         } catch (e) {
           this.node = node;
-          this.errorf(`error calling call: ${message(e)}`);
+          this.errorf(`error calling call: ${message(e)}`, e);
         }
       }
     } else {
@@ -530,7 +532,7 @@ class State {
       result = fn.apply(thisArg, argv);
     } catch (e) {
       this.node = node;
-      this.errorf(`error calling ${name}: ${message(e)}`);
+      this.errorf(`error calling ${name}: ${message(e)}`, e);
     }
     if (builtin?.result === 'float64' && typeof result === 'number') return float64(result);
     return result === undefined ? null : result;

@@ -36,10 +36,11 @@ test('funcs, option, delims chain and apply', () => {
   assert.throws(() => t.execute({}), (e: unknown) => e instanceof ExecError && /map has no entry for key "a"/.test(e.message));
 });
 
-test('a function that throws reports "error calling"', () => {
+test('a function that throws reports "error calling"; the thrown error is the cause', () => {
+  const boom = new Error('nope');
   const t = new Template('t').funcs({
     bad: () => {
-      throw new Error('nope');
+      throw boom;
     },
   });
   t.parse('a{{bad}}b');
@@ -49,7 +50,8 @@ test('a function that throws reports "error calling"', () => {
       e instanceof ExecError &&
       e.message === 'template: t:1:3: executing "t" at <bad>: error calling bad: nope' &&
       e.partialOutput === 'a' &&
-      e.templateName === 't',
+      e.templateName === 't' &&
+      e.cause === boom,
   );
 });
 
