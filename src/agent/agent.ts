@@ -148,6 +148,7 @@ export class Agent implements ApiContext {
       fsm: new Fsm(this.state),
       address: `${c.advertiseAddr}:${c.ports.server}`,
       snapshotThreshold: c.raftSnapshotThreshold,
+      snapshotIntervalMs: c.raftSnapshotIntervalMs,
       trailingLogs: c.raftTrailingLogs,
       log: (level, message) => this.logger.log(level, message),
     })

@@ -48,6 +48,7 @@ export const CONFIG_SCHEMA = obj({
   max_query_time: duration,
   raft_snapshot_threshold: { type: 'integer', minimum: 1 },
   raft_trailing_logs: { type: 'integer', minimum: 0 },
+  raft_snapshot_interval: duration,
   performance: obj({ raft_multiplier: { type: 'integer', minimum: 1, maximum: 10 } }),
   tls: obj({ defaults: tlsBlock, https: tlsBlock, internal_rpc: tlsBlock }),
   ca_file: str,

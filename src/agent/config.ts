@@ -62,6 +62,7 @@ export interface RuntimeConfig {
   maxQueryTimeMs: number
   raftSnapshotThreshold: number
   raftTrailingLogs: number
+  raftSnapshotIntervalMs: number
   tls: { caFile?: string; certFile?: string; keyFile?: string; verifyIncoming: boolean }
   ui: boolean
   enableScriptChecks: boolean
@@ -322,6 +323,7 @@ export function buildRuntime(doc: ConfigDoc, dev: boolean): RuntimeConfig {
     maxQueryTimeMs: ms(doc, 'max_query_time', LIMITS.blockingMaxWaitMs),
     raftSnapshotThreshold: (doc.raft_snapshot_threshold as number | undefined) ?? LIMITS.raftSnapshotThreshold,
     raftTrailingLogs: (doc.raft_trailing_logs as number | undefined) ?? LIMITS.raftTrailingLogs,
+    raftSnapshotIntervalMs: ms(doc, 'raft_snapshot_interval', LIMITS.raftSnapshotIntervalMs),
     tls: {
       caFile: tlsKey<string>('ca_file'),
       certFile: tlsKey<string>('cert_file'),
@@ -391,6 +393,7 @@ export const RELOADABLE_KEYS: ReadonlySet<string> = new Set([
   'node_meta',
   'raft_snapshot_threshold',
   'raft_trailing_logs',
+  'raft_snapshot_interval',
   'default_query_time',
   'max_query_time',
   'service',

@@ -17,6 +17,8 @@ export const LIMITS = {
   /** Raft log entries between snapshots, and entries kept behind a snapshot (Consul's defaults). */
   raftSnapshotThreshold: 16_384,
   raftTrailingLogs: 10_240,
+  /** Minimum time between snapshots (Consul's raft_snapshot_interval default). */
+  raftSnapshotIntervalMs: 30_000,
   /** Entries written to disk in one group commit. */
   groupCommitMaxEntries: 4096,
 } as const

@@ -25,6 +25,8 @@ export interface SingleServerOptions {
   /** Address this server advertises for RPC, e.g. `127.0.0.1:8300`. */
   address: string
   snapshotThreshold?: number
+  /** How often to check the threshold (Consul's raft_snapshot_interval), so a busy server does not snapshot every second. */
+  snapshotIntervalMs?: number
   trailingLogs?: number
   log?: (level: 'info' | 'warn' | 'error', message: string) => void
 }
@@ -46,6 +48,8 @@ export class SingleServerRaft implements Consensus {
   readonly #fsm: Fsm
   readonly #address: string
   readonly #snapshotThreshold: number
+  readonly #snapshotIntervalMs: number
+  #lastSnapshotAt = Date.now()
   readonly #trailingLogs: number
   readonly #log: NonNullable<SingleServerOptions['log']>
   #term = 0
@@ -62,6 +66,7 @@ export class SingleServerRaft implements Consensus {
     this.#fsm = opts.fsm
     this.#address = opts.address
     this.#snapshotThreshold = opts.snapshotThreshold ?? LIMITS.raftSnapshotThreshold
+    this.#snapshotIntervalMs = opts.snapshotIntervalMs ?? LIMITS.raftSnapshotIntervalMs
     this.#trailingLogs = opts.trailingLogs ?? LIMITS.raftTrailingLogs
     this.#log = opts.log ?? (() => {})
   }
@@ -139,6 +144,8 @@ export class SingleServerRaft implements Consensus {
   #maybeSnapshot(): void {
     const applied = this.#fsm.state.lastIndex
     if (this.#snapshotting || applied - this.#snapshotIndex < this.#snapshotThreshold) return
+    if (Date.now() - this.#lastSnapshotAt < this.#snapshotIntervalMs) return
+    this.#lastSnapshotAt = Date.now()
     this.#snapshotting = true
     const record = { index: applied, term: this.#term, data: this.#fsm.snapshot() }
     this.#storage

@@ -12,7 +12,7 @@ import { StateStore } from '../../src/state/store.js'
 
 const put = (key: string, i: number) => ({ Type: 'kvs' as const, Op: { Verb: 'set' as const, Key: key, Value: Buffer.from(String(i)).toString('base64') } })
 
-async function open(dir: string, opts: { snapshotThreshold?: number; trailingLogs?: number } = {}) {
+async function open(dir: string, opts: { snapshotThreshold?: number; trailingLogs?: number; snapshotIntervalMs?: number } = {}) {
   const fsm = new Fsm(new StateStore())
   const raft = await SingleServerRaft.open({ storage: new SqliteStorage(dir), fsm, address: '127.0.0.1:8300', ...opts })
   return { fsm, raft }
@@ -43,7 +43,7 @@ test('acknowledged writes are recovered in order and indexes keep rising', async
 test('a snapshot bounds the log on disk', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'raft-'))
   try {
-    const { raft, fsm } = await open(dir, { snapshotThreshold: 100, trailingLogs: 10 })
+    const { raft, fsm } = await open(dir, { snapshotThreshold: 100, trailingLogs: 10, snapshotIntervalMs: 0 })
     for (let round = 0; round < 10; round++) await Promise.all(Array.from({ length: 100 }, (_, i) => raft.apply(put(`k/${i}`, round))))
     // Let the last snapshot land before measuring.
     await raft.apply(put('flush', 0))
@@ -66,10 +66,20 @@ test('a snapshot bounds the log on disk', async () => {
 test('memory storage serves dev mode with the same contract', async () => {
   const storage = new MemoryStorage()
   const fsm = new Fsm(new StateStore())
-  const raft = await SingleServerRaft.open({ storage, fsm, address: '127.0.0.1:8300', snapshotThreshold: 5, trailingLogs: 2 })
+  const raft = await SingleServerRaft.open({ storage, fsm, address: '127.0.0.1:8300', snapshotThreshold: 5, trailingLogs: 2, snapshotIntervalMs: 0 })
   for (let i = 0; i < 20; i++) await raft.apply(put('k', i))
   assert.equal(fsm.state.kv.get('k')!.Value!.toString(), '19')
   assert.ok((await storage.logLength()) < 10)
   await raft.close()
   await assert.rejects(raft.apply(put('k', 0)), /shutdown/)
+})
+
+test('snapshots wait for the snapshot interval, however fast writes come', async () => {
+  const storage = new MemoryStorage()
+  const fsm = new Fsm(new StateStore())
+  const raft = await SingleServerRaft.open({ storage, fsm, address: '127.0.0.1:8300', snapshotThreshold: 5, trailingLogs: 0, snapshotIntervalMs: 3_600_000 })
+  for (let i = 0; i < 50; i++) await raft.apply(put('k', i))
+  assert.equal(raft.stats().last_snapshot_index, '0')
+  assert.equal(await storage.logLength(), 51)
+  await raft.close()
 })
