@@ -1,6 +1,7 @@
-import { Ajv, type ErrorObject } from 'ajv'
+import type { ErrorObject } from 'ajv'
+import validateChecklist from './checklist-validate.generated.js'
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser'
-import YAML from 'yaml'
+import { createRequire } from 'node:module'
 import { DISTRIBUTIVE_LIMITS } from './limits.js'
 import { lookupCheck } from './registry.js'
 import { ChecklistError, ParamError, type CheckRun } from './types.js'
@@ -28,39 +29,19 @@ export interface Checklist {
   checks: CheckSpec[]
 }
 
-/**
- * The three upstream formats after keys are lower-cased: v0.1–v0.2.1 `check`, v0.2.2–v0.2.5 `id` (JSON),
- * v0.3 `id` (YAML). Unknown keys are ignored, as Go's decoder ignored them. Parameters are strings by the time
- * this runs (numbers and booleans converted).
- */
-const CHECKLIST_SCHEMA = {
-  type: 'object',
-  required: ['checklist'],
-  properties: {
-    name: { type: 'string' },
-    notes: { type: 'string' },
-    checklist: {
-      type: 'array',
-      minItems: 1,
-      maxItems: DISTRIBUTIVE_LIMITS.checksPerChecklistMax,
-      items: {
-        type: 'object',
-        properties: {
-          name: { type: 'string' },
-          notes: { type: 'string' },
-          check: { type: 'string', minLength: 1 },
-          id: { type: 'string', minLength: 1 },
-          parameters: { type: 'array', items: { type: 'string' } },
-          severity: { enum: ['critical', 'warning'] },
-        },
-        anyOf: [{ required: ['check'] }, { required: ['id'] }],
-      },
-    },
-  },
-} as const
+/** `yaml` is loaded on first use: most checklists are JSON, and a run every 10 s should not pay for a YAML parser. */
+let yamlModule: typeof import('yaml') | undefined
+function yaml(): typeof import('yaml') {
+  yamlModule ??= createRequire(import.meta.url)('yaml') as typeof import('yaml')
+  return yamlModule
+}
 
-const ajv = new Ajv({ allErrors: false })
-const validate = ajv.compile(CHECKLIST_SCHEMA)
+/**
+ * The schema is compiled by ajv ahead of time (checklist-validate.generated.ts, kept in step with
+ * checklist-schema.ts by test/distributive/validator.test.ts): compiling it at start-up cost more than the rest
+ * of a 50-check run.
+ */
+const validate = validateChecklist as ((doc: unknown) => boolean) & { errors?: ErrorObject[] | null }
 
 /** Lower-cases object keys two levels down (checklist and checks) and turns scalar parameters into strings. */
 function normalize(doc: unknown): unknown {
@@ -106,7 +87,6 @@ function describeSchemaError(err: ErrorObject, doc: unknown): string {
   const where = `check #${pos}${id ? ` (${id})` : ''}`
   const missing = (err.params as { missingProperty?: string }).missingProperty
   if (err.keyword === 'anyOf' || (err.keyword === 'required' && (missing === 'check' || missing === 'id'))) return `${where}: no check type (an "ID" or "Check" key)`
-  if (err.keyword === 'minLength') return `${where}: empty check type`
   if (parts[2] === 'parameters') return `${where}: parameters must be an array of strings, numbers or booleans`
   return `${where}: ${parts.slice(2).join('.') || 'entry'} ${err.message ?? 'is invalid'}`
 }
@@ -128,7 +108,7 @@ function parseDocument(text: string, source: string, format: 'json' | 'yaml'): u
     return doc
   }
   try {
-    return YAML.parse(text, { schema: 'failsafe', uniqueKeys: false, maxAliasCount: 100 })
+    return yaml().parse(text, { schema: 'failsafe', uniqueKeys: false, maxAliasCount: 100 })
   } catch (err) {
     const e = err as Error & { linePos?: { line: number; col: number }[] }
     const pos = e.linePos?.[0] ? `${e.linePos[0].line}:${e.linePos[0].col}: ` : ''
@@ -161,6 +141,7 @@ export function parseChecklist(text: string, source: string, format: 'json' | 'y
   const raw = doc as unknown as { name?: string; checklist: { name?: string; check?: string; id?: string; parameters: string[]; severity?: Severity }[] }
   const checks = raw.checklist.map((c, i): CheckSpec => {
     const id = (c.check ?? c.id)!
+    if (id.trim() === '') throw new ChecklistError(`${source}: check #${i + 1}: empty check type`)
     const where = `${source}: check #${i + 1} (${id})`
     const def = lookupCheck(id)
     if (!def) throw new ChecklistError(`${where}: unknown check`)

@@ -1,4 +1,3 @@
-import { Chalk } from 'chalk'
 import type { Checklist } from './checklist.js'
 import type { RunReport } from './runner.js'
 import { DISTRIBUTIVE_LIMITS } from './limits.js'
@@ -30,6 +29,9 @@ export function exitCode(report: RunReport, legacy = false): number {
   if (c.warning > 0) return EXIT.warning
   return EXIT.ok
 }
+
+/** ANSI foreground colours (a dependency would cost more start-up time than these four numbers). */
+const ANSI: Record<Status, number> = { passing: 32, warning: 33, critical: 31, unknown: 35 }
 
 const WORD: Record<number, string> = { 0: 'OK', 1: 'WARNING', 2: 'CRITICAL', 3: 'UNKNOWN' }
 const TAG: Record<Status, string> = { passing: 'OK', warning: 'WARNING', critical: 'CRITICAL', unknown: 'UNKNOWN' }
@@ -85,8 +87,7 @@ export interface FormatOptions {
 /** Status line, then one block per reported check (failures always; passes from `info`; timings at `debug`). */
 export function formatNagios(report: RunReport, opts: FormatOptions = {}): string {
   const verbosity = opts.verbosity ?? 'warn'
-  const chalk = new Chalk({ level: opts.color ? 1 : 0 })
-  const paint: Record<Status, (s: string) => string> = { passing: chalk.green, warning: chalk.yellow, critical: chalk.red, unknown: chalk.magenta }
+  const paint = (status: Status, s: string): string => (opts.color ? `\x1b[${ANSI[status]}m${s}\x1b[39m` : s)
   const code = exitCode(report, false)
   const lines = [statusLine(report, code)]
   const level = VERBOSITIES.indexOf(verbosity)
@@ -96,7 +97,7 @@ export function formatNagios(report: RunReport, opts: FormatOptions = {}): strin
     const where = `${o.checklist.name || o.checklist.source} #${o.check.position}`
     const timing = level >= VERBOSITIES.indexOf('debug') ? ` (${o.durationMs.toFixed(1)} ms, ${o.checklist.source})` : ''
     const [first, ...rest] = (o.message || '').split('\n')
-    lines.push(`${paint[o.status](`[${TAG[o.status]}]`)} ${where} ${describe(o)}${timing}${first ? ': ' + first : ''}`)
+    lines.push(`${paint(o.status, `[${TAG[o.status]}]`)} ${where} ${describe(o)}${timing}${first ? ': ' + first : ''}`)
     for (const r of rest) lines.push(`    ${r.replace(/^\t/, '')}`)
   }
   return lines.join('\n') + '\n'
