@@ -4,6 +4,7 @@
  * runs a case through our engine the way gen/main.go runs it through Go.
  */
 import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as losslessParse } from 'lossless-json';
 import { ExecError, ParseError, Template, TemplateError, float64, signature, sprint, typed } from '../../src/template/index.js';
@@ -82,23 +83,28 @@ function untypeNumbers(v: unknown): unknown {
   return v;
 }
 
-export function loadTopics(): Topic[] {
-  const files = readdirSync(CASES_DIR)
+/** Parses a case file, keeping data numbers as text until a case types them. */
+export function parseCases(text: string): Case[] {
+  const raw = losslessParse(text, undefined, (t: string) => new NumText(t)) as unknown[];
+  return raw.map((c) => {
+    const rec = c as Record<string, unknown>;
+    const data = rec.data;
+    const plain = untypeNumbers({ ...rec, data: undefined }) as Case;
+    plain.data = data;
+    return plain;
+  });
+}
+
+export function loadTopics(dir = CASES_DIR): Topic[] {
+  const files = readdirSync(dir)
     .filter((f) => f.endsWith('.json') && !f.endsWith('.golden.json'))
     .sort();
   return files.map((f) => {
     const topic = f.slice(0, -'.json'.length);
-    const raw = losslessParse(readFileSync(CASES_DIR + f, 'utf8'), undefined, (t: string) => new NumText(t)) as unknown[];
-    const cases = raw.map((c) => {
-      const rec = c as Record<string, unknown>;
-      const data = rec.data;
-      const plain = untypeNumbers({ ...rec, data: undefined }) as Case;
-      plain.data = data;
-      return plain;
-    });
+    const cases = parseCases(readFileSync(join(dir, f), 'utf8'));
     let golden: Golden | null = null;
     try {
-      golden = JSON.parse(readFileSync(CASES_DIR + topic + '.golden.json', 'utf8')) as Golden;
+      golden = JSON.parse(readFileSync(join(dir, topic + '.golden.json'), 'utf8')) as Golden;
     } catch {
       golden = null;
     }

@@ -1,0 +1,73 @@
+/**
+ * A random-template grammar for fuzzing (fuzz.test.ts) and for differential
+ * fuzzing against Go (difffuzz.ts). Seeded and deterministic.
+ */
+
+/** mulberry32: a tiny seeded PRNG. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const ATOMS = [
+  '.', '.a', '.b.c', '.l', '.m.x', '$', '$x', '$.a', 'nil', 'true', 'false', '1', '-2', '3.5', '1e3', '0x1F', "'c'", '1i',
+  '"s"', '`r`', '"%d"', '"%v %s"', 'len .l', 'index .l 0', 'index .m "x"', 'slice .l 1', 'print', 'printf "%d"', 'println 1',
+  'eq 1 1', 'ne .a 2', 'lt 1 2', 'ge "a" "b"', 'and .a .b', 'or .z 1', 'not .a', 'html "<"', 'js "\'"', 'urlquery "a b"',
+  'call .f', 'echo 1', 'list 1 2', 'dict "k" 1', 'fail "x"', 'count', '(1)', '(print 1 2)', '(.m).x', '.a 1',
+];
+const CONTROL_OPEN = ['if', 'with', 'range', 'range $i, $e :=', 'with $x :=', 'if $y :='];
+const JUNK = ['{{', '}}', '{{-', '-}}', '(', ')', '|', ':=', '=', ',', '"', '`', "'", '/*', '*/', '$', '.', '#', '\n', ' ', 'é', '\u0000'];
+
+export function pick<T>(r: () => number, xs: readonly T[]): T {
+  return xs[Math.floor(r() * xs.length)];
+}
+
+function pipeline(r: () => number, depth: number): string {
+  let p = pick(r, ATOMS);
+  if (depth < 3 && r() < 0.3) p = `${pick(r, ['print', 'len', 'not', 'printf "%v"'])} (${pipeline(r, depth + 1)})`;
+  if (r() < 0.2) p += ' | ' + pick(r, ['print', 'len', 'printf "%v"', 'html', 'urlquery']);
+  if (r() < 0.1) p = '$x := ' + p;
+  if (r() < 0.05) p = '$x = ' + p;
+  return p;
+}
+
+export function body(r: () => number, depth: number): string {
+  let s = '';
+  const n = 1 + Math.floor(r() * 4);
+  for (let i = 0; i < n; i++) {
+    const k = r();
+    if (k < 0.3) s += pick(r, ['text ', '\n', ' ', 'x']);
+    else if (k < 0.6) s += `{{${r() < 0.1 ? '- ' : ''}${pipeline(r, 0)}${r() < 0.1 ? ' -' : ''}}}`;
+    else if (k < 0.8 && depth < 4) {
+      const kw = pick(r, CONTROL_OPEN);
+      s += `{{${kw} ${pipeline(r, 0)}}}${body(r, depth + 1)}`;
+      if (r() < 0.3) s += `{{else}}${body(r, depth + 1)}`;
+      if (kw.startsWith('range') && r() < 0.3) s += pick(r, ['{{break}}', '{{continue}}']);
+      s += '{{end}}';
+    } else if (k < 0.85) s += `{{template "t" ${pick(r, ATOMS)}}}`;
+    else if (k < 0.9) s += '{{/* c */}}';
+    else if (k < 0.93) s += `{{block "b" .}}${body(r, depth + 1)}{{end}}`;
+    else s += pick(r, JUNK);
+  }
+  return s;
+}
+
+export function mutate(r: () => number, s: string): string {
+  const chars = [...s];
+  const n = 1 + Math.floor(r() * 3);
+  for (let i = 0; i < n; i++) {
+    const at = Math.floor(r() * (chars.length + 1));
+    const op = r();
+    if (op < 0.4 && chars.length > 0) chars.splice(at, 1);
+    else if (op < 0.8) chars.splice(at, 0, pick(r, JUNK));
+    else chars.splice(at, 0, ...chars.slice(0, Math.floor(r() * chars.length)));
+  }
+  return chars.join('');
+}
+
