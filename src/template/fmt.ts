@@ -646,42 +646,39 @@ class Printer {
 }
 
 function sharpFloat(num: string, verb: string, prec: number): string {
-  // %#g etc.: force a decimal point and keep trailing zeros.
+  // %#g etc.: force a decimal point; %#g and %#x keep trailing zeros. num[0] is the sign.
   let digits = 0;
   if (verb === 'v' || verb === 'g' || verb === 'G' || verb === 'x') {
     digits = prec;
-    if (digits < 0) digits = 6;
+    if (digits === -1) digits = 6;
   }
   let tail = '';
-  let body = num;
-  const expAt = body.search(/[eEpP]/);
-  if (expAt >= 0) {
-    tail = body.slice(expAt);
-    body = body.slice(0, expAt);
-  }
+  let hasDecimalPoint = false;
   let sawNonzeroDigit = false;
-  let hasPoint = false;
-  for (let i = 1; i < body.length; i++) {
-    const c = body[i];
-    if (c === '.') hasPoint = true;
-    else if (c >= '0' && c <= '9') {
+  for (let i = 1; i < num.length; i++) {
+    const c = num[i];
+    if (c === '.') {
+      hasDecimalPoint = true;
+    } else if (c === 'p' || c === 'P') {
+      tail = num.slice(i);
+      num = num.slice(0, i);
+    } else if ((c === 'e' || c === 'E') && verb !== 'x' && verb !== 'X') {
+      tail = num.slice(i);
+      num = num.slice(0, i);
+    } else {
       if (c !== '0') sawNonzeroDigit = true;
       if (sawNonzeroDigit) digits--;
-    } else if (c === 'x' || c === 'X') {
-      digits--; // hex: leading digit not counted
     }
   }
-  if (!hasPoint) {
-    if (body.length === 2 && body[1] === '0') digits--;
-    body += '.';
+  if (!hasDecimalPoint) {
+    if (num.length === 2 && num[1] === '0') digits--;
+    num += '.';
   }
-  if (verb !== 'e' && verb !== 'E' && verb !== 'f' && verb !== 'F') {
-    while (digits > 0) {
-      body += '0';
-      digits--;
-    }
+  while (digits > 0) {
+    num += '0';
+    digits--;
   }
-  return body + tail;
+  return num + tail;
 }
 
 function parsenum(s: string, start: number, end: number): [number, boolean, number] {
