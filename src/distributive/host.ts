@@ -56,8 +56,12 @@ export class Host {
   readonly dockerHost: string
   /** statfs of a path already mapped into the root. */
   readonly statfs: (path: string) => Promise<FsStats>
+  readonly #opts: HostOptions
+  /** Tables read once per run and shared by its checks (process list, /proc/net, passwd, systemctl output). */
+  readonly #memo = new Map<string, Promise<unknown>>()
 
   constructor(opts: HostOptions = {}) {
+    this.#opts = opts
     this.root = path.resolve(opts.root ?? '/')
     this.procRoot = path.resolve(opts.procRoot ?? path.join(this.root, 'proc'))
     this.sysRoot = path.resolve(opts.sysRoot ?? path.join(this.root, 'sys'))
@@ -66,6 +70,21 @@ export class Host {
     this.#interfaces = opts.networkInterfaces ?? os.networkInterfaces
     this.statfs = opts.statfs ?? statfs
     this.dockerHost = opts.dockerHost ?? this.env['DOCKER_HOST'] ?? 'unix:///var/run/docker.sock'
+  }
+
+  /** The same host with an empty per-run cache: one per run, so a table is read once per run and never reused stale. */
+  forRun(): Host {
+    return new Host(this.#opts)
+  }
+
+  /** Runs `load` once per key for this run; every check asking for the same table shares the answer (or the error). */
+  memo<T>(key: string, load: () => Promise<T>): Promise<T> {
+    let p = this.#memo.get(key) as Promise<T> | undefined
+    if (!p) {
+      p = load()
+      this.#memo.set(key, p)
+    }
+    return p
   }
 
   /** Maps a path named in a checklist into the root (identity when the root is `/`). */

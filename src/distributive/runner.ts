@@ -74,6 +74,7 @@ export async function runChecklists(lists: readonly Checklist[], host: Host, opt
   const now = opts.now ?? (() => performance.now())
   const timeoutMs = opts.timeoutMs ?? DISTRIBUTIVE_LIMITS.checkTimeoutMsDefault
   const concurrency = Math.max(1, Math.min(opts.concurrency ?? DISTRIBUTIVE_LIMITS.concurrencyMax, DISTRIBUTIVE_LIMITS.concurrencyMax))
+  const runHost = host.forRun()
   const jobs = lists.flatMap((checklist) => checklist.checks.map((check) => ({ checklist, check })))
   const outcomes: CheckOutcome[] = new Array(jobs.length)
   const start = now()
@@ -83,7 +84,7 @@ export async function runChecklists(lists: readonly Checklist[], host: Host, opt
       const i = next++
       const job = jobs[i]!
       const t0 = now()
-      const r = await runOne(job.check, host, timeoutMs, opts.signal)
+      const r = await runOne(job.check, runHost, timeoutMs, opts.signal)
       outcomes[i] = { ...job, ...r, durationMs: now() - t0 }
     }
   }

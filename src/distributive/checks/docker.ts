@@ -30,6 +30,10 @@ function socketPath(host: Host, endpoint: string): string {
  * Talking to the API rather than the `docker` CLI means no `sudo docker` fallback and no CLI that hangs for ever.
  */
 export function dockerGet<T>(host: Host, endpoint: string, apiPath: string, signal: AbortSignal): Promise<T> {
+  return host.memo(`docker ${endpoint} ${apiPath}`, () => dockerFetch<T>(host, endpoint, apiPath, signal))
+}
+
+function dockerFetch<T>(host: Host, endpoint: string, apiPath: string, signal: AbortSignal): Promise<T> {
   return new Promise((resolve, reject) => {
     const req = http.get({ socketPath: socketPath(host, endpoint), path: `/${DOCKER_API_VERSION}${apiPath}`, signal }, (res) => {
       let body = ''

@@ -13,28 +13,22 @@ function clip(s: string): string {
   return t.length > DISTRIBUTIVE_LIMITS.messageBytesMax / 2 ? t.slice(0, DISTRIBUTIVE_LIMITS.messageBytesMax / 2) + '…' : t
 }
 
-/** Names a process answers to: its comm, its argv[0] and argv[0]'s base name. */
-async function processNames(host: Host): Promise<Map<number, string[]>> {
-  const out = new Map<number, string[]>()
-  for (const entry of await readdir(host.procRoot)) {
-    if (!/^\d+$/.test(entry)) continue
-    const pid = Number(entry)
-    if (pid === process.pid) continue // distributive itself (upstream v0.3 counted itself)
-    const names: string[] = []
-    try {
-      names.push((await readFile(path.join(host.procRoot, entry, 'comm'), 'utf8')).trim())
-    } catch {
-      continue // exited between readdir and read
-    }
-    try {
-      const argv0 = (await readFile(path.join(host.procRoot, entry, 'cmdline'), 'utf8')).split('\0')[0] ?? ''
-      if (argv0) names.push(argv0.split(' ')[0]!, path.basename(argv0.split(' ')[0]!))
-    } catch {
-      // Kernel threads and zombies have no cmdline.
-    }
-    out.set(pid, names)
-  }
-  return out
+/** Names a process answers to: its comm, its argv[0] and argv[0]'s base name. Read once per run, in parallel. */
+function processNames(host: Host): Promise<string[][]> {
+  return host.memo('processes', async () => {
+    const pids = (await readdir(host.procRoot)).filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid) // not distributive itself (upstream v0.3 counted itself)
+    const read = (pid: string, file: string): Promise<string | undefined> => readFile(path.join(host.procRoot, pid, file), 'utf8').catch(() => undefined)
+    const all = await Promise.all(
+      pids.map(async (pid) => {
+        const [comm, cmdline] = await Promise.all([read(pid, 'comm'), read(pid, 'cmdline')])
+        if (comm === undefined) return undefined // exited between readdir and read
+        // Kernel threads and zombies have an empty cmdline.
+        const argv0 = (cmdline ?? '').split('\0')[0]!.split(' ')[0]!
+        return argv0 ? [comm.trim(), argv0, path.basename(argv0)] : [comm.trim()]
+      }),
+    )
+    return all.filter((n): n is string[] => n !== undefined)
+  })
 }
 
 /** `sensors` temperatures worth comparing: per-core and package/die readings. */
@@ -87,14 +81,14 @@ export const miscChecks: CheckDef[] = [
     parse: ([name]) => {
       if (!name) throw new ParamError('empty process name')
       return async (host) => {
-        let procs: Map<number, string[]>
+        let procs: string[][]
         try {
           procs = await processNames(host)
         } catch (err) {
           return unknown(`cannot list processes: ${(err as Error).message}`)
         }
         const short = name.slice(0, COMM_LEN_MAX)
-        for (const names of procs.values()) if (names.includes(name) || names[0] === short) return pass()
+        for (const names of procs) if (names.includes(name) || names[0] === short) return pass()
         return fail(`Process not running: ${name}`)
       }
     },

@@ -19,23 +19,19 @@ const UDP_RESEND_MS = 50
 
 // ---------- /proc/net readers ----------
 
-async function listeningPorts(host: Host, proto: 'tcp' | 'udp'): Promise<Set<number>> {
-  const ports = new Set<number>()
-  for (const file of [proto, `${proto}6`]) {
-    let text: string
-    try {
-      text = await readFile(host.proc(`net/${file}`), 'utf8')
-    } catch {
-      continue // no IPv6, or no such table in this kernel
-    }
-    for (const line of text.split('\n').slice(1)) {
+function listeningPorts(host: Host, proto: 'tcp' | 'udp'): Promise<Set<number>> {
+  return host.memo(`ports:${proto}`, async () => {
+    const ports = new Set<number>()
+    // A missing table means no IPv6, or no such protocol in this kernel.
+    const texts = await Promise.all([proto, `${proto}6`].map((f) => readFile(host.proc(`net/${f}`), 'utf8').catch(() => '')))
+    for (const line of texts.join('\n').split('\n')) {
       const f = line.trim().split(/\s+/)
       if (f.length < 4) continue
       const port = parseInt(f[1]!.split(':')[1] ?? '', 16)
       if (f[3] === (proto === 'tcp' ? TCP_LISTEN : UDP_BOUND)) ports.add(port)
     }
-  }
-  return ports
+    return ports
+  })
 }
 
 export interface Route {
@@ -50,8 +46,11 @@ function hexToIp(hex: string): string {
   return [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff].join('.')
 }
 
-export async function routes(host: Host): Promise<Route[]> {
-  const text = await readFile(host.proc('net/route'), 'utf8')
+export function routes(host: Host): Promise<Route[]> {
+  return host.memo('routes', async () => parseRoutes(await readFile(host.proc('net/route'), 'utf8')))
+}
+
+function parseRoutes(text: string): Route[] {
   return text
     .split('\n')
     .slice(1)

@@ -6,11 +6,14 @@ import { CannotRunError, fail, mismatch, pass, ParamError, type CheckDef } from 
 const NO_SYSTEMD = /not been booted with systemd|Failed to connect to bus|System has not been booted|Host is down/i
 
 /** Runs systemctl; a missing binary or a host without a running systemd is UNKNOWN, never a pass or a failure. */
-async function systemctl(host: Host, args: string[], signal: AbortSignal): Promise<string> {
-  const r = await host.exec('systemctl', ['--no-pager', ...args], signal)
-  if (NO_SYSTEMD.test(r.output)) throw new CannotRunError(`systemd is not running on this host: ${r.output.trim().split('\n')[0]}`)
-  if (r.code !== 0) throw new CannotRunError(`systemctl ${args.join(' ')} exited ${r.code}: ${r.output.trim().split('\n')[0] ?? ''}`)
-  return r.stdout
+function systemctl(host: Host, args: string[], signal: AbortSignal): Promise<string> {
+  // The list-* tables are the same for every check of a run: ask systemd once.
+  return host.memo(`systemctl ${args.join(' ')}`, async () => {
+    const r = await host.exec('systemctl', ['--no-pager', ...args], signal)
+    if (NO_SYSTEMD.test(r.output)) throw new CannotRunError(`systemd is not running on this host: ${r.output.trim().split('\n')[0]}`)
+    if (r.code !== 0) throw new CannotRunError(`systemctl ${args.join(' ')} exited ${r.code}: ${r.output.trim().split('\n')[0] ?? ''}`)
+    return r.stdout
+  })
 }
 
 /**

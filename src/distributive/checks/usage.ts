@@ -6,13 +6,15 @@ import { formatBytes, parsePercent, parseSize } from '../params.js'
 import { fail, pass, unknown, type CheckDef, type CheckResult } from '../types.js'
 
 /** /proc/meminfo in bytes (the file counts in KiB). */
-export async function meminfo(host: Host): Promise<Map<string, number>> {
-  const out = new Map<string, number>()
-  for (const line of (await readFile(host.proc('meminfo'), 'utf8')).split('\n')) {
-    const m = /^(\w+(?:\(\w+\))?):\s+(\d+)(?:\s+kB)?/.exec(line)
-    if (m) out.set(m[1]!, Number(m[2]) * (line.includes('kB') ? 1024 : 1))
-  }
-  return out
+export function meminfo(host: Host): Promise<Map<string, number>> {
+  return host.memo('meminfo', async () => {
+    const out = new Map<string, number>()
+    for (const line of (await readFile(host.proc('meminfo'), 'utf8')).split('\n')) {
+      const m = /^(\w+(?:\(\w+\))?):\s+(\d+)(?:\s+kB)?/.exec(line)
+      if (m) out.set(m[1]!, Number(m[2]) * (line.includes('kB') ? 1024 : 1))
+    }
+    return out
+  })
 }
 
 /** Aggregate CPU jiffies: [busy, total] from the first line of /proc/stat. */

@@ -18,8 +18,12 @@ export interface Group {
 }
 
 /** /etc/passwd and /etc/group under the host root (NSS sources such as LDAP are not consulted, as upstream v0.2). */
-async function users(host: Host): Promise<User[]> {
-  return (await host.readText('/etc/passwd'))
+function users(host: Host): Promise<User[]> {
+  return host.memo('passwd', async () => parsePasswd(await host.readText('/etc/passwd')))
+}
+
+function parsePasswd(text: string): User[] {
+  return text
     .split('\n')
     .filter((l) => l && !l.startsWith('#'))
     .map((l) => l.split(':'))
@@ -27,8 +31,12 @@ async function users(host: Host): Promise<User[]> {
     .map((f) => ({ name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), gecos: f[4]!, home: f[5]! }))
 }
 
-async function groups(host: Host): Promise<Group[]> {
-  return (await host.readText('/etc/group'))
+function groups(host: Host): Promise<Group[]> {
+  return host.memo('group', async () => parseGroup(await host.readText('/etc/group')))
+}
+
+function parseGroup(text: string): Group[] {
+  return text
     .split('\n')
     .filter((l) => l && !l.startsWith('#'))
     .map((l) => l.split(':'))
