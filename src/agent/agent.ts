@@ -20,6 +20,7 @@ import { SqliteStorage } from '../raft/sqlite-storage.js'
 import type { RaftStorage } from '../raft/types.js'
 import { changedKeys, RELOADABLE_KEYS, type LoadedConfig, type RuntimeConfig } from './config.js'
 import { Logger } from './log.js'
+import { startDns, type DnsService } from '../dns/index.js'
 import { ConfigError } from '../lib/errors.js'
 import { CONSUL_COMPAT_VERSION, RAFT_PROTOCOL, VERSION } from '../version.js'
 
@@ -55,6 +56,7 @@ export class Agent implements ApiContext {
   #reaper: NodeJS.Timeout | undefined
   readonly #opts: AgentOptions
   readonly #servers: http.Server[] = []
+  #dns: DnsService | undefined
   #stopped = false
 
   private constructor(loaded: LoadedConfig, opts: AgentOptions) {
@@ -170,6 +172,14 @@ export class Agent implements ApiContext {
     const handler = createApiHandler(this, (level, message) => this.logger.log(level, message))
     if (c.ports.http >= 0) for (const host of c.httpAddrs) await this.#listen(handler, 'http', host, c.ports.http)
     if (c.ports.https >= 0) for (const host of c.httpsAddrs) await this.#listen(handler, 'https', host, c.ports.https)
+    if (c.ports.dns >= 0 && c.dnsAddrs.length > 0) {
+      const log = (level: 'debug' | 'info' | 'warn' | 'error', message: string): void => this.logger.log(level, message)
+      this.#dns = await startDns({ state: this.state, config: () => this.config.dns, datacenter: c.datacenter, nodeName: () => this.config.nodeName, addresses: c.dnsAddrs, port: c.ports.dns, log })
+      for (const { address, port } of this.#dns.listeners) {
+        const hostPort = `${address.includes(':') ? `[${address}]` : address}:${port}`
+        this.logger.info(`agent: DNS server listening on udp://${hostPort} and tcp://${hostPort}`)
+      }
+    }
     if (c.pidFile) writeFileSync(c.pidFile, `${process.pid}`)
     this.logger.info(`agent: started ${c.dev ? 'in dev mode ' : ''}as node "${c.nodeName}" in datacenter "${c.datacenter}"`)
   }
@@ -350,6 +360,7 @@ export class Agent implements ApiContext {
           }),
       ),
     )
+    await this.#dns?.close()
     this.#antiEntropy?.stop()
     if (this.#reaper) clearInterval(this.#reaper)
     this.sessionTimers?.stop()

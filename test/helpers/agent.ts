@@ -15,6 +15,8 @@ export interface RunningAgent {
   httpAddr: string
   /** `https://...` when an HTTPS listener was opened. */
   httpsAddr: string | undefined
+  /** The DNS port (UDP and TCP) when started with `dns: true`. */
+  dnsPort: number | undefined
   dataDir: string
   /** Everything the agent logged so far. */
   output: () => string
@@ -38,11 +40,13 @@ process.on('exit', () => {
  * args say otherwise, and waits until it logs its HTTP listener. Default: a durable single
  * server in a fresh data dir.
  */
-export async function startAgent(opts: { args?: string[]; dataDir?: string; env?: NodeJS.ProcessEnv; dev?: boolean } = {}): Promise<RunningAgent> {
+export async function startAgent(opts: { args?: string[]; dataDir?: string; env?: NodeJS.ProcessEnv; dev?: boolean; dns?: boolean } = {}): Promise<RunningAgent> {
   const dataDir = opts.dataDir ?? tempDir()
+  // DNS stays off unless asked for, so other tests never contend for port 8600.
+  const dnsFlag = opts.dns ? '-dns-port=0' : '-dns-port=-1'
   const base = opts.dev
-    ? ['agent', '-dev', '-http-port=0', '-dns-port=-1']
-    : ['agent', '-server', '-bootstrap-expect=1', `-data-dir=${dataDir}`, '-node=test-node', '-bind=127.0.0.1', '-http-port=0', '-dns-port=-1']
+    ? ['agent', '-dev', '-http-port=0', dnsFlag]
+    : ['agent', '-server', '-bootstrap-expect=1', `-data-dir=${dataDir}`, '-node=test-node', '-bind=127.0.0.1', '-http-port=0', dnsFlag]
   const proc = spawn(process.execPath, [CONSUL_BIN, ...base, ...(opts.args ?? [])], {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -58,11 +62,14 @@ export async function startAgent(opts: { args?: string[]; dataDir?: string; env?
   const deadline = Date.now() + 20_000
   let httpAddr: string | undefined
   let httpsAddr: string | undefined
+  let dnsPort: number | undefined
   while (Date.now() < deadline) {
     const http = /HTTP API listening on (http:\/\/\S+)/.exec(out)
     const https = /HTTPS API listening on (https:\/\/\S+)/.exec(out)
     if (http) httpAddr = http[1]
     if (https) httpsAddr = https[1]
+    const dns = /DNS server listening on udp:\/\/\S+:(\d+) and tcp/.exec(out)
+    if (dns) dnsPort = Number(dns[1])
     if (/agent: started/.test(out)) break
     if (proc.exitCode !== null) throw new Error(`agent exited with ${proc.exitCode}:\n${out}`)
     await new Promise((r) => setTimeout(r, 25))
@@ -75,6 +82,7 @@ export async function startAgent(opts: { args?: string[]; dataDir?: string; env?
     proc,
     httpAddr: httpAddr ?? '',
     httpsAddr,
+    dnsPort,
     dataDir,
     output: () => out,
     stop: async () => {

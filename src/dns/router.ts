@@ -1,0 +1,528 @@
+/**
+ * The DNS router: one query packet in, one response packet out, over a read-only view of the
+ * catalog. No sockets and no clocks of its own (both are injected), so tests and the fuzzer call
+ * `handleRequest` directly; `server.ts` is the thin adapter around it (STYLE principle 12, as
+ * Consul's `agent/dns/router.go` HandleRequest with ServeDNS around it).
+ *
+ * Work is split in two: `resolve` turns a question into record groups (cached per name and
+ * type until the catalog changes), and `handleRequest` does the per-query part: shuffle,
+ * record limits, size fitting and the header.
+ */
+import { isIP } from 'node:net'
+import dnsPacket, { type Answer, type Packet, type Question, type DecodedPacket, type OptAnswer } from 'dns-packet'
+import type { CheckRecord, NodeRecord, ServiceRecord } from '../state/catalog.js'
+import type { DnsConfig } from '../agent/config.js'
+import { AnswerCache } from './cache.js'
+import { fitResponse, type RecordGroup } from './truncate.js'
+import { DNS_LIMITS } from './limits.js'
+
+/** What the router reads from the catalog; `CatalogTables` has this shape. */
+export interface CatalogView {
+  node(name: string): NodeRecord | undefined
+  instances(serviceName: string): ServiceRecord[]
+  instanceChecks(svc: ServiceRecord): CheckRecord[]
+  /** Every node, in any order (for case-insensitive lookups and reverse lookups). */
+  allNodes(): Iterable<NodeRecord>
+  /** Every service name that has at least one instance. */
+  serviceNames(): Iterable<string>
+}
+
+export interface RouterOptions {
+  catalog: () => CatalogView
+  /** Read on every query, so a reload takes effect without a new router. */
+  config: () => DnsConfig
+  datacenter: string
+  /** The server(s) named in NS answers: this agent's node. */
+  nodeName: () => string
+  /** Unix time in seconds for SOA serials. */
+  nowSeconds?: () => number
+  /** [0, 1) source for the per-query shuffle. */
+  random?: () => number
+  cache?: AnswerCache<Resolution>
+}
+
+export interface RequestContext {
+  transport: 'udp' | 'tcp'
+}
+
+export type Rcode = 'NOERROR' | 'FORMERR' | 'SERVFAIL' | 'NXDOMAIN' | 'NOTIMP' | 'REFUSED'
+const RCODE: Record<Rcode, number> = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 }
+
+/** The records for one question, before the per-query shuffle and size fitting. */
+export interface Resolution {
+  rcode: Rcode
+  /** The domain the answer speaks for (the primary or alt domain, as the query used). */
+  domain: string
+  groups: RecordGroup[]
+  /** Shuffle groups per query (service answers); node answers keep their order. */
+  shuffle: boolean
+  /** Whether `a_record_limit` / `udp_answer_limit` apply (address and SRV answers of services). */
+  limited: boolean
+  /** Put the SOA in the Answer section (SOA questions). */
+  soaAnswer: boolean
+  /** Put the SOA in the Authority section (NXDOMAIN and NODATA). */
+  soaAuthority: boolean
+  /** NS records for the Authority section (SOA questions). */
+  authorities: Answer[]
+}
+
+/** Zone-transfer and other meta types we do not implement. */
+const NOT_IMPLEMENTED_TYPES = new Set(['AXFR', 'IXFR', 'MAILA', 'MAILB'])
+const TYPE_LABELS = new Set(['service', 'node', 'query', 'addr', 'connect', 'ingress', 'virtual'])
+const OPCODE_QUERY = 0
+
+interface NameIndex {
+  nodes: Map<string, string>
+  services: Map<string, string>
+  /** Canonical IP → owners for PTR answers. */
+  byIp: Map<string, Array<{ kind: 'node' | 'service'; name: string }>>
+}
+
+export class DnsRouter {
+  readonly #opts: RouterOptions
+  readonly #now: () => number
+  readonly #random: () => number
+  #index: NameIndex | undefined
+
+  constructor(opts: RouterOptions) {
+    this.#opts = opts
+    this.#now = opts.nowSeconds ?? (() => Math.floor(Date.now() / 1000))
+    this.#random = opts.random ?? Math.random
+  }
+
+  /** Drops everything derived from the catalog; call on every catalog change. */
+  catalogChanged(): void {
+    this.#index = undefined
+    this.#opts.cache?.clear()
+  }
+
+  /**
+   * The domain a name belongs to (primary, alt, or the primary for reverse names), or
+   * undefined when the name is someone else's and goes to the recursors.
+   */
+  domainOf(name: string): string | undefined {
+    const n = canonical(name)
+    const cfg = this.#opts.config()
+    const primary = cfg.domain.slice(0, -1)
+    const alt = cfg.altDomain?.slice(0, -1)
+    if (inZone(n, primary)) return primary
+    if (alt && inZone(n, alt)) return alt
+    if (inZone(n, 'in-addr.arpa') || inZone(n, 'ip6.arpa')) return primary
+    return undefined
+  }
+
+  /**
+   * Answers one query. Never throws for any decoded packet: bad input gives FORMERR/NOTIMP, a
+   * name outside our domains gives REFUSED (the server forwards those first when it has recursors).
+   */
+  handleRequest(query: Packet, ctx: RequestContext): Packet {
+    const cfg = this.#opts.config()
+    const flagsIn = query.flags ?? 0
+    const opcode = (flagsIn >> 11) & 0xf
+    const questions = query.questions ?? []
+    const q = questions[0]
+    const opt = (query.additionals ?? []).find((a): a is OptAnswer => a.type === 'OPT')
+    const ra = cfg.recursors.length > 0
+    const base = (rcode: Rcode, aa: boolean): Packet => ({
+      id: query.id ?? 0,
+      type: 'response',
+      flags: (opcode << 11) | (flagsIn & dnsPacket.RECURSION_DESIRED) | (ra ? dnsPacket.RECURSION_AVAILABLE : 0) | (aa ? dnsPacket.AUTHORITATIVE_ANSWER : 0) | RCODE[rcode],
+      questions: q ? [{ name: canonical(q.name), type: q.type, class: q.class ?? 'IN' }] : [],
+      answers: [],
+      authorities: [],
+      additionals: opt ? [responseOpt(opt)] : [],
+    })
+    if (opcode !== OPCODE_QUERY) return base('NOTIMP', false)
+    if (!q || typeof q.name !== 'string') return base('FORMERR', false)
+    const klass = q.class ?? 'IN'
+    if (klass !== 'IN' && klass !== 'ANY') return base('NOTIMP', false)
+    if (NOT_IMPLEMENTED_TYPES.has(q.type)) return base('NOTIMP', false)
+    const domain = this.domainOf(q.name)
+    if (domain === undefined) return base('REFUSED', false)
+
+    const name = canonical(q.name)
+    const key = `${q.type}|${name}`
+    const res = this.#opts.cache ? this.#opts.cache.get(key, () => this.resolve(q)) : this.resolve(q)
+
+    const out = base(res.rcode, true)
+    const soa = res.soaAnswer || res.soaAuthority ? this.#soa(res.domain, cfg) : undefined
+    if (res.soaAnswer && soa) out.answers!.push(soa)
+    if (res.soaAuthority && soa) out.authorities!.push(soa)
+    out.authorities!.push(...res.authorities)
+
+    let groups = res.groups
+    if (res.shuffle && groups.length > 1) groups = shuffle(groups, this.#random)
+    if (res.limited) {
+      let limit = cfg.aRecordLimit > 0 ? cfg.aRecordLimit : Infinity
+      // Consul's legacy cap for UDP clients that did not say they take bigger answers.
+      if (ctx.transport === 'udp' && !opt && cfg.udpAnswerLimit > 0) limit = Math.min(limit, cfg.udpAnswerLimit)
+      if (groups.length > limit) groups = groups.slice(0, limit)
+    }
+    const maxSize = ctx.transport === 'tcp' ? DNS_LIMITS.tcpMaxSize : udpSize(opt)
+    const fitted = fitResponse(out, groups, maxSize)
+    if (fitted.truncated) out.flags = (out.flags ?? 0) | dnsPacket.TRUNCATED_RESPONSE
+    return out
+  }
+
+  /** The records for one question (in our domain), uncached. Pure given the catalog and config. */
+  resolve(q: Question): Resolution {
+    const cfg = this.#opts.config()
+    const name = canonical(q.name)
+    const domain = this.domainOf(name) ?? cfg.domain.slice(0, -1)
+    const res = (rcode: Rcode, groups: RecordGroup[] = [], more: Partial<Resolution> = {}): Resolution => ({
+      rcode,
+      domain,
+      groups,
+      shuffle: false,
+      limited: false,
+      soaAnswer: false,
+      soaAuthority: rcode === 'NXDOMAIN' || (rcode === 'NOERROR' && groups.length === 0 && !more.soaAnswer),
+      authorities: [],
+      ...more,
+    })
+    // SOA and NS questions are about the zone, whatever name they carry (as Consul answers them).
+    if (q.type === 'SOA') return res('NOERROR', [], { soaAnswer: true, soaAuthority: false, authorities: this.#nsRecords(domain, cfg), groups: [] })
+    if (q.type === 'NS') return res('NOERROR', this.#nsGroups(domain, cfg))
+
+    if (inZone(name, 'in-addr.arpa') || inZone(name, 'ip6.arpa')) return this.#reverse(name, q.type, domain, cfg, res)
+    const labels = name === domain ? [] : name.slice(0, -(domain.length + 1)).split('.')
+    if (labels.length === 0) return res('NOERROR')
+
+    // The rightmost type label splits the name: what is looked up before it, the datacenter after.
+    let at = -1
+    for (let i = labels.length - 1; i >= 0; i--) {
+      if (TYPE_LABELS.has(labels[i]!)) {
+        at = i
+        break
+      }
+    }
+    let kind: string
+    let before: string[]
+    let after: string[]
+    if (at >= 0) {
+      kind = labels[at]!
+      before = labels.slice(0, at)
+      after = labels.slice(at + 1)
+    } else if (labels.length >= 2 && labels[0]!.startsWith('_') && labels[1]!.startsWith('_')) {
+      // RFC 2782 without the `.service` label: _web._tcp[.dc1].consul
+      kind = 'service'
+      before = labels.slice(0, 2)
+      after = labels.slice(2)
+    } else {
+      return res('NXDOMAIN')
+    }
+    if (after.length === 2 && after[1] === 'dc') after = [after[0]!]
+    if (after.length > 1) return res('NXDOMAIN')
+    // No WAN federation: any other datacenter is unknown, which Consul answers with NXDOMAIN.
+    if (after.length === 1 && after[0] !== this.#opts.datacenter.toLowerCase()) return res('NXDOMAIN')
+    if (before.length === 0) return res('NXDOMAIN')
+
+    switch (kind) {
+      case 'node':
+        return this.#node(name, before.join('.'), q.type, cfg, res)
+      case 'service': {
+        let service: string
+        let tag: string | undefined
+        if (before.length === 2 && before[0]!.startsWith('_') && before[1]!.startsWith('_')) {
+          service = before[0]!.slice(1)
+          tag = before[1] === '_tcp' ? undefined : before[1]!.slice(1)
+        } else if (before.length === 1) {
+          service = before[0]!
+        } else if (before.length === 2) {
+          tag = before[0]
+          service = before[1]!
+        } else {
+          return res('NXDOMAIN')
+        }
+        return this.#service(name, service, tag, q.type, domain, cfg, res)
+      }
+      case 'addr':
+        return this.#addr(name, before, q.type, cfg, res)
+      default:
+        // Prepared queries and mesh names are not served yet: unknown, as Consul answers an unknown query.
+        return res('NXDOMAIN')
+    }
+  }
+
+  #node(qname: string, nodeName: string, type: string, cfg: DnsConfig, res: ResFn): Resolution {
+    const real = this.#names().nodes.get(nodeName)
+    const node = real === undefined ? undefined : this.#opts.catalog().node(real)
+    if (!node) return res('NXDOMAIN')
+    const ttl = seconds(cfg.nodeTtlMs)
+    const answers: Answer[] = []
+    const additionals: Answer[] = []
+    if (type === 'A' || type === 'AAAA' || type === 'ANY' || type === 'CNAME') answers.push(...addressRecords(qname, node.Address, type, ttl))
+    if (type === 'TXT' || type === 'ANY') answers.push(...metaTxt(qname, node.Meta, ttl))
+    else if (answers.length > 0 && cfg.enableAdditionalNodeMetaTxt) additionals.push(...metaTxt(qname, node.Meta, ttl))
+    if (answers.length === 0) return res('NOERROR')
+    return res('NOERROR', [group(answers, additionals)])
+  }
+
+  #service(qname: string, serviceName: string, tag: string | undefined, type: string, domain: string, cfg: DnsConfig, res: ResFn): Resolution {
+    const real = this.#names().services.get(serviceName)
+    if (real === undefined) return res('NXDOMAIN')
+    const catalog = this.#opts.catalog()
+    const healthy: Array<{ svc: ServiceRecord; node: NodeRecord; warning: boolean }> = []
+    for (const svc of catalog.instances(real)) {
+      if (tag !== undefined && !svc.Tags.some((t) => t.toLowerCase() === tag)) continue
+      const verdict = health(catalog.instanceChecks(svc))
+      if (verdict === 'critical' || (verdict === 'warning' && cfg.onlyPassing)) continue
+      const node = catalog.node(svc.Node)
+      if (node) healthy.push({ svc, node, warning: verdict === 'warning' })
+    }
+    // Consul answers a service with no healthy instance as an unknown name.
+    if (healthy.length === 0) return res('NXDOMAIN')
+    const ttl = seconds(serviceTtl(cfg, real))
+    const dc = this.#opts.datacenter
+    const groups: RecordGroup[] = []
+    if (type === 'SRV') {
+      for (const { svc, node, warning } of healthy) {
+        const address = svc.Address || node.Address
+        const additionals: Answer[] = []
+        let target: string
+        if (isIP(address) === 0) {
+          target = address // a hostname is its own target
+        } else if (svc.Address && svc.Address !== node.Address) {
+          target = `${ipToHex(address)}.addr.${dc}.${domain}`
+          additionals.push(...addressRecords(target, address, 'ANY', ttl))
+        } else {
+          target = `${node.Node}.node.${dc}.${domain}`
+          additionals.push(...addressRecords(target, address, 'ANY', ttl))
+          if (cfg.enableAdditionalNodeMetaTxt) additionals.push(...metaTxt(target, node.Meta, ttl))
+        }
+        const weight = warning ? svc.Weights.Warning : svc.Weights.Passing
+        groups.push(group([{ name: qname, type: 'SRV', ttl, data: { priority: 1, weight, port: svc.Port, target } }], additionals))
+      }
+    } else if (type === 'A' || type === 'AAAA' || type === 'ANY' || type === 'CNAME') {
+      const seen = new Set<string>()
+      for (const { svc, node } of healthy) {
+        const address = svc.Address || node.Address
+        if (seen.has(address)) continue // Consul answers each address once
+        seen.add(address)
+        const records = addressRecords(qname, address, type, ttl)
+        if (records.length > 0) groups.push(group(records, []))
+      }
+    }
+    if (groups.length === 0) return res('NOERROR')
+    return res('NOERROR', groups, { shuffle: true, limited: true })
+  }
+
+  #addr(name: string, labels: string[], type: string, cfg: DnsConfig, res: ResFn): Resolution {
+    if (labels.length !== 1) return res('NXDOMAIN')
+    const address = hexToIp(labels[0]!)
+    if (!address) return res('NXDOMAIN')
+    const records = addressRecords(name, address, type, seconds(cfg.nodeTtlMs))
+    return records.length ? res('NOERROR', [group(records, [])]) : res('NOERROR')
+  }
+
+  #reverse(name: string, type: string, domain: string, cfg: DnsConfig, res: ResFn): Resolution {
+    const ip = arpaToIp(name)
+    const owners = ip ? this.#names().byIp.get(ip) : undefined
+    if (!owners || owners.length === 0) return res('NXDOMAIN')
+    if (type !== 'PTR' && type !== 'ANY') return res('NOERROR')
+    const ttl = seconds(cfg.nodeTtlMs)
+    const dc = this.#opts.datacenter
+    const answers: Answer[] = owners.map((o) => ({ name, type: 'PTR', ttl, data: `${o.name}.${o.kind}.${dc}.${domain}` }))
+    return res('NOERROR', [group(answers, [])])
+  }
+
+  #nsGroups(domain: string, cfg: DnsConfig): RecordGroup[] {
+    const ns = this.#nsRecords(domain, cfg)
+    const node = this.#opts.catalog().node(this.#opts.nodeName())
+    return ns.map((r) => group([r], node ? addressRecords((r as { data: string }).data, node.Address, 'ANY', seconds(cfg.nodeTtlMs)) : []))
+  }
+
+  #nsRecords(domain: string, cfg: DnsConfig): Answer[] {
+    const dc = this.#opts.datacenter
+    return [{ name: domain, type: 'NS', ttl: seconds(cfg.nodeTtlMs), data: `${this.#opts.nodeName()}.node.${dc}.${domain}` }]
+  }
+
+  #soa(domain: string, cfg: DnsConfig): Answer {
+    const { refresh, retry, expire, minTtl } = cfg.soa
+    return {
+      name: domain,
+      type: 'SOA',
+      ttl: minTtl,
+      data: { mname: `ns.${domain}`, rname: `hostmaster.${domain}`, serial: this.#now() >>> 0, refresh, retry, expire, minimum: minTtl },
+    }
+  }
+
+  /** Lower-case name and IP indexes of the catalog, rebuilt lazily after a change. */
+  #names(): NameIndex {
+    if (this.#index) return this.#index
+    const catalog = this.#opts.catalog()
+    const index: NameIndex = { nodes: new Map(), services: new Map(), byIp: new Map() }
+    const own = (ip: string, kind: 'node' | 'service', name: string): void => {
+      const key = canonicalIp(ip)
+      if (!key) return
+      let list = index.byIp.get(key)
+      if (!list) index.byIp.set(key, (list = []))
+      if (!list.some((o) => o.kind === kind && o.name === name)) list.push({ kind, name })
+    }
+    for (const node of catalog.allNodes()) {
+      index.nodes.set(node.Node.toLowerCase(), node.Node)
+      own(node.Address, 'node', node.Node)
+    }
+    for (const service of catalog.serviceNames()) {
+      index.services.set(service.toLowerCase(), service)
+      for (const svc of catalog.instances(service)) if (svc.Address) own(svc.Address, 'service', service)
+    }
+    this.#index = index
+    return index
+  }
+
+}
+
+type ResFn = (rcode: Rcode, groups?: RecordGroup[], more?: Partial<Resolution>) => Resolution
+
+// ---- helpers -------------------------------------------------------------------------------
+
+/** Lower case, no trailing dot: the form names are compared and echoed in (Consul canonicalises too). */
+export function canonical(name: string): string {
+  const n = name.toLowerCase()
+  return n.endsWith('.') ? n.slice(0, -1) : n
+}
+
+function inZone(name: string, zone: string): boolean {
+  return name === zone || name.endsWith(`.${zone}`)
+}
+
+function seconds(ms: number): number {
+  return Math.max(0, Math.floor(ms / 1000))
+}
+
+function group(answers: Answer[], additionals: Answer[]): RecordGroup {
+  return { answers, additionals, answerBytes: recordsLength(answers), additionalBytes: additionals.map((a) => recordsLength([a])) }
+}
+
+/** Wire length of records, as dns-packet encodes them (it does not compress names). */
+export function recordsLength(records: Answer[]): number {
+  return dnsPacket.encodingLength({ answers: records }) - 12
+}
+
+/** The worst status of an instance's checks; a maintenance check is critical. */
+function health(checks: CheckRecord[]): 'passing' | 'warning' | 'critical' {
+  let worst: 'passing' | 'warning' | 'critical' = 'passing'
+  for (const c of checks) {
+    const s = c.Status as string
+    if (s === 'critical' || s === 'maintenance') return 'critical'
+    if (s === 'warning') worst = 'warning'
+  }
+  return worst
+}
+
+/** `service_ttl`: the exact name first, then the longest matching `prefix*`. */
+export function serviceTtl(cfg: DnsConfig, service: string): number {
+  const exact = cfg.serviceTtlMs[service]
+  if (exact !== undefined) return exact
+  let best: number | undefined
+  let bestLen = -1
+  for (const [pattern, ttl] of Object.entries(cfg.serviceTtlMs)) {
+    if (!pattern.endsWith('*')) continue
+    const prefix = pattern.slice(0, -1)
+    if (service.startsWith(prefix) && prefix.length > bestLen) {
+      best = ttl
+      bestLen = prefix.length
+    }
+  }
+  return best ?? 0
+}
+
+/** A/AAAA for an IP, CNAME for a hostname, filtered by the question type. */
+function addressRecords(name: string, address: string, type: string, ttl: number): Answer[] {
+  const family = isIP(address)
+  if (family === 4 && (type === 'A' || type === 'ANY')) return [{ name, type: 'A', ttl, data: address }]
+  if (family === 6 && (type === 'AAAA' || type === 'ANY')) return [{ name, type: 'AAAA', ttl, data: address }]
+  if (family === 0 && address && type !== 'TXT') return [{ name, type: 'CNAME', ttl, data: address }]
+  return []
+}
+
+/** Node meta as TXT: `key=value` (RFC 1464), or the bare value for `rfc1035-` keys. */
+function metaTxt(name: string, meta: Record<string, string>, ttl: number): Answer[] {
+  return Object.entries(meta).map(([k, v]) => {
+    const text = Buffer.from(k.startsWith('rfc1035-') ? v : `${k}=${v}`)
+    const chunks: Buffer[] = []
+    for (let i = 0; i < text.length; i += DNS_LIMITS.txtChunk) chunks.push(text.subarray(i, i + DNS_LIMITS.txtChunk))
+    return { name, type: 'TXT', ttl, data: chunks.length ? chunks : [Buffer.alloc(0)] }
+  })
+}
+
+function udpSize(opt: OptAnswer | undefined): number {
+  if (!opt) return DNS_LIMITS.udpDefaultSize
+  return Math.min(DNS_LIMITS.udpMaxSize, Math.max(DNS_LIMITS.udpDefaultSize, opt.udpPayloadSize || 0))
+}
+
+function responseOpt(req: OptAnswer): Answer {
+  return { name: '.', type: 'OPT', udpPayloadSize: Math.min(DNS_LIMITS.udpMaxSize, Math.max(DNS_LIMITS.udpDefaultSize, req.udpPayloadSize || 0)), extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }
+}
+
+function shuffle<T>(list: readonly T[], random: () => number): T[] {
+  const out = list.slice()
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1))
+    const t = out[i]!
+    out[i] = out[j]!
+    out[j] = t
+  }
+  return out
+}
+
+/** `0a000001` → 10.0.0.1; 32 hex digits → an IPv6 address; anything else → undefined. */
+export function hexToIp(hex: string): string | undefined {
+  if (!/^[0-9a-f]+$/.test(hex)) return undefined
+  if (hex.length === 8) return [0, 2, 4, 6].map((i) => parseInt(hex.slice(i, i + 2), 16)).join('.')
+  if (hex.length === 32) return canonicalIp(Array.from({ length: 8 }, (_, i) => hex.slice(i * 4, i * 4 + 4)).join(':'))
+  return undefined
+}
+
+export function ipToHex(ip: string): string {
+  if (isIP(ip) === 4) return ip.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join('')
+  return expandIpv6(ip).join('')
+}
+
+/** The 32 nibbles of an IPv6 address, as 8 groups of 4 hex digits. */
+function expandIpv6(ip: string): string[] {
+  let text = ip.toLowerCase()
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text)
+  if (v4) {
+    const o = v4[1]!.split('.').map(Number)
+    text = text.slice(0, -v4[1]!.length) + `${((o[0]! << 8) | o[1]!).toString(16)}:${((o[2]! << 8) | o[3]!).toString(16)}`
+  }
+  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined]
+  const h = head ? head.split(':') : []
+  const t = tail ? tail.split(':') : []
+  const fill = tail === undefined ? [] : Array<string>(8 - h.length - t.length).fill('0')
+  return [...h, ...fill, ...t].map((g) => g.padStart(4, '0'))
+}
+
+/** One spelling per address, so catalog addresses and reverse names compare equal. */
+export function canonicalIp(ip: string): string | undefined {
+  const family = isIP(ip)
+  if (family === 4) return ip
+  if (family === 6) return expandIpv6(ip).join(':')
+  return undefined
+}
+
+/** `4.3.2.1.in-addr.arpa` → 1.2.3.4; nibble-reversed ip6.arpa → IPv6; partial names → undefined. */
+export function arpaToIp(name: string): string | undefined {
+  if (name.endsWith('.in-addr.arpa')) {
+    const parts = name.slice(0, -'.in-addr.arpa'.length).split('.')
+    if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) return undefined
+    return canonicalIp(parts.reverse().map(Number).join('.'))
+  }
+  if (name.endsWith('.ip6.arpa')) {
+    const nibbles = name.slice(0, -'.ip6.arpa'.length).split('.')
+    if (nibbles.length !== 32 || !nibbles.every((n) => /^[0-9a-f]$/.test(n))) return undefined
+    return hexToIp(nibbles.reverse().join(''))
+  }
+  return undefined
+}
+
+/** Decodes a wire query; undefined when it cannot be parsed at all. */
+export function decodeQuery(buf: Buffer): DecodedPacket | undefined {
+  try {
+    return dnsPacket.decode(buf)
+  } catch {
+    return undefined
+  }
+}

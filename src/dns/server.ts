@@ -1,0 +1,207 @@
+/**
+ * The DNS listeners: UDP and TCP on each DNS address, sharing one port number. This file only
+ * moves bytes: `DnsHandler.answer` decodes, forwards out-of-domain names to the recursors, and
+ * otherwise hands the packet to the router. Whatever arrives (truncated packets, pointer loops,
+ * no question, responses, garbage), the answer is FORMERR/NOTIMP/REFUSED or silence, never a
+ * crash; a bug in the router turns into SERVFAIL for that one query.
+ */
+import dgram from 'node:dgram'
+import net from 'node:net'
+import dnsPacket, { type Packet } from 'dns-packet'
+import type { DnsConfig } from '../agent/config.js'
+import { decodeQuery, type DnsRouter } from './router.js'
+import { Recursor } from './recursor.js'
+import { DNS_LIMITS } from './limits.js'
+
+type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void
+
+const HEADER_BYTES = 12
+const QR_BIT = 0x80
+const RCODE_FORMERR = 1
+const RCODE_SERVFAIL = 2
+/** Opcode and RD from the query's second header byte, to echo in error answers. */
+const OPCODE_RD_MASK = 0x79
+
+/** Query bytes in, answer bytes out: everything but the sockets. */
+export class DnsHandler {
+  readonly #recursor = new Recursor()
+
+  constructor(
+    readonly router: DnsRouter,
+    readonly config: () => DnsConfig,
+    readonly log: Log = () => undefined,
+  ) {}
+
+  /** The wire answer to one wire query, or undefined when the message deserves no answer. */
+  async answer(buf: Buffer, transport: 'udp' | 'tcp'): Promise<Buffer | undefined> {
+    // Too short to carry an ID we could answer to, or itself a response (answering would let
+    // two servers bounce messages forever): drop.
+    if (buf.length < HEADER_BYTES || (buf[2]! & QR_BIT) !== 0) return undefined
+    const query = decodeQuery(buf)
+    if (!query) return headerOnly(buf, RCODE_FORMERR)
+    try {
+      const q = query.questions?.[0]
+      const cfg = this.config()
+      const opcode = ((query.flags ?? 0) >> 11) & 0xf
+      if (q && opcode === 0 && cfg.recursors.length > 0 && typeof q.name === 'string' && this.router.domainOf(q.name) === undefined) {
+        const upstream = await this.#recursor.forward(buf, { recursors: cfg.recursors, timeoutMs: cfg.recursorTimeoutMs, strategy: cfg.recursorStrategy })
+        if (upstream) return upstream
+        this.log('debug', `dns: no recursor answered for ${q.name}`)
+        return headerOnly(buf, RCODE_SERVFAIL, true)
+      }
+      return dnsPacket.encode(this.router.handleRequest(query, { transport }))
+    } catch (err) {
+      this.log('error', `dns: failed to answer a query: ${(err as Error).message}`)
+      return headerOnly(buf, RCODE_SERVFAIL)
+    }
+  }
+}
+
+/** An answer with no records, echoing the query's ID (and question when it decodes). */
+function headerOnly(query: Buffer, rcode: number, recursionAvailable = false): Buffer {
+  const packet: Packet = {
+    id: query.readUInt16BE(0),
+    type: 'response',
+    flags: ((query[2]! & OPCODE_RD_MASK) << 8) | (recursionAvailable ? dnsPacket.RECURSION_AVAILABLE : 0) | rcode,
+    questions: [],
+  }
+  return dnsPacket.encode(packet)
+}
+
+export interface DnsListener {
+  address: string
+  port: number
+}
+
+/** The UDP and TCP sockets of the DNS interface. */
+export class DnsServer {
+  readonly listeners: DnsListener[] = []
+  readonly #udp: dgram.Socket[] = []
+  readonly #tcp: net.Server[] = []
+  readonly #conns = new Set<net.Socket>()
+
+  private constructor(readonly handler: DnsHandler) {}
+
+  /**
+   * Listens on every address at `port` (0: one ephemeral port, the same for UDP and TCP and
+   * for every address: UDP is bound first, then TCP on the port it got).
+   */
+  static async start(handler: DnsHandler, opts: { addresses: readonly string[]; port: number }): Promise<DnsServer> {
+    const server = new DnsServer(handler)
+    try {
+      let port = opts.port
+      for (const address of opts.addresses) port = await server.#bindPair(address, port)
+    } catch (err) {
+      await server.close()
+      throw err
+    }
+    return server
+  }
+
+  async #bindPair(address: string, port: number): Promise<number> {
+    const attempts = port === 0 ? DNS_LIMITS.bindAttempts : 1
+    let lastErr: unknown
+    for (let i = 0; i < attempts; i++) {
+      const udp = await this.#bindUdp(address, port)
+      const bound = udp.address().port
+      try {
+        const tcp = await this.#listenTcp(address, bound)
+        this.#udp.push(udp)
+        this.#tcp.push(tcp)
+        this.listeners.push({ address, port: bound })
+        return bound
+      } catch (err) {
+        // The ephemeral UDP port is taken on TCP by someone else: try another.
+        lastErr = err
+        udp.close()
+      }
+    }
+    throw lastErr
+  }
+
+  #bindUdp(address: string, port: number): Promise<dgram.Socket> {
+    return new Promise((resolve, reject) => {
+      const socket = dgram.createSocket({ type: net.isIP(address) === 6 ? 'udp6' : 'udp4' })
+      socket.once('error', reject)
+      socket.bind(port, address, () => {
+        socket.off('error', reject)
+        socket.on('error', (err) => this.handler.log('warn', `dns: udp socket error: ${err.message}`))
+        socket.on('message', (msg, rinfo) => void this.#onDatagram(socket, msg, rinfo))
+        resolve(socket)
+      })
+    })
+  }
+
+  async #onDatagram(socket: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo): Promise<void> {
+    const out = await this.handler.answer(msg, 'udp')
+    if (out) socket.send(out, rinfo.port, rinfo.address, () => undefined)
+  }
+
+  #listenTcp(address: string, port: number): Promise<net.Server> {
+    return new Promise((resolve, reject) => {
+      const server = net.createServer((conn) => this.#onConnection(conn))
+      server.once('error', reject)
+      server.listen({ host: address, port, exclusive: true }, () => {
+        server.off('error', reject)
+        server.on('error', (err) => this.handler.log('warn', `dns: tcp listener error: ${err.message}`))
+        resolve(server)
+      })
+    })
+  }
+
+  /** RFC 1035 4.2.2 framing: a 16-bit length before each message; pipelined answers in order. */
+  #onConnection(conn: net.Socket): void {
+    if (this.#conns.size >= DNS_LIMITS.tcpMaxConnections) {
+      conn.destroy()
+      return
+    }
+    this.#conns.add(conn)
+    conn.on('close', () => this.#conns.delete(conn))
+    conn.on('error', () => conn.destroy())
+    conn.setTimeout(DNS_LIMITS.tcpIdleMs, () => conn.destroy())
+    conn.setNoDelay(true)
+    let buffered: Buffer = Buffer.alloc(0)
+    let pending = 0
+    let tail: Promise<void> = Promise.resolve()
+    conn.on('data', (chunk: Buffer) => {
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk])
+      while (buffered.length >= 2) {
+        const len = buffered.readUInt16BE(0)
+        // A message shorter than a header cannot be answered, and the stream has lost its framing.
+        if (len < HEADER_BYTES) {
+          conn.destroy()
+          return
+        }
+        if (buffered.length < 2 + len) break // wait for the rest; the idle timeout bounds the wait
+        const msg = buffered.subarray(2, 2 + len)
+        buffered = buffered.subarray(2 + len)
+        if (++pending > DNS_LIMITS.tcpMaxPending) {
+          conn.destroy()
+          return
+        }
+        const answered = this.handler.answer(Buffer.from(msg), 'tcp')
+        tail = tail.then(async () => {
+          const out = await answered
+          pending--
+          if (!out || conn.destroyed) return
+          const frame = Buffer.allocUnsafe(2 + out.length)
+          frame.writeUInt16BE(out.length, 0)
+          out.copy(frame, 2)
+          conn.write(frame)
+        })
+      }
+    })
+  }
+
+  /** Closes every socket and connection. Idempotent. */
+  async close(): Promise<void> {
+    for (const c of this.#conns) c.destroy()
+    this.#conns.clear()
+    const udp = this.#udp.splice(0)
+    const tcp = this.#tcp.splice(0)
+    await Promise.all([
+      ...udp.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+      ...tcp.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+    ])
+  }
+}
