@@ -1,6 +1,6 @@
 /**
  * distributive: verify a node's configuration from checklists (CiscoCloud Distributive's formats and checks),
- * reporting as a Nagios plugin. See docs/distributive.md for the differences from upstream.
+ * reporting as a Nagios plugin. See README.md beside this file for the differences from upstream.
  */
 import { Host, type HostOptions } from './host.js'
 import { exitCode, EXIT, configErrorLine, formatJson, formatNagios, type Verbosity } from './report.js'

@@ -60,3 +60,9 @@ test('the in-agent check type maps warnings to warning and a bad checklist to cr
   assert.equal(missing.status, 'critical')
   assert.match(missing.output, /^DISTRIBUTIVE UNKNOWN - .*no-such-checklist\.json: cannot read checklist/)
 })
+
+test('the README lists every registered check name', async () => {
+  const readme = await readFile(path.resolve(CHECKS, '../src/distributive/README.md'), 'utf8')
+  const { checkNames } = await import('../../src/distributive/registry.js')
+  for (const name of checkNames()) assert.ok(readme.includes(`\`${name}\``), `README misses ${name}`)
+})

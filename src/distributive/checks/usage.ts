@@ -29,6 +29,7 @@ async function cpuTimes(host: Host): Promise<[number, number]> {
 function memCheck(
   name: string,
   summary: string,
+  failure: string,
   parseLimit: (s: string) => number,
   measure: (mem: Map<string, number>) => { value: number; ok: (limit: number) => boolean; show: (n: number) => string } | undefined,
 ): CheckDef {
@@ -47,7 +48,7 @@ function memCheck(
         }
         const m = measure(mem)
         if (!m) return unknown('/proc/meminfo lacks the fields this check needs')
-        return m.ok(limit) ? pass() : fail(`${summary}: no\n\tSpecified: ${m.show(limit)}\n\tActual: ${m.show(m.value)}`)
+        return m.ok(limit) ? pass() : fail(`${failure}:\n\tSpecified: ${m.show(limit)}\n\tActual: ${m.show(m.value)}`)
       }
     },
   }
@@ -57,26 +58,26 @@ const pct = (n: number): string => `${Math.floor(n)}%`
 
 export const usageChecks: CheckDef[] = [
   // Used memory is total − MemAvailable (page cache counts as free); upstream v0.3 measured the *free* share instead.
-  memCheck('memoryUsage', 'memory usage is below the percentage', parsePercent, (m) => {
+  memCheck('memoryUsage', 'memory usage is below the percentage', 'Memory usage above maximum', parsePercent, (m) => {
     const total = m.get('MemTotal')
     const avail = m.get('MemAvailable') ?? m.get('MemFree')
     if (!total || avail === undefined) return undefined
     return { value: ((total - avail) / total) * 100, ok: (l) => ((total - avail) / total) * 100 < l, show: pct }
   }),
   // No swap at all is 0 % used.
-  memCheck('swapUsage', 'swap usage is below the percentage', parsePercent, (m) => {
+  memCheck('swapUsage', 'swap usage is below the percentage', 'Swap usage above maximum', parsePercent, (m) => {
     const total = m.get('SwapTotal')
     const free = m.get('SwapFree')
     if (total === undefined || free === undefined) return undefined
     const used = total === 0 ? 0 : ((total - free) / total) * 100
     return { value: used, ok: (l) => used < l, show: pct }
   }),
-  memCheck('freeMemory', 'available memory (MemAvailable) is above the size', parseSize, (m) => {
+  memCheck('freeMemory', 'available memory (MemAvailable) is above the size', 'Available memory below minimum', parseSize, (m) => {
     const avail = m.get('MemAvailable') ?? m.get('MemFree')
     if (avail === undefined) return undefined
     return { value: avail, ok: (l) => avail > l, show: formatBytes }
   }),
-  memCheck('freeSwap', 'free swap is above the size', parseSize, (m) => {
+  memCheck('freeSwap', 'free swap is above the size', 'Free swap below minimum', parseSize, (m) => {
     const free = m.get('SwapFree')
     if (free === undefined) return undefined
     return { value: free, ok: (l) => free > l, show: formatBytes }
