@@ -1,38 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { posix } from 'node:path'
 import { Flags } from '@oclif/core'
 import { ApiCommand } from '../client/api-command.js'
-import { encodeKey, type KvPair } from '../client/client.js'
 import { originalTail, shapesOf, splitGoArgs } from '../client/go-args.js'
-import { ApiError } from '../lib/errors.js'
+import { KeyLock, Semaphore, sleep, type Holder } from '../client/locking.js'
 import { parseDurationMs, formatDurationMs } from '../lib/duration.js'
 
-/** api.LockFlagValue: marks a key as a lock, so a semaphore or plain value at the same path is a conflict. */
-const LOCK_FLAG = 0x2ddccbc058a50c18n
 /** Between SIGTERM and SIGKILL for a child whose lock is gone (Consul's lockKillGracePeriod). */
 const KILL_GRACE_MS = 5_000
-/** Pause between monitor retries after a 5xx (Consul's defaultMonitorRetryTime). */
-const MONITOR_RETRY_MS = 1_000
 /** Consul's DefaultLockRetryTime: the wait after an acquire refused by lock-delay. */
 const LOCK_RETRY_MS = 5_000
-
-class Aborted extends Error {}
-
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new Aborted())
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    const onAbort = (): void => {
-      clearTimeout(t)
-      reject(new Aborted())
-    }
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
-
-const isLockFlag = (flags: number | bigint): boolean => BigInt(flags) === LOCK_FLAG
 
 export default class Lock extends ApiCommand<typeof Lock> {
   static override summary = 'Run a command while holding a lock.'
@@ -44,17 +20,18 @@ Exit code: 0; with -child-exit-code, 2 when the child failed; 1 when the lock co
 
 Extensions (not in HashiCorp's CLI): -session-ttl and -lock-delay set the session's TTL (renewed every TTL/2) and lock-delay, both 15s by default as Consul's; shorter values make failover faster. After an acquire refused by lock-delay the retry waits min(5s, -lock-delay).
 
-Semaphore mode (-n greater than 1) is not implemented.`
+With -n greater than 1 the prefix becomes a semaphore: up to N processes run their child at once. Each holds <PREFIX>/<session>, and <PREFIX>/.lock keeps {"Limit":N,"Holders":{...}} (flags 0xe0f69a2baa414de0), as HashiCorp's api.Semaphore does; every user of the prefix must pass the same -n.`
   static override usage = 'lock [options] PREFIX CHILD...'
   static override examples = [
     '<%= config.bin %> lock service/leader ./run-as-leader.sh',
     '<%= config.bin %> lock -timeout=10s jobs/backup "pg_dump db > /backups/db.sql"',
     '<%= config.bin %> lock -child-exit-code -shell=false locks/deploy make deploy',
     '<%= config.bin %> lock -session-ttl=10s -lock-delay=1s service/leader sleep 60',
+    '<%= config.bin %> lock -n=3 workers/batch ./process-queue.sh',
   ]
   static override strict = false
   static override flags = {
-    n: Flags.integer({ description: 'Number of concurrent holders; only 1 (a lock) is supported.', default: 1 }),
+    n: Flags.integer({ description: 'Number of concurrent holders; above 1 the lock becomes a semaphore.', default: 1 }),
     name: Flags.string({ description: 'Session name (default: generated from the child command and prefix).' }),
     timeout: Flags.string({ description: 'Give up acquiring after this long, e.g. 10s (0: wait forever).', default: '0s' }),
     try: Flags.string({ description: 'Deprecated: use -timeout.', hidden: true }),
@@ -85,7 +62,6 @@ Semaphore mode (-n greater than 1) is not implemented.`
       if (f.verbose) this.log(msg)
     }
     if (f.n <= 0) this.error('Lock holder limit must be positive', { exit: 1 })
-    if (f.n > 1) this.error('Semaphore mode (-n greater than 1) is not supported by this consul lock; use -n=1', { exit: 1 })
     if (this.#rest.length < 2) this.error('Key prefix and child command must be specified', { exit: 1 })
     const duration = (flag: string, value: string): number => {
       try {
@@ -102,7 +78,8 @@ Semaphore mode (-n greater than 1) is not implemented.`
 
     const prefix = this.#rest[0]!.replace(/^\/+/, '')
     const childWords = this.#rest.slice(1)
-    const key = posix.join(prefix, '.lock')
+    const semaphore = f.n > 1
+    const holder: Holder = semaphore ? new Semaphore(this.client, prefix, f.n) : new KeyLock(this.client, prefix)
     const name = f.name || `Consul lock for '${childWords.join(' ')}' at '${prefix}'`
     const oneshot = timeoutMs > 0
 
@@ -111,7 +88,7 @@ Semaphore mode (-n greater than 1) is not implemented.`
     } catch (err) {
       this.error(`Error querying Consul agent: ${(err as Error).message}`, { exit: 1 })
     }
-    say(`Setting up lock at path: ${key}`)
+    say(semaphore ? `Setting up semaphore (limit ${f.n}) at prefix: ${prefix}` : `Setting up lock at path: ${holder.key}`)
 
     // SIGINT/SIGTERM: forwarded to the child as Consul does, and the lock is given up cleanly.
     const shutdown = new AbortController()
@@ -137,7 +114,7 @@ Semaphore mode (-n greater than 1) is not implemented.`
 
       let held = false
       try {
-        held = await this.acquire(key, session, { timeoutMs: oneshot ? timeoutMs : 0, retryMs: Math.min(LOCK_RETRY_MS, Math.max(lockDelayMs, 100)), signal: AbortSignal.any([shutdown.signal, lost.signal]) })
+        held = await holder.acquire(session, { timeoutMs: oneshot ? timeoutMs : 0, retryMs: Math.min(LOCK_RETRY_MS, Math.max(lockDelayMs, 100)), signal: AbortSignal.any([shutdown.signal, lost.signal]) })
       } catch (err) {
         stopAll.abort()
         await renewer
@@ -155,7 +132,7 @@ Semaphore mode (-n greater than 1) is not implemented.`
       if (shutdown.signal.aborted) {
         this.logToStderr('Shutdown triggered during lock acquisition')
       } else {
-        const monitor = this.monitorLoop(key, session, f['monitor-retry'], AbortSignal.any([stopAll.signal, lost.signal]), lost)
+        const monitor = holder.monitor(session, f['monitor-retry'], AbortSignal.any([stopAll.signal, lost.signal]), lost)
         const outcome = await this.runChild(childWords, { shell: f.shell, passStdin: f['pass-stdin'], say }, shutdown.signal, lost.signal)
         if (outcome === 'exited') {
           const done = await this.#childDone!
@@ -180,82 +157,27 @@ Semaphore mode (-n greater than 1) is not implemented.`
       // Release, then remove the key unless someone else is already waiting on it.
       if (lost.signal.aborted) {
         await this.client.sessionDestroy(session).catch(() => undefined)
-        this.error('Lock release failed: Lock not held', { exit: 1 })
+        this.error(`Lock release failed: ${semaphore ? 'Semaphore' : 'Lock'} not held`, { exit: 1 })
       }
       try {
-        await this.client.kvPut(key, '', { flags: LOCK_FLAG.toString(), release: session })
+        await holder.release(session)
       } catch (err) {
         await this.client.sessionDestroy(session).catch(() => undefined)
         this.error(`Lock release failed: ${(err as Error).message}`, { exit: 1 })
       }
       await this.client.sessionDestroy(session).catch(() => undefined)
+      let cleaned: boolean
       try {
-        const pair = await this.client.kvGet(key)
-        if (pair && pair.Session) say('Cleanup aborted, lock in use')
-        else if (pair && !isLockFlag(pair.Flags)) this.error('Lock cleanup failed: Existing key does not match lock use', { exit: 1 })
-        else {
-          if (pair) await this.client.kvDelete(key, { cas: pair.ModifyIndex })
-          say('Cleanup succeeded')
-        }
+        cleaned = await holder.cleanup()
       } catch (err) {
-        if (err instanceof Error && 'oclif' in err) throw err
         this.error(`Lock cleanup failed: ${(err as Error).message}`, { exit: 1 })
       }
+      say(cleaned ? 'Cleanup succeeded' : 'Cleanup aborted, lock in use')
       if (f['child-exit-code'] && childCode !== 0) this.exit(childCode)
     } finally {
       stopAll.abort()
       process.off('SIGINT', onSignal)
       process.off('SIGTERM', onSignal)
-    }
-  }
-
-  /** One blocking read of the lock key: the pair (if any) and the index to wait on next. */
-  private async readKey(key: string, index: number, wait: string | undefined, signal?: AbortSignal): Promise<{ pair: KvPair | undefined; index: number }> {
-    const res = await this.client.read<KvPair[]>(`/v1/kv/${encodeKey(key)}`, { index, wait, allow404: true, signal })
-    return { pair: res.value?.[0], index: res.index ?? 0 }
-  }
-
-  /**
-   * api.Lock's acquisition loop: wait (blocking query) while someone holds the key, try to acquire
-   * when it is free, and when an acquire on a free key is refused (lock-delay after an
-   * invalidation) wait retryMs before trying again. False on timeout or abort.
-   */
-  private async acquire(key: string, session: string, opts: { timeoutMs: number; retryMs: number; signal: AbortSignal }): Promise<boolean> {
-    const start = Date.now()
-    let index = 0
-    let attempts = 0
-    try {
-      for (;;) {
-        if (opts.signal.aborted) return false
-        let wait: string | undefined
-        if (opts.timeoutMs > 0 && attempts > 0) {
-          const left = opts.timeoutMs - (Date.now() - start)
-          if (left <= 0) return false
-          wait = `${Math.max(1, Math.ceil(left))}ms`
-        }
-        attempts++
-        const cur = await this.readKey(key, index, wait, opts.signal)
-        // An index going backwards (agent restored, leader change) restarts the wait from scratch.
-        const nextIndex = cur.index < index ? 0 : cur.index
-        if (cur.pair && !isLockFlag(cur.pair.Flags)) throw new Error('Existing key does not match lock use')
-        if (cur.pair?.Session === session) return true
-        if (cur.pair?.Session) {
-          index = nextIndex
-          continue
-        }
-        if (await this.client.kvPut(key, '', { flags: LOCK_FLAG.toString(), acquire: session })) return true
-        const why = await this.readKey(key, 0, undefined, opts.signal)
-        if (why.pair?.Session) {
-          index = why.index
-          continue
-        }
-        // Free but refused: the previous holder's lock-delay is still running.
-        index = 0
-        await sleep(opts.retryMs, opts.signal)
-      }
-    } catch (err) {
-      if (err instanceof Aborted || opts.signal.aborted) return false
-      throw err
     }
   }
 
@@ -282,34 +204,6 @@ Semaphore mode (-n greater than 1) is not implemented.`
           return
         }
         delay = 1_000
-      }
-    }
-  }
-
-  /** Watches the key with blocking queries; aborts `lost` once it is no longer held by our session. */
-  private async monitorLoop(key: string, session: string, retries: number, signal: AbortSignal, lost: AbortController): Promise<void> {
-    let index = 0
-    let left = retries
-    while (!signal.aborted) {
-      try {
-        const cur = await this.readKey(key, index, undefined, signal)
-        left = retries
-        if (cur.pair?.Session !== session) {
-          lost.abort()
-          return
-        }
-        index = cur.index < index ? 0 : cur.index
-      } catch (err) {
-        if (signal.aborted) return
-        const retryable = !(err instanceof ApiError) || err.status === 0 || err.status >= 500
-        if (retryable && left > 0) {
-          left--
-          index = 0
-          await sleep(MONITOR_RETRY_MS, signal).catch(() => undefined)
-          continue
-        }
-        lost.abort()
-        return
       }
     }
   }

@@ -61,9 +61,29 @@ describe('consul lock against a dev agent', () => {
     assert.equal(failed.stderr, 'Error running handler: exit status 3\n')
     assert.equal((await consul('lock', '-child-exit-code', 'jobs/two', 'exit 3')).code, 2)
     assert.deepEqual(await consul('lock', 'jobs/two'), { code: 1, stdout: '', stderr: 'Key prefix and child command must be specified\n' })
-    const sem = await consul('lock', '-n=3', 'jobs/two', 'true')
-    assert.equal(sem.code, 1)
-    assert.match(sem.stderr, /Semaphore mode .* not supported/)
+    assert.deepEqual(await consul('lock', '-n=0', 'jobs/two', 'true'), { code: 1, stdout: '', stderr: 'Lock holder limit must be positive\n' })
+  })
+
+  test('-n=2: a semaphore lets two of three run at once, in HashiCorp\'s key layout', async () => {
+    const ran = join(dir, 'sem-ran')
+    const runs = ['1', '2', '3'].map((i) => consul('lock', '-n=2', '-session-ttl=10s', 'jobs/sem', `echo ${i} >> ${ran}; sleep 3`))
+    const [lines, raw] = await until('two holders', async () => {
+      const l = existsSync(ran) ? readFileSync(ran, 'utf8').trim().split('\n') : []
+      const pair = (await api<Array<{ Value: string; Flags: number }>>('/v1/kv/jobs/sem/.lock'))?.[0]
+      return l.length === 2 && pair ? ([l, Buffer.from(pair.Value, 'base64').toString()] as const) : undefined
+    })
+    assert.equal(lines.length, 2)
+    const state = JSON.parse(raw) as { Limit: number; Holders: Record<string, boolean> }
+    assert.equal(state.Limit, 2)
+    assert.equal(Object.keys(state.Holders).length, 2)
+    // A plain lock on a semaphore's prefix is a conflict, as in Consul.
+    const clash = await consul('lock', '-timeout=1s', 'jobs/sem', 'true')
+    assert.equal(clash.code, 1)
+    assert.equal(clash.stderr, 'Lock acquisition failed: Existing key does not match lock use\n')
+    for (const r of await Promise.all(runs)) assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(readFileSync(ran, 'utf8').trim().split('\n').sort(), ['1', '2', '3'])
+    // The last one out removes the semaphore and every contender key.
+    assert.equal(await api('/v1/kv/jobs/sem/?recurse'), undefined)
   })
 
   test('-timeout gives up while another process holds the lock', async () => {
