@@ -1,0 +1,144 @@
+/**
+ * A catalog built through the real FSM, a router over it, and helpers that send a query through
+ * the wire format both ways (so what the tests read is what a client would decode).
+ */
+import dnsPacket, { type Answer, type DecodedPacket, type RecordType } from 'dns-packet'
+import { Fsm } from '../../src/state/fsm.js'
+import { StateStore } from '../../src/state/store.js'
+import type { CheckInput, ServiceInput } from '../../src/state/catalog.js'
+import { buildRuntime, type ConfigDoc, type DnsConfig } from '../../src/agent/config.js'
+import { AnswerCache } from '../../src/dns/cache.js'
+import { DnsRouter, type Resolution } from '../../src/dns/router.js'
+import { catalogView } from '../../src/dns/index.js'
+
+/** A seeded PRNG (mulberry32): the same seed gives the same shuffles and fuzz inputs. */
+export function rand(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+export interface ServiceSpec {
+  id?: string
+  name: string
+  port?: number
+  address?: string
+  tags?: string[]
+  weights?: { Passing: number; Warning: number }
+  /** Status of one service check, and of one node check. */
+  status?: 'passing' | 'warning' | 'critical'
+  nodeStatus?: 'passing' | 'warning' | 'critical'
+  maintenance?: boolean
+}
+
+export class World {
+  readonly state = new StateStore()
+  readonly fsm = new Fsm(this.state)
+  readonly cache = new AnswerCache<Resolution>()
+  #index = 1
+  config: DnsConfig
+  readonly router: DnsRouter
+
+  constructor(doc: ConfigDoc = {}, seed = 1) {
+    this.config = buildRuntime(doc, true).dns
+    this.router = new DnsRouter({
+      catalog: () => catalogView(this.state.catalog),
+      config: () => this.config,
+      datacenter: 'dc1',
+      nodeName: () => 'server-1',
+      nowSeconds: () => 1_700_000_000,
+      random: rand(seed),
+      cache: this.cache,
+    })
+    this.cache.attach(this.state.catalogWatches, () => this.router.catalogChanged())
+    this.node('server-1', '10.0.0.1')
+  }
+
+  node(name: string, address: string, meta: Record<string, string> = {}): void {
+    this.fsm.apply(++this.#index, {
+      Type: 'register',
+      Node: { ID: '', Node: name, Address: address, Datacenter: 'dc1', TaggedAddresses: {}, Meta: meta },
+    })
+  }
+
+  service(node: string, address: string, s: ServiceSpec): void {
+    const id = s.id ?? s.name
+    const service: ServiceInput = {
+      ID: id,
+      Service: s.name,
+      Tags: s.tags ?? [],
+      Address: s.address ?? '',
+      TaggedAddresses: {},
+      Meta: {},
+      Port: s.port ?? 80,
+      Weights: s.weights ?? { Passing: 1, Warning: 1 },
+      EnableTagOverride: false,
+      Kind: '',
+    }
+    const checks: CheckInput[] = []
+    if (s.status) checks.push(check(`service:${id}`, s.status, id))
+    if (s.nodeStatus) checks.push(check('serfHealth', s.nodeStatus, ''))
+    if (s.maintenance) checks.push({ ...check(`_service_maintenance:${id}`, 'critical', id), Type: 'maintenance' })
+    this.fsm.apply(++this.#index, {
+      Type: 'register',
+      Node: { ID: '', Node: node, Address: address, Datacenter: 'dc1', TaggedAddresses: {}, Meta: {} },
+      SkipNodeUpdate: true,
+      Service: service,
+      Checks: checks,
+    })
+  }
+
+  setCheck(node: string, checkId: string, status: 'passing' | 'warning' | 'critical', serviceId = ''): void {
+    this.fsm.apply(++this.#index, {
+      Type: 'register',
+      Node: { ID: '', Node: node, Address: '', Datacenter: 'dc1', TaggedAddresses: {}, Meta: {} },
+      SkipNodeUpdate: true,
+      Checks: [check(checkId, status, serviceId)],
+    })
+  }
+
+  /** Sends a question through the wire format and back. */
+  ask(name: string, type: RecordType | string, opts: { transport?: 'udp' | 'tcp'; edns?: number; id?: number; klass?: string } = {}): DecodedPacket & { rcode: string } {
+    const wire = dnsPacket.encode({
+      type: 'query',
+      id: opts.id ?? 4242,
+      flags: dnsPacket.RECURSION_DESIRED,
+      questions: [{ name, type: type as RecordType, class: (opts.klass ?? 'IN') as 'IN' }],
+      additionals: opts.edns ? [{ type: 'OPT', name: '.', udpPayloadSize: opts.edns, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }] : [],
+    })
+    const response = this.router.handleRequest(dnsPacket.decode(wire), { transport: opts.transport ?? 'tcp' })
+    const bytes = dnsPacket.encode(response)
+    const decoded = dnsPacket.decode(bytes) as DecodedPacket & { rcode: string }
+    ;(decoded as unknown as { size: number }).size = bytes.length
+    return decoded
+  }
+}
+
+function check(id: string, status: 'passing' | 'warning' | 'critical', serviceId: string): CheckInput {
+  return { CheckID: id, Name: id, Status: status, Notes: '', Output: '', ServiceID: serviceId, Type: 'ttl', Interval: '', Timeout: '', ExposedPort: 0, Definition: {} }
+}
+
+/** `data` of each answer of one type, as strings, sorted. */
+export function datas(records: Answer[] | undefined, type: string): string[] {
+  return (records ?? [])
+    .filter((r) => r.type === type)
+    .map((r) => {
+      const d = (r as { data: unknown }).data
+      if (type === 'SRV') {
+        const s = d as { priority: number; weight: number; port: number; target: string }
+        return `${s.priority} ${s.weight} ${s.port} ${s.target}`
+      }
+      if (type === 'TXT') return (d as Buffer[]).map((b) => b.toString()).join('')
+      if (type === 'SOA') {
+        const s = d as { mname: string; rname: string }
+        return `${s.mname} ${s.rname}`
+      }
+      return String(d)
+    })
+    .sort()
+}
