@@ -9,6 +9,10 @@ const BENCHES: Record<string, Bench> = {
     describe: 'KV PUT/GET req/s and p50/p99 at 1, 64, 256 connections: our durable server vs etcd (issue 2)',
     run: async (args) => (await import('./kv.js')).runKvBench(args),
   },
+  health: {
+    describe: 'register 1,000 services; agent CPU with 1,000 HTTP checks at 10s; check change → blocking watcher p50/p99 (issue 3)',
+    run: async (args) => (await import('./health.js')).runHealthBench(args),
+  },
   distributive: {
     describe: 'a 50-check local checklist: whole process (start-up included, target < 300 ms) and the in-agent check type (issue 7)',
     run: async (args) => (await import('./distributive.js')).runDistributiveBench(args),

@@ -2,7 +2,7 @@ import type { Consensus } from '../raft/single-server.js'
 import type { StateStore } from '../state/store.js'
 import type { CheckInput, NodeInput, ServiceInput } from '../state/catalog.js'
 import type { Command } from '../state/commands.js'
-import type { LocalState } from './local-state.js'
+import type { LocalChange, LocalState } from './local-state.js'
 import { WatchSet } from '../state/watch.js'
 
 /** The node's own health check, owned by gossip (passing while this agent lives, for now). */
@@ -62,6 +62,12 @@ export class AntiEntropy {
   #timer: NodeJS.Timeout | undefined
   #watching = false
   readonly #abort = new AbortController()
+  /** Entries changed locally since the last sync; a full sync looks at everything instead. */
+  readonly #dirtyServices = new Set<string>()
+  readonly #dirtyChecks = new Set<string>()
+  #full = true
+  /** The highest index our own writes produced: a node change above it was made by someone else. */
+  #ownIndex = 0
   /** Syncs completed; tests and stats read it. */
   syncs = 0
 
@@ -70,9 +76,9 @@ export class AntiEntropy {
   }
 
   start(): void {
-    this.#o.local.onChange = () => this.trigger()
-    this.trigger()
-    this.#timer = setInterval(() => this.trigger(), this.#o.periodMs ?? 60_000)
+    this.#o.local.onChange = (change) => this.#changed(change)
+    this.trigger(true)
+    this.#timer = setInterval(() => this.trigger(true), this.#o.periodMs ?? 60_000)
     this.#timer.unref()
   }
 
@@ -82,9 +88,16 @@ export class AntiEntropy {
     this.#abort.abort()
   }
 
-  /** Schedules a sync soon; bursts of changes coalesce into one. */
-  trigger(): void {
+  #changed(change: LocalChange): void {
+    if (change.kind === 'service') this.#dirtyServices.add(change.id)
+    else this.#dirtyChecks.add(change.id)
+    this.trigger()
+  }
+
+  /** Schedules a sync soon (a full one when asked); bursts of changes coalesce into one. */
+  trigger(full = false): void {
     if (this.#stopped) return
+    if (full) this.#full = true
     if (this.#running) {
       this.#again = true
       return
@@ -101,6 +114,8 @@ export class AntiEntropy {
       } while (this.#again && !this.#stopped)
       this.syncs++
     } catch (err) {
+      // Changes picked up by the failed sync are not lost: the next full sync compares everything.
+      this.#full = true
       this.#o.log('warn', `agent: catalog sync failed: ${(err as Error).message}`)
     } finally {
       this.#running = false
@@ -115,9 +130,49 @@ export class AntiEntropy {
     const ws = new WatchSet()
     this.#o.state.watchCatalog(ws, `node:${this.#o.node().Node}`)
     void ws.wait(this.#o.periodMs ?? 60_000, this.#abort.signal).then((outcome) => {
-      this.#watching = false
-      if (outcome === 'changed') this.trigger()
+      if (outcome !== 'changed') {
+        this.#watching = false
+        return
+      }
+      // Decide after our own apply has recorded its index (it resolves just after the watch fires).
+      setImmediate(() => {
+        this.#watching = false
+        if (this.#o.state.catalog.nodeIndexOf(this.#o.node().Node) > this.#ownIndex) this.trigger(true)
+        else this.#watchNode()
+      })
     })
+  }
+
+  /** Commands for just the entries changed since the last sync (the common, cheap case). */
+  planChanges(services: ReadonlySet<string>, checks: ReadonlySet<string>): Command[] {
+    const { state, local } = this.#o
+    const node = this.#o.node()
+    if (!state.catalog.node(node.Node)) return this.plan()
+    const commands: Command[] = []
+    for (const id of services) {
+      const svc = local.services.get(id)
+      const cur = state.catalog.service(node.Node, id)
+      if (!svc) {
+        if (cur && id !== 'consul') commands.push({ Type: 'deregister', Node: node.Node, ServiceID: id })
+        continue
+      }
+      const want = serviceInput(svc.def)
+      const { Node: _n, CreateIndex: _c, ModifyIndex: _m, ...curInput } = cur ?? ({} as never)
+      if (!cur || JSON.stringify(curInput) !== JSON.stringify(want)) commands.push({ Type: 'register', Node: node, SkipNodeUpdate: true, Service: want })
+    }
+    const changed: CheckInput[] = []
+    for (const id of checks) {
+      const c = local.checks.get(id)
+      const cur = state.catalog.check(node.Node, id)
+      if (!c) {
+        if (cur && id !== 'serfHealth') commands.push({ Type: 'deregister', Node: node.Node, CheckID: id })
+        continue
+      }
+      const want = { ...c.spec.record, Status: c.status, Output: c.output }
+      if (!cur || !sameCheck(cur, want)) changed.push(want)
+    }
+    if (changed.length) commands.push({ Type: 'register', Node: node, SkipNodeUpdate: true, Checks: changed })
+    return commands
   }
 
   /** The commands that make the catalog match local state; empty when in sync. */
@@ -154,8 +209,17 @@ export class AntiEntropy {
   }
 
   async #syncOnce(): Promise<void> {
-    for (const command of this.plan()) {
-      const { response } = await this.#o.raft.apply(command)
+    const services = new Set(this.#dirtyServices)
+    const checks = new Set(this.#dirtyChecks)
+    this.#dirtyServices.clear()
+    this.#dirtyChecks.clear()
+    const full = this.#full
+    this.#full = false
+    const commands = full ? this.plan() : this.planChanges(services, checks)
+    // Services first: a check can only be registered once its service is.
+    for (const command of commands) {
+      const { index, response } = await this.#o.raft.apply(command)
+      this.#ownIndex = Math.max(this.#ownIndex, index)
       if (response instanceof Error) this.#o.log('warn', `agent: catalog sync: ${response.message}`)
     }
   }

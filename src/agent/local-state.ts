@@ -1,4 +1,5 @@
-import { readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import type { CheckStatus, RunningCheck } from '../checks/types.js'
 import type { CheckSpec, ServiceDefinition } from './definitions.js'
@@ -21,59 +22,68 @@ export interface LocalCheck {
   criticalSince: number | undefined
 }
 
-/** What survives a restart: services and checks registered over HTTP, with their last status. */
-interface PersistedState {
-  v: 1
-  services: Array<Omit<ServiceDefinition, 'checks'>>
-  checks: Array<{ spec: CheckSpec; status: CheckStatus; output: string }>
-}
+/** A change anti-entropy must carry to the catalog. */
+export type LocalChange = { kind: 'service' | 'check'; id: string }
 
-const FILE = 'local-state.json'
+interface PersistedCheck {
+  spec: CheckSpec
+  status: CheckStatus
+  output: string
+}
 
 /**
  * The agent's own services and checks (Consul's local.State): the source of truth that
- * anti-entropy copies into the catalog. Registrations made over HTTP are written to data_dir
- * (atomically, by rename) so they survive restarts; config-file ones are re-read from config.
+ * anti-entropy copies into the catalog. Each registration made over HTTP is written to its
+ * own file in data_dir (atomically, by rename, before the request is answered), so it
+ * survives restarts and a registration costs one small write however many there are.
+ * Config-file registrations are re-read from config instead.
  */
 export class LocalState {
   readonly services = new Map<string, LocalService>()
   readonly checks = new Map<string, LocalCheck>()
-  /** Called after every change; anti-entropy schedules a sync. */
-  onChange: () => void = () => {}
-  /** Fires key `local` on every change (hash-blocking agent endpoints). */
+  /** Called after every change; anti-entropy syncs the named entry. */
+  onChange: (change: LocalChange) => void = () => {}
+  /** Fires key `local` on every change (hash-blocking agent endpoints, alias checks). */
   readonly watches = new WatchRegistry()
+  readonly #dir: string | undefined
 
-  constructor(private readonly dataDir: string | undefined) {}
+  constructor(dataDir: string | undefined) {
+    this.#dir = dataDir ? join(dataDir, 'local') : undefined
+  }
 
   addService(def: Omit<ServiceDefinition, 'checks'>, source: Source): void {
     this.services.set(def.ID, { def, source })
-    this.#changed(source)
+    if (source === 'api') this.#write('services', def.ID, def)
+    this.#notify({ kind: 'service', id: def.ID })
   }
 
   removeService(id: string): boolean {
     const svc = this.services.get(id)
     if (!svc) return false
-    this.services.delete(id)
     for (const [checkId, check] of this.checks) if (check.spec.record.ServiceID === id) this.removeCheck(checkId)
-    this.#changed(svc.source)
+    this.services.delete(id)
+    if (svc.source === 'api') this.#remove('services', id)
+    this.#notify({ kind: 'service', id })
     return true
   }
 
-  /** Adds or replaces a check; the previous runner (if any) is stopped by the caller's factory. */
+  /** Adds or replaces a check and starts its runner; a previous runner is stopped. */
   addCheck(spec: CheckSpec, source: Source, runner: RunningCheck | undefined, state?: { status: CheckStatus; output: string }): void {
     const previous = this.checks.get(spec.runner.id)
     previous?.runner?.stop()
     const status = state?.status ?? previous?.status ?? spec.record.Status
-    this.checks.set(spec.runner.id, {
+    const check: LocalCheck = {
       spec,
       source,
       status,
       output: state?.output ?? previous?.output ?? '',
       runner,
       criticalSince: status === 'critical' ? Date.now() : undefined,
-    })
+    }
+    this.checks.set(spec.runner.id, check)
+    if (source === 'api') this.#persistCheck(check)
     runner?.start()
-    this.#changed(source)
+    this.#notify({ kind: 'check', id: spec.runner.id })
   }
 
   removeCheck(id: string): boolean {
@@ -81,7 +91,8 @@ export class LocalState {
     if (!check) return false
     check.runner?.stop()
     this.checks.delete(id)
-    this.#changed(check.source)
+    if (check.source === 'api') this.#remove('checks', id)
+    this.#notify({ kind: 'check', id })
     return true
   }
 
@@ -96,8 +107,8 @@ export class LocalState {
     check.status = status
     check.output = output
     // Output-only changes are not worth a disk write; status changes are.
-    if (statusChanged) this.#changed(check.source)
-    else this.#notify()
+    if (statusChanged && check.source === 'api') this.#persistCheck(check)
+    this.#notify({ kind: 'check', id })
     return true
   }
 
@@ -106,37 +117,53 @@ export class LocalState {
     for (const c of this.checks.values()) c.runner?.stop()
   }
 
-  /** The persisted HTTP registrations, if any. */
-  load(): PersistedState | undefined {
-    if (!this.dataDir) return undefined
-    try {
-      const data = JSON.parse(readFileSync(join(this.dataDir, FILE), 'utf8')) as PersistedState
-      return data.v === 1 ? data : undefined
-    } catch {
-      return undefined
-    }
+  /** The HTTP registrations saved before a restart. */
+  load(): { services: Array<Omit<ServiceDefinition, 'checks'>>; checks: PersistedCheck[] } {
+    return { services: this.#readAll('services'), checks: this.#readAll('checks') }
   }
 
-  #changed(source: Source): void {
-    if (source === 'api') this.#persist()
-    this.#notify()
-  }
-
-  #notify(): void {
+  #notify(change: LocalChange): void {
     this.watches.notify(['local'])
-    this.onChange()
+    this.onChange(change)
   }
 
-  #persist(): void {
-    if (!this.dataDir) return
-    const state: PersistedState = {
-      v: 1,
-      services: [...this.services.values()].filter((s) => s.source === 'api').map((s) => s.def),
-      checks: [...this.checks.values()].filter((c) => c.source === 'api').map((c) => ({ spec: c.spec, status: c.status, output: c.output })),
+  #persistCheck(check: LocalCheck): void {
+    const saved: PersistedCheck = { spec: check.spec, status: check.status, output: check.output }
+    this.#write('checks', check.spec.runner.id, saved)
+  }
+
+  #file(kind: 'services' | 'checks', id: string): string {
+    return join(this.#dir!, kind, `${createHash('sha256').update(id).digest('hex').slice(0, 32)}.json`)
+  }
+
+  #write(kind: 'services' | 'checks', id: string, value: unknown): void {
+    if (!this.#dir) return
+    const file = this.#file(kind, id)
+    mkdirSync(join(this.#dir, kind), { recursive: true })
+    writeFileSync(`${file}.tmp`, JSON.stringify(value))
+    renameSync(`${file}.tmp`, file)
+  }
+
+  #remove(kind: 'services' | 'checks', id: string): void {
+    if (this.#dir) rmSync(this.#file(kind, id), { force: true })
+  }
+
+  #readAll<T>(kind: 'services' | 'checks'): T[] {
+    if (!this.#dir) return []
+    let names: string[]
+    try {
+      names = readdirSync(join(this.#dir, kind)).filter((n) => n.endsWith('.json')).sort()
+    } catch {
+      return []
     }
-    mkdirSync(this.dataDir, { recursive: true })
-    const tmp = join(this.dataDir, `${FILE}.tmp`)
-    writeFileSync(tmp, JSON.stringify(state))
-    renameSync(tmp, join(this.dataDir, FILE))
+    const out: T[] = []
+    for (const name of names) {
+      try {
+        out.push(JSON.parse(readFileSync(join(this.#dir, kind, name), 'utf8')) as T)
+      } catch {
+        // A torn file from a crash mid-write cannot happen (rename is atomic); skip anything unreadable.
+      }
+    }
+    return out
   }
 }
