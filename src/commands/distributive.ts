@@ -1,5 +1,7 @@
 import { Command, Errors, Flags } from '@oclif/core'
 import { parseDurationMs } from '../lib/duration.js'
+import { VERSION } from '../version.js'
+import { killRunningCommands } from '../distributive/host.js'
 import { runDistributive } from '../distributive/index.js'
 import { DISTRIBUTIVE_LIMITS } from '../distributive/limits.js'
 import { EXIT, parseVerbosity, configErrorLine } from '../distributive/report.js'
@@ -32,11 +34,23 @@ or 3 (bad checklist, or a check could not run). Also installed as \`distributive
     timeout: Flags.string({ char: 't', description: 'Per-check timeout, a duration (10s, 500ms) or seconds.', default: `${DISTRIBUTIVE_LIMITS.checkTimeoutMsDefault / 1000}s` }),
     format: Flags.string({ description: 'Output format.', options: ['nagios', 'json'], default: 'nagios' }),
     verbosity: Flags.string({ description: 'panic|fatal|error: status line only; warn: and failures; info: every check; debug: timings.', default: 'warn' }),
+    version: Flags.boolean({ char: 'v', description: 'Print the version and exit (upstream printed v0.2.5 here).' }),
     'legacy-exit-codes': Flags.boolean({ description: 'Upstream exit codes: 1 when anything failed or the checklist is bad, else 0.' }),
   }
 
   async run(): Promise<void> {
     const { flags } = await this.parse(DistributiveCommand)
+    // Killed by Nagios/Consul at their timeout: take the checks' commands along (they run in their own groups).
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(sig, () => {
+        killRunningCommands()
+        process.exit(EXIT.unknown)
+      })
+    }
+    if (flags.version) {
+      this.log(`distributive ${VERSION} (consulate; reads Distributive v0.1–v0.3 checklists)`)
+      return
+    }
     const result = await runDistributive({
       file: flags.file,
       directory: flags.directory,

@@ -120,6 +120,8 @@ export class Host {
     return new Promise((resolve, reject) => {
       if (signal.aborted) return reject(new CannotRunError('aborted'))
       const child = spawn(file, args, { env: this.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+      const pid = child.pid
+      if (pid !== undefined) LIVE_GROUPS.add(pid)
       let stdout = ''
       let output = ''
       const keep = (chunk: Buffer, isStdout: boolean): void => {
@@ -136,17 +138,31 @@ export class Host {
       }
       signal.addEventListener('abort', onAbort, { once: true })
       child.on('error', (err: NodeJS.ErrnoException) => {
+        if (pid !== undefined) LIVE_GROUPS.delete(pid)
         signal.removeEventListener('abort', onAbort)
         if (err.code === 'ENOENT') reject(new CannotRunError(`executable not found: ${file}`))
         else if (err.code === 'EACCES') reject(new CannotRunError(`permission denied running ${file}`))
         else reject(new CannotRunError(`${file}: ${err.message}`))
       })
       child.on('close', (code, sig) => {
+        if (pid !== undefined) LIVE_GROUPS.delete(pid)
         signal.removeEventListener('abort', onAbort)
         resolve({ code, signal: sig, stdout, output })
       })
     })
   }
+}
+
+/** Process groups of commands still running, so that a distributive killed by its caller can take them along. */
+const LIVE_GROUPS = new Set<number>()
+
+/**
+ * Kills every command a check started and that is still running. The CLI calls it on SIGTERM/SIGINT: commands run
+ * in their own process groups (so a timeout can kill grandchildren), which a caller killing our group would miss.
+ */
+export function killRunningCommands(): void {
+  for (const pid of LIVE_GROUPS) killGroup(pid)
+  LIVE_GROUPS.clear()
 }
 
 function killGroup(pid: number | undefined): void {

@@ -1,7 +1,7 @@
 /** The `distributive` binary end to end: exit codes, stdout contract, upstream flag spellings, no stack traces. */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { after, before, test } from 'node:test'
@@ -84,10 +84,15 @@ test('bad input exits 3 with one line naming the file and the check, no stack tr
     ['count.json', '{"Checklist":[{"ID":"checksum","Parameters":["MD5"]}]}', /count\.json: check #1 \(checksum\): expected 3 parameters, got 1/],
     ['regex.json', '{"Checklist":[{"ID":"fileMatches","Parameters":["/x","(["]}]}', /regex\.json: check #1 \(fileMatches\): bad regular expression/],
   ]
-  for (const [name, text, message] of cases) {
-    const f = path.join(dir, name)
-    await writeFile(f, text)
-    const r = await run(['-f', f])
+  const runs = await Promise.all(
+    cases.map(async ([name, text]) => {
+      const f = path.join(dir, name)
+      await writeFile(f, text)
+      return run(['-f', f])
+    }),
+  )
+  for (const [i, [name, , message]] of cases.entries()) {
+    const r = runs[i]!
     assert.equal(r.code, 3, `${name}: ${r.stdout}${r.stderr}`)
     assert.match(r.stdout, /^DISTRIBUTIVE UNKNOWN - /)
     assert.match(r.stdout, message)
@@ -112,4 +117,36 @@ test('the consul binary runs it as `consul distributive`', async () => {
   const r = await run(['distributive', '-f', good], { bin: [path.join(REPO, 'bin/consul.js')] })
   assert.equal(r.code, 0, r.stdout + r.stderr)
   assert.match(r.stdout, /^DISTRIBUTIVE OK/)
+})
+
+test('-v prints the version', async () => {
+  const r = await run(['-v'])
+  assert.equal(r.code, 0)
+  assert.match(r.stdout, /^distributive \d+\.\d+\.\d+/)
+})
+
+test('SIGTERM to distributive kills the commands its checks started', async () => {
+  const pidFile = path.join(dir, 'sleeper.pid')
+  const f = path.join(dir, 'hang.json')
+  await writeFile(f, JSON.stringify({ Checklist: [{ ID: 'command', Parameters: [`sleep 300 & echo $! > ${pidFile}; wait`] }] }))
+  const child = spawn(process.execPath, [BIN, '-f', f, '--timeout', '300s'], { cwd: dir, stdio: 'ignore' })
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)))
+  let pid = 0
+  for (let i = 0; i < 400 && !pid; i++) {
+    pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim()) || 0
+    if (!pid) await new Promise((r) => setTimeout(r, 50))
+  }
+  assert.ok(pid > 0, 'the check started its command')
+  child.kill('SIGTERM')
+  assert.equal(await exited, 3)
+  let alive = true
+  for (let i = 0; i < 100 && alive; i++) {
+    try {
+      process.kill(pid, 0)
+      await new Promise((r) => setTimeout(r, 50))
+    } catch {
+      alive = false
+    }
+  }
+  assert.equal(alive, false, `sleep ${pid} outlived distributive`)
 })

@@ -264,7 +264,7 @@ export async function createWorld(): Promise<World> {
   servers.push(tcp)
 
   const udp = dgram.createSocket('udp4')
-  udp.on('message', (msg, rinfo) => udp.send('pong', rinfo.port, rinfo.address))
+  udp.on('message', (_msg, rinfo) => udp.send('pong', rinfo.port, rinfo.address))
   await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()))
   sockets.push(udp)
 

@@ -2,7 +2,7 @@ import http from 'node:http'
 import type { Host } from '../host.js'
 import { DISTRIBUTIVE_LIMITS } from '../limits.js'
 import { parseRegex } from '../params.js'
-import { CannotRunError, fail, mismatch, pass, ParamError, type CheckDef } from '../types.js'
+import { CannotRunError, mismatch, pass, ParamError, type CheckDef } from '../types.js'
 
 /** Engine API version asked for: 1.24 is understood by every Docker since 1.12 and still served by current engines. */
 const DOCKER_API_VERSION = 'v1.24'
