@@ -51,6 +51,9 @@ function knownVersionDifference(go: R, ours: R): string | null {
   }
   if (/unexpected "\)" in [^"]+$/.test(ge) && oe.endsWith('unexpected right paren')) return "lexer's right paren error (Go 1.23)";
   if (ge.endsWith('unexpected <with> in else')) return '{{else with}} (Go 1.23)';
+  if (ge.endsWith('exceeded maximum template depth (100000)') && oe.endsWith('exceeded maximum template depth (1000)')) {
+    return 'our template call depth limit is 1000';
+  }
   if (/error calling call: (wrong number of args|non-function)/.test(ge) && ge !== oe) return 'call errors name the callee (Go 1.23)';
   if (ge.replace(/ := /g, ' = ') === oe.replace(/ := /g, ' = ') && ge !== oe) return 'assignment printed as = (Go 1.23)';
   return null;
@@ -86,6 +89,7 @@ export function runDiffFuzz(args: readonly string[]): number {
       const got = runCase(c);
       const norm = (x: { out: string; err?: string; phase?: string }) =>
         JSON.stringify({ out: x.out, err: x.err ?? null, phase: x.phase ?? null });
+      const short = (x: string) => (x.length > 300 ? x.slice(0, 300) + '...' : x);
       if (norm(got) !== norm(want)) {
         const why = knownVersionDifference(want, got);
         if (why !== null) {
@@ -95,8 +99,8 @@ export function runDiffFuzz(args: readonly string[]): number {
         diffs++;
         if (diffs <= 20) {
           console.log(`--- ${c.name} ${JSON.stringify(c.tmpl)} data=${JSON.stringify(c.data)} missingkey=${c.missingkey}`);
-          console.log(`  go:   ${norm(want)}`);
-          console.log(`  ours: ${norm(got)}`);
+          console.log(`  go:   ${short(norm(want))}`);
+          console.log(`  ours: ${short(norm(got))}`);
         }
       }
     }

@@ -375,13 +375,15 @@ function lexComment(l: Lexer): StateFn | null {
   l.pos = x + RIGHT_COMMENT.length;
   const { delim, trimSpaces } = l.atRightDelim();
   if (!delim) return l.errorf('comment ends before closing delimiter');
-  let comment: Item | null = null;
-  if (l.options.emitComment) comment = l.thisItem(ItemType.Comment);
+  // As in Go since the pull lexer (1.20+): taking the comment item moves the
+  // start past the comment without counting its newlines, so lines after a
+  // multi-line comment are numbered as if it were one line (Go 1.19 counted them).
+  const comment = l.thisItem(ItemType.Comment);
   if (trimSpaces) l.pos += TRIM_MARKER_LEN;
   l.pos += l.rightDelim.length;
   if (trimSpaces) l.pos += leftTrimLength(l.input, l.pos);
   l.ignore();
-  if (comment !== null) l.emitItem(comment);
+  if (l.options.emitComment) l.emitItem(comment);
   return lexText;
 }
 
