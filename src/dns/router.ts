@@ -133,7 +133,13 @@ export class DnsRouter {
       additionals: opt ? [responseOpt(opt)] : [],
     })
     if (opcode !== OPCODE_QUERY) return base('NOTIMP', false)
-    if (!q || typeof q.name !== 'string') return base('FORMERR', false)
+    if (!q || typeof q.name !== 'string' || !encodableName(q.name)) {
+      // Nothing we could echo back faithfully (dns-packet decodes some invalid names to text
+      // that does not encode again): answer without the question.
+      const bad = base('FORMERR', false)
+      bad.questions = []
+      return bad
+    }
     const klass = q.class ?? 'IN'
     if (klass !== 'IN' && klass !== 'ANY') return base('NOTIMP', false)
     if (NOT_IMPLEMENTED_TYPES.has(q.type)) return base('NOTIMP', false)
@@ -381,6 +387,18 @@ type ResFn = (rcode: Rcode, groups?: RecordGroup[], more?: Partial<Resolution>) 
 export function canonical(name: string): string {
   const n = name.toLowerCase()
   return n.endsWith('.') ? n.slice(0, -1) : n
+}
+
+/** Labels of 1 to 63 bytes, 253 bytes in all: what encodes back to the wire unchanged. */
+function encodableName(name: string): boolean {
+  const n = name.endsWith('.') ? name.slice(0, -1) : name
+  if (n === '') return true
+  if (Buffer.byteLength(n) > 253) return false
+  for (const label of n.split('.')) {
+    const len = Buffer.byteLength(label)
+    if (len === 0 || len > 63) return false
+  }
+  return true
 }
 
 function inZone(name: string, zone: string): boolean {
