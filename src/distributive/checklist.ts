@@ -135,7 +135,8 @@ function countText(p: number | readonly [number, number]): string {
 export function parseChecklist(text: string, source: string, format: 'json' | 'yaml' = formatOf(source, text)): Checklist {
   if (text.length > DISTRIBUTIVE_LIMITS.checklistBytesMax) throw new ChecklistError(`${source}: larger than ${DISTRIBUTIVE_LIMITS.checklistBytesMax} bytes`)
   if (text.trim() === '') throw new ChecklistError(`${source}: empty checklist file`)
-  const doc = normalize(parseDocument(text, source, format))
+  // Editors on Windows save JSON with a byte-order mark, which JSON parsers reject.
+  const doc = normalize(parseDocument(text.replace(/^\uFEFF/, ''), source, format))
   if (!isObject(doc)) throw new ChecklistError(`${source}: a checklist must be an object with "Name" and "Checklist"`)
   if (!validate(doc)) throw new ChecklistError(`${source}: ${describeSchemaError(validate.errors![0]!, doc)}`)
   const raw = doc as unknown as { name?: string; checklist: { name?: string; check?: string; id?: string; parameters: string[]; severity?: Severity }[] }

@@ -151,6 +151,19 @@ describe('sources', () => {
     assert.deepEqual(lists2.map((l) => l.name), ['piped'])
   })
 
+  test('with no source, /etc/distributive.d/ is read', async () => {
+    // Whatever this machine has there, the default directory is the one tried.
+    const result = await loadChecklists({ directory: '' }).then(
+      (lists) => lists.every((l) => l.source.startsWith('/etc/distributive.d/')),
+      (err: Error) => /^\/etc\/distributive\.d\//.test(err.message),
+    )
+    assert.equal(result, true)
+  })
+
+  test('a UTF-8 byte-order mark is ignored', () => {
+    assert.equal(parseChecklist('\uFEFF{"Checklist":[{"ID":"file","Parameters":["/x"]}]}', 'bom.json').checks.length, 1)
+  })
+
   test('empty stdin is a configuration error', async () => {
     await assert.rejects(loadChecklists({ stdin: true, stdinText: async () => '' }), /<stdin>: stdin was empty/)
   })
