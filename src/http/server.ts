@@ -15,6 +15,7 @@ import { registerCatalogRoutes } from './catalog.js'
 import { registerHealthRoutes } from './health.js'
 import { registerSessionRoutes } from './session.js'
 import { registerEventRoutes } from './event.js'
+import { registerQueryRoutes } from './query.js'
 
 /** Builds the route table of the HTTP API; one register function per /v1/<area>. */
 export function buildRouter(ctx: ApiContext): Router {
@@ -27,6 +28,7 @@ export function buildRouter(ctx: ApiContext): Router {
   registerHealthRoutes(router, ctx)
   registerSessionRoutes(router, ctx)
   registerEventRoutes(router, ctx)
+  registerQueryRoutes(router, ctx)
   return router
 }
 

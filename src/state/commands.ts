@@ -98,4 +98,11 @@ export interface SessionDestroyCommand {
   ID: string
 }
 
-export type CatalogCommand = RegisterCommand | DeregisterCommand | SessionCreateCommand | SessionDestroyCommand
+/** Creates, replaces or deletes a prepared query. */
+export interface QueryCommand {
+  Type: 'query'
+  Op: 'set' | 'delete'
+  Query: import('./queries.js').PreparedQueryInput
+}
+
+export type CatalogCommand = RegisterCommand | DeregisterCommand | SessionCreateCommand | SessionDestroyCommand | QueryCommand

@@ -3,6 +3,7 @@ import type { Command } from './commands.js'
 import { KvTable } from './kv.js'
 import { CatalogTables, type CheckRecord, type NodeRecord, type ServiceRecord } from './catalog.js'
 import { SessionTables, type SessionRecord } from './sessions.js'
+import { QueryTables, type PreparedQuery } from './queries.js'
 import { parseUint64 } from '../lib/uint64.js'
 
 /**
@@ -29,6 +30,8 @@ export class Fsm {
         return this.state.deregister(index, command)
       case 'session':
         return command.Op === 'create' ? this.state.sessionCreate(index, command) : this.state.sessionDestroy(index, command.ID)
+      case 'query':
+        return this.state.querySet(index, command)
       default:
         // A newer server wrote a command this one does not know: refuse to guess.
         throw new Error(`fsm: unknown command type ${JSON.stringify((command as { Type: unknown }).Type)}`)
@@ -64,6 +67,7 @@ export class Fsm {
         nodeIndex: [...catalog.nodeIndex],
       },
       sessions: { records: sessions.list(), index: sessions.index },
+      queries: { records: this.state.queries.list(), index: this.state.queries.index },
     }
     return JSON.stringify(data)
   }
@@ -97,6 +101,10 @@ export class Fsm {
     const sessions = new SessionTables()
     for (const r of data.sessions?.records ?? []) sessions.sessions.set(r.ID, r)
     sessions.index = data.sessions?.index ?? 0
+    const queries = new QueryTables()
+    for (const q of data.queries?.records ?? []) queries.queries.set(q.ID, q)
+    queries.index = data.queries?.index ?? 0
+    this.state.queries = queries
     this.state.kv = kv
     this.state.catalog = catalog
     this.state.sessions = sessions
@@ -123,4 +131,5 @@ interface SnapshotData {
     nodeIndex: Array<[string, number]>
   }
   sessions?: { records: SessionRecord[]; index: number }
+  queries?: { records: PreparedQuery[]; index: number }
 }

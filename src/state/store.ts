@@ -5,6 +5,8 @@ import { WatchRegistry, WatchSet } from './watch.js'
 import { KV_READ_VERBS, type KvOp, type RegisterCommand, type DeregisterCommand, type SessionCreateCommand } from './commands.js'
 import { CatalogTables } from './catalog.js'
 import { SessionTables, type SessionRecord } from './sessions.js'
+import { QueryTables } from './queries.js'
+import type { QueryCommand } from './commands.js'
 
 /** One result of a transaction: a KV entry (without its value for non-get verbs). */
 export type TxnResult = { KV: KvResultEntry }
@@ -33,6 +35,7 @@ export class StateStore {
   kv = new KvTable()
   catalog = new CatalogTables()
   sessions = new SessionTables()
+  queries = new QueryTables()
   readonly kvWatches = new WatchRegistry()
   /** Watch keys: `nodes`, `services`, `checks`, `service:<name>`, `node:<name>`, `sessions`. */
   readonly catalogWatches = new WatchRegistry()
@@ -255,6 +258,25 @@ export class StateStore {
     return true
   }
 
+  // ---- prepared queries (FSM only) ---------------------------------------------------------
+
+  querySet(index: number, cmd: QueryCommand): StateError | true {
+    this.lastIndex = index
+    const q = cmd.Query
+    if (cmd.Op === 'delete') {
+      this.queries.queries.delete(q.ID)
+    } else {
+      const other = this.queries.byName(q.Name)
+      if (other && other.ID !== q.ID) return new StateError(`name "${q.Name}" aliases an existing query name`)
+      if (q.Session && !this.sessions.get(q.Session)) return new StateError(`invalid session "${q.Session}"`)
+      const existing = this.queries.get(q.ID)
+      this.queries.queries.set(q.ID, { ...q, CreateIndex: existing?.CreateIndex ?? index, ModifyIndex: index })
+    }
+    this.queries.index = index
+    this.catalogWatches.notify(['queries'])
+    return true
+  }
+
   // ---- sessions (FSM only) -----------------------------------------------------------------
 
   sessionCreate(index: number, cmd: SessionCreateCommand): StateError | SessionRecord {
@@ -302,6 +324,7 @@ export class StateStore {
     }
     this.sessions.held.delete(id)
     this.sessions.sessions.delete(id)
+    for (const q of this.queries.list()) if (q.Session === id) this.queries.queries.delete(q.ID)
     this.sessions.index = index
     touched.add('sessions')
     touched.add(`sessions:${session.Node}`)
