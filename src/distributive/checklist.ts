@@ -1,6 +1,6 @@
 import type { ErrorObject } from 'ajv'
 import validateChecklist from './checklist-validate.generated.js'
-import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser'
+import type { ParseError } from 'jsonc-parser'
 import { createRequire } from 'node:module'
 import { DISTRIBUTIVE_LIMITS } from './limits.js'
 import { lookupCheck } from './registry.js'
@@ -99,13 +99,16 @@ function lineCol(text: string, offset: number): string {
 /** Parses JSON (with positions in errors) or YAML (failsafe schema: every scalar is a string, so `0644` stays `0644`). */
 function parseDocument(text: string, source: string, format: 'json' | 'yaml'): unknown {
   if (format === 'json') {
-    const errors: ParseError[] = []
-    const doc: unknown = parseJsonc(text, errors, { allowTrailingComma: false, disallowComments: true, allowEmptyContent: false })
-    if (errors.length > 0) {
-      const e = errors[0]!
-      throw new ChecklistError(`${source}:${lineCol(text, e.offset)}: invalid JSON: ${printParseErrorCode(e.error)}`)
+    try {
+      return JSON.parse(text) as unknown
+    } catch {
+      // JSON.parse does not always say where; jsonc-parser does (loaded only now, to keep start-up short).
+      const jsonc = createRequire(import.meta.url)('jsonc-parser') as typeof import('jsonc-parser')
+      const errors: ParseError[] = []
+      jsonc.parse(text, errors, { allowTrailingComma: false, disallowComments: true, allowEmptyContent: false })
+      const e = errors[0]
+      throw new ChecklistError(`${source}:${lineCol(text, e?.offset ?? 0)}: invalid JSON${e ? `: ${jsonc.printParseErrorCode(e.error)}` : ''}`)
     }
-    return doc
   }
   try {
     return yaml().parse(text, { schema: 'failsafe', uniqueKeys: false, maxAliasCount: 100 })

@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process'
+import type { ChildProcessByStdio } from 'node:child_process'
+import type { Readable } from 'node:stream'
 import { readFile, statfs } from 'node:fs/promises'
 import type { LookupFunction } from 'node:net'
 import os from 'node:os'
@@ -116,10 +117,12 @@ export class Host {
    * Runs an executable without a shell, in its own process group so that an abort kills grandchildren too
    * (a `bash -c 'sleep 100'` must not outlive the check). A missing executable throws CannotRunError.
    */
-  exec(file: string, args: readonly string[], signal: AbortSignal): Promise<ExecResult> {
+  async exec(file: string, args: readonly string[], signal: AbortSignal): Promise<ExecResult> {
+    // Loaded on the first command: checklists without one start faster.
+    const { spawn } = await import('node:child_process')
     return new Promise((resolve, reject) => {
       if (signal.aborted) return reject(new CannotRunError('aborted'))
-      const child = spawn(file, args, { env: this.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+      const child: ChildProcessByStdio<null, Readable, Readable> = spawn(file, args, { env: this.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
       const pid = child.pid
       if (pid !== undefined) LIVE_GROUPS.add(pid)
       let stdout = ''

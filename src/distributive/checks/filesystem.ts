@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { lstat, readFile } from 'node:fs/promises'
 import type { Host } from '../host.js'
@@ -46,6 +45,7 @@ function kindCheck(names: string[], want: 'file' | 'directory' | 'symlink'): Che
 }
 
 async function digest(algorithm: string, file: string, signal: AbortSignal): Promise<string> {
+  const { createHash } = await import('node:crypto') // loaded by runs that checksum, not by every start-up
   const hash = createHash(algorithm)
   for await (const chunk of createReadStream(file, { signal })) hash.update(chunk as Buffer)
   return hash.digest('hex')

@@ -2,7 +2,6 @@ import dgram from 'node:dgram'
 import { lookup as dnsLookup } from 'node:dns'
 import { readFile, stat } from 'node:fs/promises'
 import http from 'node:http'
-import https from 'node:https'
 import net, { isIP } from 'node:net'
 import type { Host } from '../host.js'
 import { DISTRIBUTIVE_LIMITS } from '../limits.js'
@@ -136,9 +135,10 @@ function udpProbe(host: Host, target: { host: string; port: number }, waitMs: nu
   })
 }
 
-function httpGet(host: Host, url: URL, insecure: boolean, signal: AbortSignal): Promise<string> {
+async function httpGet(host: Host, url: URL, insecure: boolean, signal: AbortSignal): Promise<string> {
+  // node:https (TLS) is loaded only by a run that needs it: it is a good part of start-up otherwise.
+  const mod = url.protocol === 'https:' ? await import('node:https') : http
   return new Promise((resolve, reject) => {
-    const mod = url.protocol === 'https:' ? https : http
     const req = mod.get(url, { lookup: lookupFor(host), rejectUnauthorized: !insecure, signal }, (res) => {
       const chunks: Buffer[] = []
       let size = 0
