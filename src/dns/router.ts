@@ -13,7 +13,7 @@ import dnsPacket, { type Answer, type Packet, type Question, type DecodedPacket,
 import type { CheckRecord, NodeRecord, ServiceRecord } from '../state/catalog.js'
 import type { DnsConfig } from '../agent/config.js'
 import { AnswerCache } from './cache.js'
-import { fitResponse, type RecordGroup } from './truncate.js'
+import { encodeRecord, fitGroups, makeGroup, type RecordGroup } from './truncate.js'
 import { DNS_LIMITS } from './limits.js'
 
 /** What the router reads from the catalog; `CatalogTables` has this shape. */
@@ -116,45 +116,52 @@ export class DnsRouter {
    * name outside our domains gives REFUSED (the server forwards those first when it has recursors).
    */
   handleRequest(query: Packet, ctx: RequestContext): Packet {
+    return dnsPacket.decode(this.answer(query, ctx))
+  }
+
+  /** `handleRequest` in wire form: what the server sends. */
+  answer(query: Packet, ctx: RequestContext): Buffer {
     const cfg = this.#opts.config()
     const flagsIn = query.flags ?? 0
     const opcode = (flagsIn >> 11) & 0xf
-    const questions = query.questions ?? []
-    const q = questions[0]
+    const q = (query.questions ?? [])[0]
     const opt = (query.additionals ?? []).find((a): a is OptAnswer => a.type === 'OPT')
+    const optWire = opt ? encodeRecord(responseOpt(opt)) : undefined
     const ra = cfg.recursors.length > 0
-    const base = (rcode: Rcode, aa: boolean): Packet => ({
-      id: query.id ?? 0,
-      type: 'response',
-      flags: (opcode << 11) | (flagsIn & dnsPacket.RECURSION_DESIRED) | (ra ? dnsPacket.RECURSION_AVAILABLE : 0) | (aa ? dnsPacket.AUTHORITATIVE_ANSWER : 0) | RCODE[rcode],
-      questions: q ? [{ name: canonical(q.name), type: q.type, class: q.class ?? 'IN' }] : [],
-      answers: [],
-      authorities: [],
-      additionals: opt ? [responseOpt(opt)] : [],
-    })
-    if (opcode !== OPCODE_QUERY) return base('NOTIMP', false)
-    if (!q || typeof q.name !== 'string' || !encodableName(q.name)) {
-      // Nothing we could echo back faithfully (dns-packet decodes some invalid names to text
-      // that does not encode again): answer without the question.
-      const bad = base('FORMERR', false)
-      bad.questions = []
-      return bad
-    }
+    const head = (rcode: Rcode, opts: { aa?: boolean; tc?: boolean; question?: boolean } = {}): Buffer =>
+      dnsPacket.encode({
+        id: query.id ?? 0,
+        type: 'response',
+        flags:
+          (opcode << 11) |
+          (flagsIn & dnsPacket.RECURSION_DESIRED) |
+          (ra ? dnsPacket.RECURSION_AVAILABLE : 0) |
+          (opts.aa ? dnsPacket.AUTHORITATIVE_ANSWER : 0) |
+          (opts.tc ? dnsPacket.TRUNCATED_RESPONSE : 0) |
+          RCODE[rcode],
+        questions: q && opts.question !== false ? [{ name: canonical(q.name), type: q.type, class: q.class ?? 'IN' }] : [],
+      })
+    const error = (rcode: Rcode, question = true): Buffer => assemble(head(rcode, { question }), [], 0, [], optWire ? [optWire] : [])
+    if (opcode !== OPCODE_QUERY) return error('NOTIMP')
+    // A missing question, or a name that would not encode back (dns-packet decodes some invalid
+    // names to text that does not re-encode): FORMERR, without echoing it.
+    if (!q || typeof q.name !== 'string' || !encodableName(q.name)) return error('FORMERR', false)
     const klass = q.class ?? 'IN'
-    if (klass !== 'IN' && klass !== 'ANY') return base('NOTIMP', false)
-    if (NOT_IMPLEMENTED_TYPES.has(q.type)) return base('NOTIMP', false)
+    if (klass !== 'IN' && klass !== 'ANY') return error('NOTIMP')
+    if (NOT_IMPLEMENTED_TYPES.has(q.type)) return error('NOTIMP')
     const domain = this.domainOf(q.name)
-    if (domain === undefined) return base('REFUSED', false)
+    if (domain === undefined) return error('REFUSED')
 
-    const name = canonical(q.name)
-    const key = `${q.type}|${name}`
+    const key = `${q.type}|${canonical(q.name)}`
     const res = this.#opts.cache ? this.#opts.cache.get(key, () => this.resolve(q)) : this.resolve(q)
 
-    const out = base(res.rcode, true)
-    const soa = res.soaAnswer || res.soaAuthority ? this.#soa(res.domain, cfg) : undefined
-    if (res.soaAnswer && soa) out.answers!.push(soa)
-    if (res.soaAuthority && soa) out.authorities!.push(soa)
-    out.authorities!.push(...res.authorities)
+    const fixedAnswers: Buffer[] = []
+    const authorities: Buffer[] = []
+    if (res.soaAnswer || res.soaAuthority) {
+      const soa = encodeRecord(this.#soa(res.domain, cfg))
+      ;(res.soaAnswer ? fixedAnswers : authorities).push(soa)
+    }
+    for (const a of res.authorities) authorities.push(encodeRecord(a))
 
     let groups = res.groups
     if (res.shuffle && groups.length > 1) groups = shuffle(groups, this.#random)
@@ -164,10 +171,12 @@ export class DnsRouter {
       if (ctx.transport === 'udp' && !opt && cfg.udpAnswerLimit > 0) limit = Math.min(limit, cfg.udpAnswerLimit)
       if (groups.length > limit) groups = groups.slice(0, limit)
     }
+    let header = head(res.rcode, { aa: true })
     const maxSize = ctx.transport === 'tcp' ? DNS_LIMITS.tcpMaxSize : udpSize(opt)
-    const fitted = fitResponse(out, groups, maxSize)
-    if (fitted.truncated) out.flags = (out.flags ?? 0) | dnsPacket.TRUNCATED_RESPONSE
-    return out
+    const fixed = header.length + byteSum(fixedAnswers) + byteSum(authorities) + (optWire?.length ?? 0)
+    const fitted = fitGroups(groups, maxSize - fixed)
+    if (fitted.truncated) header = head(res.rcode, { aa: true, tc: true })
+    return assemble(header, [...fixedAnswers, ...fitted.answers], fixedAnswers.length + fitted.answerCount, authorities, optWire ? [...fitted.additionals, optWire] : fitted.additionals)
   }
 
   /** The records for one question (in our domain), uncached. Pure given the catalog and config. */
@@ -409,13 +418,25 @@ function seconds(ms: number): number {
   return Math.max(0, Math.floor(ms / 1000))
 }
 
-function group(answers: Answer[], additionals: Answer[]): RecordGroup {
-  return { answers, additionals, answerBytes: recordsLength(answers), additionalBytes: additionals.map((a) => recordsLength([a])) }
+const group = makeGroup
+
+function byteSum(list: readonly Buffer[]): number {
+  let n = 0
+  for (const b of list) n += b.length
+  return n
 }
 
-/** Wire length of records, as dns-packet encodes them (it does not compress names). */
-export function recordsLength(records: Answer[]): number {
-  return dnsPacket.encodingLength({ answers: records }) - 12
+/**
+ * The message: a header and question that dns-packet encoded, then records it encoded one by
+ * one (each authority and additional buffer is one record; an answer buffer may hold several).
+ * The header's section counts are set here because the records were encoded apart from it.
+ */
+function assemble(head: Buffer, answers: Buffer[], answerCount: number, authorities: Buffer[], additionals: Buffer[]): Buffer {
+  const out = Buffer.concat([head, ...answers, ...authorities, ...additionals])
+  out.writeUInt16BE(answerCount, 6)
+  out.writeUInt16BE(authorities.length, 8)
+  out.writeUInt16BE(additionals.length, 10)
+  return out
 }
 
 /** The worst status of an instance's checks; a maintenance check is critical. */

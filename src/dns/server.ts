@@ -49,7 +49,7 @@ export class DnsHandler {
         this.log('debug', `dns: no recursor answered for ${q.name}`)
         return headerOnly(buf, RCODE_SERVFAIL, true)
       }
-      return dnsPacket.encode(this.router.handleRequest(query, { transport }))
+      return this.router.answer(query, { transport })
     } catch (err) {
       this.log('error', `dns: failed to answer a query: ${(err as Error).message}`)
       return headerOnly(buf, RCODE_SERVFAIL)

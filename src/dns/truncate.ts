@@ -6,55 +6,85 @@
  * Consul trims UDP answers silently unless `enable_truncate` is set; we always set TC when an
  * answer record had to be left out, so a resolver knows to retry over TCP. Dropping additional
  * records alone does not set TC (RFC 2181 9: TC means the answer itself is incomplete).
+ *
+ * Records are encoded once, when their group is built (dns-packet does not compress names, so a
+ * record's bytes do not depend on where it lands in the message); fitting is arithmetic on
+ * their lengths and the answer is a concatenation.
  */
-import dnsPacket, { type Answer, type Packet } from 'dns-packet'
+import dnsPacket, { type Answer } from 'dns-packet'
 
 export interface RecordGroup {
   answers: Answer[]
   additionals: Answer[]
-  /** Wire bytes of `answers` together. */
-  answerBytes: number
-  /** Wire bytes of each additional record, by position. */
-  additionalBytes: number[]
+  /** The answers' wire bytes, back to back. */
+  answerWire: Buffer
+  /** Each additional record's wire bytes, by position. */
+  additionalWire: Buffer[]
+  /** Each additional record's identity, so shared glue goes in once. */
+  additionalKeys: string[]
+}
+
+/** dns-packet's single-record codec (exported at runtime, missing from its type declarations). */
+const rr = (dnsPacket as unknown as { answer: { encode(a: Answer): Buffer } }).answer
+
+/** One resource record in wire form. */
+export function encodeRecord(a: Answer): Buffer {
+  return rr.encode(a)
+}
+
+export function makeGroup(answers: Answer[], additionals: Answer[]): RecordGroup {
+  return {
+    answers,
+    additionals,
+    answerWire: Buffer.concat(answers.map(encodeRecord)),
+    additionalWire: additionals.map(encodeRecord),
+    additionalKeys: additionals.map(recordKey),
+  }
+}
+
+export interface Fitted {
+  answers: Buffer[]
+  answerCount: number
+  additionals: Buffer[]
+  truncated: boolean
+  bytes: number
 }
 
 /**
- * Appends to `packet` (which already holds its question, fixed answers, authorities and OPT)
- * as many groups as fit in `maxSize` bytes, in order; then as many of their additional records
- * as still fit, each name/type/data once. Returns whether an answer group was left out.
+ * Takes whole groups, in order, while their answers fit in `budget` bytes; then, in the same
+ * order, each distinct additional record that still fits.
  */
-export function fitResponse(packet: Packet, groups: readonly RecordGroup[], maxSize: number): { truncated: boolean; size: number } {
-  let size = dnsPacket.encodingLength(packet)
-  const answers = packet.answers ?? (packet.answers = [])
-  const additionals = packet.additionals ?? (packet.additionals = [])
+export function fitGroups(groups: readonly RecordGroup[], budget: number): Fitted {
+  const answers: Buffer[] = []
+  let answerCount = 0
+  let bytes = 0
   let kept = 0
   for (const g of groups) {
-    if (size + g.answerBytes > maxSize) break
-    size += g.answerBytes
-    answers.push(...g.answers)
+    if (bytes + g.answerWire.length > budget) break
+    bytes += g.answerWire.length
+    answers.push(g.answerWire)
+    answerCount += g.answers.length
     kept++
   }
-  const seen = new Set<string>()
-  // The OPT record, if any, stays last, as resolvers expect it after the glue.
-  const opt = additionals.length > 0 && additionals[additionals.length - 1]!.type === 'OPT' ? additionals.pop() : undefined
+  const additionals: Buffer[] = []
+  let seen: Set<string> | undefined
   for (let i = 0; i < kept; i++) {
     const g = groups[i]!
-    for (let j = 0; j < g.additionals.length; j++) {
-      const rec = g.additionals[j]!
-      const key = recordKey(rec)
+    for (let j = 0; j < g.additionalWire.length; j++) {
+      const wire = g.additionalWire[j]!
+      if (bytes + wire.length > budget) continue
+      const key = g.additionalKeys[j]!
+      seen ??= new Set()
       if (seen.has(key)) continue
-      const bytes = g.additionalBytes[j]!
-      if (size + bytes > maxSize) continue
       seen.add(key)
-      size += bytes
-      additionals.push(rec)
+      bytes += wire.length
+      additionals.push(wire)
     }
   }
-  if (opt) additionals.push(opt)
-  return { truncated: kept < groups.length, size }
+  return { answers, answerCount, additionals, truncated: kept < groups.length, bytes }
 }
 
 function recordKey(rec: Answer): string {
   const data = (rec as { data?: unknown }).data
-  return `${rec.name}|${rec.type}|${Array.isArray(data) ? data.map(String).join('\u0000') : String(data)}`
+  return `${rec.name}|${rec.type}|${Array.isArray(data) ? data.map(String).join('\u0000') : typeof data === 'object' ? JSON.stringify(data) : String(data)}`
 }
