@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { parseChecklist, type Checklist } from '../../src/distributive/checklist.js'
 import { Host } from '../../src/distributive/host.js'
+import { DISTRIBUTIVE_LIMITS } from '../../src/distributive/limits.js'
 import { exitCode, formatJson, formatNagios, parseVerbosity, statusLine } from '../../src/distributive/report.js'
 import { runChecklists, type RunReport } from '../../src/distributive/runner.js'
 
@@ -157,5 +158,50 @@ describe('report', () => {
     assert.deepEqual(doc.counts, { total: 2, passed: 1, warning: 0, critical: 1, unknown: 0 })
     assert.deepEqual(doc.checks.map((c) => [c.position, c.id, c.status]), [[1, 'directory', 'passing'], [2, 'directory', 'critical']])
     assert.match(doc.checks[1]!.message, /No such file or directory/)
+  })
+})
+
+describe('host', () => {
+  test('paths map into the root, with /proc and /sys into their own roots', () => {
+    const h = new Host({ root: '/srv/img', procRoot: '/fixtures/proc' })
+    assert.equal(h.path('/etc/passwd'), '/srv/img/etc/passwd')
+    assert.equal(h.path('/proc/net/tcp'), '/fixtures/proc/net/tcp')
+    assert.equal(h.path('/sys/class/net/lo'), '/srv/img/sys/class/net/lo')
+    assert.equal(new Host().path('/etc/passwd'), '/etc/passwd')
+  })
+
+  test('tables are read once per run and afresh by the next run', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'distributive-memo-'))
+    try {
+      await mkdir(path.join(root, 'etc'))
+      await writeFile(path.join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n')
+      await writeFile(path.join(root, 'etc/group'), 'root:x:0:\n')
+      const h = new Host({ root })
+      const l = list('memo', [['userExists', ['root']], ['userExists', ['carol']]])
+      assert.deepEqual((await runChecklists([l], h)).outcomes.map((o) => o.status), ['passing', 'critical'])
+      await writeFile(path.join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\ncarol:x:1001:1001::/home/carol:/bin/sh\n')
+      assert.deepEqual((await runChecklists([l], h)).outcomes.map((o) => o.status), ['passing', 'passing'])
+      const run = h.forRun()
+      let loads = 0
+      const load = async (): Promise<number> => ++loads
+      assert.deepEqual(await Promise.all([run.memo('k', load), run.memo('k', load)]), [1, 1])
+    } finally {
+      await rm(root, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('output limits', () => {
+  test('a check’s message is clipped', async () => {
+    const report = await runChecklists([list('big', [['command', ['head -c 100000 /dev/zero | tr "\\0" x; exit 1']]])], host)
+    assert.equal(report.outcomes[0]!.status, 'critical')
+    assert.ok(report.outcomes[0]!.message.length <= DISTRIBUTIVE_LIMITS.messageBytesMax + 1, `${report.outcomes[0]!.message.length} characters`)
+  })
+
+  test('a | in a failing check does not break the perfdata', async () => {
+    const report = await runChecklists([list('pipes', [['commandOutputMatches', ['echo a', 'b|c']]])], host, zeroClock)
+    const line = statusLine(report, exitCode(report))
+    assert.equal(line.split('|').length, 2)
+    assert.match(line, /commandOutputMatches "echo a" b\/c \| passed=0 failed=1/)
   })
 })
