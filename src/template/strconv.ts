@@ -282,9 +282,15 @@ export function parseInt64(s: string): bigint | null {
 
 /** strconv.ParseFloat(s, 64) for Go number syntax; null on error or range error. */
 export function parseFloat64(s: string): number | null {
+  const r = parseFloat64Err(s);
+  return typeof r === 'number' ? r : null;
+}
+
+/** Like parseFloat64 but says why it failed: 'syntax' or 'range'. */
+export function parseFloat64Err(s: string): number | 'syntax' | 'range' {
   let t = s;
   if (t.includes('_')) {
-    if (!underscoreOK(t)) return null;
+    if (!underscoreOK(t)) return 'syntax';
     t = t.replace(/_/g, '');
   }
   let sign = 1;
@@ -296,18 +302,18 @@ export function parseFloat64(s: string): number | null {
   let v: number;
   if (/^0[xX]/.test(body)) {
     const m = /^0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?[pP]([+-]?[0-9]+)$/.exec(body);
-    if (!m) return null;
+    if (!m) return 'syntax';
     const ip = m[1];
     const fp = m[2] ?? '';
-    if (ip.length + fp.length === 0) return null;
+    if (ip.length + fp.length === 0) return 'syntax';
     const mant = BigInt('0x' + (ip + fp || '0'));
     const exp = Number(m[3]) - 4 * fp.length;
     v = Number(mant) * Math.pow(2, exp);
   } else {
-    if (!/^(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/.test(body)) return null;
+    if (!/^(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/.test(body)) return 'syntax';
     v = Number(body);
   }
-  if (!Number.isFinite(v)) return null;
+  if (!Number.isFinite(v)) return 'range';
   return sign * v;
 }
 

@@ -8,6 +8,7 @@ import {
   SyntaxError as StrconvSyntaxError,
   quote as goQuote,
   parseFloat64,
+  parseFloat64Err,
   parseInt64,
   parseUint,
   unquote,
@@ -628,14 +629,11 @@ export class Tree implements TreeRef {
       return n;
     }
     if (typ === ItemType.Complex) {
-      // "1+2i": real part, then signed imaginary part.
-      const m = /^([+-]?[^+-]+(?:[eEpP][+-][0-9_]+)?)([+-].*)i$/.exec(text);
-      const re = m ? parseFloat64(m[1]) : null;
-      const im = m ? parseFloat64(m[2]) : null;
-      if (re === null || im === null) this.errorf('expected integer');
+      const c = scanComplex(text);
+      if (typeof c === 'string') this.errorf(c);
       n.isComplex = true;
-      n.complexRe = re;
-      n.complexIm = im;
+      n.complexRe = c.re;
+      n.complexIm = c.im;
       simplifyComplex(n);
       return n;
     }
@@ -688,6 +686,70 @@ export class Tree implements TreeRef {
     if (!n.isInt && !n.isUint && !n.isFloat) this.errorf(`illegal number syntax: ${goQuote(text)}`);
     return n;
   }
+}
+
+const ERR_COMPLEX = 'syntax error scanning complex number';
+
+/**
+ * fmt.Sscan of a complex128 ("1+2i" or "(1+2i)"), as Go's parser uses for
+ * complex constants; returns the parts or Go's error text.
+ */
+function scanComplex(text: string): { re: number; im: number } | string {
+  let i = 0;
+  let buf = '';
+  const accept = (set: string): boolean => {
+    if (i < text.length && set.includes(text[i])) {
+      buf += text[i++];
+      return true;
+    }
+    return false;
+  };
+  const floatToken = (): string => {
+    buf = '';
+    if (accept('nN') && accept('aA') && accept('nN')) return buf;
+    accept('+-');
+    if (accept('iI') && accept('nN') && accept('fF')) return buf;
+    let digits = '0123456789_';
+    let exp = 'eEpP';
+    if (accept('0') && accept('xX')) {
+      digits = '0123456789aAbBcCdDeEfF_';
+      exp = 'pP';
+    }
+    while (accept(digits));
+    if (accept('.')) while (accept(digits));
+    if (accept(exp)) {
+      accept('+-');
+      while (accept('0123456789_'));
+    }
+    return buf;
+  };
+  const convert = (str: string): number | string => {
+    const bad = (num: string, why: 'syntax' | 'range') =>
+      `strconv.ParseFloat: parsing ${goQuote(num)}: ${why === 'syntax' ? 'invalid syntax' : 'value out of range'}`;
+    const p = str.indexOf('p');
+    if (p >= 0 && !/[xX]/.test(str)) {
+      const f = parseFloat64Err(str.slice(0, p));
+      if (typeof f === 'string') return bad(str, f);
+      const m = /^[+-]?[0-9]+$/.test(str.slice(p + 1)) ? Number(str.slice(p + 1)) : NaN;
+      if (Number.isNaN(m)) return `strconv.Atoi: parsing ${goQuote(str)}: invalid syntax`;
+      return f * Math.pow(2, m);
+    }
+    const f = parseFloat64Err(str);
+    return typeof f === 'string' ? bad(str, f) : f;
+  };
+  const parens = accept('(');
+  const real = floatToken();
+  buf = '';
+  if (!accept('+-')) return ERR_COMPLEX;
+  const imagSign = buf;
+  const imag = floatToken();
+  if (!accept('i')) return ERR_COMPLEX;
+  if (parens && !accept(')')) return ERR_COMPLEX;
+  const re = convert(real);
+  if (typeof re === 'string') return re;
+  const im = convert(imagSign + imag);
+  if (typeof im === 'string') return im;
+  return { re, im };
 }
 
 function simplifyComplex(n: NumberNode): void {
