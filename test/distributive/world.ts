@@ -268,7 +268,17 @@ export async function createWorld(): Promise<World> {
   await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()))
   sockets.push(udp)
 
-  const web = http.createServer((_, res) => res.end('hello from the distributive test world\n'))
+  const web = http.createServer((req, res) => {
+    if (req.url === '/moved') {
+      res.writeHead(302, { location: '/' })
+      return void res.end()
+    }
+    if (req.url === '/loop') {
+      res.writeHead(301, { location: '/loop' })
+      return void res.end()
+    }
+    res.end('hello from the distributive test world\n')
+  })
   await listen(web, 0)
   servers.push(web)
 

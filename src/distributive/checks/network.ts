@@ -135,11 +135,31 @@ function udpProbe(host: Host, target: { host: string; port: number }, waitMs: nu
   })
 }
 
+/** Redirects followed by responseMatches, as Go's http.Get (which upstream used) follows at most 10. */
+const HTTP_REDIRECTS_MAX = 10
+
+/** GETs the body (whatever the status, as upstream), following redirects. */
 async function httpGet(host: Host, url: URL, insecure: boolean, signal: AbortSignal): Promise<string> {
+  let current = url
+  for (let hop = 0; ; hop++) {
+    const r = await httpGetOnce(host, current, insecure, signal)
+    if (r.location === undefined) return r.body
+    if (hop >= HTTP_REDIRECTS_MAX) throw new Error(`stopped after ${HTTP_REDIRECTS_MAX} redirects`)
+    current = new URL(r.location, current)
+    if (current.protocol !== 'http:' && current.protocol !== 'https:') throw new Error(`redirect to ${current.protocol} URL`)
+  }
+}
+
+async function httpGetOnce(host: Host, url: URL, insecure: boolean, signal: AbortSignal): Promise<{ body: string; location?: string }> {
   // node:https (TLS) is loaded only by a run that needs it: it is a good part of start-up otherwise.
   const mod = url.protocol === 'https:' ? await import('node:https') : http
   return new Promise((resolve, reject) => {
     const req = mod.get(url, { lookup: lookupFor(host), rejectUnauthorized: !insecure, signal }, (res) => {
+      const status = res.statusCode ?? 0
+      if (status >= 300 && status < 400 && res.headers.location) {
+        res.resume()
+        return resolve({ body: '', location: res.headers.location })
+      }
       const chunks: Buffer[] = []
       let size = 0
       res.on('data', (c: Buffer) => {
@@ -147,7 +167,7 @@ async function httpGet(host: Host, url: URL, insecure: boolean, signal: AbortSig
         if (size < DISTRIBUTIVE_LIMITS.httpBodyBytesMax) chunks.push(c)
         size += c.length
       })
-      res.on('end', () => resolve(Buffer.concat(chunks).subarray(0, DISTRIBUTIVE_LIMITS.httpBodyBytesMax).toString('utf8')))
+      res.on('end', () => resolve({ body: Buffer.concat(chunks).subarray(0, DISTRIBUTIVE_LIMITS.httpBodyBytesMax).toString('utf8') }))
       res.on('error', reject)
     })
     req.on('error', reject)
