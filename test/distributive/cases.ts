@@ -238,6 +238,8 @@ export const CASES: CheckCase[] = [
   { id: 'ZooKeeperServerStats', params: (w) => ['2s', '1', '5', '10', `127.0.0.1:${w.zk.sick}`], expect: 'critical' },
   // Upstream dereferenced nil when a server was down.
   { id: 'ZooKeeperServerStats', params: (w) => ['2s', '1', '5', '10', `127.0.0.1:${w.closedTcpPort}`], expect: 'critical' },
+  { id: 'ServerStats', params: (w) => ['1s', '0', '2', '8', `127.0.0.1:${w.zk.follower1}`], expect: 'passing' },
+  { id: 'ServerStats', params: (w) => ['1s', '0', '1', '8', `127.0.0.1:${w.zk.follower1}`], expect: 'critical', message: /0\/2\/8 above 0\/1\/8/ },
   { id: 'ZooKeeperQuorum', params: p('2s', '/etc/zookeeper/zoo.cfg'), expect: 'passing' },
   { id: 'ZooKeeperQuorum', params: p('2s', '/etc/zookeeper/split.cfg'), expect: 'critical', message: /2 leader/ },
 ]

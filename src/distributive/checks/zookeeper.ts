@@ -86,7 +86,8 @@ export const zookeeperChecks: CheckDef[] = [
     },
   },
   {
-    names: ['ZooKeeperServerStats'],
+    // Upstream v0.3 registered this as ServerStats (its type is ZooKeeperServerStats); both names work.
+    names: ['ZooKeeperServerStats', 'ServerStats'],
     params: [5, Infinity],
     summary: 'every server’s srvr latency min/avg/max is at most the thresholds (ms)',
     parse: ([timeout, min, avg, max, ...servers]) => {
