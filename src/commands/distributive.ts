@@ -15,10 +15,11 @@ function parseTimeout(s: string): number {
 
 export default class DistributiveCommand extends Command {
   static override summary = 'Verify this node’s configuration from checklists and report as a Nagios plugin.'
-  static override description = `Reads Distributive checklists (v0.1–v0.2.1 JSON with "Check", v0.2.2–v0.2.5 JSON with "ID",
-v0.3 YAML with "id"), runs every check concurrently with a per-check timeout, prints one Nagios status line
-on stdout followed by the failing checks, and exits 0 (all passed), 1 (only warnings), 2 (a check failed)
-or 3 (bad checklist, or a check could not run). Also installed as \`distributive\`.`
+  static override description =
+    'Reads Distributive checklists (v0.1–v0.2.1 JSON with "Check", v0.2.2–v0.2.5 JSON with "ID", v0.3 YAML with "id"), ' +
+    'runs every check concurrently with a per-check timeout, prints one Nagios status line on stdout followed by the ' +
+    'failing checks, and exits 0 (all passed), 1 (only warnings), 2 (a check failed) or 3 (bad checklist, or a check ' +
+    'could not run). Also installed as `distributive`.'
   static override examples = [
     '<%= config.bin %> distributive -f checks/consul-node.json',
     '<%= config.bin %> distributive -d /etc/distributive.d/ --verbosity=info',
