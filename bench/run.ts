@@ -17,6 +17,10 @@ const BENCHES: Record<string, Bench> = {
     describe: 'a 50-check local checklist: whole process (start-up included, target < 300 ms) and the in-agent check type (issue 7)',
     run: async (args) => (await import('./distributive.js')).runDistributiveBench(args),
   },
+  dns: {
+    describe: 'service lookup (10 instances, A and SRV) q/s and p99 at 1 and 64 clients: our agent vs dnsmasq (issue 4)',
+    run: async (args) => (await import('./dns.js')).runDnsBench(args),
+  },
 }
 
 function usage(): string {
