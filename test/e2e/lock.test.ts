@@ -1,7 +1,7 @@
 import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startAgent, removeDir, runCli, tempDir, CONSUL_BIN, type RunningAgent } from '../helpers/agent.js'
 
@@ -66,13 +66,17 @@ describe('consul lock against a dev agent', () => {
 
   test('-n=2: a semaphore lets two of three run at once, in HashiCorp\'s key layout', async () => {
     const ran = join(dir, 'sem-ran')
-    const runs = ['1', '2', '3'].map((i) => consul('lock', '-n=2', '-session-ttl=10s', 'jobs/sem', `echo ${i} >> ${ran}; sleep 3`))
+    const go = join(dir, 'sem-go')
+    // Children hold their slot until the test says go, so a slow machine cannot reorder anything.
+    const runs = ['1', '2', '3'].map((i) => consul('lock', '-n=2', '-session-ttl=10s', 'jobs/sem', `echo ${i} >> ${ran}; while [ ! -e ${go} ]; do sleep 0.1; done`))
     const [lines, raw] = await until('two holders', async () => {
       const l = existsSync(ran) ? readFileSync(ran, 'utf8').trim().split('\n') : []
       const pair = (await api<Array<{ Value: string; Flags: number }>>('/v1/kv/jobs/sem/.lock'))?.[0]
       return l.length === 2 && pair ? ([l, Buffer.from(pair.Value, 'base64').toString()] as const) : undefined
     })
     assert.equal(lines.length, 2)
+    await new Promise((r) => setTimeout(r, 1_000))
+    assert.equal(readFileSync(ran, 'utf8').trim().split('\n').length, 2, 'a third holder got in')
     const state = JSON.parse(raw) as { Limit: number; Holders: Record<string, boolean> }
     assert.equal(state.Limit, 2)
     assert.equal(Object.keys(state.Holders).length, 2)
@@ -80,6 +84,7 @@ describe('consul lock against a dev agent', () => {
     const clash = await consul('lock', '-timeout=1s', 'jobs/sem', 'true')
     assert.equal(clash.code, 1)
     assert.equal(clash.stderr, 'Lock acquisition failed: Existing key does not match lock use\n')
+    writeFileSync(go, '')
     for (const r of await Promise.all(runs)) assert.equal(r.code, 0, r.stderr)
     assert.deepEqual(readFileSync(ran, 'utf8').trim().split('\n').sort(), ['1', '2', '3'])
     // The last one out removes the semaphore and every contender key.
