@@ -8,7 +8,7 @@ import { runChecklists, type RunReport } from './runner.js'
 import { loadChecklists, type SourceOptions } from './sources.js'
 import { ChecklistError } from './types.js'
 
-export { Host, type HostOptions } from './host.js'
+export { Host, killRunningCommands, type HostOptions } from './host.js'
 export { parseChecklist, type Checklist, type CheckSpec } from './checklist.js'
 export { checkNames, lookupCheck, CHECK_DOMAINS } from './registry.js'
 export { runChecklists, type RunReport, type CheckOutcome } from './runner.js'
