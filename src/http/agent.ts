@@ -48,11 +48,6 @@ export function registerAgentRoutes(router: Router, ctx: ApiContext): void {
   router.exact('/v1/agent/maintenance', { PUT: (req) => nodeMaintenance(req, ctx) })
 }
 
-function arg(req: ApiRequest, prefix: string, what: string): string {
-  const v = req.path.slice(prefix.length)
-  if (!v) throw badRequest(`Missing ${what}`)
-  return v
-}
 
 function serviceView(ctx: ApiContext, s: LocalService): Record<string, unknown> {
   return agentServiceJson(s.def, ctx.datacenter)
@@ -95,7 +90,7 @@ function checksMap(ctx: ApiContext): Record<string, Record<string, unknown>> {
 
 /** GET /v1/agent/service/:id, with hash-based blocking (?hash= and X-Consul-ContentHash). */
 async function service(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
-  const id = arg(req, '/v1/agent/service/', 'service ID')
+  const id = req.pathArg('/v1/agent/service/', 'service ID')
   const render = (): { body: Record<string, unknown>; hash: string } | undefined => {
     const s = ctx.local.services.get(id)
     if (!s) return undefined
@@ -132,7 +127,7 @@ function aggregate(ctx: ApiContext, serviceId: string): { status: string; checks
 const HTTP_STATUS: Record<string, number> = { passing: 200, warning: 429, critical: 503, maintenance: 503 }
 
 async function healthById(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
-  const id = arg(req, '/v1/agent/health/service/id/', 'service ID')
+  const id = req.pathArg('/v1/agent/health/service/id/', 'service ID')
   const svc = ctx.local.services.get(id)
   if (!svc) return new Reply(404, `ServiceId ${id} not found`, 'text/plain')
   const { status, checks } = aggregate(ctx, id)
@@ -141,7 +136,7 @@ async function healthById(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
 }
 
 async function healthByName(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
-  const name = arg(req, '/v1/agent/health/service/name/', 'service name')
+  const name = req.pathArg('/v1/agent/health/service/name/', 'service name')
   const services = [...ctx.local.services.values()].filter((s) => s.def.Service === name)
   if (services.length === 0) return new Reply(404, `ServiceName ${name} Not Found`, 'text/plain')
   let worst = 'passing'
@@ -163,7 +158,7 @@ async function registerService(req: ApiRequest, ctx: ApiContext): Promise<unknow
 }
 
 async function deregisterService(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
-  const id = arg(req, '/v1/agent/service/deregister/', 'service ID')
+  const id = req.pathArg('/v1/agent/service/deregister/', 'service ID')
   if (!ctx.agentOps.deregisterService(id)) throw notFound(`Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`)
   return undefined
 }
@@ -176,18 +171,18 @@ async function registerCheck(req: ApiRequest, ctx: ApiContext): Promise<unknown>
 }
 
 async function deregisterCheck(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
-  const id = arg(req, '/v1/agent/check/deregister/', 'check ID')
+  const id = req.pathArg('/v1/agent/check/deregister/', 'check ID')
   if (!ctx.agentOps.deregisterCheck(id)) throw notFound(`Unknown check ID "${id}". Ensure that the check ID is passed, not the check name.`)
   return undefined
 }
 
 async function ttl(req: ApiRequest, ctx: ApiContext, prefix: string, status: CheckStatus, note: string): Promise<unknown> {
-  ctx.agentOps.ttlUpdate(arg(req, prefix, 'check ID'), status, note)
+  ctx.agentOps.ttlUpdate(req.pathArg(prefix, 'check ID'), status, note)
   return undefined
 }
 
 async function ttlUpdate(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
-  const id = arg(req, '/v1/agent/check/update/', 'check ID')
+  const id = req.pathArg('/v1/agent/check/update/', 'check ID')
   const body = await readJsonBody(req)
   const status = field(body, 'Status')
   if (status !== 'passing' && status !== 'warning' && status !== 'critical') throw badRequest(`Invalid check status: "${String(status ?? '')}"`)
@@ -209,7 +204,7 @@ async function nodeMaintenance(req: ApiRequest, ctx: ApiContext): Promise<unknow
 }
 
 async function serviceMaintenance(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
-  const id = arg(req, '/v1/agent/service/maintenance/', 'service ID')
+  const id = req.pathArg('/v1/agent/service/maintenance/', 'service ID')
   const { enable, reason } = maintenanceParams(req)
   if (!ctx.agentOps.serviceMaintenance(id, enable, reason)) throw notFound(`No service registered with ID "${id}"`)
   return undefined

@@ -37,11 +37,6 @@ export function tagFilter(req: ApiRequest): (tags: readonly string[]) => boolean
   return (tags) => wanted.every((t) => tags.includes(t))
 }
 
-function pathArg(req: ApiRequest, prefix: string): string {
-  const arg = req.path.slice(prefix.length)
-  if (!arg) throw badRequest(`Missing ${prefix.split('/').filter(Boolean).at(-1)} name`)
-  return arg
-}
 
 async function nodes(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const metaOk = nodeMetaFilter(req)
@@ -74,7 +69,7 @@ async function services(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
 }
 
 async function service(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
-  const name = pathArg(req, '/v1/catalog/service/')
+  const name = req.pathArg('/v1/catalog/service/', 'service name')
   const tagsOk = tagFilter(req)
   const metaOk = nodeMetaFilter(req)
   const list = await blockingQuery(req, ctx, (ws) => {
@@ -93,7 +88,7 @@ async function service(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
 }
 
 async function node(req: ApiRequest, ctx: ApiContext, asList: boolean): Promise<unknown> {
-  const name = pathArg(req, asList ? '/v1/catalog/node-services/' : '/v1/catalog/node/')
+  const name = req.pathArg(asList ? '/v1/catalog/node-services/' : '/v1/catalog/node/', 'node name')
   const value = await blockingQuery(req, ctx, (ws) => {
     ctx.state.watchCatalog(ws, `node:${name}`)
     const { catalog } = ctx.state

@@ -14,11 +14,6 @@ export function registerHealthRoutes(router: Router, ctx: ApiContext): void {
   router.prefix('/v1/health/state/', { GET: (req) => stateChecks(req, ctx) })
 }
 
-function arg(req: ApiRequest, prefix: string, what: string): string {
-  const value = req.path.slice(prefix.length)
-  if (!value) throw badRequest(`Missing ${what}`)
-  return value
-}
 
 /** Consul's getBoolQueryParam: present and empty means true, otherwise Go's ParseBool. */
 export function boolParam(req: ApiRequest, name: string): boolean {
@@ -31,7 +26,7 @@ export function boolParam(req: ApiRequest, name: string): boolean {
 }
 
 async function nodeChecks(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
-  const node = arg(req, '/v1/health/node/', 'node name')
+  const node = req.pathArg('/v1/health/node/', 'node name')
   checkFilter(req, 'check')
   const checks = await blockingQuery(req, ctx, (ws) => {
     ctx.state.watchCatalog(ws, `node:${node}`)
@@ -41,7 +36,7 @@ async function nodeChecks(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
 }
 
 async function serviceChecks(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
-  const name = arg(req, '/v1/health/checks/', 'service name')
+  const name = req.pathArg('/v1/health/checks/', 'service name')
   const metaOk = nodeMetaFilter(req)
   checkFilter(req, 'check')
   const checks = await blockingQuery(req, ctx, (ws) => {
@@ -58,7 +53,7 @@ async function serviceChecks(req: ApiRequest, ctx: ApiContext): Promise<unknown>
 }
 
 async function serviceHealth(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
-  const name = arg(req, '/v1/health/service/', 'service name')
+  const name = req.pathArg('/v1/health/service/', 'service name')
   const passingOnly = boolParam(req, 'passing')
   const tagsOk = tagFilter(req)
   const metaOk = nodeMetaFilter(req)
@@ -81,7 +76,7 @@ async function serviceHealth(req: ApiRequest, ctx: ApiContext): Promise<unknown>
 const STATES = ['any', 'passing', 'warning', 'critical'] as const
 
 async function stateChecks(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
-  const state = arg(req, '/v1/health/state/', 'check state')
+  const state = req.pathArg('/v1/health/state/', 'check state')
   if (!(STATES as readonly string[]).includes(state)) throw badRequest('Invalid check state')
   const metaOk = nodeMetaFilter(req)
   checkFilter(req, 'check')

@@ -69,6 +69,13 @@ export class ApiRequest {
     return this.query.get(name) ?? undefined
   }
 
+  /** The rest of the path after a route prefix (`/v1/health/service/` → `web`); 400 `Missing <what>` when empty. */
+  pathArg(prefix: string, what: string): string {
+    const value = this.path.slice(prefix.length)
+    if (!value) throw badRequest(`Missing ${what}`)
+    return value
+  }
+
   /** Reads the body, refusing more than `limitBytes` with 413 and the given explanation. */
   async body(limitBytes: number, describeLimit: (size: number) => string): Promise<Buffer> {
     const declared = Number(this.#raw.headers['content-length'] ?? NaN)

@@ -19,16 +19,21 @@ export function registerSessionRoutes(router: Router, ctx: ApiContext): void {
   router.exact('/v1/session/create', { PUT: (req) => create(req, ctx) })
   router.prefix('/v1/session/destroy/', { PUT: (req) => destroy(req, ctx) })
   router.prefix('/v1/session/renew/', { PUT: (req) => renew(req, ctx) })
-  router.prefix('/v1/session/info/', { GET: (req) => read(req, ctx, (s) => s.ID === id(req, '/v1/session/info/')) })
-  router.prefix('/v1/session/node/', { GET: (req) => read(req, ctx, (s) => s.Node === id(req, '/v1/session/node/')) })
+  router.prefix('/v1/session/info/', {
+    GET: (req) => {
+      const id = req.pathArg('/v1/session/info/', 'session')
+      return read(req, ctx, (s) => s.ID === id)
+    },
+  })
+  router.prefix('/v1/session/node/', {
+    GET: (req) => {
+      const node = req.pathArg('/v1/session/node/', 'node name')
+      return read(req, ctx, (s) => s.Node === node)
+    },
+  })
   router.exact('/v1/session/list', { GET: (req) => read(req, ctx, () => true) })
 }
 
-function id(req: ApiRequest, prefix: string): string {
-  const v = req.path.slice(prefix.length)
-  if (!v) throw badRequest('Missing session')
-  return v
-}
 
 function durationField(body: unknown, name: string): number | undefined {
   const v = field(body, name)
@@ -73,7 +78,7 @@ async function create(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
 
 async function destroy(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   checkDatacenter(req, ctx)
-  const sid = id(req, '/v1/session/destroy/')
+  const sid = req.pathArg('/v1/session/destroy/', 'session')
   ctx.sessionTimers.clear(sid)
   await ctx.raft.apply({ Type: 'session', Op: 'destroy', ID: sid })
   return true
@@ -81,7 +86,7 @@ async function destroy(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
 
 async function renew(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   checkDatacenter(req, ctx)
-  const sid = id(req, '/v1/session/renew/')
+  const sid = req.pathArg('/v1/session/renew/', 'session')
   const session = ctx.state.sessions.get(sid)
   if (!session) throw notFound(`Session id '${sid}' not found`)
   ctx.sessionTimers.reset(sid)
