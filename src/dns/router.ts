@@ -64,6 +64,8 @@ export interface Resolution {
   soaAuthority: boolean
   /** NS records for the Authority section (SOA questions). */
   authorities: Answer[]
+  /** Encoded header and question per class and flags, filled by the first query that needs one. */
+  heads?: Map<string, Buffer>
 }
 
 /** Zone-transfer and other meta types we do not implement. */
@@ -126,7 +128,7 @@ export class DnsRouter {
     const opcode = (flagsIn >> 11) & 0xf
     const q = (query.questions ?? [])[0]
     const opt = (query.additionals ?? []).find((a): a is OptAnswer => a.type === 'OPT')
-    const optWire = opt ? encodeRecord(responseOpt(opt)) : undefined
+    const optWire = opt ? optRecord(opt) : undefined
     const ra = cfg.recursors.length > 0
     const head = (rcode: Rcode, opts: { aa?: boolean; tc?: boolean; question?: boolean } = {}): Buffer =>
       dnsPacket.encode({
@@ -171,12 +173,29 @@ export class DnsRouter {
       if (ctx.transport === 'udp' && !opt && cfg.udpAnswerLimit > 0) limit = Math.min(limit, cfg.udpAnswerLimit)
       if (groups.length > limit) groups = groups.slice(0, limit)
     }
-    let header = head(res.rcode, { aa: true })
+    let header = this.#header(res, q, flagsIn, query.id ?? 0, () => head(res.rcode, { aa: true }))
     const maxSize = ctx.transport === 'tcp' ? DNS_LIMITS.tcpMaxSize : udpSize(opt)
     const fixed = header.length + byteSum(fixedAnswers) + byteSum(authorities) + (optWire?.length ?? 0)
     const fitted = fitGroups(groups, maxSize - fixed)
     if (fitted.truncated) header = head(res.rcode, { aa: true, tc: true })
     return assemble(header, [...fixedAnswers, ...fitted.answers], fixedAnswers.length + fitted.answerCount, authorities, optWire ? [...fitted.additionals, optWire] : fitted.additionals)
+  }
+
+  /**
+   * The header and question of an answer, copied from one dns-packet encoded per cached answer,
+   * question class and flag set: only the ID differs between such queries, so only it is set.
+   */
+  #header(res: Resolution, q: Question, flagsIn: number, id: number, head: () => Buffer): Buffer {
+    const key = `${q.class ?? 'IN'}|${flagsIn & dnsPacket.RECURSION_DESIRED}|${this.#opts.config().recursors.length > 0}`
+    const templates = (res.heads ??= new Map())
+    let template = templates.get(key)
+    if (!template) {
+      template = head()
+      templates.set(key, template)
+    }
+    const out = Buffer.from(template)
+    out.writeUInt16BE(id, 0)
+    return out
   }
 
   /** The records for one question (in our domain), uncached. Pure given the catalog and config. */
@@ -491,8 +510,16 @@ function udpSize(opt: OptAnswer | undefined): number {
   return Math.min(DNS_LIMITS.udpMaxSize, Math.max(DNS_LIMITS.udpDefaultSize, opt.udpPayloadSize || 0))
 }
 
-function responseOpt(req: OptAnswer): Answer {
-  return { name: '.', type: 'OPT', udpPayloadSize: Math.min(DNS_LIMITS.udpMaxSize, Math.max(DNS_LIMITS.udpDefaultSize, req.udpPayloadSize || 0)), extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }
+/** Our OPT record, advertising the size we will use; encoded once per size. */
+const optBySize = new Map<number, Buffer>()
+function optRecord(req: OptAnswer): Buffer {
+  const size = udpSize(req)
+  let wire = optBySize.get(size)
+  if (!wire) {
+    wire = encodeRecord({ name: '.', type: 'OPT', udpPayloadSize: size, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] })
+    optBySize.set(size, wire)
+  }
+  return wire
 }
 
 function shuffle<T>(list: readonly T[], random: () => number): T[] {

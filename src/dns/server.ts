@@ -16,6 +16,7 @@ import { DNS_LIMITS } from './limits.js'
 type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void
 
 const HEADER_BYTES = 12
+const ignore = (): void => undefined
 const QR_BIT = 0x80
 const RCODE_FORMERR = 1
 const RCODE_SERVFAIL = 2
@@ -34,6 +35,15 @@ export class DnsHandler {
 
   /** The wire answer to one wire query, or undefined when the message deserves no answer. */
   async answer(buf: Buffer, transport: 'udp' | 'tcp'): Promise<Buffer | undefined> {
+    const now = this.answerNow(buf, transport)
+    return now === FORWARD ? this.forward(buf) : now
+  }
+
+  /**
+   * The answer when it needs no waiting (everything but recursion), so the UDP path answers
+   * without a promise per packet; FORWARD when the query must go to the recursors.
+   */
+  answerNow(buf: Buffer, transport: 'udp' | 'tcp'): Buffer | undefined | typeof FORWARD {
     // Too short to carry an ID we could answer to, or itself a response (answering would let
     // two servers bounce messages forever): drop.
     if (buf.length < HEADER_BYTES || (buf[2]! & QR_BIT) !== 0) return undefined
@@ -43,19 +53,26 @@ export class DnsHandler {
       const q = query.questions?.[0]
       const cfg = this.config()
       const opcode = ((query.flags ?? 0) >> 11) & 0xf
-      if (q && opcode === 0 && cfg.recursors.length > 0 && typeof q.name === 'string' && this.router.domainOf(q.name) === undefined) {
-        const upstream = await this.#recursor.forward(buf, { recursors: cfg.recursors, timeoutMs: cfg.recursorTimeoutMs, strategy: cfg.recursorStrategy })
-        if (upstream) return upstream
-        this.log('debug', `dns: no recursor answered for ${q.name}`)
-        return headerOnly(buf, RCODE_SERVFAIL, true)
-      }
+      if (q && opcode === 0 && cfg.recursors.length > 0 && typeof q.name === 'string' && this.router.domainOf(q.name) === undefined) return FORWARD
       return this.router.answer(query, { transport })
     } catch (err) {
       this.log('error', `dns: failed to answer a query: ${(err as Error).message}`)
       return headerOnly(buf, RCODE_SERVFAIL)
     }
   }
+
+  /** Sends a query to the recursors; SERVFAIL when none answered. */
+  async forward(buf: Buffer): Promise<Buffer> {
+    const cfg = this.config()
+    const upstream = await this.#recursor.forward(buf, { recursors: cfg.recursors, timeoutMs: cfg.recursorTimeoutMs, strategy: cfg.recursorStrategy })
+    if (upstream) return upstream
+    this.log('debug', 'dns: no recursor answered')
+    return headerOnly(buf, RCODE_SERVFAIL, true)
+  }
 }
+
+/** `answerNow`'s word for "this one goes to the recursors". */
+export const FORWARD = Symbol('forward')
 
 /** An answer with no records, echoing the query's ID (and question when it decodes). */
 function headerOnly(query: Buffer, rcode: number, recursionAvailable = false): Buffer {
@@ -126,15 +143,19 @@ export class DnsServer {
       socket.bind(port, address, () => {
         socket.off('error', reject)
         socket.on('error', (err) => this.handler.log('warn', `dns: udp socket error: ${err.message}`))
-        socket.on('message', (msg, rinfo) => void this.#onDatagram(socket, msg, rinfo))
+        socket.on('message', (msg, rinfo) => this.#onDatagram(socket, msg, rinfo))
         resolve(socket)
       })
     })
   }
 
-  async #onDatagram(socket: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo): Promise<void> {
-    const out = await this.handler.answer(msg, 'udp')
-    if (out) socket.send(out, rinfo.port, rinfo.address, () => undefined)
+  #onDatagram(socket: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    const send = (out: Buffer | undefined): void => {
+      if (out) socket.send(out, rinfo.port, rinfo.address, ignore)
+    }
+    const now = this.handler.answerNow(msg, 'udp')
+    if (now === FORWARD) void this.handler.forward(msg).then(send)
+    else send(now)
   }
 
   #listenTcp(address: string, port: number): Promise<net.Server> {
