@@ -21,7 +21,7 @@ export default class DistributiveCommand extends Command {
     'failing checks, and exits 0 (all passed), 1 (only warnings), 2 (a check failed) or 3 (bad checklist, or a check ' +
     'could not run). Also installed as `distributive`.'
   static override examples = [
-    '<%= config.bin %> distributive -f checks/consul-node.json',
+    '<%= config.bin %> distributive -f /etc/distributive.d/consul-node.json',
     '<%= config.bin %> distributive -d /etc/distributive.d/ --verbosity=info',
     'cat checklist.yml | <%= config.bin %> distributive -s --format json',
     '<%= config.bin %> distributive -u https://example.com/checks.json --no-cache',

@@ -5,10 +5,12 @@ import path from 'node:path'
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { runDistributive, runDistributiveCheck } from '../../src/distributive/index.js'
-import { loadFile } from '../../src/distributive/sources.js'
+import { loadChecklists, loadFile } from '../../src/distributive/sources.js'
 import { createWorld, type World } from './world.js'
 
 const CHECKS = path.resolve(fileURLToPath(import.meta.url), '../../../../checks')
+/** Our checklists, apart from checks/ (which holds agent config files). */
+const CHECKLIST_DIR = path.join(CHECKS, 'distributive.d')
 
 let world: World
 before(async () => {
@@ -18,33 +20,29 @@ after(async () => {
   await world.close()
 })
 
-/** Our checklists; checks/ also holds Consul service and check definitions, which are not checklists. */
-const CHECKLISTS = ['consul-node.json', 'base-node.yml']
-
-test('every distributive checklist in checks/ loads', async () => {
-  const present = await readdir(CHECKS)
-  for (const f of CHECKLISTS) {
-    assert.ok(present.includes(f), f)
-    assert.ok((await loadFile(path.join(CHECKS, f))).checks.length > 0, f)
-  }
+test('checks/distributive.d loads as a directory of checklists (-d)', async () => {
+  const lists = await loadChecklists({ directory: CHECKLIST_DIR })
+  assert.deepEqual(lists.map((l) => path.basename(l.source)), ['base-node.yml', 'consul-node.json'])
+  assert.equal((await readdir(CHECKLIST_DIR)).length, 2)
 })
 
 test('the Consul check definitions run checklists that exist in checks/', async () => {
-  const script = JSON.parse(await readFile(path.join(CHECKS, 'consul-check.json'), 'utf8')) as { check: { args: string[]; interval: string } }
+  const script = JSON.parse(await readFile(path.join(CHECKS, 'distributive-node.json'), 'utf8')) as { check: { args: string[]; interval: string } }
   assert.equal(path.basename(script.check.args[0]!), 'distributive')
   const file = script.check.args[script.check.args.indexOf('-f') + 1]!
-  await loadFile(path.join(CHECKS, path.basename(file)))
-  const native = JSON.parse(await readFile(path.join(CHECKS, 'consul-check-native.json'), 'utf8')) as { check: { distributive: string } }
-  await loadFile(path.join(CHECKS, path.basename(native.check.distributive)))
+  assert.ok(file.startsWith('/etc/distributive.d/'))
+  await loadFile(path.join(CHECKLIST_DIR, path.basename(file)))
+  const native = JSON.parse(await readFile(path.join(CHECKS, 'distributive-native.json.example'), 'utf8')) as { check: { distributive: string } }
+  await loadFile(path.join(CHECKLIST_DIR, path.basename(native.check.distributive)))
 })
 
 test('base-node.yml passes in the test world (no timedatectl there, so time sync is "unknown")', async () => {
-  const r = await runDistributive({ file: path.join(CHECKS, 'base-node.yml'), host: world.bareHost })
+  const r = await runDistributive({ file: path.join(CHECKLIST_DIR, 'base-node.yml'), host: world.bareHost })
   assert.equal(r.exitCode, 0, r.stdout)
 })
 
 test('consul-node.json fails in a world without Consul, and the in-agent check type turns that into critical with the report as output', async () => {
-  const r = await runDistributiveCheck(path.join(CHECKS, 'consul-node.json'), { host: world.host })
+  const r = await runDistributiveCheck(path.join(CHECKLIST_DIR, 'consul-node.json'), { host: world.host })
   assert.equal(r.status, 'critical')
   assert.match(r.output, /^DISTRIBUTIVE CRITICAL - \d+ of 12 checks failed: Consul agent node: file \/usr\/bin\/consul/)
   assert.match(r.output, /\n\[CRITICAL\] Consul agent node #4 userExists consul: User does not exist: consul/)
@@ -56,7 +54,7 @@ test('the in-agent check type maps warnings to warning and a bad checklist to cr
   const warn = await runDistributiveCheck(file, { host: world.host })
   assert.equal(warn.status, 'warning')
   assert.match(warn.output, /^DISTRIBUTIVE WARNING - 1 of 2 checks warned/)
-  const missing = await runDistributiveCheck(path.join(CHECKS, 'no-such-checklist.json'), { host: world.host })
+  const missing = await runDistributiveCheck(path.join(CHECKLIST_DIR, 'no-such-checklist.json'), { host: world.host })
   assert.equal(missing.status, 'critical')
   assert.match(missing.output, /^DISTRIBUTIVE UNKNOWN - .*no-such-checklist\.json: cannot read checklist/)
 })
