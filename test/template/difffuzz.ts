@@ -51,6 +51,7 @@ function knownVersionDifference(go: R, ours: R): string | null {
   }
   if (/unexpected "\)" in [^"]+$/.test(ge) && oe.endsWith('unexpected right paren')) return "lexer's right paren error (Go 1.23)";
   if (ge.endsWith('unexpected <with> in else')) return '{{else with}} (Go 1.23)';
+  if ((ours.out + oe).includes('%!p(')) return 'pointer addresses (%p) are not reproducible';
   if (ge.endsWith('exceeded maximum template depth (100000)') && oe.endsWith('exceeded maximum template depth (1000)')) {
     return 'our template call depth limit is 1000';
   }

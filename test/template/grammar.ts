@@ -28,7 +28,32 @@ export function pick<T>(r: () => number, xs: readonly T[]): T {
   return xs[Math.floor(r() * xs.length)];
 }
 
+const VERBS = 'vdsqxXobeEfFgGtcUTp%!z'.split('');
+const FLAGS = ['', '', '', '-', '+', '#', ' ', '0', '-0', '+#', '# '];
+const PRINTF_ARGS = [
+  '1', '-7', '0', '255', '3.5', '-0.0', '1e6', '1e-7', '2.0', '"s"', '"héllo"', '""', 'true', 'nil', "'x'", '1i',
+  '.a', '.b', '.l', '.m', '.missing', '0x7fffffffffffffff', '.m.x', '(list 1 "a")', '(dict "k" 2)', '$',
+];
+
+/** A random printf call: flags, width, precision, `*`, `%[n]`, verbs and arguments. */
+export function printfAtom(r: () => number): string {
+  let f = '';
+  const n = 1 + Math.floor(r() * 3);
+  for (let i = 0; i < n; i++) {
+    f += pick(r, ['', 'x', '|', ' ']) + '%' + pick(r, FLAGS);
+    if (r() < 0.1) f += `[${1 + Math.floor(r() * 3)}]`;
+    if (r() < 0.3) f += r() < 0.2 ? '*' : String(Math.floor(r() * 12));
+    if (r() < 0.3) f += '.' + (r() < 0.2 ? '*' : String(Math.floor(r() * 8)));
+    f += pick(r, VERBS);
+  }
+  let call = `printf "${f}"`;
+  const nargs = Math.floor(r() * 4);
+  for (let i = 0; i < nargs; i++) call += ' ' + pick(r, PRINTF_ARGS);
+  return call;
+}
+
 function pipeline(r: () => number, depth: number): string {
+  if (r() < 0.15) return printfAtom(r);
   let p = pick(r, ATOMS);
   if (depth < 3 && r() < 0.3) p = `${pick(r, ['print', 'len', 'not', 'printf "%v"'])} (${pipeline(r, depth + 1)})`;
   if (r() < 0.2) p += ' | ' + pick(r, ['print', 'len', 'printf "%v"', 'html', 'urlquery']);
