@@ -16,7 +16,7 @@ import { cpus, loadavg } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import dnsPacket, { type RecordType } from 'dns-packet'
-import { cleanupAll, firstLine, freePort, installSignalHandlers, machineBusy, removeTempDir, startServer, tempDir, which, type Server } from './lib/procs.js'
+import { cleanupAll, cpuSeconds, firstLine, freePort, installSignalHandlers, machineBusy, removeTempDir, startServer, tempDir, which, type Server } from './lib/procs.js'
 
 /** Repository root: this file runs as dist/bench/dns.js. */
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -44,6 +44,8 @@ interface Measured {
   qps: number
   p50Ms: number
   p99Ms: number
+  /** The server's user+system CPU over the cell per answered query: disturbed least by other load. */
+  cpuUsPerQuery?: number
 }
 
 interface Cell {
@@ -250,7 +252,12 @@ export async function runDnsBench(_args: readonly string[]): Promise<number> {
     const ours = await startOurs()
     oursDir = ours.dataDir
     const ports: Partial<Record<Side, number>> = { ours: ours.port }
-    if (dnsmasqBin) ports.dnsmasq = (await startDnsmasq(dnsmasqBin, scratch)).port
+    const pids: Partial<Record<Side, number>> = { ours: ours.server.proc.pid }
+    if (dnsmasqBin) {
+      const dm = await startDnsmasq(dnsmasqBin, scratch)
+      ports.dnsmasq = dm.port
+      pids.dnsmasq = dm.server.proc.pid
+    }
     for (const [side, port] of Object.entries(ports) as Array<[Side, number]>) await verify(side, port)
     // Warm-up (not recorded): V8 optimises the hot path, and the answer cache fills.
     for (const port of Object.values(ports)) for (const type of TYPES) await runLoad(port, type, 64, Math.min(2, seconds))
@@ -262,9 +269,12 @@ export async function runDnsBench(_args: readonly string[]): Promise<number> {
         // Alternate who goes first so drifting background load does not always hit one side.
         const sides = (Object.keys(ports) as Side[])[cells.length % 2 === 0 ? 'slice' : 'reverse']()
         for (const side of sides) {
+          const cpu0 = cpuSeconds(pids[side])
           const m = await runLoad(ports[side]!, type, clients, seconds)
+          const cpu1 = cpuSeconds(pids[side])
+          if (cpu0 !== undefined && cpu1 !== undefined && m.queries > 0) m.cpuUsPerQuery = ((cpu1 - cpu0) * 1e6) / m.queries
           results[side] = m
-          process.stdout.write(`  ${type.padEnd(3)} c=${String(clients).padEnd(3)} ${side.padEnd(7)}: ${fmt(m.qps).padStart(7)} q/s  p50 ${fmt(m.p50Ms, 3)} ms  p99 ${fmt(m.p99Ms, 3)} ms  lost ${m.lost}\n`)
+          process.stdout.write(`  ${type.padEnd(3)} c=${String(clients).padEnd(3)} ${side.padEnd(7)}: ${fmt(m.qps).padStart(7)} q/s  p50 ${fmt(m.p50Ms, 3)} ms  p99 ${fmt(m.p99Ms, 3)} ms  cpu ${fmt(m.cpuUsPerQuery ?? NaN, 1)} us/query  lost ${m.lost}\n`)
         }
         cells.push({ type, clients, ours: results.ours!, dnsmasq: results.dnsmasq })
       }
@@ -286,11 +296,12 @@ export async function runDnsBench(_args: readonly string[]): Promise<number> {
       fmt(c.ours.p99Ms, 3),
       c.dnsmasq ? fmt(c.dnsmasq.qps) : '-',
       c.dnsmasq ? fmt(c.dnsmasq.p99Ms, 3) : '-',
+      `${fmt(c.ours.cpuUsPerQuery ?? NaN, 1)}/${c.dnsmasq ? fmt(c.dnsmasq.cpuUsPerQuery ?? NaN, 1) : '-'}`,
       c.dnsmasq ? `${(c.ours.qps / c.dnsmasq.qps).toFixed(2)}x` : '-',
       `>= ${TARGET_RATIO}x`,
       verdict(c),
     ])
-    process.stdout.write(`\nNode load generator (closed loop, exact p99):\n${table(['type', 'clients', 'ours q/s', 'ours p99 ms', 'dnsmasq q/s', 'dnsmasq p99 ms', 'ratio', 'target', 'result'], rows)}\n`)
+    process.stdout.write(`\nNode load generator (closed loop, exact p99):\n${table(['type', 'clients', 'ours q/s', 'ours p99 ms', 'dnsmasq q/s', 'dnsmasq p99 ms', 'cpu us/q ours/dnsmasq', 'ratio', 'target', 'result'], rows)}\n`)
     if (perf.length) {
       const prow = perf.map((p) => [
         p.type,
