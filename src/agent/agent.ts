@@ -347,6 +347,16 @@ export class Agent implements ApiContext {
     }
   }
 
+  #leave!: () => void
+  /** Resolves when something asked the agent to leave (PUT /v1/agent/leave, `consul leave`). */
+  readonly left: Promise<void> = new Promise((resolve) => (this.#leave = resolve))
+
+  leave(): void {
+    this.logger.info('agent: graceful leave requested')
+    // After the answer is on its way: the caller waits for it.
+    setImmediate(() => this.#leave())
+  }
+
   /** Closes the listeners, flushes and closes storage, and removes the pid file. Idempotent. */
   async stop(): Promise<void> {
     if (this.#stopped) return

@@ -82,7 +82,7 @@ function waitForShutdown(agent: Agent): Promise<void> {
         process.exit(1)
       }
       stopping = true
-      agent.logger.info(`agent: caught ${signal}, shutting down`)
+      agent.logger.info(signal === 'leave' ? 'agent: leaving, shutting down' : `agent: caught ${signal}, shutting down`)
       void agent.stop().then(() => {
         process.off('SIGHUP', hup)
         resolve()
@@ -94,5 +94,6 @@ function waitForShutdown(agent: Agent): Promise<void> {
     process.on('SIGINT', () => stop('SIGINT'))
     process.on('SIGTERM', () => stop('SIGTERM'))
     process.on('SIGHUP', hup)
+    void agent.left.then(() => stop('leave'))
   })
 }

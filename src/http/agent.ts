@@ -18,6 +18,12 @@ import { WatchSet } from '../state/watch.js'
 export function registerAgentRoutes(router: Router, ctx: ApiContext): void {
   router.exact('/v1/agent/self', { GET: () => ctx.agentSelf() })
   router.exact('/v1/agent/members', { GET: () => ctx.members() })
+  router.exact('/v1/agent/leave', {
+    PUT: () => {
+      ctx.leave()
+      return undefined
+    },
+  })
   router.exact('/v1/agent/reload', {
     PUT: async () => {
       // Consul answers with an empty body; ours says what changed (Go and npm clients ignore it).

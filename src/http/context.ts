@@ -30,6 +30,7 @@ export interface ApiContext {
   /** Pretty-print JSON by default (dev mode), not only with ?pretty. */
   readonly prettyByDefault: boolean
   readonly nodeName: string
+  readonly nodeId: string
   readonly local: LocalState
   readonly events: EventBuffer
   readonly sessionTimers: SessionTimers
@@ -38,6 +39,8 @@ export interface ApiContext {
   /** LAN members as this agent sees them (just itself until gossip). */
   members(): Array<Record<string, unknown>>
   reload(): Promise<ReloadReport>
+  /** Graceful leave: answer first, then shut down (PUT /v1/agent/leave). */
+  leave(): void
 }
 
 /** The agent's own registrations (its local state), as the /v1/agent endpoints change them. */

@@ -16,6 +16,7 @@ import { registerHealthRoutes } from './health.js'
 import { registerSessionRoutes } from './session.js'
 import { registerEventRoutes } from './event.js'
 import { registerQueryRoutes } from './query.js'
+import { registerOperatorRoutes } from './operator.js'
 
 /** Builds the route table of the HTTP API; one register function per /v1/<area>. */
 export function buildRouter(ctx: ApiContext): Router {
@@ -29,6 +30,7 @@ export function buildRouter(ctx: ApiContext): Router {
   registerSessionRoutes(router, ctx)
   registerEventRoutes(router, ctx)
   registerQueryRoutes(router, ctx)
+  registerOperatorRoutes(router, ctx)
   return router
 }
 

@@ -1,0 +1,45 @@
+import { Flags } from '@oclif/core'
+import { ApiCommand } from '../client/api-command.js'
+import { columnize } from '../client/format.js'
+
+interface Member {
+  Name: string
+  Addr: string
+  Port: number
+  Status: number
+  Tags: Record<string, string>
+}
+
+/** Serf member status codes as Consul names them. */
+const STATUS = ['none', 'alive', 'leaving', 'left', 'failed']
+
+export default class Members extends ApiCommand<typeof Members> {
+  static override summary = 'List the members of the cluster as this agent sees them.'
+  static override examples = ['<%= config.bin %> members', '<%= config.bin %> members -status=alive']
+  static override flags = {
+    status: Flags.string({ description: 'Only members whose status matches this regular expression.' }),
+    detailed: Flags.boolean({ description: 'Show every tag of each member.' }),
+    wan: Flags.boolean({ description: 'List WAN (server) members instead of LAN ones.' }),
+  }
+
+  async run(): Promise<void> {
+    const members = await this.client.json<Member[]>('GET', '/v1/agent/members', { query: { wan: this.flags.wan || undefined } })
+    const status = this.flags.status ? new RegExp(this.flags.status) : undefined
+    const rows = members
+      .filter((m) => !status || status.test(STATUS[m.Status] ?? 'unknown'))
+      .sort((a, b) => (a.Name < b.Name ? -1 : 1))
+      .map((m) => {
+        const addr = `${m.Addr}:${m.Port}`
+        const state = STATUS[m.Status] ?? 'unknown'
+        if (this.flags.detailed) {
+          const tags = Object.keys(m.Tags).sort().map((k) => `${k}=${m.Tags[k]}`).join(',')
+          return [m.Name, addr, state, tags]
+        }
+        const type = m.Tags.role === 'consul' ? 'server' : 'client'
+        const build = (m.Tags.build ?? '').split(':')[0] ?? ''
+        return [m.Name, addr, state, type, build, m.Tags.vsn ?? '', m.Tags.dc ?? '', 'default', '<all>']
+      })
+    const header = this.flags.detailed ? ['Node', 'Address', 'Status', 'Tags'] : ['Node', 'Address', 'Status', 'Type', 'Build', 'Protocol', 'DC', 'Partition', 'Segment']
+    this.log(columnize([header, ...rows]))
+  }
+}
