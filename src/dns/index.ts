@@ -46,7 +46,7 @@ export async function startDns(opts: StartDnsOptions): Promise<DnsService> {
   // The store may swap its tables on a snapshot restore, so read them through a getter.
   const router = new DnsRouter({ catalog: () => catalogView(opts.state.catalog), config: opts.config, datacenter: opts.datacenter, nodeName: opts.nodeName, cache })
   const detach = cache.attach(opts.state.catalogWatches, () => router.catalogChanged())
-  const handler = new DnsHandler(router, opts.config, opts.log)
+  const handler = new DnsHandler({ router, config: opts.config, log: opts.log })
   let server: DnsServer
   try {
     server = await DnsServer.start(handler, { addresses: opts.addresses, port: opts.port })

@@ -6,7 +6,7 @@
  * the client gets SERVFAIL.
  */
 import dgram from 'node:dgram'
-import { isIP } from 'node:net'
+import net, { isIP } from 'node:net'
 import { DNS_LIMITS } from './limits.js'
 
 export interface RecursorTarget {
@@ -39,14 +39,20 @@ export class Recursor {
    * Sends `query` to each recursor in turn until one answers; resolves to its raw answer, or
    * undefined when none did in time (or too many forwards are already waiting).
    */
-  async forward(query: Buffer, opts: { recursors: readonly string[]; timeoutMs: number; strategy: 'sequential' | 'random' }): Promise<Buffer | undefined> {
+  async forward(query: Buffer, opts: { recursors: readonly string[]; timeoutMs: number; strategy: 'sequential' | 'random'; transport?: 'udp' | 'tcp' }): Promise<Buffer | undefined> {
     if (this.#inFlight >= DNS_LIMITS.recursorMaxInFlight) return undefined
     const targets = opts.recursors.map(parseRecursor).filter((t): t is RecursorTarget => t !== undefined)
-    if (opts.strategy === 'random') targets.sort(() => Math.random() - 0.5)
+    if (opts.strategy === 'random') {
+      for (let i = targets.length - 1; i > 0; i--) {
+        const j = Math.floor(Math.random() * (i + 1))
+        ;[targets[i], targets[j]] = [targets[j]!, targets[i]!]
+      }
+    }
     this.#inFlight++
     try {
       for (const t of targets) {
-        const answer = await exchange(query, t, opts.timeoutMs)
+        // A TCP client may take more than a datagram holds, so it is forwarded over TCP.
+        const answer = opts.transport === 'tcp' ? await exchangeTcp(query, t, opts.timeoutMs) : await exchange(query, t, opts.timeoutMs)
         if (answer) return answer
       }
       return undefined
@@ -77,5 +83,36 @@ function exchange(query: Buffer, t: RecursorTarget, timeoutMs: number): Promise<
     socket.send(query, t.port, t.host, (err) => {
       if (err) finish(undefined)
     })
+  })
+}
+
+/** One TCP round trip (RFC 1035 4.2.2 framing), bounded by the same timeout. */
+function exchangeTcp(query: Buffer, t: RecursorTarget, timeoutMs: number): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    const conn = net.connect({ host: t.host, port: t.port })
+    let buffered: Buffer = Buffer.alloc(0)
+    let done = false
+    const finish = (value: Buffer | undefined): void => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      conn.destroy()
+      resolve(value)
+    }
+    const timer = setTimeout(() => finish(undefined), timeoutMs)
+    conn.on('error', () => finish(undefined))
+    conn.on('close', () => finish(undefined))
+    conn.on('data', (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk])
+      if (buffered.length < 2) return
+      const len = buffered.readUInt16BE(0)
+      if (buffered.length < 2 + len) return
+      const msg = buffered.subarray(2, 2 + len)
+      finish(msg.length >= 12 && msg.readUInt16BE(0) === query.readUInt16BE(0) ? Buffer.from(msg) : undefined)
+    })
+    const frame = Buffer.alloc(2 + query.length)
+    frame.writeUInt16BE(query.length, 0)
+    query.copy(frame, 2)
+    conn.write(frame)
   })
 }

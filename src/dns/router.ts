@@ -85,6 +85,7 @@ export class DnsRouter {
   readonly #now: () => number
   readonly #random: () => number
   #index: NameIndex | undefined
+  #configSeen: DnsConfig | undefined
 
   constructor(opts: RouterOptions) {
     this.#opts = opts
@@ -124,6 +125,11 @@ export class DnsRouter {
   /** `handleRequest` in wire form: what the server sends. */
   answer(query: Packet, ctx: RequestContext): Buffer {
     const cfg = this.#opts.config()
+    // A reload hands out a new config object: cached answers carry the old TTLs and filters.
+    if (cfg !== this.#configSeen) {
+      if (this.#configSeen !== undefined) this.catalogChanged()
+      this.#configSeen = cfg
+    }
     const flagsIn = query.flags ?? 0
     const opcode = (flagsIn >> 11) & 0xf
     const q = (query.questions ?? [])[0]

@@ -27,16 +27,20 @@ const OPCODE_RD_MASK = 0x79
 export class DnsHandler {
   readonly #recursor = new Recursor()
 
-  constructor(
-    readonly router: DnsRouter,
-    readonly config: () => DnsConfig,
-    readonly log: Log = () => undefined,
-  ) {}
+  readonly router: DnsRouter
+  readonly config: () => DnsConfig
+  readonly log: Log
+
+  constructor(opts: { router: DnsRouter; config: () => DnsConfig; log?: Log }) {
+    this.router = opts.router
+    this.config = opts.config
+    this.log = opts.log ?? (() => undefined)
+  }
 
   /** The wire answer to one wire query, or undefined when the message deserves no answer. */
   async answer(buf: Buffer, transport: 'udp' | 'tcp'): Promise<Buffer | undefined> {
     const now = this.answerNow(buf, transport)
-    return now === FORWARD ? this.forward(buf) : now
+    return now === FORWARD ? this.forward(buf, transport) : now
   }
 
   /**
@@ -62,9 +66,9 @@ export class DnsHandler {
   }
 
   /** Sends a query to the recursors; SERVFAIL when none answered. */
-  async forward(buf: Buffer): Promise<Buffer> {
+  async forward(buf: Buffer, transport: 'udp' | 'tcp' = 'udp'): Promise<Buffer> {
     const cfg = this.config()
-    const upstream = await this.#recursor.forward(buf, { recursors: cfg.recursors, timeoutMs: cfg.recursorTimeoutMs, strategy: cfg.recursorStrategy })
+    const upstream = await this.#recursor.forward(buf, { recursors: cfg.recursors, timeoutMs: cfg.recursorTimeoutMs, strategy: cfg.recursorStrategy, transport })
     if (upstream) return upstream
     this.log('debug', 'dns: no recursor answered')
     return headerOnly(buf, RCODE_SERVFAIL, true)

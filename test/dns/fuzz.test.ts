@@ -87,7 +87,7 @@ async function goodAnswerStillRight(handler: DnsHandler): Promise<void> {
 
 test(`fuzz: ${DIRECT_PACKETS} random and mutated packets into the handler, then a correct answer`, async () => {
   const w = world()
-  const handler = new DnsHandler(w.router, () => w.config)
+  const handler = new DnsHandler({ router: w.router, config: () => w.config })
   const r = rand(SEED)
   let answered = 0
   for (let i = 0; i < DIRECT_PACKETS; i++) {
@@ -120,7 +120,7 @@ test(`fuzz: ${DIRECT_PACKETS} random and mutated packets into the handler, then 
 
 test(`fuzz over sockets: ${UDP_PACKETS} UDP packets and ${TCP_CONNECTIONS} TCP connections of garbage, then correct answers`, async () => {
   const w = world()
-  const handler = new DnsHandler(w.router, () => w.config)
+  const handler = new DnsHandler({ router: w.router, config: () => w.config })
   const server = await DnsServer.start(handler, { addresses: ['127.0.0.1'], port: 0 })
   const port = server.listeners[0]!.port
   const r = rand(SEED + 1)
