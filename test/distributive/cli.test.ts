@@ -70,7 +70,12 @@ test('--legacy-exit-codes exits 1 for the same failure', async () => {
 test('-s=true reads YAML from stdin; --format json', async () => {
   const r = await run(['-d', '', '-s=true', '--format', 'json'], { stdin: 'name: piped\nChecklist:\n  - id: directory\n    parameters: [/]\n' })
   assert.equal(r.code, 0, r.stdout + r.stderr)
-  const doc = JSON.parse(r.stdout) as { status: string; checks: { checklist: string }[] }
+  let doc: { status: string; checks: { checklist: string }[] }
+  try {
+    doc = JSON.parse(r.stdout) as typeof doc
+  } catch {
+    assert.fail(`stdout is not JSON:\n${r.stdout}\nstderr:\n${r.stderr}`)
+  }
   assert.equal(doc.status, 'OK')
   assert.equal(doc.checks[0]!.checklist, 'piped')
 })

@@ -6,12 +6,9 @@ import assert from 'node:assert/strict'
 import { chmod, copyFile, mkdir, readdir, stat, symlink } from 'node:fs/promises'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import { runDistributive } from '../../src/distributive/index.js'
-import { createWorld, type World } from './world.js'
+import { createWorld, FIXTURES, type World } from './world.js'
 
-/** The shared fixtures folder, beside the repository (tests run from dist/test/distributive). */
-export const FIXTURES = path.resolve(fileURLToPath(import.meta.url), '../../../../../shared/fixtures/distributive')
 
 interface Expectation {
   exit: number

@@ -11,8 +11,12 @@ import https from 'node:https'
 import net, { type LookupFunction } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { createCa, createCert } from '../../src/agent/pki.js'
 import { Host, type FsStats } from '../../src/distributive/host.js'
+
+/** The shared fixtures folder beside the repository (tests run from dist/test/distributive); never copied in. */
+export const FIXTURES = path.resolve(fileURLToPath(import.meta.url), '../../../../../shared/fixtures/distributive')
 
 export const TEST_TXT = 'This is a file to check the "checksum" check.\n'
 
