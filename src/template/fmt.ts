@@ -189,9 +189,7 @@ class Printer {
   fmtQc(c: bigint): void {
     let r = 0xfffd;
     if (c >= 0n && c <= 0x10ffffn) r = Number(c);
-    if (this.sharp && r !== 0x27 && r !== 0xfeff && canBackquote(String.fromCodePoint(r)) && isPrint(r)) {
-      this.pad("'" + String.fromCodePoint(r) + "'");
-    } else if (this.plus) {
+    if (this.plus) {
       this.pad(quoteRuneToASCII(r));
     } else {
       this.pad(quoteRune(r));
@@ -464,6 +462,12 @@ class Printer {
       }
       case Kind.Struct: {
         const tn = typeName(value);
+        // A pointer below the top level is printed by Go as an address (we
+        // print &{...}); verbs that do not apply to pointers are bad verbs.
+        if (depth > 0 && tn.startsWith('*') && !'vpbodxX'.includes(verb)) {
+          this.badVerb(verb, value);
+          return;
+        }
         if (this.sharpV) this.buf += tn;
         else if (tn.startsWith('*') && !(depth === 0 && this.derefTop)) this.buf += '&'; // pointer to struct
         this.buf += '{';

@@ -20,6 +20,8 @@ const ATOMS = [
   '"s"', '`r`', '"%d"', '"%v %s"', 'len .l', 'index .l 0', 'index .m "x"', 'slice .l 1', 'print', 'printf "%d"', 'println 1',
   'eq 1 1', 'ne .a 2', 'lt 1 2', 'ge "a" "b"', 'and .a .b', 'or .z 1', 'not .a', 'html "<"', 'js "\'"', 'urlquery "a b"',
   'call .f', 'echo 1', 'list 1 2', 'dict "k" 1', 'fail "x"', 'count', '(1)', '(print 1 2)', '(.m).x', '.a 1',
+  '.svc.Name', '.svc.Addr "h"', '.svc.HasTag "a"', '.svcs', '.named', '.svc.Meta.k', '.svc.Tags', '.db.Next.Port', '.svc.Fail',
+  'upper "x"', 'inc 1', 'half .a', 'join2 "," "a"', 'mayfail "bad"', 'upper .b', 'inc .a',
 ];
 const CONTROL_OPEN = ['if', 'with', 'range', 'range $i, $e :=', 'with $x :=', 'if $y :='];
 const JUNK = ['{{', '}}', '{{-', '-}}', '(', ')', '|', ':=', '=', ',', '"', '`', "'", '/*', '*/', '$', '.', '#', '\n', ' ', 'é', '\u0000'];

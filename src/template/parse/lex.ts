@@ -94,7 +94,7 @@ export function itemString(i: Item): string {
   if (i.type === ItemType.EOF) return 'EOF';
   if (i.type === ItemType.Error) return i.val;
   if (i.type > ItemType.Keyword) return `<${i.val}>`;
-  if ([...i.val].length > 10) return goQuotePrefix(i.val, 10) + '...';
+  if (Buffer.byteLength(i.val, 'utf8') > 10) return goQuotePrefix(i.val, 10) + '...';
   return goQuoteSimple(i.val);
 }
 
