@@ -9,9 +9,11 @@ import type { DnsConfig } from '../agent/config.js'
 import { AnswerCache } from './cache.js'
 import { DnsRouter, type CatalogView, type Resolution } from './router.js'
 import { DnsHandler, DnsServer, type DnsListener } from './server.js'
+import type { PreparedQuerySource } from './prepared.js'
 
 export { DnsRouter, type CatalogView } from './router.js'
 export { DnsHandler, DnsServer } from './server.js'
+export type { PreparedQuery, PreparedQuerySource } from './prepared.js'
 
 /** `CatalogTables` seen through the router's read-only interface. */
 export function catalogView(tables: CatalogTables): CatalogView {
@@ -38,13 +40,15 @@ export interface StartDnsOptions {
   addresses: readonly string[]
   port: number
   log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void
+  /** Prepared queries, once the agent stores them (`<name>.query.consul`). */
+  preparedQueries?: () => PreparedQuerySource | undefined
 }
 
 /** Builds the router over `state` and opens the UDP and TCP listeners. */
 export async function startDns(opts: StartDnsOptions): Promise<DnsService> {
   const cache = new AnswerCache<Resolution>()
   // The store may swap its tables on a snapshot restore, so read them through a getter.
-  const router = new DnsRouter({ catalog: () => catalogView(opts.state.catalog), config: opts.config, datacenter: opts.datacenter, nodeName: opts.nodeName, cache })
+  const router = new DnsRouter({ catalog: () => catalogView(opts.state.catalog), config: opts.config, datacenter: opts.datacenter, nodeName: opts.nodeName, cache, preparedQueries: opts.preparedQueries })
   const detach = cache.attach(opts.state.catalogWatches, () => router.catalogChanged())
   const handler = new DnsHandler({ router, config: opts.config, log: opts.log })
   let server: DnsServer

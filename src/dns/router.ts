@@ -15,6 +15,8 @@ import type { DnsConfig } from '../agent/config.js'
 import { AnswerCache } from './cache.js'
 import { encodeRecord, fitGroups, makeGroup, type RecordGroup } from './truncate.js'
 import { DNS_LIMITS } from './limits.js'
+import { parseDurationMs } from '../lib/duration.js'
+import { findPreparedQuery, matchesQuery, type PreparedQuerySource } from './prepared.js'
 
 /** What the router reads from the catalog; `CatalogTables` has this shape. */
 export interface CatalogView {
@@ -39,6 +41,8 @@ export interface RouterOptions {
   /** [0, 1) source for the per-query shuffle. */
   random?: () => number
   cache?: AnswerCache<Resolution>
+  /** Prepared queries for `<name>.query.<domain>`; without it those names are unknown. */
+  preparedQueries?: () => PreparedQuerySource | undefined
 }
 
 export interface RequestContext {
@@ -160,7 +164,8 @@ export class DnsRouter {
     const domain = this.domainOf(q.name)
     if (domain === undefined) return error('REFUSED')
 
-    const key = `${q.type}|${canonical(q.name)}`
+    // Prepared queries change without a catalog write: their names carry the source's generation.
+    const key = `${q.type}|${canonical(q.name)}|${this.#opts.preparedQueries?.()?.generation() ?? 0}`
     const res = this.#opts.cache ? this.#opts.cache.get(key, () => this.resolve(q)) : this.resolve(q)
 
     const fixedAnswers: Buffer[] = []
@@ -274,12 +279,31 @@ export class DnsRouter {
         } else {
           return res('NXDOMAIN')
         }
-        return this.#service(name, service, tag, q.type, domain, cfg, res)
+        const real = this.#names().services.get(service)
+        if (real === undefined) return res('NXDOMAIN')
+        const match = tag === undefined ? undefined : (svc: ServiceRecord): boolean => svc.Tags.some((t) => t.toLowerCase() === tag)
+        return this.#service(name, real, { match, onlyPassing: cfg.onlyPassing, ttlMs: serviceTtl(cfg, real) }, q.type, domain, cfg, res)
+      }
+      case 'query': {
+        const source = this.#opts.preparedQueries?.()
+        const pq = source && before.length === 1 ? findPreparedQuery(source, before[0]!) : undefined
+        if (!pq) return res('NXDOMAIN')
+        const real = this.#names().services.get(pq.Service.Service.toLowerCase())
+        if (real === undefined) return res('NXDOMAIN')
+        let ttlMs = serviceTtl(cfg, real)
+        if (pq.DNS?.TTL) {
+          try {
+            ttlMs = parseDurationMs(pq.DNS.TTL)
+          } catch {
+            // A bad TTL in a stored query falls back to the configured one rather than failing the lookup.
+          }
+        }
+        return this.#service(name, real, { match: (svc, node) => matchesQuery(pq, svc, node.Meta), onlyPassing: pq.Service.OnlyPassing === true, ignore: new Set(pq.Service.IgnoreCheckIDs ?? []), ttlMs }, q.type, domain, cfg, res)
       }
       case 'addr':
         return this.#addr(name, before, q.type, cfg, res)
       default:
-        // Prepared queries and mesh names are not served yet: unknown, as Consul answers an unknown query.
+        // Mesh names (connect, ingress, virtual) are not served: unknown.
         return res('NXDOMAIN')
     }
   }
@@ -298,21 +322,20 @@ export class DnsRouter {
     return res('NOERROR', [group(answers, additionals)])
   }
 
-  #service(qname: string, serviceName: string, tag: string | undefined, type: string, domain: string, cfg: DnsConfig, res: ResFn): Resolution {
-    const real = this.#names().services.get(serviceName)
-    if (real === undefined) return res('NXDOMAIN')
+  /** Healthy instances of `real` (a catalog service name) that `filter` accepts, as A/AAAA/CNAME or SRV answers. */
+  #service(qname: string, real: string, filter: InstanceFilter, type: string, domain: string, cfg: DnsConfig, res: ResFn): Resolution {
     const catalog = this.#opts.catalog()
     const healthy: Array<{ svc: ServiceRecord; node: NodeRecord; warning: boolean }> = []
     for (const svc of catalog.instances(real)) {
-      if (tag !== undefined && !svc.Tags.some((t) => t.toLowerCase() === tag)) continue
-      const verdict = health(catalog.instanceChecks(svc))
-      if (verdict === 'critical' || (verdict === 'warning' && cfg.onlyPassing)) continue
       const node = catalog.node(svc.Node)
-      if (node) healthy.push({ svc, node, warning: verdict === 'warning' })
+      if (!node || (filter.match && !filter.match(svc, node))) continue
+      const verdict = health(catalog.instanceChecks(svc), filter.ignore)
+      if (verdict === 'critical' || (verdict === 'warning' && filter.onlyPassing)) continue
+      healthy.push({ svc, node, warning: verdict === 'warning' })
     }
     // Consul answers a service with no healthy instance as an unknown name.
     if (healthy.length === 0) return res('NXDOMAIN')
-    const ttl = seconds(serviceTtl(cfg, real))
+    const ttl = seconds(filter.ttlMs)
     const dc = this.#opts.datacenter
     const groups: RecordGroup[] = []
     if (type === 'SRV') {
@@ -413,6 +436,15 @@ export class DnsRouter {
 
 }
 
+/** Which instances a service lookup keeps, and the TTL it answers with. */
+interface InstanceFilter {
+  match?: (svc: ServiceRecord, node: NodeRecord) => boolean
+  onlyPassing: boolean
+  /** Check IDs whose status does not count (a prepared query's IgnoreCheckIDs). */
+  ignore?: ReadonlySet<string>
+  ttlMs: number
+}
+
 type ResFn = (rcode: Rcode, groups?: RecordGroup[], more?: Partial<Resolution>) => Resolution
 
 // ---- helpers -------------------------------------------------------------------------------
@@ -465,9 +497,10 @@ function assemble(head: Buffer, answers: Buffer[], answerCount: number, authorit
 }
 
 /** The worst status of an instance's checks; a maintenance check is critical. */
-function health(checks: CheckRecord[]): 'passing' | 'warning' | 'critical' {
+function health(checks: CheckRecord[], ignore?: ReadonlySet<string>): 'passing' | 'warning' | 'critical' {
   let worst: 'passing' | 'warning' | 'critical' = 'passing'
   for (const c of checks) {
+    if (ignore?.has(c.CheckID)) continue
     const s = c.Status as string
     if (s === 'critical' || s === 'maintenance') return 'critical'
     if (s === 'warning') worst = 'warning'

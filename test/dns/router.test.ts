@@ -224,3 +224,41 @@ test('bad questions: NOTIMP for other opcodes, classes and zone transfers; FORME
   assert.ok(!out.flag_ra)
   assert.equal(w.ask('web.service.consul', 'ANY', { klass: 'ANY' }).rcode, 'NOERROR')
 })
+
+test('prepared queries: by ID or name, tags with ! negation, OnlyPassing, IgnoreCheckIDs, node meta, DNS.TTL', () => {
+  const w = webWorld({ dns_config: { service_ttl: { '*': '3s' } } })
+  w.setQueries([
+    { ID: '8f246b77-f3e1-ff88-5b48-8ec93abf3e05', Name: 'web-v1', Service: { Service: 'web', Tags: ['v1'] }, DNS: { TTL: '10s' } },
+    { ID: 'b1', Name: 'web-not-v1', Service: { Service: 'WEB', Tags: ['!v1'] } },
+    { ID: 'b2', Name: 'web-passing', Service: { Service: 'web', OnlyPassing: true } },
+    { ID: 'b3', Name: 'web-ignoring', Service: { Service: 'web', IgnoreCheckIDs: ['service:web'] } },
+    { ID: 'b4', Name: 'web-rack', Service: { Service: 'web', NodeMeta: { rack: 'r1' } } },
+  ])
+  const a = w.ask('web-v1.query.consul', 'A')
+  assert.deepEqual(datas(a.answers, 'A'), ['10.0.1.1'])
+  assert.equal((a.answers![0] as { ttl: number }).ttl, 10, 'DNS.TTL wins over service_ttl')
+  assert.deepEqual(datas(w.ask('8f246b77-f3e1-ff88-5b48-8ec93abf3e05.query.dc1.consul', 'SRV').answers, 'SRV'), ['1 10 8080 web-1.node.dc1.consul'])
+  assert.deepEqual(datas(w.ask('web-not-v1.query.consul', 'A').answers, 'A'), ['10.0.1.2'])
+  assert.deepEqual(datas(w.ask('web-passing.query.consul', 'A').answers, 'A'), ['10.0.1.1'])
+  assert.deepEqual(datas(w.ask('web-ignoring.query.consul', 'A').answers, 'A'), ['10.0.1.1', '10.0.1.2', '10.0.1.3'], 'the critical check is ignored')
+  assert.deepEqual(datas(w.ask('web-rack.query.consul', 'A').answers, 'A'), ['10.0.1.1'])
+  assert.equal((w.ask('web-not-v1.query.consul', 'A').answers![0] as { ttl: number }).ttl, 3, 'service_ttl without DNS.TTL')
+  assert.equal(w.ask('nope.query.consul', 'A').rcode, 'NXDOMAIN')
+  // A change to the queries shows at once, without a catalog write.
+  w.setQueries([{ ID: 'c1', Name: 'web-v1', Service: { Service: 'web', Tags: ['v2'] } }])
+  assert.deepEqual(datas(w.ask('web-v1.query.consul', 'A').answers, 'A'), ['10.0.1.2'])
+})
+
+test('prepared query templates: longest name prefix, ${name.suffix} and ${match(N)}, RemoveEmptyTags', () => {
+  const w = webWorld()
+  w.node('db-1', '10.0.3.1')
+  w.service('db-1', '10.0.3.1', { name: 'db', tags: ['primary'] })
+  w.setQueries([
+    { ID: 't0', Name: '', Template: { Type: 'name_prefix_match' }, Service: { Service: '${name.full}' } },
+    { ID: 't1', Name: 'geo-', Template: { Type: 'name_prefix_match', Regexp: '^geo-([a-z]+)-?([a-z0-9]*)$', RemoveEmptyTags: true }, Service: { Service: '${match(1)}', Tags: ['${match(2)}'] } },
+  ])
+  assert.deepEqual(datas(w.ask('web.query.consul', 'A').answers, 'A'), ['10.0.1.1', '10.0.1.2'], 'the catch-all template')
+  assert.deepEqual(datas(w.ask('geo-db.query.consul', 'A').answers, 'A'), ['10.0.3.1'], 'an empty tag is removed')
+  assert.deepEqual(datas(w.ask('geo-web-v2.query.consul', 'A').answers, 'A'), ['10.0.1.2'])
+  assert.equal(w.ask('geo-db-replica.query.consul', 'A').rcode, 'NXDOMAIN')
+})

@@ -10,6 +10,7 @@ import { buildRuntime, type ConfigDoc, type DnsConfig } from '../../src/agent/co
 import { AnswerCache } from '../../src/dns/cache.js'
 import { DnsRouter, type Resolution } from '../../src/dns/router.js'
 import { catalogView } from '../../src/dns/index.js'
+import type { PreparedQuery } from '../../src/dns/prepared.js'
 
 /** A seeded PRNG (mulberry32): the same seed gives the same shuffles and fuzz inputs. */
 export function rand(seed: number): () => number {
@@ -43,6 +44,9 @@ export class World {
   #index = 1
   config: DnsConfig
   readonly router: DnsRouter
+  /** Prepared queries the router sees; `setQueries` bumps the generation. */
+  queries: PreparedQuery[] = []
+  #generation = 0
 
   constructor(doc: ConfigDoc = {}, seed = 1) {
     this.config = buildRuntime(doc, true).dns
@@ -54,9 +58,15 @@ export class World {
       nowSeconds: () => 1_700_000_000,
       random: rand(seed),
       cache: this.cache,
+      preparedQueries: () => ({ generation: () => this.#generation, list: () => this.queries }),
     })
     this.cache.attach(this.state.catalogWatches, () => this.router.catalogChanged())
     this.node('server-1', '10.0.0.1')
+  }
+
+  setQueries(queries: PreparedQuery[]): void {
+    this.queries = queries
+    this.#generation++
   }
 
   node(name: string, address: string, meta: Record<string, string> = {}): void {
