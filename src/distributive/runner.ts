@@ -54,7 +54,8 @@ async function runOne(check: CheckSpec, host: Host, timeoutMs: number, outer: Ab
     } catch (err) {
       if (ctl.signal.aborted) return { status: 'unknown' as const, message: outer?.aborted ? 'aborted' : `timed out after ${timeoutMs / 1000}s` }
       if (err instanceof CannotRunError) return { status: 'unknown' as const, message: err.message }
-      return { status: 'unknown' as const, message: `internal error: ${(err as Error).message}` }
+      // Anything else a check throws (an unreadable /proc file, say) means it could not run, not that it failed.
+      return { status: 'unknown' as const, message: `could not run: ${(err as Error).message}` }
     }
   })()
   try {

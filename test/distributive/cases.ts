@@ -11,7 +11,7 @@ export interface CheckCase {
   params: (w: World) => string[]
   expect: Status
   /** Which host of the world: with all fakes (default), bare PATH and no Docker, or a systemctl without systemd. */
-  on?: 'host' | 'bare' | 'noSystemd'
+  on?: 'host' | 'bare' | 'noSystemd' | 'empty'
   /** Part of the expected message, for failures whose reason matters. */
   message?: RegExp
 }
@@ -120,6 +120,11 @@ export const CASES: CheckCase[] = [
   { id: 'ip6', params: p('eth0', 'failme'), expect: 'critical', message: /Not an IPv6 address/ },
   { id: 'gateway', params: p('192.0.2.1'), expect: 'passing' },
   { id: 'gateway', params: p('192.168.0.1'), expect: 'critical' },
+  { id: 'gateway', params: p('192.0.2.1'), expect: 'unknown', on: 'empty', message: /could not run: .*ENOENT/ }, // no /proc/net/route
+  { id: 'portTCP', params: p('8500'), expect: 'critical', on: 'empty' }, // no table is no listener
+  { id: 'memoryUsage', params: p('90'), expect: 'unknown', on: 'empty', message: /cannot read \/proc\/meminfo/ },
+  { id: 'userExists', params: p('root'), expect: 'unknown', on: 'empty', message: /cannot read the user database/ },
+  { id: 'module', params: p('ext4'), expect: 'unknown', on: 'empty', message: /no \/proc\/modules/ },
   { id: 'gatewayInterface', params: p('eth0'), expect: 'passing' },
   { id: 'gatewayInterface', params: p('docker0'), expect: 'critical' },
   { id: 'routingTableDestination', params: p('192.0.2.0'), expect: 'passing' },

@@ -9,7 +9,7 @@ import { createWorld, type World } from './world.js'
 /** Runs one check through the real parser and runner, as a one-check checklist. */
 async function runCase(w: World, c: CheckCase): Promise<{ status: string; message: string }> {
   const list = parseChecklist(JSON.stringify({ Name: 'case', Checklist: [{ ID: c.id, Parameters: c.params(w) }] }), 'case.json')
-  const host = c.on === 'bare' ? w.bareHost : c.on === 'noSystemd' ? w.noSystemdHost : w.host
+  const host = { host: w.host, bare: w.bareHost, noSystemd: w.noSystemdHost, empty: w.emptyHost }[c.on ?? 'host']
   const report = await runChecklists([list], host, { timeoutMs: 20_000 })
   return report.outcomes[0]!
 }

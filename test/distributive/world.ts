@@ -51,6 +51,8 @@ export interface World {
   bareHost: Host
   /** Same root, with a systemctl that says systemd is not running. */
   noSystemdHost: Host
+  /** An empty root: no /etc, /proc or /sys at all. */
+  emptyHost: Host
   tcpPort: number
   closedTcpPort: number
   udpPort: number
@@ -259,6 +261,7 @@ export async function createWorld(): Promise<World> {
   await put(`${dir}/nosystemd/systemctl`, NO_SYSTEMD, 0o755)
   // The bare PATH has a shell (for `command`) and nothing else: sensors, php, systemctl are "not found".
   await mkdir(`${dir}/bare`, { recursive: true })
+  await mkdir(`${dir}/empty`, { recursive: true })
   for (const sh of ['bash', 'sh']) await symlink(await whichOrThrow(sh), `${dir}/bare/${sh}`)
 
   const servers: (net.Server | http.Server)[] = []
@@ -320,6 +323,7 @@ export async function createWorld(): Promise<World> {
     host: new Host({ ...hostBase, env: { PATH: `${dir}/bin:${process.env['PATH'] ?? '/usr/bin:/bin'}` }, dockerHost: 'unix:///run/docker.sock' }),
     bareHost: new Host({ ...hostBase, env: { PATH: `${dir}/bare` }, dockerHost: 'unix:///run/no-docker.sock' }),
     noSystemdHost: new Host({ ...hostBase, env: { PATH: `${dir}/nosystemd:${dir}/bare` } }),
+    emptyHost: new Host({ ...hostBase, root: `${dir}/empty`, env: { PATH: `${dir}/bare` } }),
     tcpPort: portOf(tcp),
     closedTcpPort: await freePort('tcp'),
     udpPort: udp.address().port,
