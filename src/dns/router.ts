@@ -180,8 +180,8 @@ export class DnsRouter {
     if (res.shuffle && groups.length > 1) groups = shuffle(groups, this.#random)
     if (res.limited) {
       let limit = cfg.aRecordLimit > 0 ? cfg.aRecordLimit : Infinity
-      // Consul's legacy cap for UDP clients that did not say they take bigger answers.
-      if (ctx.transport === 'udp' && !opt && cfg.udpAnswerLimit > 0) limit = Math.min(limit, cfg.udpAnswerLimit)
+      // Consul's cap for UDP clients that did not say they take more than 512 bytes.
+      if (ctx.transport === 'udp' && udpSize(opt) === DNS_LIMITS.udpDefaultSize && cfg.udpAnswerLimit > 0) limit = Math.min(limit, cfg.udpAnswerLimit)
       if (groups.length > limit) groups = groups.slice(0, limit)
     }
     let header = this.#header(res, q, flagsIn, query.id ?? 0, () => head(res.rcode, { aa: true }))

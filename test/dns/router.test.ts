@@ -188,6 +188,8 @@ test('udp_answer_limit caps UDP answers to clients without EDNS (Consul default 
   assert.equal(r.answers!.length, 3)
   assert.ok(!r.flag_tc)
   assert.equal(w.ask('big.service.consul', 'A', { transport: 'udp', edns: 4096 }).answers!.length, 10)
+  assert.equal(w.ask('big.service.consul', 'A', { transport: 'udp', edns: 512 }).answers!.length, 3, 'EDNS at 512 bytes is no bigger')
+  assert.equal(w.ask('big.service.consul', 'A', { transport: 'tcp' }).answers!.length, 10)
 })
 
 test('alt_domain: answers speak the domain the query used', () => {
