@@ -4,15 +4,16 @@
  * `handleRequest` directly; `server.ts` is the thin adapter around it (STYLE principle 12, as
  * Consul's `agent/dns/router.go` HandleRequest with ServeDNS around it).
  *
- * Work is split in two: `resolve` turns a question into record groups (cached per name and
- * type until the catalog changes), and `handleRequest` does the per-query part: shuffle,
- * record limits, size fitting and the header.
+ * Work is split in two: `resolve` turns a question into record groups, each record encoded once
+ * (cached per name and type until the catalog or the config changes), and `answer` does the
+ * per-query part: shuffle, record limits, size fitting and the header. `handleRequest` is
+ * `answer` decoded, for callers that want a packet object.
  */
 import { isIP } from 'node:net'
 import dnsPacket, { type Answer, type Packet, type Question, type DecodedPacket, type OptAnswer } from 'dns-packet'
 import type { CheckRecord, NodeRecord, ServiceRecord } from '../state/catalog.js'
 import type { DnsConfig } from '../agent/config.js'
-import { AnswerCache } from './cache.js'
+import type { AnswerCache } from './cache.js'
 import { encodeRecord, fitGroups, makeGroup, type RecordGroup } from './truncate.js'
 import { DNS_LIMITS } from './limits.js'
 import { parseDurationMs } from '../lib/duration.js'
