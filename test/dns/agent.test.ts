@@ -154,3 +154,17 @@ test('a failing TTL check removes its instance from DNS answers; passing brings 
   await put('/v1/agent/check/pass/service:pay-1')
   await until('payments back in DNS', async () => ((await lookup()).length === 1 ? true : undefined))
 })
+
+test('startAgent with -dns-port=0 in args: the helper finds the port from the log line', async () => {
+  const other = await startAgent({ dev: true, args: ['-dns-port=0'] })
+  try {
+    assert.ok(other.dnsPort && other.dnsPort > 0)
+    assert.match(other.output(), new RegExp(`DNS server listening on udp://127\\.0\\.0\\.1:${other.dnsPort} and tcp://127\\.0\\.0\\.1:${other.dnsPort}`))
+    const r = new dnsPromises.Resolver({ timeout: 3000, tries: 1 })
+    r.setServers([`127.0.0.1:${other.dnsPort}`])
+    // The agent registers its own `consul` service shortly after start.
+    await until('the consul service in DNS', async () => ((await r.resolveSrv('consul.service.consul').catch(() => [])).length === 1 ? true : undefined))
+  } finally {
+    await other.stop()
+  }
+})

@@ -42,11 +42,13 @@ process.on('exit', () => {
  */
 export async function startAgent(opts: { args?: string[]; dataDir?: string; env?: NodeJS.ProcessEnv; dev?: boolean; dns?: boolean } = {}): Promise<RunningAgent> {
   const dataDir = opts.dataDir ?? tempDir()
-  // DNS stays off unless asked for, so other tests never contend for port 8600.
-  const dnsFlag = opts.dns ? '-dns-port=0' : '-dns-port=-1'
+  // DNS stays off unless asked for (`dns: true`, or a -dns-port in args), so other tests never
+  // contend for port 8600; the flag may be given only once.
+  const dnsInArgs = (opts.args ?? []).some((a) => /^--?dns-port(=|$)/.test(a))
+  const dnsFlag = dnsInArgs ? [] : [opts.dns ? '-dns-port=0' : '-dns-port=-1']
   const base = opts.dev
-    ? ['agent', '-dev', '-http-port=0', dnsFlag]
-    : ['agent', '-server', '-bootstrap-expect=1', `-data-dir=${dataDir}`, '-node=test-node', '-bind=127.0.0.1', '-http-port=0', dnsFlag]
+    ? ['agent', '-dev', '-http-port=0', ...dnsFlag]
+    : ['agent', '-server', '-bootstrap-expect=1', `-data-dir=${dataDir}`, '-node=test-node', '-bind=127.0.0.1', '-http-port=0', ...dnsFlag]
   const proc = spawn(process.execPath, [CONSUL_BIN, ...base, ...(opts.args ?? [])], {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
