@@ -5,7 +5,21 @@
  */
 export { Template } from './template.js';
 export { TemplateError, ParseError, ExecError } from './errors.js';
-export { GoFloat, float64, Complex, isTrue, typeName, typed, GO_TYPE } from './value.js';
+export {
+  GoFloat,
+  float64,
+  Complex,
+  isTrue,
+  typeName,
+  typed,
+  GO_TYPE,
+  Kind,
+  kindOf,
+  toNumber,
+  toBigInt,
+  sortedEntries,
+  compareStrings,
+} from './value.js';
 export type { FuncMap, TemplateFunc, ParamKind, Signature } from './funcs.js';
 export { signature, GO_SIGNATURE } from './funcs.js';
 export { sprint, sprintf, sprintln } from './fmt.js';
