@@ -160,6 +160,7 @@ export function parseCheck(raw: unknown, opts: { where?: string; service?: { id:
     aliasNode: f.str('AliasNode'),
     aliasService: f.str('AliasService'),
     dockerContainerId: f.str('DockerContainerID'),
+    distributive: f.str('Distributive'),
     outputMaxSize: f.int('OutputMaxSize', 0, 1 << 30),
     successBeforePassing: f.int('SuccessBeforePassing', 0, 1 << 20),
     failuresBeforeWarning: f.int('FailuresBeforeWarning', 0, 1 << 20),
@@ -203,6 +204,7 @@ export function kindOf(def: CheckDefinition): string {
   if (def.http) return 'http'
   if (def.tcp) return 'tcp'
   if (def.udp) return 'udp'
+  if (def.distributive) return 'distributive'
   if (def.aliasNode || def.aliasService) return 'alias'
   return ''
 }

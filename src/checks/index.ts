@@ -19,6 +19,7 @@ import { tcpProbe, udpProbe } from './net.js'
 import { scriptProbe } from './script.js'
 import { StatusHandler } from './status-handler.js'
 import { TtlRunner } from './ttl.js'
+import { truncateHead } from './output.js'
 import type { CheckDefinition, CheckDeps, CheckNotifier, CheckStatus, RunningCheck, TtlCheckRunner } from './types.js'
 import { checkType, DEFAULT_DOCKER_SOCKET } from './validate.js'
 
@@ -96,6 +97,17 @@ export function createCheckRunner(def: CheckDefinition, notifier: CheckNotifier,
     case 'udp':
       probe = udpProbe(def.udp!, timeout(CHECK_LIMITS.defaultNetTimeoutMs))
       break
+    case 'distributive': {
+      const file = def.distributive!
+      const perCheckMs = timeout(CHECK_LIMITS.defaultScriptTimeoutMs)
+      probe = async ({ signal }) => {
+        // Loaded on first use: agents without such checks never pay for the checklist engine.
+        const { runDistributiveCheck } = await import('../distributive/index.js')
+        const r = await runDistributiveCheck(file, { timeoutMs: perCheckMs, signal })
+        return { status: r.status, output: truncateHead(r.output, outputMaxSize) }
+      }
+      break
+    }
     case 'docker': {
       // Legacy `script` runs through the container's shell; /bin/sh unless the definition names one.
       const cmd = (def.args?.length ?? 0) > 0 ? def.args! : [def.shell || '/bin/sh', '-c', def.script ?? '']

@@ -6,7 +6,8 @@
 export type CheckStatus = 'passing' | 'warning' | 'critical'
 
 /** The kinds of check this library runs, in the order Consul's agent tests for them. */
-export type CheckKind = 'script' | 'http' | 'tcp' | 'udp' | 'ttl' | 'alias' | 'docker'
+/** `distributive` is ours: a checklist run in-process, with no script checks to enable. */
+export type CheckKind = 'script' | 'http' | 'tcp' | 'udp' | 'ttl' | 'alias' | 'docker' | 'distributive'
 
 /**
  * A check definition after the agent has parsed it (snake_case or PascalCase keys, Go durations).
@@ -41,6 +42,8 @@ export interface CheckDefinition {
   aliasNode?: string
   aliasService?: string
   dockerContainerId?: string
+  /** Path of a distributive checklist to run in-process (our check type; exit mapping as a script's). */
+  distributive?: string
   /** Bytes of output kept per run; default 4096. */
   outputMaxSize?: number
   successBeforePassing?: number

@@ -25,6 +25,7 @@ export function checkType(def: CheckDefinition): CheckKind {
   if ((def.udp ?? '') !== '') return 'udp'
   if (isScript(def) && (def.dockerContainerId ?? '') !== '') return 'docker'
   if (isScript(def)) return 'script'
+  if ((def.distributive ?? '') !== '') return 'distributive'
   if (isAlias(def)) return 'alias'
   throw invalid('TTL', 'TTL must be > 0 for TTL checks')
 }
@@ -60,7 +61,7 @@ export function validateCheck(def: CheckDefinition, opts: ValidateOptions): void
 
   const interval = def.intervalMs ?? 0
   const ttl = def.ttlMs ?? 0
-  const intervalCheck = isScript(def) || (def.http ?? '') !== '' || (def.tcp ?? '') !== '' || (def.udp ?? '') !== ''
+  const intervalCheck = isScript(def) || (def.http ?? '') !== '' || (def.tcp ?? '') !== '' || (def.udp ?? '') !== '' || (def.distributive ?? '') !== ''
   const alias = isAlias(def)
   if (interval > 0 && ttl > 0) throw invalid('Interval', 'Interval and TTL cannot both be specified')
   if (intervalCheck && !(interval > 0)) {

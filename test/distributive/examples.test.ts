@@ -32,7 +32,7 @@ test('the Consul check definitions run checklists that exist in checks/', async 
   const file = script.check.args[script.check.args.indexOf('-f') + 1]!
   assert.ok(file.startsWith('/etc/distributive.d/'))
   await loadFile(path.join(CHECKLIST_DIR, path.basename(file)))
-  const native = JSON.parse(await readFile(path.join(CHECKS, 'distributive-native.json.example'), 'utf8')) as { check: { distributive: string } }
+  const native = JSON.parse(await readFile(path.join(CHECKS, 'distributive-native.json'), 'utf8')) as { check: { distributive: string } }
   await loadFile(path.join(CHECKLIST_DIR, path.basename(native.check.distributive)))
 })
 

@@ -38,3 +38,30 @@ test('a distributive checklist registered as a Consul check drives the node\'s h
     removeDir(dir)
   }
 })
+
+test('the native distributive check type runs a checklist in the agent, without script checks', async () => {
+  const dir = tempDir('distributive-native-')
+  const marker = join(dir, 'ready.flag')
+  const checklist = join(dir, 'node.json')
+  writeFileSync(checklist, JSON.stringify({ Name: 'node', Checklist: [{ ID: 'file', Parameters: [marker] }] }))
+  writeFileSync(join(dir, 'check.json'), JSON.stringify({ check: { id: 'native', name: 'native checklist', distributive: checklist, interval: '1s' } }))
+  const agent = await startAgent({ args: [`-config-dir=${dir}`] })
+  try {
+    const status = async (want: string) =>
+      until(`the native check to be ${want}`, async () => {
+        const checks = await getJson<Record<string, { Status: string; Output: string; Type: string }>>(`${agent.httpAddr}/v1/agent/checks`)
+        return checks.native?.Status === want && checks.native.Output ? checks.native : undefined
+      })
+    const failing = await status('critical')
+    assert.equal(failing.Type, 'distributive')
+    assert.match(failing.Output, /^DISTRIBUTIVE CRITICAL/)
+    writeFileSync(marker, 'ok')
+    await status('passing')
+    const bad = await fetch(`${agent.httpAddr}/v1/agent/check/register`, { method: 'PUT', body: JSON.stringify({ Name: 'x', Distributive: checklist }) })
+    assert.equal(bad.status, 400, 'like a script check, it needs an interval')
+  } finally {
+    await agent.stop()
+    removeDir(agent.dataDir)
+    removeDir(dir)
+  }
+})
