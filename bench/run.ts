@@ -9,6 +9,10 @@ const BENCHES: Record<string, Bench> = {
     describe: 'KV PUT/GET req/s and p50/p99 at 1, 64, 256 connections: our durable server vs etcd (issue 2)',
     run: async (args) => (await import('./kv.js')).runKvBench(args),
   },
+  template: {
+    describe: 'renders/s of a 200-line template over 1,000 services: our engine vs Go text/template (issue 5)',
+    run: async (args) => (await import('../test/template/bench.js')).runTemplateBenchCli(args),
+  },
   health: {
     describe: 'register 1,000 services; agent CPU with 1,000 HTTP checks at 10s; check change → blocking watcher p50/p99 (issue 3)',
     run: async (args) => (await import('./health.js')).runHealthBench(args),
