@@ -17,6 +17,8 @@ export const DNS_LIMITS = {
   tcpMaxConnections: 512,
   /** Queries awaiting an answer on one TCP connection (pipelining); past this the connection is closed. */
   tcpMaxPending: 64,
+  /** Answer bytes queued on one TCP connection whose client does not read; past this it is closed. */
+  tcpMaxQueuedBytes: 1 << 20,
   /** Concurrent forwarded queries; past this new out-of-domain queries get SERVFAIL instead of a socket. */
   recursorMaxInFlight: 1024,
   /** Attempts to find a port free for both UDP and TCP when an ephemeral port was asked for. */

@@ -75,6 +75,11 @@ export class DnsHandler {
   }
 }
 
+/** dgram's `lookup` for addresses that are already IP literals (the `rinfo.address` of a query). */
+function literalLookup(address: string, _opts: unknown, cb: (err: Error | null, address: string, family: number) => void): void {
+  cb(null, address, net.isIP(address) || 4)
+}
+
 /** `answerNow`'s word for "this one goes to the recursors". */
 export const FORWARD = Symbol('forward')
 
@@ -142,7 +147,9 @@ export class DnsServer {
 
   #bindUdp(address: string, port: number): Promise<dgram.Socket> {
     return new Promise((resolve, reject) => {
-      const socket = dgram.createSocket({ type: net.isIP(address) === 6 ? 'udp6' : 'udp4' })
+      // Replies go to the sender's IP literal: a lookup that answers at once spares every
+      // send the default dns.lookup round through the next tick.
+      const socket = dgram.createSocket({ type: net.isIP(address) === 6 ? 'udp6' : 'udp4', lookup: literalLookup })
       socket.once('error', reject)
       socket.bind(port, address, () => {
         socket.off('error', reject)
@@ -209,6 +216,11 @@ export class DnsServer {
           const out = await answered
           pending--
           if (!out || conn.destroyed) return
+          // A client that pipelines but never reads must not make us hold its answers forever.
+          if (conn.writableLength > DNS_LIMITS.tcpMaxQueuedBytes) {
+            conn.destroy()
+            return
+          }
           const frame = Buffer.allocUnsafe(2 + out.length)
           frame.writeUInt16BE(out.length, 0)
           out.copy(frame, 2)
