@@ -264,3 +264,17 @@ test('prepared query templates: longest name prefix, ${name.suffix} and ${match(
   assert.deepEqual(datas(w.ask('geo-web-v2.query.consul', 'A').answers, 'A'), ['10.0.1.2'])
   assert.equal(w.ask('geo-db-replica.query.consul', 'A').rcode, 'NXDOMAIN')
 })
+
+test('IPv6: AAAA for a node and a service, ip6.arpa PTR, and an addr target for an IPv6 service address', () => {
+  const w = new World()
+  w.node('v6', '2001:db8::10')
+  w.service('v6', '2001:db8::10', { name: 'six', port: 443 })
+  w.service('v6', '2001:db8::10', { id: 'six-own', name: 'sixown', address: '2001:db8::beef', port: 444 })
+  assert.deepEqual(datas(w.ask('v6.node.consul', 'AAAA').answers, 'AAAA'), ['2001:db8::10'])
+  assert.equal(w.ask('v6.node.consul', 'A').answers!.length, 0, 'NODATA for A')
+  assert.deepEqual(datas(w.ask('six.service.consul', 'AAAA').answers, 'AAAA'), ['2001:db8::10'])
+  assert.deepEqual(datas(w.ask('sixown.service.consul', 'SRV').answers, 'SRV'), ['1 1 444 20010db800000000000000000000beef.addr.dc1.consul'])
+  assert.deepEqual(datas(w.ask('sixown.service.consul', 'SRV').additionals, 'AAAA'), ['2001:db8::beef'])
+  const nibbles = '20010db8000000000000000000000010'.split('').reverse().join('.')
+  assert.deepEqual(datas(w.ask(`${nibbles}.ip6.arpa`, 'PTR').answers, 'PTR'), ['v6.node.dc1.consul'])
+})
