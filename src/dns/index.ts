@@ -9,11 +9,11 @@ import type { DnsConfig } from '../agent/config.js'
 import { AnswerCache } from './cache.js'
 import { DnsRouter, type CatalogView, type Resolution } from './router.js'
 import { DnsHandler, DnsServer, type DnsListener } from './server.js'
-import type { PreparedQuerySource } from './prepared.js'
+import type { PreparedQuerySource } from '../state/prepared-query.js'
 
 export { DnsRouter, type CatalogView } from './router.js'
 export { DnsHandler, DnsServer } from './server.js'
-export type { PreparedQuery, PreparedQuerySource } from './prepared.js'
+export type { PreparedQuery, PreparedQuerySource } from '../state/prepared-query.js'
 
 /** `CatalogTables` seen through the router's read-only interface. */
 export function catalogView(tables: CatalogTables): CatalogView {

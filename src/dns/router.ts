@@ -17,7 +17,7 @@ import type { AnswerCache } from './cache.js'
 import { encodeRecord, fitGroups, makeGroup, type RecordGroup } from './truncate.js'
 import { DNS_LIMITS } from './limits.js'
 import { parseDurationMs } from '../lib/duration.js'
-import { findPreparedQuery, matchesQuery, type PreparedQuerySource } from './prepared.js'
+import { findPreparedQuery, matchesQuery, type PreparedQuerySource } from '../state/prepared-query.js'
 
 /** What the router reads from the catalog; `CatalogTables` has this shape. */
 export interface CatalogView {

@@ -114,7 +114,7 @@ async function byIdPath(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
 
 /** The response of /execute: the service, its healthy instances as health/service entries, DNS TTL. */
 export function executeResponse(ctx: ApiContext, q: PreparedQuery, limit: number | undefined): Record<string, unknown> {
-  let entries = executeQuery(ctx.state.catalog, q.Service)
+  let entries = executeQuery(ctx.state.catalog, q)
   if (limit !== undefined && limit > 0) entries = entries.slice(0, limit)
   return {
     Service: q.Service.Service,

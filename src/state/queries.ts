@@ -1,5 +1,6 @@
 import btree from 'sorted-btree'
 import type { CatalogTables, CheckRecord, NodeRecord, ServiceRecord } from './catalog.js'
+import { findPreparedQuery, matchesQuery, type PreparedQuerySource } from './prepared-query.js'
 
 const BTree = btree.default
 
@@ -29,9 +30,14 @@ export interface PreparedQuery {
 export type PreparedQueryInput = Omit<PreparedQuery, 'CreateIndex' | 'ModifyIndex'>
 
 /** The prepared-queries table, by ID, with lookup by name. */
-export class QueryTables {
+export class QueryTables implements PreparedQuerySource {
   queries = new BTree<string, PreparedQuery>()
   index = 0
+
+  /** Changes whenever any query does (DNS answer caching). */
+  generation(): number {
+    return this.index
+  }
 
   get(id: string): PreparedQuery | undefined {
     return this.queries.get(id)
@@ -41,9 +47,12 @@ export class QueryTables {
     return this.queries.valuesArray()
   }
 
-  /** Resolves an ID or a name, as /v1/query/:id/execute and DNS `<name>.query` do. */
+  /**
+   * Resolves an ID, a name, or the longest `name_prefix_match` template, rendered for the name:
+   * the same rule for /v1/query/:id/execute and DNS `<name>.query`.
+   */
   resolve(idOrName: string): PreparedQuery | undefined {
-    return this.queries.get(idOrName) ?? this.list().find((q) => q.Name !== '' && q.Name === idOrName)
+    return (this.queries.get(idOrName) ?? findPreparedQuery(this, idOrName)) as PreparedQuery | undefined
   }
 
   byName(name: string): PreparedQuery | undefined {
@@ -63,18 +72,13 @@ export interface QueryResultEntry {
  * match its tags (`!tag` excludes) and meta, without a critical check (nor a warning one
  * with OnlyPassing), ignoring IgnoreCheckIDs; shuffled, as Consul answers.
  */
-export function executeQuery(catalog: CatalogTables, q: PreparedQuery['Service'], random: () => number = Math.random): QueryResultEntry[] {
-  const wantTags = q.Tags.filter((t) => !t.startsWith('!')).map((t) => t.toLowerCase())
-  const notTags = q.Tags.filter((t) => t.startsWith('!')).map((t) => t.slice(1).toLowerCase())
+export function executeQuery(catalog: CatalogTables, query: PreparedQuery, random: () => number = Math.random): QueryResultEntry[] {
+  const q = query.Service
   const ignore = new Set(q.IgnoreCheckIDs)
   const out: QueryResultEntry[] = []
   for (const service of catalog.instances(q.Service)) {
     const node = catalog.node(service.Node)
-    if (!node) continue
-    const tags = service.Tags.map((t) => t.toLowerCase())
-    if (!wantTags.every((t) => tags.includes(t)) || notTags.some((t) => tags.includes(t))) continue
-    if (!Object.entries(q.NodeMeta).every(([k, v]) => node.Meta[k] === v)) continue
-    if (!Object.entries(q.ServiceMeta).every(([k, v]) => service.Meta[k] === v)) continue
+    if (!node || !matchesQuery(query, service, node.Meta)) continue
     const checks = catalog.instanceChecks(service)
     const counted = checks.filter((c) => !ignore.has(c.CheckID))
     if (counted.some((c) => c.Status === 'critical' || (q.OnlyPassing && c.Status === 'warning'))) continue

@@ -10,7 +10,7 @@ import { buildRuntime, type ConfigDoc, type DnsConfig } from '../../src/agent/co
 import { AnswerCache } from '../../src/dns/cache.js'
 import { DnsRouter, type Resolution } from '../../src/dns/router.js'
 import { catalogView } from '../../src/dns/index.js'
-import type { PreparedQuery } from '../../src/dns/prepared.js'
+import type { PreparedQuery } from '../../src/state/prepared-query.js'
 
 /** A seeded PRNG (mulberry32): the same seed gives the same shuffles and fuzz inputs. */
 export function rand(seed: number): () => number {

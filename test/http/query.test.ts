@@ -2,6 +2,7 @@ import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { startAgent, removeDir, type RunningAgent } from '../helpers/agent.js'
 import { getJson } from '../helpers/poll.js'
+import { Resolver } from 'node:dns/promises'
 
 describe('prepared queries', () => {
   let agent: RunningAgent
@@ -12,7 +13,7 @@ describe('prepared queries', () => {
   }
 
   before(async () => {
-    agent = await startAgent({ dev: true })
+    agent = await startAgent({ dev: true, dns: true })
     base = agent.httpAddr
     // Three instances of redis on external nodes: primary, replica, and a failing replica.
     const reg = (node: string, tags: string[], status: string) =>
@@ -50,6 +51,16 @@ describe('prepared queries', () => {
     assert.deepEqual((await exec(await make({ IgnoreCheckIDs: ['redis alive'] }))).Nodes.length, 3)
     assert.equal((await getJson<any>(`${base}/v1/query/redis-any/execute?limit=1`)).Nodes.length, 1)
     assert.equal((await getJson<any>(`${base}/v1/query/redis-any/explain`)).Query.ID, ID)
+  })
+
+  test('DNS answers <name>.query.consul with the query\'s instances and TTL', async () => {
+    const resolver = new Resolver()
+    resolver.setServers([`127.0.0.1:${agent.dnsPort}`])
+    const a = await resolver.resolve4('redis-any.query.consul', { ttl: true })
+    assert.deepEqual(a.map((r) => r.address).sort(), ['10.0.0.2', '10.0.0.3'])
+    assert.equal(a[0]!.ttl, 10)
+    const srv = await resolver.resolveSrv('redis-any.query.consul')
+    assert.deepEqual([...new Set(srv.map((r) => r.port))], [6379])
   })
 
   test('update and delete', async () => {

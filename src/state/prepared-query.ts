@@ -5,7 +5,7 @@
  * the rendered form of a template query (Consul's `name_prefix_match` templates with
  * `${name.full}`, `${name.prefix}`, `${name.suffix}` and `${match(N)}`).
  */
-import type { ServiceRecord } from '../state/catalog.js'
+import type { ServiceRecord } from './catalog.js'
 
 /** The fields of Consul's PreparedQuery the DNS interface uses. */
 export interface PreparedQuery {
