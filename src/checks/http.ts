@@ -17,6 +17,13 @@ export interface HttpOptions {
   ca?: string | Buffer | Array<string | Buffer>
 }
 
+/**
+ * One agent for every plain-HTTP check, without keep-alive: each run opens its own connection,
+ * as Consul's checks do (a reused socket could fail on the server's idle timeout), while the
+ * agent object itself is not rebuilt per request (`agent: false` would).
+ */
+const PLAIN_AGENT = new http.Agent({ keepAlive: false, maxSockets: Infinity })
+
 /** Consul's User-Agent and Accept defaults for HTTP checks. */
 const USER_AGENT = 'Consul Health Check'
 const ACCEPT = 'text/plain, text/*, */*'
@@ -133,15 +140,17 @@ function request(url: string, req: { method: string; body: string | undefined; o
     const payload = body !== undefined && body !== '' ? Buffer.from(body, 'utf8') : undefined
     if (payload) headers['Content-Length'] = String(payload.length)
 
-    const common = { method, headers, agent: false as const, signal }
     const outgoing = isHttps
       ? https.request(target, {
-          ...common,
+          method,
+          headers,
+          agent: false,
+          signal,
           rejectUnauthorized: !opts.tlsSkipVerify,
           ...(opts.tlsServerName ? { servername: opts.tlsServerName } : {}),
           ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
         })
-      : http.request(target, common)
+      : http.request(target, { method, headers, agent: PLAIN_AGENT, signal })
 
     outgoing.on('error', reject)
     outgoing.on('response', (res) => {
