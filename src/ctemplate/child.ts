@@ -6,13 +6,20 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import type { Logger } from './log.js'
 
-/** How a command string or list becomes argv: a string with spaces runs through `sh -c` (as upstream). */
+/** Shell syntax that needs the shell to stay around (lists, pipes, redirections, subshells). */
+const COMPOUND = /[;&|<>()`\n]/
+
+/**
+ * How a command string or list becomes argv: a string with spaces runs through `sh -c` (as upstream).
+ * A simple command is run as `exec CMD` so the shell becomes the program: signals then reach it
+ * rather than a shell that would die of SIGHUP and orphan it.
+ */
 export function commandArgv(cmd: string | string[]): { file: string; args: string[]; shell: boolean } {
   if (Array.isArray(cmd)) {
-    if (cmd.length === 1 && /\s/.test(cmd[0])) return { file: '/bin/sh', args: ['-c', cmd[0]], shell: true }
+    if (cmd.length === 1 && /\s/.test(cmd[0])) return commandArgv(cmd[0])
     return { file: cmd[0], args: cmd.slice(1), shell: false }
   }
-  if (/\s/.test(cmd.trim())) return { file: '/bin/sh', args: ['-c', cmd], shell: true }
+  if (/\s/.test(cmd.trim())) return { file: '/bin/sh', args: ['-c', COMPOUND.test(cmd) ? cmd : `exec ${cmd.trim()}`], shell: true }
   return { file: cmd, args: [], shell: false }
 }
 
