@@ -45,6 +45,9 @@ export interface MainIo {
 
 const defaultIo: MainIo = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s), env: process.env }
 
+/** Period of the timer that keeps the process alive while it waits for signals. */
+const KEEPALIVE_MS = 1 << 30
+
 /** Signals consul-template listens for (Node cannot trap SIGKILL/SIGSTOP; SIGUSR1 belongs to the inspector). */
 const MONITORED = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR2', 'SIGWINCH', 'SIGALRM'] as const
 
@@ -140,7 +143,11 @@ export async function main(args: readonly string[], io: MainIo = defaultIo): Pro
 
   watch(runner)
   runner.start()
+  // consul-template runs until a signal even when nothing is being watched (templates without
+  // dependencies); signal listeners alone do not keep Node's event loop alive.
+  const keepAlive = setInterval(() => undefined, KEEPALIVE_MS)
   const code = await finished
+  clearInterval(keepAlive)
   for (const s of MONITORED) process.off(s, onSignal)
   if (cfg.pidFile) {
     try {

@@ -1,0 +1,100 @@
+import { describe, test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { startAgent, removeDir, tempDir, type RunningAgent } from '../helpers/agent.js'
+import { until } from '../helpers/poll.js'
+import { startCt, runCt, kvPut } from './helpers.js'
+
+const read = (p: string): string | undefined => (existsSync(p) ? readFileSync(p, 'utf8') : undefined)
+const lines = (p: string): string[] => (read(p) ?? '').split('\n').filter((l) => l !== '')
+
+describe('consul-template config files, quiescence, perms and backups', () => {
+  let agent: RunningAgent
+  let dir: string
+  before(async () => {
+    agent = await startAgent({ dev: true })
+    dir = tempDir('ct-cfg-')
+  })
+  after(async () => {
+    await agent.stop()
+    removeDir(dir)
+  })
+
+  test('a -config folder of HCL and JSON files: contents, perms, create_dest_dirs, backup, command', async () => {
+    const conf = join(dir, 'conf.d')
+    mkdirSync(conf)
+    writeFileSync(join(conf, '10-consul.hcl'), `consul {\n  address = "${agent.httpAddr}"\n  retry { attempts = 2 }\n}\nlog_level = "info"\n`)
+    const out = join(dir, 'deep', 'er', 'app.conf')
+    writeFileSync(
+      join(conf, '20-template.hcl'),
+      `template {\n  contents = <<EOT\nport={{ keyOrDefault "cfg/port" "80" }}\nEOT\n  destination = "${out}"\n  perms = 0600\n  backup = true\n  command = "echo done >> ${join(dir, 'cfg-cmd.log')}"\n}\n`,
+    )
+    writeFileSync(join(conf, '30-extra.json'), JSON.stringify({ template: [{ contents: 'x={{ key "cfg/x" }}', destination: join(dir, 'x.txt'), perms: '0640' }] }))
+    await kvPut(agent.httpAddr, 'cfg/x', '1')
+    let r = await runCt(['-config', conf, '-once'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(read(out), 'port=80\n')
+    assert.equal(statSync(out).mode & 0o777, 0o600)
+    assert.equal(statSync(join(dir, 'x.txt')).mode & 0o777, 0o640)
+    assert.deepEqual(lines(join(dir, 'cfg-cmd.log')), ['done'])
+
+    await kvPut(agent.httpAddr, 'cfg/port', '8080')
+    r = await runCt(['-config', conf, '-once'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(read(out), 'port=8080\n')
+    assert.equal(read(out + '.bak'), 'port=80\n')
+
+    // Unchanged data: nothing written, no command.
+    const ino = statSync(out).ino
+    r = await runCt(['-config', conf, '-once'])
+    assert.equal(r.code, 0)
+    assert.equal(statSync(out).ino, ino)
+    assert.deepEqual(lines(join(dir, 'cfg-cmd.log')), ['done', 'done'])
+  })
+
+  test('-parse-only checks templates without Consul', async () => {
+    const tpl = join(dir, 'p.ctmpl')
+    writeFileSync(tpl, '{{ key "a" }}')
+    let r = await runCt(['-consul-addr', '127.0.0.1:1', '-parse-only', '-template', `${tpl}:${join(dir, 'p.out')}`])
+    assert.equal(r.code, 0)
+    writeFileSync(tpl, '{{ key "a" }')
+    r = await runCt(['-consul-addr', '127.0.0.1:1', '-parse-only', '-template', `${tpl}:${join(dir, 'p.out')}`])
+    assert.equal(r.code, 14)
+    assert.match(r.stderr, /p\.ctmpl:1: unexpected "}" in operand/)
+  })
+
+  test('-wait: a burst of changes after the first render gives one write and one command', async () => {
+    const tpl = join(dir, 'wait.ctmpl')
+    writeFileSync(tpl, '{{ keyOrDefault "wait/k" "0" }}')
+    const out = join(dir, 'wait.txt')
+    const log = join(dir, 'wait-cmd.log')
+    const ct = startCt(['-consul-addr', agent.httpAddr, '-wait', '1500ms:20s', '-template', `${tpl}:${out}:echo run >> ${log}`])
+    try {
+      await until('first render (not delayed by wait)', async () => (read(out) === '0' ? true : undefined))
+      await until('first command', async () => (lines(log).length === 1 ? true : undefined))
+      for (const v of ['1', '2', '3']) await kvPut(agent.httpAddr, 'wait/k', v)
+      await until('quiet render', async () => (read(out) === '3' ? true : undefined))
+      await until('second command', async () => (lines(log).length === 2 ? true : undefined))
+      await new Promise((r) => setTimeout(r, 500))
+      assert.equal(lines(log).length, 2)
+    } finally {
+      await ct.stop()
+    }
+  })
+
+  test('SIGHUP reloads templates from disk', async () => {
+    const tpl = join(dir, 'reload.ctmpl')
+    writeFileSync(tpl, 'one')
+    const out = join(dir, 'reload.txt')
+    const ct = startCt(['-consul-addr', agent.httpAddr, '-template', `${tpl}:${out}`])
+    try {
+      await until('first', async () => (read(out) === 'one' ? true : undefined))
+      writeFileSync(tpl, 'two')
+      ct.proc.kill('SIGHUP')
+      await until('reloaded', async () => (read(out) === 'two' ? true : undefined))
+    } finally {
+      await ct.stop()
+    }
+  })
+})
