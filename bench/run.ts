@@ -21,6 +21,10 @@ const BENCHES: Record<string, Bench> = {
     describe: 'a 50-check local checklist: whole process (start-up included, target < 300 ms) and the in-agent check type (issue 7)',
     run: async (args) => (await import('./distributive.js')).runDistributiveBench(args),
   },
+  ctemplate: {
+    describe: '100 templates over 100 services in one consul-template: change → rewritten file p50/p99, idle requests/min, open queries per dependency (issue 6)',
+    run: async (args) => (await import('./ctemplate.js')).runCtemplateBench(args),
+  },
   dns: {
     describe: 'service lookup (10 instances, A and SRV) q/s and p99 at 1 and 64 clients: our agent vs dnsmasq (issue 4)',
     run: async (args) => (await import('./dns.js')).runDnsBench(args),

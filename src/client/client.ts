@@ -18,6 +18,8 @@ export interface ClientOptions {
   keyFile?: string
   /** Per-request timeout in ms; 0 waits forever (blocking queries bring their own wait). */
   timeoutMs?: number
+  /** HTTP basic auth as `user[:password]` (consul-template's -consul-auth, CONSUL_HTTP_AUTH). */
+  auth?: string
 }
 
 const truthy = (v: string | undefined): boolean | undefined => (v === undefined || v === '' ? undefined : /^(1|t|true|yes)$/i.test(v))
@@ -64,6 +66,7 @@ export class ConsulClient {
   readonly #token: string | undefined
   readonly #agent: http.Agent
   readonly #timeoutMs: number
+  readonly #authHeader: string | undefined
 
   constructor(opts: ClientOptions = {}) {
     let address = opts.address ?? '127.0.0.1:8500'
@@ -72,6 +75,7 @@ export class ConsulClient {
     this.baseUrl = new URL(address)
     this.#token = opts.token
     this.#timeoutMs = opts.timeoutMs ?? 0
+    this.#authHeader = opts.auth ? `Basic ${Buffer.from(opts.auth).toString('base64')}` : undefined
     if (this.baseUrl.protocol === 'https:') {
       this.#agent = new https.Agent({
         keepAlive: true,
@@ -99,6 +103,7 @@ export class ConsulClient {
     const mod = url.protocol === 'https:' ? https : http
     const headers: Record<string, string> = {}
     if (this.#token) headers['X-Consul-Token'] = this.#token
+    if (this.#authHeader) headers.Authorization = this.#authHeader
     if (opts.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(opts.body))
     return new Promise((resolve, reject) => {
       // A signal lets long blocking queries be cancelled (shutdown, lock released).

@@ -92,7 +92,7 @@ export class Runner {
     const c = this.#cfg.consul
     this.client =
       opts.client ??
-      new ConsulClient({ address: c.address, token: c.token, ssl: c.ssl.enabled, sslVerify: c.ssl.verify, caFile: c.ssl.caCert, certFile: c.ssl.cert, keyFile: c.ssl.key })
+      new ConsulClient({ address: c.address, token: c.token, auth: c.auth, ssl: c.ssl.enabled, sslVerify: c.ssl.verify, caFile: c.ssl.caCert, certFile: c.ssl.cert, keyFile: c.ssl.key })
   }
 
   /** Parses every template once (for -parse-only); throws the first error. */
