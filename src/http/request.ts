@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import { badRequest, HttpError, tooLarge } from '../lib/errors.js'
 import { parseDurationMs } from '../lib/duration.js'
+import { LIMITS } from '../lib/limits.js'
 
 export type Consistency = 'default' | 'stale' | 'consistent'
 
@@ -76,17 +77,23 @@ export class ApiRequest {
     return value
   }
 
-  /** Reads the body, refusing more than `limitBytes` with 413 and the given explanation. */
+  /**
+   * Reads the body, refusing more than `limitBytes` with 413 and the given explanation. An
+   * oversize body is still read to its end (and thrown away) when it is not huge, so the client
+   * gets the 413 instead of a connection reset while it is still sending.
+   */
   async body(limitBytes: number, describeLimit: (size: number) => string): Promise<Buffer> {
+    const drainMax = Math.max(limitBytes * 4, LIMITS.oversizeDrainMinBytes)
     const declared = Number(this.#raw.headers['content-length'] ?? NaN)
-    if (Number.isFinite(declared) && declared > limitBytes) throw closing(tooLarge(describeLimit(declared)))
+    if (Number.isFinite(declared) && declared > drainMax) throw closing(tooLarge(describeLimit(declared)))
     const chunks: Buffer[] = []
     let size = 0
     for await (const chunk of this.#raw as AsyncIterable<Buffer>) {
       size += chunk.length
-      if (size > limitBytes) throw closing(tooLarge(describeLimit(size)))
-      chunks.push(chunk)
+      if (size > drainMax) throw closing(tooLarge(describeLimit(size)))
+      if (size <= limitBytes) chunks.push(chunk)
     }
+    if (size > limitBytes) throw tooLarge(describeLimit(size))
     return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
   }
 }

@@ -12,6 +12,8 @@ export const LIMITS = {
   blockingDefaultWaitMs: 5 * 60_000,
   blockingMaxWaitMs: 10 * 60_000,
   blockingJitterFraction: 16,
+  /** An oversize body up to this size (or 4× the limit) is read and discarded so the client sees the 413. */
+  oversizeDrainMinBytes: 8 * 1024 * 1024,
   /** Request bodies of endpoints other than KV PUT and txn (JSON documents). */
   jsonBodyMax: 1024 * 1024,
   /** Raft log entries between snapshots, and entries kept behind a snapshot (Consul's defaults). */
