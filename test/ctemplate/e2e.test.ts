@@ -131,6 +131,9 @@ describe('consul-template against a dev agent', () => {
         `const fs = require('fs'); const log = process.argv[2];
 fs.appendFileSync(log, 'start ' + process.pid + '\\n');
 process.on('SIGHUP', () => fs.appendFileSync(log, 'hup ' + process.pid + '\\n'));
+process.on('SIGUSR2', () => fs.appendFileSync(log, 'usr2 ' + process.pid + '\\n'));
+if (process.argv[3] === 'stubborn') process.on('SIGINT', () => fs.appendFileSync(log, 'ignored ' + process.pid + '\\n'));
+else
 process.on('SIGINT', () => { fs.appendFileSync(log, 'int ' + process.pid + '\\n'); process.exit(0) });
 setInterval(() => { if (fs.existsSync(log + '.die')) process.exit(7) }, 50);
 `,
@@ -174,6 +177,9 @@ setInterval(() => { if (fs.existsSync(log + '.die')) process.exit(7) }, 50);
         await kvPut(addr, 'exec2/k', 'changed')
         await until('SIGHUP delivered', async () => (lines(log).includes(`hup ${pid}`) ? true : undefined))
         assert.equal(read(join(dir, 'exec2.out')), 'changed')
+        // Signals other than the reload and kill signals go to the child.
+        ct.proc.kill('SIGUSR2')
+        await until('SIGUSR2 forwarded', async () => (lines(log).includes(`usr2 ${pid}`) ? true : undefined))
         assert.equal(await ct.stop(), 12)
         assert.ok(lines(log).includes(`int ${pid}`), 'the child got the kill signal')
         assert.equal(lines(log).filter((l) => l.startsWith('start')).length, 1, 'never restarted')
@@ -181,6 +187,39 @@ setInterval(() => { if (fs.existsSync(log + '.die')) process.exit(7) }, 50);
         await ct.stop()
       }
     })
+
+    test('a child that ignores the kill signal is killed after -exec-kill-timeout', async () => {
+      const log = join(dir, 'exec3.log')
+      const ct = startCt(['-consul-addr', addr, '-template', `${join(dir, 'exec1.ctmpl')}:${join(dir, 'exec3.out')}`, '-exec', `${process.execPath} ${childJs(dir)} ${log} stubborn`, '-exec-kill-timeout=300ms'])
+      await register(addr, { Name: 'exec-a', ID: 'a3', Port: 3 })
+      try {
+        await until('child started', async () => (lines(log).length === 1 ? true : undefined))
+        const pid = Number(lines(log)[0].split(' ')[1])
+        assert.equal(await ct.stop(), 12)
+        assert.ok(lines(log).includes(`ignored ${pid}`))
+        assert.throws(() => process.kill(pid, 0), /ESRCH/, 'the child is gone')
+      } finally {
+        await ct.stop()
+        await deregister(addr, 'a3')
+      }
+    })
+  })
+
+  test('the HAProxy and nginx examples render', async () => {
+    await register(addr, { Name: 'web', ID: 'web-a', Port: 8080, Address: '10.0.2.1', Tags: ['http'] })
+    await register(addr, { Name: 'api', ID: 'api-a', Port: 9090, Address: '10.0.2.2', Tags: ['http'] }, 'critical')
+    try {
+      const h = await runCt(['-consul-addr', addr, '-once', '-dry', '-template', `${join(ROOT, 'templates', 'haproxy-backend.cfg.ctmpl')}:haproxy.cfg`])
+      assert.equal(h.code, 0, h.stderr)
+      assert.match(h.stdout, /^> haproxy\.cfg\nbackend web\n    balance roundrobin\n    option httpchk GET \/health\n    server [^ ]+-web-a 10\.0\.2\.1:8080 check\n$/)
+      const n = await runCt(['-consul-addr', addr, '-once', '-dry', '-template', `${join(ROOT, 'templates', 'nginx-upstream.conf.ctmpl')}:upstreams.conf`])
+      assert.equal(n.code, 0, n.stderr)
+      assert.ok(n.stdout.includes('upstream api {\n    least_conn;\n    server 127.0.0.1:65535 down; # no healthy instance\n}'), n.stdout)
+      assert.ok(n.stdout.includes('upstream web {\n    least_conn;\n    server 10.0.2.1:8080 max_fails=3 fail_timeout=30s;\n}'), n.stdout)
+    } finally {
+      await deregister(addr, 'web-a')
+      await deregister(addr, 'api-a')
+    }
   })
 
   describe('bad input', () => {
