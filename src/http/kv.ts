@@ -7,17 +7,21 @@ import { badRequest, HttpError } from '../lib/errors.js'
 import { parseUint64 } from '../lib/uint64.js'
 import { toJson } from '../lib/json.js'
 import type { DirEntry } from '../state/kv.js'
+import type { KvResultEntry } from '../state/store.js'
 import type { KvOp } from '../state/commands.js'
 
 const PREFIX = '/v1/kv/'
 
-/** A KVPair as Consul writes it, in its field order: Value in base64 or null, Session only while locked. */
-export function kvPairJson(e: DirEntry): Record<string, unknown> {
+/**
+ * A KVPair as Consul writes it, in its field order: Value in base64 or null (left out for txn
+ * results of verbs that do not read), Session only while locked.
+ */
+export function kvPairJson(e: KvResultEntry): Record<string, unknown> {
   return {
     LockIndex: e.LockIndex,
     Key: e.Key,
     Flags: e.Flags,
-    Value: e.Value && e.Value.length > 0 ? e.Value.toString('base64') : null,
+    ...('Value' in e ? { Value: e.Value && e.Value.length > 0 ? e.Value.toString('base64') : null } : {}),
     ...(e.Session ? { Session: e.Session } : {}),
     CreateIndex: e.CreateIndex,
     ModifyIndex: e.ModifyIndex,

@@ -8,7 +8,8 @@ import { field, parseJson, toJson } from '../lib/json.js'
 import { toUint64 } from '../lib/uint64.js'
 import { LIMITS } from '../lib/limits.js'
 import { KV_READ_VERBS, type KvOp, type KvVerb } from '../state/commands.js'
-import type { KvResultEntry, TxnOutcome } from '../state/store.js'
+import type { TxnOutcome } from '../state/store.js'
+import { kvPairJson } from './kv.js'
 import { blockingParams } from './request.js'
 
 export function registerTxnRoutes(router: Router, ctx: ApiContext): void {
@@ -54,18 +55,6 @@ function parseOp(raw: unknown, at: number): KvOp {
   return op
 }
 
-function resultJson(e: KvResultEntry): Record<string, unknown> {
-  return {
-    LockIndex: e.LockIndex,
-    Key: e.Key,
-    Flags: e.Flags,
-    ...('Value' in e ? { Value: e.Value && e.Value.length > 0 ? e.Value.toString('base64') : null } : {}),
-    ...(e.Session ? { Session: e.Session } : {}),
-    CreateIndex: e.CreateIndex,
-    ModifyIndex: e.ModifyIndex,
-  }
-}
-
 async function txn(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   checkDatacenter(req, ctx)
   const max = ctx.limits.txnMaxReqLen
@@ -95,7 +84,7 @@ async function txn(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
     outcome = (await ctx.raft.apply({ Type: 'txn', Ops: ops.map((KV) => ({ KV })) })).response as TxnOutcome
   }
   const payload = {
-    Results: outcome.Results ? outcome.Results.map((r) => ({ KV: resultJson(r.KV) })) : null,
+    Results: outcome.Results ? outcome.Results.map((r) => ({ KV: kvPairJson(r.KV) })) : null,
     Errors: outcome.Errors,
   }
   return new Reply(outcome.Errors ? 409 : 200, toJson(payload, ctx.prettyByDefault || req.has('pretty')))
