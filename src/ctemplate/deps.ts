@@ -288,7 +288,11 @@ export class HealthServiceQuery implements Dependency {
   readonly filters: string[]
   readonly #q: Map<string, string>
 
-  constructor(s: string) {
+  /** `connect`: the same query against /v1/health/connect (Connect-capable instances). */
+  constructor(
+    s: string,
+    readonly connect = false,
+  ) {
     const m = HEALTH_SERVICE_RE.exec(s)
     if (!m) throw new QueryError(`health.service: invalid format: ${goQuote(s)}`)
     const g = m.groups ?? {}
@@ -317,14 +321,14 @@ export class HealthServiceQuery implements Dependency {
     if (this.#q.get('sameness-group')) id += `@sameness-group=${this.#q.get('sameness-group')}`
     if (this.near) id += `~${this.near}`
     if (filters.length) id += `|${filters.join(',')}`
-    this.id = `health.service(${id})`
+    this.id = connect ? `health.connect(${id})` : `health.service(${id})`
   }
 
   async fetch(opts: FetchOptions): Promise<FetchResult> {
     // Only a lone `passing` filter can be done by the server; anything else is filtered here.
     const passingOnly = this.filters.length === 1 && this.filters[0] === 'passing'
     const query = { ...consulQuery(this.dc, this.#q, opts), near: this.near || undefined, tag: this.tag || undefined, passing: passingOnly || undefined }
-    const r = await getJson(opts, `/v1/health/service/${encodeURIComponent(this.name)}`, query, this.id)
+    const r = await getJson(opts, `/v1/health/${this.connect ? 'connect' : 'service'}/${encodeURIComponent(this.name)}`, query, this.id)
     const list: HealthService[] = []
     for (const e of (r.body ?? []) as Record<string, any>[]) {
       const checks = ((e.Checks ?? []) as Record<string, unknown>[]).map((c) => new HealthCheck(c))

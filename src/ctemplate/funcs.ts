@@ -123,6 +123,12 @@ function dataFuncs(i: FuncMapInput): Record<string, (...a: any[]) => unknown> {
       const r = recall<HealthService[]>(i, new HealthServiceQuery(s.join('|')))
       return r.ok ? r.value : result
     }, ['string'], { variadic: true }),
+    connect: signature((...s: string[]): HealthService[] => {
+      const result = typed([] as HealthService[], '[]*dependency.HealthService', null)
+      if (s.length === 0 || s[0] === '') return result
+      const r = recall<HealthService[]>(i, new HealthServiceQuery(s.join('|'), true))
+      return r.ok ? r.value : result
+    }, ['string'], { variadic: true }),
     services: signature((...s: string[]): CatalogSnippet[] => {
       const r = recall<CatalogSnippet[]>(i, new CatalogServicesQuery(s.join('')))
       return r.ok ? r.value : typed([], '[]*dependency.CatalogSnippet', null)
@@ -693,6 +699,9 @@ export function funcMap(i: FuncMapInput): Record<string, (...a: any[]) => unknow
   }
   const scratch = new Scratch()
   m.scratch = signature(() => scratch, [])
+  // Known upstream functions this build does not provide fail with a clear message instead of
+  // "function not defined", so templates written for upstream still parse (and -parse-only passes).
+  for (const [name, what] of UNSUPPORTED) m[name] = () => { throw new Error(`${name}: ${what} is not supported by this consul-template`) }
   // function_denylist: matching functions are replaced by one that always fails.
   for (const pattern of i.denylist) {
     const re = globToRegExp(pattern)
@@ -701,6 +710,29 @@ export function funcMap(i: FuncMapInput): Record<string, (...a: any[]) => unknow
   void goExpand
   return m
 }
+
+const UNSUPPORTED: [string, string][] = [
+  ['secret', 'Vault'],
+  ['secrets', 'Vault'],
+  ['pkiCert', 'Vault'],
+  ['caRoots', 'Connect CA'],
+  ['caLeaf', 'Connect CA'],
+  ['sockaddr', 'go-sockaddr'],
+  ['partitions', 'Consul Enterprise'],
+  ['peerings', 'cluster peering'],
+  ['exportedServices', 'cluster peering'],
+  ['importedServices', 'cluster peering'],
+  ['nomadServices', 'Nomad'],
+  ['nomadService', 'Nomad'],
+  ['nomadVarList', 'Nomad'],
+  ['nomadVarListSafe', 'Nomad'],
+  ['nomadVar', 'Nomad'],
+  ['nomadVarExists', 'Nomad'],
+  ['spew_dump', 'spew'],
+  ['spew_sdump', 'spew'],
+  ['spew_printf', 'spew'],
+  ['spew_sprintf', 'spew'],
+]
 
 function wrapErr(fn: string, f: () => string): string {
   try {

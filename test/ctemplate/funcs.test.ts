@@ -54,6 +54,11 @@ describe('data functions read the brain and record what is missing', () => {
     assert.equal(R('{{ range $k, $v := (tree "app" | byKey) }}{{ $k }}:{{ range $v }}{{ .Key }}{{ end }}{{ end }}', brain), 'dir:b')
   })
 
+  test('connect uses its own dependency; Vault and other unsupported functions fail clearly', () => {
+    assert.deepEqual(run('{{ connect "web" }}').missing, ['health.connect(web|passing)'])
+    assert.throws(() => R('{{ with secret "kv/x" }}{{ end }}'), /error calling secret: secret: Vault is not supported by this consul-template/)
+  })
+
   test('bad queries fail the template with upstream messages', () => {
     assert.throws(() => R('{{ service "x.y.z!" }}'), /error calling service: health.service: invalid format: "x.y.z!"/)
   })
