@@ -19,6 +19,11 @@ import { View } from './view.js'
 export const BLOCKED_WARN_AFTER_MS = 5_000
 /** How often blocked templates are checked for that warning. */
 export const BLOCKED_CHECK_MS = 1_000
+/**
+ * A request silent for longer than the blocking wait, Consul's wait/16 jitter and this margin is
+ * treated as a dead connection (retried like any error) instead of hanging its view forever.
+ */
+export const REQUEST_GRACE_MS = 15_000
 
 export interface RunnerResult {
   code: number
@@ -92,7 +97,17 @@ export class Runner {
     const c = this.#cfg.consul
     this.client =
       opts.client ??
-      new ConsulClient({ address: c.address, token: c.token, auth: c.auth, ssl: c.ssl.enabled, sslVerify: c.ssl.verify, caFile: c.ssl.caCert, certFile: c.ssl.cert, keyFile: c.ssl.key })
+      new ConsulClient({
+        address: c.address,
+        token: c.token,
+        auth: c.auth,
+        ssl: c.ssl.enabled,
+        sslVerify: c.ssl.verify,
+        caFile: c.ssl.caCert,
+        certFile: c.ssl.cert,
+        keyFile: c.ssl.key,
+        timeoutMs: this.#cfg.blockQueryWaitMs + this.#cfg.blockQueryWaitMs / 16 + REQUEST_GRACE_MS,
+      })
   }
 
   /** Parses every template once (for -parse-only); throws the first error. */

@@ -83,6 +83,34 @@ describe('consul-template config files, quiescence, perms and backups', () => {
     }
   })
 
+  test('a failing or overlong command stops consul-template with exit 14', async () => {
+    const tpl = join(dir, 'cmd.ctmpl')
+    writeFileSync(tpl, 'x')
+    let r = await runCt(['-consul-addr', agent.httpAddr, '-once', '-template', `${tpl}:${join(dir, 'cmd1.out')}:sh -c "exit 3"`])
+    assert.equal(r.code, 14)
+    assert.match(r.stderr, /failed to execute command "sh -c \\"exit 3\\"" from ".*cmd\.ctmpl" => ".*cmd1\.out": command exited with a non-zero exit status \(3\)/)
+    const hcl = join(dir, 'timeout.hcl')
+    writeFileSync(hcl, `template {\n  source = "${tpl}"\n  destination = "${join(dir, 'cmd2.out')}"\n  command = "sleep 30"\n  command_timeout = "200ms"\n}\n`)
+    r = await runCt(['-consul-addr', agent.httpAddr, '-once', '-config', hcl])
+    assert.equal(r.code, 14)
+    assert.match(r.stderr, /command did not finish within 0.2s/)
+  })
+
+  test('-once with -exec waits for the child and returns its code; -pid-file', async () => {
+    const tpl = join(dir, 'oncex.ctmpl')
+    writeFileSync(tpl, '{{ keyOrDefault "oncex" "v" }}')
+    const pidFile = join(dir, 'ct.pid')
+    const r = await runCt(['-consul-addr', agent.httpAddr, '-once', '-pid-file', pidFile, '-template', `${tpl}:${join(dir, 'oncex.out')}`, '-exec', `sh -c "test -f ${join(dir, 'oncex.out')} && exit 5"`])
+    assert.equal(r.code, 5)
+    assert.equal(existsSync(pidFile), false, 'the pid file is removed on exit')
+    const ct = startCt(['-consul-addr', agent.httpAddr, '-pid-file', pidFile, '-template', `${tpl}:${join(dir, 'oncex2.out')}`])
+    try {
+      await until('pid file', async () => (read(pidFile) === String(ct.proc.pid) ? true : undefined))
+    } finally {
+      await ct.stop()
+    }
+  })
+
   test('SIGHUP reloads templates from disk', async () => {
     const tpl = join(dir, 'reload.ctmpl')
     writeFileSync(tpl, 'one')
