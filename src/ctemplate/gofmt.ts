@@ -29,7 +29,8 @@ function jsonFloat(f: number): string {
   const abs = Math.abs(f)
   if (abs !== 0 && (abs < 1e-6 || abs >= 1e21)) {
     // Go writes e-07 as e-07 (two-digit exponent), JS as e-7.
-    return f.toExponential().replace(/e([+-])(\d)$/, 'e$10$2').replace('e+', 'e+')
+    // Go trims e-07 to e-7 here (encoding/json), which is what JS prints already.
+    return f.toExponential()
   }
   return String(f)
 }
@@ -123,9 +124,9 @@ export function goRegexp(pattern: string, global = false): RegExp {
     src = src.slice(lead[0].length)
     for (const f of lead[1]) if (f !== 'U' && !flags.includes(f)) flags += f
   }
-  src = src.replace(/\(\?P</g, '(?<').replace(/\\z/g, '$(?![\\s\\S])').replace(/\\A/g, '^(?<![\\s\\S])')
   // RE2 has no backreferences or lookaround; JS would accept them, Go reports an error.
   if (/\\[1-9]|\(\?[=!]|\(\?<[=!]/.test(pattern)) throw new Error(`error parsing regexp: invalid escape sequence or perl syntax in: \`${pattern}\``)
+  src = re2ToJs(src)
   let re: RegExp
   try {
     re = new RegExp(src, flags)
@@ -135,6 +136,73 @@ export function goRegexp(pattern: string, global = false): RegExp {
   if (reCache.size >= RE_CACHE_MAX) reCache.clear()
   reCache.set(cacheKey, re)
   return re
+}
+
+/** Characters JS's `u` mode lets a backslash escape outside a character class. */
+const JS_SYNTAX = new Set('^$\\.*+?()[]{}|/'.split(''))
+const POSIX_CLASSES: Record<string, string> = {
+  alnum: '0-9A-Za-z',
+  alpha: 'A-Za-z',
+  ascii: '\\x00-\\x7F',
+  blank: '\\t ',
+  cntrl: '\\x00-\\x1F\\x7F',
+  digit: '0-9',
+  graph: '!-~',
+  lower: 'a-z',
+  print: ' -~',
+  punct: '!-\\/:-@\\[-`{-~',
+  space: '\\t\\n\\v\\f\\r ',
+  upper: 'A-Z',
+  word: '0-9A-Za-z_',
+  xdigit: '0-9A-Fa-f',
+}
+
+/**
+ * Rewrites RE2 syntax JS lacks: `(?P<n>`, `\\A`, `\\z`, `\\pL`, `[[:alpha:]]`, and escaped
+ * punctuation (RE2 accepts `\\-`, `\\:`, `\\_`..., which JS's `u` mode rejects).
+ */
+function re2ToJs(src: string): string {
+  let out = ''
+  let inClass = false
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i]
+    if (c === '\\' && i + 1 < src.length) {
+      const n = src[i + 1]
+      i++
+      if (n === 'A' && !inClass) out += '^(?<![\\s\\S])'
+      else if (n === 'z' && !inClass) out += '$(?![\\s\\S])'
+      else if ((n === 'p' || n === 'P') && /[A-Za-z]/.test(src[i + 1] ?? '') && src[i + 1] !== '{') out += `\\${n}{${src[++i]}}`
+      else if (/[!-\/:-@\[-`{-~]/.test(n) && !JS_SYNTAX.has(n) && !(inClass && n === '-')) out += n
+      else out += '\\' + n
+      continue
+    }
+    if (inClass) {
+      const posix = /^\[:(\^?)([a-z]+):\]/.exec(src.slice(i))
+      if (posix && POSIX_CLASSES[posix[2]] !== undefined && posix[1] === '') {
+        out += POSIX_CLASSES[posix[2]]
+        i += posix[0].length - 1
+        continue
+      }
+      if (c === ']') inClass = false
+      out += c
+      continue
+    }
+    if (c === '[') {
+      inClass = true
+      out += c
+      // A leading ] (or ^]) is a literal in RE2.
+      if (src[i + 1] === '^') out += src[++i]
+      if (src[i + 1] === ']') out += '\\' + src[++i]
+      continue
+    }
+    if (c === '(' && src.startsWith('(?P<', i)) {
+      out += '(?<'
+      i += 3
+      continue
+    }
+    out += c
+  }
+  return out
 }
 
 /** Regexp.Expand: `$1`, `${1}`, `$name`, `${name}`, `$$`; `$name` takes the longest run of word characters. */

@@ -86,6 +86,11 @@ describe('helpers', () => {
     assert.equal(R('{{ "abc" | regexReplaceAll "(b)" "$1x" }}'), 'ac') // $1x names group "1x": empty
     assert.equal(R('{{ "abc" | regexReplaceAll "b" "$$" }}'), 'a$c')
     assert.equal(R('{{ "ABC" | regexMatch "(?i)^abc$" }}'), 'true')
+    // RE2 syntax that JS spells differently: escaped punctuation, POSIX classes, \pL, \z.
+    assert.equal(R('{{ "a-b:12" | regexMatch `^a\\-b\\:[[:digit:]]+\\z` }}'), 'true')
+    assert.equal(R('{{ "é1" | regexReplaceAll `\\pL` "x" }}'), 'x1')
+    assert.equal(R('{{ "a_b" | regexReplaceAll `[\\_]` "-" }}'), 'a-b')
+    assert.throws(() => R('{{ regexMatch `(a)\\1` "aa" }}'), /error parsing regexp/)
   })
 
   test('encodings and hashes', () => {
@@ -100,6 +105,7 @@ describe('helpers', () => {
     assert.equal(R('{{ parseBool "t" }}|{{ parseInt "-42" }}|{{ parseUint "18446744073709551615" }}|{{ parseFloat "1.5" }}'), 'true|-42|18446744073709551615|1.5')
     assert.equal(R('{{ (parseJSON `{"n":1000000}`).n }}'), '1e+06')
     assert.equal(R('{{ toJSON (parseJSON `{"b":[1,2.5],"a":"<&>"}`) }}'), '{"a":"\\u003c\\u0026\\u003e","b":[1,2.5]}')
+    assert.equal(R('{{ toJSON (parseJSON `[1e21, 1e-7, 0.000001, 1e20]`) }}'), '[1e+21,1e-7,0.000001,100000000000000000000]')
     assert.equal(R('{{ toJSONPretty (parseJSON `{"b":1,"a":{}}`) }}'), '{\n  "a": {},\n  "b": 1\n}')
     assert.equal(R('{{ toUnescapedJSON (parseJSON `{"a":"<"}`) }}'), '{"a":"<"}')
     assert.equal(R('{{ (parseYAML "a: 1\\nb: [x, y]").b }}'), '[x y]')
