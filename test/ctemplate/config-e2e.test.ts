@@ -111,6 +111,25 @@ describe('consul-template config files, quiescence, perms and backups', () => {
     }
   })
 
+  test('exec environment: pristine, custom, allow and deny lists, CONSUL_HTTP_ADDR', async () => {
+    const tpl = join(dir, 'envx.ctmpl')
+    writeFileSync(tpl, 'x')
+    const envFile = join(dir, 'child.env')
+    const run = (extra: string[]) =>
+      runCt(['-consul-addr', agent.httpAddr, '-once', '-template', `${tpl}:${join(dir, 'envx.out')}`, '-exec', `sh -c "env > ${envFile}"`, ...extra], { env: { CT_KEEP_ME: '1', CT_DROP_ME: '1' } })
+    let r = await run(['-exec-env-pristine', '-exec-env-custom', 'A=b'])
+    assert.equal(r.code, 0, r.stderr)
+    let env = lines(envFile)
+    assert.ok(env.includes('A=b'))
+    assert.ok(env.includes(`CONSUL_HTTP_ADDR=${agent.httpAddr}`))
+    assert.ok(!env.some((l) => l.startsWith('CT_KEEP_ME=')))
+    r = await run(['-exec-env-allowlist', 'CT_*', '-exec-env-denylist', 'CT_DROP*'])
+    assert.equal(r.code, 0, r.stderr)
+    env = lines(envFile)
+    assert.ok(env.includes('CT_KEEP_ME=1'))
+    assert.ok(!env.some((l) => l.startsWith('CT_DROP_ME=') || l.startsWith('HOME=')))
+  })
+
   test('SIGHUP reloads templates from disk', async () => {
     const tpl = join(dir, 'reload.ctmpl')
     writeFileSync(tpl, 'one')
