@@ -357,6 +357,7 @@ export class Runner {
         waitMs: this.#cfg.blockQueryWaitMs,
         maxStaleMs: this.#cfg.maxStaleMs,
         once: this.#cfg.once,
+        errOnFailedLookup: this.#cfg.errOnFailedLookup,
         log: this.#log,
         onData: (view) => {
           if (this.views.get(id) !== view) return

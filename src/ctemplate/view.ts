@@ -28,6 +28,8 @@ export interface ViewOptions {
   maxStaleMs: number
   /** Once mode: stop after the first data. */
   once: boolean
+  /** err_on_failed_lookup: no data by the second answer is an error. */
+  errOnFailedLookup?: boolean
   log: Logger
   onData: (view: View) => void
   onError: (view: View, err: Error) => void
@@ -76,66 +78,84 @@ export class View {
   async #poll(): Promise<void> {
     const { log, retry } = this.opts
     let retries = 0
-    let first = true
+    // As upstream: the first answer of each round (after new data or an error) is used at once;
+    // later answers are held until MIN_FETCH_INTERVAL_MS (+ jitter) after their request started.
+    let firstLoop = true
     let allowStale = this.opts.maxStaleMs > 0
     while (!this.#stopped) {
-      if (!first) await sleep(MIN_FETCH_INTERVAL_MS + Math.random() * FETCH_JITTER_MS, this.#abort.signal)
-      first = false
-      if (this.#stopped) return
+      const start = Date.now()
       let r
       try {
         this.fetches++
         r = await this.dep.fetch({ client: this.opts.client, index: this.lastIndex, waitMs: this.opts.waitMs, stale: allowStale, signal: this.#abort.signal })
       } catch (err) {
         if (this.#stopped) return
-        const e = err as Error
+        const msg = withId(this.dep.id, (err as Error).message)
         // Retry with exponential backoff; after `attempts` failures the error goes to the runner.
         if (retry.enabled && (retry.attempts === 0 || retries < retry.attempts)) {
           const backoff = Math.min(retry.backoffMs * 2 ** retries, retry.maxBackoffMs)
           retries++
-          log.warn('view', `${this.dep.id}: ${e.message} (retry attempt ${retries} after "${formatMs(backoff)}")`)
+          log.warn('view', `${msg} (retry attempt ${retries} after "${formatMs(backoff)}")`)
           await sleep(backoff, this.#abort.signal)
+          firstLoop = true
           continue
         }
-        log.err('view', `${this.dep.id}: ${e.message} (exceeded maximum retries)`)
-        this.opts.onError(this, new Error(`${this.dep.id}: ${e.message}`))
+        log.err('view', `${msg} (exceeded maximum retries)`)
+        this.opts.onError(this, new Error(msg))
         return
       }
       retries = 0
       if (this.#stopped) return
       // Too stale: ask the leader the same question once more.
-      if (allowStale && this.opts.maxStaleMs > 0 && r.lastContactMs > this.opts.maxStaleMs) {
-        log.debug('view', `${this.dep.id}: stale data (last contact exceeded max_stale)`)
+      if (allowStale && r.lastContactMs > this.opts.maxStaleMs) {
+        log.trace('view', `${this.dep.id} stale data (last contact exceeded max_stale)`)
         allowStale = false
         continue
       }
       allowStale = this.opts.maxStaleMs > 0
+      if (this.opts.errOnFailedLookup && !firstLoop && !this.receivedData) {
+        this.opts.onError(this, new Error(`${this.dep.id}: lookup error`))
+        return
+      }
+      if (!firstLoop) {
+        const remaining = MIN_FETCH_INTERVAL_MS - (Date.now() - start)
+        if (remaining > 0) await sleep(remaining + Math.random() * FETCH_JITTER_MS, this.#abort.signal)
+        if (this.#stopped) return
+      }
+      firstLoop = false
       if (this.dep.kind === 'consul') {
-        if (r.index === this.lastIndex && this.receivedData) {
-          log.trace('view', `${this.dep.id}: no new data (index was the same)`)
+        // Blocking queries that end with their wait come back with the same index.
+        if (r.index === this.lastIndex) {
+          log.trace('view', `${this.dep.id} no new data (index was the same)`)
           continue
         }
         if (r.index < this.lastIndex) {
-          log.trace('view', `${this.dep.id}: had a lower index, resetting`)
+          log.trace('view', `${this.dep.id} had a lower index, resetting`)
           this.lastIndex = 0
           continue
         }
       }
       this.lastIndex = r.index
       if (this.receivedData && deepEqual(r.data, this.data)) {
-        log.trace('view', `${this.dep.id}: no new data (contents were the same)`)
+        log.trace('view', `${this.dep.id} no new data (contents were the same)`)
         continue
       }
       if (r.data === null && this.dep.blockOnNil) {
-        log.trace('view', `${this.dep.id}: asked for blocking query`)
+        log.trace('view', `${this.dep.id} asked for blocking query`)
         continue
       }
       this.data = r.data
       this.receivedData = true
       this.opts.onData(this)
       if (this.opts.once) return
+      firstLoop = true
     }
   }
+}
+
+/** Errors from a fetch usually name their dependency already; name it once. */
+function withId(id: string, msg: string): string {
+  return msg.startsWith(`${id}:`) ? msg : `${id}: ${msg}`
 }
 
 /** Go's time.Duration printing for the common whole-unit cases in log lines. */

@@ -32,7 +32,7 @@ const fail = (msg: string) => (): FetchResult => {
   throw new Error(msg)
 }
 
-function view(dep: Dependency, o: { attempts?: number; maxStaleMs?: number } = {}) {
+function view(dep: Dependency, o: { attempts?: number; maxStaleMs?: number; errOnFailedLookup?: boolean } = {}) {
   const lines: string[] = []
   const data: unknown[] = []
   const errors: string[] = []
@@ -42,6 +42,7 @@ function view(dep: Dependency, o: { attempts?: number; maxStaleMs?: number } = {
     waitMs: 1000,
     maxStaleMs: o.maxStaleMs ?? 0,
     once: false,
+    errOnFailedLookup: o.errOnFailedLookup,
     log: new Logger('trace', (l) => lines.push(l)),
     onData: (x) => data.push(x.data),
     onError: (_x, e) => errors.push(e.message),
@@ -58,8 +59,9 @@ describe('view (blocking-query loop)', () => {
       await until('all steps', async () => (dep.calls.length === 7 ? true : undefined), 10_000)
       assert.deepEqual(data, ['a', 'd'])
       assert.deepEqual(dep.calls.map((c) => c.index), [0, 5, 5, 0, 7, 8, 9])
-      // At least 100 ms between fetches (not before the first).
-      for (let i = 1; i < dep.calls.length; i++) assert.ok(dep.calls[i].at - dep.calls[i - 1].at >= MIN_FETCH_INTERVAL_MS - 5)
+      // As upstream: an answer that follows another answer of the same round is used no sooner than
+      // 100 ms after its request started; the first answer of a round (after new data) at once.
+      for (let i = 3; i < dep.calls.length; i++) assert.ok(dep.calls[i].at - dep.calls[i - 1].at >= MIN_FETCH_INTERVAL_MS - 5, `call ${i}`)
     } finally {
       v.stop()
     }
@@ -76,6 +78,18 @@ describe('view (blocking-query loop)', () => {
       const retries = lines.filter((l) => l.includes('retry attempt')).map((l) => /attempt (\d+) after "(\w+)"/.exec(l)!.slice(1).join('@'))
       // The count restarts after a success; the backoff doubles up to its cap.
       assert.deepEqual(retries, ['1@5ms', '2@10ms', '1@5ms', '2@10ms', '3@15ms'])
+    } finally {
+      v.stop()
+    }
+  })
+
+  test('err_on_failed_lookup: still no data at the second answer is an error', async () => {
+    const dep = new Scripted([ok(null, 2), ok(null, 3)], true)
+    const { v, errors } = view(dep, { errOnFailedLookup: true })
+    v.start()
+    try {
+      await until('lookup error', async () => (errors.length ? true : undefined), 10_000)
+      assert.deepEqual(errors, ['fake(x): lookup error'])
     } finally {
       v.stop()
     }
