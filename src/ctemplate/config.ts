@@ -95,6 +95,10 @@ export interface Config {
   reloadSignal: string
   logLevel: LogLevel
   pidFile: string
+  /** -log-file: log lines also go to this file. */
+  logFile: string
+  /** Flags and keys accepted for compatibility but not acted on (a warning names them). */
+  unsupported: string[]
   templateErrorFatal: boolean
   errOnFailedLookup: boolean
   defaultLeftDelim: string
@@ -135,6 +139,8 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): Config {
     reloadSignal: DEFAULTS.reloadSignal,
     logLevel: level ? parseLogLevel(level) : 'warn',
     pidFile: '',
+    logFile: '',
+    unsupported: [],
     templateErrorFatal: true,
     errOnFailedLookup: false,
     defaultLeftDelim: '',
@@ -302,6 +308,14 @@ const FLAGS: Record<string, FlagSpec> = {
   'parse-only': { kind: 'bool', set: (c, v) => (c.parseOnly = parseBool(v)) },
   'pid-file': { kind: 'string', set: (c, v) => (c.pidFile = v) },
   template: { kind: 'string', set: (c, v) => c.templates.push(parseTemplateSpec(v)) },
+  'log-file': { kind: 'string', set: (c, v) => (c.logFile = v) },
+  'log-rotate-bytes': { kind: 'int', set: (c) => c.unsupported.push('-log-rotate-bytes') },
+  'log-rotate-duration': { kind: 'duration', set: (c) => c.unsupported.push('-log-rotate-duration') },
+  'log-rotate-max-files': { kind: 'int', set: (c) => c.unsupported.push('-log-rotate-max-files') },
+  dedup: { kind: 'bool', set: (c) => c.unsupported.push('-dedup') },
+  syslog: { kind: 'bool', set: (c) => c.unsupported.push('-syslog') },
+  'syslog-facility': { kind: 'string', set: (c) => c.unsupported.push('-syslog-facility') },
+  'syslog-name': { kind: 'string', set: (c) => c.unsupported.push('-syslog-name') },
   'template-error-fatal': { kind: 'bool', set: (c, v) => (c.templateErrorFatal = parseBool(v)) },
   wait: { kind: 'string', set: (c, v) => (c.wait = parseWait(v)) },
   v: { kind: 'bool', set: (_c, v, x) => (x.version = parseBool(v)) },
@@ -493,6 +507,12 @@ export function applyConfigObject(cfg: Config, obj: Record<string, unknown>, nam
     if (obj.block_query_wait !== undefined) cfg.blockQueryWaitMs = dur(obj.block_query_wait, 'block_query_wait')
     if (obj.log_level !== undefined) cfg.logLevel = parseLogLevel(str(obj.log_level, 'log_level'))
     if (obj.pid_file !== undefined) cfg.pidFile = str(obj.pid_file, 'pid_file')
+    const logFile = oneBlock(obj.log_file, 'log_file')
+    if (logFile?.path !== undefined) cfg.logFile = str(logFile.path, 'log_file.path')
+    for (const k of ['syslog', 'deduplicate', 'vault', 'nomad']) {
+      const b = oneBlock(obj[k], k)
+      if (b && b.enabled !== false && (k !== 'syslog' || b.enabled === true)) cfg.unsupported.push(`${k} {}`)
+    }
     if (obj.template_error_fatal !== undefined) cfg.templateErrorFatal = bool(obj.template_error_fatal, 'template_error_fatal')
     if (obj.err_on_failed_lookup !== undefined) cfg.errOnFailedLookup = bool(obj.err_on_failed_lookup, 'err_on_failed_lookup')
     if (obj.once !== undefined) cfg.once = bool(obj.once, 'once')
@@ -596,6 +616,7 @@ function parseCliOnto(base: Config, args: readonly string[], env: NodeJS.Process
     if (fromCli.consul.retry[k] !== defaults.consul.retry[k]) (out.consul.retry as unknown as Record<string, unknown>)[k] = fromCli.consul.retry[k]
   }
   out.templates = [...base.templates, ...fromCli.templates]
+  out.unsupported = [...base.unsupported, ...fromCli.unsupported]
   if (fromCli.exec) out.exec = { ...(base.exec ?? newExecConfig()), ...Object.fromEntries(Object.entries(fromCli.exec).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify((newExecConfig() as unknown as Record<string, unknown>)[k]))) }
   return out
 }

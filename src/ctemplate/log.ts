@@ -15,11 +15,17 @@ export function parseLogLevel(s: string): LogLevel {
 
 export class Logger {
   #min: number
+  readonly #sinks: ((line: string) => void)[] = []
   constructor(
     level: LogLevel = 'warn',
     readonly write: (line: string) => void = (l) => process.stderr.write(l),
   ) {
     this.#min = LOG_LEVELS.indexOf(level)
+  }
+
+  /** Another destination for every line (the -log-file). */
+  addSink(sink: (line: string) => void): void {
+    this.#sinks.push(sink)
   }
 
   setLevel(level: LogLevel): void {
@@ -29,7 +35,9 @@ export class Logger {
   #log(level: LogLevel, component: string, msg: string): void {
     if (LOG_LEVELS.indexOf(level) < this.#min) return
     const tag = level === 'err' ? 'ERR' : level.toUpperCase()
-    this.write(`${new Date().toISOString()} [${tag}] (${component}) ${msg}\n`)
+    const line = `${new Date().toISOString()} [${tag}] (${component}) ${msg}\n`
+    this.write(line)
+    for (const sink of this.#sinks) sink(line)
   }
 
   trace(c: string, m: string): void {

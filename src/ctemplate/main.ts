@@ -4,7 +4,7 @@
  * code in exec mode) or for a signal: the kill signal stops everything (exit 12), the reload signal
  * restarts the runner with re-read config and templates, any other signal goes to the child.
  */
-import { unlinkSync, writeFileSync } from 'node:fs'
+import { appendFileSync, unlinkSync, writeFileSync } from 'node:fs'
 import { VERSION } from '../version.js'
 import { ConfigError, EXIT, loadConfig, type CliResult } from './config.js'
 import { Logger } from './log.js'
@@ -69,6 +69,17 @@ export async function main(args: readonly string[], io: MainIo = defaultIo): Pro
     return EXIT.ok
   }
   log.setLevel(cli.config.logLevel)
+  if (cli.config.logFile) {
+    const file = cli.config.logFile
+    log.addSink((line) => {
+      try {
+        appendFileSync(file, line)
+      } catch {
+        // A log file that cannot be written must not stop the templates.
+      }
+    })
+  }
+  for (const what of cli.config.unsupported) log.warn('cli', `${what} is accepted for compatibility but not supported by this consul-template; ignored`)
   if (cli.version) {
     io.stdout(`consul-template v${VERSION} (consulate)\n`)
     return EXIT.ok

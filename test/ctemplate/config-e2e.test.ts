@@ -130,6 +130,22 @@ describe('consul-template config files, quiescence, perms and backups', () => {
     assert.ok(!env.some((l) => l.startsWith('CT_DROP_ME=') || l.startsWith('HOME=')))
   })
 
+  test('file: a watched file re-renders the template when it changes', async () => {
+    const src = join(dir, 'watched.txt')
+    writeFileSync(src, 'v1')
+    const tpl = join(dir, 'file.ctmpl')
+    writeFileSync(tpl, `[{{ file "${src}" }}]`)
+    const out = join(dir, 'file.out')
+    const ct = startCt(['-consul-addr', agent.httpAddr, '-template', `${tpl}:${out}`])
+    try {
+      await until('first', async () => (read(out) === '[v1]' ? true : undefined))
+      writeFileSync(src, 'version 2')
+      await until('changed', async () => (read(out) === '[version 2]' ? true : undefined))
+    } finally {
+      await ct.stop()
+    }
+  })
+
   test('SIGHUP reloads templates from disk', async () => {
     const tpl = join(dir, 'reload.ctmpl')
     writeFileSync(tpl, 'one')
