@@ -39,7 +39,8 @@ export function render(i: RenderInput): RenderResult {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`failed reading file: ${(err as Error).message}`)
   }
   const contents = Buffer.from(i.contents, 'utf8')
-  if (existing !== undefined && existing.equals(contents) && !i.dry) return { didRender: false, wouldRender: true }
+  // As upstream, dry mode too compares with the file on disk: an up-to-date file prints nothing.
+  if (existing !== undefined && existing.equals(contents)) return { didRender: false, wouldRender: true }
   if (i.dry) {
     i.dryWrite(`> ${i.path}\n${i.contents}`)
     return { didRender: true, wouldRender: true }

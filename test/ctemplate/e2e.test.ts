@@ -209,10 +209,10 @@ setInterval(() => { if (fs.existsSync(log + '.die')) process.exit(7) }, 50);
     await register(addr, { Name: 'web', ID: 'web-a', Port: 8080, Address: '10.0.2.1', Tags: ['http'] })
     await register(addr, { Name: 'api', ID: 'api-a', Port: 9090, Address: '10.0.2.2', Tags: ['http'] }, 'critical')
     try {
-      const h = await runCt(['-consul-addr', addr, '-once', '-dry', '-template', `${join(ROOT, 'templates', 'haproxy-backend.cfg.ctmpl')}:haproxy.cfg`])
+      const h = await runCt(['-consul-addr', addr, '-once', '-dry', '-template', `${join(ROOT, 'templates', 'haproxy-backend.cfg.ctmpl')}:${join(dir, 'haproxy.cfg')}`])
       assert.equal(h.code, 0, h.stderr)
-      assert.match(h.stdout, /^> haproxy\.cfg\nbackend web\n    balance roundrobin\n    option httpchk GET \/health\n    server [^ ]+-web-a 10\.0\.2\.1:8080 check\n$/)
-      const n = await runCt(['-consul-addr', addr, '-once', '-dry', '-template', `${join(ROOT, 'templates', 'nginx-upstream.conf.ctmpl')}:upstreams.conf`])
+      assert.match(h.stdout, /^> .*haproxy\.cfg\nbackend web\n    balance roundrobin\n    option httpchk GET \/health\n    server [^ ]+-web-a 10\.0\.2\.1:8080 check\n$/)
+      const n = await runCt(['-consul-addr', addr, '-once', '-dry', '-template', `${join(ROOT, 'templates', 'nginx-upstream.conf.ctmpl')}:${join(dir, 'upstreams.conf')}`])
       assert.equal(n.code, 0, n.stderr)
       assert.ok(n.stdout.includes('upstream api {\n    least_conn;\n    server 127.0.0.1:65535 down; # no healthy instance\n}'), n.stdout)
       assert.ok(n.stdout.includes('upstream web {\n    least_conn;\n    server 10.0.2.1:8080 max_fails=3 fail_timeout=30s;\n}'), n.stdout)
