@@ -1,6 +1,6 @@
 import { describe, test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync, statSync } from 'node:fs'
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Template } from '../../src/template/index.js'
 import { funcMap, type Brain } from '../../src/ctemplate/funcs.js'
@@ -165,6 +165,22 @@ describe('helpers', () => {
     assert.equal(statSync(p).mode & 0o777, 0o640)
     assert.equal(R('{{ plugin "echo" "  hi  " "there" }}'), 'hi there')
     assert.throws(() => R('{{ plugin "false" }}'), /exec "false": exit status 1/)
+  })
+
+  test('file honours sandbox_path', () => {
+    const inside = join(dir, 'sb', 'in.txt')
+    mkdirSync(join(dir, 'sb'), { recursive: true })
+    writeFileSync(inside, 'x')
+    writeFileSync(join(dir, 'out.txt'), 'y')
+    const exec = (text: string) => {
+      const rec = { used: new Map(), missing: new Map() }
+      const t = new Template('t')
+      t.funcs(funcMap({ brain: new Map(), rec, tmpl: () => t, env: {}, sandboxPath: join(dir, 'sb'), denylist: [] })).parse(text)
+      t.execute(undefined)
+      return [...rec.missing.keys()]
+    }
+    assert.equal(exec(`{{ file "${inside}" }}`).length, 1)
+    assert.throws(() => exec(`{{ file "${join(dir, 'out.txt')}" }}`), /is outside of sandbox/)
   })
 
   test('function_denylist', () => {
