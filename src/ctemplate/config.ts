@@ -368,9 +368,9 @@ export function parseCli(args: readonly string[], env: NodeJS.ProcessEnv = proce
     try {
       spec.set(cfg, value, ctx)
     } catch (err) {
-      const msg = (err as Error).message
-      const why = spec.kind === 'bool' || spec.kind === 'int' || spec.kind === 'duration' ? (msg === 'parse error' ? 'parse error' : msg) : msg
-      throw new ConfigError(`invalid value ${JSON.stringify(value)} for flag -${name}: ${why}`, EXIT.parseFlags)
+      // Go's flag package words bool flag errors differently.
+      const what = spec.kind === 'bool' ? `invalid boolean value ${JSON.stringify(value)} for -${name}` : `invalid value ${JSON.stringify(value)} for flag -${name}`
+      throw new ConfigError(`${what}: ${(err as Error).message}`, EXIT.parseFlags)
     }
   }
   const rest = args.slice(i)

@@ -191,7 +191,6 @@ export class CatalogNode {
 
 /** api.HealthChecks.AggregatedStatus: maintenance > critical > warning > passing; an unknown status gives "". */
 export function aggregatedStatus(checks: readonly { CheckID: string; Status: string }[]): string {
-  let passing = false
   let warning = false
   let critical = false
   let maintenance = false
@@ -200,15 +199,15 @@ export function aggregatedStatus(checks: readonly { CheckID: string; Status: str
       maintenance = true
       continue
     }
-    if (c.Status === 'passing') passing = true
-    else if (c.Status === 'warning') warning = true
+    if (c.Status === 'passing') continue
+    if (c.Status === 'warning') warning = true
     else if (c.Status === 'critical') critical = true
     else return ''
   }
   if (maintenance) return 'maintenance'
   if (critical) return 'critical'
   if (warning) return 'warning'
-  void passing
+  // All passing, or no checks at all.
   return 'passing'
 }
 

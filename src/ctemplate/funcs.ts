@@ -26,7 +26,7 @@ import {
   KVListQuery,
   type Dependency,
 } from './deps.js'
-import { goExpand, goJson, goParseJson, goRegexp, goReplaceAll, goTimeFormat, goToml, parseGoBool, parseGoFloat, parseGoInt, parseGoUint } from './gofmt.js'
+import { goJson, goParseJson, goRegexp, goReplaceAll, goTimeFormat, goToml, parseGoBool, parseGoFloat, parseGoInt, parseGoUint } from './gofmt.js'
 
 /** `plugin` kills a plugin that runs longer than this (upstream: 30 s). */
 export const PLUGIN_TIMEOUT_MS = 30_000
@@ -707,7 +707,6 @@ export function funcMap(i: FuncMapInput): Record<string, (...a: any[]) => unknow
     const re = globToRegExp(pattern)
     for (const name of Object.keys(m)) if (re.test(name)) m[name] = () => { throw new Error('function is disabled') }
   }
-  void goExpand
   return m
 }
 

@@ -34,7 +34,7 @@ function lex(src: string): Tok[] {
       lineStart = i
       continue
     }
-    if (c === ' ' || c === '\t' || c === '\r' || c === ',' && false) {
+    if (c === ' ' || c === '\t' || c === '\r') {
       i++
       continue
     }
