@@ -19,7 +19,9 @@ export function commandArgv(cmd: string | string[]): { file: string; args: strin
     if (cmd.length === 1 && /\s/.test(cmd[0])) return commandArgv(cmd[0])
     return { file: cmd[0], args: cmd.slice(1), shell: false }
   }
-  if (/\s/.test(cmd.trim())) return { file: '/bin/sh', args: ['-c', COMPOUND.test(cmd) ? cmd : `exec ${cmd.trim()}`], shell: true }
+  // `VAR=x cmd` cannot take an `exec` in front (sh would look for a program named `VAR=x`).
+  const simple = !COMPOUND.test(cmd) && !/^\s*[A-Za-z_][A-Za-z0-9_]*=/.test(cmd)
+  if (/\s/.test(cmd.trim())) return { file: '/bin/sh', args: ['-c', simple ? `exec ${cmd.trim()}` : cmd], shell: true }
   return { file: cmd, args: [], shell: false }
 }
 

@@ -50,3 +50,14 @@ describe('render (atomic write)', () => {
     assert.deepEqual(readdirSync(join(dir, 'dry')), [])
   })
 })
+
+describe('command lines', async () => {
+  const { commandArgv } = await import('../../src/ctemplate/child.js')
+  test('a simple command runs as sh -c "exec ..."; compound ones and assignments keep the shell; lists run directly', () => {
+    assert.deepEqual(commandArgv('app --flag x'), { file: '/bin/sh', args: ['-c', 'exec app --flag x'], shell: true })
+    assert.deepEqual(commandArgv('a && b'), { file: '/bin/sh', args: ['-c', 'a && b'], shell: true })
+    assert.deepEqual(commandArgv('FOO=1 app'), { file: '/bin/sh', args: ['-c', 'FOO=1 app'], shell: true })
+    assert.deepEqual(commandArgv('app'), { file: 'app', args: [], shell: false })
+    assert.deepEqual(commandArgv(['svc', 'reload']), { file: 'svc', args: ['reload'], shell: false })
+  })
+})
