@@ -48,8 +48,8 @@ const defaultIo: MainIo = { stdout: (s) => process.stdout.write(s), stderr: (s) 
 /** Period of the timer that keeps the process alive while it waits for signals. */
 const KEEPALIVE_MS = 1 << 30
 
-/** Signals consul-template listens for (Node cannot trap SIGKILL/SIGSTOP; SIGUSR1 belongs to the inspector). */
-const MONITORED = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR2', 'SIGWINCH', 'SIGALRM'] as const
+/** Signals consul-template listens for (Node cannot trap SIGKILL/SIGSTOP; listening for SIGUSR1 turns off Node's inspector trigger, so it is forwarded like the others). */
+const MONITORED = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGALRM'] as const
 
 export async function main(args: readonly string[], io: MainIo = defaultIo): Promise<number> {
   const log = new Logger('warn', io.stderr)
