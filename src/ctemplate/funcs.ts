@@ -91,8 +91,8 @@ function dataFuncs(i: FuncMapInput): Record<string, (...a: any[]) => unknown> {
       const d = new KVListQuery(s)
       const r = recall<KeyPair[]>(i, d)
       if (r.ok) {
-        // Folders (keys ending in /) are left out.
-        for (const p of r.value) if (!p.Key.endsWith('/')) result.push(p)
+        // Folders (keys ending in /) and the prefix's own key (empty Key) are left out.
+        for (const p of r.value) if (p.Key !== '' && !p.Key.endsWith('/')) result.push(p)
         if (result.length > 0 || emptyIsSafe) return result
       }
       i.rec.missing.set(d.id, d)

@@ -44,7 +44,7 @@ describe('data functions read the brain and record what is missing', () => {
   test('ls keeps top-level keys, tree drops folders, safeLs refuses empty', () => {
     const brain: Brain = new Map()
     const kp = (k: string, v: string) => new KeyPair('app/' + k, k, v, 1, 1, 0, 0, '')
-    brain.set(new KVListQuery('app').id, [kp('a', '1'), kp('dir/', ''), kp('dir/b', '2')])
+    brain.set(new KVListQuery('app').id, [new KeyPair('app', '', 'self', 1, 1, 0, 0, ''), kp('a', '1'), kp('dir/', ''), kp('dir/b', '2')])
     brain.set(new KVListQuery('empty').id, [])
     assert.equal(R('{{range ls "app"}}{{.Key}}={{.Value}};{{end}}', brain), 'a=1;')
     assert.equal(R('{{range tree "app"}}{{.Key}}={{.Value}};{{end}}', brain), 'a=1;dir/b=2;')
