@@ -479,7 +479,8 @@ export function applyConfigObject(cfg: Config, obj: Record<string, unknown>, nam
       checkKeys(consul, ['address', 'namespace', 'token', 'token_file', 'auth', 'retry', 'ssl', 'transport'], 'consul')
       if (consul.address !== undefined) cfg.consul.address = str(consul.address, 'consul.address')
       if (consul.token !== undefined) cfg.consul.token = str(consul.token, 'consul.token')
-      if (consul.token_file !== undefined) cfg.consul.token = readFileSync(str(consul.token_file, 'consul.token_file'), 'utf8').trim()
+      // An empty token_file (as in upstream's documented example) means none.
+      if (consul.token_file !== undefined && consul.token_file !== '') cfg.consul.token = readFileSync(str(consul.token_file, 'consul.token_file'), 'utf8').trim()
       const auth = oneBlock(consul.auth, 'consul.auth')
       if (auth && auth.enabled !== false && auth.username !== undefined) cfg.consul.auth = `${str(auth.username, 'username')}${auth.password !== undefined ? ':' + str(auth.password, 'password') : ''}`
       const retry = oneBlock(consul.retry, 'consul.retry')
