@@ -1,4 +1,5 @@
 import { StatusHandler } from './status-handler.js'
+import { CHECK_LIMITS } from './limits.js'
 import type { CheckClock, CheckKind, CheckStatus, RunningCheck } from './types.js'
 
 export interface ProbeResult {
@@ -22,6 +23,7 @@ export const realClock: CheckClock = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  wakeupGranularityMs: CHECK_LIMITS.wakeupGranularityMs,
 }
 
 export interface IntervalOptions {
@@ -78,7 +80,11 @@ export class IntervalRunner implements RunningCheck {
   }
 
   #schedule(ms: number): void {
-    this.#timer = this.#opts.clock.setTimeout(() => {
+    const { clock } = this.#opts
+    const g = clock.wakeupGranularityMs
+    // Round the due time up to the clock's wakeup grid: waking once per check costs far more CPU than the checks.
+    if (g && g > 0) ms += (g - ((clock.now() + ms) % g)) % g
+    this.#timer = clock.setTimeout(() => {
       this.#timer = undefined
       this.#run()
     }, ms)

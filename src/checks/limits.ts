@@ -5,6 +5,8 @@
 export const CHECK_LIMITS = {
   /** Consul's `checks.MinInterval`: shorter intervals are raised to this (with a warning) so a typo cannot fork-bomb. */
   minIntervalMs: 1_000,
+  /** Interval checks run on a 100 ms grid (at most that much late) so a thousand of them share wakeups. */
+  wakeupGranularityMs: 100,
   /** Consul's `checks.DefaultBufSize`: output kept per run unless `output_max_size` says otherwise. */
   defaultOutputMaxSize: 4 * 1024,
   /** Script (and, ours, Docker exec) checks: Consul's CheckMonitor default timeout. */

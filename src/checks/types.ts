@@ -87,6 +87,11 @@ export interface CheckClock {
   now(): number
   setTimeout(fn: () => void, ms: number): unknown
   clearTimeout(handle: unknown): void
+  /**
+   * When set, interval checks fire on multiples of this many ms, so checks due close together
+   * share one event-loop wakeup (a thousand checks at 10s: ~10 wakeups a second, not 100).
+   */
+  wakeupGranularityMs?: number
 }
 
 /** One check as an alias source reports it. Only `status` and `checkId` are required. */
