@@ -232,7 +232,7 @@ const SIGNALS = new Set(['SIGABRT', 'SIGALRM', 'SIGBUS', 'SIGCHLD', 'SIGCONT', '
 export function parseSignal(s: string): string {
   if (s === '') return ''
   const name = s.toUpperCase().startsWith('SIG') ? s.toUpperCase() : `SIG${s.toUpperCase()}`
-  if (!SIGNALS.has(name)) throw new Error(`invalid signal: ${JSON.stringify(s)}`)
+  if (!SIGNALS.has(name)) throw new Error(`invalid signal ${JSON.stringify(s)} - valid signals are [${[...SIGNALS].sort().map((x) => JSON.stringify(x)).join(' ')}]`)
   return name === 'SIGNULL' ? '' : name
 }
 
