@@ -86,6 +86,21 @@ describe('consul-template against a dev agent', () => {
     assert.equal(existsSync(dryOut), false)
   })
 
+  test('-once renders dependencies discovered in later passes (services, then each service)', async () => {
+    await register(addr, { Name: 'chain-a', ID: 'ca1', Port: 1, Tags: ['chain'] })
+    await register(addr, { Name: 'chain-b', ID: 'cb1', Port: 2, Tags: ['chain'] })
+    try {
+      const tpl = join(dir, 'chain.ctmpl')
+      writeFileSync(tpl, '{{ range services }}{{ if .Tags | contains "chain" }}{{ range service .Name }}{{ .ID }};{{ end }}{{ end }}{{ end }}')
+      const r = await runCt(['-consul-addr', addr, '-once', '-dry', '-template', `${tpl}:${join(dir, 'chain.out')}`])
+      assert.equal(r.code, 0, r.stderr)
+      assert.equal(r.stdout, `> ${join(dir, 'chain.out')}\nca1;cb1;`)
+    } finally {
+      await deregister(addr, 'ca1')
+      await deregister(addr, 'cb1')
+    }
+  })
+
   test('the ZooKeeper ensemble example renders the expected env file and follows health changes', async () => {
     const tpl = join(ROOT, 'templates', 'zookeeper-ensemble.env.ctmpl')
     const out = join(dir, 'zk', 'ensemble.env')
