@@ -58,6 +58,8 @@ export class Agent implements ApiContext {
   readonly #servers: http.Server[] = []
   #dns: DnsService | undefined
   #stopped = false
+  /** The logger as the subsystems take it. */
+  readonly #log = (level: 'debug' | 'info' | 'warn' | 'error', message: string): void => this.logger.log(level, message)
 
   private constructor(loaded: LoadedConfig, opts: AgentOptions) {
     this.config = loaded.config
@@ -76,7 +78,7 @@ export class Agent implements ApiContext {
       state: this.state,
       nodeName: () => this.config.nodeName,
       scriptChecks: () => ({ remote: this.config.enableScriptChecks, local: this.config.enableLocalScriptChecks }),
-      log: (level, message) => this.logger.log(level, message),
+      log: this.#log,
     })
   }
 
@@ -152,9 +154,9 @@ export class Agent implements ApiContext {
       snapshotThreshold: c.raftSnapshotThreshold,
       snapshotIntervalMs: c.raftSnapshotIntervalMs,
       trailingLogs: c.raftTrailingLogs,
-      log: (level, message) => this.logger.log(level, message),
+      log: this.#log,
     })
-    this.sessionTimers = new SessionTimers(this.state, this.raft, (level, message) => this.logger.log(level, message))
+    this.sessionTimers = new SessionTimers(this.state, this.raft, this.#log)
     this.sessionTimers.armAll()
     this.#registry.restore()
     this.#registry.applyConfig(c.services, c.checks)
@@ -164,17 +166,16 @@ export class Agent implements ApiContext {
       local: this.local,
       node: () => this.nodeRecord(),
       serverPort: c.server ? c.ports.server : undefined,
-      log: (level, message) => this.logger.log(level, message),
+      log: this.#log,
     })
     this.#antiEntropy.start()
     this.#reaper = setInterval(() => this.#registry.reapCritical(), 1000)
     this.#reaper.unref()
-    const handler = createApiHandler(this, (level, message) => this.logger.log(level, message))
+    const handler = createApiHandler(this, this.#log)
     if (c.ports.http >= 0) for (const host of c.httpAddrs) await this.#listen(handler, 'http', host, c.ports.http)
     if (c.ports.https >= 0) for (const host of c.httpsAddrs) await this.#listen(handler, 'https', host, c.ports.https)
     if (c.ports.dns >= 0 && c.dnsAddrs.length > 0) {
-      const log = (level: 'debug' | 'info' | 'warn' | 'error', message: string): void => this.logger.log(level, message)
-      this.#dns = await startDns({ state: this.state, config: () => this.config.dns, datacenter: c.datacenter, nodeName: () => this.config.nodeName, addresses: c.dnsAddrs, port: c.ports.dns, log, preparedQueries: () => this.state.queries })
+      this.#dns = await startDns({ state: this.state, config: () => this.config.dns, datacenter: c.datacenter, nodeName: () => this.config.nodeName, addresses: c.dnsAddrs, port: c.ports.dns, log: this.#log, preparedQueries: () => this.state.queries })
       for (const { address, port } of this.#dns.listeners) {
         const hostPort = `${address.includes(':') ? `[${address}]` : address}:${port}`
         this.logger.info(`agent: DNS server listening on udp://${hostPort} and tcp://${hostPort}`)
