@@ -37,9 +37,9 @@ export class SessionTables {
     return this.list().filter((s) => s.Node === node)
   }
 
-  /** Sessions that a change of this check can invalidate. */
-  linkedTo(node: string, checkId: string, serviceId: string): SessionRecord[] {
-    return this.list().filter((s) => s.Node === node && (serviceId === '' ? s.NodeChecks.includes(checkId) : s.ServiceChecks.some((c) => c.ID === checkId)))
+  /** Sessions that a change of this check can invalidate (listed as a node or a service check: the legacy `Checks` field mixes both). */
+  linkedTo(node: string, checkId: string): SessionRecord[] {
+    return this.list().filter((s) => s.Node === node && (s.NodeChecks.includes(checkId) || s.ServiceChecks.some((c) => c.ID === checkId)))
   }
 
   hold(session: string, key: string): void {

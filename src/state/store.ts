@@ -227,15 +227,15 @@ export class StateStore {
     const node = cmd.Node.Node
     if (!this.catalog.node(node) || !cmd.SkipNodeUpdate) this.catalog.ensureNode(index, cmd.Node, touched)
     if (cmd.Service) this.catalog.ensureService(index, node, cmd.Service, touched)
-    const failing: Array<{ checkId: string; serviceId: string }> = []
+    const failing: string[] = []
     for (const check of cmd.Checks ?? []) {
       if (check.ServiceID && !this.catalog.service(node, check.ServiceID)) {
         this.#commit(index, touched)
         return new StateError(`Missing service registration for check "${check.CheckID}": service "${check.ServiceID}" is not registered on node "${node}"`)
       }
-      if (this.catalog.ensureCheck(index, node, check, touched)) failing.push({ checkId: check.CheckID, serviceId: check.ServiceID })
+      if (this.catalog.ensureCheck(index, node, check, touched)) failing.push(check.CheckID)
     }
-    for (const f of failing) for (const s of this.sessions.linkedTo(node, f.checkId, f.serviceId)) this.#destroySession(index, s.ID, touched)
+    for (const checkId of failing) for (const s of this.sessions.linkedTo(node, checkId)) this.#destroySession(index, s.ID, touched)
     this.#commit(index, touched)
     return true
   }
@@ -243,13 +243,12 @@ export class StateStore {
   deregister(index: number, cmd: DeregisterCommand): true {
     const touched = new Set<string>()
     if (cmd.CheckID) {
-      const check = this.catalog.check(cmd.Node, cmd.CheckID)
-      if (this.catalog.deleteCheck(index, cmd.Node, cmd.CheckID, touched) && check)
-        for (const s of this.sessions.linkedTo(cmd.Node, cmd.CheckID, check.ServiceID)) this.#destroySession(index, s.ID, touched)
+      if (this.catalog.deleteCheck(index, cmd.Node, cmd.CheckID, touched))
+        for (const s of this.sessions.linkedTo(cmd.Node, cmd.CheckID)) this.#destroySession(index, s.ID, touched)
     } else if (cmd.ServiceID) {
       const checks = this.catalog.nodeChecks(cmd.Node).filter((c) => c.ServiceID === cmd.ServiceID)
       this.catalog.deleteService(index, cmd.Node, cmd.ServiceID, touched)
-      for (const c of checks) for (const s of this.sessions.linkedTo(cmd.Node, c.CheckID, c.ServiceID)) this.#destroySession(index, s.ID, touched)
+      for (const c of checks) for (const s of this.sessions.linkedTo(cmd.Node, c.CheckID)) this.#destroySession(index, s.ID, touched)
     } else {
       for (const s of this.sessions.byNode(cmd.Node)) this.#destroySession(index, s.ID, touched)
       this.catalog.deleteNode(index, cmd.Node, touched)
