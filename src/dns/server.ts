@@ -16,7 +16,6 @@ import { DNS_LIMITS } from './limits.js'
 type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void
 
 const HEADER_BYTES = 12
-const ignore = (): void => undefined
 const QR_BIT = 0x80
 const RCODE_FORMERR = 1
 const RCODE_SERVFAIL = 2
@@ -162,7 +161,10 @@ export class DnsServer {
 
   #onDatagram(socket: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo): void {
     const send = (out: Buffer | undefined): void => {
-      if (out) socket.send(out, rinfo.port, rinfo.address, ignore)
+      // No callback: Node then tries a synchronous send (uv_udp_try_send) instead of queueing a
+      // request and a completion callback per answer. A failed send surfaces on the socket's
+      // 'error' listener (logged).
+      if (out) socket.send(out, rinfo.port, rinfo.address)
     }
     const now = this.handler.answerNow(msg, 'udp')
     if (now === FORWARD) void this.handler.forward(msg).then(send)
