@@ -3,6 +3,7 @@ import { hostname, networkInterfaces } from 'node:os'
 import { join } from 'node:path'
 import { Ajv, type ErrorObject } from 'ajv'
 import { parseTree, printParseErrorCode, type ParseError } from 'jsonc-parser'
+import { parseHcl } from '../lib/hcl.js'
 import { CONFIG_SCHEMA } from './config-schema.js'
 import { ConfigError } from '../lib/errors.js'
 import { parseDurationMs } from '../lib/duration.js'
@@ -159,13 +160,22 @@ function isPlainObject(v: unknown): v is ConfigDoc {
   return v !== null && typeof v === 'object' && !Array.isArray(v)
 }
 
-/** Reads one JSON config file; a syntax error names the file and the line. */
+/** Reads one config file, JSON or (by its `.hcl` name) HCL; a syntax error names the file and the line. */
 export function readConfigFile(path: string, warnings: string[]): ConfigDoc {
   let text: string
   try {
     text = readFileSync(path, 'utf8')
   } catch (err) {
     throw new ConfigError(path, '', `cannot read: ${(err as Error).message}`)
+  }
+  if (path.endsWith('.hcl')) {
+    let hcl: unknown
+    try {
+      hcl = parseHcl(text)
+    } catch (err) {
+      throw new ConfigError(path, '', `invalid HCL: ${(err as Error).message}`)
+    }
+    return checkDoc(path, fromHcl(hcl, CONFIG_SCHEMA), warnings)
   }
   let doc: unknown
   try {
@@ -188,7 +198,40 @@ function describeJsonError(text: string): string {
   return `invalid JSON at line ${line}, column ${column}: ${printParseErrorCode(first.error)}`
 }
 
-/** The files a -config-dir contributes: `*.json` in lexical order (HCL is reported, not read). */
+type SchemaNode = { type?: string; properties?: Record<string, SchemaNode>; additionalProperties?: SchemaNode | boolean; items?: SchemaNode }
+
+/**
+ * HCL decodes every block as a list of objects (`ports { http = 1 }` is `ports: [{http: 1}]`).
+ * Where the schema wants an object, the blocks are merged into one, as Consul does; a repeated
+ * `service` or `check` block becomes the `services` / `checks` list.
+ */
+export function fromHcl(value: unknown, schema: SchemaNode): ConfigDoc {
+  const doc = shape(value, schema) as ConfigDoc
+  for (const [one, many] of [['service', 'services'], ['check', 'checks']] as const) {
+    const raw = (value as Record<string, unknown>)[one]
+    if (Array.isArray(raw) && raw.length > 1) {
+      delete doc[one]
+      doc[many] = [...((doc[many] as unknown[] | undefined) ?? []), ...raw]
+    }
+  }
+  return doc
+}
+
+function shape(value: unknown, schema: SchemaNode | undefined): unknown {
+  if (schema?.type === 'object' && Array.isArray(value) && value.every(isPlainObject)) value = Object.assign({}, ...value)
+  if (isPlainObject(value)) {
+    const out: ConfigDoc = {}
+    for (const [k, v] of Object.entries(value)) {
+      const sub = schema?.properties?.[k] ?? (typeof schema?.additionalProperties === 'object' ? schema.additionalProperties : undefined)
+      out[k] = shape(v, sub)
+    }
+    return out
+  }
+  if (Array.isArray(value) && schema?.type === 'array') return value.map((v) => shape(v, schema.items))
+  return value
+}
+
+/** The files a -config-dir contributes: `*.json` and `*.hcl` in lexical order. */
 export function configDirFiles(dir: string, warnings: string[]): string[] {
   let names: string[]
   try {
@@ -200,8 +243,7 @@ export function configDirFiles(dir: string, warnings: string[]): string[] {
   for (const name of names) {
     const path = join(dir, name)
     if (!statSync(path).isFile()) continue
-    if (name.endsWith('.json')) files.push(path)
-    else if (name.endsWith('.hcl')) warnings.push(`${path}: HCL config files are not supported yet; skipped (write it as JSON)`)
+    if (name.endsWith('.json') || name.endsWith('.hcl')) files.push(path)
   }
   return files
 }

@@ -5,7 +5,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseDurationMs } from '../lib/duration.js'
-import { parseHcl } from './hcl.js'
+import { parseHcl } from '../lib/hcl.js'
 import { parseLogLevel, type LogLevel } from './log.js'
 import type { RetryConfig } from './view.js'
 

@@ -41,7 +41,7 @@ test('files merge in order, lists append, flags win', () =>
     assert.deepEqual(mergeDocs({ l: [1], o: { a: 1 } }, { l: [2], o: { b: 2 } }), { l: [1, 2], o: { a: 1, b: 2 } })
   }))
 
-test('-config-dir reads *.json in lexical order and skips other files', () =>
+test('-config-dir reads *.json and *.hcl in lexical order and skips other files', () =>
   withDir((dir) => {
     const d = join(dir, 'conf.d')
     mkdirSync(d)
@@ -49,10 +49,66 @@ test('-config-dir reads *.json in lexical order and skips other files', () =>
     writeFileSync(join(d, '10-a.json'), JSON.stringify({ node_name: 'first', data_dir: '/d' }))
     writeFileSync(join(d, 'README'), 'not config')
     writeFileSync(join(d, 'x.hcl'), 'server = true')
-    const { config, files, warnings } = loadConfig({ configDir: [d] })
-    assert.deepEqual(files, [join(d, '10-a.json'), join(d, '20-b.json')])
+    const { config, files } = loadConfig({ configDir: [d] })
+    assert.deepEqual(files, [join(d, '10-a.json'), join(d, '20-b.json'), join(d, 'x.hcl')])
     assert.equal(config.nodeName, 'second')
-    assert.ok(warnings.some((w) => w.includes('x.hcl')))
+    assert.equal(config.server, true)
+  }))
+
+test('HCL config files as Consul users write them: blocks become objects, repeated service blocks a list', () =>
+  withDir((dir) => {
+    const f = join(dir, 'agent.hcl')
+    writeFileSync(
+      f,
+      `# a typical server config
+datacenter = "east"
+data_dir   = "/var/lib/consul"
+server     = true
+bootstrap_expect = 1
+ports {
+  http  = 8501
+  dns   = -1
+}
+node_meta {
+  rack = "r1"
+}
+dns_config {
+  only_passing = true
+  service_ttl {
+    "*" = "5s"
+  }
+}
+limits {
+  kv_max_value_size = 1024
+}
+service {
+  name = "web"
+  port = 80
+  tags = ["v1"]
+  check {
+    http     = "http://127.0.0.1/health"
+    interval = "10s"
+  }
+}
+service {
+  name = "db"
+  port = 5432
+}
+`,
+    )
+    const { config, warnings } = loadConfig({ configFile: [f] })
+    assert.deepEqual(warnings, [])
+    assert.equal(config.datacenter, 'east')
+    assert.equal(config.ports.http, 8501)
+    assert.equal(config.ports.dns, -1)
+    assert.deepEqual(config.nodeMeta, { rack: 'r1' })
+    assert.equal(config.dns.onlyPassing, true)
+    assert.deepEqual(config.dns.serviceTtlMs, { '*': 5000 })
+    assert.equal(config.limits.kvMaxValueSize, 1024)
+    assert.deepEqual(config.services.map((s) => s.Service), ['web', 'db'])
+    assert.equal(config.services[0]!.checks[0]!.runner.http, 'http://127.0.0.1/health')
+    writeFileSync(f, 'ports {\n  http = \n}\n')
+    assert.throws(() => loadConfig({ configFile: [f], dev: true }), (err: unknown) => err instanceof ConfigError && err.source === f && /invalid HCL/.test(err.message))
   }))
 
 test('an invalid value names the file, the key and the reason', () =>

@@ -10,7 +10,7 @@ import {
   KVListQuery,
 } from '../../src/ctemplate/deps.js'
 import { parseCli, parseTemplateSpec, parseWait, applyConfigObject, defaultConfig, parseConfigText } from '../../src/ctemplate/config.js'
-import { parseHcl } from '../../src/ctemplate/hcl.js'
+import { parseHcl } from '../../src/lib/hcl.js'
 
 describe('service query grammar', () => {
   test('tag, name, dc, near and filters make upstream ids', () => {

@@ -3,7 +3,7 @@
  * gives: `key = value`, blocks (`name { }`, `name "label" { }`) as lists of objects (repeated
  * blocks append), lists, heredocs, `#`, `//` and `/* *\/` comments, and numbers read with Go's
  * ParseInt(s, 0, 64), so `perms = 0600` is 384. Written here instead of depending on a 1.5 MB
- * GopherJS build (js-hcl-parser) for the handful of constructs consul-template configs use.
+ * GopherJS build (js-hcl-parser) for the handful of constructs consul-template and agent configs use.
  */
 
 export class HclError extends Error {}
