@@ -70,34 +70,26 @@ function recall<T>(i: FuncMapInput, d: Dependency): { ok: true; value: T } | { o
 }
 
 function dataFuncs(i: FuncMapInput): Record<string, (...a: any[]) => unknown> {
-  const ls = (emptyIsSafe: boolean) =>
+  /**
+   * `ls`/`tree` and their safe forms: a KV list query whose pairs pass `keep`. The safe forms
+   * refuse to render on an empty result: the prefix then counts as missing.
+   */
+  const kvList = (keep: (key: string) => boolean, emptyIsSafe: boolean) =>
     signature((s: string): KeyPair[] => {
       const result = typed([] as KeyPair[], '[]*dependency.KeyPair', null)
       if (s === '') return result
       const d = new KVListQuery(s)
       const r = recall<KeyPair[]>(i, d)
       if (r.ok) {
-        for (const p of r.value) if (p.Key !== '' && !p.Key.includes('/')) result.push(p)
-        if (result.length > 0 || emptyIsSafe) return result
-      }
-      // safeLs refuses to render on an empty result: the prefix counts as missing.
-      i.rec.missing.set(d.id, d)
-      return result
-    }, ['string'])
-  const tree = (emptyIsSafe: boolean) =>
-    signature((s: string): KeyPair[] => {
-      const result = typed([] as KeyPair[], '[]*dependency.KeyPair', null)
-      if (s === '') return result
-      const d = new KVListQuery(s)
-      const r = recall<KeyPair[]>(i, d)
-      if (r.ok) {
-        // Folders (keys ending in /) and the prefix's own key (empty Key) are left out.
-        for (const p of r.value) if (p.Key !== '' && !p.Key.endsWith('/')) result.push(p)
+        for (const p of r.value) if (p.Key !== '' && keep(p.Key)) result.push(p)
         if (result.length > 0 || emptyIsSafe) return result
       }
       i.rec.missing.set(d.id, d)
       return result
     }, ['string'])
+  // ls: only the top level under the prefix. tree: everything but folders (keys ending in /).
+  const ls = (emptyIsSafe: boolean) => kvList((key) => !key.includes('/'), emptyIsSafe)
+  const tree = (emptyIsSafe: boolean) => kvList((key) => !key.endsWith('/'), emptyIsSafe)
   const sandboxed = (p: string): string => {
     if (!i.sandboxPath) return resolve(p)
     let sb: string
