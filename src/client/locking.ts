@@ -121,26 +121,16 @@ export class KeyLock implements Holder {
     }
   }
 
-  async monitor(session: string, retries: number, signal: AbortSignal, lost: AbortController): Promise<void> {
-    let index = 0
-    let left = retries
-    while (!signal.aborted) {
-      try {
+  monitor(session: string, retries: number, signal: AbortSignal, lost: AbortController): Promise<void> {
+    return watchHeld(
+      async (index) => {
         const cur = await readKey(this.client, this.key, index, undefined, signal)
-        left = retries
-        if (cur.pair?.Session !== session) return void lost.abort()
-        index = cur.index < index ? 0 : cur.index
-      } catch (err) {
-        if (signal.aborted) return
-        if (retryable(err) && left > 0) {
-          left--
-          index = 0
-          await sleep(MONITOR_RETRY_MS, signal).catch(() => undefined)
-          continue
-        }
-        return void lost.abort()
-      }
-    }
+        return { index: cur.index, held: cur.pair?.Session === session }
+      },
+      retries,
+      signal,
+      lost,
+    )
   }
 
   async release(session: string): Promise<void> {
@@ -241,28 +231,18 @@ export class Semaphore implements Holder {
     }
   }
 
-  async monitor(session: string, retries: number, signal: AbortSignal, lost: AbortController): Promise<void> {
-    let index = 0
-    let left = retries
-    while (!signal.aborted) {
-      try {
+  monitor(session: string, retries: number, signal: AbortSignal, lost: AbortController): Promise<void> {
+    return watchHeld(
+      async (index) => {
         const cur = await readPrefix(this.client, this.prefix, index, undefined, signal)
-        left = retries
         const state = this.decode(this.findLock(cur.pairs))
         this.prune(state, cur.pairs)
-        if (!state.Holders[session]) return void lost.abort()
-        index = cur.index < index ? 0 : cur.index
-      } catch (err) {
-        if (signal.aborted) return
-        if (retryable(err) && left > 0) {
-          left--
-          index = 0
-          await sleep(MONITOR_RETRY_MS, signal).catch(() => undefined)
-          continue
-        }
-        return void lost.abort()
-      }
-    }
+        return { index: cur.index, held: Boolean(state.Holders[session]) }
+      },
+      retries,
+      signal,
+      lost,
+    )
   }
 
   async release(session: string): Promise<void> {
@@ -285,5 +265,36 @@ export class Semaphore implements Holder {
     this.prune(state, pairs)
     if (Object.keys(state.Holders).length > 0) return false
     return this.client.kvDelete(this.key, { cas: lockPair.ModifyIndex })
+  }
+}
+
+/**
+ * Watches with blocking reads while the lock (or semaphore slot) is held, and aborts `lost`
+ * when it is not, or when reads keep failing after `retries` retries (Consul's -monitor-retry).
+ */
+async function watchHeld(
+  read: (index: number) => Promise<{ index: number; held: boolean }>,
+  retries: number,
+  signal: AbortSignal,
+  lost: AbortController,
+): Promise<void> {
+  let index = 0
+  let left = retries
+  while (!signal.aborted) {
+    try {
+      const cur = await read(index)
+      left = retries
+      if (!cur.held) return void lost.abort()
+      index = cur.index < index ? 0 : cur.index
+    } catch (err) {
+      if (signal.aborted) return
+      if (retryable(err) && left > 0) {
+        left--
+        index = 0
+        await sleep(MONITOR_RETRY_MS, signal).catch(() => undefined)
+        continue
+      }
+      return void lost.abort()
+    }
   }
 }
