@@ -9,6 +9,7 @@
  */
 import { createPrivateKey, createPublicKey, randomBytes, webcrypto, X509Certificate as NodeX509, type KeyObject } from 'node:crypto'
 import { isIP } from 'node:net'
+import { writeFileSync } from 'node:fs'
 import type * as X509 from '@peculiar/x509'
 
 installReflectMetadata()
@@ -74,6 +75,18 @@ export interface CertProfile {
 }
 
 export class PkiError extends Error {}
+
+/**
+ * Writes a new PEM file, never over an existing one ('wx' also loses no race with another
+ * process); private keys get mode 0600. Throws PkiError with Consul's message.
+ */
+export function savePem(file: string, data: string, mode: number): void {
+  try {
+    writeFileSync(file, data, { flag: 'wx', mode })
+  } catch (err) {
+    throw new PkiError((err as NodeJS.ErrnoException).code === 'EEXIST' ? `${file} already exists.` : `Error writing ${file}: ${(err as Error).message}`)
+  }
+}
 
 /**
  * Names and usages of one kind of certificate, as `consul tls cert create` assigns them:

@@ -1,6 +1,6 @@
 import { Command, Flags } from '@oclif/core'
-import { existsSync, writeFileSync } from 'node:fs'
-import { createCa, PkiError } from '../../../agent/pki.js'
+import { existsSync } from 'node:fs'
+import { createCa, savePem, PkiError } from '../../../agent/pki.js'
 
 export default class TlsCaCreate extends Command {
   static override summary = 'Create a self-signed CA for the agents\' TLS (HTTPS and RPC).'
@@ -46,9 +46,9 @@ Sign agent certificates with it using "tls cert create".`
 
   #write(file: string, data: string, mode: number): void {
     try {
-      writeFileSync(file, data, { flag: 'wx', mode })
+      savePem(file, data, mode)
     } catch (err) {
-      this.#fail((err as NodeJS.ErrnoException).code === 'EEXIST' ? `${file} already exists.` : `Error writing ${file}: ${(err as Error).message}`)
+      this.#fail((err as Error).message)
     }
     this.log(`==> Saved ${file}`)
   }

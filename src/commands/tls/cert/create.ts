@@ -1,6 +1,6 @@
 import { Command, Flags } from '@oclif/core'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
-import { certProfile, createCert, PkiError, type CertKind } from '../../../agent/pki.js'
+import { existsSync, readFileSync } from 'node:fs'
+import { certProfile, savePem, createCert, PkiError, type CertKind } from '../../../agent/pki.js'
 
 /** Consul's placeholder in the -ca/-key defaults, replaced by -domain. */
 const DOMAIN = '#DOMAIN#'
@@ -91,10 +91,9 @@ Server and client certificates name server.<dc>.<domain> (client.<dc>.<domain>),
 
   #write(file: string, data: string, mode: number): void {
     try {
-      // 'wx': never overwrite, even if another run took this number since we looked.
-      writeFileSync(file, data, { flag: 'wx', mode })
+      savePem(file, data, mode)
     } catch (err) {
-      this.#fail((err as NodeJS.ErrnoException).code === 'EEXIST' ? `${file} already exists.` : `Error writing ${file}: ${(err as Error).message}`)
+      this.#fail((err as Error).message)
     }
     this.log(`==> Saved ${file}`)
   }
