@@ -105,7 +105,7 @@ export class Agent implements ApiContext {
   }
 
   members(): Array<Record<string, unknown>> {
-    return [this.agentSelf().Member as Record<string, unknown>]
+    return [this.#member()]
   }
 
   /** Starts an agent from a loaded config: recovers state, elects, and opens the listeners. */
@@ -259,6 +259,36 @@ export class Agent implements ApiContext {
     return { applied, restartRequired }
   }
 
+  /** This agent as a LAN member (serf's view; gossip will add the others). */
+  #member(): Record<string, unknown> {
+    const c = this.config
+    return {
+      Name: c.nodeName,
+      Addr: c.advertiseAddr,
+      Port: c.ports.serfLan,
+      Tags: {
+        role: c.server ? 'consul' : 'node',
+        dc: c.datacenter,
+        id: this.nodeId,
+        port: String(c.ports.server),
+        ...(c.bootstrap ? { bootstrap: '1' } : {}),
+        ...(c.bootstrapExpect ? { expect: String(c.bootstrapExpect) } : {}),
+        build: `${CONSUL_COMPAT_VERSION}:${VERSION}`,
+        vsn: '2',
+        vsn_min: '2',
+        vsn_max: '3',
+        raft_vsn: String(RAFT_PROTOCOL),
+      },
+      Status: 1,
+      ProtocolMin: 1,
+      ProtocolMax: 5,
+      ProtocolCur: 2,
+      DelegateMin: 2,
+      DelegateMax: 5,
+      DelegateCur: 4,
+    }
+  }
+
   agentSelf(): Record<string, unknown> {
     const c = this.config
     const leader = this.raft.leaderAddress()
@@ -290,31 +320,7 @@ export class Agent implements ApiContext {
         TxnMaxReqLen: c.limits.txnMaxReqLen,
       },
       Coord: { Vec: [0, 0, 0, 0, 0, 0, 0, 0], Error: 1.5, Adjustment: 0, Height: 1e-5 },
-      Member: {
-        Name: c.nodeName,
-        Addr: c.advertiseAddr,
-        Port: c.ports.serfLan,
-        Tags: {
-          role: c.server ? 'consul' : 'node',
-          dc: c.datacenter,
-          id: this.nodeId,
-          port: String(c.ports.server),
-          ...(c.bootstrap ? { bootstrap: '1' } : {}),
-          ...(c.bootstrapExpect ? { expect: String(c.bootstrapExpect) } : {}),
-          build: `${CONSUL_COMPAT_VERSION}:${VERSION}`,
-          vsn: '2',
-          vsn_min: '2',
-          vsn_max: '3',
-          raft_vsn: String(RAFT_PROTOCOL),
-        },
-        Status: 1,
-        ProtocolMin: 1,
-        ProtocolMax: 5,
-        ProtocolCur: 2,
-        DelegateMin: 2,
-        DelegateMax: 5,
-        DelegateCur: 4,
-      },
+      Member: this.#member(),
       Stats: {
         agent: {
           checks: String(this.local.checks.size),

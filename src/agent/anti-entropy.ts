@@ -1,6 +1,6 @@
 import type { Consensus } from '../raft/single-server.js'
 import type { StateStore } from '../state/store.js'
-import type { CheckInput, NodeInput, ServiceInput } from '../state/catalog.js'
+import type { CheckInput, NodeInput, ServiceInput, ServiceRecord } from '../state/catalog.js'
 import type { Command } from '../state/commands.js'
 import type { LocalChange, LocalState } from './local-state.js'
 import { WatchSet } from '../state/watch.js'
@@ -157,8 +157,7 @@ export class AntiEntropy {
         continue
       }
       const want = serviceInput(svc.def)
-      const { Node: _n, CreateIndex: _c, ModifyIndex: _m, ...curInput } = cur ?? ({} as never)
-      if (!cur || JSON.stringify(curInput) !== JSON.stringify(want)) commands.push({ Type: 'register', Node: node, SkipNodeUpdate: true, Service: want })
+      if (!cur || serviceDiffers(cur, want)) commands.push({ Type: 'register', Node: node, SkipNodeUpdate: true, Service: want })
     }
     const changed: CheckInput[] = []
     for (const id of checks) {
@@ -193,8 +192,7 @@ export class AntiEntropy {
     const have = new Map(state.catalog.nodeServices(name).map((s) => [s.ID, s]))
     for (const [id, svc] of wantServices) {
       const cur = have.get(id)
-      const { Node: _n, CreateIndex: _c, ModifyIndex: _m, ...curInput } = cur ?? ({} as never)
-      if (!cur || JSON.stringify(curInput) !== JSON.stringify(svc)) commands.push({ Type: 'register', Node: node, SkipNodeUpdate: true, Service: svc })
+      if (!cur || serviceDiffers(cur, svc)) commands.push({ Type: 'register', Node: node, SkipNodeUpdate: true, Service: svc })
     }
     for (const id of have.keys()) if (!wantServices.has(id)) commands.push({ Type: 'deregister', Node: name, ServiceID: id })
     const haveChecks = new Map(state.catalog.nodeChecks(name).map((c) => [c.CheckID, c]))
@@ -238,6 +236,12 @@ function serviceInput(def: ServiceInput & { token?: string }): ServiceInput {
     EnableTagOverride: def.EnableTagOverride,
     Kind: def.Kind,
   }
+}
+
+/** Whether the catalog's copy of a service differs from what the agent wants there. */
+function serviceDiffers(cur: ServiceRecord, want: ServiceInput): boolean {
+  const { Node: _n, CreateIndex: _c, ModifyIndex: _m, ...curInput } = cur
+  return JSON.stringify(curInput) !== JSON.stringify(want)
 }
 
 function sameCheck(cur: CheckInput, want: CheckInput): boolean {

@@ -51,9 +51,10 @@ export class LocalState {
     this.#dir = dataDir ? join(dataDir, 'local') : undefined
   }
 
-  addService(def: Omit<ServiceDefinition, 'checks'>, source: Source): void {
+  /** `restored`: it came from disk at start-up, so there is nothing to write back. */
+  addService(def: Omit<ServiceDefinition, 'checks'>, source: Source, restored = false): void {
     this.services.set(def.ID, { def, source })
-    if (source === 'api') this.#write('services', def.ID, def)
+    if (source === 'api' && !restored) this.#write('services', def.ID, def)
     this.#notify({ kind: 'service', id: def.ID })
   }
 
@@ -67,7 +68,10 @@ export class LocalState {
     return true
   }
 
-  /** Adds or replaces a check and starts its runner; a previous runner is stopped. */
+  /**
+   * Adds or replaces a check and starts its runner; a previous runner is stopped. `state` is
+   * the status saved before a restart: then the check is already on disk as it is.
+   */
   addCheck(spec: CheckSpec, source: Source, runner: RunningCheck | undefined, state?: { status: CheckStatus; output: string }): void {
     const previous = this.checks.get(spec.runner.id)
     previous?.runner?.stop()
@@ -81,7 +85,7 @@ export class LocalState {
       criticalSince: status === 'critical' ? Date.now() : undefined,
     }
     this.checks.set(spec.runner.id, check)
-    if (source === 'api') this.#persistCheck(check)
+    if (source === 'api' && !state) this.#persistCheck(check)
     runner?.start()
     this.#notify({ kind: 'check', id: spec.runner.id })
   }

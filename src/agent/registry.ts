@@ -121,7 +121,7 @@ export class LocalRegistry implements AgentOps {
   /** Re-registers what was registered over HTTP before a restart, with the last known status. */
   restore(): void {
     const saved = this.#o.local.load()
-    for (const s of saved.services) this.#o.local.addService(s, 'api')
+    for (const s of saved.services) this.#o.local.addService(s, 'api', true)
     for (const { spec, status, output } of saved.checks) {
       try {
         this.#addCheck(spec, 'api', { status, output })

@@ -223,18 +223,19 @@ export class StateStore {
   // ---- catalog writes (FSM only) -----------------------------------------------------------
 
   register(index: number, cmd: RegisterCommand): StateError | true {
-    const touched = new Set<string>()
     const node = cmd.Node.Node
+    // Refuse before changing anything: a registration applies whole or not at all.
+    for (const check of cmd.Checks ?? []) {
+      if (check.ServiceID && check.ServiceID !== cmd.Service?.ID && !this.catalog.service(node, check.ServiceID)) {
+        this.lastIndex = index
+        return new StateError(`Missing service registration for check "${check.CheckID}": service "${check.ServiceID}" is not registered on node "${node}"`)
+      }
+    }
+    const touched = new Set<string>()
     if (!this.catalog.node(node) || !cmd.SkipNodeUpdate) this.catalog.ensureNode(index, cmd.Node, touched)
     if (cmd.Service) this.catalog.ensureService(index, node, cmd.Service, touched)
     const failing: string[] = []
-    for (const check of cmd.Checks ?? []) {
-      if (check.ServiceID && !this.catalog.service(node, check.ServiceID)) {
-        this.#commit(index, touched)
-        return new StateError(`Missing service registration for check "${check.CheckID}": service "${check.ServiceID}" is not registered on node "${node}"`)
-      }
-      if (this.catalog.ensureCheck(index, node, check, touched)) failing.push(check.CheckID)
-    }
+    for (const check of cmd.Checks ?? []) if (this.catalog.ensureCheck(index, node, check, touched)) failing.push(check.CheckID)
     for (const checkId of failing) for (const s of this.sessions.linkedTo(node, checkId)) this.#destroySession(index, s.ID, touched)
     this.#commit(index, touched)
     return true

@@ -125,3 +125,14 @@ test('a rolled-back transaction wakes nobody', async () => {
   s.txnApply(2, [set('a', '1'), { Verb: 'get', Key: 'nope' }])
   assert.equal(await ws.wait(20), 'timeout')
 })
+
+test('a catalog registration naming an unknown service is refused whole', () => {
+  const s = new StateStore()
+  const node = { ID: '', Node: 'n1', Address: '10.0.0.1', Datacenter: 'dc1', TaggedAddresses: {}, Meta: {} }
+  const check = { CheckID: 'c1', Name: 'c1', Status: 'passing' as const, Notes: '', Output: '', ServiceID: 'ghost', Type: '', Interval: '', Timeout: '', ExposedPort: 0, Definition: {} }
+  const out = s.register(5, { Type: 'register', Node: node, Checks: [check] })
+  assert.ok(out instanceof Error && /ghost/.test(out.message))
+  assert.equal(s.catalog.node('n1'), undefined, 'not even the node was written')
+  assert.equal(s.register(6, { Type: 'register', Node: node, Service: { ID: 'ghost', Service: 'ghost', Tags: [], Address: '', TaggedAddresses: {}, Meta: {}, Port: 1, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, Kind: '' }, Checks: [check] }), true)
+  assert.equal(s.catalog.check('n1', 'c1')!.ServiceName, 'ghost')
+})
