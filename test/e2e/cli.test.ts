@@ -1,6 +1,6 @@
 import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { writeFileSync, readFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startAgent, removeDir, runCli, tempDir, CONSUL_BIN, CONSULKV_BIN, type RunningAgent } from '../helpers/agent.js'
 
@@ -119,7 +119,6 @@ describe('the consul and consulkv CLIs against a real agent', () => {
       assert.equal(help.code, 0, cmd.join(' '))
       assert.match(help.stdout, /EXAMPLES/, cmd.join(' '))
     }
-    void readFileSync
   })
 })
 
