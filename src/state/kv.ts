@@ -72,10 +72,19 @@ export class KvTable {
 
   /** The index a read of the prefix reports: newest write or delete under it. */
   prefixIndex(prefix: string): number {
+    return this.listWithIndex(prefix, false).index
+  }
+
+  /** Entries under the prefix (when `collect`) and the prefix's index, in one pass over the range. */
+  listWithIndex(prefix: string, collect = true): { index: number; entries: DirEntry[] } {
     let max = this.tombstoneFloor
-    this.#forPrefix(this.entries, prefix, (_k, v) => void (max = v.ModifyIndex > max ? v.ModifyIndex : max))
+    const entries: DirEntry[] = []
+    this.#forPrefix(this.entries, prefix, (_k, v) => {
+      if (v.ModifyIndex > max) max = v.ModifyIndex
+      if (collect) entries.push(v)
+    })
     this.#forPrefix(this.tombstones, prefix, (_k, v) => void (max = v > max ? v : max))
-    return max
+    return { index: max, entries }
   }
 
   get size(): number {

@@ -58,7 +58,7 @@ export class StateStore {
 
   kvList(ws: WatchSet | undefined, prefix: string): { index: number; entries: DirEntry[] } {
     ws?.prefix(this.kvWatches, prefix)
-    return { index: this.kv.prefixIndex(prefix), entries: this.kv.list(prefix) }
+    return this.kv.listWithIndex(prefix)
   }
 
   kvKeys(ws: WatchSet | undefined, prefix: string, separator: string): { index: number; keys: string[] } {
