@@ -4,6 +4,7 @@ import type { ApiContext } from './context.js'
 import type { ApiRequest } from './request.js'
 import { Reply } from './reply.js'
 import { readJsonBody } from './body.js'
+import { blockingParams } from './request.js'
 import { applyFilterToMap } from './filtering.js'
 import { agentServiceJson } from './views.js'
 import { boolParam } from './health.js'
@@ -107,7 +108,9 @@ async function service(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   let current = render()
   const wantHash = req.param('hash')
   if (wantHash && current?.hash === wantHash) {
-    const deadline = Date.now() + Math.min(ctx.limits.maxQueryTimeMs, ctx.limits.defaultQueryTimeMs)
+    // ?wait applies to hash blocking as to index blocking (default 5m, max 10m).
+    const { waitMs } = blockingParams(req, { defaultWaitMs: ctx.limits.defaultQueryTimeMs, maxWaitMs: ctx.limits.maxQueryTimeMs })
+    const deadline = Date.now() + waitMs
     while (current?.hash === wantHash && Date.now() < deadline) {
       const ws = new WatchSet()
       ws.key(ctx.local.watches, 'local')

@@ -179,3 +179,24 @@ test('registrations made over HTTP survive a restart', async () => {
     removeDir(dataDir)
   }
 })
+
+test('GET /v1/agent/service/:id blocks on ?hash until the service changes, honouring ?wait', async () => {
+  const agent = await startAgent({ dev: true })
+  try {
+    const base = agent.httpAddr
+    await fetch(`${base}/v1/agent/service/register`, { method: 'PUT', body: JSON.stringify({ Name: 'hashed', Port: 1 }) })
+    const first = await fetch(`${base}/v1/agent/service/hashed`)
+    const hash = first.headers.get('x-consul-contenthash')!
+    assert.equal(((await first.json()) as { ContentHash: string }).ContentHash, hash)
+    const unchanged = await fetch(`${base}/v1/agent/service/hashed?hash=${hash}&wait=200ms`)
+    assert.equal(unchanged.headers.get('x-consul-contenthash'), hash, 'times out with the same content')
+    await unchanged.arrayBuffer()
+    const waiting = fetch(`${base}/v1/agent/service/hashed?hash=${hash}&wait=60s`)
+    await fetch(`${base}/v1/agent/service/register`, { method: 'PUT', body: JSON.stringify({ Name: 'hashed', Port: 2 }) })
+    const changed = await waiting
+    assert.notEqual(changed.headers.get('x-consul-contenthash'), hash)
+    assert.equal(((await changed.json()) as { Port: number }).Port, 2)
+  } finally {
+    await agent.stop()
+  }
+})
