@@ -25,16 +25,24 @@ export class AnswerCache<V> {
 
   /** The cached value for `key`, computing and storing it on a miss. */
   get(key: string, compute: () => V): V {
-    const hit = this.#entries.get(key)
-    if (hit !== undefined) {
-      this.hits++
-      return hit
-    }
-    this.misses++
+    const hit = this.peek(key)
+    if (hit !== undefined) return hit
     const value = compute()
+    this.put(key, value)
+    return value
+  }
+
+  /** The cached value for `key`, or undefined (counted as a miss). */
+  peek(key: string): V | undefined {
+    const hit = this.#entries.get(key)
+    if (hit !== undefined) this.hits++
+    else this.misses++
+    return hit
+  }
+
+  put(key: string, value: V): void {
     if (this.#entries.size >= this.#max) this.#entries.clear()
     this.#entries.set(key, value)
-    return value
   }
 
   clear(): void {

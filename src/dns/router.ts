@@ -13,8 +13,9 @@ import { isIP } from 'node:net'
 import dnsPacket, { type Answer, type Packet, type Question, type DecodedPacket, type OptAnswer } from 'dns-packet'
 import type { CheckRecord, NodeRecord, ServiceRecord } from '../state/catalog.js'
 import type { DnsConfig } from '../agent/config.js'
-import type { AnswerCache } from './cache.js'
+import { AnswerCache } from './cache.js'
 import { encodeRecord, fitGroups, makeGroup, type RecordGroup } from './truncate.js'
+import { fitsWhole, pickGroups, renderWhole, type WholeAnswer } from './fast-path.js'
 import { DNS_LIMITS } from './limits.js'
 import { parseDurationMs } from '../lib/duration.js'
 import { findPreparedQuery, matchesQuery, type PreparedQuerySource } from '../state/prepared-query.js'
@@ -48,6 +49,8 @@ export interface RouterOptions {
 
 export interface RequestContext {
   transport: 'udp' | 'tcp'
+  /** The query's `wireQuestionKey`, when it has one: a whole answer is then kept under it for the fast path. */
+  wireKey?: string
 }
 
 export type Rcode = 'NOERROR' | 'FORMERR' | 'SERVFAIL' | 'NXDOMAIN' | 'NOTIMP' | 'REFUSED'
@@ -91,17 +94,41 @@ export class DnsRouter {
   readonly #random: () => number
   #index: NameIndex | undefined
   #configSeen: DnsConfig | undefined
+  /** Whole answers by wire key (see fast-path.ts); only with a cache, whose owner reports catalog changes. */
+  readonly #whole: AnswerCache<WholeAnswer> | undefined
 
   constructor(opts: RouterOptions) {
     this.#opts = opts
     this.#now = opts.nowSeconds ?? (() => Math.floor(Date.now() / 1000))
     this.#random = opts.random ?? Math.random
+    this.#whole = opts.cache ? new AnswerCache<WholeAnswer>() : undefined
+  }
+
+  /** Queries answered by the wire fast path. */
+  get fastPathHits(): number {
+    return this.#whole?.hits ?? 0
   }
 
   /** Drops everything derived from the catalog; call on every catalog change. */
   catalogChanged(): void {
     this.#index = undefined
     this.#opts.cache?.clear()
+    this.#whole?.clear()
+  }
+
+  /**
+   * The answer to query `id` when its question (`wireKey`) was answered whole since the last
+   * change; undefined otherwise, and the caller takes the full path (`answer`).
+   */
+  answerCached(wireKey: string, id: number): Buffer | undefined {
+    if (!this.#whole || this.#opts.config() !== this.#configSeen) return undefined
+    const entry = this.#whole.peek(wireKey)
+    if (!entry || entry.generation !== this.#generation()) return undefined
+    return renderWhole(entry, id, this.#random)
+  }
+
+  #generation(): number {
+    return this.#opts.preparedQueries?.()?.generation() ?? 0
   }
 
   /**
@@ -166,7 +193,8 @@ export class DnsRouter {
     if (domain === undefined) return error('REFUSED')
 
     // Prepared queries change without a catalog write: their names carry the source's generation.
-    const key = `${q.type}|${canonical(q.name)}|${this.#opts.preparedQueries?.()?.generation() ?? 0}`
+    const generation = this.#generation()
+    const key = `${q.type}|${canonical(q.name)}|${generation}`
     const res = this.#opts.cache ? this.#opts.cache.get(key, () => this.resolve(q)) : this.resolve(q)
 
     const fixedAnswers: Buffer[] = []
@@ -177,20 +205,27 @@ export class DnsRouter {
     }
     for (const a of res.authorities) authorities.push(encodeRecord(a))
 
-    let groups = res.groups
-    if (res.shuffle && groups.length > 1) groups = shuffle(groups, this.#random)
-    if (res.limited) {
-      let limit = cfg.aRecordLimit > 0 ? cfg.aRecordLimit : Infinity
-      // Consul's cap for UDP clients that did not say they take more than 512 bytes.
-      if (ctx.transport === 'udp' && udpSize(opt) === DNS_LIMITS.udpDefaultSize && cfg.udpAnswerLimit > 0) limit = Math.min(limit, cfg.udpAnswerLimit)
-      if (groups.length > limit) groups = groups.slice(0, limit)
-    }
+    const limit = this.#answerLimit(res, cfg, ctx.transport, opt)
+    const groups = pickGroups(res.groups, res.shuffle, limit, this.#random)
     let header = this.#header(res, q, flagsIn, query.id ?? 0, () => head(res.rcode, { aa: true }))
     const maxSize = ctx.transport === 'tcp' ? DNS_LIMITS.tcpMaxSize : udpSize(opt)
     const fixed = header.length + byteSum(fixedAnswers) + byteSum(authorities) + (optWire?.length ?? 0)
+    if (ctx.wireKey !== undefined && this.#whole && fixedAnswers.length === 0 && authorities.length === 0) {
+      const whole = fitsWhole(res.groups, maxSize - fixed)
+      if (whole.fits) this.#whole.put(ctx.wireKey, { head: header, groups: res.groups, shuffle: res.shuffle, limit, opt: optWire, generation, sharedGlue: whole.sharedGlue })
+    }
     const fitted = fitGroups(groups, maxSize - fixed)
     if (fitted.truncated) header = head(res.rcode, { aa: true, tc: true })
     return assemble(header, [...fixedAnswers, ...fitted.answers], fixedAnswers.length + fitted.answerCount, authorities, optWire ? [...fitted.additionals, optWire] : fitted.additionals)
+  }
+
+  /** How many groups one answer keeps: `a_record_limit`, and `udp_answer_limit` for 512-byte UDP clients. */
+  #answerLimit(res: Resolution, cfg: DnsConfig, transport: 'udp' | 'tcp', opt: OptAnswer | undefined): number {
+    if (!res.limited) return Infinity
+    let limit = cfg.aRecordLimit > 0 ? cfg.aRecordLimit : Infinity
+    // Consul's cap for UDP clients that did not say they take more than 512 bytes.
+    if (transport === 'udp' && udpSize(opt) === DNS_LIMITS.udpDefaultSize && cfg.udpAnswerLimit > 0) limit = Math.min(limit, cfg.udpAnswerLimit)
+    return limit
   }
 
   /**
@@ -560,17 +595,6 @@ function optRecord(req: OptAnswer): Buffer {
     optBySize.set(size, wire)
   }
   return wire
-}
-
-function shuffle<T>(list: readonly T[], random: () => number): T[] {
-  const out = list.slice()
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1))
-    const t = out[i]!
-    out[i] = out[j]!
-    out[j] = t
-  }
-  return out
 }
 
 /** `0a000001` → 10.0.0.1; 32 hex digits → an IPv6 address; anything else → undefined. */

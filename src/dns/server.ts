@@ -11,6 +11,7 @@ import dnsPacket, { type Packet } from 'dns-packet'
 import type { DnsConfig } from '../agent/config.js'
 import { decodeQuery, type DnsRouter } from './router.js'
 import { Recursor } from './recursor.js'
+import { wireQuestionKey } from './fast-path.js'
 import { DNS_LIMITS } from './limits.js'
 
 type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void
@@ -50,14 +51,18 @@ export class DnsHandler {
     // Too short to carry an ID we could answer to, or itself a response (answering would let
     // two servers bounce messages forever): drop.
     if (buf.length < HEADER_BYTES || (buf[2]! & QR_BIT) !== 0) return undefined
-    const query = decodeQuery(buf)
-    if (!query) return headerOnly(buf, RCODE_FORMERR)
     try {
+      // A question answered whole since the last catalog change: no decoding (fast-path.ts).
+      const wireKey = wireQuestionKey(buf, transport)
+      const cached = wireKey === undefined ? undefined : this.router.answerCached(wireKey, buf.readUInt16BE(0))
+      if (cached) return cached
+      const query = decodeQuery(buf)
+      if (!query) return headerOnly(buf, RCODE_FORMERR)
       const q = query.questions?.[0]
       const cfg = this.config()
       const opcode = ((query.flags ?? 0) >> 11) & 0xf
       if (q && opcode === 0 && cfg.recursors.length > 0 && typeof q.name === 'string' && this.router.domainOf(q.name) === undefined) return FORWARD
-      return this.router.answer(query, { transport })
+      return this.router.answer(query, { transport, wireKey })
     } catch (err) {
       this.log('error', `dns: failed to answer a query: ${(err as Error).message}`)
       return headerOnly(buf, RCODE_SERVFAIL)

@@ -10,6 +10,7 @@ import { buildRuntime, type ConfigDoc, type DnsConfig } from '../../src/agent/co
 import { AnswerCache } from '../../src/dns/cache.js'
 import { DnsRouter, type Resolution } from '../../src/dns/router.js'
 import { catalogView } from '../../src/dns/index.js'
+import { DnsHandler } from '../../src/dns/server.js'
 import type { PreparedQuery } from '../../src/state/prepared-query.js'
 
 /** A seeded PRNG (mulberry32): the same seed gives the same shuffles and fuzz inputs. */
@@ -44,11 +45,13 @@ export class World {
   #index = 1
   config: DnsConfig
   readonly router: DnsRouter
+  readonly handler: DnsHandler
   /** Prepared queries the router sees; `setQueries` bumps the generation. */
   queries: PreparedQuery[] = []
   #generation = 0
 
-  constructor(doc: ConfigDoc = {}, seed = 1) {
+  /** `cache: false` gives a router without caches, so every query takes the full path. */
+  constructor(doc: ConfigDoc = {}, seed = 1, opts: { cache?: boolean } = {}) {
     this.config = buildRuntime(doc, true).dns
     this.router = new DnsRouter({
       catalog: () => catalogView(this.state.catalog),
@@ -57,10 +60,11 @@ export class World {
       nodeName: () => 'server-1',
       nowSeconds: () => 1_700_000_000,
       random: rand(seed),
-      cache: this.cache,
+      cache: opts.cache === false ? undefined : this.cache,
       preparedQueries: () => ({ generation: () => this.#generation, list: () => this.queries }),
     })
     this.cache.attach(this.state.catalogWatches, () => this.router.catalogChanged())
+    this.handler = new DnsHandler({ router: this.router, config: () => this.config })
     this.node('server-1', '10.0.0.1')
   }
 
@@ -121,8 +125,9 @@ export class World {
       questions: [{ name, type: type as RecordType, class: (opts.klass ?? 'IN') as 'IN' }],
       additionals: opts.edns ? [{ type: 'OPT', name: '.', udpPayloadSize: opts.edns, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }] : [],
     })
-    const response = this.router.handleRequest(dnsPacket.decode(wire), { transport: opts.transport ?? 'tcp' })
-    const bytes = dnsPacket.encode(response)
+    // Through the handler, as the server does: repeated questions take the wire fast path.
+    const bytes = this.handler.answerNow(wire, opts.transport ?? 'tcp')
+    if (!(bytes instanceof Buffer)) throw new Error(`no answer for ${name} ${type}`)
     const decoded = dnsPacket.decode(bytes) as DecodedPacket & { rcode: string }
     ;(decoded as unknown as { size: number }).size = bytes.length
     return decoded
