@@ -175,7 +175,7 @@ export class Agent implements ApiContext {
     if (c.ports.http >= 0) for (const host of c.httpAddrs) await this.#listen(handler, 'http', host, c.ports.http)
     if (c.ports.https >= 0) for (const host of c.httpsAddrs) await this.#listen(handler, 'https', host, c.ports.https)
     if (c.ports.dns >= 0 && c.dnsAddrs.length > 0) {
-      this.#dns = await startDns({ state: this.state, config: () => this.config.dns, datacenter: c.datacenter, nodeName: () => this.config.nodeName, addresses: c.dnsAddrs, port: c.ports.dns, log: this.#log, preparedQueries: () => this.state.queries })
+      this.#dns = await startDns({ state: this.state, config: () => this.config.dns, datacenter: c.datacenter, nodeName: () => this.config.nodeName, addresses: c.dnsAddrs, port: c.ports.dns, log: this.#log, preparedQueries: () => this.state.queries, udpWorkers: c.dns.udpWorkers })
       for (const { address, port } of this.#dns.listeners) {
         const hostPort = `${address.includes(':') ? `[${address}]` : address}:${port}`
         this.logger.info(`agent: DNS server listening on udp://${hostPort} and tcp://${hostPort}`)
@@ -254,6 +254,7 @@ export class Agent implements ApiContext {
       ...pick(keep, ['dev', 'server', 'bootstrap', 'bootstrapExpect', 'datacenter', 'primaryDatacenter', 'dataDir', 'nodeName', 'nodeId', 'bindAddr', 'advertiseAddr', 'clientAddrs', 'httpAddrs', 'httpsAddrs', 'ports', 'pidFile', 'tls', 'ui']),
     }
     this.logger.setLevel(this.config.logLevel)
+    this.#dns?.configChanged()
     this.logger.info(`agent: reloaded configuration${applied.length ? `; applied: ${applied.join(', ')}` : '; nothing to apply'}`)
     if (restartRequired.length) this.logger.warn(`agent: changed keys that need a restart to take effect: ${restartRequired.join(', ')}`)
     return { applied, restartRequired }
@@ -337,6 +338,7 @@ export class Agent implements ApiContext {
           known_datacenters: '1',
         },
         raft: this.raft.stats(),
+        ...(this.#dns ? { dns: this.#dns.stats() } : {}),
         runtime: {
           arch: arch(),
           os: platform(),

@@ -88,6 +88,8 @@ export const CONFIG_SCHEMA = obj({
     soa: obj({ expire: { type: 'integer', minimum: 0 }, min_ttl: { type: 'integer', minimum: 0 }, refresh: { type: 'integer', minimum: 0 }, retry: { type: 'integer', minimum: 0 } }),
     use_cache: bool,
     cache_max_age: duration,
+    // Ours, not Consul's: extra processes answering UDP queries (src/dns/udp-workers.ts).
+    udp_workers: { type: 'integer', minimum: 0, maximum: 16 },
   }),
   check_update_interval: duration,
 }) as Record<string, unknown>

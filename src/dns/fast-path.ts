@@ -12,7 +12,7 @@
  * question, records other than one OPT, EDNS versions above 0, trailing bytes) has no key and
  * takes the full path, which judges it as before.
  */
-import type { RecordGroup } from './truncate.js'
+import type { WireGroup } from './truncate.js'
 
 const HEADER_BYTES = 12
 const MAX_NAME_BYTES = 255
@@ -71,13 +71,13 @@ export function wireQuestionKey(buf: Buffer, transport: 'udp' | 'tcp'): string |
 /** An answer whose every record fits: what varies per query is the ID and the order of its groups. */
 export interface WholeAnswer {
   /** Header and question, flags set; ID and section counts are written per query. */
-  head: Buffer
-  groups: readonly RecordGroup[]
+  head: Uint8Array
+  groups: readonly WireGroup[]
   shuffle: boolean
   /** Groups kept per query (`a_record_limit`, `udp_answer_limit`); Infinity when unlimited. */
   limit: number
   /** Our OPT record when the query had one. */
-  opt: Buffer | undefined
+  opt: Uint8Array | undefined
   /** The prepared-query generation the answer was computed at. */
   generation: number
   /** Some glue record belongs to several groups: additionals must be de-duplicated per query. */
@@ -85,7 +85,7 @@ export interface WholeAnswer {
 }
 
 /** The groups one query answers with: shuffled when the answer asks for it, then cut to `limit`. */
-export function pickGroups(groups: readonly RecordGroup[], shuffle: boolean, limit: number, random: () => number): readonly RecordGroup[] {
+export function pickGroups<G extends WireGroup>(groups: readonly G[], shuffle: boolean, limit: number, random: () => number): readonly G[] {
   let out = groups
   if (shuffle && groups.length > 1) {
     const copy = groups.slice()
@@ -104,7 +104,7 @@ export function pickGroups(groups: readonly RecordGroup[], shuffle: boolean, lim
  * Whether every answer and distinct additional record of `groups` fits in `budget` bytes: then
  * any selection of them fits too, and the answer can be cached whole. Also says whether glue is shared.
  */
-export function fitsWhole(groups: readonly RecordGroup[], budget: number): { fits: boolean; sharedGlue: boolean } {
+export function fitsWhole(groups: readonly WireGroup[], budget: number): { fits: boolean; sharedGlue: boolean } {
   let bytes = 0
   const seen = new Set<string>()
   let sharedGlue = false
@@ -130,10 +130,10 @@ export function renderWhole(entry: WholeAnswer, id: number, random: () => number
   let size = entry.head.length + (entry.opt?.length ?? 0)
   let answerCount = 0
   let additionalCount = entry.opt ? 1 : 0
-  const glue: Buffer[] = []
+  const glue: Uint8Array[] = []
   for (const g of groups) {
     size += g.answerWire.length
-    answerCount += g.answers.length
+    answerCount += g.answerCount
     for (let j = 0; j < g.additionalWire.length; j++) {
       if (entry.sharedGlue) {
         seen ??= new Set()

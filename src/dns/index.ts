@@ -7,7 +7,9 @@ import type { CatalogTables } from '../state/catalog.js'
 import type { StateStore } from '../state/store.js'
 import type { DnsConfig } from '../agent/config.js'
 import { AnswerCache } from './cache.js'
-import { DnsRouter, type CatalogView, type Resolution } from './router.js'
+import { DnsRouter, type CatalogView, type Resolution, type WholeAnswerMirror } from './router.js'
+import { UdpWorkers } from './udp-workers.js'
+import { DNS_LIMITS } from './limits.js'
 import { DnsHandler, DnsServer, type DnsListener } from './server.js'
 import type { PreparedQuerySource } from '../state/prepared-query.js'
 
@@ -29,6 +31,10 @@ export function catalogView(tables: CatalogTables): CatalogView {
 export interface DnsService {
   listeners: DnsListener[]
   router: DnsRouter
+  /** Call after a config reload: cached answers (here and in the UDP workers) carry the old settings. */
+  configChanged: () => void
+  /** Counters for /v1/agent/self `Stats.dns`. */
+  stats: () => Record<string, string>
   close: () => Promise<void>
 }
 
@@ -42,15 +48,21 @@ export interface StartDnsOptions {
   log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void
   /** Prepared queries, once the agent stores them (`<name>.query.consul`). */
   preparedQueries?: () => PreparedQuerySource | undefined
+  /** UDP worker processes (udp-workers.ts; `dns_config.udp_workers`); read once at start. */
+  udpWorkers: number
 }
 
-/** Builds the router over `state` and opens the UDP and TCP listeners. */
+/** Builds the router over `state` and opens the UDP and TCP listeners, and the UDP workers. */
 export async function startDns(opts: StartDnsOptions): Promise<DnsService> {
   const cache = new AnswerCache<Resolution>()
+  const log = opts.log ?? (() => undefined)
+  // The workers need the bound sockets, the router needs the workers as its mirror: late binding.
+  let workers: UdpWorkers | undefined
+  const mirror: WholeAnswerMirror = { put: (key, entry) => workers?.put(key, entry), clear: () => workers?.clear() }
   // The store may swap its tables on a snapshot restore, so read them through a getter.
-  const router = new DnsRouter({ catalog: () => catalogView(opts.state.catalog), config: opts.config, datacenter: opts.datacenter, nodeName: opts.nodeName, cache, preparedQueries: opts.preparedQueries })
+  const router = new DnsRouter({ catalog: () => catalogView(opts.state.catalog), config: opts.config, datacenter: opts.datacenter, nodeName: opts.nodeName, cache, preparedQueries: opts.preparedQueries, mirror })
   const detach = cache.attach(opts.state.catalogWatches, () => router.catalogChanged())
-  const handler = new DnsHandler({ router, config: opts.config, log: opts.log })
+  const handler = new DnsHandler({ router, config: opts.config, log })
   let server: DnsServer
   try {
     server = await DnsServer.start(handler, { addresses: opts.addresses, port: opts.port })
@@ -58,11 +70,24 @@ export async function startDns(opts: StartDnsOptions): Promise<DnsService> {
     detach()
     throw err
   }
+  const count = Math.min(opts.udpWorkers, DNS_LIMITS.udpWorkersMax)
+  if (count > 0) workers = new UdpWorkers({ count, sockets: server.udpSockets, onQuery: (listener, query, port, address) => server.answerRelayed(listener, query, port, address), log })
   return {
     listeners: server.listeners,
     router,
+    configChanged: () => router.catalogChanged(),
+    stats: () => {
+      const w = workers?.stats()
+      return {
+        fast_path_answers: String(router.fastPathHits),
+        udp_workers: String(w?.workers ?? 0),
+        udp_worker_answers: String(w?.answered ?? 0),
+        udp_worker_relays: String(w?.relayed ?? 0),
+      }
+    },
     close: async () => {
       detach()
+      await workers?.close()
       await server.close()
     },
   }

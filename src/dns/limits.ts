@@ -21,6 +21,10 @@ export const DNS_LIMITS = {
   tcpMaxQueuedBytes: 1 << 20,
   /** Concurrent forwarded queries; past this new out-of-domain queries get SERVFAIL instead of a socket. */
   recursorMaxInFlight: 1024,
+  /** Queries a UDP worker relays to the agent at once; past this it drops new ones (the client retries). */
+  workerMaxRelays: 1024,
+  /** UDP worker processes at most, whatever `dns_config.udp_workers` or the core count say. */
+  udpWorkersMax: 16,
   /** Attempts to find a port free for both UDP and TCP when an ephemeral port was asked for. */
   bindAttempts: 10,
   /** A TXT character-string holds at most 255 bytes (RFC 1035 3.3); longer meta values are split. */

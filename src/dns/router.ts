@@ -45,6 +45,13 @@ export interface RouterOptions {
   cache?: AnswerCache<Resolution>
   /** Prepared queries for `<name>.query.<domain>`; without it those names are unknown. */
   preparedQueries?: () => PreparedQuerySource | undefined
+  /** Told of every whole answer kept for the fast path and of every clear (the UDP workers' copy). */
+  mirror?: WholeAnswerMirror
+}
+
+export interface WholeAnswerMirror {
+  put(wireKey: string, entry: WholeAnswer): void
+  clear(): void
 }
 
 export interface RequestContext {
@@ -114,6 +121,7 @@ export class DnsRouter {
     this.#index = undefined
     this.#opts.cache?.clear()
     this.#whole?.clear()
+    this.#opts.mirror?.clear()
   }
 
   /**
@@ -212,7 +220,11 @@ export class DnsRouter {
     const fixed = header.length + byteSum(fixedAnswers) + byteSum(authorities) + (optWire?.length ?? 0)
     if (ctx.wireKey !== undefined && this.#whole && fixedAnswers.length === 0 && authorities.length === 0) {
       const whole = fitsWhole(res.groups, maxSize - fixed)
-      if (whole.fits) this.#whole.put(ctx.wireKey, { head: header, groups: res.groups, shuffle: res.shuffle, limit, opt: optWire, generation, sharedGlue: whole.sharedGlue })
+      if (whole.fits) {
+        const entry: WholeAnswer = { head: header, groups: res.groups, shuffle: res.shuffle, limit, opt: optWire, generation, sharedGlue: whole.sharedGlue }
+        this.#whole.put(ctx.wireKey, entry)
+        this.#opts.mirror?.put(ctx.wireKey, entry)
+      }
     }
     const fitted = fitGroups(groups, maxSize - fixed)
     if (fitted.truncated) header = head(res.rcode, { aa: true, tc: true })
@@ -524,7 +536,7 @@ function byteSum(list: readonly Buffer[]): number {
  * one (each authority and additional buffer is one record; an answer buffer may hold several).
  * The header's section counts are set here because the records were encoded apart from it.
  */
-function assemble(head: Buffer, answers: Buffer[], answerCount: number, authorities: Buffer[], additionals: Buffer[]): Buffer {
+function assemble(head: Buffer, answers: readonly Uint8Array[], answerCount: number, authorities: readonly Uint8Array[], additionals: readonly Uint8Array[]): Buffer {
   const out = Buffer.concat([head, ...answers, ...authorities, ...additionals])
   out.writeUInt16BE(answerCount, 6)
   out.writeUInt16BE(authorities.length, 8)

@@ -158,18 +158,29 @@ export class DnsServer {
       socket.bind(port, address, () => {
         socket.off('error', reject)
         socket.on('error', (err) => this.handler.log('warn', `dns: udp socket error: ${err.message}`))
-        socket.on('message', (msg, rinfo) => this.#onDatagram(socket, msg, rinfo))
+        socket.on('message', (msg, rinfo) => this.#answerOn(socket, msg, rinfo.port, rinfo.address))
         resolve(socket)
       })
     })
   }
 
-  #onDatagram(socket: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo): void {
+  /** The UDP sockets, by listener (UDP workers receive on the same ones). */
+  get udpSockets(): readonly dgram.Socket[] {
+    return this.#udp
+  }
+
+  /** Answers a datagram a UDP worker relayed from listener `listener`. */
+  answerRelayed(listener: number, msg: Buffer, port: number, address: string): void {
+    const socket = this.#udp[listener]
+    if (socket) this.#answerOn(socket, msg, port, address)
+  }
+
+  #answerOn(socket: dgram.Socket, msg: Buffer, port: number, address: string): void {
     const send = (out: Buffer | undefined): void => {
       // No callback: Node then tries a synchronous send (uv_udp_try_send) instead of queueing a
       // request and a completion callback per answer. A failed send surfaces on the socket's
       // 'error' listener (logged).
-      if (out) socket.send(out, rinfo.port, rinfo.address)
+      if (out) socket.send(out, port, address)
     }
     const now = this.handler.answerNow(msg, 'udp')
     if (now === FORWARD) void this.handler.forward(msg).then(send)

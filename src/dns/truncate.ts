@@ -13,15 +13,20 @@
  */
 import dnsPacket, { type Answer } from 'dns-packet'
 
-export interface RecordGroup {
-  answers: Answer[]
-  additionals: Answer[]
+/** A group in wire form only: what assembling an answer needs (and what crosses to a UDP worker). */
+export interface WireGroup {
   /** The answers' wire bytes, back to back. */
-  answerWire: Buffer
+  answerWire: Uint8Array
+  answerCount: number
   /** Each additional record's wire bytes, by position. */
-  additionalWire: Buffer[]
+  additionalWire: Uint8Array[]
   /** Each additional record's identity, so shared glue goes in once. */
   additionalKeys: string[]
+}
+
+export interface RecordGroup extends WireGroup {
+  answers: Answer[]
+  additionals: Answer[]
 }
 
 /** dns-packet's single-record codec (exported at runtime, missing from its type declarations). */
@@ -37,15 +42,16 @@ export function makeGroup(answers: Answer[], additionals: Answer[]): RecordGroup
     answers,
     additionals,
     answerWire: Buffer.concat(answers.map(encodeRecord)),
+    answerCount: answers.length,
     additionalWire: additionals.map(encodeRecord),
     additionalKeys: additionals.map(recordKey),
   }
 }
 
 export interface Fitted {
-  answers: Buffer[]
+  answers: Uint8Array[]
   answerCount: number
-  additionals: Buffer[]
+  additionals: Uint8Array[]
   truncated: boolean
   bytes: number
 }
@@ -55,7 +61,7 @@ export interface Fitted {
  * order, each distinct additional record that still fits.
  */
 export function fitGroups(groups: readonly RecordGroup[], budget: number): Fitted {
-  const answers: Buffer[] = []
+  const answers: Uint8Array[] = []
   let answerCount = 0
   let bytes = 0
   let kept = 0
@@ -63,10 +69,10 @@ export function fitGroups(groups: readonly RecordGroup[], budget: number): Fitte
     if (bytes + g.answerWire.length > budget) break
     bytes += g.answerWire.length
     answers.push(g.answerWire)
-    answerCount += g.answers.length
+    answerCount += g.answerCount
     kept++
   }
-  const additionals: Buffer[] = []
+  const additionals: Uint8Array[] = []
   let seen: Set<string> | undefined
   for (let i = 0; i < kept; i++) {
     const g = groups[i]!
