@@ -454,8 +454,25 @@ export const RELOADABLE_KEYS: ReadonlySet<string> = new Set([
   'recursors',
 ])
 
-/** Top-level keys whose value differs between two merged documents. */
+/** Keys inside a reloadable block that are still read only at start: reported on their own. */
+const START_ONLY_NESTED: ReadonlyArray<readonly [string, string]> = [['dns_config', 'udp_workers']]
+
+/** Top-level keys whose value differs between two merged documents (and the start-only nested ones, dotted). */
 export function changedKeys(before: ConfigDoc, after: ConfigDoc): string[] {
   const keys = new Set([...Object.keys(before), ...Object.keys(after)])
-  return [...keys].filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k])).sort()
+  const without = (doc: ConfigDoc, block: string, key: string): unknown => {
+    const value = doc[block] ?? {}
+    if (!isPlainObject(value)) return value
+    const { [key]: _omitted, ...rest } = value as ConfigDoc
+    return rest
+  }
+  const changed = [...keys].filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]))
+  for (const [block, key] of START_ONLY_NESTED) {
+    const inner = (doc: ConfigDoc): unknown => (isPlainObject(doc[block]) ? (doc[block] as ConfigDoc)[key] : undefined)
+    if (JSON.stringify(inner(before)) === JSON.stringify(inner(after))) continue
+    changed.push(`${block}.${key}`)
+    // Only the start-only key changed: the block itself has nothing to apply.
+    if (JSON.stringify(without(before, block, key)) === JSON.stringify(without(after, block, key))) changed.splice(changed.indexOf(block), 1)
+  }
+  return changed.sort()
 }

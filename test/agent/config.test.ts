@@ -159,4 +159,8 @@ test('TLS keys come from tls.defaults, tls.https or the legacy top level', () =>
 
 test('changedKeys lists top-level keys that differ', () => {
   assert.deepEqual(changedKeys({ a: 1, b: { c: 1 }, d: 1 }, { a: 1, b: { c: 2 }, e: 1 }), ['b', 'd', 'e'])
+  // dns_config is reloadable but udp_workers is read at start: it is named on its own.
+  assert.deepEqual(changedKeys({ dns_config: { only_passing: true } }, { dns_config: { only_passing: true, udp_workers: 2 } }), ['dns_config.udp_workers'])
+  assert.deepEqual(changedKeys({}, { dns_config: { udp_workers: 2 } }), ['dns_config.udp_workers'])
+  assert.deepEqual(changedKeys({ dns_config: { udp_workers: 1 } }, { dns_config: { udp_workers: 2, only_passing: true } }), ['dns_config', 'dns_config.udp_workers'])
 })
