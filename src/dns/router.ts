@@ -45,7 +45,7 @@ export interface RouterOptions {
   cache?: AnswerCache<Resolution>
   /** Prepared queries for `<name>.query.<domain>`; without it those names are unknown. */
   preparedQueries?: () => PreparedQuerySource | undefined
-  /** Told of every whole answer kept for the fast path and of every clear (the UDP workers' copy). */
+  /** Told of every whole UDP answer kept for the fast path and of every clear (the UDP workers' copy). */
   mirror?: WholeAnswerMirror
 }
 
@@ -223,7 +223,8 @@ export class DnsRouter {
       if (whole.fits) {
         const entry: WholeAnswer = { head: header, groups: res.groups, shuffle: res.shuffle, limit, opt: optWire, generation, sharedGlue: whole.sharedGlue }
         this.#whole.put(ctx.wireKey, entry)
-        this.#opts.mirror?.put(ctx.wireKey, entry)
+        // The mirror is the UDP workers': TCP answers stay here.
+        if (ctx.transport === 'udp') this.#opts.mirror?.put(ctx.wireKey, entry)
       }
     }
     const fitted = fitGroups(groups, maxSize - fixed)
