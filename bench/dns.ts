@@ -7,7 +7,8 @@
  * its next query as soon as the previous answer arrives, and every latency is recorded, so p99
  * is exact. On a small machine it may be the bottleneck for both servers; when `dnsperf`
  * (Debian) is installed, a second table gives each server's queries/s under dnsperf at 64
- * outstanding queries, which pushes harder (dnsperf reports averages, not percentiles).
+ * outstanding queries, which pushes harder (dnsperf reports averages, not percentiles), and a
+ * third the same against our agent with one UDP worker process (`dns_config.udp_workers`).
  */
 import { spawnSync } from 'node:child_process'
 import dgram from 'node:dgram'
