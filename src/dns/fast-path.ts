@@ -23,9 +23,9 @@ const OPT_FIXED_BYTES = 11
 
 /**
  * The cache key of a query's question as the full path would answer it: the lower-cased wire
- * name, type, class, RD bit, transport and EDNS payload size (or none: our answer echoes an OPT
- * record with the size, over TCP too). Undefined when the
- * query is anything but one plain question with at most an EDNS0 OPT record.
+ * name, type, class, RD bit, transport and EDNS payload size, or -1 without EDNS (our answer
+ * echoes an OPT record with the size, over TCP too). The wire name is length-prefixed, so no two
+ * questions share a key. Undefined for anything but one plain question with at most an OPT record.
  */
 export function wireQuestionKey(buf: Buffer, transport: 'udp' | 'tcp'): string | undefined {
   if (buf.length < HEADER_BYTES + 5) return undefined
@@ -101,16 +101,22 @@ export function pickGroups<G extends WireGroup>(groups: readonly G[], shuffle: b
 }
 
 /**
- * Whether every answer and distinct additional record of `groups` fits in `budget` bytes: then
- * any selection of them fits too, and the answer can be cached whole. Also says whether glue is shared.
+ * Whether any `limit` of `groups`, with all their additional records, fit in `budget` bytes: then
+ * every answer the full path could give for them is whole, and can be cached. Also says whether
+ * glue is shared between groups. With a limit below the group count the test is on the `limit`
+ * largest groups, glue counted per group (an upper bound), so a big service asked for without
+ * EDNS (`udp_answer_limit`) still takes the fast path.
  */
-export function fitsWhole(groups: readonly WireGroup[], budget: number): { fits: boolean; sharedGlue: boolean } {
+export function fitsWhole(groups: readonly WireGroup[], budget: number, limit: number): { fits: boolean; sharedGlue: boolean } {
   let bytes = 0
   const seen = new Set<string>()
   let sharedGlue = false
+  const sizes: number[] = []
   for (const g of groups) {
     bytes += g.answerWire.length
+    let size = g.answerWire.length
     for (let j = 0; j < g.additionalWire.length; j++) {
+      size += g.additionalWire[j]!.length
       const key = g.additionalKeys[j]!
       if (seen.has(key)) {
         sharedGlue = true
@@ -119,8 +125,13 @@ export function fitsWhole(groups: readonly WireGroup[], budget: number): { fits:
       seen.add(key)
       bytes += g.additionalWire[j]!.length
     }
+    sizes.push(size)
   }
-  return { fits: bytes <= budget, sharedGlue }
+  if (limit >= groups.length) return { fits: bytes <= budget, sharedGlue }
+  sizes.sort((a, b) => b - a)
+  let largest = 0
+  for (let i = 0; i < limit; i++) largest += sizes[i]!
+  return { fits: largest <= budget, sharedGlue }
 }
 
 /** The wire answer to query `id` from a cached whole answer. */

@@ -219,7 +219,7 @@ export class DnsRouter {
     const maxSize = ctx.transport === 'tcp' ? DNS_LIMITS.tcpMaxSize : udpSize(opt)
     const fixed = header.length + byteSum(fixedAnswers) + byteSum(authorities) + (optWire?.length ?? 0)
     if (ctx.wireKey !== undefined && this.#whole && fixedAnswers.length === 0 && authorities.length === 0) {
-      const whole = fitsWhole(res.groups, maxSize - fixed)
+      const whole = fitsWhole(res.groups, maxSize - fixed, limit)
       if (whole.fits) {
         const entry: WholeAnswer = { head: header, groups: res.groups, shuffle: res.shuffle, limit, opt: optWire, generation, sharedGlue: whole.sharedGlue }
         this.#whole.put(ctx.wireKey, entry)

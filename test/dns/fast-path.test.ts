@@ -26,11 +26,13 @@ function populate(w: World): void {
   }
   w.service('node-0', '10.2.0.1', { id: 'web-0b', name: 'web', port: 7000, address: '10.2.1.1' })
   w.service('node-1', '10.2.0.2', { id: 'db-1', name: 'db', port: 5432, address: 'db.example.com' })
+  // Too big for 512 bytes whole: without EDNS only udp_answer_limit of them go out.
+  for (let i = 0; i < 40; i++) w.service(`big-${i}`, `10.3.0.${i + 1}`, { name: 'big', port: 9000 + i })
 }
 
 test('the wire fast path answers byte for byte what the full path answers, query after query', () => {
   const docs: ConfigDoc[] = [{}, { dns_config: { a_record_limit: 4 } }, { dns_config: { udp_answer_limit: 2, enable_additional_node_meta_txt: true } }, { dns_config: { only_passing: true } }, { recursors: ['127.0.0.1:1'] }]
-  const names = ['web.service.consul', 'WEB.Service.Consul', 'odd.web.service.consul', '_web._tcp.service.consul', '_web._even.service.dc1.consul', 'node-3.node.consul', 'db.service.consul', 'web.service.dc1.consul', 'nope.service.consul', 'consul', '1.0.2.10.in-addr.arpa']
+  const names = ['big.service.consul', '_big._tcp.service.consul', 'web.service.consul', 'WEB.Service.Consul', 'odd.web.service.consul', '_web._tcp.service.consul', '_web._even.service.dc1.consul', 'node-3.node.consul', 'db.service.consul', 'web.service.dc1.consul', 'nope.service.consul', 'consul', '1.0.2.10.in-addr.arpa']
   const types = ['A', 'AAAA', 'SRV', 'TXT', 'ANY', 'CNAME', 'SOA', 'NS']
   for (const doc of docs) {
     const fast = new World(doc, 7)
@@ -55,6 +57,20 @@ test('the wire fast path answers byte for byte what the full path answers, query
     }
     assert.equal(full.router.fastPathHits, 0)
     assert.ok(fast.router.fastPathHits > 500, `fast path used (${fast.router.fastPathHits} hits)`)
+  }
+})
+
+test('a service too big for 512 bytes still takes the fast path for clients without EDNS (udp_answer_limit)', () => {
+  const w = new World({}, 5)
+  populate(w)
+  for (const type of ['A', 'SRV']) {
+    const first = dnsPacket.decode(w.handler.answerNow(query('big.service.consul', type), 'udp') as Buffer)
+    const hits = w.router.fastPathHits
+    const again = dnsPacket.decode(w.handler.answerNow(query('big.service.consul', type), 'udp') as Buffer)
+    assert.equal(w.router.fastPathHits, hits + 1, type)
+    assert.equal(first.answers!.length, 3)
+    assert.equal(again.answers!.length, 3)
+    assert.ok(!again.flag_tc)
   }
 })
 
