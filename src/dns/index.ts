@@ -71,7 +71,10 @@ export async function startDns(opts: StartDnsOptions): Promise<DnsService> {
     throw err
   }
   const count = Math.min(opts.udpWorkers, DNS_LIMITS.udpWorkersMax)
-  if (count > 0) workers = new UdpWorkers({ count, sockets: server.udpSockets, onQuery: (listener, query, port, address) => server.answerRelayed(listener, query, port, address), log })
+  if (count > 0) {
+    workers = new UdpWorkers({ count, sockets: server.udpSockets, onQuery: (listener, query, port, address) => server.answerRelayed(listener, query, port, address), log })
+    log('info', `dns: ${count} UDP worker process${count === 1 ? '' : 'es'} started`)
+  }
   return {
     listeners: server.listeners,
     router,
