@@ -17,6 +17,7 @@ export class SqliteLog {
   readonly #insert: Database.Statement
   readonly #truncateFrom: Database.Statement
   readonly #compactThrough: Database.Statement
+  readonly #firstIndex: Database.Statement
   readonly #setMeta: Database.Statement
 
   constructor(dir: string) {
@@ -36,6 +37,7 @@ export class SqliteLog {
     this.#insert = this.#db.prepare('INSERT OR REPLACE INTO log (idx, term, type, data) VALUES (?, ?, ?, ?)')
     this.#truncateFrom = this.#db.prepare('DELETE FROM log WHERE idx >= ?')
     this.#compactThrough = this.#db.prepare('DELETE FROM log WHERE idx <= ?')
+    this.#firstIndex = this.#db.prepare('SELECT MIN(idx) AS idx FROM log')
     this.#setMeta = this.#db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)')
   }
 
@@ -69,11 +71,24 @@ export class SqliteLog {
     this.#setMeta.run('hardState', JSON.stringify(state))
   }
 
-  saveSnapshot(snapshot: SnapshotRecord, compactThrough: number): void {
+  /** Stores the snapshot; the entries it covers are dropped by `compactStep`, a chunk at a time. */
+  saveSnapshot(snapshot: SnapshotRecord): void {
     this.#db
       .prepare('INSERT OR REPLACE INTO snapshot (id, idx, term, data) VALUES (1, ?, ?, ?)')
       .run(snapshot.index, snapshot.term, snapshot.data)
-    this.#compactThrough.run(compactThrough)
+  }
+
+  /**
+   * Deletes up to `maxRows` of the oldest entries at or below `through`; true when none are left.
+   * Recovery reads only entries above the snapshot, so entries left over by a crash are harmless
+   * (the next snapshot's compaction takes them).
+   */
+  compactStep(through: number, maxRows: number): boolean {
+    const first = (this.#firstIndex.get() as { idx: number | null }).idx
+    if (first === null || first > through) return true
+    const upTo = Math.min(through, first + maxRows - 1)
+    this.#compactThrough.run(upTo)
+    return upTo >= through
   }
 
   logLength(): number {

@@ -14,6 +14,10 @@ export interface StorageReply {
   error?: string
   value?: number
 }
+/** Unasked news from the storage thread: the log is compacted down to the last snapshot's trailing entries. */
+export interface StorageNotice {
+  compacted: true
+}
 
 /** Largest batch committed on the calling thread when the storage thread is idle. */
 const DIRECT_MAX_ENTRIES = 1
@@ -32,6 +36,8 @@ export class SqliteStorage implements RaftStorage {
   #failed: Error | undefined
   /** A main-thread connection for lone writes (see append). */
   #direct: SqliteLog | undefined
+  /** The storage thread is deleting compacted entries, a transaction at a time: no direct writes meanwhile. */
+  #compacting = false
 
   constructor(readonly dir: string) {}
 
@@ -51,7 +57,7 @@ export class SqliteStorage implements RaftStorage {
    * event loop serves requests.
    */
   append(entries: readonly LogEntry[]): Promise<void> {
-    if (entries.length <= DIRECT_MAX_ENTRIES && this.#pending.size === 0 && !this.#failed) {
+    if (entries.length <= DIRECT_MAX_ENTRIES && this.#pending.size === 0 && !this.#compacting && !this.#failed) {
       try {
         this.#direct ??= new SqliteLog(this.dir)
         const direct = this.#direct
@@ -68,7 +74,9 @@ export class SqliteStorage implements RaftStorage {
     return this.#send({ op: 'hardState', state }).then(() => undefined)
   }
 
+  /** Resolves once the snapshot is durable; the entries it covers are deleted after, in the background. */
   saveSnapshot(snapshot: SnapshotRecord, compactThrough: number): Promise<void> {
+    this.#compacting = true
     return this.#send({ op: 'snapshot', snapshot, compactThrough }).then(() => undefined)
   }
 
@@ -88,8 +96,12 @@ export class SqliteStorage implements RaftStorage {
 
   #start(): Worker {
     const worker = new Worker(new URL('./storage-worker.js', import.meta.url), { workerData: { dir: this.dir } })
-    worker.on('message', (replies: StorageReply[]) => {
-      for (const reply of replies) {
+    worker.on('message', (message: StorageReply[] | StorageNotice) => {
+      if (!Array.isArray(message)) {
+        this.#compacting = false
+        return
+      }
+      for (const reply of message) {
         const p = this.#pending.get(reply.id)
         this.#pending.delete(reply.id)
         if (reply.error) p?.reject(new StorageError(reply.error))

@@ -2,29 +2,44 @@
  * The storage thread. It owns the SQLite connection so that fsyncs never stall the event
  * loop that serves HTTP. Requests that arrive while a commit is under way are merged into the
  * next transaction: that is the group commit, one fsync for many acknowledged writes.
+ *
+ * After a snapshot the entries it covers are deleted a chunk per transaction, riding along with
+ * the appends of each flush: deleting a busy log's million entries in one go held every write
+ * behind it for about a second (p99 600 ms in the KV benchmark).
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { SqliteLog } from './sqlite-log.js'
-import type { StorageRequest, StorageReply } from './sqlite-storage.js'
+import type { StorageRequest, StorageReply, StorageNotice } from './sqlite-storage.js'
+
+/** Log entries deleted per transaction while compacting: a few milliseconds of work. */
+const COMPACT_CHUNK_ROWS = 2000
 
 const port = parentPort!
 const log = new SqliteLog((workerData as { dir: string }).dir)
 let queue: StorageRequest[] = []
 let scheduled = false
+/** Entries at or below this are still to be deleted (0: nothing to compact). */
+let compactThrough = 0
 
 port.on('message', (req: StorageRequest) => {
   queue.push(req)
-  if (!scheduled) {
-    scheduled = true
-    setImmediate(flush)
-  }
+  schedule()
 })
+
+function schedule(): void {
+  if (scheduled) return
+  scheduled = true
+  setImmediate(flush)
+}
 
 function flush(): void {
   scheduled = false
   const work = queue
   queue = []
   const replies: StorageReply[] = []
+  let compacted = false
+  // Taken up only if the transaction commits: a snapshot that rolled back must not compact anything.
+  let target = compactThrough
   try {
     log.batch(() => {
       for (const req of work) {
@@ -36,24 +51,37 @@ function flush(): void {
             log.setHardState(req.state)
             break
           case 'snapshot':
-            log.saveSnapshot(req.snapshot, req.compactThrough)
+            log.saveSnapshot(req.snapshot)
+            target = Math.max(target, req.compactThrough)
             break
           case 'length':
           case 'close':
             break
         }
       }
+      if (target > 0) compacted = log.compactStep(target, COMPACT_CHUNK_ROWS)
     })
-    for (const req of work) {
-      replies.push({ id: req.id, ...(req.op === 'length' ? { value: log.logLength() } : {}) })
-      if (req.op === 'snapshot') log.checkpoint()
-    }
+    compactThrough = compacted ? 0 : target
+    for (const req of work) replies.push({ id: req.id, ...(req.op === 'length' ? { value: log.logLength() } : {}) })
   } catch (err) {
+    compacted = false
     for (const req of work) replies.push({ id: req.id, error: (err as Error).message })
   }
-  port.postMessage(replies)
+  if (compacted) {
+    try {
+      // Returns the WAL's frames to the file system; a failure only leaves the WAL larger.
+      log.checkpoint()
+    } catch {
+      // the next compaction checkpoints again
+    }
+  }
+  if (replies.length > 0) port.postMessage(replies)
   if (work.some((r) => r.op === 'close')) {
     log.close()
     port.close()
+    return
   }
+  if (compacted) port.postMessage({ compacted: true } satisfies StorageNotice)
+  // Keep compacting between requests until the log is down to the snapshot's trailing entries.
+  else if (compactThrough > 0) schedule()
 }

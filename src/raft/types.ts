@@ -48,7 +48,7 @@ export interface RaftStorage {
   /** Appends entries, replacing any stored entries at or after the first one's index. */
   append(entries: readonly LogEntry[]): Promise<void>
   setHardState(state: HardState): Promise<void>
-  /** Stores a snapshot and drops log entries at or below `compactThrough`. */
+  /** Stores a snapshot (durable when this resolves) and drops log entries at or below `compactThrough`, possibly later. */
   saveSnapshot(snapshot: SnapshotRecord, compactThrough: number): Promise<void>
   /** Number of log entries on disk (for tests and stats). */
   logLength(): Promise<number>
