@@ -56,6 +56,7 @@ export class SingleServerRaft implements Consensus {
   #lastIndex = 0
   #snapshotIndex = 0
   #snapshotting = false
+  #snapshotDone: Promise<void> = Promise.resolve()
   #queue: PendingApply[] = []
   #flushScheduled = false
   #closed = false
@@ -143,15 +144,20 @@ export class SingleServerRaft implements Consensus {
 
   #maybeSnapshot(): void {
     const applied = this.#fsm.state.lastIndex
-    if (this.#snapshotting || applied - this.#snapshotIndex < this.#snapshotThreshold) return
+    if (this.#closed || this.#snapshotting || applied - this.#snapshotIndex < this.#snapshotThreshold) return
     if (Date.now() - this.#lastSnapshotAt < this.#snapshotIntervalMs) return
     this.#lastSnapshotAt = Date.now()
     this.#snapshotting = true
-    const record = { index: applied, term: this.#term, data: this.#fsm.snapshot() }
-    this.#storage
-      .saveSnapshot(record, Math.max(0, applied - this.#trailingLogs))
+    const term = this.#term
+    // The state is captured now, at `applied`; serializing it is spread over event-loop turns.
+    this.#snapshotDone = this.#fsm
+      .snapshotInSteps()
+      .then((data) => {
+        const record = { index: applied, term, data }
+        return this.#storage.saveSnapshot(record, Math.max(0, applied - this.#trailingLogs)).then(() => record)
+      })
       .then(
-        () => {
+        (record) => {
           this.#snapshotIndex = record.index
           this.#log('info', `raft: snapshot at index ${record.index}`)
         },
@@ -199,6 +205,8 @@ export class SingleServerRaft implements Consensus {
     this.#closed = true
     this.#flush()
     await this.#writes.catch(() => undefined)
+    // A snapshot being serialized is finished and saved before the storage closes.
+    await this.#snapshotDone
     await this.#storage.close()
   }
 }

@@ -6,6 +6,8 @@ import { StorageError } from '../lib/errors.js'
 
 /** File name of the raft database inside `data_dir/raft/`. */
 export const RAFT_DB_FILE = 'raft.db'
+/** The WAL file is truncated to this after a checkpoint. */
+const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 
 /**
  * The raft log, hard state and latest snapshot in one SQLite database (WAL, synchronous=FULL:
@@ -26,6 +28,9 @@ export class SqliteLog {
       this.#db = new Database(join(dir, RAFT_DB_FILE))
       this.#db.pragma('journal_mode = WAL')
       this.#db.pragma('synchronous = FULL')
+      // SQLite checkpoints the WAL itself after commits once it passes 1000 pages; this caps the
+      // file it leaves behind, so a compaction's burst of frames does not stay on disk.
+      this.#db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`)
       this.#db.exec(`
         CREATE TABLE IF NOT EXISTS log (idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, type INTEGER NOT NULL, data TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -93,11 +98,6 @@ export class SqliteLog {
 
   logLength(): number {
     return (this.#db.prepare('SELECT COUNT(*) AS n FROM log').get() as { n: number }).n
-  }
-
-  /** Returns freed pages to the file system after a compaction. */
-  checkpoint(): void {
-    this.#db.pragma('wal_checkpoint(TRUNCATE)')
   }
 
   close(): void {

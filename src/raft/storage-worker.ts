@@ -67,14 +67,6 @@ function flush(): void {
     compacted = false
     for (const req of work) replies.push({ id: req.id, error: (err as Error).message })
   }
-  if (compacted) {
-    try {
-      // Returns the WAL's frames to the file system; a failure only leaves the WAL larger.
-      log.checkpoint()
-    } catch {
-      // the next compaction checkpoints again
-    }
-  }
   if (replies.length > 0) port.postMessage(replies)
   if (work.some((r) => r.op === 'close')) {
     log.close()

@@ -5,6 +5,7 @@ import { CatalogTables, type CheckRecord, type NodeRecord, type ServiceRecord } 
 import { SessionTables, type SessionRecord } from './sessions.js'
 import { QueryTables, type PreparedQuery } from './queries.js'
 import { parseUint64 } from '../lib/uint64.js'
+import { LIMITS } from '../lib/limits.js'
 
 /**
  * The deterministic state machine behind the raft log (hashicorp/raft's FSM contract):
@@ -43,33 +44,71 @@ export class Fsm {
     this.state.lastIndex = index
   }
 
+  /** The state at the last applied index, serialized in one go (see `snapshotInSteps`). */
   snapshot(): string {
-    const { kv } = this.state
-    const entries: SnapshotKv[] = []
-    kv.entries.forEach((e) =>
-      void entries.push([e.Key, String(e.Flags), e.Value ? e.Value.toString('base64') : null, e.CreateIndex, e.ModifyIndex, e.LockIndex, e.Session ?? '']),
-    )
-    const tombstones: Array<[string, number]> = []
-    kv.tombstones.forEach((idx, key) => void tombstones.push([key, idx]))
-    const { catalog, sessions } = this.state
-    const data: SnapshotData = {
-      v: 1,
-      index: this.state.lastIndex,
-      kv: entries,
-      tombstones,
-      tombstoneFloor: kv.tombstoneFloor,
-      catalog: {
-        nodes: catalog.nodes.valuesArray(),
-        services: catalog.services.valuesArray(),
-        checks: catalog.checks.valuesArray(),
-        index: catalog.index,
-        serviceIndex: [...catalog.serviceIndex],
-        nodeIndex: [...catalog.nodeIndex],
-      },
-      sessions: { records: sessions.list(), index: sessions.index },
-      queries: { records: this.state.queries.list(), index: this.state.queries.index },
+    const steps = this.#snapshotSteps(Infinity)
+    for (;;) {
+      const step = steps.next()
+      if (step.done) return step.value
     }
-    return JSON.stringify(data)
+  }
+
+  /**
+   * `snapshot()` without holding the event loop for the whole of a large KV store: the state is
+   * captured at once (the KV tables as copy-on-write clones, whose entries are never changed in
+   * place; everything else serialized right away), then the KV entries are serialized `chunk` at
+   * a time, one event-loop turn each. The text is exactly `snapshot()`'s at the time of the call.
+   */
+  async snapshotInSteps(chunk: number = LIMITS.snapshotChunkEntries): Promise<string> {
+    const steps = this.#snapshotSteps(chunk)
+    for (;;) {
+      const step = steps.next()
+      if (step.done) return step.value
+      await new Promise<void>((resolve) => setImmediate(resolve))
+    }
+  }
+
+  /** Yields after every `chunk` KV entries or tombstones; returns the snapshot's JSON text. */
+  *#snapshotSteps(chunk: number): Generator<void, string> {
+    const kv = this.state.kv.clone()
+    const index = this.state.lastIndex
+    const { catalog, sessions, queries } = this.state
+    const catalogText = JSON.stringify({
+      nodes: catalog.nodes.valuesArray(),
+      services: catalog.services.valuesArray(),
+      checks: catalog.checks.valuesArray(),
+      index: catalog.index,
+      serviceIndex: [...catalog.serviceIndex],
+      nodeIndex: [...catalog.nodeIndex],
+    })
+    const sessionsText = JSON.stringify({ records: sessions.list(), index: sessions.index })
+    const queriesText = JSON.stringify({ records: queries.list(), index: queries.index })
+
+    // Each part is a JSON array's inside, so the parts join with commas into one array.
+    const kvParts: string[] = []
+    let entries: SnapshotKv[] = []
+    for (const e of kv.entries.values()) {
+      entries.push([e.Key, String(e.Flags), e.Value ? e.Value.toString('base64') : null, e.CreateIndex, e.ModifyIndex, e.LockIndex, e.Session ?? ''])
+      if (entries.length >= chunk) {
+        kvParts.push(JSON.stringify(entries).slice(1, -1))
+        entries = []
+        yield
+      }
+    }
+    if (entries.length) kvParts.push(JSON.stringify(entries).slice(1, -1))
+    const tombstoneParts: string[] = []
+    let tombstones: Array<[string, number]> = []
+    for (const [key, idx] of kv.tombstones.entries()) {
+      tombstones.push([key, idx])
+      if (tombstones.length >= chunk) {
+        tombstoneParts.push(JSON.stringify(tombstones).slice(1, -1))
+        tombstones = []
+        yield
+      }
+    }
+    if (tombstones.length) tombstoneParts.push(JSON.stringify(tombstones).slice(1, -1))
+    // The shape of SnapshotData, key for key.
+    return `{"v":1,"index":${index},"kv":[${kvParts.join(',')}],"tombstones":[${tombstoneParts.join(',')}],"tombstoneFloor":${kv.tombstoneFloor},"catalog":${catalogText},"sessions":${sessionsText},"queries":${queriesText}}`
   }
 
   restore(serialized: string): void {

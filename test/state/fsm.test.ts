@@ -25,3 +25,25 @@ test('an unknown command type is refused, not guessed', () => {
   const f = new Fsm(new StateStore())
   assert.throws(() => f.apply(2, { Type: 'nope' } as never), /unknown command type "nope"/)
 })
+
+test('snapshotInSteps gives snapshot()\'s text at the time of the call, whatever is written while it runs', async () => {
+  const a = new Fsm(new StateStore())
+  let index = 1
+  for (let i = 0; i < 250; i++) a.apply(++index, { Type: 'kvs', Op: { Verb: 'set', Key: `k/${String(i).padStart(3, '0')}`, Value: Buffer.from(`v${i}`).toString('base64'), Flags: String(i) } })
+  for (let i = 0; i < 30; i++) a.apply(++index, { Type: 'kvs', Op: { Verb: 'delete', Key: `k/${String(i).padStart(3, '0')}` } })
+  a.apply(++index, { Type: 'register', Node: { ID: '', Node: 'n1', Address: '10.0.0.1', Datacenter: 'dc1', TaggedAddresses: {}, Meta: {} } } as never)
+  const expected = a.snapshot()
+  const stepped = a.snapshotInSteps(7)
+  // Writes land between the steps: set, overwrite, delete, and a catalog change.
+  a.apply(++index, { Type: 'kvs', Op: { Verb: 'set', Key: 'k/new', Value: null } })
+  a.apply(++index, { Type: 'kvs', Op: { Verb: 'set', Key: 'k/100', Value: Buffer.from('changed').toString('base64') } })
+  a.apply(++index, { Type: 'kvs', Op: { Verb: 'delete', Key: 'k/200' } })
+  await new Promise((r) => setImmediate(r))
+  a.apply(++index, { Type: 'kvs', Op: { Verb: 'delete-tree', Key: 'k/2' } })
+  assert.equal(await stepped, expected)
+  assert.doesNotThrow(() => JSON.parse(expected))
+  const b = new Fsm(new StateStore())
+  b.restore(await a.snapshotInSteps(3))
+  assert.deepEqual(b.state.kv.list(''), a.state.kv.list(''))
+  assert.equal(b.state.lastIndex, index)
+})
