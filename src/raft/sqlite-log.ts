@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { HardState, LogEntry, RecoveredState, SnapshotRecord } from './types.js'
 import { StorageError } from '../lib/errors.js'
+import { readSnapshotData } from './snapshot-files.js'
 
 /** File name of the raft database inside `data_dir/raft/`. */
 export const RAFT_DB_FILE = 'raft.db'
@@ -16,6 +17,7 @@ const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
  */
 export class SqliteLog {
   readonly #db: Database.Database
+  readonly #dir: string
   readonly #insert: Database.Statement
   readonly #truncateFrom: Database.Statement
   readonly #compactThrough: Database.Statement
@@ -23,6 +25,7 @@ export class SqliteLog {
   readonly #setMeta: Database.Statement
 
   constructor(dir: string) {
+    this.#dir = dir
     mkdirSync(dir, { recursive: true })
     try {
       this.#db = new Database(join(dir, RAFT_DB_FILE))
@@ -54,7 +57,7 @@ export class SqliteLog {
     const snap = this.#db.prepare('SELECT idx, term, data FROM snapshot WHERE id = 1').get() as
       | { idx: number; term: number; data: string }
       | undefined
-    const snapshot: SnapshotRecord | undefined = snap ? { index: snap.idx, term: snap.term, data: snap.data } : undefined
+    const snapshot: SnapshotRecord | undefined = snap ? { index: snap.idx, term: snap.term, data: readSnapshotData(this.#dir, snap.data) } : undefined
     const entries = this.#db
       .prepare('SELECT idx AS "index", term, type, data FROM log WHERE idx > ? ORDER BY idx')
       .all(snapshot?.index ?? 0) as LogEntry[]
@@ -76,7 +79,7 @@ export class SqliteLog {
     this.#setMeta.run('hardState', JSON.stringify(state))
   }
 
-  /** Stores the snapshot; the entries it covers are dropped by `compactStep`, a chunk at a time. */
+  /** Stores the snapshot row (its data, or the name of the file holding it); the entries it covers are dropped by `compactStep`, a chunk at a time. */
   saveSnapshot(snapshot: SnapshotRecord): void {
     this.#db
       .prepare('INSERT OR REPLACE INTO snapshot (id, idx, term, data) VALUES (1, ?, ?, ?)')

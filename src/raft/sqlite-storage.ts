@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads'
 import type { HardState, LogEntry, RaftStorage, RecoveredState, SnapshotRecord } from './types.js'
 import { SqliteLog } from './sqlite-log.js'
 import { StorageError } from '../lib/errors.js'
+import { removeOtherSnapshotFiles, writeSnapshotFile } from './snapshot-files.js'
 
 export type StorageRequest =
   | { id: number; op: 'append'; entries: readonly LogEntry[] }
@@ -74,10 +75,15 @@ export class SqliteStorage implements RaftStorage {
     return this.#send({ op: 'hardState', state }).then(() => undefined)
   }
 
-  /** Resolves once the snapshot is durable; the entries it covers are deleted after, in the background. */
-  saveSnapshot(snapshot: SnapshotRecord, compactThrough: number): Promise<void> {
+  /**
+   * Resolves once the snapshot is durable: its data in a file of its own (snapshot-files.ts),
+   * named by raft.db's snapshot row. The entries it covers are deleted after, in the background.
+   */
+  async saveSnapshot(snapshot: SnapshotRecord, compactThrough: number): Promise<void> {
+    const rowData = await writeSnapshotFile(this.dir, snapshot)
     this.#compacting = true
-    return this.#send({ op: 'snapshot', snapshot, compactThrough }).then(() => undefined)
+    await this.#send({ op: 'snapshot', snapshot: { index: snapshot.index, term: snapshot.term, data: rowData }, compactThrough })
+    await removeOtherSnapshotFiles(this.dir, rowData)
   }
 
   async logLength(): Promise<number> {

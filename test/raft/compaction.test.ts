@@ -1,10 +1,11 @@
 /**
  * Log compaction after a snapshot happens a chunk per transaction, so writes are not held behind
- * the deletion of a long log; a crash part-way leaves old entries that recovery ignores.
+ * the deletion of a long log; a crash part-way leaves old entries that recovery ignores. Snapshot
+ * data lives in files of its own, named by raft.db.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
@@ -12,6 +13,7 @@ import { SqliteLog } from '../../src/raft/sqlite-log.js'
 import { SqliteStorage } from '../../src/raft/sqlite-storage.js'
 import { EntryType, type LogEntry } from '../../src/raft/types.js'
 import { until } from '../helpers/poll.js'
+import { StorageError } from '../../src/lib/errors.js'
 
 const entry = (index: number): LogEntry => ({ index, term: 1, type: EntryType.Command, data: `{"n":${index}}` })
 const range = (from: number, to: number): LogEntry[] => Array.from({ length: to - from + 1 }, (_, i) => entry(from + i))
@@ -87,4 +89,35 @@ test('the storage thread: a snapshot resolves at once, writes go on, and the log
   assert.equal(state.snapshot?.index, 20_000)
   assert.equal(state.entries.length, 70)
   assert.equal(state.entries.at(-1)!.index, 20_070)
+}))
+
+test('snapshot data goes to its own file named by raft.db; the previous file and interrupted writes are removed', withDir(async (dir) => {
+  const storage = new SqliteStorage(dir)
+  storage.recover()
+  await storage.append(range(1, 100))
+  await storage.saveSnapshot({ index: 50, term: 1, data: '{"first":true}' }, 40)
+  writeFileSync(join(dir, 'snapshot-77-1.json.tmp'), 'half a snapshot from a crash')
+  await storage.append(range(101, 200))
+  await storage.saveSnapshot({ index: 150, term: 2, data: '{"second":true}' }, 140)
+  await storage.close()
+  assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('snapshot-')), ['snapshot-150-2.json'])
+  const db = new Database(join(dir, 'raft.db'), { readonly: true })
+  const row = db.prepare('SELECT idx, data FROM snapshot').get() as { idx: number; data: string }
+  db.close()
+  assert.deepEqual(row, { idx: 150, data: 'file:snapshot-150-2.json' })
+  const log = new SqliteLog(dir)
+  const state = log.recover()
+  log.close()
+  assert.deepEqual(state.snapshot, { index: 150, term: 2, data: '{"second":true}' })
+  assert.equal(state.entries[0]!.index, 151)
+}))
+
+test('a snapshot held in the row itself (older data dirs) still recovers; a missing snapshot file is named', withDir((dir) => {
+  const log = new SqliteLog(dir)
+  log.batch(() => log.append(range(1, 20)))
+  log.batch(() => log.saveSnapshot({ index: 10, term: 1, data: '{"inline":true}' }))
+  assert.equal(log.recover().snapshot?.data, '{"inline":true}')
+  log.batch(() => log.saveSnapshot({ index: 12, term: 1, data: 'file:snapshot-12-1.json' }))
+  assert.throws(() => log.recover(), (err: Error) => err instanceof StorageError && err.message.includes(join(dir, 'snapshot-12-1.json')))
+  log.close()
 }))

@@ -9,6 +9,7 @@ import { SqliteStorage } from '../../src/raft/sqlite-storage.js'
 import { MemoryStorage } from '../../src/raft/memory-storage.js'
 import { Fsm } from '../../src/state/fsm.js'
 import { StateStore } from '../../src/state/store.js'
+import { until } from '../helpers/poll.js'
 
 const put = (key: string, i: number) => ({ Type: 'kvs' as const, Op: { Verb: 'set' as const, Key: key, Value: Buffer.from(String(i)).toString('base64') } })
 
@@ -45,9 +46,11 @@ test('a snapshot bounds the log on disk', async () => {
   try {
     const { raft, fsm } = await open(dir, { snapshotThreshold: 100, trailingLogs: 10, snapshotIntervalMs: 0 })
     for (let round = 0; round < 10; round++) await Promise.all(Array.from({ length: 100 }, (_, i) => raft.apply(put(`k/${i}`, round))))
-    // Let the last snapshot land before measuring.
-    await raft.apply(put('flush', 0))
-    await new Promise((r) => setTimeout(r, 50))
+    // Snapshots do not overlap: writes made while one is being saved trigger the next one.
+    await until('a snapshot past index 900', async () => {
+      await raft.apply(put('flush', 0))
+      return Number(raft.stats().last_snapshot_index) > 900 ? true : undefined
+    })
     await raft.close()
     const db = new Database(join(dir, 'raft.db'), { readonly: true })
     const rows = (db.prepare('SELECT COUNT(*) AS n FROM log').get() as { n: number }).n
