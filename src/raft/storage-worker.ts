@@ -26,7 +26,19 @@ port.on('message', (req: StorageRequest) => {
   schedule()
 })
 
-function schedule(): void {
+/** A failed transaction is not retried in a tight loop just to compact: requests still flush at once. */
+const COMPACT_RETRY_MS = 1000
+
+let retryTimer: NodeJS.Timeout | undefined
+
+/** A flush on the next turn; with `delayMs`, a compaction retry that any request brings forward. */
+function schedule(delayMs = 0): void {
+  if (delayMs > 0) {
+    if (!scheduled && !retryTimer) retryTimer = setTimeout(() => schedule(), delayMs)
+    return
+  }
+  if (retryTimer) clearTimeout(retryTimer)
+  retryTimer = undefined
   if (scheduled) return
   scheduled = true
   setImmediate(flush)
@@ -38,6 +50,7 @@ function flush(): void {
   queue = []
   const replies: StorageReply[] = []
   let compacted = false
+  let failed = false
   // Taken up only if the transaction commits: a snapshot that rolled back must not compact anything.
   let target = compactThrough
   try {
@@ -65,6 +78,7 @@ function flush(): void {
     for (const req of work) replies.push({ id: req.id, ...(req.op === 'length' ? { value: log.logLength() } : {}) })
   } catch (err) {
     compacted = false
+    failed = true
     for (const req of work) replies.push({ id: req.id, error: (err as Error).message })
   }
   if (replies.length > 0) port.postMessage(replies)
@@ -75,5 +89,5 @@ function flush(): void {
   }
   if (compacted) port.postMessage({ compacted: true } satisfies StorageNotice)
   // Keep compacting between requests until the log is down to the snapshot's trailing entries.
-  else if (compactThrough > 0) schedule()
+  else if (compactThrough > 0) schedule(failed ? COMPACT_RETRY_MS : 0)
 }
