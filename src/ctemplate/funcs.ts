@@ -26,7 +26,8 @@ import {
   KVListQuery,
   type Dependency,
 } from './deps.js'
-import { goJson, goParseJson, goRegexp, goReplaceAll, goTimeFormat, goToml, parseGoBool, parseGoFloat, parseGoInt, parseGoUint } from './gofmt.js'
+import { goJson, goParseJson, goReplaceAll, goTimeFormat, goToml, parseGoBool, parseGoFloat, parseGoInt, parseGoUint } from './gofmt.js'
+import { compileRe2 } from '../lib/re2.js'
 
 /** `plugin` kills a plugin that runs longer than this (upstream: 30 s). */
 export const PLUGIN_TIMEOUT_MS = 30_000
@@ -659,7 +660,7 @@ export function funcMap(i: FuncMapInput): Record<string, (...a: any[]) => unknow
       }
     }, [...S]),
     plugin: signature(plugin, ['string', 'string'], { variadic: true }),
-    regexMatch: signature((re: string, s: string) => goRegexp(re).test(s), ['string', 'string']),
+    regexMatch: signature((re: string, s: string) => compileRe2(re).test(s), ['string', 'string']),
     regexReplaceAll: signature((re: string, repl: string, s: string) => goReplaceAll(re, repl, s), ['string', 'string', 'string']),
     replaceAll: signature((f: string, t: string, s: string) => (f === '' ? [...s].map((c) => t + c).join('') + t : s.split(f).join(t)), ['string', 'string', 'string']),
     sha256Hex: signature((s: string) => createHash('sha256').update(s, 'utf8').digest('hex'), [...S]),

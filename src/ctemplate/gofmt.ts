@@ -5,6 +5,7 @@
  */
 import { GoFloat, sprint } from '../template/index.js'
 import { kindOf, Kind } from '../template/value.js'
+import { compileRe2, findAllRe2 } from '../lib/re2.js'
 
 // ---- encoding/json -------------------------------------------------------------------------------
 
@@ -104,106 +105,7 @@ function goJsonSyntaxError(s: string, err: Error): string {
   return 'unexpected end of JSON input'
 }
 
-// ---- regexp (RE2) ----------------------------------------------------------------------------------
-
-const reCache = new Map<string, RegExp>()
-const RE_CACHE_MAX = 256
-
-/** Compiles a Go RE2 pattern as a JS RegExp: `(?P<n>` groups, leading `(?flags)`, `\z`, `\A`. */
-export function goRegexp(pattern: string, global = false): RegExp {
-  const cacheKey = (global ? 'g' : '-') + pattern
-  const hit = reCache.get(cacheKey)
-  if (hit) {
-    hit.lastIndex = 0
-    return hit
-  }
-  let src = pattern
-  let flags = 'u' + (global ? 'g' : '')
-  const lead = /^\(\?([imsU]+)\)/.exec(src)
-  if (lead) {
-    src = src.slice(lead[0].length)
-    for (const f of lead[1]) if (f !== 'U' && !flags.includes(f)) flags += f
-  }
-  // RE2 has no backreferences or lookaround; JS would accept them, Go reports an error.
-  if (/\\[1-9]|\(\?[=!]|\(\?<[=!]/.test(pattern)) throw new Error(`error parsing regexp: invalid escape sequence or perl syntax in: \`${pattern}\``)
-  src = re2ToJs(src)
-  let re: RegExp
-  try {
-    re = new RegExp(src, flags)
-  } catch (err) {
-    throw new Error(`error parsing regexp: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`)
-  }
-  if (reCache.size >= RE_CACHE_MAX) reCache.clear()
-  reCache.set(cacheKey, re)
-  return re
-}
-
-/** Characters JS's `u` mode lets a backslash escape outside a character class. */
-const JS_SYNTAX = new Set('^$\\.*+?()[]{}|/'.split(''))
-const POSIX_CLASSES: Record<string, string> = {
-  alnum: '0-9A-Za-z',
-  alpha: 'A-Za-z',
-  ascii: '\\x00-\\x7F',
-  blank: '\\t ',
-  cntrl: '\\x00-\\x1F\\x7F',
-  digit: '0-9',
-  graph: '!-~',
-  lower: 'a-z',
-  print: ' -~',
-  punct: '!-\\/:-@\\[-`{-~',
-  space: '\\t\\n\\v\\f\\r ',
-  upper: 'A-Z',
-  word: '0-9A-Za-z_',
-  xdigit: '0-9A-Fa-f',
-}
-
-/**
- * Rewrites RE2 syntax JS lacks: `(?P<n>`, `\\A`, `\\z`, `\\pL`, `[[:alpha:]]`, and escaped
- * punctuation (RE2 accepts `\\-`, `\\:`, `\\_`..., which JS's `u` mode rejects).
- */
-function re2ToJs(src: string): string {
-  let out = ''
-  let inClass = false
-  for (let i = 0; i < src.length; i++) {
-    const c = src[i]
-    if (c === '\\' && i + 1 < src.length) {
-      const n = src[i + 1]
-      i++
-      if (n === 'A' && !inClass) out += '^(?<![\\s\\S])'
-      else if (n === 'z' && !inClass) out += '$(?![\\s\\S])'
-      else if ((n === 'p' || n === 'P') && /[A-Za-z]/.test(src[i + 1] ?? '') && src[i + 1] !== '{') out += `\\${n}{${src[++i]}}`
-      else if (/[!-\/:-@\[-`{-~]/.test(n) && !JS_SYNTAX.has(n) && !(inClass && n === '-')) out += n
-      else out += '\\' + n
-      continue
-    }
-    if (inClass) {
-      const posix = /^\[:(\^?)([a-z]+):\]/.exec(src.slice(i))
-      if (posix && POSIX_CLASSES[posix[2]] !== undefined && posix[1] === '') {
-        out += POSIX_CLASSES[posix[2]]
-        i += posix[0].length - 1
-        continue
-      }
-      if (c === ']') inClass = false
-      out += c
-      continue
-    }
-    if (c === '[') {
-      inClass = true
-      out += c
-      // A leading ] (or ^]) is a literal in RE2.
-      if (src[i + 1] === '^') out += src[++i]
-      if (src[i + 1] === ']') out += '\\' + src[++i]
-      continue
-    }
-    if (c === '(' && src.startsWith('(?P<', i)) {
-      out += '(?<'
-      i += 3
-      continue
-    }
-    out += c
-  }
-  return out
-}
+// ---- regexp (RE2): src/lib/re2.ts ----------------------------------------------------------------
 
 /** Regexp.Expand: `$1`, `${1}`, `$name`, `${name}`, `$$`; `$name` takes the longest run of word characters. */
 export function goExpand(template: string, m: RegExpExecArray): string {
@@ -248,27 +150,11 @@ export function goExpand(template: string, m: RegExpExecArray): string {
 }
 
 export function goReplaceAll(pattern: string, repl: string, s: string): string {
-  const re = goRegexp(pattern, true)
   let out = ''
   let last = 0
-  let m: RegExpExecArray | null
-  let lastMatchEnd = -1
-  while ((m = re.exec(s)) !== null) {
-    const start = m.index
-    const end = start + m[0].length
-    // Go skips an empty match right after a previous match.
-    if (m[0].length === 0 && start === lastMatchEnd) {
-      re.lastIndex = start + (s.codePointAt(start)! > 0xffff ? 2 : 1)
-      if (start >= s.length) break
-      continue
-    }
-    out += s.slice(last, start) + goExpand(repl, m)
-    last = end
-    lastMatchEnd = end
-    if (m[0].length === 0) {
-      if (start >= s.length) break
-      re.lastIndex = start + (s.codePointAt(start)! > 0xffff ? 2 : 1)
-    }
+  for (const m of findAllRe2(compileRe2(pattern, { global: true }), s)) {
+    out += s.slice(last, m.index) + goExpand(repl, m)
+    last = m.index + m[0].length
   }
   return out + s.slice(last)
 }

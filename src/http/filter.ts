@@ -28,7 +28,7 @@
 //           write `X == ""`; bool/int/uint/float: == !=; scalar list: in,
 //           is empty; list of objects: is empty; map: in (keys), is empty;
 //           object: none (select a sub-field). 'any' allows everything.
-// `matches` patterns are RE2, run as JS RegExps (see filter/regexp.ts).
+// `matches` patterns are RE2, run as JS RegExps (see src/lib/re2.ts).
 // Beyond go-bexpr: `\"` inside a double-quoted string is accepted (go-bexpr
 // ends the string at any `"`, so it could never be written there).
 //

@@ -9,19 +9,8 @@
 # newer Go confirms the "expect" of the minGo cases it can run.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-GO=${GO:-go}
-if ! command -v "$GO" >/dev/null 2>&1; then
-  if [ "${REQUIRE_GO:-0}" = 1 ]; then
-    echo "check-goldens: go not found" >&2
-    exit 1
-  fi
-  echo "check-goldens: go not found, skipping"
-  exit 0
-fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-export GOFLAGS=-mod=mod GOTOOLCHAIN=local GOPROXY=off GO111MODULE=off
-export GOCACHE="${GOCACHE:-$tmp/gocache}"
+name="check-goldens"
+. "$here/../helpers/go-env.sh"
 "$GO" version
 "$GO" build -o "$tmp/gen" "$here/gen/main.go"
 if [ "${UPDATE_GOLDEN:-0}" = 1 ]; then

@@ -3,7 +3,7 @@
 
 import { FilterError, goQuote, opName, selectorString, type Expr, type MatchExpr, type MatchOp } from './ast.js'
 import { coerceBool, coerceFloat, coerceInt, coerceUint, type Coerced } from './coerce.js'
-import { compileRe2 } from './regexp.js'
+import { compileRe2 } from '../../lib/re2.js'
 
 export type FilterPrimitive = 'string' | 'int' | 'uint' | 'float' | 'bool'
 
