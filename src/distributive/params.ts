@@ -1,23 +1,13 @@
 import { DurationError, parseDurationMs } from '../lib/duration.js'
 import { ParamError } from './types.js'
+import { compileRe2 } from '../lib/re2.js'
 
-/**
- * Compiles a Go RE2 pattern as a JavaScript RegExp. RE2 has no lookaround or backreferences, so nearly every RE2
- * pattern is valid JS; the differences handled are named groups `(?P<n>…)` and leading inline flags `(?i)`, `(?s)`,
- * `(?m)`, which Node 20 lacks. No `u` flag: it would reject escapes such as `\-` that RE2 accepts.
- */
+/** A checklist's Go RE2 pattern as a RegExp (src/lib/re2.ts); a bad one is a ParamError naming it. */
 export function parseRegex(pattern: string): RegExp {
-  let src = pattern.replace(/\(\?P</g, '(?<')
-  let flags = ''
-  const lead = /^\(\?([imsU]+)\)/.exec(src)
-  if (lead) {
-    for (const f of lead[1]!) if (f !== 'U' && !flags.includes(f)) flags += f
-    src = src.slice(lead[0].length)
-  }
   try {
-    return new RegExp(src, flags)
+    return compileRe2(pattern)
   } catch (err) {
-    throw new ParamError(`bad regular expression ${JSON.stringify(pattern)}: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`)
+    throw new ParamError(`bad regular expression ${JSON.stringify(pattern)}: ${(err as Error).message.replace(/^error parsing regexp: /, '')}`)
   }
 }
 
