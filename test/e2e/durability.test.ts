@@ -1,6 +1,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { readdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { startAgent, removeDir, tempDir } from '../helpers/agent.js'
+import { until } from '../helpers/poll.js'
 
 test('kill -9 after N acknowledged writes loses none of them, and indexes keep rising', async () => {
   const dataDir = tempDir()
@@ -34,5 +37,42 @@ test('kill -9 after N acknowledged writes loses none of them, and indexes keep r
     }
   } finally {
     removeDir(dataDir)
+  }
+})
+
+test('kill -9 in the middle of writes while snapshots and compactions keep running loses no acknowledged write', async () => {
+  const dataDir = tempDir()
+  const configDir = tempDir('consul-snapcfg-')
+  try {
+    // A snapshot every 64 entries keeps snapshot files, row updates and chunked compaction busy throughout.
+    const config = join(configDir, 'snap.json')
+    writeFileSync(config, JSON.stringify({ raft_snapshot_threshold: 64, raft_trailing_logs: 16, raft_snapshot_interval: '1ms' }))
+    const first = await startAgent({ dataDir, args: [`-config-file=${config}`] })
+    const acked = new Map<string, string>()
+    const put = async (key: string, value: string): Promise<void> => {
+      const res = await fetch(`${first.httpAddr}/v1/kv/${key}`, { method: 'PUT', body: value }).catch(() => undefined)
+      if (res && (await res.text().catch(() => '')) === 'true') acked.set(key, value)
+    }
+    for (let wave = 0; wave < 10; wave++) await Promise.all(Array.from({ length: 100 }, (_, i) => put(`snap/${wave}/${i}`, `v-${wave}-${i}`)))
+    await until('a snapshot file', async () => (readdirSync(join(dataDir, 'raft')).some((n) => /^snapshot-\d+-\d+\.json$/.test(n)) ? true : undefined))
+    // The last waves are in flight when the agent dies.
+    const inFlight = Array.from({ length: 5 }, (_, wave) => Promise.all(Array.from({ length: 100 }, (_, i) => put(`snap/late-${wave}/${i}`, `late-${wave}-${i}`))))
+    await new Promise((r) => setTimeout(r, 30))
+    await first.kill9()
+    await Promise.all(inFlight)
+    assert.ok(acked.size >= 1000)
+
+    const second = await startAgent({ dataDir, args: [`-config-file=${config}`] })
+    try {
+      const pairs = (await (await fetch(`${second.httpAddr}/v1/kv/snap/?recurse`)).json()) as Array<{ Key: string; Value: string }>
+      const values = new Map(pairs.map((p) => [p.Key, Buffer.from(p.Value, 'base64').toString()]))
+      for (const [key, value] of acked) assert.equal(values.get(key), value, key)
+      assert.match(first.output(), /raft: snapshot at index/)
+    } finally {
+      await second.stop()
+    }
+  } finally {
+    removeDir(dataDir)
+    removeDir(configDir)
   }
 })
