@@ -228,6 +228,35 @@ function table(head: string[], rows: string[][]): string {
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n')
 }
 
+type DnsperfResult = ReturnType<typeof runDnsperf>
+interface DnsperfRow {
+  type: QType
+  ours: DnsperfResult
+  dnsmasq: DnsperfResult
+}
+
+const perfRatio = (p: DnsperfRow): number | undefined => (p.ours && p.dnsmasq ? p.ours.qps / p.dnsmasq.qps : undefined)
+
+function dnsperfTable(rows: readonly DnsperfRow[]): string {
+  return table(
+    ['type', 'q', 'ours q/s', 'ours avg ms', 'dnsmasq q/s', 'dnsmasq avg ms', 'ratio', 'target', 'result'],
+    rows.map((p) => {
+      const ratio = perfRatio(p)
+      return [
+        p.type,
+        '64',
+        fmt(p.ours?.qps ?? NaN),
+        fmt(p.ours?.avgMs ?? NaN, 3),
+        fmt(p.dnsmasq?.qps ?? NaN),
+        fmt(p.dnsmasq?.avgMs ?? NaN, 3),
+        ratio === undefined ? '-' : `${ratio.toFixed(2)}x`,
+        `>= ${TARGET_RATIO}x`,
+        ratio === undefined ? '-' : ratio >= TARGET_RATIO ? 'ok' : 'BELOW TARGET',
+      ]
+    }),
+  )
+}
+
 function gitCommit(): string | undefined {
   const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' })
   return r.status === 0 ? r.stdout.trim() : undefined
@@ -287,7 +316,7 @@ export async function runDnsBench(_args: readonly string[]): Promise<number> {
         cells.push({ type, clients, ours: results.ours!, dnsmasq: results.dnsmasq })
       }
     }
-    const perf: Array<{ type: QType; ours: ReturnType<typeof runDnsperf>; dnsmasq: ReturnType<typeof runDnsperf> }> = []
+    const perf: DnsperfRow[] = []
     if (dnsperf) {
       for (const type of TYPES) {
         const row = { type, ours: runDnsperf(dnsperf, ports.ours!, type, seconds, scratch), dnsmasq: ports.dnsmasq ? runDnsperf(dnsperf, ports.dnsmasq, type, seconds, scratch) : undefined }
@@ -300,7 +329,7 @@ export async function runDnsBench(_args: readonly string[]): Promise<number> {
     // The same agent with one UDP worker process (dns_config.udp_workers; off by default):
     // under dnsperf, which leaves a core partly free, the second receiver lifts the per-process ceiling.
     // The Node generator is not rerun: it needs a whole core of its own, and a worker competes with it.
-    const workerPerf: Array<{ type: QType; ours: ReturnType<typeof runDnsperf>; dnsmasq: ReturnType<typeof runDnsperf> }> = []
+    const workerPerf: DnsperfRow[] = []
     if (dnsperf) {
       await ours.server.stop()
       const withWorker = await startOurs(1)
@@ -331,31 +360,8 @@ export async function runDnsBench(_args: readonly string[]): Promise<number> {
       verdict(c),
     ])
     process.stdout.write(`\nNode load generator (closed loop, exact p99):\n${table(['type', 'clients', 'ours q/s', 'ours p99 ms', 'dnsmasq q/s', 'dnsmasq p99 ms', 'cpu us/q ours/dnsmasq', 'ratio', 'target', 'result'], rows)}\n`)
-    if (perf.length) {
-      const prow = perf.map((p) => [
-        p.type,
-        '64',
-        fmt(p.ours?.qps ?? NaN),
-        fmt(p.ours?.avgMs ?? NaN, 3),
-        fmt(p.dnsmasq?.qps ?? NaN),
-        fmt(p.dnsmasq?.avgMs ?? NaN, 3),
-        p.ours && p.dnsmasq ? `${(p.ours.qps / p.dnsmasq.qps).toFixed(2)}x` : '-',
-        `>= ${TARGET_RATIO}x`,
-        p.ours && p.dnsmasq ? (p.ours.qps / p.dnsmasq.qps >= TARGET_RATIO ? 'ok' : 'BELOW TARGET') : '-',
-      ])
-      process.stdout.write(`\ndnsperf (64 outstanding queries; it reports average latency, not p99):\n${table(['type', 'q', 'ours q/s', 'ours avg ms', 'dnsmasq q/s', 'dnsmasq avg ms', 'ratio', 'target', 'result'], prow)}\n`)
-    }
-    if (workerPerf.length) {
-      const wrow = workerPerf.map((p) => [
-        p.type,
-        '64',
-        fmt(p.ours?.qps ?? NaN),
-        fmt(p.ours?.avgMs ?? NaN, 3),
-        fmt(p.dnsmasq?.qps ?? NaN),
-        p.ours && p.dnsmasq ? `${(p.ours.qps / p.dnsmasq.qps).toFixed(2)}x` : '-',
-      ])
-      process.stdout.write(`\ndnsperf against ours with dns_config.udp_workers=1 (a second process answering on the same socket; off by default):\n${table(['type', 'q', 'ours q/s', 'ours avg ms', 'dnsmasq q/s', 'ratio'], wrow)}\n`)
-    }
+    if (perf.length) process.stdout.write(`\ndnsperf (64 outstanding queries; it reports average latency, not p99):\n${dnsperfTable(perf)}\n`)
+    if (workerPerf.length) process.stdout.write(`\ndnsperf against ours with dns_config.udp_workers=1 (a second process answering on the same socket; off by default):\n${dnsperfTable(workerPerf)}\n`)
     const loadAfter = loadavg()[0]!
     process.stdout.write(`\nShared machine: ${cores} cores for the load generator and both servers (load average ${loadAfter.toFixed(2)} at the end). A cell with over ${MAX_LOSS_RATE * 100}% lost queries is INVALID.\n`)
 
@@ -374,8 +380,8 @@ export async function runDnsBench(_args: readonly string[]): Promise<number> {
       workload: { name: QNAME, instances: INSTANCES, types: TYPES, ednsSize: EDNS_SIZE },
       target: `>= ${TARGET_RATIO}x dnsmasq q/s`,
       cells: cells.map((c) => ({ ...c, dnsmasq: c.dnsmasq ?? null, ratio: c.dnsmasq ? c.ours.qps / c.dnsmasq.qps : null, result: verdict(c) })),
-      dnsperf: perf.map((p) => ({ ...p, ratio: p.ours && p.dnsmasq ? p.ours.qps / p.dnsmasq.qps : null })),
-      dnsperfWithOneUdpWorker: workerPerf.map((p) => ({ ...p, ratio: p.ours && p.dnsmasq ? p.ours.qps / p.dnsmasq.qps : null })),
+      dnsperf: perf.map((p) => ({ ...p, ratio: perfRatio(p) ?? null })),
+      dnsperfWithOneUdpWorker: workerPerf.map((p) => ({ ...p, ratio: perfRatio(p) ?? null })),
     }
     writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`)
     process.stdout.write(`results written to ${relative(process.cwd(), file) || file}\n`)

@@ -3,6 +3,7 @@
  * are unknown: the loader warns about them and ignores them, since old harnesses still
  * write keys such as `ports.rpc`. Durations are Go duration strings.
  */
+import { DNS_LIMITS } from '../dns/limits.js'
 
 const str = { type: 'string' } as const
 const bool = { type: 'boolean' } as const
@@ -89,7 +90,7 @@ export const CONFIG_SCHEMA = obj({
     use_cache: bool,
     cache_max_age: duration,
     // Ours, not Consul's: extra processes answering UDP queries (src/dns/udp-workers.ts).
-    udp_workers: { type: 'integer', minimum: 0, maximum: 16 },
+    udp_workers: { type: 'integer', minimum: 0, maximum: DNS_LIMITS.udpWorkersMax },
   }),
   check_update_interval: duration,
 }) as Record<string, unknown>

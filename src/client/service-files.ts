@@ -71,3 +71,8 @@ export function parseKvFlags(values: readonly string[] | undefined, flag: string
   }
   return out
 }
+
+/** `-node-meta key=value` flags as the catalog API's `node-meta=key:value` filters. */
+export function nodeMetaFilters(values: readonly string[] | undefined): string[] {
+  return Object.entries(parseKvFlags(values, 'node-meta')).map(([k, v]) => `${k}:${v}`)
+}

@@ -81,6 +81,8 @@ export interface Resolution {
   authorities: Answer[]
   /** Encoded header and question per class and flags, filled by the first query that needs one. */
   heads?: Map<string, Buffer>
+  /** `fitsWhole` per size budget and group limit, so answers too big to cache are not re-measured per query. */
+  wholeFits?: Map<string, { fits: boolean; sharedGlue: boolean }>
 }
 
 /** Zone-transfer and other meta types we do not implement. */
@@ -219,7 +221,10 @@ export class DnsRouter {
     const maxSize = ctx.transport === 'tcp' ? DNS_LIMITS.tcpMaxSize : udpSize(opt)
     const fixed = header.length + byteSum(fixedAnswers) + byteSum(authorities) + (optWire?.length ?? 0)
     if (ctx.wireKey !== undefined && this.#whole && fixedAnswers.length === 0 && authorities.length === 0) {
-      const whole = fitsWhole(res.groups, maxSize - fixed, limit)
+      const fitKey = `${maxSize - fixed}|${limit}`
+      const fits = (res.wholeFits ??= new Map())
+      let whole = fits.get(fitKey)
+      if (!whole) fits.set(fitKey, (whole = fitsWhole(res.groups, maxSize - fixed, limit)))
       if (whole.fits) {
         const entry: WholeAnswer = { head: header, groups: res.groups, shuffle: res.shuffle, limit, opt: optWire, generation, sharedGlue: whole.sharedGlue }
         this.#whole.put(ctx.wireKey, entry)

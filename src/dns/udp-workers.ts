@@ -104,11 +104,6 @@ export class UdpWorkers implements WholeAnswerMirror {
     return { workers: this.#children.size, answered, relayed }
   }
 
-  /** The worker process IDs (tests check they go away with the agent). */
-  pids(): number[] {
-    return [...this.#children].map((c) => c.pid).filter((p): p is number => p !== undefined)
-  }
-
   async close(): Promise<void> {
     this.#closing = true
     await Promise.all(

@@ -94,46 +94,34 @@ export class KvTable {
   /** Writes an entry (set semantics): keeps CreateIndex, LockIndex and Session of an existing key. */
   set(index: number, key: string, value: Buffer | null, flags: Uint64): void {
     const existing = this.entries.get(key)
-    this.entries.set(key, {
-      Key: key,
-      Flags: flags,
-      Value: value,
-      CreateIndex: existing ? existing.CreateIndex : index,
-      ModifyIndex: index,
-      LockIndex: existing ? existing.LockIndex : 0,
-      ...(existing?.Session ? { Session: existing.Session } : {}),
-    })
-    this.tombstones.delete(key)
+    this.#write(index, key, value, flags, existing, existing?.LockIndex ?? 0, existing?.Session)
   }
 
   /** Takes (or re-takes) the lock: a new holder bumps LockIndex, the same holder only writes. */
   lock(index: number, key: string, value: Buffer | null, flags: Uint64, session: string): void {
     const existing = this.entries.get(key)
     const newHolder = existing?.Session !== session
+    this.#write(index, key, value, flags, existing, (existing?.LockIndex ?? 0) + (newHolder ? 1 : 0), session)
+  }
+
+  /** Releases the lock, writing the value; LockIndex stays as it is. */
+  unlock(index: number, key: string, value: Buffer | null, flags: Uint64): void {
+    const existing = this.entries.get(key)
+    if (existing) this.#write(index, key, value, flags, existing, existing.LockIndex, undefined)
+  }
+
+  /** The one place an entry is built: entries are replaced, never changed in place (snapshots rely on it). */
+  #write(index: number, key: string, value: Buffer | null, flags: Uint64, existing: DirEntry | undefined, lockIndex: number, session: string | undefined): void {
     this.entries.set(key, {
       Key: key,
       Flags: flags,
       Value: value,
       CreateIndex: existing ? existing.CreateIndex : index,
       ModifyIndex: index,
-      LockIndex: (existing?.LockIndex ?? 0) + (newHolder ? 1 : 0),
-      Session: session,
+      LockIndex: lockIndex,
+      ...(session ? { Session: session } : {}),
     })
     this.tombstones.delete(key)
-  }
-
-  /** Releases the lock, writing the value; LockIndex stays as it is. */
-  unlock(index: number, key: string, value: Buffer | null, flags: Uint64): void {
-    const existing = this.entries.get(key)
-    if (!existing) return
-    this.entries.set(key, {
-      Key: key,
-      Flags: flags,
-      Value: value,
-      CreateIndex: existing.CreateIndex,
-      ModifyIndex: index,
-      LockIndex: existing.LockIndex,
-    })
   }
 
   /** Check-and-set: 0 means "only if absent", otherwise the entry's ModifyIndex must match. */

@@ -5,14 +5,14 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { SqliteLog } from '../../src/raft/sqlite-log.js'
 import { SqliteStorage } from '../../src/raft/sqlite-storage.js'
 import { EntryType, type LogEntry } from '../../src/raft/types.js'
 import { until } from '../helpers/poll.js'
+import { removeDir, tempDir } from '../helpers/agent.js'
 import { StorageError } from '../../src/lib/errors.js'
 
 const entry = (index: number): LogEntry => ({ index, term: 1, type: EntryType.Command, data: `{"n":${index}}` })
@@ -20,11 +20,11 @@ const range = (from: number, to: number): LogEntry[] => Array.from({ length: to 
 
 function withDir(fn: (dir: string) => Promise<void> | void): () => Promise<void> {
   return async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'raft-compact-'))
+    const dir = tempDir('raft-compact-')
     try {
       await fn(dir)
     } finally {
-      rmSync(dir, { recursive: true, force: true })
+      removeDir(dir)
     }
   }
 }

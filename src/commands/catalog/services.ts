@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core'
 import { ApiCommand } from '../../client/api-command.js'
 import { tabwrite } from '../../client/format.js'
-import { parseKvFlags } from '../../client/service-files.js'
+import { nodeMetaFilters } from '../../client/service-files.js'
 
 export default class CatalogServices extends ApiCommand<typeof CatalogServices> {
   static override summary = 'List all registered services in the datacenter.'
@@ -22,7 +22,7 @@ export default class CatalogServices extends ApiCommand<typeof CatalogServices> 
     if (this.positional.length > 0) this.error(`Too many arguments (expected 0, got ${this.positional.length})`, { exit: 1 })
     let nodeMeta: string[]
     try {
-      nodeMeta = Object.entries(parseKvFlags(f['node-meta'], 'node-meta')).map(([k, v]) => `${k}:${v}`)
+      nodeMeta = nodeMetaFilters(f['node-meta'])
     } catch (err) {
       this.error((err as Error).message, { exit: 1 })
     }

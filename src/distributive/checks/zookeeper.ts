@@ -61,6 +61,32 @@ export function parseZooCfg(text: string): ZkServer[] {
   return servers
 }
 
+/**
+ * Sends `word` to every server at once; what `judge` says of an answer, or the error of a server
+ * that did not answer (upstream dereferenced nil there), is one line of the report.
+ */
+async function askEach(
+  host: Host,
+  servers: ReadonlyArray<{ host: string; port: number }>,
+  word: string,
+  timeoutMs: number,
+  signal: AbortSignal,
+  judge: (server: { host: string; port: number }, answer: string) => string | undefined,
+): Promise<string[]> {
+  const bad: string[] = []
+  await Promise.all(
+    servers.map(async (s) => {
+      try {
+        const complaint = judge(s, await fourLetterWord(host, s, word, timeoutMs, signal))
+        if (complaint) bad.push(complaint)
+      } catch (err) {
+        bad.push(`${s.host}:${s.port}: ${(err as Error).message}`)
+      }
+    }),
+  )
+  return bad
+}
+
 export const zookeeperChecks: CheckDef[] = [
   {
     names: ['ZooKeeperRUOK'],
@@ -70,17 +96,7 @@ export const zookeeperChecks: CheckDef[] = [
       const ms = parseDuration(timeout!)
       const list = serverList(servers)
       return async (host, signal) => {
-        const bad: string[] = []
-        await Promise.all(
-          list.map(async (s) => {
-            try {
-              const a = await fourLetterWord(host, s, 'ruok', ms, signal)
-              if (a.trim() !== 'imok') bad.push(`${s.host}:${s.port} answered ${JSON.stringify(a.trim())}`)
-            } catch (err) {
-              bad.push(`${s.host}:${s.port}: ${(err as Error).message}`)
-            }
-          }),
-        )
+        const bad = await askEach(host, list, 'ruok', ms, signal, (s, a) => (a.trim() === 'imok' ? undefined : `${s.host}:${s.port} answered ${JSON.stringify(a.trim())}`))
         return bad.length === 0 ? pass() : fail(`ZooKeeper servers not ok:\n\t${bad.join('\n\t')}`)
       }
     },
@@ -95,21 +111,12 @@ export const zookeeperChecks: CheckDef[] = [
       const limits = [parseLatency(min!), parseLatency(avg!), parseLatency(max!)]
       const list = serverList(servers)
       return async (host, signal) => {
-        const bad: string[] = []
-        await Promise.all(
-          list.map(async (s) => {
-            try {
-              const a = await fourLetterWord(host, s, 'srvr', ms, signal)
-              const m = /Latency min\/avg\/max:\s*([\d.]+)\/([\d.]+)\/([\d.]+)/.exec(a)
-              if (!m) return void bad.push(`${s.host}:${s.port}: no latency in srvr answer`)
-              const got = [Number(m[1]), Number(m[2]), Number(m[3])]
-              if (got.some((v, i) => v > limits[i]!)) bad.push(`${s.host}:${s.port}: latency min/avg/max ${got.join('/')} above ${limits.join('/')}`)
-            } catch (err) {
-              // Upstream dereferenced nil here when a server was down.
-              bad.push(`${s.host}:${s.port}: ${(err as Error).message}`)
-            }
-          }),
-        )
+        const bad = await askEach(host, list, 'srvr', ms, signal, (s, a) => {
+          const m = /Latency min\/avg\/max:\s*([\d.]+)\/([\d.]+)\/([\d.]+)/.exec(a)
+          if (!m) return `${s.host}:${s.port}: no latency in srvr answer`
+          const got = [Number(m[1]), Number(m[2]), Number(m[3])]
+          return got.some((v, i) => v > limits[i]!) ? `${s.host}:${s.port}: latency min/avg/max ${got.join('/')} above ${limits.join('/')}` : undefined
+        })
         return bad.length === 0 ? pass() : fail(`ZooKeeper server stats out of bounds:\n\t${bad.join('\n\t')}`)
       }
     },
