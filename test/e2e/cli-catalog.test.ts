@@ -4,17 +4,7 @@ import { spawn } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startAgent, removeDir, runCli, tempDir, CONSUL_BIN, type RunningAgent } from '../helpers/agent.js'
-
-/** Polls until probe returns something other than undefined; the bound is generous, not a speed claim. */
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await probe()
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
+import { until } from '../helpers/poll.js'
 
 describe('consul services, catalog, maint, event and watch against a dev agent', () => {
   let agent: RunningAgent

@@ -2,7 +2,7 @@
  * Polls until `probe` returns a value other than undefined, or fails after `timeoutMs`
  * (a generous upper bound for a loaded CI machine, not a speed assertion).
  */
-export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs
   let last: unknown
   for (;;) {
