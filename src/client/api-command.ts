@@ -3,6 +3,15 @@ import { ConsulClient, optionsFromEnv, type ClientOptions } from './client.js'
 import { exitWithError } from '../lib/command-errors.js'
 
 /**
+ * `-datacenter`, for the commands whose requests Consul routes to a datacenter's servers (kv, catalog,
+ * event, lock, watch, operator). Agent-local commands (members, reload, maint, services ...) do not take
+ * it, as in Consul, rather than silently acting on the local agent.
+ */
+export const datacenterFlag = {
+  datacenter: Flags.string({ description: 'Datacenter to query. Default: the agent\'s.', helpGroup: 'HTTP API' }),
+}
+
+/**
  * Base of every `consul` command that talks to an agent: Consul's shared HTTP flags, with
  * the CONSUL_* environment as defaults, and Consul-style error output.
  */
@@ -13,7 +22,6 @@ export abstract class ApiCommand<T extends typeof Command> extends Command {
     'ca-file': Flags.string({ description: 'CA certificate to verify the agent with. Default: CONSUL_CACERT.', helpGroup: 'HTTP API' }),
     'client-cert': Flags.string({ description: 'Client certificate for verify_incoming agents. Default: CONSUL_CLIENT_CERT.', helpGroup: 'HTTP API' }),
     'client-key': Flags.string({ description: 'Key of the client certificate. Default: CONSUL_CLIENT_KEY.', helpGroup: 'HTTP API' }),
-    datacenter: Flags.string({ description: 'Datacenter to query. Default: the agent\'s.', helpGroup: 'HTTP API' }),
   }
 
   protected flags!: Interfaces.InferredFlags<(typeof ApiCommand)['baseFlags'] & T['flags']>
@@ -47,6 +55,7 @@ export abstract class ApiCommand<T extends typeof Command> extends Command {
         caFile: f['ca-file'] ?? env.caFile,
         certFile: f['client-cert'] ?? env.certFile,
         keyFile: f['client-key'] ?? env.keyFile,
+        datacenter: f.datacenter,
       }
       this.#client = new ConsulClient(opts)
     }

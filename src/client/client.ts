@@ -20,6 +20,8 @@ export interface ClientOptions {
   timeoutMs?: number
   /** HTTP basic auth as `user[:password]` (consul-template's -consul-auth, CONSUL_HTTP_AUTH). */
   auth?: string
+  /** `?dc=` for every request that does not name one itself, as Consul's api.Config.Datacenter. */
+  datacenter?: string
 }
 
 const truthy = (v: string | undefined): boolean | undefined => (v === undefined || v === '' ? undefined : /^(1|t|true|yes)$/i.test(v))
@@ -67,6 +69,7 @@ export class ConsulClient {
   readonly #agent: http.Agent
   readonly #timeoutMs: number
   readonly #authHeader: string | undefined
+  readonly #datacenter: string | undefined
 
   constructor(opts: ClientOptions = {}) {
     let address = opts.address ?? '127.0.0.1:8500'
@@ -76,6 +79,7 @@ export class ConsulClient {
     this.#token = opts.token
     this.#timeoutMs = opts.timeoutMs ?? 0
     this.#authHeader = opts.auth ? `Basic ${Buffer.from(opts.auth).toString('base64')}` : undefined
+    this.#datacenter = opts.datacenter || undefined
     if (this.baseUrl.protocol === 'https:') {
       this.#agent = new https.Agent({
         keepAlive: true,
@@ -100,6 +104,7 @@ export class ConsulClient {
       if (v === undefined || v === false) continue
       url.searchParams.set(k, v === true ? '' : String(v))
     }
+    if (this.#datacenter && !url.searchParams.has('dc')) url.searchParams.set('dc', this.#datacenter)
     const mod = url.protocol === 'https:' ? https : http
     const headers: Record<string, string> = {}
     if (this.#token) headers['X-Consul-Token'] = this.#token

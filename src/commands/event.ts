@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core'
-import { ApiCommand } from '../client/api-command.js'
+import { ApiCommand, datacenterFlag } from '../client/api-command.js'
 
 export default class Event extends ApiCommand<typeof Event> {
   static override summary = 'Fire a custom user event.'
@@ -12,6 +12,7 @@ export default class Event extends ApiCommand<typeof Event> {
   ]
   static override args = { payload: Args.string({ description: 'Event payload' }) }
   static override flags = {
+    ...datacenterFlag,
     name: Flags.string({ description: 'Event name (required).' }),
     node: Flags.string({ description: 'Regular expression for the nodes that should handle it.' }),
     service: Flags.string({ description: 'Regular expression for the services that should handle it.' }),

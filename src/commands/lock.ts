@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { Flags } from '@oclif/core'
-import { ApiCommand } from '../client/api-command.js'
+import { ApiCommand, datacenterFlag } from '../client/api-command.js'
 import { originalTail, shapesOf, splitGoArgs } from '../client/go-args.js'
 import { KeyLock, Semaphore, sleep, type Holder } from '../client/locking.js'
 import { parseDurationMs, formatDurationMs } from '../lib/duration.js'
@@ -31,6 +31,7 @@ With -n greater than 1 the prefix becomes a semaphore: up to N processes run the
   ]
   static override strict = false
   static override flags = {
+    ...datacenterFlag,
     n: Flags.integer({ description: 'Number of concurrent holders; above 1 the lock becomes a semaphore.', default: 1 }),
     name: Flags.string({ description: 'Session name (default: generated from the child command and prefix).' }),
     timeout: Flags.string({ description: 'Give up acquiring after this long, e.g. 10s (0: wait forever).', default: '0s' }),

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { Flags } from '@oclif/core'
-import { ApiCommand } from '../client/api-command.js'
+import { ApiCommand, datacenterFlag } from '../client/api-command.js'
 import { encodeKey, type KvPair, type ReadOptions } from '../client/client.js'
 import { goJsonEscape } from '../client/format.js'
 import { originalTail, shapesOf, splitGoArgs } from '../client/go-args.js'
@@ -46,6 +46,7 @@ Unlike HashiCorp's CLI, which prints the first result and exits when no handler 
   ]
   static override strict = false
   static override flags = {
+    ...datacenterFlag,
     type: Flags.string({ description: `Watch type: ${TYPES.join(', ')}.` }),
     key: Flags.string({ description: 'Key to watch (type key).' }),
     prefix: Flags.string({ description: 'Key prefix to watch (type keyprefix).' }),

@@ -64,8 +64,11 @@ export async function blockingQuery<T>(
   return result.value
 }
 
-/** `?dc=` naming another datacenter: WAN federation arrives later, so there is no path yet. */
-export function checkDatacenter(req: ApiRequest, ctx: ApiContext): void {
-  const dc = req.param('dc')
+/**
+ * `?dc=` naming another datacenter: WAN federation arrives later, so there is no path yet. A request
+ * body's own `Datacenter` (catalog register/deregister) wins over `?dc=`, as in Consul.
+ */
+export function checkDatacenter(req: ApiRequest, ctx: ApiContext, bodyDatacenter?: unknown): void {
+  const dc = typeof bodyDatacenter === 'string' && bodyDatacenter ? bodyDatacenter : req.param('dc')
   if (dc && dc !== ctx.datacenter) throw noPathToDatacenter()
 }

@@ -104,8 +104,8 @@ async function node(req: ApiRequest, ctx: ApiContext, asList: boolean): Promise<
 
 /** PUT /v1/catalog/register: a node with an optional service and checks (Consul's RegisterRequest). */
 async function register(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
-  checkDatacenter(req, ctx)
   const body = await readJsonBody(req)
+  checkDatacenter(req, ctx, field(body, 'Datacenter'))
   const nodeName = field(body, 'Node')
   const address = field(body, 'Address')
   if (typeof nodeName !== 'string' || !nodeName) throw badRequest('Must provide node')
@@ -137,8 +137,8 @@ async function register(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
 }
 
 async function deregister(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
-  checkDatacenter(req, ctx)
   const body = await readJsonBody(req)
+  checkDatacenter(req, ctx, field(body, 'Datacenter'))
   const node = field(body, 'Node')
   if (typeof node !== 'string' || !node) throw badRequest('Must provide node')
   const serviceId = field(body, 'ServiceID')

@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core'
-import { ApiCommand } from '../../client/api-command.js'
+import { ApiCommand, datacenterFlag } from '../../client/api-command.js'
 import type { CatalogNode } from '../../client/client.js'
 import { columnize, mapToKv } from '../../client/format.js'
 import { nodeMetaFilters } from '../../client/service-files.js'
@@ -14,6 +14,7 @@ export default class CatalogNodes extends ApiCommand<typeof CatalogNodes> {
     '<%= config.bin %> catalog nodes -near=_agent',
   ]
   static override flags = {
+    ...datacenterFlag,
     service: Flags.string({ description: 'Only nodes providing this service (id or name).' }),
     detailed: Flags.boolean({ description: 'Full node IDs, tagged addresses and metadata.' }),
     'node-meta': Flags.string({ description: 'Only nodes with this key=value metadata; repeat for more.', multiple: true, multipleNonGreedy: true }),

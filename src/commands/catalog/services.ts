@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core'
-import { ApiCommand } from '../../client/api-command.js'
+import { ApiCommand, datacenterFlag } from '../../client/api-command.js'
 import { tabwrite } from '../../client/format.js'
 import { nodeMetaFilters } from '../../client/service-files.js'
 
@@ -12,6 +12,7 @@ export default class CatalogServices extends ApiCommand<typeof CatalogServices> 
     '<%= config.bin %> catalog services -node-meta=rack=r1',
   ]
   static override flags = {
+    ...datacenterFlag,
     node: Flags.string({ description: 'Only services on this node (id or name).' }),
     'node-meta': Flags.string({ description: 'Only services on nodes with this key=value metadata; repeat for more.', multiple: true, multipleNonGreedy: true }),
     tags: Flags.boolean({ description: 'Show each service\'s tags, comma-separated, beside it.' }),

@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core'
-import { ApiCommand } from '../../client/api-command.js'
+import { ApiCommand, datacenterFlag } from '../../client/api-command.js'
 
 export default class KvDelete extends ApiCommand<typeof KvDelete> {
   static override summary = 'Delete a key, or every key under a prefix, from the KV store.'
@@ -10,6 +10,7 @@ export default class KvDelete extends ApiCommand<typeof KvDelete> {
   ]
   static override args = { key: Args.string({ description: 'Key or prefix' }) }
   static override flags = {
+    ...datacenterFlag,
     recurse: Flags.boolean({ description: 'Delete every key under the prefix.' }),
     cas: Flags.boolean({ description: 'Delete only if the key\'s ModifyIndex equals -modify-index.' }),
     'modify-index': Flags.integer({ description: 'ModifyIndex for -cas.', min: 0 }),

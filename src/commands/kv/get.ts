@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core'
-import { ApiCommand } from '../../client/api-command.js'
+import { ApiCommand, datacenterFlag } from '../../client/api-command.js'
 import { formatKvDetailed, kvValueText } from '../../client/format.js'
 
 export default class KvGet extends ApiCommand<typeof KvGet> {
@@ -12,6 +12,7 @@ export default class KvGet extends ApiCommand<typeof KvGet> {
   ]
   static override args = { key: Args.string({ description: 'Key, or prefix with -recurse/-keys' }) }
   static override flags = {
+    ...datacenterFlag,
     recurse: Flags.boolean({ description: 'Read every key under the prefix, printed as key:value.' }),
     keys: Flags.boolean({ description: 'List keys under the prefix instead of values.' }),
     separator: Flags.string({ description: 'With -keys, collapse keys at this separator.', default: '/' }),

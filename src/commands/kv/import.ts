@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core'
-import { ApiCommand } from '../../client/api-command.js'
+import { ApiCommand, datacenterFlag } from '../../client/api-command.js'
 import { readValueArg } from '../../client/value-arg.js'
 import { parseJson, field } from '../../lib/json.js'
 
@@ -7,7 +7,7 @@ export default class KvImport extends ApiCommand<typeof KvImport> {
   static override summary = 'Import KV pairs from the JSON that kv export writes.'
   static override examples = ['<%= config.bin %> kv import @web.json', '<%= config.bin %> kv export | <%= config.bin %> kv import -prefix=copy/ -']
   static override args = { data: Args.string({ description: 'JSON, @file, or - for stdin', required: true }) }
-  static override flags = { prefix: Flags.string({ description: 'Prefix to put in front of every imported key.', default: '' }) }
+  static override flags = { ...datacenterFlag, prefix: Flags.string({ description: 'Prefix to put in front of every imported key.', default: '' }) }
 
   async run(): Promise<void> {
     const text = (await readValueArg(this.args.data)).toString('utf8')

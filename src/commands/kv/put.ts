@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core'
-import { ApiCommand } from '../../client/api-command.js'
+import { ApiCommand, datacenterFlag } from '../../client/api-command.js'
 import { readValueArg } from '../../client/value-arg.js'
 
 export default class KvPut extends ApiCommand<typeof KvPut> {
@@ -17,6 +17,7 @@ export default class KvPut extends ApiCommand<typeof KvPut> {
     value: Args.string({ description: 'Value, @file, or - for stdin' }),
   }
   static override flags = {
+    ...datacenterFlag,
     flags: Flags.string({ description: 'Unsigned 64-bit integer stored with the value.' }),
     cas: Flags.boolean({ description: 'Check-and-set: write only if the key\'s ModifyIndex equals -modify-index (0: only if absent).' }),
     'modify-index': Flags.integer({ description: 'ModifyIndex for -cas.', min: 0 }),

@@ -1,4 +1,4 @@
-import { ApiCommand } from '../../../client/api-command.js'
+import { ApiCommand, datacenterFlag } from '../../../client/api-command.js'
 import { columnize } from '../../../client/format.js'
 
 interface RaftServer {
@@ -13,6 +13,8 @@ interface RaftServer {
 export default class ListPeers extends ApiCommand<typeof ListPeers> {
   static override summary = 'List the raft peers of the servers and which one leads.'
   static override examples = ['<%= config.bin %> operator raft list-peers']
+
+  static override flags = { ...datacenterFlag }
 
   async run(): Promise<void> {
     const config = await this.client.json<{ Servers: RaftServer[] }>('GET', '/v1/operator/raft/configuration')
