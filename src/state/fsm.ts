@@ -128,6 +128,7 @@ export class Fsm {
     }
     for (const [key, idx] of data.tombstones) kv.tombstones.set(key, idx)
     kv.tombstoneFloor = data.tombstoneFloor
+    kv.reindex()
     const catalog = new CatalogTables()
     if (data.catalog) {
       for (const n of data.catalog.nodes) catalog.nodes.set(n.Node, n)

@@ -36,6 +36,8 @@ export class KvTable {
   tombstones: Tree<number> = new BTree<string, number>()
   /** Every reaped tombstone had an index at or below this, so results never report less. */
   tombstoneFloor = 0
+  /** The table's index (Consul's "kvs" index): the last raft index that wrote or deleted a key. */
+  index = 0
 
   get(key: string): DirEntry | undefined {
     return this.entries.get(key)
@@ -63,11 +65,23 @@ export class KvTable {
     return out
   }
 
-  /** The index a read of exactly `key` reports. */
+  /**
+   * The index a read of exactly `key` reports: its ModifyIndex, or for a missing key the table's
+   * index, as Consul's KVS.Get does (a client blocking on a key that does not exist yet then waits
+   * from where the table is, not from 1).
+   */
   keyIndex(key: string): number {
     const entry = this.entries.get(key)
     if (entry) return entry.ModifyIndex
-    return Math.max(this.tombstones.get(key) ?? 0, this.tombstoneFloor)
+    return Math.max(this.index, this.tombstoneFloor)
+  }
+
+  /** Recomputes the table's index from its rows (after a snapshot restore). */
+  reindex(): void {
+    let max = this.tombstoneFloor
+    this.entries.forEach((v) => void (max = v.ModifyIndex > max ? v.ModifyIndex : max))
+    this.tombstones.forEach((v) => void (max = v > max ? v : max))
+    this.index = max
   }
 
   /** The index a read of the prefix reports: newest write or delete under it. */
@@ -75,16 +89,19 @@ export class KvTable {
     return this.listWithIndex(prefix, false).index
   }
 
-  /** Entries under the prefix (when `collect`) and the prefix's index, in one pass over the range. */
+  /**
+   * Entries under the prefix (when `collect`) and the prefix's index, in one pass over the range.
+   * A prefix with nothing under it, live or deleted, reports the table's index, as Consul's KVS.List.
+   */
   listWithIndex(prefix: string, collect = true): { index: number; entries: DirEntry[] } {
-    let max = this.tombstoneFloor
+    let max = 0
     const entries: DirEntry[] = []
     this.#forPrefix(this.entries, prefix, (_k, v) => {
       if (v.ModifyIndex > max) max = v.ModifyIndex
       if (collect) entries.push(v)
     })
     this.#forPrefix(this.tombstones, prefix, (_k, v) => void (max = v > max ? v : max))
-    return { index: max, entries }
+    return { index: Math.max(max === 0 ? this.index : max, this.tombstoneFloor), entries }
   }
 
   get size(): number {
@@ -122,6 +139,7 @@ export class KvTable {
       ...(session ? { Session: session } : {}),
     })
     this.tombstones.delete(key)
+    if (index > this.index) this.index = index
   }
 
   /** Check-and-set: 0 means "only if absent", otherwise the entry's ModifyIndex must match. */
@@ -155,11 +173,13 @@ export class KvTable {
     copy.entries = this.entries.clone()
     copy.tombstones = this.tombstones.clone()
     copy.tombstoneFloor = this.tombstoneFloor
+    copy.index = this.index
     return copy
   }
 
   #tombstone(key: string, index: number): void {
     this.tombstones.set(key, index)
+    if (index > this.index) this.index = index
     if (this.tombstones.size > LIMITS.kvTombstonesMax) {
       // Deterministic reap (every replica does it at the same index): drop all, raise the floor.
       this.tombstones.forEach((v) => void (this.tombstoneFloor = Math.max(this.tombstoneFloor, v)))

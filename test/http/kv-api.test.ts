@@ -58,6 +58,33 @@ describe('KV HTTP API against a real agent process', () => {
     assert.equal(await missing.text(), '')
   })
 
+  test('a missing key or an empty prefix reports the KV table\'s index, and a blocking read of it waits for the key', async () => {
+    await fetch(`${base}/v1/kv/other/a`, { method: 'PUT', body: 'x' })
+    const write = await fetch(`${base}/v1/kv/other/b`, { method: 'PUT', body: 'y' })
+    await write.arrayBuffer()
+    const table = Number((await fetch(`${base}/v1/kv/?recurse`)).headers.get('x-consul-index'))
+    for (const path of ['/v1/kv/not/yet', '/v1/kv/not/?recurse', '/v1/kv/not/?keys']) {
+      const res = await fetch(base + path)
+      assert.equal(res.status, 404, path)
+      assert.equal(Number(res.headers.get('x-consul-index')), table, path)
+    }
+    // Blocking from the table's index: the answer is the key once it is written, not an early 404.
+    const waiting = fetch(`${base}/v1/kv/not/yet?index=${table}&wait=30s`)
+    await new Promise((r) => setTimeout(r, 200))
+    await (await fetch(`${base}/v1/kv/not/yet`, { method: 'PUT', body: 'here' })).arrayBuffer()
+    const res = await waiting
+    assert.equal(res.status, 200)
+    const [pair] = (await res.json()) as Array<{ Value: string; ModifyIndex: number }>
+    assert.equal(Buffer.from(pair!.Value, 'base64').toString(), 'here')
+    assert.equal(Number(res.headers.get('x-consul-index')), pair!.ModifyIndex)
+    // A deleted key keeps reporting the table's index, which moves with every write or delete.
+    await (await fetch(`${base}/v1/kv/not/yet`, { method: 'DELETE' })).arrayBuffer()
+    const after = await fetch(`${base}/v1/kv/not/yet`)
+    assert.equal(after.status, 404)
+    assert.equal(Number(after.headers.get('x-consul-index')), Number((await fetch(`${base}/v1/kv/?recurse`)).headers.get('x-consul-index')))
+    assert.ok(Number(after.headers.get('x-consul-index')) > pair!.ModifyIndex)
+  })
+
   test('npm consul: set, get with the exact field set, raw, missing, null value, delete', async () => {
     assert.equal(await consul.kv.set('node/a', 'hello'), true)
     const got = await consul.kv.get('node/a')

@@ -17,6 +17,7 @@ test('snapshot then restore reproduces the state, uint64 flags included', async 
   assert.deepEqual(b.state.kv.list(''), a.state.kv.list(''))
   assert.equal(b.state.kv.get('x')!.Flags, 18446744073709551615n)
   assert.equal(b.state.kvGet(undefined, 'y').index, 4, 'tombstones survive')
+  assert.equal(b.state.kvGet(undefined, 'never-written').index, 4, 'the table index is rebuilt')
   assert.equal(b.state.lastIndex, 4)
   assert.equal(b.snapshot(), a.snapshot())
 })

@@ -46,7 +46,11 @@ test('indexes are per result and never go backwards on delete', () => {
   s.kvApply(12, { Verb: 'delete', Key: 'web/a' })
   assert.equal(s.kvList(undefined, 'web/').index, 12, 'the tombstone carries the delete index')
   assert.equal(s.kvGet(undefined, 'web/a').index, 12)
-  assert.equal(s.kvGet(undefined, 'never').index, 0, 'the endpoint clamps this to 1')
+  assert.equal(s.kvGet(undefined, 'never').index, 12, 'a missing key reports the table index, as Consul')
+  assert.equal(s.kvList(undefined, 'nothing/').index, 12, 'so does an empty prefix')
+  s.kvApply(13, { Verb: 'delete', Key: 'not-there' })
+  assert.equal(s.kvGet(undefined, 'never').index, 12, 'deleting nothing writes nothing')
+  assert.equal(new StateStore().kvGet(undefined, 'never').index, 0, 'the endpoint clamps this to 1')
 })
 
 test('keys with a separator collapse subtrees', () => {
