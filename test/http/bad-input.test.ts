@@ -72,7 +72,7 @@ describe('bad input gets the right status and the agent keeps serving', () => {
 
   test('unknown paths are 404 and wrong methods 405 with Allow', async () => {
     await expectStatus('/v1/nope', {}, 404, /Invalid URL path/)
-    await expectStatus('/', {}, 404)
+    await expectStatus('/ui-not-here', {}, 404)
     const res = await expectStatus('/v1/kv/k', { method: 'POST', body: 'x' }, 405)
     assert.equal(res.headers.get('allow'), 'GET,PUT,DELETE')
     const txn = await expectStatus('/v1/txn', { method: 'GET' }, 405)

@@ -172,6 +172,25 @@ describe('KV HTTP API against a real agent process', () => {
     assert.match(await res.text(), /too many operations \(129 > 128\)/)
   })
 
+  test('the agent\'s root answers 200 as Consul\'s does without a UI, so an HTTP check on it passes', async () => {
+    const res = await fetch(`${base}/`)
+    assert.equal(res.status, 200)
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain/)
+    assert.match(await res.text(), /^Consul Agent: UI disabled/)
+    assert.equal((await fetch(`${base}/`, { method: 'HEAD' })).status, 200)
+    assert.equal((await fetch(`${base}/elsewhere`)).status, 404)
+    const reg = await fetch(`${base}/v1/agent/check/register`, { method: 'PUT', body: JSON.stringify({ Name: 'root', HTTP: `${base}/`, Interval: '1s' }) })
+    assert.equal(reg.status, 200)
+    const deadline = Date.now() + 30_000
+    let status = ''
+    while (status !== 'passing' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100))
+      status = ((await (await fetch(`${base}/v1/agent/checks`)).json()) as Record<string, { Status: string }>).root?.Status ?? ''
+    }
+    assert.equal(status, 'passing')
+    await (await fetch(`${base}/v1/agent/check/deregister/root`, { method: 'PUT' })).arrayBuffer()
+  })
+
   test('status, agent/self, catalog/datacenters', async () => {
     assert.equal(await consul.status.leader(), '127.0.0.1:8300')
     assert.deepEqual(await consul.status.peers(), ['127.0.0.1:8300'])
