@@ -68,7 +68,11 @@ export class Agent implements ApiContext {
     this.logger.setLevel(loaded.config.logLevel)
     for (const w of loaded.warnings) this.logger.warn(`config: ${w}`)
     this.nodeId = this.#nodeId()
-    this.local = new LocalState(this.config.dev ? undefined : this.config.dataDir)
+    this.local = new LocalState({
+      dataDir: this.config.dev ? undefined : this.config.dataDir,
+      checkUpdateIntervalMs: () => this.config.checkUpdateIntervalMs,
+      log: this.#log,
+    })
     this.events = new EventBuffer(
       () => this.config.nodeName,
       () => [...this.local.services.values()].map((s) => s.def),
@@ -255,6 +259,8 @@ export class Agent implements ApiContext {
     }
     this.logger.setLevel(this.config.logLevel)
     this.#dns?.configChanged()
+    // node_meta (and anything else the catalog holds of this node) goes out with one full sync now.
+    this.#antiEntropy?.trigger(true)
     this.logger.info(`agent: reloaded configuration${applied.length ? `; applied: ${applied.join(', ')}` : '; nothing to apply'}`)
     if (restartRequired.length) this.logger.warn(`agent: changed keys that need a restart to take effect: ${restartRequired.join(', ')}`)
     return { applied, restartRequired }

@@ -167,7 +167,7 @@ export class AntiEntropy {
         if (cur && id !== 'serfHealth') commands.push({ Type: 'deregister', Node: node.Node, CheckID: id })
         continue
       }
-      const want = { ...c.spec.record, Status: c.status, Output: c.output }
+      const want = { ...c.spec.record, Status: c.status, Output: c.catalogOutput }
       if (!cur || !sameCheck(cur, want)) changed.push(want)
     }
     if (changed.length) commands.push({ Type: 'register', Node: node, SkipNodeUpdate: true, Checks: changed })
@@ -186,7 +186,7 @@ export class AntiEntropy {
     for (const s of local.services.values()) wantServices.set(s.def.ID, serviceInput(s.def))
     if (this.#o.serverPort !== undefined) wantServices.set('consul', consulService(this.#o.serverPort))
     const wantChecks = new Map<string, CheckInput>([['serfHealth', SERF_HEALTH]])
-    for (const c of local.checks.values()) wantChecks.set(c.spec.runner.id, { ...c.spec.record, Status: c.status, Output: c.output })
+    for (const c of local.checks.values()) wantChecks.set(c.spec.runner.id, { ...c.spec.record, Status: c.status, Output: c.catalogOutput })
 
     if (nodeDiffers || !state.catalog.check(name, 'serfHealth')) commands.push({ Type: 'register', Node: node, Checks: [SERF_HEALTH] })
     const have = new Map(state.catalog.nodeServices(name).map((s) => [s.ID, s]))

@@ -64,6 +64,8 @@ export interface RuntimeConfig {
   raftSnapshotThreshold: number
   raftTrailingLogs: number
   raftSnapshotIntervalMs: number
+  /** check_update_interval: how often an output-only change of a check reaches the catalog. */
+  checkUpdateIntervalMs: number
   tls: { caFile?: string; certFile?: string; keyFile?: string; verifyIncoming: boolean }
   ui: boolean
   enableScriptChecks: boolean
@@ -368,6 +370,8 @@ export function buildRuntime(doc: ConfigDoc, dev: boolean): RuntimeConfig {
     raftSnapshotThreshold: (doc.raft_snapshot_threshold as number | undefined) ?? LIMITS.raftSnapshotThreshold,
     raftTrailingLogs: (doc.raft_trailing_logs as number | undefined) ?? LIMITS.raftTrailingLogs,
     raftSnapshotIntervalMs: ms(doc, 'raft_snapshot_interval', LIMITS.raftSnapshotIntervalMs),
+    // Consul's default is 5m; its dev mode sets 0s so every output shows at once.
+    checkUpdateIntervalMs: ms(doc, 'check_update_interval', dev ? 0 : 5 * 60_000),
     tls: {
       caFile: tlsKey<string>('ca_file'),
       certFile: tlsKey<string>('cert_file'),
@@ -439,6 +443,7 @@ export const RELOADABLE_KEYS: ReadonlySet<string> = new Set([
   'log_level',
   'limits',
   'node_meta',
+  'check_update_interval',
   'raft_snapshot_threshold',
   'raft_trailing_logs',
   'raft_snapshot_interval',

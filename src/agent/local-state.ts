@@ -20,6 +20,25 @@ export interface LocalCheck {
   runner: RunningCheck | undefined
   /** Wall-clock ms when the check turned critical, for deregister_critical_service_after. */
   criticalSince: number | undefined
+  /**
+   * The output the catalog should hold. It trails `output` while an output-only change waits for
+   * check_update_interval; a status change carries the latest output at once.
+   */
+  catalogOutput: string
+  /** The pending write-back of an output-only change. */
+  deferred: NodeJS.Timeout | undefined
+  /** Whether a verdict came since registration: the first one always goes through at once. */
+  reported: boolean
+}
+
+export interface LocalStateOptions {
+  /** Where HTTP registrations are kept; none in -dev. */
+  dataDir: string | undefined
+  /** check_update_interval in ms (0: every output change goes to the catalog at once). */
+  checkUpdateIntervalMs?: () => number
+  log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void
+  /** Randomness for the write-back stagger (injected so tests can pin it). */
+  random?: () => number
 }
 
 /** A change anti-entropy must carry to the catalog. */
@@ -46,9 +65,15 @@ export class LocalState {
   /** Fires key `local` on every change (hash-blocking agent endpoints, alias checks). */
   readonly watches = new WatchRegistry()
   readonly #dir: string | undefined
+  readonly #interval: () => number
+  readonly #log: NonNullable<LocalStateOptions['log']>
+  readonly #random: () => number
 
-  constructor(dataDir: string | undefined) {
-    this.#dir = dataDir ? join(dataDir, 'local') : undefined
+  constructor(opts: LocalStateOptions) {
+    this.#dir = opts.dataDir ? join(opts.dataDir, 'local') : undefined
+    this.#interval = opts.checkUpdateIntervalMs ?? (() => 0)
+    this.#log = opts.log ?? (() => {})
+    this.#random = opts.random ?? Math.random
   }
 
   /** `restored`: it came from disk at start-up, so there is nothing to write back. */
@@ -75,14 +100,19 @@ export class LocalState {
   addCheck(spec: CheckSpec, source: Source, runner: RunningCheck | undefined, state?: { status: CheckStatus; output: string }): void {
     const previous = this.checks.get(spec.runner.id)
     previous?.runner?.stop()
+    if (previous?.deferred) clearTimeout(previous.deferred)
     const status = state?.status ?? previous?.status ?? spec.record.Status
+    const output = state?.output ?? previous?.output ?? ''
     const check: LocalCheck = {
       spec,
       source,
       status,
-      output: state?.output ?? previous?.output ?? '',
+      output,
       runner,
       criticalSince: status === 'critical' ? Date.now() : undefined,
+      catalogOutput: output,
+      deferred: undefined,
+      reported: state !== undefined || (previous?.reported ?? false),
     }
     this.checks.set(spec.runner.id, check)
     if (source === 'api' && !state) this.#persistCheck(check)
@@ -94,22 +124,51 @@ export class LocalState {
     const check = this.checks.get(id)
     if (!check) return false
     check.runner?.stop()
+    if (check.deferred) clearTimeout(check.deferred)
     this.checks.delete(id)
     if (check.source === 'api') this.#remove('checks', id)
     this.#notify({ kind: 'check', id })
     return true
   }
 
-  /** A runner's (or a TTL endpoint's) verdict. Returns false for an unknown check. */
+  /**
+   * A runner's (or a TTL endpoint's) verdict. Returns false for an unknown check. As Consul's
+   * local state does, a change of output alone is shown here at once but written to the catalog
+   * at most once per check_update_interval (half of it plus a random stagger), so a check that
+   * prints a timestamp does not wake every watcher of the service on every run; a change of
+   * status goes through at once, with the latest output.
+   */
   updateCheck(id: string, status: CheckStatus, output: string): boolean {
     const check = this.checks.get(id)
     if (!check) return false
     if (check.status === status && check.output === output) return true
+    const interval = this.#interval()
+    // Consul defers the first verdict too when it keeps the initial status (a critical check's first
+    // output would wait minutes); here the first one goes through, as a user expects.
+    if (check.status === status && interval > 0 && check.reported) {
+      check.output = output
+      if (!check.deferred) {
+        check.deferred = setTimeout(() => {
+          check.deferred = undefined
+          if (this.checks.get(id) !== check || check.catalogOutput === check.output) return
+          check.catalogOutput = check.output
+          this.#notify({ kind: 'check', id })
+        }, interval / 2 + Math.floor(this.#random() * interval))
+        check.deferred.unref()
+      }
+      return true
+    }
+    if (check.deferred) clearTimeout(check.deferred)
+    check.deferred = undefined
     if (status === 'critical' && check.status !== 'critical') check.criticalSince = Date.now()
     if (status !== 'critical') check.criticalSince = undefined
     const statusChanged = check.status !== status
+    // Operators find a flapping check by these lines (Consul's wording).
+    if (statusChanged) this.#log(status === 'passing' ? 'info' : 'warn', `agent: Check is now ${status}: check=${id}`)
     check.status = status
     check.output = output
+    check.catalogOutput = output
+    check.reported = true
     // Output-only changes are not worth a disk write; status changes are.
     if (statusChanged && check.source === 'api') this.#persistCheck(check)
     this.#notify({ kind: 'check', id })
@@ -118,7 +177,10 @@ export class LocalState {
 
   /** Stops every runner (agent shutdown). */
   stopAll(): void {
-    for (const c of this.checks.values()) c.runner?.stop()
+    for (const c of this.checks.values()) {
+      c.runner?.stop()
+      if (c.deferred) clearTimeout(c.deferred)
+    }
   }
 
   /** The HTTP registrations saved before a restart. */
