@@ -13,7 +13,9 @@ import { typed } from '../template/index.js'
 const W = '0-9A-Za-z_'
 const DC_RE = `(?:@(?<dc>[${W}.\\-]+))?`
 const KEY_RE = `/?(?<key>[^@?]+)`
-const FILTER_RE = `(?:\\|(?<filter>[${W},]+))?`
+// Spaces around the commas are accepted ("passing, warning"), as consul-template did in 2015 and the
+// seed's templates rely on; today's upstream rejects them.
+const FILTER_RE = `(?:\\|(?<filter>[${W}, ]+))?`
 const SERVICE_NAME_RE = `(?<name>[${W}\\-]+)`
 const QUERY_RE = `(?:\\?(?<query>[${W}\\-=&]+))?`
 const NODE_NAME_RE = `(?<name>[${W}.\\-]+)`

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process'
 import { chmodSync, chownSync, closeSync, fsyncSync, lstatSync, mkdirSync, openSync, realpathSync, writeSync, constants as fsc } from 'node:fs'
 import { dirname, basename, join, relative, resolve, sep } from 'node:path'
 import YAML from 'yaml'
-import { float64, GoFloat, sprintf, typed, typeName, type Template } from '../template/index.js'
+import { float64, GoFloat, GoSizedInt, sprintf, typed, typeName, type Template } from '../template/index.js'
 import { signature } from '../template/funcs.js'
 import { kindOf, Kind, isPlainObject } from '../template/value.js'
 import {
@@ -437,6 +437,7 @@ function fromYaml(x: unknown): unknown {
 /** Template values to plain JS for the YAML encoder (maps sorted, structs in field order). */
 function toPlain(x: unknown): unknown {
   if (x instanceof GoFloat) return x.value
+  if (x instanceof GoSizedInt) return x.value
   if (typeof x === 'bigint') return x
   if (Array.isArray(x)) return x.map(toPlain)
   if (x instanceof Map) return toPlain(Object.fromEntries([...x.entries()].map(([k, v]) => [String(k), v])))

@@ -3,7 +3,7 @@
  * HTML escaping), RE2 regexes and Regexp.Expand's `$1`/`${name}` replacement, time.Format layouts,
  * strconv parsing, and a small TOML encoder (BurntSushi/toml's layout for maps and scalars).
  */
-import { GoFloat, sprint } from '../template/index.js'
+import { GoFloat, GoSizedInt, sprint } from '../template/index.js'
 import { kindOf, Kind } from '../template/value.js'
 import { compileRe2, findAllRe2 } from '../lib/re2.js'
 
@@ -46,6 +46,7 @@ export function goJson(v: unknown, opts: { indent?: string; escapeHTML?: boolean
     const sep = indent ? ': ' : ':'
     if (x === undefined || x === null) return 'null'
     if (x instanceof GoFloat) return jsonFloat(x.value)
+    if (x instanceof GoSizedInt) return String(x.value)
     switch (typeof x) {
       case 'string':
         return jsonString(x, escapeHTML)
@@ -281,13 +282,14 @@ export function goToml(v: unknown): string {
   const key = (k: string): string => (/^[A-Za-z0-9_-]+$/.test(k) ? k : jsonString(k, false))
   const scalar = (x: unknown): string => {
     if (x instanceof GoFloat) return Number.isInteger(x.value) ? `${x.value}.0` : String(x.value)
+    if (x instanceof GoSizedInt) return String(x.value)
     if (typeof x === 'string') return jsonString(x, false)
     if (typeof x === 'number') return Number.isSafeInteger(x) ? String(x) : String(x)
     if (typeof x === 'bigint' || typeof x === 'boolean') return String(x)
     if (Array.isArray(x)) return '[' + x.map(scalar).join(', ') + ']'
     return sprint(x)
   }
-  const isTable = (x: unknown): boolean => x !== null && typeof x === 'object' && !Array.isArray(x) && !(x instanceof GoFloat)
+  const isTable = (x: unknown): boolean => x !== null && typeof x === 'object' && !Array.isArray(x) && !(x instanceof GoFloat) && !(x instanceof GoSizedInt)
   const entriesOf = (x: unknown): [string, unknown][] => {
     const e = x instanceof Map ? [...x.entries()].map(([a, b]) => [String(a), b] as [string, unknown]) : Object.entries(x as object)
     return kindOf(x) === Kind.Map ? e.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) : e

@@ -27,6 +27,7 @@ import { formatFloatG, quote } from './strconv.js';
 import {
   Complex,
   GoFloat,
+  GoSizedInt,
   Kind,
   float64,
   elemIsIface,
@@ -252,7 +253,7 @@ class State {
               oneIteration(undefined, normInt(i), false);
             }
           } else {
-            const n = val as number;
+            const n = Number(val);
             for (let i = 0; i < n; i++) {
               ran = true;
               oneIteration(undefined, i, false);
@@ -679,7 +680,7 @@ function prepareArg(value: unknown, typ: ParamKind): unknown {
       if (k === Kind.Bool) return value;
       break;
     case 'int':
-      if (k === Kind.Int || k === Kind.Uint) return value; // intLike values convert
+      if (k === Kind.Int || k === Kind.Uint) return value instanceof GoSizedInt ? value.value : value; // intLike values convert
       break;
     case 'float64':
       if (k === Kind.Float) return value instanceof GoFloat ? value.value : value;

@@ -14,7 +14,7 @@ import {
   quoteRuneToASCII,
   quoteToASCII,
 } from './strconv.js';
-import { Complex, GoFloat, Kind, findMember, kindOf, sortedEntries, typeName } from './value.js';
+import { Complex, GoFloat, GoSizedInt, Kind, findMember, kindOf, sortedEntries, typeName } from './value.js';
 
 const TOO_LARGE = 1e6;
 
@@ -22,7 +22,7 @@ const TOO_LARGE = 1e6;
 export function stringerText(v: unknown): string | undefined {
   if (typeof v !== 'object' || v === null) return undefined;
   if (v instanceof Error) return v.message;
-  if (Array.isArray(v) || v instanceof GoFloat || v instanceof Complex || v instanceof Map) return undefined;
+  if (Array.isArray(v) || v instanceof GoFloat || v instanceof GoSizedInt || v instanceof Complex || v instanceof Map) return undefined;
   const proto = Object.getPrototypeOf(v);
   if (proto === Object.prototype || proto === null) return undefined;
   const m = findMember(v, 'Error');
@@ -421,6 +421,7 @@ class Printer {
         return this.fmtStringVerb(arg, verb);
     }
     if (arg instanceof GoFloat) return this.fmtFloatVerb(arg.value, verb, arg);
+    if (arg instanceof GoSizedInt) return this.fmtIntegerVerb(BigInt(arg.value), !arg.type.startsWith('u'), verb, arg);
     if (arg instanceof Complex) return this.fmtComplexVerb(arg, verb);
     if (!this.handleMethods(verb, arg)) this.printValue(arg, verb, 0);
   }

@@ -11,6 +11,7 @@ import { isPrint } from './strconv.js';
 import {
   Complex,
   GoFloat,
+  byte,
   Kind,
   byteLength,
   compareStrings as compareUtf8,
@@ -124,7 +125,8 @@ function index(item: unknown, ...indexes: unknown[]): unknown {
       const len = bytes ? bytes.length : s.length;
       const x = indexArg(idx, len);
       if (x === len) throw new FuncError('reflect: string index out of range');
-      item = bytes ? bytes[x] : s.charCodeAt(x);
+      // Go indexes a string's bytes and yields a byte (uint8).
+      item = byte(bytes ? bytes[x]! : s.charCodeAt(x));
     } else if (k === Kind.Map) {
       // map[string]interface{}: the key must be a string.
       const ik = kindOf(idx);

@@ -7,6 +7,7 @@ export { Template } from './template.js';
 export { TemplateError, ParseError, ExecError } from './errors.js';
 export {
   GoFloat,
+  GoSizedInt,
   float64,
   Complex,
   isTrue,

@@ -79,6 +79,28 @@ export class GoFloat {
   }
 }
 
+/**
+ * A Go integer of a sized type. Only what the engine itself produces needs one: `index` of a string
+ * yields a byte, a uint8, which prints as `%!s(uint8=195)` under a wrong verb, not as an int.
+ */
+export class GoSizedInt {
+  constructor(
+    readonly value: number,
+    readonly type: 'uint8',
+  ) {}
+  valueOf(): number {
+    return this.value;
+  }
+  toString(): string {
+    return String(this.value);
+  }
+}
+
+/** A Go byte (uint8). */
+export function byte(n: number): GoSizedInt {
+  return new GoSizedInt(n, 'uint8');
+}
+
 /** Returns `n` typed as Go float64 (wrapped only when JS would call it an int). */
 export function float64(n: number): number | GoFloat {
   return Number.isSafeInteger(n) ? new GoFloat(n) : n;
@@ -132,6 +154,7 @@ export function kindOf(v: unknown): Kind {
     case 'object':
       if (v === null) return Kind.Nil;
       if (v instanceof GoFloat) return Kind.Float;
+      if (v instanceof GoSizedInt) return v.type.startsWith('u') ? Kind.Uint : Kind.Int;
       if (Array.isArray(v)) return Kind.Slice;
       if (v instanceof Complex) return Kind.Complex;
       if (v instanceof Map || isPlainObject(v)) return Kind.Map;
@@ -149,9 +172,9 @@ export function typeName(v: unknown): string {
     case Kind.Bool:
       return 'bool';
     case Kind.Int:
-      return 'int';
     case Kind.Uint:
-      return 'uint64';
+      if (v instanceof GoSizedInt) return v.type;
+      return typeof v === 'bigint' && v > INT64_MAX ? 'uint64' : 'int';
     case Kind.Float:
       return 'float64';
     case Kind.Complex:
@@ -199,6 +222,7 @@ export function isTrue(v: unknown): boolean {
       if (v === null) return false;
       if (Array.isArray(v)) return v.length > 0;
       if (v instanceof GoFloat) return v.value !== 0;
+      if (v instanceof GoSizedInt) return v.value !== 0;
       if (v instanceof Map) return v.size > 0;
       if (v instanceof Complex) return v.re !== 0 || v.im !== 0;
       if (isPlainObject(v)) {
@@ -215,6 +239,7 @@ export function toNumber(v: unknown): number {
   if (typeof v === 'number') return v;
   if (typeof v === 'bigint') return Number(v);
   if (v instanceof GoFloat) return v.value;
+  if (v instanceof GoSizedInt) return v.value;
   return NaN;
 }
 
@@ -222,6 +247,7 @@ export function toNumber(v: unknown): number {
 export function toBigInt(v: unknown): bigint {
   if (typeof v === 'bigint') return v;
   if (typeof v === 'number') return BigInt(v);
+  if (v instanceof GoSizedInt) return BigInt(v.value);
   throw new TypeError('not an integer');
 }
 

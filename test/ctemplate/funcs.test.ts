@@ -36,7 +36,7 @@ describe('data functions read the brain and record what is missing', () => {
     hs.Address = '10.0.0.1'
     hs.Port = 80
     brain.set(new HealthServiceQuery('web|passing,warning').id, [hs])
-    const r = run('{{ key "a" }}|{{ keyOrDefault "b" "def" }}|{{ keyExists "c" }}|{{ range service "web" "passing,warning" }}{{.Address}}:{{.Port}}{{end}}', brain)
+    const r = run('{{ key "a" }}|{{ keyOrDefault "b" "def" }}|{{ keyExists "c" }}|{{ range service "web" "passing, warning" }}{{.Address}}:{{.Port}}{{end}}', brain)
     assert.equal(r.out, 'va|def|false|10.0.0.1:80')
     assert.deepEqual(r.missing, [])
   })
