@@ -457,6 +457,31 @@ export const RELOADABLE_KEYS: ReadonlySet<string> = new Set([
 /** Keys inside a reloadable block that are still read only at start: reported on their own. */
 const START_ONLY_NESTED: ReadonlyArray<readonly [string, string]> = [['dns_config', 'udp_workers']]
 
+/**
+ * The document the agent runs with after a reload: the new one, except that the keys needing a
+ * restart keep their running values, so the next reload compares against what really runs (a
+ * change reverted before a restart needs no restart).
+ */
+export function runningDoc(running: ConfigDoc, loaded: ConfigDoc, restartKeys: readonly string[]): ConfigDoc {
+  const out = structuredClone(loaded)
+  for (const key of restartKeys) {
+    const [head, inner] = key.split('.') as [string, string | undefined]
+    if (inner === undefined) {
+      if (running[head] === undefined) delete out[head]
+      else out[head] = structuredClone(running[head])
+      continue
+    }
+    const was = isPlainObject(running[head]) ? (running[head] as ConfigDoc)[inner] : undefined
+    const block: ConfigDoc = isPlainObject(out[head]) ? (out[head] as ConfigDoc) : {}
+    if (was === undefined) delete block[inner]
+    else block[inner] = structuredClone(was)
+    // An emptied block the running document did not have is no block at all.
+    if (Object.keys(block).length === 0 && running[head] === undefined) delete out[head]
+    else out[head] = block
+  }
+  return out
+}
+
 /** Top-level keys whose value differs between two merged documents (and the start-only nested ones, dotted). */
 export function changedKeys(before: ConfigDoc, after: ConfigDoc): string[] {
   const keys = new Set([...Object.keys(before), ...Object.keys(after)])
