@@ -34,7 +34,6 @@ SIGHUP re-reads the configuration; SIGINT or SIGTERM stops the agent (twice forc
     'pid-file': Flags.string({ description: 'Write the process ID here.' }),
     'log-level': Flags.string({ description: 'trace, debug, info, warn or error.' }),
     'node-meta': Flags.string({ description: 'key:value node metadata; repeatable.', multiple: true }),
-    ui: Flags.boolean({ description: 'Serve the web UI.' }),
   }
 
   async run(): Promise<void> {
@@ -59,7 +58,6 @@ SIGHUP re-reads the configuration; SIGINT or SIGTERM stops the agent (twice forc
       pidFile: flags['pid-file'],
       logLevel: flags['log-level'],
       nodeMeta: flags['node-meta'],
-      ui: flags.ui || undefined,
     }
     const agent = await Agent.start({ loadConfig: () => loadConfig(agentFlags) })
     await waitForShutdown(agent)

@@ -34,3 +34,23 @@ test('consul reload: a restart-needing change, then reverted, needs no restart a
     removeDir(dir)
   }
 })
+
+test('an ACL config that would deny stops the agent with a clear message; unsupported keys are warned about at start', async () => {
+  const dir = tempDir('acl-')
+  try {
+    const deny = join(dir, 'acl.hcl')
+    writeFileSync(deny, 'acl {\n  enabled        = true\n  default_policy = "deny"\n}\n')
+    const out = await runCli(CONSUL_BIN, ['agent', '-dev', '-http-port=0', '-dns-port=-1', `-config-file=${deny}`])
+    assert.equal(out.code, 1)
+    assert.match(out.stderr, /^==> Config validation failed: config: acl\.default_policy: ACLs with default_policy "deny" are not enforced by this build yet/)
+    assert.doesNotMatch(out.stderr + out.stdout, /agent: started/)
+    const gossip = join(dir, 'gossip.json')
+    writeFileSync(gossip, JSON.stringify({ encrypt: 'pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=', retry_join: ['10.0.0.1'] }))
+    const agent = await startAgent({ dev: true, args: [`-config-file=${gossip}`] })
+    await agent.stop()
+    assert.match(agent.output(), /config key "encrypt" is accepted but not supported yet/)
+    assert.match(agent.output(), /config key "retry_join" is accepted but not supported yet/)
+  } finally {
+    removeDir(dir)
+  }
+})
