@@ -82,6 +82,11 @@ export class Agent implements ApiContext {
     })
   }
 
+  /** The DNS listeners (UDP and TCP share each address and port), empty with DNS off. */
+  get dnsListeners(): ReadonlyArray<{ address: string; port: number }> {
+    return this.#dns?.listeners ?? []
+  }
+
   get nodeName(): string {
     return this.config.nodeName
   }

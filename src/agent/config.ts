@@ -36,6 +36,14 @@ export interface AgentFlags {
   pidFile?: string
   logLevel?: string
   nodeMeta?: string[]
+  nodeId?: string
+  domain?: string
+  altDomain?: string
+  recursor?: string[]
+  defaultQueryTime?: string
+  maxQueryTime?: string
+  enableScriptChecks?: boolean
+  enableLocalScriptChecks?: boolean
 }
 
 /** The agent's effective configuration, after defaults, files and flags. */
@@ -261,6 +269,14 @@ function flagsDoc(flags: AgentFlags): ConfigDoc {
   if (flags.client !== undefined) doc.client_addr = flags.client
   if (flags.pidFile !== undefined) doc.pid_file = flags.pidFile
   if (flags.logLevel !== undefined) doc.log_level = flags.logLevel
+  if (flags.nodeId !== undefined) doc.node_id = flags.nodeId
+  if (flags.domain !== undefined) doc.domain = flags.domain
+  if (flags.altDomain !== undefined) doc.alt_domain = flags.altDomain
+  if (flags.recursor?.length) doc.recursors = flags.recursor
+  if (flags.defaultQueryTime !== undefined) doc.default_query_time = flags.defaultQueryTime
+  if (flags.maxQueryTime !== undefined) doc.max_query_time = flags.maxQueryTime
+  if (flags.enableScriptChecks !== undefined) doc.enable_script_checks = flags.enableScriptChecks
+  if (flags.enableLocalScriptChecks !== undefined) doc.enable_local_script_checks = flags.enableLocalScriptChecks
   if (flags.nodeMeta?.length) {
     doc.node_meta = Object.fromEntries(
       flags.nodeMeta.map((kv) => {

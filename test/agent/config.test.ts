@@ -178,3 +178,25 @@ test('runningDoc keeps the running values of keys that need a restart, so a reve
   assert.deepEqual(runningDoc({}, { dns_config: { udp_workers: 2 } }, ['dns_config.udp_workers']), {})
   assert.deepEqual(runningDoc({ node_name: 'a' }, {}, ['node_name']), { node_name: 'a' })
 })
+
+test('the agent flags for DNS, blocking queries, script checks and the node ID set their config keys', () => {
+  const { config } = loadConfig({
+    dev: true,
+    nodeId: '0a1b2c3d-0000-4000-8000-000000000002',
+    domain: 'example',
+    altDomain: 'alt.example',
+    recursor: ['192.0.2.1', '192.0.2.2:5353'],
+    defaultQueryTime: '10s',
+    maxQueryTime: '1m',
+    enableLocalScriptChecks: true,
+  })
+  assert.equal(config.nodeId, '0a1b2c3d-0000-4000-8000-000000000002')
+  assert.equal(config.dns.domain, 'example.')
+  assert.equal(config.dns.altDomain, 'alt.example.')
+  assert.deepEqual(config.dns.recursors, ['192.0.2.1', '192.0.2.2:5353'])
+  assert.equal(config.defaultQueryTimeMs, 10_000)
+  assert.equal(config.maxQueryTimeMs, 60_000)
+  assert.equal(config.enableLocalScriptChecks, true)
+  assert.equal(config.enableScriptChecks, false)
+  assert.throws(() => loadConfig({ dev: true, maxQueryTime: 'soon' }), (err: unknown) => err instanceof ConfigError && err.source === 'command line' && err.key === 'max_query_time')
+})
