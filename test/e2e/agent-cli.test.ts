@@ -42,6 +42,11 @@ test('consul reload: a restart-needing change, then reverted, needs no restart a
     assert.equal(self.DebugConfig.LogLevel, 'DEBUG')
     writeFileSync(file, JSON.stringify({ log_level: 'debug', datacenter: 'elsewhere' }))
     assert.match((await runCli(CONSUL_BIN, ['reload'], { env })).stderr, /only after a restart: datacenter/, 'changed again: warned again')
+    // ACLs that would deny are refused on reload too: the reload fails and says why.
+    writeFileSync(file, JSON.stringify({ log_level: 'debug', acl: { enabled: true, default_policy: 'deny' } }))
+    const acl = await runCli(CONSUL_BIN, ['reload'], { env })
+    assert.notEqual(acl.code, 0)
+    assert.match(acl.stderr, /acl\.default_policy: ACLs with default_policy "deny" are not enforced by this build yet/)
   } finally {
     await agent.stop()
     removeDir(agent.dataDir)
