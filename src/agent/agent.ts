@@ -19,6 +19,7 @@ import { MemoryStorage } from '../raft/memory-storage.js'
 import { SqliteStorage } from '../raft/sqlite-storage.js'
 import type { RaftStorage } from '../raft/types.js'
 import { buildRuntime, changedKeys, runningDoc, RELOADABLE_KEYS, type LoadedConfig, type RuntimeConfig } from './config.js'
+import { isInert } from './config-keys.js'
 import { Logger } from './log.js'
 import { startDns, type DnsService } from '../dns/index.js'
 import { ConfigError } from '../lib/errors.js'
@@ -242,7 +243,8 @@ export class Agent implements ApiContext {
     for (const w of loaded.warnings) this.logger.warn(`config: ${w}`)
     const changed = changedKeys(this.config.doc, loaded.config.doc)
     const applied = changed.filter((k) => RELOADABLE_KEYS.has(k))
-    const restartRequired = changed.filter((k) => !RELOADABLE_KEYS.has(k))
+    // Keys not supported yet take effect neither now nor after a restart: they were warned about.
+    const restartRequired = changed.filter((k) => !RELOADABLE_KEYS.has(k) && !isInert(k))
     const keep = this.config
     // What runs from now on: the new reloadable keys, the running values of the others.
     const next = buildRuntime(runningDoc(keep.doc, loaded.config.doc, restartRequired), keep.dev)

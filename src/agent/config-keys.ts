@@ -262,6 +262,12 @@ export const UNSUPPORTED_KEYS: Readonly<Record<string, Unsupported>> = {
   'dns_config.cache_max_age': warn,
 }
 
+/** Whether a top-level key has no implemented part: changing it needs no restart, since nothing reads it. */
+export function isInert(top: string): boolean {
+  const under = (k: string): boolean => k === top || k.startsWith(`${top}.`)
+  return !Object.keys(IMPLEMENTED_KEYS).some(under) && Object.keys(UNSUPPORTED_KEYS).some(under)
+}
+
 function isObject(v: unknown): v is Doc {
   return v !== null && typeof v === 'object' && !Array.isArray(v)
 }

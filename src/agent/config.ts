@@ -143,6 +143,7 @@ export function checkDoc(source: string, doc: unknown, warnings: string[]): Conf
   return doc as ConfigDoc
 }
 
+/** Throws for the first invalid value; removes each unknown key with a warning. */
 function dropUnknown(source: string, doc: ConfigDoc, errors: ErrorObject[], warnings: string[]): void {
   const hard = errors.find((e) => e.keyword !== 'additionalProperties')
   if (hard) throw new ConfigError(source, errorKey(hard), hard.message ?? 'invalid value')

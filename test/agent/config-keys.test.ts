@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { CONFIG_SCHEMA, type SchemaNode } from '../../src/agent/config-schema.js'
-import { IMPLEMENTED_KEYS, UNSUPPORTED_KEYS } from '../../src/agent/config-keys.js'
+import { IMPLEMENTED_KEYS, UNSUPPORTED_KEYS, isInert } from '../../src/agent/config-keys.js'
 import { loadConfig } from '../../src/agent/config.js'
 import { ConfigError } from '../../src/lib/errors.js'
 import { ROOT, tempDir, removeDir } from '../helpers/agent.js'
@@ -118,4 +118,9 @@ test('ACLs that would deny stop the agent; ACLs that allow everything (as this b
   assert.deepEqual(load({ acl: { default_policy: 'deny' } }).warnings.length, 1, 'deny without ACLs enabled denies nothing: warned')
   assert.match(load({ acl: { enabled: true } }).warnings.join('\n'), /"acl\.enabled" is accepted but not supported yet/)
   assert.match(load({ acl_master_token: 'x' }).warnings.join('\n'), /"acl_master_token" is accepted but not supported yet/)
+})
+
+test('a top-level key with no implemented part is inert (a reload does not ask for a restart for it)', () => {
+  for (const key of ['encrypt', 'retry_join', 'ui_config', 'acl', 'performance', 'autopilot']) assert.equal(isInert(key), true, key)
+  for (const key of ['datacenter', 'tls', 'ports', 'dns_config', 'limits', 'frobnicate']) assert.equal(isInert(key), false, key)
 })
