@@ -18,7 +18,8 @@ import { SingleServerRaft, type Consensus } from '../raft/single-server.js'
 import { MemoryStorage } from '../raft/memory-storage.js'
 import { SqliteStorage } from '../raft/sqlite-storage.js'
 import type { RaftStorage } from '../raft/types.js'
-import { changedKeys, RELOADABLE_KEYS, type LoadedConfig, type RuntimeConfig } from './config.js'
+import { buildRuntime, changedKeys, runningDoc, RELOADABLE_KEYS, type LoadedConfig, type RuntimeConfig } from './config.js'
+import { isInert } from './config-keys.js'
 import { Logger } from './log.js'
 import { startDns, type DnsService } from '../dns/index.js'
 import { ConfigError } from '../lib/errors.js'
@@ -84,6 +85,11 @@ export class Agent implements ApiContext {
       scriptChecks: () => ({ remote: this.config.enableScriptChecks, local: this.config.enableLocalScriptChecks }),
       log: this.#log,
     })
+  }
+
+  /** The DNS listeners (UDP and TCP share each address and port), empty with DNS off. */
+  get dnsListeners(): ReadonlyArray<{ address: string; port: number }> {
+    return this.#dns?.listeners ?? []
   }
 
   get nodeName(): string {
@@ -241,21 +247,24 @@ export class Agent implements ApiContext {
     for (const w of loaded.warnings) this.logger.warn(`config: ${w}`)
     const changed = changedKeys(this.config.doc, loaded.config.doc)
     const applied = changed.filter((k) => RELOADABLE_KEYS.has(k))
-    const restartRequired = changed.filter((k) => !RELOADABLE_KEYS.has(k))
+    // Keys not supported yet take effect neither now nor after a restart: they were warned about.
+    const restartRequired = changed.filter((k) => !RELOADABLE_KEYS.has(k) && !isInert(k))
     const keep = this.config
+    // What runs from now on: the new reloadable keys, the running values of the others.
+    const next = buildRuntime(runningDoc(keep.doc, loaded.config.doc, restartRequired), keep.dev)
     const scriptChecks = { enableScriptChecks: keep.enableScriptChecks, enableLocalScriptChecks: keep.enableLocalScriptChecks }
     // Validate the new registrations with the new script-check settings before anything changes.
-    Object.assign(this.config, { enableScriptChecks: loaded.config.enableScriptChecks, enableLocalScriptChecks: loaded.config.enableLocalScriptChecks })
+    Object.assign(this.config, { enableScriptChecks: next.enableScriptChecks, enableLocalScriptChecks: next.enableLocalScriptChecks })
     try {
-      this.#registry.applyConfig(loaded.config.services, loaded.config.checks)
+      this.#registry.applyConfig(next.services, next.checks)
     } catch (err) {
       Object.assign(this.config, scriptChecks)
       throw err
     }
     this.config = {
-      ...loaded.config,
-      // Identity, addresses and storage stay as started until a restart.
-      ...pick(keep, ['dev', 'server', 'bootstrap', 'bootstrapExpect', 'datacenter', 'primaryDatacenter', 'dataDir', 'nodeName', 'nodeId', 'bindAddr', 'advertiseAddr', 'clientAddrs', 'httpAddrs', 'httpsAddrs', 'ports', 'pidFile', 'tls', 'ui']),
+      ...next,
+      // Identity and addresses as started, even where their defaults come from the host.
+      ...pick(keep, ['nodeName', 'nodeId', 'bindAddr', 'advertiseAddr']),
     }
     this.logger.setLevel(this.config.logLevel)
     this.#dns?.configChanged()

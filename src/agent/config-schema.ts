@@ -1,7 +1,8 @@
 /**
  * JSON Schema of the agent's config files (Consul's snake_case keys). Keys not listed here
  * are unknown: the loader warns about them and ignores them, since old harnesses still
- * write keys such as `ports.rpc`. Durations are Go duration strings.
+ * write keys such as `ports.rpc`. Durations are Go duration strings. Whether each key is
+ * implemented, or accepted with a "not supported yet" warning, is config-keys.ts's list.
  */
 import { DNS_LIMITS } from '../dns/limits.js'
 
@@ -9,7 +10,19 @@ const str = { type: 'string' } as const
 const bool = { type: 'boolean' } as const
 const port = { type: 'integer', minimum: -1, maximum: 65535 } as const
 const duration = { type: 'string', pattern: '^[-+]?([0-9]*(\\.[0-9]*)?(ns|us|µs|μs|ms|s|m|h))+$|^0$' } as const
+const int = { type: 'integer' } as const
+const strs = { type: 'array', items: str } as const
+/** A block whose content this build does not read (yet): any object. */
+const block = { type: 'object' } as const
 const obj = (properties: Record<string, unknown>): Record<string, unknown> => ({ type: 'object', properties, additionalProperties: false })
+
+/** The shape of a schema node, as the loader walks it. */
+export interface SchemaNode {
+  type?: string
+  properties?: Record<string, SchemaNode>
+  additionalProperties?: SchemaNode | boolean
+  items?: SchemaNode
+}
 
 const tlsBlock = obj({
   ca_file: str,
@@ -20,7 +33,119 @@ const tlsBlock = obj({
   verify_outgoing: bool,
   verify_server_hostname: bool,
   tls_min_version: str,
+  tls_cipher_suites: str,
 })
+
+const aclTokens = obj({
+  initial_management: str,
+  master: str,
+  agent: str,
+  agent_recovery: str,
+  agent_master: str,
+  default: str,
+  replication: str,
+  config_file_service_registration: str,
+  dns: str,
+})
+
+/** Consul keys this build accepts but does not support yet (the loader warns when they are set). */
+const notYet = {
+  encrypt: str,
+  encrypt_verify_incoming: bool,
+  encrypt_verify_outgoing: bool,
+  retry_join: strs,
+  retry_join_wan: strs,
+  retry_interval: duration,
+  retry_interval_wan: duration,
+  retry_max: int,
+  retry_max_wan: int,
+  start_join: strs,
+  start_join_wan: strs,
+  rejoin_after_leave: bool,
+  leave_on_terminate: bool,
+  skip_leave_on_interrupt: bool,
+  advertise_addr_ipv4: str,
+  advertise_addr_ipv6: str,
+  advertise_addr_wan: str,
+  advertise_addr_wan_ipv4: str,
+  advertise_addr_wan_ipv6: str,
+  serf_lan: str,
+  serf_wan: str,
+  serf_lan_allowed_cidrs: strs,
+  serf_wan_allowed_cidrs: strs,
+  translate_wan_addrs: bool,
+  tagged_addresses: { type: 'object', additionalProperties: str },
+  reconnect_timeout: duration,
+  reconnect_timeout_wan: duration,
+  advertise_reconnect_timeout: duration,
+  gossip_lan: block,
+  gossip_wan: block,
+  protocol: int,
+  raft_protocol: int,
+  raft_logstore: block,
+  server_name: str,
+  primary_gateways: strs,
+  primary_gateways_interval: duration,
+  verify_incoming_rpc: bool,
+  verify_server_hostname: bool,
+  ca_path: str,
+  tls_min_version: str,
+  tls_cipher_suites: str,
+  tls_prefer_server_cipher_suites: bool,
+  auto_encrypt: block,
+  auto_config: block,
+  connect: block,
+  config_entries: block,
+  autopilot: block,
+  telemetry: block,
+  http_config: block,
+  unix_sockets: block,
+  cache: block,
+  rpc: block,
+  peering: block,
+  audit: block,
+  snapshot_agent: block,
+  watches: { type: 'array', items: { type: 'object' } },
+  segments: { type: 'array', items: { type: 'object' } },
+  segment: str,
+  partition: str,
+  read_replica: bool,
+  non_voting_server: bool,
+  log_file: str,
+  log_rotate_bytes: int,
+  log_rotate_duration: duration,
+  log_rotate_max_files: int,
+  enable_syslog: bool,
+  syslog_facility: str,
+  enable_debug: bool,
+  disable_remote_exec: bool,
+  disable_host_node_id: bool,
+  disable_keyring_file: bool,
+  disable_coordinates: bool,
+  disable_anonymous_signature: bool,
+  disable_http_unprintable_char_filter: bool,
+  discard_check_output: bool,
+  check_output_max_size: int,
+  enable_agent_tls_for_checks: bool,
+  enable_central_service_config: bool,
+  auto_reload_config: bool,
+  discovery_max_stale: duration,
+  ui_dir: str,
+  ui_content_path: str,
+  // Consul's legacy ACL keys (moved into the acl block; acl_datacenter turns ACLs on).
+  acl_datacenter: str,
+  acl_default_policy: { enum: ['allow', 'deny'] },
+  acl_down_policy: str,
+  acl_ttl: duration,
+  acl_master_token: str,
+  acl_token: str,
+  acl_agent_token: str,
+  acl_agent_master_token: str,
+  acl_replication_token: str,
+  acl_enforce_version_8: bool,
+  acl_enable_key_list_policy: bool,
+  enable_acl_replication: bool,
+}
 
 export const CONFIG_SCHEMA = obj({
   server: bool,
@@ -35,7 +160,7 @@ export const CONFIG_SCHEMA = obj({
   bind_addr: str,
   advertise_addr: str,
   client_addr: str,
-  ports: obj({ http: port, https: port, dns: port, grpc: port, grpc_tls: port, serf_lan: port, serf_wan: port, server: port }),
+  ports: obj({ http: port, https: port, dns: port, grpc: port, grpc_tls: port, serf_lan: port, serf_wan: port, server: port, sidecar_min_port: port, sidecar_max_port: port, expose_min_port: port, expose_max_port: port }),
   addresses: obj({ http: str, https: str, dns: str, grpc: str }),
   log_level: { type: 'string', enum: ['trace', 'debug', 'info', 'warn', 'warning', 'err', 'error', 'TRACE', 'DEBUG', 'INFO', 'WARN', 'ERR', 'ERROR'] },
   log_json: bool,
@@ -44,14 +169,20 @@ export const CONFIG_SCHEMA = obj({
     kv_max_value_size: { type: 'integer', minimum: 1 },
     txn_max_req_len: { type: 'integer', minimum: 1 },
     http_max_conns_per_client: { type: 'integer', minimum: 0 },
+    rpc_max_conns_per_client: { type: 'integer', minimum: 0 },
+    rpc_rate: { type: 'number' },
+    rpc_max_burst: int,
+    https_handshake_timeout: duration,
+    rpc_handshake_timeout: duration,
+    request_limits: block,
   }),
   default_query_time: duration,
   max_query_time: duration,
   raft_snapshot_threshold: { type: 'integer', minimum: 1 },
   raft_trailing_logs: { type: 'integer', minimum: 0 },
   raft_snapshot_interval: duration,
-  performance: obj({ raft_multiplier: { type: 'integer', minimum: 1, maximum: 10 } }),
-  tls: obj({ defaults: tlsBlock, https: tlsBlock, internal_rpc: tlsBlock }),
+  performance: obj({ raft_multiplier: { type: 'integer', minimum: 1, maximum: 10 }, leave_drain_time: duration, rpc_hold_timeout: duration }),
+  tls: obj({ defaults: tlsBlock, https: tlsBlock, internal_rpc: tlsBlock, grpc: tlsBlock }),
   ca_file: str,
   cert_file: str,
   key_file: str,
@@ -60,8 +191,19 @@ export const CONFIG_SCHEMA = obj({
   verify_outgoing: bool,
   disable_update_check: bool,
   ui: bool,
-  ui_config: obj({ enabled: bool, dir: str, content_path: str }),
-  acl: { type: 'object', properties: { enabled: bool, default_policy: { enum: ['allow', 'deny'] } } },
+  ui_config: obj({ enabled: bool, dir: str, content_path: str, metrics_provider: str, metrics_proxy: block, dashboard_url_templates: block }),
+  acl: obj({
+    enabled: bool,
+    default_policy: { enum: ['allow', 'deny'] },
+    down_policy: { enum: ['allow', 'deny', 'extend-cache', 'async-cache'] },
+    policy_ttl: duration,
+    role_ttl: duration,
+    token_ttl: duration,
+    enable_key_list_policy: bool,
+    enable_token_replication: bool,
+    enable_token_persistence: bool,
+    tokens: aclTokens,
+  }),
   enable_script_checks: bool,
   enable_local_script_checks: bool,
   // Service and check definitions are validated by their own parser, which names the field.
@@ -93,4 +235,5 @@ export const CONFIG_SCHEMA = obj({
     udp_workers: { type: 'integer', minimum: 0, maximum: DNS_LIMITS.udpWorkersMax },
   }),
   check_update_interval: duration,
-}) as Record<string, unknown>
+  ...notYet,
+}) as SchemaNode & Record<string, unknown>

@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import { Ajv, type ErrorObject } from 'ajv'
 import { parseTree, printParseErrorCode, type ParseError } from 'jsonc-parser'
 import { parseHcl } from '../lib/hcl.js'
-import { CONFIG_SCHEMA } from './config-schema.js'
+import { CONFIG_SCHEMA, type SchemaNode } from './config-schema.js'
+import { refuseUnenforcedAcl, warnUnsupported } from './config-keys.js'
 import { ConfigError } from '../lib/errors.js'
 import { parseDurationMs } from '../lib/duration.js'
 import { LIMITS } from '../lib/limits.js'
@@ -35,7 +36,14 @@ export interface AgentFlags {
   pidFile?: string
   logLevel?: string
   nodeMeta?: string[]
-  ui?: boolean
+  nodeId?: string
+  domain?: string
+  altDomain?: string
+  recursor?: string[]
+  defaultQueryTime?: string
+  maxQueryTime?: string
+  enableScriptChecks?: boolean
+  enableLocalScriptChecks?: boolean
 }
 
 /** The agent's effective configuration, after defaults, files and flags. */
@@ -55,7 +63,7 @@ export interface RuntimeConfig {
   clientAddrs: string[]
   httpAddrs: string[]
   httpsAddrs: string[]
-  ports: { http: number; https: number; dns: number; server: number; serfLan: number; serfWan: number }
+  ports: { http: number; https: number; dns: number; server: number; serfLan: number }
   logLevel: LogLevel
   pidFile: string | undefined
   limits: { kvMaxValueSize: number; txnMaxReqLen: number }
@@ -67,7 +75,6 @@ export interface RuntimeConfig {
   /** check_update_interval: how often an output-only change of a check reaches the catalog. */
   checkUpdateIntervalMs: number
   tls: { caFile?: string; certFile?: string; keyFile?: string; verifyIncoming: boolean }
-  ui: boolean
   enableScriptChecks: boolean
   enableLocalScriptChecks: boolean
   /** Addresses the DNS server listens on (addresses.dns, else client_addr). */
@@ -87,14 +94,10 @@ export interface DnsConfig {
   recursors: string[]
   recursorTimeoutMs: number
   recursorStrategy: 'sequential' | 'random'
-  allowStale: boolean
-  maxStaleMs: number
   nodeTtlMs: number
   /** Service name (or `prefix*`) → TTL in ms. */
   serviceTtlMs: Record<string, number>
   onlyPassing: boolean
-  enableTruncate: boolean
-  disableCompression: boolean
   aRecordLimit: number
   udpAnswerLimit: number
   enableAdditionalNodeMetaTxt: boolean
@@ -132,20 +135,25 @@ function deleteKey(doc: ConfigDoc, dotted: string): void {
 
 /**
  * Validates one document. Invalid values throw a ConfigError naming the source, key and
- * reason; unknown keys are removed and reported as warnings.
+ * reason; unknown keys are removed and reported as warnings, and so are keys accepted but not
+ * supported yet (config-keys.ts).
  */
 export function checkDoc(source: string, doc: unknown, warnings: string[]): ConfigDoc {
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(source, '', 'a config file must hold a JSON object')
-  if (validate(doc)) return doc as ConfigDoc
-  const errors = validate.errors ?? []
+  if (!validate(doc)) dropUnknown(source, doc as ConfigDoc, validate.errors ?? [], warnings)
+  warnUnsupported(source, doc as ConfigDoc, CONFIG_SCHEMA, warnings)
+  return doc as ConfigDoc
+}
+
+/** Throws for the first invalid value; removes each unknown key with a warning. */
+function dropUnknown(source: string, doc: ConfigDoc, errors: ErrorObject[], warnings: string[]): void {
   const hard = errors.find((e) => e.keyword !== 'additionalProperties')
   if (hard) throw new ConfigError(source, errorKey(hard), hard.message ?? 'invalid value')
   for (const e of errors) {
     const key = errorKey(e)
     warnings.push(`${source}: unknown config key "${key}" ignored`)
-    deleteKey(doc as ConfigDoc, key)
+    deleteKey(doc, key)
   }
-  return doc as ConfigDoc
 }
 
 /** Consul's merge: objects merge key by key, lists append, anything else is replaced. */
@@ -201,8 +209,6 @@ function describeJsonError(text: string): string {
   const column = first.offset - before.lastIndexOf('\n')
   return `invalid JSON at line ${line}, column ${column}: ${printParseErrorCode(first.error)}`
 }
-
-type SchemaNode = { type?: string; properties?: Record<string, SchemaNode>; additionalProperties?: SchemaNode | boolean; items?: SchemaNode }
 
 /**
  * HCL decodes every block as a list of objects (`ports { http = 1 }` is `ports: [{http: 1}]`).
@@ -266,7 +272,14 @@ function flagsDoc(flags: AgentFlags): ConfigDoc {
   if (flags.client !== undefined) doc.client_addr = flags.client
   if (flags.pidFile !== undefined) doc.pid_file = flags.pidFile
   if (flags.logLevel !== undefined) doc.log_level = flags.logLevel
-  if (flags.ui !== undefined) doc.ui = flags.ui
+  if (flags.nodeId !== undefined) doc.node_id = flags.nodeId
+  if (flags.domain !== undefined) doc.domain = flags.domain
+  if (flags.altDomain !== undefined) doc.alt_domain = flags.altDomain
+  if (flags.recursor?.length) doc.recursors = flags.recursor
+  if (flags.defaultQueryTime !== undefined) doc.default_query_time = flags.defaultQueryTime
+  if (flags.maxQueryTime !== undefined) doc.max_query_time = flags.maxQueryTime
+  if (flags.enableScriptChecks !== undefined) doc.enable_script_checks = flags.enableScriptChecks
+  if (flags.enableLocalScriptChecks !== undefined) doc.enable_local_script_checks = flags.enableLocalScriptChecks
   if (flags.nodeMeta?.length) {
     doc.node_meta = Object.fromEntries(
       flags.nodeMeta.map((kv) => {
@@ -310,6 +323,7 @@ function ms(doc: ConfigDoc, key: string, fallback: number): number {
 
 /** Applies defaults and the cross-key rules to a merged document. */
 export function buildRuntime(doc: ConfigDoc, dev: boolean): RuntimeConfig {
+  refuseUnenforcedAcl(doc)
   const get = <T>(obj: unknown, key: string): T | undefined => (isPlainObject(obj) ? (obj[key] as T | undefined) : undefined)
   const ports = doc.ports
   const tlsDefaults = get<ConfigDoc>(doc.tls, 'defaults')
@@ -357,7 +371,6 @@ export function buildRuntime(doc: ConfigDoc, dev: boolean): RuntimeConfig {
       dns: get<number>(ports, 'dns') ?? 8600,
       server: get<number>(ports, 'server') ?? 8300,
       serfLan: get<number>(ports, 'serf_lan') ?? 8301,
-      serfWan: get<number>(ports, 'serf_wan') ?? 8302,
     },
     logLevel,
     pidFile: doc.pid_file as string | undefined,
@@ -378,7 +391,6 @@ export function buildRuntime(doc: ConfigDoc, dev: boolean): RuntimeConfig {
       keyFile: tlsKey<string>('key_file'),
       verifyIncoming: Boolean(get<boolean>(tlsHttps, 'verify_incoming') ?? get<boolean>(tlsDefaults, 'verify_incoming') ?? doc.verify_incoming_https ?? doc.verify_incoming),
     },
-    ui: dev || doc.ui === true || get<boolean>(doc.ui_config, 'enabled') === true,
     dnsAddrs: addrList('dns'),
     dns: dnsConfig(doc),
     enableScriptChecks: doc.enable_script_checks === true,
@@ -399,13 +411,9 @@ function dnsConfig(doc: ConfigDoc): DnsConfig {
     recursors: (doc.recursors as string[] | undefined) ?? [],
     recursorTimeoutMs: dur(d.recursor_timeout, 2000),
     recursorStrategy: (d.recursor_strategy as 'sequential' | 'random' | undefined) ?? 'sequential',
-    allowStale: d.allow_stale !== false,
-    maxStaleMs: dur(d.max_stale, 87600 * 3600_000),
     nodeTtlMs: dur(d.node_ttl, 0),
     serviceTtlMs: Object.fromEntries(Object.entries((d.service_ttl as Record<string, string> | undefined) ?? {}).map(([k, v]) => [k, parseDurationMs(v)])),
     onlyPassing: d.only_passing === true,
-    enableTruncate: d.enable_truncate === true,
-    disableCompression: d.disable_compression === true,
     aRecordLimit: (d.a_record_limit as number | undefined) ?? 0,
     udpAnswerLimit: (d.udp_answer_limit as number | undefined) ?? 3,
     enableAdditionalNodeMetaTxt: d.enable_additional_node_meta_txt !== false,
@@ -461,6 +469,31 @@ export const RELOADABLE_KEYS: ReadonlySet<string> = new Set([
 
 /** Keys inside a reloadable block that are still read only at start: reported on their own. */
 const START_ONLY_NESTED: ReadonlyArray<readonly [string, string]> = [['dns_config', 'udp_workers']]
+
+/**
+ * The document the agent runs with after a reload: the new one, except that the keys needing a
+ * restart keep their running values, so the next reload compares against what really runs (a
+ * change reverted before a restart needs no restart).
+ */
+export function runningDoc(running: ConfigDoc, loaded: ConfigDoc, restartKeys: readonly string[]): ConfigDoc {
+  const out = structuredClone(loaded)
+  for (const key of restartKeys) {
+    const [head, inner] = key.split('.') as [string, string | undefined]
+    if (inner === undefined) {
+      if (running[head] === undefined) delete out[head]
+      else out[head] = structuredClone(running[head])
+      continue
+    }
+    const was = isPlainObject(running[head]) ? (running[head] as ConfigDoc)[inner] : undefined
+    const block: ConfigDoc = isPlainObject(out[head]) ? (out[head] as ConfigDoc) : {}
+    if (was === undefined) delete block[inner]
+    else block[inner] = structuredClone(was)
+    // An emptied block the running document did not have is no block at all.
+    if (Object.keys(block).length === 0 && running[head] === undefined) delete out[head]
+    else out[head] = block
+  }
+  return out
+}
 
 /** Top-level keys whose value differs between two merged documents (and the start-only nested ones, dotted). */
 export function changedKeys(before: ConfigDoc, after: ConfigDoc): string[] {

@@ -19,6 +19,12 @@ export function parseLogLevel(text: string): LogLevel | undefined {
   return (LOG_LEVELS as readonly string[]).includes(t) ? (t as LogLevel) : undefined
 }
 
+/** Where log lines go: a stream, or anything that takes lines the same way (the start-up gate). */
+export interface LogSink {
+  write(chunk: string): unknown
+  isTTY?: boolean
+}
+
 /**
  * The agent's logger: Consul's line format (`<time> [INFO]  agent: message`), colour on a
  * TTY, plain in pipes; the level can change on reload.
@@ -29,10 +35,10 @@ export class Logger {
 
   constructor(
     level: LogLevel = 'info',
-    readonly out: NodeJS.WritableStream = process.stderr,
+    readonly out: LogSink = process.stderr,
   ) {
     this.#level = LOG_LEVELS.indexOf(level)
-    this.#colour = Boolean((out as { isTTY?: boolean }).isTTY) && chalk.level > 0
+    this.#colour = Boolean(out.isTTY) && chalk.level > 0
   }
 
   setLevel(level: LogLevel): void {

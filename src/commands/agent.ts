@@ -1,13 +1,17 @@
 import { Command, Flags } from '@oclif/core'
-import { Agent } from '../agent/agent.js'
-import { loadConfig, type AgentFlags } from '../agent/config.js'
+import type { AgentFlags } from '../agent/config.js'
+import { rejectUnsupportedFlags, runAgent } from '../agent/run.js'
 import { ConfigError } from '../lib/errors.js'
 import { exitWithError } from '../lib/command-errors.js'
+
+const port = (description: string) => Flags.integer({ description, min: -1, max: 65535 })
 
 export default class AgentCommand extends Command {
   static override summary = 'Run a Consul agent (server mode; -dev for an in-memory development server).'
   static override description = `Flags win over config files; files merge in the order given, lists append.
-Config files use Consul's snake_case keys; -config-dir reads *.json in lexical order.
+Config files are JSON (*.json) or HCL (*.hcl) with Consul's snake_case keys; -config-dir reads both, in lexical order.
+Config keys this build does not support yet are accepted with a warning; Consul's agent flags it does not have yet
+(-join, -retry-join, -encrypt, -ui, ...) stop it with a message naming the flag.
 SIGHUP re-reads the configuration; SIGINT or SIGTERM stops the agent (twice forces it).`
   static override examples = [
     '<%= config.bin %> agent -dev',
@@ -21,48 +25,37 @@ SIGHUP re-reads the configuration; SIGINT or SIGTERM stops the agent (twice forc
     'bootstrap-expect': Flags.integer({ description: 'Servers to wait for before electing (1 in this build).', min: 0, max: 7 }),
     'data-dir': Flags.string({ description: 'Where the raft log, snapshots and node ID live.' }),
     node: Flags.string({ description: 'Node name (default: host name).' }),
+    'node-id': Flags.string({ description: 'Node ID (default: a random one, kept in -data-dir).' }),
     datacenter: Flags.string({ description: 'Datacenter (default: dc1).' }),
     bind: Flags.string({ description: 'Address for cluster traffic.' }),
     advertise: Flags.string({ description: 'Address advertised to other nodes.' }),
     client: Flags.string({ description: 'Address(es) for HTTP and DNS, space separated (default: 127.0.0.1).' }),
-    'config-file': Flags.string({ description: 'JSON config file; repeatable.', multiple: true }),
-    'config-dir': Flags.string({ description: 'Directory of *.json config files; repeatable.', multiple: true }),
-    'http-port': Flags.integer({ description: 'HTTP API port (-1 disables).', min: -1, max: 65535 }),
-    'https-port': Flags.integer({ description: 'HTTPS API port (-1 disables).', min: -1, max: 65535 }),
-    'dns-port': Flags.integer({ description: 'DNS port (-1 disables).', min: -1, max: 65535 }),
-    'server-port': Flags.integer({ description: 'Server RPC port.', min: -1, max: 65535 }),
+    'config-file': Flags.string({ description: 'JSON (.json) or HCL (.hcl) config file; repeatable.', multiple: true }),
+    'config-dir': Flags.string({ description: 'Directory of *.json and *.hcl config files; repeatable.', multiple: true }),
+    'http-port': port('HTTP API port (-1 disables).'),
+    'https-port': port('HTTPS API port (-1 disables).'),
+    'dns-port': port('DNS port (-1 disables).'),
+    'server-port': port('Server RPC port.'),
+    domain: Flags.string({ description: 'DNS domain (default: consul).' }),
+    'alt-domain': Flags.string({ description: 'Alternative DNS domain.' }),
+    recursor: Flags.string({ description: 'Upstream DNS server; repeatable.', multiple: true }),
+    'default-query-time': Flags.string({ description: 'Blocking query wait when none is asked for (default: 300s).' }),
+    'max-query-time': Flags.string({ description: 'Longest blocking query wait (default: 600s).' }),
+    'enable-script-checks': Flags.boolean({ description: 'Allow script checks from any source.' }),
+    'enable-local-script-checks': Flags.boolean({ description: 'Allow script checks from config files only.' }),
     'pid-file': Flags.string({ description: 'Write the process ID here.' }),
     'log-level': Flags.string({ description: 'trace, debug, info, warn or error.' }),
     'node-meta': Flags.string({ description: 'key:value node metadata; repeatable.', multiple: true }),
-    ui: Flags.boolean({ description: 'Serve the web UI.' }),
   }
 
   async run(): Promise<void> {
+    rejectUnsupportedFlags(this.argv)
     const { flags } = await this.parse(AgentCommand)
-    const agentFlags: AgentFlags = {
-      dev: flags.dev,
-      server: flags.server || undefined,
-      bootstrap: flags.bootstrap || undefined,
-      bootstrapExpect: flags['bootstrap-expect'],
-      dataDir: flags['data-dir'],
-      node: flags.node,
-      datacenter: flags.datacenter,
-      bind: flags.bind,
-      advertise: flags.advertise,
-      client: flags.client,
-      configFile: flags['config-file'],
-      configDir: flags['config-dir'],
-      httpPort: flags['http-port'],
-      httpsPort: flags['https-port'],
-      dnsPort: flags['dns-port'],
-      serverPort: flags['server-port'],
-      pidFile: flags['pid-file'],
-      logLevel: flags['log-level'],
-      nodeMeta: flags['node-meta'],
-      ui: flags.ui || undefined,
-    }
-    const agent = await Agent.start({ loadConfig: () => loadConfig(agentFlags) })
-    await waitForShutdown(agent)
+    // Each flag's AgentFlags field is its name in camelCase; a boolean not given stays unset.
+    const agentFlags = Object.fromEntries(
+      Object.entries(flags).map(([name, value]) => [name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()), value === false ? undefined : value]),
+    ) as AgentFlags
+    await runAgent(agentFlags)
   }
 
   protected override async catch(err: Error & { oclif?: { exit?: number | false } }): Promise<unknown> {
@@ -70,30 +63,4 @@ SIGHUP re-reads the configuration; SIGINT or SIGTERM stops the agent (twice forc
     const prefix = err instanceof ConfigError ? '==> Config validation failed: ' : '==> '
     exitWithError(this, err, 1, prefix)
   }
-}
-
-/** Serves until SIGINT/SIGTERM (a second one forces exit); SIGHUP reloads. */
-function waitForShutdown(agent: Agent): Promise<void> {
-  return new Promise((resolve) => {
-    let stopping = false
-    const stop = (signal: string): void => {
-      if (stopping) {
-        agent.logger.warn(`agent: second ${signal}, exiting now`)
-        process.exit(1)
-      }
-      stopping = true
-      agent.logger.info(signal === 'leave' ? 'agent: leaving, shutting down' : `agent: caught ${signal}, shutting down`)
-      void agent.stop().then(() => {
-        process.off('SIGHUP', hup)
-        resolve()
-      })
-    }
-    const hup = (): void => {
-      agent.reload().catch((err: Error) => agent.logger.error(`agent: reload failed: ${err.message}`))
-    }
-    process.on('SIGINT', () => stop('SIGINT'))
-    process.on('SIGTERM', () => stop('SIGTERM'))
-    process.on('SIGHUP', hup)
-    void agent.left.then(() => stop('leave'))
-  })
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { loadConfig, mergeDocs, changedKeys } from '../../src/agent/config.js'
+import { loadConfig, mergeDocs, changedKeys, runningDoc } from '../../src/agent/config.js'
 import { ConfigError } from '../../src/lib/errors.js'
 import { tempDir, removeDir } from '../helpers/agent.js'
 
@@ -163,4 +163,40 @@ test('changedKeys lists top-level keys that differ', () => {
   assert.deepEqual(changedKeys({ dns_config: { only_passing: true } }, { dns_config: { only_passing: true, udp_workers: 2 } }), ['dns_config.udp_workers'])
   assert.deepEqual(changedKeys({}, { dns_config: { udp_workers: 2 } }), ['dns_config.udp_workers'])
   assert.deepEqual(changedKeys({ dns_config: { udp_workers: 1 } }, { dns_config: { udp_workers: 2, only_passing: true } }), ['dns_config', 'dns_config.udp_workers'])
+})
+
+test('runningDoc keeps the running values of keys that need a restart, so a reverted change needs none', () => {
+  const started = { datacenter: 'dc1', log_level: 'info', dns_config: { only_passing: true } }
+  const edited = { datacenter: 'elsewhere', log_level: 'debug', dns_config: { only_passing: false, udp_workers: 2 } }
+  const restart = changedKeys(started, edited).filter((k) => k === 'datacenter' || k === 'dns_config.udp_workers')
+  assert.deepEqual(restart, ['datacenter', 'dns_config.udp_workers'])
+  const running = runningDoc(started, edited, restart)
+  assert.deepEqual(running, { datacenter: 'dc1', log_level: 'debug', dns_config: { only_passing: false } })
+  assert.deepEqual(changedKeys(running, started), ['dns_config', 'log_level'], 'reverting: only the reloadable keys changed')
+  assert.deepEqual(changedKeys(running, edited), ['datacenter', 'dns_config.udp_workers'], 'still edited: still needs a restart')
+  // A start-only key added in a block the agent started without leaves no empty block behind.
+  assert.deepEqual(runningDoc({}, { dns_config: { udp_workers: 2 } }, ['dns_config.udp_workers']), {})
+  assert.deepEqual(runningDoc({ node_name: 'a' }, {}, ['node_name']), { node_name: 'a' })
+})
+
+test('the agent flags for DNS, blocking queries, script checks and the node ID set their config keys', () => {
+  const { config } = loadConfig({
+    dev: true,
+    nodeId: '0a1b2c3d-0000-4000-8000-000000000002',
+    domain: 'example',
+    altDomain: 'alt.example',
+    recursor: ['192.0.2.1', '192.0.2.2:5353'],
+    defaultQueryTime: '10s',
+    maxQueryTime: '1m',
+    enableLocalScriptChecks: true,
+  })
+  assert.equal(config.nodeId, '0a1b2c3d-0000-4000-8000-000000000002')
+  assert.equal(config.dns.domain, 'example.')
+  assert.equal(config.dns.altDomain, 'alt.example.')
+  assert.deepEqual(config.dns.recursors, ['192.0.2.1', '192.0.2.2:5353'])
+  assert.equal(config.defaultQueryTimeMs, 10_000)
+  assert.equal(config.maxQueryTimeMs, 60_000)
+  assert.equal(config.enableLocalScriptChecks, true)
+  assert.equal(config.enableScriptChecks, false)
+  assert.throws(() => loadConfig({ dev: true, maxQueryTime: 'soon' }), (err: unknown) => err instanceof ConfigError && err.source === 'command line' && err.key === 'max_query_time')
 })

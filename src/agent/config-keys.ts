@@ -1,0 +1,307 @@
+/**
+ * What the agent does with each config key of the schema (config-schema.ts): implemented, or
+ * accepted but not supported yet, in which case setting it draws a warning instead of being
+ * silently ignored. test/agent/config-keys.test.ts walks the schema and fails for a key in
+ * neither list, and checks that each implemented key is read by the loader and its runtime
+ * field used outside it, so this list cannot claim more than the code does.
+ */
+import { ConfigError } from '../lib/errors.js'
+import { RAFT_PROTOCOL } from '../version.js'
+import type { SchemaNode } from './config-schema.js'
+
+type Doc = Record<string, unknown>
+
+/** Implemented keys (dotted paths, Consul's names) and the RuntimeConfig field each one sets. */
+export const IMPLEMENTED_KEYS: Readonly<Record<string, string>> = {
+  server: 'server',
+  bootstrap: 'bootstrap',
+  bootstrap_expect: 'bootstrapExpect',
+  datacenter: 'datacenter',
+  primary_datacenter: 'primaryDatacenter',
+  data_dir: 'dataDir',
+  node_name: 'nodeName',
+  node_id: 'nodeId',
+  node_meta: 'nodeMeta',
+  bind_addr: 'bindAddr',
+  advertise_addr: 'advertiseAddr',
+  client_addr: 'clientAddrs',
+  'ports.http': 'ports.http',
+  'ports.https': 'ports.https',
+  'ports.dns': 'ports.dns',
+  'ports.server': 'ports.server',
+  // Reported as the member's port by /v1/agent/members; no gossip listens there yet.
+  'ports.serf_lan': 'ports.serfLan',
+  'addresses.http': 'httpAddrs',
+  'addresses.https': 'httpsAddrs',
+  'addresses.dns': 'dnsAddrs',
+  log_level: 'logLevel',
+  pid_file: 'pidFile',
+  'limits.kv_max_value_size': 'limits.kvMaxValueSize',
+  'limits.txn_max_req_len': 'limits.txnMaxReqLen',
+  default_query_time: 'defaultQueryTimeMs',
+  max_query_time: 'maxQueryTimeMs',
+  raft_snapshot_threshold: 'raftSnapshotThreshold',
+  raft_trailing_logs: 'raftTrailingLogs',
+  raft_snapshot_interval: 'raftSnapshotIntervalMs',
+  'tls.defaults.ca_file': 'tls.caFile',
+  'tls.defaults.cert_file': 'tls.certFile',
+  'tls.defaults.key_file': 'tls.keyFile',
+  'tls.defaults.verify_incoming': 'tls.verifyIncoming',
+  'tls.https.ca_file': 'tls.caFile',
+  'tls.https.cert_file': 'tls.certFile',
+  'tls.https.key_file': 'tls.keyFile',
+  'tls.https.verify_incoming': 'tls.verifyIncoming',
+  ca_file: 'tls.caFile',
+  cert_file: 'tls.certFile',
+  key_file: 'tls.keyFile',
+  verify_incoming: 'tls.verifyIncoming',
+  verify_incoming_https: 'tls.verifyIncoming',
+  enable_script_checks: 'enableScriptChecks',
+  enable_local_script_checks: 'enableLocalScriptChecks',
+  service: 'services',
+  services: 'services',
+  check: 'checks',
+  checks: 'checks',
+  domain: 'dns.domain',
+  alt_domain: 'dns.altDomain',
+  recursors: 'dns.recursors',
+  'dns_config.node_ttl': 'dns.nodeTtlMs',
+  'dns_config.service_ttl': 'dns.serviceTtlMs',
+  'dns_config.only_passing': 'dns.onlyPassing',
+  'dns_config.recursor_timeout': 'dns.recursorTimeoutMs',
+  'dns_config.recursor_strategy': 'dns.recursorStrategy',
+  'dns_config.udp_answer_limit': 'dns.udpAnswerLimit',
+  'dns_config.a_record_limit': 'dns.aRecordLimit',
+  'dns_config.enable_additional_node_meta_txt': 'dns.enableAdditionalNodeMetaTxt',
+  'dns_config.soa.expire': 'dns.soa',
+  'dns_config.soa.min_ttl': 'dns.soa',
+  'dns_config.soa.refresh': 'dns.soa',
+  'dns_config.soa.retry': 'dns.soa',
+  'dns_config.udp_workers': 'dns.udpWorkers',
+}
+
+/** A key accepted but not supported yet. `ours`: the value that says what this build does anyway (set to it, no warning). */
+export interface Unsupported {
+  ours?: unknown
+}
+
+const warn: Unsupported = {}
+const ours = (value: unknown): Unsupported => ({ ours: value })
+
+const tlsKeys = (block: string, implemented: boolean): Record<string, Unsupported> => ({
+  ...(implemented ? {} : { [`${block}.ca_file`]: warn, [`${block}.cert_file`]: warn, [`${block}.key_file`]: warn, [`${block}.verify_incoming`]: ours(false) }),
+  [`${block}.ca_path`]: warn,
+  [`${block}.verify_outgoing`]: ours(false),
+  [`${block}.verify_server_hostname`]: ours(false),
+  // Node's own minimum, which is Consul's default too.
+  [`${block}.tls_min_version`]: ours('TLSv1_2'),
+  [`${block}.tls_cipher_suites`]: warn,
+})
+
+/** Keys accepted but not supported yet, with Consul's names. */
+export const UNSUPPORTED_KEYS: Readonly<Record<string, Unsupported>> = {
+  // Gossip, joining and WAN federation: this build is a single server without serf.
+  encrypt: warn,
+  encrypt_verify_incoming: ours(true),
+  encrypt_verify_outgoing: ours(true),
+  retry_join: warn,
+  retry_join_wan: warn,
+  retry_interval: warn,
+  retry_interval_wan: warn,
+  retry_max: warn,
+  retry_max_wan: warn,
+  start_join: warn,
+  start_join_wan: warn,
+  rejoin_after_leave: ours(false),
+  leave_on_terminate: warn,
+  skip_leave_on_interrupt: warn,
+  advertise_addr_ipv4: warn,
+  advertise_addr_ipv6: warn,
+  advertise_addr_wan: warn,
+  advertise_addr_wan_ipv4: warn,
+  advertise_addr_wan_ipv6: warn,
+  serf_lan: warn,
+  serf_wan: warn,
+  serf_lan_allowed_cidrs: warn,
+  serf_wan_allowed_cidrs: warn,
+  translate_wan_addrs: ours(false),
+  tagged_addresses: warn,
+  reconnect_timeout: warn,
+  reconnect_timeout_wan: warn,
+  advertise_reconnect_timeout: warn,
+  gossip_lan: warn,
+  gossip_wan: warn,
+  'ports.serf_wan': warn,
+  primary_gateways: warn,
+  primary_gateways_interval: warn,
+  segment: warn,
+  segments: warn,
+  partition: warn,
+  protocol: ours(2),
+  raft_protocol: ours(RAFT_PROTOCOL),
+  raft_logstore: warn,
+  read_replica: ours(false),
+  non_voting_server: ours(false),
+  server_name: warn,
+  autopilot: warn,
+  'performance.raft_multiplier': warn,
+  'performance.leave_drain_time': warn,
+  'performance.rpc_hold_timeout': warn,
+  // TLS beyond the HTTPS listener.
+  ...tlsKeys('tls.defaults', true),
+  ...tlsKeys('tls.https', true),
+  ...tlsKeys('tls.internal_rpc', false),
+  ...tlsKeys('tls.grpc', false),
+  verify_outgoing: ours(false),
+  verify_server_hostname: ours(false),
+  verify_incoming_rpc: ours(false),
+  ca_path: warn,
+  tls_min_version: ours('TLSv1_2'),
+  tls_cipher_suites: warn,
+  tls_prefer_server_cipher_suites: warn,
+  auto_encrypt: warn,
+  auto_config: warn,
+  enable_agent_tls_for_checks: ours(false),
+  // ACLs: nothing is enforced yet. A configuration that would deny is refused (refuseUnenforcedAcl).
+  'acl.enabled': ours(false),
+  'acl.default_policy': ours('allow'),
+  'acl.down_policy': warn,
+  'acl.policy_ttl': warn,
+  'acl.role_ttl': warn,
+  'acl.token_ttl': warn,
+  'acl.enable_key_list_policy': warn,
+  'acl.enable_token_replication': warn,
+  'acl.enable_token_persistence': warn,
+  'acl.tokens.initial_management': warn,
+  'acl.tokens.master': warn,
+  'acl.tokens.agent': warn,
+  'acl.tokens.agent_recovery': warn,
+  'acl.tokens.agent_master': warn,
+  'acl.tokens.default': warn,
+  'acl.tokens.replication': warn,
+  'acl.tokens.config_file_service_registration': warn,
+  'acl.tokens.dns': warn,
+  acl_datacenter: warn,
+  acl_default_policy: ours('allow'),
+  acl_down_policy: warn,
+  acl_ttl: warn,
+  acl_master_token: warn,
+  acl_token: warn,
+  acl_agent_token: warn,
+  acl_agent_master_token: warn,
+  acl_replication_token: warn,
+  acl_enforce_version_8: warn,
+  acl_enable_key_list_policy: warn,
+  enable_acl_replication: warn,
+  // Service mesh, gRPC and the other APIs and listeners this build does not have.
+  connect: warn,
+  config_entries: warn,
+  peering: warn,
+  'ports.grpc': ours(-1),
+  'ports.grpc_tls': ours(-1),
+  'ports.sidecar_min_port': warn,
+  'ports.sidecar_max_port': warn,
+  'ports.expose_min_port': warn,
+  'ports.expose_max_port': warn,
+  'addresses.grpc': warn,
+  unix_sockets: warn,
+  http_config: warn,
+  ui: ours(false),
+  ui_dir: warn,
+  ui_content_path: warn,
+  'ui_config.enabled': ours(false),
+  'ui_config.dir': warn,
+  'ui_config.content_path': warn,
+  'ui_config.metrics_provider': warn,
+  'ui_config.metrics_proxy': warn,
+  'ui_config.dashboard_url_templates': warn,
+  // Logging, telemetry and housekeeping.
+  log_json: ours(false),
+  log_file: warn,
+  log_rotate_bytes: warn,
+  log_rotate_duration: warn,
+  log_rotate_max_files: warn,
+  enable_syslog: ours(false),
+  syslog_facility: warn,
+  enable_debug: ours(false),
+  telemetry: warn,
+  audit: warn,
+  snapshot_agent: warn,
+  watches: warn,
+  cache: warn,
+  rpc: warn,
+  auto_reload_config: ours(false),
+  // This build never checks for updates.
+  disable_update_check: ours(true),
+  disable_remote_exec: ours(true),
+  disable_host_node_id: ours(true),
+  disable_keyring_file: warn,
+  disable_coordinates: warn,
+  disable_anonymous_signature: ours(true),
+  disable_http_unprintable_char_filter: warn,
+  discard_check_output: ours(false),
+  check_output_max_size: warn,
+  check_update_interval: warn,
+  enable_central_service_config: warn,
+  discovery_max_stale: warn,
+  session_ttl_min: ours('10s'),
+  'limits.http_max_conns_per_client': warn,
+  'limits.rpc_max_conns_per_client': warn,
+  'limits.rpc_rate': warn,
+  'limits.rpc_max_burst': warn,
+  'limits.https_handshake_timeout': warn,
+  'limits.rpc_handshake_timeout': warn,
+  'limits.request_limits': warn,
+  // DNS: reads are always served from this server's state (UDP workers from a copy a moment old).
+  'dns_config.allow_stale': ours(true),
+  'dns_config.max_stale': warn,
+  // TC is always set on a trimmed UDP answer, and names are never compressed (dns-packet).
+  'dns_config.enable_truncate': ours(true),
+  'dns_config.disable_compression': ours(true),
+  'dns_config.use_cache': ours(false),
+  'dns_config.cache_max_age': warn,
+}
+
+/** Whether a top-level key has no implemented part: changing it needs no restart, since nothing reads it. */
+export function isInert(top: string): boolean {
+  const under = (k: string): boolean => k === top || k.startsWith(`${top}.`)
+  return !Object.keys(IMPLEMENTED_KEYS).some(under) && Object.keys(UNSUPPORTED_KEYS).some(under)
+}
+
+function isObject(v: unknown): v is Doc {
+  return v !== null && typeof v === 'object' && !Array.isArray(v)
+}
+
+/** Warns, per source, about each unsupported key set (to anything but what this build does anyway). */
+export function warnUnsupported(source: string, doc: Doc, schema: SchemaNode, warnings: string[], prefix = ''): void {
+  for (const [key, value] of Object.entries(doc)) {
+    const path = prefix ? `${prefix}.${key}` : key
+    const sub = schema.properties?.[key]
+    if (sub?.properties && isObject(value)) {
+      warnUnsupported(source, value, sub, warnings, path)
+      continue
+    }
+    const entry = UNSUPPORTED_KEYS[path]
+    if (!entry || ('ours' in entry && JSON.stringify(entry.ours) === JSON.stringify(value))) continue
+    warnings.push(`${source}: config key "${path}" is accepted but not supported yet; it has no effect`)
+  }
+}
+
+/**
+ * ACLs are not enforced yet: a configuration whose ACLs would deny stops the agent, since serving
+ * what its user believes protected unprotected is worse than not serving. Enabled ACLs with the
+ * default policy "allow" let every request through, as this build does, and are only warned about.
+ * Consul's legacy `acl_datacenter` turns ACLs on, and `acl_default_policy` is read when
+ * `acl.default_policy` is not set.
+ */
+export function refuseUnenforcedAcl(doc: Doc): void {
+  const acl = isObject(doc.acl) ? doc.acl : {}
+  const enabled = acl.enabled === true || (typeof doc.acl_datacenter === 'string' && doc.acl_datacenter !== '')
+  const [key, policy] = acl.default_policy !== undefined ? ['acl.default_policy', acl.default_policy] : ['acl_default_policy', doc.acl_default_policy]
+  if (!enabled || policy !== 'deny') return
+  throw new ConfigError(
+    'config',
+    key,
+    'ACLs with default_policy "deny" are not enforced by this build yet, so every request would be allowed: remove the ACL settings, or set default_policy = "allow" to run without ACLs knowingly',
+  )
+}

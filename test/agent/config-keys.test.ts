@@ -1,0 +1,126 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { CONFIG_SCHEMA, type SchemaNode } from '../../src/agent/config-schema.js'
+import { IMPLEMENTED_KEYS, UNSUPPORTED_KEYS, isInert } from '../../src/agent/config-keys.js'
+import { loadConfig } from '../../src/agent/config.js'
+import { ConfigError } from '../../src/lib/errors.js'
+import { ROOT, tempDir, removeDir } from '../helpers/agent.js'
+
+/** Every leaf of the schema: a key without sub-properties (a value, a list, or a free-form block). */
+function leaves(node: SchemaNode, prefix = ''): string[] {
+  return Object.entries(node.properties ?? {}).flatMap(([k, sub]) => {
+    const path = prefix ? `${prefix}.${k}` : k
+    return sub.properties ? leaves(sub, path) : [path]
+  })
+}
+
+function sources(dir: string): Array<{ file: string; text: string }> {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const path = join(dir, e.name)
+    if (e.isDirectory()) return sources(path)
+    return e.name.endsWith('.ts') ? [{ file: path, text: readFileSync(path, 'utf8') }] : []
+  })
+}
+
+const SRC = join(ROOT, 'src')
+
+test('every schema key is either implemented or listed as not supported yet, and no list names a key the schema lacks', () => {
+  const all = leaves(CONFIG_SCHEMA)
+  assert.ok(all.length > 150, `the schema walk found only ${all.length} keys`)
+  const neither = all.filter((k) => !(k in IMPLEMENTED_KEYS) && !(k in UNSUPPORTED_KEYS))
+  assert.deepEqual(neither, [], 'schema keys that are neither implemented nor warned about')
+  const both = all.filter((k) => k in IMPLEMENTED_KEYS && k in UNSUPPORTED_KEYS)
+  assert.deepEqual(both, [], 'keys listed twice')
+  const stale = [...Object.keys(IMPLEMENTED_KEYS), ...Object.keys(UNSUPPORTED_KEYS)].filter((k) => !all.includes(k))
+  assert.deepEqual(stale, [], 'listed keys missing from the schema')
+})
+
+test('each implemented key is read by the loader, and the runtime field it sets is used outside it', () => {
+  const loader = readFileSync(join(SRC, 'agent', 'config.ts'), 'utf8')
+  const users = sources(SRC).filter((s) => !/agent[/\\]config(-keys|-schema)?\.ts$/.test(s.file))
+  const unread: string[] = []
+  const unused: string[] = []
+  for (const [key, field] of Object.entries(IMPLEMENTED_KEYS)) {
+    const leaf = key.split('.').at(-1)!
+    if (!new RegExp(`[.'"]${leaf}\\b`).test(loader)) unread.push(key)
+    const name = field.split('.').at(-1)!
+    if (!users.some((s) => new RegExp(`\\b${name}\\b`).test(s.text))) unused.push(`${key} -> ${field}`)
+  }
+  assert.deepEqual(unread, [], 'implemented keys the loader never reads')
+  assert.deepEqual(unused, [], 'implemented keys whose runtime field nothing uses')
+})
+
+function withFile(name: string, text: string, fn: (file: string) => void): void {
+  const dir = tempDir('keys-')
+  try {
+    const file = join(dir, name)
+    writeFileSync(file, text)
+    fn(file)
+  } finally {
+    removeDir(dir)
+  }
+}
+
+test('keys not supported yet warn by name; set to what this build does anyway they are quiet; typos are still unknown', () =>
+  withFile(
+    'agent.json',
+    JSON.stringify({
+      encrypt: 'pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=',
+      retry_join: ['10.0.0.1'],
+      ui_config: { enabled: true },
+      verify_outgoing: true,
+      tls: { defaults: { verify_outgoing: true, cert_file: 'c.pem' } },
+      ports: { grpc: 8502, http: 8501 },
+      disable_update_check: true,
+      ui: false,
+      ports_typo: 1,
+      dns_config: { enable_truncate: true, use_cache: true },
+    }),
+    (file) => {
+      const { config, warnings } = loadConfig({ dev: true, configFile: [file] })
+      const named = (key: string): string => `${file}: config key "${key}" is accepted but not supported yet; it has no effect`
+      assert.deepEqual(warnings.sort(), [
+        `${file}: unknown config key "ports_typo" ignored`,
+        named('dns_config.use_cache'),
+        named('encrypt'),
+        named('ports.grpc'),
+        named('retry_join'),
+        named('tls.defaults.verify_outgoing'),
+        named('ui_config.enabled'),
+        named('verify_outgoing'),
+      ].sort())
+      assert.equal(config.ports.http, 8501)
+      assert.equal(config.tls.certFile, 'c.pem')
+    },
+  ))
+
+test('HCL blocks of unsupported features warn once, by block', () =>
+  withFile('agent.hcl', 'auto_encrypt {\n  tls = true\n}\nconnect {\n  enabled = true\n}\ntelemetry {\n  prometheus_retention_time = "24h"\n}\nstart_join = ["10.0.0.2"]\n', (file) => {
+    const { warnings } = loadConfig({ dev: true, configFile: [file] })
+    assert.deepEqual(warnings.map((w) => /"([^"]+)"/.exec(w)![1]).sort(), ['auto_encrypt', 'connect', 'start_join', 'telemetry'])
+  }))
+
+test('ACLs that would deny stop the agent; ACLs that allow everything (as this build does) only warn', () => {
+  const load = (doc: object): { warnings: string[] } => {
+    let out: { warnings: string[] } | undefined
+    withFile('acl.json', JSON.stringify(doc), (file) => (out = loadConfig({ dev: true, configFile: [file] })))
+    return out!
+  }
+  const refused = (key: string) => (err: unknown) => err instanceof ConfigError && err.key === key && /not enforced by this build yet/.test(err.message)
+  assert.throws(() => load({ acl: { enabled: true, default_policy: 'deny' } }), refused('acl.default_policy'))
+  assert.throws(() => load({ acl: { enabled: true, default_policy: 'deny', tokens: { initial_management: 'x' } } }), refused('acl.default_policy'))
+  // Consul's legacy keys: acl_datacenter turns ACLs on.
+  assert.throws(() => load({ acl_datacenter: 'dc1', acl_default_policy: 'deny', acl_master_token: 'x' }), refused('acl_default_policy'))
+  assert.throws(() => load({ acl_datacenter: 'dc1', acl: { default_policy: 'deny' } }), refused('acl.default_policy'))
+  assert.deepEqual(load({ acl: { enabled: false, default_policy: 'allow' } }).warnings, [], 'off, or allowing everything: what this build does')
+  assert.deepEqual(load({ acl: { default_policy: 'deny' } }).warnings.length, 1, 'deny without ACLs enabled denies nothing: warned')
+  assert.match(load({ acl: { enabled: true } }).warnings.join('\n'), /"acl\.enabled" is accepted but not supported yet/)
+  assert.match(load({ acl_master_token: 'x' }).warnings.join('\n'), /"acl_master_token" is accepted but not supported yet/)
+})
+
+test('a top-level key with no implemented part is inert (a reload does not ask for a restart for it)', () => {
+  for (const key of ['encrypt', 'retry_join', 'ui_config', 'acl', 'performance', 'autopilot']) assert.equal(isInert(key), true, key)
+  for (const key of ['datacenter', 'tls', 'ports', 'dns_config', 'limits', 'frobnicate']) assert.equal(isInert(key), false, key)
+})

@@ -1,0 +1,147 @@
+/**
+ * `consul agent` as a user runs it: reloads compared against the running configuration, flags
+ * this build does not have yet, the start-up banner, and config keys it refuses or warns about.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { startAgent, removeDir, runCli, tempDir, CONSUL_BIN } from '../helpers/agent.js'
+import { until } from '../helpers/poll.js'
+import AgentCommand from '../../src/commands/agent.js'
+import { UNSUPPORTED_AGENT_FLAGS } from '../../src/agent/run.js'
+
+/** Consul's `consul agent` flags (its agent/config/flags.go and the CLI reference). */
+const CONSUL_AGENT_FLAGS = [
+  'advertise', 'advertise-wan', 'allow-write-http-from', 'alt-domain', 'auto-reload-config', 'bind', 'bootstrap', 'bootstrap-expect',
+  'check_output_max_size', 'client', 'config-dir', 'config-file', 'config-format', 'data-dir', 'datacenter', 'default-query-time', 'dev',
+  'disable-host-node-id', 'disable-keyring-file', 'dns-port', 'domain', 'enable-local-script-checks', 'enable-script-checks', 'encrypt',
+  'grpc-port', 'grpc-tls-port', 'hcl', 'http-port', 'https-port', 'join', 'join-wan', 'log-file', 'log-json', 'log-level', 'log-rotate-bytes',
+  'log-rotate-duration', 'log-rotate-max-files', 'max-query-time', 'node', 'node-id', 'node-meta', 'non-voting-server', 'pid-file',
+  'primary-gateway', 'protocol', 'raft-protocol', 'read-replica', 'recursor', 'rejoin', 'retry-interval', 'retry-interval-wan', 'retry-join',
+  'retry-join-wan', 'retry-max', 'retry-max-wan', 'segment', 'serf-lan-allowed-cidrs', 'serf-lan-bind', 'serf-lan-port',
+  'serf-wan-allowed-cidrs', 'serf-wan-bind', 'serf-wan-port', 'server', 'server-port', 'syslog', 'ui', 'ui-content-path', 'ui-dir',
+]
+
+test('consul reload: a restart-needing change, then reverted, needs no restart any more', async () => {
+  const dir = tempDir('reload-')
+  const file = join(dir, 'agent.json')
+  writeFileSync(file, JSON.stringify({ log_level: 'info' }))
+  const agent = await startAgent({ args: [`-config-file=${file}`] })
+  try {
+    const env = { CONSUL_HTTP_ADDR: agent.httpAddr }
+    writeFileSync(file, JSON.stringify({ log_level: 'info', datacenter: 'elsewhere' }))
+    const changed = await runCli(CONSUL_BIN, ['reload'], { env })
+    assert.equal(changed.code, 0, changed.stderr)
+    assert.match(changed.stderr, /only after a restart: datacenter/)
+    writeFileSync(file, JSON.stringify({ log_level: 'debug' }))
+    const reverted = await runCli(CONSUL_BIN, ['reload'], { env })
+    assert.equal(reverted.code, 0, reverted.stderr)
+    assert.equal(reverted.stderr, '', 'the running datacenter is the file\'s again')
+    const self = (await (await fetch(`${agent.httpAddr}/v1/agent/self`)).json()) as { Config: { Datacenter: string }; DebugConfig: { LogLevel: string } }
+    assert.equal(self.Config.Datacenter, 'dc1')
+    assert.equal(self.DebugConfig.LogLevel, 'DEBUG')
+    writeFileSync(file, JSON.stringify({ log_level: 'debug', datacenter: 'elsewhere' }))
+    assert.match((await runCli(CONSUL_BIN, ['reload'], { env })).stderr, /only after a restart: datacenter/, 'changed again: warned again')
+    // A key not supported yet is warned about by the agent, not listed as needing a restart.
+    writeFileSync(file, JSON.stringify({ log_level: 'debug', encrypt: 'pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=', ui_config: { enabled: true } }))
+    const inert = await runCli(CONSUL_BIN, ['reload'], { env })
+    assert.equal(inert.code, 0, inert.stderr)
+    assert.equal(inert.stderr, '')
+    // The agent's log reaches us on its own pipe, maybe after the answer did.
+    await until('the reload\'s warning in the log', () => (/config key "encrypt" is accepted but not supported yet/.test(agent.output()) ? true : undefined))
+    // ACLs that would deny are refused on reload too: the reload fails and says why.
+    writeFileSync(file, JSON.stringify({ log_level: 'debug', acl: { enabled: true, default_policy: 'deny' } }))
+    const acl = await runCli(CONSUL_BIN, ['reload'], { env })
+    assert.notEqual(acl.code, 0)
+    assert.match(acl.stderr, /acl\.default_policy: ACLs with default_policy "deny" are not enforced by this build yet/)
+  } finally {
+    await agent.stop()
+    removeDir(agent.dataDir)
+    removeDir(dir)
+  }
+})
+
+test('an ACL config that would deny stops the agent with a clear message; unsupported keys are warned about at start', async () => {
+  const dir = tempDir('acl-')
+  try {
+    const deny = join(dir, 'acl.hcl')
+    writeFileSync(deny, 'acl {\n  enabled        = true\n  default_policy = "deny"\n}\n')
+    const out = await runCli(CONSUL_BIN, ['agent', '-dev', '-http-port=0', '-dns-port=-1', `-config-file=${deny}`])
+    assert.equal(out.code, 1)
+    assert.match(out.stderr, /^==> Config validation failed: config: acl\.default_policy: ACLs with default_policy "deny" are not enforced by this build yet/)
+    assert.doesNotMatch(out.stderr + out.stdout, /agent: started/)
+    const gossip = join(dir, 'gossip.json')
+    writeFileSync(gossip, JSON.stringify({ encrypt: 'pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=', retry_join: ['10.0.0.1'] }))
+    const agent = await startAgent({ dev: true, args: [`-config-file=${gossip}`] })
+    await agent.stop()
+    // The agent's log reaches us on its own pipe, maybe after the answer did.
+    await until('the reload\'s warning in the log', () => (/config key "encrypt" is accepted but not supported yet/.test(agent.output()) ? true : undefined))
+    assert.match(agent.output(), /config key "retry_join" is accepted but not supported yet/)
+  } finally {
+    removeDir(dir)
+  }
+})
+
+test('every Consul agent flag is either ours or answered "not supported by this version yet", never both', () => {
+  const ours = Object.keys(AgentCommand.flags)
+  assert.deepEqual(CONSUL_AGENT_FLAGS.filter((f) => !ours.includes(f) && !UNSUPPORTED_AGENT_FLAGS.has(f)), [])
+  assert.deepEqual(ours.filter((f) => UNSUPPORTED_AGENT_FLAGS.has(f)), [])
+})
+
+test('a Consul agent flag this build does not have yet is named, exit 1, not oclif\'s "Nonexistent flag"', async () => {
+  const cases: Array<[string[], string]> = [
+    [['-join=10.0.0.1'], '-join'],
+    [['-retry-join', '10.0.0.1'], '-retry-join'],
+    [['-encrypt=pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s='], '-encrypt'],
+    [['-join-wan=10.0.0.1', '-retry-join-wan=10.0.0.2'], '-join-wan'],
+    [['-retry-interval=30s'], '-retry-interval'],
+    [['-ui'], '-ui'],
+    [['--retry-max=3'], '-retry-max'],
+  ]
+  const outs = await Promise.all(cases.map(([args]) => runCli(CONSUL_BIN, ['agent', '-dev', '-http-port=0', '-dns-port=-1', ...args])))
+  outs.forEach((out, i) => {
+    const flag = cases[i]![1]
+    assert.equal(out.code, 1, flag)
+    assert.equal(out.stderr, `==> ${flag} is not supported by this version yet\n`)
+    assert.equal(out.stdout, '')
+  })
+})
+
+test('consul agent -help: no -ui that serves nothing, HCL named for -config-file and -config-dir', async () => {
+  const help = await runCli(CONSUL_BIN, ['agent', '-help'])
+  assert.equal(help.code, 0)
+  assert.doesNotMatch(help.stdout, /--ui\b/)
+  assert.match(help.stdout, /--config-file=\S+\s+JSON \(\.json\) or HCL \(\.hcl\) config file/)
+  assert.match(help.stdout, /--config-dir=\S+\s+Directory of \*\.json and \*\.hcl config files/)
+})
+
+test('consul agent prints Consul\'s start-up banner, with the ports really bound, before the log', async () => {
+  const id = '0a1b2c3d-0000-4000-8000-000000000001'
+  const agent = await startAgent({ dev: true, dns: true, args: [`-node-id=${id}`, '-node=banner-node', '-datacenter=east'] })
+  await agent.stop()
+  const out = agent.output()
+  const httpPort = new URL(agent.httpAddr).port
+  const expected = [
+    '==> Starting Consul agent...',
+    `           Version: '1.20.0'`,
+    `           Node ID: '${id}'`,
+    `         Node name: 'banner-node'`,
+    `        Datacenter: 'east' (Segment: '<all>')`,
+    '            Server: true (Bootstrap: true)',
+    `       Client Addr: [127.0.0.1] (HTTP: ${httpPort}, HTTPS: -1, gRPC: -1, gRPC-TLS: -1, DNS: ${agent.dnsPort})`,
+    '      Cluster Addr: 127.0.0.1 (LAN: -1, WAN: -1)',
+    ' Gossip Encryption: false',
+    '       ACL Enabled: false',
+    '',
+    '==> Log data will now stream in as it occurs:',
+    '',
+  ].join('\n')
+  assert.ok(out.startsWith(`${expected}\n`), out)
+  assert.notEqual(httpPort, '0')
+  assert.ok(agent.dnsPort! > 0)
+  // The log follows, every line of it: the start-up lines held until the banner was out.
+  const log = out.slice(expected.length + 1)
+  assert.match(log, /^\S+ \[INFO\] /)
+  assert.match(log, /agent: HTTP API listening on http:\/\/127\.0\.0\.1:\d+\n[\s\S]*agent: started in dev mode as node "banner-node" in datacenter "east"/)
+})
