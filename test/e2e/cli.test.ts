@@ -80,7 +80,9 @@ describe('the consul and consulkv CLIs against a real agent', () => {
     assert.equal(refused.code, 2)
     assert.match(refused.stderr, /^consulkv: .*ECONNREFUSED/)
     const usage = await consulkv('read')
-    assert.equal(usage.code, 2)
+    assert.deepEqual(usage, { code: 2, stdout: '', stderr: 'consulkv: read: missing KEY argument (usage: consulkv read KEY)\n' })
+    const verb = await consulkv('frob', 'x')
+    assert.deepEqual(verb, { code: 2, stdout: '', stderr: 'consulkv: unknown verb "frob"; the verbs are: delete, read, write\n' })
   })
 
   test('consul info and version', async () => {
