@@ -1,4 +1,5 @@
 import chalk from 'chalk'
+import { colourEnabled } from '../lib/colour.js'
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
@@ -32,7 +33,7 @@ export class Logger {
     readonly out: NodeJS.WritableStream = process.stderr,
   ) {
     this.#level = LOG_LEVELS.indexOf(level)
-    this.#colour = Boolean((out as { isTTY?: boolean }).isTTY) && chalk.level > 0
+    this.#colour = colourEnabled(out as { isTTY?: boolean }) && chalk.level > 0
   }
 
   setLevel(level: LogLevel): void {
