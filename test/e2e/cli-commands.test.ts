@@ -28,6 +28,11 @@ test('a Consul command we do not have yet is named as not supported (exit 1), fl
   const typo = await consul('snapshat', 'save')
   assert.equal(typo.code, 1)
   assert.match(typo.stderr, /^consul: unknown command "snapshat"; the commands are: agent, catalog, .*validate, version, watch\n$/)
+  assert.deepEqual(await consul('-http-addr=127.0.0.1:8500', 'snapshot', 'save', 'x'), {
+    code: 1,
+    stdout: '',
+    stderr: 'consul: unknown flag -http-addr=127.0.0.1:8500; flags go after the command: consul COMMAND [flags] (consul -h lists the commands)\n',
+  })
   const sub = await consul('kv', 'frob')
   assert.deepEqual(sub, { code: 1, stdout: '', stderr: 'consul kv: unknown subcommand "frob"; the subcommands are: delete, export, get, import, put\n' })
 })

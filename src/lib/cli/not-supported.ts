@@ -35,6 +35,11 @@ export function rejectUnknownCommand(config: Interfaces.Config, words: readonly 
   line(`${where}: unknown ${topic.length ? 'subcommand' : 'command'} ${JSON.stringify(unknown)}; the ${topic.length ? 'subcommands' : 'commands'} are: ${list}`, 1)
 }
 
+/** A flag where a command was expected. */
+export function rejectMisplacedFlag(flag: string): never {
+  line(`consul: unknown flag ${flag.replace(/^--/, '-')}; flags go after the command: consul COMMAND [flags] (consul -h lists the commands)`, 1)
+}
+
 function line(text: string, exit: number): never {
   process.stderr.write(`${text}\n`)
   throw new Errors.ExitError(exit)
