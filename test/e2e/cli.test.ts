@@ -142,7 +142,7 @@ describe('the consul and consulkv CLIs against a real agent', () => {
   })
 
   test('every command has --help with examples', async () => {
-    for (const cmd of [['agent'], ['kv', 'get'], ['kv', 'put'], ['kv', 'delete'], ['kv', 'export'], ['kv', 'import'], ['reload'], ['info'], ['consulkv', 'read']]) {
+    for (const cmd of [['agent'], ['kv', 'get'], ['kv', 'put'], ['kv', 'delete'], ['kv', 'export'], ['kv', 'import'], ['reload'], ['info'], ['validate'], ['consulkv', 'read']]) {
       const help = await consul(...cmd, '-help')
       assert.equal(help.code, 0, cmd.join(' '))
       assert.match(help.stdout, /EXAMPLES/, cmd.join(' '))
