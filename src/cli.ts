@@ -20,6 +20,10 @@ export function normalizeArgv(argv: readonly string[]): string[] {
   return out
 }
 
+/** Consul's version flags (`consul -v`, `-version`, `--version`) print what `consul version` prints. */
+const VERSION_FLAGS = new Set(['-v', '--version'])
+
 export async function runCli(argv: readonly string[], binUrl: string): Promise<void> {
-  await execute({ args: normalizeArgv(argv), dir: binUrl })
+  const args = normalizeArgv(argv)
+  await execute({ args: VERSION_FLAGS.has(args[0] ?? '') ? ['version', ...args.slice(1)] : args, dir: binUrl })
 }

@@ -1,4 +1,5 @@
 import chalk from 'chalk'
+import { colourEnabled } from '../lib/colour.js'
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
@@ -38,7 +39,7 @@ export class Logger {
     readonly out: LogSink = process.stderr,
   ) {
     this.#level = LOG_LEVELS.indexOf(level)
-    this.#colour = Boolean(out.isTTY) && chalk.level > 0
+    this.#colour = colourEnabled(out) && chalk.level > 0
   }
 
   setLevel(level: LogLevel): void {

@@ -1,4 +1,4 @@
-import { Command, Flags, type Interfaces } from '@oclif/core'
+import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
 import { ConsulClient, optionsFromEnv, type ClientOptions } from './client.js'
 import { exitWithError } from '../lib/command-errors.js'
 
@@ -60,6 +60,19 @@ export abstract class ApiCommand<T extends typeof Command> extends Command {
       this.#client = new ConsulClient(opts)
     }
     return this.#client
+  }
+
+  /**
+   * Runs one API call, reporting its failure as Consul's command does: `prefix` then the reason
+   * (`Error! Failed writing data: Unexpected response code: 403 (...)`).
+   */
+  protected async attempt<R>(prefix: string, call: () => Promise<R>): Promise<R> {
+    try {
+      return await call()
+    } catch (err) {
+      if (err instanceof Errors.ExitError) throw err
+      throw Object.assign(new Error(`${prefix}${(err as Error).message}`), { oclif: { exit: 1 } })
+    }
   }
 
   protected override async catch(err: Error & { oclif?: { exit?: number | false } }): Promise<unknown> {

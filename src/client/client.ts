@@ -122,7 +122,7 @@ export class ConsulClient {
         })
       })
       if (this.#timeoutMs > 0) req.setTimeout(this.#timeoutMs, () => req.destroy(new Error(`no answer within ${this.#timeoutMs} ms`)))
-      req.on('error', (err) => reject(opts.signal?.aborted ? err : new ApiError(0, `Error connecting to ${this.baseUrl.origin}: ${err.message}`)))
+      req.on('error', (err) => reject(opts.signal?.aborted ? err : new ApiError(0, `Error connecting to ${this.baseUrl.origin}: ${connectionErrorText(err)}`)))
       req.end(opts.body)
     })
   }
@@ -348,6 +348,15 @@ export interface UserEvent {
   TagFilter: string
   Version: number
   LTime: number
+}
+
+/** OpenSSL's words for a TLS handshake answered by something that does not speak TLS (an HTTP port, typically). */
+const NOT_TLS = /wrong version number|packet length too long|http request|record layer failure/i
+
+/** One readable line for a failed connection; OpenSSL's "wrong version number" means the port is not a TLS port. */
+function connectionErrorText(err: NodeJS.ErrnoException): string {
+  if ((err.code === 'EPROTO' || err.code?.startsWith('ERR_SSL_')) && NOT_TLS.test(`${err.code} ${err.message}`.replaceAll('_', ' '))) return 'the server did not answer the TLS handshake; is this a plain HTTP port? (Consul serves HTTPS on 8501 by default)'
+  return err.message.split('\n')[0]!
 }
 
 /** Percent-encodes each path segment of a key, keeping the slashes. */

@@ -5,6 +5,7 @@ import { killRunningCommands } from '../distributive/host.js'
 import { runDistributive } from '../distributive/index.js'
 import { DISTRIBUTIVE_LIMITS } from '../distributive/limits.js'
 import { EXIT, parseVerbosity, configErrorLine } from '../distributive/report.js'
+import { colourEnabled } from '../lib/colour.js'
 
 /** `--timeout`: a Go duration (`10s`, `500ms`) or bare seconds (`10`), as Nagios plugins take `-t 10`. */
 function parseTimeout(s: string): number {
@@ -62,7 +63,7 @@ export default class DistributiveCommand extends Command {
       format: flags.format as 'nagios' | 'json',
       verbosity: parseVerbosity(flags.verbosity),
       legacyExitCodes: flags['legacy-exit-codes'],
-      color: process.stdout.isTTY === true,
+      color: colourEnabled(process.stdout),
     })
     process.stdout.write(result.stdout)
     this.exit(result.exitCode)

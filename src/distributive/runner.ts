@@ -33,11 +33,14 @@ function clipMessage(s: string): string {
   return s.length > max ? s.slice(0, max) + '…' : s
 }
 
-/** Runs one check under its own AbortController; never throws. */
-async function runOne(check: CheckSpec, host: Host, timeoutMs: number, outer: AbortSignal | undefined): Promise<{ status: Status; message: string }> {
+/**
+ * Runs one check under its own AbortController, registered in `running` so that the run's one listener on the outer
+ * signal can abort it (a listener per check would pile up on that signal: Node warns past 10); never throws.
+ */
+async function runOne(check: CheckSpec, host: Host, timeoutMs: number, outer: AbortSignal | undefined, running: Set<AbortController>): Promise<{ status: Status; message: string }> {
   const ctl = new AbortController()
-  const onOuter = (): void => ctl.abort()
-  outer?.addEventListener('abort', onOuter, { once: true })
+  if (outer?.aborted) ctl.abort()
+  running.add(ctl)
   let timer: NodeJS.Timeout | undefined
   const timedOut = new Promise<{ status: Status; message: string }>((resolve) => {
     timer = setTimeout(() => {
@@ -63,7 +66,7 @@ async function runOne(check: CheckSpec, host: Host, timeoutMs: number, outer: Ab
     return { status: r.status, message: clipMessage(r.message) }
   } finally {
     clearTimeout(timer)
-    outer?.removeEventListener('abort', onOuter)
+    running.delete(ctl)
   }
 }
 
@@ -79,17 +82,26 @@ export async function runChecklists(lists: readonly Checklist[], host: Host, opt
   const jobs = lists.flatMap((checklist) => checklist.checks.map((check) => ({ checklist, check })))
   const outcomes: CheckOutcome[] = new Array(jobs.length)
   const start = now()
+  const running = new Set<AbortController>()
+  const onAbort = (): void => {
+    for (const ctl of running) ctl.abort()
+  }
+  opts.signal?.addEventListener('abort', onAbort, { once: true })
   let next = 0
   const worker = async (): Promise<void> => {
     while (next < jobs.length) {
       const i = next++
       const job = jobs[i]!
       const t0 = now()
-      const r = await runOne(job.check, runHost, timeoutMs, opts.signal)
+      const r = await runOne(job.check, runHost, timeoutMs, opts.signal, running)
       outcomes[i] = { ...job, ...r, durationMs: now() - t0 }
     }
   }
-  await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker))
+  try {
+    await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker))
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort)
+  }
   const counts = { total: jobs.length, passed: 0, warning: 0, critical: 0, unknown: 0 }
   for (const o of outcomes) counts[o.status === 'passing' ? 'passed' : o.status]++
   return { outcomes, elapsedMs: now() - start, counts }

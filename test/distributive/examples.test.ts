@@ -36,6 +36,17 @@ test('the Consul check definitions run checklists that exist in checks/', async 
   await loadFile(path.join(CHECKLIST_DIR, path.basename(native.check.distributive)))
 })
 
+test('the files the checklists name (the check definitions that register them) exist and point back at them', async () => {
+  for (const name of await readdir(CHECKLIST_DIR)) {
+    const text = await readFile(path.join(CHECKLIST_DIR, name), 'utf8')
+    for (const [mention] of text.matchAll(/\bchecks\/[\w./-]+\.(?:json|yml|yaml)\b|\b[\w-]+\.json\b/g)) {
+      const file = path.join(CHECKS, mention.replace(/^checks\//, ''))
+      const definition = await readFile(file, 'utf8').catch(() => assert.fail(`${name} names ${mention}, which does not exist`))
+      assert.match(definition, new RegExp(`/${name.replace('.', '\\.')}\\b`), `${mention} registers ${name}`)
+    }
+  }
+})
+
 test('base-node.yml passes in the test world (no timedatectl there, so time sync is "unknown")', async () => {
   const r = await runDistributive({ file: path.join(CHECKLIST_DIR, 'base-node.yml'), host: world.bareHost })
   assert.equal(r.exitCode, 0, r.stdout)

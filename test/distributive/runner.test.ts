@@ -67,6 +67,29 @@ describe('runner', () => {
     assert.equal(report.outcomes[0]!.status, 'unknown')
   })
 
+  test('a run of more than 10 checks on one signal: no MaxListenersExceededWarning, and an abort reaches every check', async () => {
+    const warnings: Error[] = []
+    const onWarning = (w: Error): void => {
+      warnings.push(w)
+    }
+    process.on('warning', onWarning)
+    try {
+      const ctl = new AbortController()
+      const checks = Array.from({ length: 16 }, () => ['command', ['sleep 300']] as [string, string[]])
+      const running = runChecklists([list('many', checks)], host, { signal: ctl.signal, concurrency: 16 })
+      setTimeout(() => ctl.abort(), 50)
+      const report = await running
+      assert.deepEqual(new Set(report.outcomes.map((o) => `${o.status}: ${o.message}`)), new Set(['unknown: aborted']))
+      assert.equal(report.outcomes.length, 16)
+      const passing = await runChecklists([list('many-ok', Array.from({ length: 12 }, () => ['command', ['true']] as [string, string[]]))], host, { signal: new AbortController().signal })
+      assert.equal(passing.counts.passed, 12)
+      await new Promise((r) => setImmediate(r)) // warnings are emitted on a later tick
+      assert.deepEqual(warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message), [])
+    } finally {
+      process.off('warning', onWarning)
+    }
+  })
+
   test('a failing check of severity warning is a warning', async () => {
     const report = await runChecklists([list('sev', [['command', ['exit 1'], 'warning'], ['command', ['true'], 'warning']])], host)
     assert.deepEqual(report.outcomes.map((o) => o.status), ['warning', 'passing'])

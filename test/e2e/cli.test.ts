@@ -48,6 +48,32 @@ describe('the consul and consulkv CLIs against a real agent', () => {
     assert.match(cas.stderr, /CAS failed/)
   })
 
+  test('kv put / get / delete errors read as Consul\'s', async () => {
+    const err = async (...args: string[]) => {
+      const out = await consul(...args)
+      assert.equal(out.code, 1, args.join(' '))
+      assert.equal(out.stdout, '')
+      return out.stderr
+    }
+    const big = join(dir, 'big.txt')
+    writeFileSync(big, 'a'.repeat(600_000))
+    assert.match(await err('kv', 'put', 'e/big', `@${big}`), /^Error! Failed writing data: Unexpected response code: 413 \(.*too large.*\)\n$/)
+    assert.match(await err('kv', 'put', '-acquire', '-session=00000000-0000-0000-0000-000000000000', 'e/lock', 'v'), /^Error! Failed writing data: Unexpected response code: 500 \(invalid session/)
+    assert.equal(await err('kv', 'put'), 'Error! Missing KEY argument\n')
+    assert.equal(await err('kv', 'put', 'a', 'b', 'c'), 'Error! Too many arguments (expected 1 or 2, got 3)\n')
+    assert.match(await err('kv', 'put', 'e/f', `@${join(dir, 'none')}`), /^Error! Failed to read file: ENOENT/)
+    const down = '-http-addr=127.0.0.1:1'
+    assert.match(await err('kv', 'put', down, 'e/k', 'v'), /^Error! Failed writing data: Error connecting to http:\/\/127\.0\.0\.1:1: .*ECONNREFUSED/)
+    assert.match(await err('kv', 'get', down, 'e/k'), /^Error querying Consul agent: Error connecting to /)
+    assert.match(await err('kv', 'delete', down, 'e/k'), /^Error deleting key e\/k: Error connecting to /)
+    assert.match(await err('kv', 'delete', '-recurse', down, 'e/'), /^Error! Did not delete prefix e\/: Error connecting to /)
+    assert.match(await err('kv', 'delete', '-cas', '-modify-index=3', down, 'e/k'), /^Error! Did not delete key e\/k: Error connecting to /)
+    await consul('kv', 'put', 'e/k', 'v')
+    assert.equal(await err('kv', 'delete', '-cas', '-modify-index=1', 'e/k'), 'Error! Did not delete key e/k: CAS failed\n')
+    assert.equal(await err('kv', 'delete', '-modify-index=3', 'e/k'), 'Cannot specify -modify-index without -cas!\n')
+    assert.equal(await err('kv', 'put', '-release', '-session=00000000-0000-0000-0000-000000000000', 'e/k', 'v'), 'Error! Did not release lock\n')
+  })
+
   test('kv get -recurse and -keys', async () => {
     for (const k of ['r/a', 'r/b/c']) await consul('kv', 'put', k, k.toUpperCase())
     assert.equal((await consul('kv', 'get', '-recurse', 'r/')).stdout, 'r/a:R/A\nr/b/c:R/B/C\n')
@@ -80,7 +106,9 @@ describe('the consul and consulkv CLIs against a real agent', () => {
     assert.equal(refused.code, 2)
     assert.match(refused.stderr, /^consulkv: .*ECONNREFUSED/)
     const usage = await consulkv('read')
-    assert.equal(usage.code, 2)
+    assert.deepEqual(usage, { code: 2, stdout: '', stderr: 'consulkv: read: missing KEY argument (usage: consulkv read KEY)\n' })
+    const verb = await consulkv('frob', 'x')
+    assert.deepEqual(verb, { code: 2, stdout: '', stderr: 'consulkv: unknown verb "frob"; the verbs are: delete, read, write\n' })
   })
 
   test('consul info and version', async () => {
@@ -114,7 +142,7 @@ describe('the consul and consulkv CLIs against a real agent', () => {
   })
 
   test('every command has --help with examples', async () => {
-    for (const cmd of [['agent'], ['kv', 'get'], ['kv', 'put'], ['kv', 'delete'], ['kv', 'export'], ['kv', 'import'], ['reload'], ['info'], ['consulkv', 'read']]) {
+    for (const cmd of [['agent'], ['kv', 'get'], ['kv', 'put'], ['kv', 'delete'], ['kv', 'export'], ['kv', 'import'], ['reload'], ['info'], ['validate'], ['consulkv', 'read']]) {
       const help = await consul(...cmd, '-help')
       assert.equal(help.code, 0, cmd.join(' '))
       assert.match(help.stdout, /EXAMPLES/, cmd.join(' '))

@@ -137,6 +137,16 @@ test('consulkv over HTTPS against an agent using a CA made by consul tls ca crea
     assert.equal(unverified.code, 0, unverified.stderr)
     assert.equal(unverified.stdout, 'Hello World\n')
 
+    // --ssl without --consul takes CONSUL_HTTP_ADDR...
+    const fromEnv = await runCli(CONSULKV_BIN, ['read', '--ssl', 'nodes/config/test'], { env: { CONSUL_CACERT: pki.ca, CONSUL_HTTP_ADDR: hostPort(agent) } })
+    assert.deepEqual(fromEnv, { code: 0, stdout: 'Hello World\n', stderr: '' })
+    // ...and TLS against the plain HTTP port says so in one line, not as OpenSSL's "wrong version number".
+    const plain = await runCli(CONSULKV_BIN, ['read', '--ssl', `--consul=${new URL(agent.httpAddr).host}`, 'nodes/config/test'], trustEnv)
+    assert.equal(plain.code, 2)
+    assert.equal(plain.stderr.split('\n').length, 2, plain.stderr)
+    assert.match(plain.stderr, /^consulkv: Error connecting to https:\/\/127\.0\.0\.1:\d+: the server did not answer the TLS handshake; is this a plain HTTP port\?/)
+    assert.doesNotMatch(plain.stderr, /wrong version number/)
+
     const del = await runCli(CONSULKV_BIN, ['delete', '--ssl', '--recurse', addr, 'nodes/config/test'], trustEnv)
     assert.equal(del.code, 0, del.stderr)
     const gone = await runCli(CONSULKV_BIN, ['read', '--ssl', addr, 'nodes/config/test'], trustEnv)
@@ -195,11 +205,18 @@ test('verify_incoming: a client without a certificate is refused, one with a CA-
       removeDir(other)
     }
 
-    // consulkv presents a client certificate through Consul's environment variables.
+    // consulkv presents a client certificate through Consul's environment variables...
     const kv = await runCli(CONSULKV_BIN, ['write', '--ssl', `--consul=${hostPort(agent)}`, 'mtls/key', 'v'], {
       env: { CONSUL_CACERT: pki.ca, CONSUL_CLIENT_CERT: join(dir, 'dc1-client-consul-0.pem'), CONSUL_CLIENT_KEY: join(dir, 'dc1-client-consul-0-key.pem') },
     })
     assert.equal(kv.code, 0, kv.stderr)
+    // ...or through --client-cert and --client-key; without one it is refused.
+    const noCertEnv = { env: { CONSUL_CACERT: pki.ca, CONSUL_CLIENT_CERT: '', CONSUL_CLIENT_KEY: '' } }
+    const byFlags = await runCli(CONSULKV_BIN, ['read', '--ssl', `--consul=${hostPort(agent)}`, `--client-cert=${join(dir, 'dc1-cli-consul-0.pem')}`, `--client-key=${join(dir, 'dc1-cli-consul-0-key.pem')}`, 'mtls/key'], noCertEnv)
+    assert.deepEqual(byFlags, { code: 0, stdout: 'v\n', stderr: '' })
+    const noCert = await runCli(CONSULKV_BIN, ['read', '--ssl', `--consul=${hostPort(agent)}`, 'mtls/key'], noCertEnv)
+    assert.equal(noCert.code, 2)
+    assert.equal(noCert.stdout, '')
   } finally {
     await cleanup(agent, dir)
   }

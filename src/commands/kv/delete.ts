@@ -19,11 +19,19 @@ export default class KvDelete extends ApiCommand<typeof KvDelete> {
   async run(): Promise<void> {
     const key = this.args.key ?? ''
     const { recurse, cas } = this.flags
+    const index = this.flags['modify-index']
     if (!key && !recurse) this.error('Error! Missing KEY argument', { exit: 1 })
+    if (cas && !index) this.error('Cannot delete a key that does not exist. Provide a -modify-index greater than than 0.', { exit: 1 })
+    if (index !== undefined && index !== 0 && !cas) this.error('Cannot specify -modify-index without -cas!', { exit: 1 })
     if (recurse && cas) this.error('Cannot specify both -cas and -recurse!', { exit: 1 })
-    if (cas && this.flags['modify-index'] === undefined) this.error('Must specify -modify-index with -cas!', { exit: 1 })
-    const ok = await this.client.kvDelete(key, { recurse, cas: cas ? this.flags['modify-index'] : undefined })
+    if (recurse) {
+      await this.attempt(`Error! Did not delete prefix ${key}: `, () => this.client.kvDelete(key, { recurse }))
+      this.log(`Success! Deleted keys with prefix: ${key}`)
+      return
+    }
+    const prefix = cas ? `Error! Did not delete key ${key}: ` : `Error deleting key ${key}: `
+    const ok = await this.attempt(prefix, () => this.client.kvDelete(key, { cas: cas ? index : undefined }))
     if (!ok) this.error(`Error! Did not delete key ${key}: CAS failed`, { exit: 1 })
-    this.log(recurse ? `Success! Deleted keys with prefix: ${key}` : `Success! Deleted key: ${key}`)
+    this.log(`Success! Deleted key: ${key}`)
   }
 }

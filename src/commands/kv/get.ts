@@ -2,6 +2,8 @@ import { Args, Flags } from '@oclif/core'
 import { ApiCommand, datacenterFlag } from '../../client/api-command.js'
 import { formatKvDetailed, kvValueText } from '../../client/format.js'
 
+const QUERY_FAILED = 'Error querying Consul agent: '
+
 export default class KvGet extends ApiCommand<typeof KvGet> {
   static override summary = 'Read a value, a prefix, or the keys under a prefix from the KV store.'
   static override examples = [
@@ -24,18 +26,18 @@ export default class KvGet extends ApiCommand<typeof KvGet> {
     const key = this.args.key ?? ''
     const { recurse, keys, separator, detailed, base64 } = this.flags
     if (keys) {
-      for (const k of await this.client.kvKeys(key, separator)) this.log(k)
+      for (const k of await this.attempt(QUERY_FAILED, () => this.client.kvKeys(key, separator))) this.log(k)
       return
     }
     if (recurse) {
-      for (const pair of await this.client.kvList(key)) {
+      for (const pair of await this.attempt(QUERY_FAILED, () => this.client.kvList(key))) {
         if (detailed) this.log(formatKvDetailed(pair, base64) + '\n')
         else this.log(`${pair.Key}:${kvValueText(pair, base64)}`)
       }
       return
     }
     if (!key) this.error('Error! Missing KEY argument', { exit: 1 })
-    const pair = await this.client.kvGet(key)
+    const pair = await this.attempt(QUERY_FAILED, () => this.client.kvGet(key))
     if (!pair) this.error(`Error! No key exists at: ${key}`, { exit: 1 })
     this.log(detailed ? formatKvDetailed(pair, base64) : kvValueText(pair, base64))
   }

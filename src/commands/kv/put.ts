@@ -12,8 +12,10 @@ export default class KvPut extends ApiCommand<typeof KvPut> {
     '<%= config.bin %> kv put web/config @config.json',
     'echo hello | <%= config.bin %> kv put web/greeting -',
   ]
+  static override usage = 'kv put [options] KEY [DATA]'
+  static override strict = false
   static override args = {
-    key: Args.string({ description: 'Key to write', required: true }),
+    key: Args.string({ description: 'Key to write' }),
     value: Args.string({ description: 'Value, @file, or - for stdin' }),
   }
   static override flags = {
@@ -30,23 +32,39 @@ export default class KvPut extends ApiCommand<typeof KvPut> {
   async run(): Promise<void> {
     const { key, value } = this.args
     const f = this.flags
-    if (f.cas && f['modify-index'] === undefined) this.error('Must specify -modify-index with -cas!', { exit: 1 })
+    // Consul's own argument errors, before oclif's generic ones.
+    if (!key) this.error('Error! Missing KEY argument', { exit: 1 })
+    if (this.positional.length > 2) this.error(`Error! Too many arguments (expected 1 or 2, got ${this.positional.length})`, { exit: 1 })
     if ((f.acquire || f.release) && !f.session) this.error('Error! Missing -session (required with -acquire and -release)', { exit: 1 })
-    let data = await readValueArg(value ?? '')
-    if (f.base64) data = Buffer.from(data.toString('utf8'), 'base64')
-    const ok = await this.client.kvPut(key, data, {
-      flags: f.flags,
-      cas: f.cas ? f['modify-index'] : undefined,
-      acquire: f.acquire ? f.session : undefined,
-      release: f.release ? f.session : undefined,
-    })
-    if (!ok) {
-      if (f.cas) this.error(`Error! Did not write to ${key}: CAS failed`, { exit: 1 })
-      if (f.acquire) this.error(`Error! Did not acquire lock on ${key}`, { exit: 1 })
-      this.error(`Error! Failed writing data to ${key}`, { exit: 1 })
+    if (f.cas && f['modify-index'] === undefined) this.error('Must specify -modify-index with -cas!', { exit: 1 })
+    let data: Buffer
+    try {
+      data = await readValueArg(value ?? '')
+    } catch (err) {
+      this.error(`Error! Failed to read ${value === '-' ? 'stdin' : 'file'}: ${(err as Error).message}`, { exit: 1 })
     }
-    if (f.acquire) this.log(`Success! Lock acquired on: ${key}`)
-    else if (f.release) this.log(`Success! Lock released on: ${key}`)
-    else this.log(`Success! Data written to: ${key}`)
+    if (f.base64) data = Buffer.from(data.toString('utf8'), 'base64')
+    const put = (prefix: string) =>
+      this.attempt(prefix, () =>
+        this.client.kvPut(key, data, {
+          flags: f.flags,
+          cas: f.cas ? f['modify-index'] : undefined,
+          acquire: f.acquire ? f.session : undefined,
+          release: f.release ? f.session : undefined,
+        }),
+      )
+    if (f.cas) {
+      if (!(await put(`Error! Did not write to ${key}: `))) this.error(`Error! Did not write to ${key}: CAS failed`, { exit: 1 })
+      this.log(`Success! Data written to: ${key}`)
+    } else if (f.acquire) {
+      if (!(await put('Error! Failed writing data: '))) this.error('Error! Did not acquire lock', { exit: 1 })
+      this.log(`Success! Lock acquired on: ${key}`)
+    } else if (f.release) {
+      if (!(await put('Error! Failed writing data: '))) this.error('Error! Did not release lock', { exit: 1 })
+      this.log(`Success! Lock released on: ${key}`)
+    } else {
+      await put('Error! Failed writing data: ')
+      this.log(`Success! Data written to: ${key}`)
+    }
   }
 }
