@@ -21,22 +21,31 @@ function reply(msg: Buffer): Buffer {
   return dnsPacket.encode(packet)
 }
 
-/** An upstream answering every A question, on UDP and TCP at one port. */
+/**
+ * An upstream answering every A question, on UDP and TCP at one port. The UDP port is picked by the
+ * kernel; when its TCP twin is taken (other tests and benchmarks hold many ports), it tries again.
+ */
 async function upstream(): Promise<{ port: number; close: () => void }> {
-  const udp = dgram.createSocket('udp4')
-  udp.on('message', (m, r) => udp.send(reply(m), r.port, r.address))
-  await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve))
-  const port = (udp.address() as { port: number }).port
-  const tcp = net.createServer((c) => {
-    c.on('data', (d: Buffer) => {
-      const out = reply(d.subarray(2, 2 + d.readUInt16BE(0)))
-      const len = Buffer.alloc(2)
-      len.writeUInt16BE(out.length)
-      c.end(Buffer.concat([len, out]))
+  for (let attempt = 1; ; attempt++) {
+    const udp = dgram.createSocket('udp4')
+    udp.on('message', (m, r) => udp.send(reply(m), r.port, r.address))
+    await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve))
+    const port = (udp.address() as { port: number }).port
+    const tcp = net.createServer((c) => {
+      c.on('data', (d: Buffer) => {
+        const out = reply(d.subarray(2, 2 + d.readUInt16BE(0)))
+        const len = Buffer.alloc(2)
+        len.writeUInt16BE(out.length)
+        c.end(Buffer.concat([len, out]))
+      })
     })
-  })
-  await new Promise<void>((resolve) => tcp.listen(port, '127.0.0.1', resolve))
-  return { port, close: () => (udp.close(), tcp.close()) }
+    const listened = await new Promise<boolean>((resolve, reject) => {
+      tcp.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' && attempt < 20 ? resolve(false) : reject(err)))
+      tcp.listen(port, '127.0.0.1', () => resolve(true))
+    })
+    if (listened) return { port, close: () => (udp.close(), tcp.close()) }
+    udp.close()
+  }
 }
 
 /** A port nothing listens on (bound, then closed). */
