@@ -23,11 +23,11 @@ import { blockingParams, type ApiRequest } from './request.js'
 import { blockingDeadline } from './blocking.js'
 import type { HttpLimits } from './context.js'
 
-/** What is written for one request: reusable as is for every identical waiter. */
+/** What is written for one request: reusable as is for every identical waiter (the JSON is encoded once). */
 export interface Answer {
   status: number
   headers: Record<string, string>
-  body: Buffer | undefined
+  body: Buffer | string | undefined
 }
 
 interface Follower {
