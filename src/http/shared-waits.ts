@@ -26,7 +26,8 @@ import type { HttpLimits } from './context.js'
 /** What is written for one request: reusable as is for every identical waiter (the JSON is encoded once). */
 export interface Answer {
   status: number
-  headers: Record<string, string>
+  /** Alternating names and values, as writeHead takes them. */
+  headers: string[]
   body: Buffer | string | undefined
 }
 
