@@ -1,5 +1,6 @@
 import http from 'node:http'
 import https from 'node:https'
+import { readFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import type { ApiContext } from './context.js'
 import { ApiRequest } from './request.js'
@@ -154,12 +155,25 @@ export async function listen(handler: http.RequestListener, opts: ListenOptions)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     // A deep backlog: thousands of watchers may reconnect at once after a restart.
-    server.listen({ port: opts.port, host: opts.host, backlog: 4096 }, () => {
+    server.listen({ port: opts.port, host: opts.host, backlog: listenBacklog() }, () => {
       server.off('error', reject)
       resolve()
     })
   })
   return server
+}
+
+/**
+ * The kernel's accept-queue limit, as Go's net package uses it (so etcd and Consul get the whole
+ * queue): listen() silently caps a larger backlog at net.core.somaxconn. At least 4096.
+ */
+function listenBacklog(): number {
+  try {
+    const value = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8').trim())
+    return Number.isSafeInteger(value) && value > 4096 && value < 2 ** 31 ? value : 4096
+  } catch {
+    return 4096
+  }
 }
 
 export function boundPort(server: http.Server): number {
