@@ -5,12 +5,6 @@ import { WatchSet } from '../state/watch.js'
 import { LIMITS } from '../lib/limits.js'
 import { noPathToDatacenter } from '../lib/errors.js'
 
-/**
- * What a query function returns. Rules it must follow (as Consul's blockingquery.Query):
- * it reads only from the state store, registers a watch on everything it reads through the
- * WatchSet, and reports the index of exactly the data it returned, so that unrelated writes
- * do not change it.
- */
 /** Blocking queries currently waiting in their own loop here (shared-waits.ts counts its followers). */
 let waiting = 0
 export function blockingLoopsWaiting(): number {
@@ -28,6 +22,12 @@ export function blockingDeadline(params: BlockingParams): number {
   return Date.now() + params.waitMs + Math.random() * (params.waitMs / LIMITS.blockingJitterFraction)
 }
 
+/**
+ * What a query function returns. Rules it must follow (as Consul's blockingquery.Query):
+ * it reads only from the state store, registers a watch on everything it reads through the
+ * WatchSet, and reports the index of exactly the data it returned, so that unrelated writes
+ * do not change it.
+ */
 export interface QueryResult<T> {
   index: number
   value: T
@@ -37,7 +37,9 @@ export interface QueryResult<T> {
  * The one blocking-query loop every read endpoint uses. Without `?index` it answers at once.
  * With it, it answers as soon as the result's index passes the client's, or when the wait
  * (default 5m, max 10m, plus up to wait/16 jitter) runs out, or never if the client leaves.
- * Sets the response's X-Consul-* meta; the index is never 0.
+ * Sets the response's X-Consul-* meta; the index is never 0. Identical requests arriving while
+ * one waits do not get here until their turn: they wait on its answer (shared-waits.ts), which
+ * is why it records on the request how it ended.
  */
 export async function blockingQuery<T>(
   req: ApiRequest,
