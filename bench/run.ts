@@ -25,6 +25,10 @@ const BENCHES: Record<string, Bench> = {
     describe: '100 templates over 100 services in one consul-template: change → rewritten file p50/p99, idle requests/min, open queries per dependency (issue 6)',
     run: async (args) => (await import('./ctemplate.js')).runCtemplateBench(args),
   },
+  watch: {
+    describe: 'watch fan-out: 1,000 and 10,000 blocking GETs on 1 and on 100 keys, write -> last answer and CPU: our agent vs a minimal Node long-poll server (issue 11)',
+    run: async (args) => (await import('./watch.js')).runWatchBench(args),
+  },
   dns: {
     describe: 'service lookup (10 instances, A and SRV) q/s and p99 at 1 and 64 clients: our agent vs dnsmasq (issue 4)',
     run: async (args) => (await import('./dns.js')).runDnsBench(args),

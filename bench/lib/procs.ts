@@ -196,3 +196,43 @@ export async function machineBusy(ms: number): Promise<number | undefined> {
   if (!a || !b || b.total === a.total) return undefined
   return (b.busy - a.busy) / (b.total - a.total)
 }
+
+/** Kernel TCP counters that show connections waiting or dropped at accept, and retransmits. */
+export interface TcpCounters {
+  listenOverflows: number
+  listenDrops: number
+  synRetrans: number
+  retransSegs: number
+}
+
+/** Machine-wide (network namespace) TCP counters from /proc/net; undefined off Linux. */
+export function tcpCounters(): TcpCounters | undefined {
+  try {
+    const table = (file: string, prefix: string): Map<string, number> => {
+      const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith(`${prefix}:`))
+      const names = lines[0]!.split(/\s+/).slice(1)
+      const values = lines[1]!.split(/\s+/).slice(1).map(Number)
+      return new Map(names.map((n, i) => [n, values[i]!]))
+    }
+    const ext = table('/proc/net/netstat', 'TcpExt')
+    const tcp = table('/proc/net/snmp', 'Tcp')
+    return {
+      listenOverflows: ext.get('ListenOverflows') ?? 0,
+      listenDrops: ext.get('ListenDrops') ?? 0,
+      synRetrans: ext.get('TCPSynRetrans') ?? 0,
+      retransSegs: tcp.get('RetransSegs') ?? 0,
+    }
+  } catch {
+    return undefined
+  }
+}
+
+export function tcpCountersDelta(a: TcpCounters | undefined, b: TcpCounters | undefined): TcpCounters | undefined {
+  if (!a || !b) return undefined
+  return {
+    listenOverflows: b.listenOverflows - a.listenOverflows,
+    listenDrops: b.listenDrops - a.listenDrops,
+    synRetrans: b.synRetrans - a.synRetrans,
+    retransSegs: b.retransSegs - a.retransSegs,
+  }
+}

@@ -11,7 +11,8 @@ import { SessionTimers } from './session-timers.js'
 import { EventBuffer } from './events.js'
 import type { NodeInput } from '../state/catalog.js'
 import { boundPort, createApiHandler, listen } from '../http/server.js'
-import { blockingQueriesWaiting } from '../http/blocking.js'
+import { blockingEvaluations, blockingLoopsWaiting } from '../http/blocking.js'
+import { sharedAnswers, sharedWaitersParked } from '../http/shared-waits.js'
 import { StateStore } from '../state/store.js'
 import { Fsm } from '../state/fsm.js'
 import { SingleServerRaft, type Consensus } from '../raft/single-server.js'
@@ -363,7 +364,11 @@ export class Agent implements ApiContext {
           goroutines: '0',
         },
         kv: { entries: String(this.state.kv.size) },
-        http: { blocking_queries: String(blockingQueriesWaiting()) },
+        http: {
+          blocking_queries: String(blockingLoopsWaiting() + sharedWaitersParked()),
+          blocking_evaluations: String(blockingEvaluations()),
+          blocking_shared_answers: String(sharedAnswers()),
+        },
         serf_lan: {},
         serf_wan: {},
       },

