@@ -11,8 +11,7 @@ import { SessionTimers } from './session-timers.js'
 import { EventBuffer } from './events.js'
 import type { NodeInput } from '../state/catalog.js'
 import { boundPort, createApiHandler, listen } from '../http/server.js'
-import { blockingEvaluations, blockingLoopsWaiting } from '../http/blocking.js'
-import { sharedAnswers, sharedWaitersParked } from '../http/shared-waits.js'
+import { BlockingCounters } from '../http/blocking.js'
 import { StateStore } from '../state/store.js'
 import { Fsm } from '../state/fsm.js'
 import { SingleServerRaft, type Consensus } from '../raft/single-server.js'
@@ -51,6 +50,7 @@ export class Agent implements ApiContext {
   config: RuntimeConfig
   raft!: Consensus
   readonly local: LocalState
+  readonly blocking = new BlockingCounters()
   readonly events: EventBuffer
   sessionTimers!: SessionTimers
   readonly #registry: LocalRegistry
@@ -365,9 +365,9 @@ export class Agent implements ApiContext {
         },
         kv: { entries: String(this.state.kv.size) },
         http: {
-          blocking_queries: String(blockingLoopsWaiting() + sharedWaitersParked()),
-          blocking_evaluations: String(blockingEvaluations()),
-          blocking_shared_answers: String(sharedAnswers()),
+          blocking_queries: String(this.blocking.loops + this.blocking.parked),
+          blocking_evaluations: String(this.blocking.evaluations),
+          blocking_shared_answers: String(this.blocking.shared),
         },
         serf_lan: {},
         serf_wan: {},

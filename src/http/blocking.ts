@@ -5,16 +5,16 @@ import { WatchSet } from '../state/watch.js'
 import { LIMITS } from '../lib/limits.js'
 import { noPathToDatacenter } from '../lib/errors.js'
 
-/** Blocking queries currently waiting in their own loop here (shared-waits.ts counts its followers). */
-let waiting = 0
-export function blockingLoopsWaiting(): number {
-  return waiting
-}
-
-/** Evaluations of blocking queries (with ?index), for /v1/agent/self: shows waiters sharing one. */
-let evaluations = 0
-export function blockingEvaluations(): number {
-  return evaluations
+/** One agent's blocking-query counters, for /v1/agent/self (an object per agent: several run in one process). */
+export class BlockingCounters {
+  /** Blocking queries waiting in their own loop here. */
+  loops = 0
+  /** Evaluations of blocking queries (with ?index): shows waiters sharing one. */
+  evaluations = 0
+  /** Followers parked in shared-waits.ts. */
+  parked = 0
+  /** Answers written from a leader's answer instead of an evaluation of their own. */
+  shared = 0
 }
 
 /** When a wait of `params` that starts now ends: the wait plus up to wait/16 jitter, as Consul. */
@@ -54,7 +54,7 @@ export async function blockingQuery<T>(
   } else {
     const deadline = req.blockingDeadline ?? blockingDeadline(params)
     const evaluate = (ws: WatchSet | undefined): QueryResult<T> => {
-      evaluations++
+      ctx.blocking.evaluations++
       return query(ws)
     }
     for (let first = true; ; first = false) {
@@ -69,8 +69,8 @@ export async function blockingQuery<T>(
         req.blockingOutcome = 'timeout'
         break
       }
-      waiting++
-      const outcome = await ws.wait(remaining, req.signal).finally(() => waiting--)
+      ctx.blocking.loops++
+      const outcome = await ws.wait(remaining, req.signal).finally(() => ctx.blocking.loops--)
       if (outcome === 'timeout') {
         result = evaluate(undefined)
         req.blockingOutcome = 'timeout'

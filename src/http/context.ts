@@ -5,6 +5,7 @@ import type { EventBuffer } from '../agent/events.js'
 import type { SessionTimers } from '../agent/session-timers.js'
 import type { CheckSpec, ServiceDefinition } from '../agent/definitions.js'
 import type { CheckStatus } from '../checks/types.js'
+import type { BlockingCounters } from './blocking.js'
 
 /** Limits the HTTP layer enforces; reloadable, so read through the context each time. */
 export interface HttpLimits {
@@ -35,6 +36,8 @@ export interface ApiContext {
   readonly events: EventBuffer
   readonly sessionTimers: SessionTimers
   readonly agentOps: AgentOps
+  /** Blocking-query counters of this agent. */
+  readonly blocking: BlockingCounters
   agentSelf(): Record<string, unknown>
   /** LAN members as this agent sees them (just itself until gossip). */
   members(): Array<Record<string, unknown>>

@@ -46,7 +46,7 @@ type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void
  */
 export function createApiHandler(ctx: ApiContext, log: Log): http.RequestListener {
   const router = buildRouter(ctx)
-  const waits = new SharedWaits(() => ctx.limits, writeAnswer, () => serve)
+  const waits = new SharedWaits(() => ctx.limits, writeAnswer, () => serve, ctx.blocking)
   const serve: Serve = (req, res, key) => {
     const run = async (): Promise<unknown> => router.resolve(req.method, req.path)(req)
     run()

@@ -20,7 +20,7 @@
  */
 import type http from 'node:http'
 import { blockingParams, type ApiRequest } from './request.js'
-import { blockingDeadline } from './blocking.js'
+import { blockingDeadline, type BlockingCounters } from './blocking.js'
 import type { HttpLimits } from './context.js'
 
 /** What is written for one request: reusable as is for every identical waiter (the JSON is encoded once). */
@@ -50,17 +50,6 @@ interface Group {
   timerAt: number
 }
 
-let parked = 0
-let shared = 0
-/** Followers parked here now (part of the blocking-queries gauge). */
-export function sharedWaitersParked(): number {
-  return parked
-}
-/** Answers written from a leader's answer instead of an evaluation of their own. */
-export function sharedAnswers(): number {
-  return shared
-}
-
 /** Runs a request's handler and writes its answer; `key` says it leads the group of that key. */
 export type Serve = (req: ApiRequest, res: http.ServerResponse, key: string | undefined) => void
 
@@ -71,6 +60,7 @@ export class SharedWaits {
     readonly limits: () => HttpLimits,
     readonly write: (res: http.ServerResponse, answer: Answer) => void,
     readonly serve: () => Serve,
+    readonly counters: BlockingCounters,
   ) {}
 
   /**
@@ -108,11 +98,11 @@ export class SharedWaits {
     req.blockingDeadline = deadline
     const follower: Follower = { req, res, deadline, forget: () => undefined }
     follower.forget = req.onClientGone(() => {
-      if (group.followers.delete(follower)) parked--
+      if (group.followers.delete(follower)) this.counters.parked--
     })
     group.followers.add(follower)
     push(group.deadlines, follower)
-    parked++
+    this.counters.parked++
     this.#arm(group)
     return 'follower'
   }
@@ -130,7 +120,7 @@ export class SharedWaits {
       this.#close(group)
       for (const f of group.followers) {
         f.forget()
-        shared++
+        this.counters.shared++
         this.write(f.res, answer)
       }
       return
@@ -158,13 +148,13 @@ export class SharedWaits {
     this.#groups.delete(group.key)
     clearTimeout(group.timer)
     group.timer = undefined
-    parked -= group.followers.size
+    this.counters.parked -= group.followers.size
   }
 
   #remove(group: Group, f: Follower): void {
     if (!group.followers.delete(f)) return
     f.forget()
-    parked--
+    this.counters.parked--
   }
 
   /** One timer per group, at its earliest deadline still parked. */
