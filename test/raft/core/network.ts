@@ -26,6 +26,8 @@ export class Network {
   readonly nodes = new Map<string, RaftNode>()
   readonly applied = new Map<string, Entry[]>()
   readonly logLines: string[] = []
+  /** Snapshots each node was told to install, in order. */
+  readonly installed = new Map<string, Uint8Array[]>()
   readonly #cuts = new Set<string>()
   queue: Message[] = []
   /** Optional extra filter: return false to drop a message. */
@@ -56,7 +58,10 @@ export class Network {
       const rd = n.ready()
       if (!rd) continue
       any = true
-      if (rd.snapshot) this.applied.set(id, [])
+      if (rd.snapshot) {
+        this.applied.set(id, [])
+        this.installed.set(id, [...(this.installed.get(id) ?? []), rd.snapshot.data])
+      }
       for (const m of rd.messages) this.send(m)
       this.applied.get(id)!.push(...rd.committedEntries)
       n.advance(rd)
