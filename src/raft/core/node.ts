@@ -67,7 +67,9 @@ export class RaftNode {
     const snap = initial.snapshot
     this.#snapshot = snap
     this.#log = new RaftLog({
-      snapshotIndex: snap?.meta.index ?? 0, snapshotTerm: snap?.meta.term ?? 0, entries: initial.entries,
+      snapshotIndex: snap?.meta.index ?? 0, snapshotTerm: snap?.meta.term ?? 0,
+      // Storage may keep trailing entries the snapshot covers (hashicorp's TrailingLogs): skip them.
+      entries: (initial.entries ?? []).filter((e) => e.index > (snap?.meta.index ?? 0)),
       committed: initial.hardState?.commit ?? 0, applied: initial.applied,
     })
     this.#conf = new ConfHistory(snap?.meta.conf ?? { voters: [], learners: [] }, snap?.meta.index ?? 0)
