@@ -27,7 +27,7 @@ interface PendingRead { id: string; context: string; from: string; index: number
 /**
  * One raft server as a pure, synchronous state machine (etcd-io/raft raft.go + rawnode.go). Inputs:
  * `tick()`, `step(message)`, `propose(data)` and the other requests; output: `ready()`, acknowledged
- * with `advance(ready)` (see Ready for the ordering contract). No I/O, no clock, no Math.random.
+ * with `advance(ready)` (see Ready for the ordering contract). No I/O, no clock; the only randomness is config.random.
  * Not re-entrant; several nodes may share a process (no module state).
  */
 export class RaftNode {
@@ -483,6 +483,8 @@ export class RaftNode {
       case 'appendResp': this.#handleAppendResp(pr, m); return undefined
       case 'heartbeatResp':
         pr.probeSent = false
+        // The follower is alive: if appends were lost and filled the window, let one more through.
+        if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirstOne()
         if (pr.match < this.#log.lastIndex()) this.#sendAppend(m.from)
         if (m.context !== '') this.#ackRead(m.context, m.from)
         return undefined

@@ -32,6 +32,9 @@ export class Inflights {
     if (n > 0) this.#items.splice(0, n)
   }
 
+  /** Frees the oldest message: lets a full window that lost its messages make progress again. */
+  freeFirstOne(): void { this.#items.shift() }
+
   reset(): void { this.#items = [] }
 }
 

@@ -53,6 +53,10 @@ test('appends are batched by bytes and pipelined within the inflight window', ()
   for (const s of sent) assert.ok(s.n <= 2, 'each append holds at most ~100 bytes of entries')
   assert.deepEqual(net.appliedData('3').length, 10, 'the answering follower got everything')
   assert.equal(leader.progress('2')?.inflights.count(), 2)
+  // Once 2 answers again, heartbeats reopen the window and it catches up.
+  net.heal()
+  net.tickAll(5)
+  assert.equal(net.appliedData('2').length, 10)
 })
 
 test('a follower with a conflicting suffix is repaired by the new leader', () => {
