@@ -49,6 +49,8 @@ export class RaftNode {
   #pendingReads: PendingRead[] = []
   #readsAwaitingCommit: { context: string; from: string }[] = []
   #readSeq = 0
+  /** Contexts forwarded to a leader and not yet answered (bounded; a duplicate answer is dropped). */
+  #forwardedReads = new Set<string>()
   #appendPending = false
   #leadTransferee = ''
   #transferElapsed = 0
@@ -164,6 +166,8 @@ export class RaftNode {
       return true
     }
     if (this.#leader === '') return false
+    if (this.#forwardedReads.size >= MAX_FORWARDED_READS) this.#forwardedReads.delete(this.#forwardedReads.values().next().value!)
+    this.#forwardedReads.add(context)
     this.#send({ type: 'readIndex', to: this.#leader, from: this.id, term: this.#term, context })
     return true
   }
@@ -196,6 +200,7 @@ export class RaftNode {
       case 'vote': case 'preVote': this.#handleVoteRequest(m); return undefined
       case 'voteResp': case 'preVoteResp': return this.#handleVoteResponse(m)
       case 'readIndexResp':
+        if (!this.#forwardedReads.delete(m.context)) return this.#ignore(`readIndexResp for ${m.context}, which is not outstanding`)
         if (m.index >= 0) this.#readStates.push({ context: m.context, index: m.index })
         return undefined
       case 'timeoutNow':
@@ -762,6 +767,8 @@ export class RaftNode {
     return reason
   }
 }
+
+const MAX_FORWARDED_READS = 4096
 
 function quorum(voters: number): number {
   return Math.floor(voters / 2) + 1

@@ -192,3 +192,15 @@ test('a learner receives the log but never campaigns or counts in a quorum', () 
   net.stabilize()
   assert.deepEqual(net.leaders().map((n) => n.log.committed), committed, 'leader + learner is no quorum')
 })
+
+test('a ReadIndex answer that was not asked for, or arrives twice, is dropped', () => {
+  const net = elected()
+  const f = net.node('2')
+  const resp = { type: 'readIndexResp', from: '1', to: '2', term: f.term, context: 'never', index: 5 }
+  assert.match(f.step(resp) ?? 'accepted', /not outstanding/)
+  f.readIndex('r')
+  const reads = collectReads(net)
+  assert.equal(reads.get('2')?.length, 1)
+  assert.match(f.step({ ...resp, context: 'r' }) ?? 'accepted', /not outstanding/, 'the duplicate is dropped')
+  assert.equal(f.ready(), undefined)
+})

@@ -31,6 +31,9 @@ export class Sim {
   #now = 0
   #isolated = ''
   #proposals = 0
+  #reads = 0
+  /** ReadIndex requests in flight: the highest index known committed when each was made. */
+  readonly #readFloor = new Map<string, number>()
 
   constructor(opts: SimOptions) {
     this.#opts = { nodes: 5, steps: 400, dropRate: 0.1, crashRate: 0.01, ...opts }
@@ -62,6 +65,14 @@ export class Sim {
       if (proposals && n.role === 'leader' && this.#rand() < 0.3) {
         const r = n.propose(enc(`p${++this.#proposals}`))
         if (r.ok) this.#log(`${id} proposes p${this.#proposals} at ${r.index}`)
+      }
+      if (proposals && this.#rand() < 0.05) {
+        const ctx = `${id}.r${++this.#reads}`
+        if (n.readIndex(ctx)) this.#readFloor.set(ctx, this.#maxCommitted())
+      }
+      if (proposals && n.role === 'leader' && this.#rand() < 0.01) {
+        const to = this.#ids[Math.floor(this.#rand() * this.#ids.length)]
+        if (n.transferLeadership(to)) this.#log(`${id} transfers leadership to ${to}`)
       }
     }
     this.#drain()
@@ -144,6 +155,14 @@ export class Sim {
       st.entries = [...st.entries.filter((e) => e.index < first), ...rd.entries]
     }
     if (rd.hardState) st.hardState = rd.hardState
+    for (const r of rd.readStates) {
+      // Linearizable reads: the read point covers every write committed before the read began.
+      const floor = this.#readFloor.get(r.context)
+      this.#assert(floor !== undefined, `read state ${r.context} was never asked for`)
+      this.#assert(r.index >= floor!, `ReadIndex ${r.context} answered ${r.index} < ${floor} committed before it`)
+      this.#readFloor.delete(r.context)
+      this.#log(`${id} read ${r.context} at ${r.index}`)
+    }
     for (const m of rd.messages) this.#send(m)
     for (const e of rd.committedEntries) {
       const key = `${e.index}/${e.term}/${e.type === 'normal' ? dec(e.data) : e.type}`
@@ -199,6 +218,13 @@ export class Sim {
       if (matched) this.#assert(same, `log matching: ${x.id} and ${y.id} differ at ${i} below a common entry`)
       else if (same) matched = true
     }
+  }
+
+  #maxCommitted(): number {
+    let max = 0
+    for (const i of this.#committed.keys()) if (i > max) max = i
+    for (const n of this.#nodes.values()) if (n.log.committed > max) max = n.log.committed
+    return max
   }
 
   #log(line: string): void {
