@@ -10,6 +10,10 @@ test('seeded simulation: safety after every step, recovery after healing', () =>
   for (const seed of seeds) new Sim({ seed }).run()
 })
 
+test('seeded simulation with membership changes: spares join as learners, get promoted, members are removed', () => {
+  for (const seed of seeds) new Sim({ seed, nodes: 3, spares: 2, steps: 600 }).run()
+})
+
 test('a seed replays exactly', () => {
   const a = new Sim({ seed: 99, steps: 200 })
   const b = new Sim({ seed: 99, steps: 200 })

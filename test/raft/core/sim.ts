@@ -8,7 +8,15 @@ import { dec, enc, prng } from './network.js'
  * crashes and restarts from what was persisted. Safety checks run after every step and throw with
  * the seed; `trace` is one line per event, so the same seed gives the same trace.
  */
-export interface SimOptions { seed: number; nodes?: number; steps?: number; dropRate?: number; crashRate?: number }
+export interface SimOptions {
+  seed: number
+  nodes?: number
+  /** Servers that start outside the cluster (no peers) and may be added, one at a time, by the leader. */
+  spares?: number
+  steps?: number
+  dropRate?: number
+  crashRate?: number
+}
 
 interface Storage { hardState: HardState; entries: Entry[]; snapshot: Snapshot | undefined }
 interface InFlight { at: number; seq: number; m: Message }
@@ -17,6 +25,8 @@ export class Sim {
   readonly trace: string[] = []
   readonly #rand: () => number
   readonly #ids: string[]
+  readonly #initial: string[]
+  readonly #everAdded = new Set<string>()
   readonly #opts: Required<SimOptions>
   readonly #nodes = new Map<string, RaftNode>()
   readonly #down = new Map<string, number>()
@@ -30,15 +40,17 @@ export class Sim {
   #seq = 0
   #now = 0
   #isolated = ''
+  #healed = false
   #proposals = 0
   #reads = 0
   /** ReadIndex requests in flight: the highest index known committed when each was made. */
   readonly #readFloor = new Map<string, number>()
 
   constructor(opts: SimOptions) {
-    this.#opts = { nodes: 5, steps: 400, dropRate: 0.1, crashRate: 0.01, ...opts }
+    this.#opts = { nodes: 5, spares: 0, steps: 400, dropRate: 0.1, crashRate: 0.01, ...opts }
     this.#rand = prng(opts.seed)
-    this.#ids = Array.from({ length: this.#opts.nodes }, (_, i) => `n${i + 1}`)
+    this.#ids = Array.from({ length: this.#opts.nodes + this.#opts.spares }, (_, i) => `n${i + 1}`)
+    this.#initial = this.#ids.slice(0, this.#opts.nodes)
     for (const id of this.#ids) {
       this.#storage.set(id, { hardState: { term: 0, vote: '', commit: 0 }, entries: [], snapshot: undefined })
       this.#start(id)
@@ -49,12 +61,14 @@ export class Sim {
     for (let i = 0; i < this.#opts.steps; i++) this.step(true, true)
     // Heal everything and check that the cluster recovers and converges.
     this.#isolated = ''
+    this.#healed = true
     for (const id of [...this.#down.keys()]) this.#restart(id)
     for (let i = 0; i < 300; i++) this.step(false, i < 200)
     const leaders = [...this.#nodes.values()].filter((n) => n.role === 'leader')
     this.#assert(leaders.length === 1, `no single leader after healing (${leaders.length})`)
     const want = this.#applied.get(leaders[0].id)!.join(',')
-    for (const id of this.#ids) this.#assert(this.#applied.get(id)!.join(',') === want, `${id} did not converge`)
+    const conf = leaders[0].conf()
+    for (const id of [...conf.voters, ...conf.learners]) this.#assert(this.#applied.get(id)!.join(',') === want, `${id} did not converge`)
   }
 
   step(faults: boolean, proposals: boolean): void {
@@ -70,6 +84,7 @@ export class Sim {
         const ctx = `${id}.r${++this.#reads}`
         if (n.readIndex(ctx)) this.#readFloor.set(ctx, this.#maxCommitted())
       }
+      if (proposals && n.role === 'leader' && this.#rand() < 0.01) this.#changeMembership(n)
       if (proposals && n.role === 'leader' && this.#rand() < 0.01) {
         const to = this.#ids[Math.floor(this.#rand() * this.#ids.length)]
         if (n.transferLeadership(to)) this.#log(`${id} transfers leadership to ${to}`)
@@ -108,10 +123,26 @@ export class Sim {
     for (const [id, at] of this.#down) if (at <= this.#now) this.#restart(id)
   }
 
+  /** Adds a spare (once) or removes a member, one change at a time. */
+  #changeMembership(n: RaftNode): void {
+    const conf = n.conf()
+    const spare = this.#ids.find((id) => !this.#everAdded.has(id) && !this.#initial.includes(id))
+    if (spare !== undefined && this.#rand() < 0.6) {
+      const r = n.addServer(spare)
+      if (r.ok) { this.#everAdded.add(spare); this.#log(`${n.id} adds ${spare} at ${r.index}`) }
+      return
+    }
+    if (conf.voters.length <= 3) return
+    const victim = conf.voters[Math.floor(this.#rand() * conf.voters.length)]
+    const r = n.proposeConfChange({ type: 'remove', id: victim })
+    if (r.ok) this.#log(`${n.id} removes ${victim} at ${r.index}`)
+  }
+
   #start(id: string): void {
     const st = this.#storage.get(id)!
+    const peers = this.#initial.includes(id) ? { voters: this.#initial, learners: [] } : undefined
     const n = new RaftNode(
-      { id, random: prng(Math.floor(this.#rand() * 2 ** 31)), peers: { voters: this.#ids, learners: [] },
+      { id, random: prng(Math.floor(this.#rand() * 2 ** 31)), peers,
         electionTicks: 10, heartbeatTicks: 1, leaderLeaseTicks: 10, snapshotChunkBytes: 64, maxMsgBytes: 256 },
       { hardState: st.hardState, entries: st.entries, snapshot: st.snapshot },
     )
@@ -176,8 +207,8 @@ export class Sim {
 
   #send(m: Message): void {
     if (this.#isolated !== '' && (m.from === this.#isolated || m.to === this.#isolated)) return
-    if (this.#rand() < this.#opts.dropRate) return
-    const copies = this.#rand() < 0.05 ? 2 : 1
+    if (!this.#healed && this.#rand() < this.#opts.dropRate) return
+    const copies = !this.#healed && this.#rand() < 0.05 ? 2 : 1
     for (let i = 0; i < copies; i++) {
       const delay = this.#rand() < 0.5 ? 0 : 1 + Math.floor(this.#rand() * 3)
       this.#queue.push({ at: this.#now + delay, seq: ++this.#seq, m })
@@ -231,7 +262,20 @@ export class Sim {
     this.trace.push(`t${this.#now} ${line}`)
   }
 
+  /** One line per server: the state a failure report needs. */
+  describe(): string[] {
+    return this.#ids.map((id) => {
+      const n = this.#nodes.get(id)
+      if (!n) return `${id} down`
+      const c = n.conf()
+      return `${id} ${n.role} term ${n.term} leader ${n.leader || '-'} last ${n.log.lastIndex()}/${n.log.lastTerm()} commit ${n.log.committed} ` +
+        `applied ${n.log.applied} snap ${n.log.snapshotIndex} voters [${c.voters}] learners [${c.learners}]`
+    })
+  }
+
   #assert(ok: boolean, what: string): void {
-    if (!ok) throw new Error(`SIM_SEED=${this.#opts.seed} at tick ${this.#now}: ${what}\n${this.trace.slice(-30).join('\n')}`)
+    if (!ok) {
+      throw new Error(`SIM_SEED=${this.#opts.seed} at tick ${this.#now}: ${what}\n${this.trace.slice(-30).join('\n')}\n${this.describe().join('\n')}`)
+    }
   }
 }
