@@ -193,7 +193,7 @@ export class RaftNode {
     if (bad !== undefined) return this.#ignore(`malformed message: ${bad}`)
     const m = input as Message
     if (m.to !== this.id) return this.#ignore(`message for ${m.to} delivered to ${this.id}`)
-    if (!this.isMember(m.from) && !this.#acceptsFromOutsider(m)) return this.#ignore(`${m.type} from unknown server ${m.from}`)
+    if (!this.isMember(m.from) && !this.#acceptsFromUnknown(m)) return this.#ignore(`${m.type} from unknown server ${m.from}`)
     const why = this.#checkTerm(m)
     if (why !== undefined) return why
     switch (m.type) {
@@ -744,11 +744,14 @@ export class RaftNode {
 
   // ---- helpers -----------------------------------------------------------------------------------
 
-  /** A server not (yet) in any configuration accepts the log from a leader, so it can join. */
-  #acceptsFromOutsider(m: Message): boolean {
-    const conf = this.#conf.current()
-    const outsider = !conf.voters.includes(this.id) && !conf.learners.includes(this.id) && conf.voters.length === 0
-    return outsider && (m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot')
+  /**
+   * Leader traffic is taken from a server not in our configuration: a lagging server's configuration
+   * can predate the leader's own addition (or this server may not be configured yet), and the term and
+   * log checks keep it safe, as in hashicorp/raft and etcd. Everything else from an unknown server
+   * (votes above all, so a removed server cannot disrupt) is ignored.
+   */
+  #acceptsFromUnknown(m: Message): boolean {
+    return m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot'
   }
 
   #resetElectionTimer(): void {

@@ -64,9 +64,11 @@ test('messages from an unknown server, for another server, or of an older term a
   const f = net.node('2')
   const term = f.term
   const before = describeLog(f)
-  const entries = [{ index: 4, term: term + 1, type: 'normal' as const, data: enc('evil') }]
   const cases = [
-    { name: 'unknown sender, higher term', msg: { type: 'append', from: '9', to: '2', term: term + 1, prevIndex: 3, prevTerm: term, commit: 4, entries }, reason: /unknown server/ },
+    { name: 'unknown pre-voter', msg: { type: 'preVote', from: '9', to: '2', term: term + 1, lastLogIndex: 99, lastLogTerm: 99, transfer: false }, reason: /unknown server/ },
+    { name: 'unknown timeoutNow', msg: { type: 'timeoutNow', from: '9', to: '2', term }, reason: /unknown server/ },
+    { name: 'unknown read', msg: { type: 'readIndex', from: '9', to: '2', term, context: 'x' }, reason: /unknown server/ },
+    { name: 'stale append of an unknown server', msg: { type: 'append', from: '9', to: '2', term: term - 1, prevIndex: 3, prevTerm: term - 1, commit: 4, entries: [] }, reason: /stale term/ },
     { name: 'unknown voter', msg: { type: 'vote', from: '9', to: '2', term: term + 9, lastLogIndex: 99, lastLogTerm: 99, transfer: true }, reason: /unknown server/ },
     { name: 'wrong recipient', msg: { type: 'heartbeat', from: '1', to: '3', term, commit: 3, context: '' }, reason: /delivered to 2/ },
     { name: 'stale append', msg: { type: 'append', from: '3', to: '2', term: term - 1, prevIndex: 3, prevTerm: term - 1, commit: 4, entries: [] }, reason: /stale term/ },
@@ -77,7 +79,7 @@ test('messages from an unknown server, for another server, or of an older term a
   assert.equal(describeLog(f), before)
   // The stale sender is told the current term, so a deposed leader learns it.
   const rd = f.ready()!
-  const resp = rd.messages.find((m) => m.to === '3')
+  const resp = rd.messages.find((m) => m.to === '3' && m.type === 'appendResp')
   assert.ok(resp && resp.type === 'appendResp' && resp.term === term)
   f.advance(rd)
 })
