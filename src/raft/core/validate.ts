@@ -36,7 +36,7 @@ export function invalidMessage(m: unknown): string | undefined {
       return Number.isSafeInteger(o.index) && (o.index as number) >= -1 ? undefined : 'bad index'
     case 'snapshot':
       if (!isIndex(o.offset) || !(o.data instanceof Uint8Array) || typeof o.done !== 'boolean') return 'bad chunk'
-      return invalidMeta(o.meta)
+      return invalidMeta(o.meta, o.term as number)
     case 'snapshotResp':
       if (!isIndex(o.snapshotIndex) || !isIndex(o.offset) || typeof o.reject !== 'boolean') return 'bad snapshot response'
       return undefined
@@ -73,13 +73,14 @@ function invalidEntry(e: unknown): string | undefined {
   return o.data instanceof Uint8Array ? undefined : 'entry data must be bytes'
 }
 
-function invalidMeta(m: unknown): string | undefined {
+function invalidMeta(m: unknown, msgTerm: number): string | undefined {
   if (typeof m !== 'object' || m === null) return 'snapshot meta missing'
   const o = m as Record<string, unknown>
   if (!isIndex(o.index) || !isIndex(o.term) || !isIndex(o.size) || !isIndex(o.crc32)) return 'bad snapshot meta'
   const conf = o.conf as SnapshotMeta['conf'] | undefined
   if (typeof conf !== 'object' || conf === null) return 'snapshot meta has no conf'
-  if (!Array.isArray(conf.voters) || !conf.voters.every(isId)) return 'bad snapshot voters'
+  if ((o.term as number) > msgTerm) return 'snapshot term above the message term'
+  if (!Array.isArray(conf.voters) || !conf.voters.every(isId) || conf.voters.length === 0) return 'bad snapshot voters'
   if (!Array.isArray(conf.learners) || !conf.learners.every(isId)) return 'bad snapshot learners'
   return undefined
 }

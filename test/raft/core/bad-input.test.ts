@@ -44,6 +44,14 @@ test('malformed messages are refused with a reason, never a crash or a changed l
     },
     { name: 'vote without transfer flag', msg: { ...h, type: 'vote', lastLogIndex: 1, lastLogTerm: 1 }, reason: /transfer/ },
     { name: 'snapshot without meta', msg: { ...h, type: 'snapshot', offset: 0, data: enc(''), done: true }, reason: /meta/ },
+    {
+      name: 'snapshot without voters', reason: /voters/,
+      msg: { ...h, type: 'snapshot', offset: 0, data: enc(''), done: true, meta: { index: 9, term: 2, size: 0, crc32: 0, conf: { voters: [], learners: [] } } },
+    },
+    {
+      name: 'snapshot from the future', reason: /above the message term/,
+      msg: { ...h, type: 'snapshot', offset: 0, data: enc(''), done: true, meta: { index: 9, term: 7, size: 0, crc32: 0, conf: { voters: ['1'], learners: [] } } },
+    },
     { name: 'truncated frame', msg: { type: 'appendResp', from: '1' }, reason: /from\/to/ },
   ]
   const net = elected()
