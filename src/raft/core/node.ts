@@ -193,7 +193,7 @@ export class RaftNode {
     if (bad !== undefined) return this.#ignore(`malformed message: ${bad}`)
     const m = input as Message
     if (m.to !== this.id) return this.#ignore(`message for ${m.to} delivered to ${this.id}`)
-    if (!this.isMember(m.from) && !this.#acceptsFromUnknown(m)) return this.#ignore(`${m.type} from unknown server ${m.from}`)
+    if (!this.isMember(m.from) && !this.#acceptsFromUnknown(m)) return this.#ignore(`${m.type} from ${m.from}, not a member`)
     const why = this.#checkTerm(m)
     if (why !== undefined) return why
     switch (m.type) {
@@ -745,13 +745,14 @@ export class RaftNode {
   // ---- helpers -----------------------------------------------------------------------------------
 
   /**
-   * Leader traffic is taken from a server not in our configuration: a lagging server's configuration
-   * can predate the leader's own addition (or this server may not be configured yet), and the term and
-   * log checks keep it safe, as in hashicorp/raft and etcd. Everything else from an unknown server
-   * (votes above all, so a removed server cannot disrupt) is ignored.
+   * Raft dissertation §4.1: servers process RPCs without consulting their configuration. A lagging
+   * server's configuration can predate the leader's (or the candidate's) addition, and ignoring them
+   * can leave the cluster without a leader (the simulator found both). Term and log checks keep this
+   * safe, and the leader lease (check-quorum) keeps a removed server from disrupting (§4.2.3).
+   * Everything else from a non-member (responses, TimeoutNow, reads) is ignored.
    */
   #acceptsFromUnknown(m: Message): boolean {
-    return m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot'
+    return m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot' || m.type === 'vote' || m.type === 'preVote'
   }
 
   #resetElectionTimer(): void {

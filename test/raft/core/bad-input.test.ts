@@ -67,17 +67,17 @@ test('malformed messages are refused with a reason, never a crash or a changed l
   assert.ok(net.logLines.some((l) => l.includes('malformed message')), 'each refusal is logged')
 })
 
-test('messages from an unknown server, for another server, or of an older term are ignored', () => {
+test('messages from a non-member (but for leader traffic and votes), for another server, or of an older term are ignored', () => {
   const net = elected()
   const f = net.node('2')
   const term = f.term
   const before = describeLog(f)
   const cases = [
-    { name: 'unknown pre-voter', msg: { type: 'preVote', from: '9', to: '2', term: term + 1, lastLogIndex: 99, lastLogTerm: 99, transfer: false }, reason: /unknown server/ },
-    { name: 'unknown timeoutNow', msg: { type: 'timeoutNow', from: '9', to: '2', term }, reason: /unknown server/ },
-    { name: 'unknown read', msg: { type: 'readIndex', from: '9', to: '2', term, context: 'x' }, reason: /unknown server/ },
+    { name: 'pre-vote of a non-member in the lease', msg: { type: 'preVote', from: '9', to: '2', term: term + 1, lastLogIndex: 99, lastLogTerm: 99, transfer: false }, reason: /leader lease/ },
+    { name: 'vote response of a non-member', msg: { type: 'voteResp', from: '9', to: '2', term, reject: false }, reason: /not a member/ },
+    { name: 'unknown timeoutNow', msg: { type: 'timeoutNow', from: '9', to: '2', term }, reason: /not a member/ },
+    { name: 'unknown read', msg: { type: 'readIndex', from: '9', to: '2', term, context: 'x' }, reason: /not a member/ },
     { name: 'stale append of an unknown server', msg: { type: 'append', from: '9', to: '2', term: term - 1, prevIndex: 3, prevTerm: term - 1, commit: 4, entries: [] }, reason: /stale term/ },
-    { name: 'unknown voter', msg: { type: 'vote', from: '9', to: '2', term: term + 9, lastLogIndex: 99, lastLogTerm: 99, transfer: true }, reason: /unknown server/ },
     { name: 'wrong recipient', msg: { type: 'heartbeat', from: '1', to: '3', term, commit: 3, context: '' }, reason: /delivered to 2/ },
     { name: 'stale append', msg: { type: 'append', from: '3', to: '2', term: term - 1, prevIndex: 3, prevTerm: term - 1, commit: 4, entries: [] }, reason: /stale term/ },
   ]

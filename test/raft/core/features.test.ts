@@ -224,3 +224,20 @@ test('a lagging server takes the log from a leader that joined after its own log
   assert.equal(net.node('3').leader, '4')
   assert.ok(net.node('3').isVoter('4'))
 })
+
+test('a removed server that missed its removal cannot disrupt the cluster (leader lease)', () => {
+  const net = elected()
+  net.isolate('3')
+  assert.ok(net.node('1').proposeConfChange({ type: 'remove', id: '3' }).ok)
+  net.stabilize()
+  net.tickAll(2)
+  assert.deepEqual(net.node('1').conf().voters, ['1', '2'])
+  assert.ok(net.node('3').isVoter(), '3 still thinks it is a voter')
+  const term = net.node('1').term
+  net.heal()
+  net.cut('1', '3') // the leader no longer talks to 3; 3 still reaches 2
+  net.tickAll(60)
+  assert.equal(net.node('1').role, 'leader')
+  assert.equal(net.node('1').term, term, 'no term was lost to the removed server')
+  assert.ok(net.logLines.some((l) => /within the leader lease/.test(l)))
+})

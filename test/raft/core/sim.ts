@@ -138,6 +138,12 @@ export class Sim {
     if (r.ok) this.#log(`${n.id} removes ${victim} at ${r.index}`)
   }
 
+  #crashMidReady(id: string, when: string): void {
+    this.#nodes.delete(id)
+    this.#down.set(id, this.#now + 1 + Math.floor(this.#rand() * 10))
+    this.#log(`${id} crashes ${when}`)
+  }
+
   #start(id: string): void {
     const st = this.#storage.get(id)!
     const peers = this.#initial.includes(id) ? { voters: this.#initial, learners: [] } : undefined
@@ -174,6 +180,9 @@ export class Sim {
 
   #handleReady(id: string, n: RaftNode, rd: Ready): void {
     const st = this.#storage.get(id)!
+    // A crash in the middle of a Ready leaves any prefix of its writes, in contract order, and sends nothing.
+    const crashAfter = !this.#healed && this.#rand() < this.#opts.crashRate / 2 ? Math.floor(this.#rand() * 4) : -1
+    if (crashAfter === 0) return this.#crashMidReady(id, 'before persisting')
     if (rd.snapshot) {
       const s = rd.snapshot.meta
       st.snapshot = rd.snapshot
@@ -181,11 +190,16 @@ export class Sim {
       this.#applied.set(id, JSON.parse(dec(rd.snapshot.data)) as string[])
       this.#log(`${id} installs snapshot ${s.index}`)
     }
+    if (crashAfter === 1) return this.#crashMidReady(id, 'after the snapshot')
     if (rd.entries.length > 0) {
       const first = rd.entries[0].index
-      st.entries = [...st.entries.filter((e) => e.index < first), ...rd.entries]
+      // A torn append keeps a prefix of the new entries.
+      const kept = crashAfter === 2 ? rd.entries.slice(0, Math.floor(this.#rand() * (rd.entries.length + 1))) : rd.entries
+      st.entries = [...st.entries.filter((e) => e.index < first), ...kept]
     }
+    if (crashAfter === 2) return this.#crashMidReady(id, 'during the append')
     if (rd.hardState) st.hardState = rd.hardState
+    if (crashAfter === 3) return this.#crashMidReady(id, 'before sending')
     for (const r of rd.readStates) {
       // Linearizable reads: the read point covers every write committed before the read began.
       const floor = this.#readFloor.get(r.context)
