@@ -241,3 +241,16 @@ test('a removed server that missed its removal cannot disrupt the cluster (leade
   assert.equal(net.node('1').term, term, 'no term was lost to the removed server')
   assert.ok(net.logLines.some((l) => /within the leader lease/.test(l)))
 })
+
+test('a leadership transfer to an unreachable server is abandoned after an election timeout', () => {
+  const net = elected()
+  net.isolate('3')
+  net.node('1').propose(enc('a'))
+  net.stabilize()
+  assert.ok(net.node('1').transferLeadership('3'))
+  assert.equal(net.node('1').propose(enc('b')).ok, false)
+  net.tickAll(10)
+  assert.equal(net.node('1').role, 'leader')
+  assert.equal(net.node('1').propose(enc('b')).ok, true, 'proposals resume once the transfer is abandoned')
+  assert.ok(net.logLines.some((l) => /abandons the transfer to 3/.test(l)))
+})

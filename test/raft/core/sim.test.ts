@@ -14,6 +14,10 @@ test('seeded simulation with membership changes: spares join as learners, get pr
   for (const seed of seeds) new Sim({ seed, nodes: 3, spares: 2, steps: 600 }).run()
 })
 
+test('seeded simulation under heavy faults: 30% loss, frequent crashes (also mid-Ready, torn appends), 3 to 5 servers', () => {
+  for (const seed of seeds) new Sim({ seed, nodes: 3 + (seed % 3), spares: seed % 2, steps: 600, dropRate: 0.3, crashRate: 0.03 }).run()
+})
+
 test('a seed replays exactly', () => {
   const a = new Sim({ seed: 99, steps: 200 })
   const b = new Sim({ seed: 99, steps: 200 })
