@@ -58,6 +58,10 @@ export interface RaftConfig extends Partial<RaftTiming> {
   snapshotChunkBytes?: number
   /** A learner is promoted once its match is within this many entries of the leader's last index. */
   learnerCatchUpEntries?: number
+  /** Proposals are refused while this many entries are appended but not committed (back-pressure). */
+  maxUncommittedEntries?: number
+  /** ReadIndex requests waiting on the leader; more are refused. */
+  maxPendingReads?: number
   /** Receives one line per notable event (ignored input, role changes). */
   logger?: (line: string) => void
 }
@@ -72,6 +76,8 @@ export interface ResolvedConfig extends RaftTiming {
   maxApplyBytes: number
   snapshotChunkBytes: number
   learnerCatchUpEntries: number
+  maxUncommittedEntries: number
+  maxPendingReads: number
   logger: (line: string) => void
 }
 
@@ -90,11 +96,13 @@ export function resolveConfig(c: RaftConfig): ResolvedConfig {
     maxApplyBytes: c.maxApplyBytes ?? 4 * 1024 * 1024,
     snapshotChunkBytes: c.snapshotChunkBytes ?? 1024 * 1024,
     learnerCatchUpEntries: c.learnerCatchUpEntries ?? 16,
+    maxUncommittedEntries: c.maxUncommittedEntries ?? 8192,
+    maxPendingReads: c.maxPendingReads ?? 4096,
     logger: c.logger ?? (() => {}),
   }
   if (typeof r.id !== 'string' || r.id === '') throw new Error('raft config: id must be a non-empty string')
   if (typeof r.random !== 'function') throw new Error('raft config: random must be a function')
   if (r.heartbeatTicks < 1 || r.electionTicks <= r.heartbeatTicks) throw new Error('raft config: electionTicks must exceed heartbeatTicks >= 1')
-  if (r.maxInflight < 1 || r.maxMsgBytes < 1 || r.snapshotChunkBytes < 1) throw new Error('raft config: limits must be positive')
+  if (r.maxInflight < 1 || r.maxMsgBytes < 1 || r.snapshotChunkBytes < 1 || r.maxUncommittedEntries < 1 || r.maxPendingReads < 1) throw new Error('raft config: limits must be positive')
   return r
 }

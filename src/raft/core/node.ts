@@ -117,6 +117,9 @@ export class RaftNode {
     if (this.#role !== Role.Leader) return { ok: false, reason: 'not the leader', leader: this.#leader }
     if (this.#leadTransferee !== '') return { ok: false, reason: 'leadership transfer in progress', leader: this.#leader }
     if (!(data instanceof Uint8Array)) return { ok: false, reason: 'data must be bytes', leader: this.#leader }
+    if (this.#log.lastIndex() - this.#log.committed >= this.#c.maxUncommittedEntries) {
+      return { ok: false, reason: 'too many uncommitted entries', leader: this.#leader }
+    }
     const index = this.#appendEntry(type, data)
     return { ok: true, index, term: this.#term }
   }
@@ -161,6 +164,7 @@ export class RaftNode {
    * is lost meanwhile; the caller retries). `context` identifies the request to the caller.
    */
   readIndex(context: string): boolean {
+    if (this.#pendingReads.length + this.#readsAwaitingCommit.length >= this.#c.maxPendingReads) return false
     if (this.#role === Role.Leader) {
       this.#leaderReadIndex(context, this.id)
       return true
@@ -479,6 +483,10 @@ export class RaftNode {
   #stepLeader(m: Message): string | undefined {
     const pr = this.#progress.get(m.from)
     if (m.type === 'readIndex') {
+      if (this.#pendingReads.length + this.#readsAwaitingCommit.length >= this.#c.maxPendingReads) {
+        this.#send({ type: 'readIndexResp', to: m.from, from: this.id, term: this.#term, context: m.context, index: -1 })
+        return this.#ignore(`readIndex from ${m.from}: too many pending reads`)
+      }
       this.#leaderReadIndex(m.context, m.from)
       return undefined
     }

@@ -139,3 +139,14 @@ test('followers refuse appends whose previous entry does not match, with a hint'
   assert.equal(f.log.committed, 2, 'a bad commit index did not move the commit point')
   f.advance(rd)
 })
+
+test('back-pressure: proposals are refused past maxUncommittedEntries, and accepted again once entries commit', () => {
+  const net = elected(['1', '2', '3'], { maxUncommittedEntries: 3 })
+  net.isolate('1')
+  const leader = net.node('1')
+  const results = [1, 2, 3, 4].map((i) => leader.propose(enc(`v${i}`)).ok)
+  assert.deepEqual(results, [true, true, true, false])
+  net.heal()
+  net.tickAll(2)
+  assert.equal(leader.propose(enc('v5')).ok, true)
+})
