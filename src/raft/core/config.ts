@@ -44,7 +44,11 @@ export interface RaftConfig extends Partial<RaftTiming> {
   id: string
   /** Uniform in [0, 1); the only source of randomness (election timeouts). Seeded in tests. */
   random: () => number
-  /** Membership when starting from an empty log (bootstrap); ignored when `initial` has a snapshot or config entries. */
+  /**
+   * Bootstrap membership: a server with no persisted state writes it as entry 1 (term 1, committed),
+   * the same entry on every bootstrapping server. Ignored when there is persisted state. A server
+   * joining later starts without peers and learns the membership from the leader's log.
+   */
   peers?: ConfState
   preVote?: boolean
   checkQuorum?: boolean
