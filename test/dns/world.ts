@@ -12,18 +12,10 @@ import { DnsRouter, type Resolution } from '../../src/dns/router.js'
 import { catalogView } from '../../src/dns/index.js'
 import { DnsHandler } from '../../src/dns/server.js'
 import type { PreparedQuery } from '../../src/state/prepared-query.js'
+import { mulberry32 } from '../../src/lib/prng.js'
 
-/** A seeded PRNG (mulberry32): the same seed gives the same shuffles and fuzz inputs. */
-export function rand(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** A seeded PRNG: the same seed gives the same shuffles and fuzz inputs. */
+export const rand = mulberry32
 
 export interface ServiceSpec {
   id?: string

@@ -3,17 +3,10 @@
  * fuzzing against Go (difffuzz.ts). Seeded and deterministic.
  */
 
-/** mulberry32: a tiny seeded PRNG. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../src/lib/prng.js';
+
+/** A tiny seeded PRNG. */
+export const rng = mulberry32;
 
 const ATOMS = [
   '.', '.a', '.b.c', '.l', '.m.x', '$', '$x', '$.a', 'nil', 'true', 'false', '1', '-2', '3.5', '1e3', '0x1F', "'c'", '1i',

@@ -1,16 +1,10 @@
 /** Builders and seeded generators of KV histories for the checker's tests. */
 import type { KvInput, KvOperation, KvOutput, Model, Operation } from '../../../src/lib/linearizability/index.js'
+import { mulberry32 } from '../../../src/lib/prng.js'
 
 /** A small seeded PRNG (mulberry32): every random history here replays from its seed. */
 export function rng(seed: number): { next: () => number; int: (n: number) => number } {
-  let a = seed >>> 0
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const next = mulberry32(seed)
   return { next, int: (n: number) => Math.floor(next() * n) }
 }
 

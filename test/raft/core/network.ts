@@ -1,18 +1,10 @@
 import { RaftNode, type InitialState } from '../../../src/raft/core/node.js'
 import type { RaftConfig } from '../../../src/raft/core/config.js'
 import type { Entry, Message } from '../../../src/raft/core/types.js'
+import { mulberry32 } from '../../../src/lib/prng.js'
 
-/** A small seeded PRNG (mulberry32) for election jitter and the randomized tests. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** The seeded PRNG for election jitter and the randomized tests. */
+export const prng = mulberry32
 
 export const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
 export const dec = (b: Uint8Array): string => new TextDecoder().decode(b)
