@@ -90,7 +90,7 @@ class LogGate implements LogSink {
 
 /**
  * Consul's banner with the ports really in use: ephemeral ports as bound, -1 for what is off or
- * not implemented (gRPC, and the serf LAN/WAN gossip ports, since there is no gossip yet).
+ * not built yet (gRPC, and the serf LAN/WAN gossip ports, since there is no gossip yet).
  */
 export function banner(agent: Agent): string {
   const c = agent.config
