@@ -27,4 +27,5 @@ test('consulkv --ssl without --consul: CONSUL_HTTP_ADDR, else Consul\'s HTTPS po
   assert.equal(at({}, { ...flags, consul: '10.0.0.2:9443' }), 'https://10.0.0.2:9443')
   assert.equal(at({}, { ssl: false, 'ssl-verify': 'true' }), 'http://127.0.0.1:8500')
   assert.equal(at({ CONSUL_HTTP_SSL: 'true' }, { ssl: false, 'ssl-verify': 'true' }), 'https://127.0.0.1:8501')
+  assert.equal(at({ CONSUL_HTTP_SSL: 'true', CONSUL_HTTP_ADDR: 'http://10.0.0.1:9501' }, { ssl: false, 'ssl-verify': 'true' }), 'https://10.0.0.1:9501')
 })

@@ -34,7 +34,8 @@ export function consulkvClient(flags: ConsulkvFlagValues, environment: NodeJS.Pr
   const env = optionsFromEnv(environment)
   const ssl = flags.ssl || env.ssl === true
   let address = flags.consul ?? env.address ?? (ssl ? DEFAULT_HTTPS_ADDR : undefined)
-  if (address && flags.ssl) address = address.replace(/^http:\/\//, 'https://')
+  // --ssl or CONSUL_HTTP_SSL wins over an http:// address, as Consul's api.Config does.
+  if (address && ssl) address = address.replace(/^http:\/\//, 'https://')
   return new ConsulClient({
     ...env,
     address,
