@@ -14,7 +14,8 @@ import { boundPort, createApiHandler, listen } from '../http/server.js'
 import { BlockingCounters } from '../http/blocking.js'
 import { StateStore } from '../state/store.js'
 import { Fsm } from '../state/fsm.js'
-import { SingleServerRaft, type Consensus } from '../raft/single-server.js'
+import { SingleServerRaft } from '../raft/single-server.js'
+import type { Consensus } from '../raft/types.js'
 import { MemoryStorage } from '../raft/memory-storage.js'
 import { SqliteStorage } from '../raft/sqlite-storage.js'
 import type { RaftStorage } from '../raft/types.js'
@@ -161,6 +162,7 @@ export class Agent implements ApiContext {
     this.raft = await SingleServerRaft.open({
       storage,
       fsm: new Fsm(this.state),
+      id: this.nodeId,
       address: `${c.advertiseAddr}:${c.ports.server}`,
       snapshotThreshold: c.raftSnapshotThreshold,
       snapshotIntervalMs: c.raftSnapshotIntervalMs,

@@ -1,4 +1,5 @@
-import type { Consensus } from '../raft/single-server.js'
+import { encodeCommand } from '../state/commands.js'
+import type { Consensus } from '../raft/types.js'
 import type { StateStore } from '../state/store.js'
 import type { CheckInput, NodeInput, ServiceInput, ServiceRecord } from '../state/catalog.js'
 import type { Command } from '../state/commands.js'
@@ -216,7 +217,7 @@ export class AntiEntropy {
     const commands = full ? this.plan() : this.planChanges(services, checks)
     // Services first: a check can only be registered once its service is.
     for (const command of commands) {
-      const { index, response } = await this.#o.raft.apply(command)
+      const { index, response } = await this.#o.raft.apply(encodeCommand(command))
       this.#ownIndex = Math.max(this.#ownIndex, index)
       if (response instanceof Error) this.#o.log('warn', `agent: catalog sync: ${response.message}`)
     }

@@ -1,4 +1,5 @@
-import type { Consensus } from '../raft/single-server.js'
+import { encodeCommand } from '../state/commands.js'
+import type { Consensus } from '../raft/types.js'
 import type { StateStore } from '../state/store.js'
 import { parseDurationMs } from '../lib/duration.js'
 
@@ -54,7 +55,7 @@ export class SessionTimers {
     if (!this.state.sessions.get(id)) return
     this.log('info', `session: TTL of ${id} expired; invalidating`)
     try {
-      await this.raft.apply({ Type: 'session', Op: 'destroy', ID: id })
+      await this.raft.apply(encodeCommand({ Type: 'session', Op: 'destroy', ID: id }))
     } catch (err) {
       this.log('warn', `session: could not invalidate ${id}: ${(err as Error).message}`)
     }

@@ -1,3 +1,4 @@
+import { encodeCommand } from '../state/commands.js'
 import type { Router } from './router.js'
 import type { ApiContext } from './context.js'
 import type { ApiRequest } from './request.js'
@@ -131,7 +132,7 @@ async function register(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
     const status = spec.record.Status
     return { ...spec.record, Status: field(c, 'Status') === undefined ? 'passing' : status, Output: String(field(c, 'Output') ?? '') }
   })
-  const { response } = await ctx.raft.apply(cmd)
+  const { response } = await ctx.raft.apply(encodeCommand(cmd))
   if (response instanceof Error) throw badRequest(response.message)
   return true
 }
@@ -143,11 +144,11 @@ async function deregister(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   if (typeof node !== 'string' || !node) throw badRequest('Must provide node')
   const serviceId = field(body, 'ServiceID')
   const checkId = field(body, 'CheckID')
-  await ctx.raft.apply({
+  await ctx.raft.apply(encodeCommand({
     Type: 'deregister',
     Node: node,
     ...(typeof serviceId === 'string' && serviceId ? { ServiceID: serviceId } : {}),
     ...(typeof checkId === 'string' && checkId ? { CheckID: checkId } : {}),
-  })
+  }))
   return true
 }

@@ -1,5 +1,5 @@
 import type { StateStore } from '../state/store.js'
-import type { Consensus } from '../raft/single-server.js'
+import type { Consensus } from '../raft/types.js'
 import type { LocalState } from '../agent/local-state.js'
 import type { EventBuffer } from '../agent/events.js'
 import type { SessionTimers } from '../agent/session-timers.js'

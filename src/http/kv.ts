@@ -1,3 +1,4 @@
+import { encodeCommand } from '../state/commands.js'
 import type { Router } from './router.js'
 import type { ApiContext } from './context.js'
 import type { ApiRequest } from './request.js'
@@ -132,7 +133,7 @@ async function putKv(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   op.Value = body.length > 0 ? body.toString('base64') : null
   // Lock-delay is checked before the log, on leader time, as Consul's kvsPreApply does.
   if (op.Verb === 'lock' && ctx.state.kvLockDelayed(key)) return false
-  const { response } = await ctx.raft.apply({ Type: 'kvs', Op: op })
+  const { response } = await ctx.raft.apply(encodeCommand({ Type: 'kvs', Op: op }))
   if (response instanceof Error) throw new HttpError(500, response.message)
   return op.Verb === 'set' ? true : response
 }
@@ -148,6 +149,6 @@ async function deleteKv(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
     op.Verb = 'delete-cas'
     op.Index = indexParam(req, 'cas')
   }
-  const { response } = await ctx.raft.apply({ Type: 'kvs', Op: op })
+  const { response } = await ctx.raft.apply(encodeCommand({ Type: 'kvs', Op: op }))
   return op.Verb === 'delete-cas' ? response : true
 }

@@ -9,12 +9,12 @@ export function registerOperatorRoutes(router: Router, ctx: ApiContext): void {
       const leader = ctx.raft.leaderAddress()
       // One voter until multi-server raft: this server, in the configuration it bootstrapped at index 1.
       return {
-        Servers: ctx.raft.peers().map((address) => ({
-          ID: ctx.nodeId,
+        Servers: ctx.raft.servers().map((s) => ({
+          ID: s.id,
           Node: ctx.nodeName,
-          Address: address,
-          Leader: address === leader,
-          Voter: true,
+          Address: s.address,
+          Leader: s.address === leader,
+          Voter: s.voter,
           ProtocolVersion: '3',
         })),
         Index: 1,

@@ -1,3 +1,4 @@
+import { encodeCommand } from '../state/commands.js'
 import { randomUUID } from 'node:crypto'
 import type { Router } from './router.js'
 import type { ApiContext } from './context.js'
@@ -69,7 +70,7 @@ function parseQuery(body: unknown, id: string): PreparedQueryInput {
 }
 
 async function apply(ctx: ApiContext, op: 'set' | 'delete', query: PreparedQueryInput): Promise<void> {
-  const { response } = await ctx.raft.apply({ Type: 'query', Op: op, Query: query })
+  const { response } = await ctx.raft.apply(encodeCommand({ Type: 'query', Op: op, Query: query }))
   if (response instanceof Error) throw badRequest(response.message)
 }
 

@@ -1,3 +1,4 @@
+import { encodeCommand } from '../state/commands.js'
 import { randomUUID } from 'node:crypto'
 import type { Router } from './router.js'
 import type { ApiContext } from './context.js'
@@ -70,7 +71,7 @@ async function create(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
     NodeChecks: nodeChecks ?? checks ?? (serviceChecks ? [] : ['serfHealth']),
     ServiceChecks: serviceChecks ?? [],
   }
-  const { response } = await ctx.raft.apply({ Type: 'session', Op: 'create', Session: session })
+  const { response } = await ctx.raft.apply(encodeCommand({ Type: 'session', Op: 'create', Session: session }))
   if (response instanceof Error) throw new HttpError(500, `Failed to create session: ${response.message}`)
   ctx.sessionTimers.reset(session.ID)
   return { ID: session.ID }
@@ -80,7 +81,7 @@ async function destroy(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   checkDatacenter(req, ctx)
   const sid = req.pathArg('/v1/session/destroy/', 'session')
   ctx.sessionTimers.clear(sid)
-  await ctx.raft.apply({ Type: 'session', Op: 'destroy', ID: sid })
+  await ctx.raft.apply(encodeCommand({ Type: 'session', Op: 'destroy', ID: sid }))
   return true
 }
 

@@ -19,7 +19,7 @@ export function registerStatusRoutes(router: Router, ctx: ApiContext): void {
   router.exact('/v1/status/peers', {
     GET: (req) => {
       checkDatacenter(req, ctx)
-      return ctx.raft.peers()
+      return ctx.raft.servers().map((s) => s.address)
     },
   })
 }

@@ -1,3 +1,4 @@
+import { encodeCommand } from '../state/commands.js'
 import type { Router } from './router.js'
 import type { ApiContext } from './context.js'
 import type { ApiRequest } from './request.js'
@@ -81,7 +82,7 @@ async function txn(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
       consistency: params.consistency === 'default' ? 'leader' : params.consistency,
     }
   } else {
-    outcome = (await ctx.raft.apply({ Type: 'txn', Ops: ops.map((KV) => ({ KV })) })).response as TxnOutcome
+    outcome = (await ctx.raft.apply(encodeCommand({ Type: 'txn', Ops: ops.map((KV) => ({ KV })) }))).response as TxnOutcome
   }
   const payload = {
     Results: outcome.Results ? outcome.Results.map((r) => ({ KV: kvPairJson(r.KV) })) : null,

@@ -1,27 +1,14 @@
-import type { ApplyResult, LogEntry, RaftStorage } from './types.js'
+import type { ApplyResult, Consensus, LogEntry, RaftServer, RaftStorage } from './types.js'
 import { EntryType } from './types.js'
 import type { Fsm } from '../state/fsm.js'
-import type { Command } from '../state/commands.js'
+import { decodeCommand } from '../state/commands.js'
 import { LIMITS } from '../lib/limits.js'
-
-/** What the HTTP layer and the agent need from consensus, whatever the cluster size. */
-export interface Consensus {
-  /** Appends a command, waits until it is committed and applied, returns the FSM's answer. */
-  apply(command: Command): Promise<ApplyResult>
-  isLeader(): boolean
-  /** `ip:port` of the leader's server RPC address, or "" when there is none. */
-  leaderAddress(): string
-  peers(): string[]
-  /** Milliseconds since this server last heard from the leader (0 on the leader). */
-  lastContactMs(): number
-  appliedIndex(): number
-  stats(): Record<string, string>
-  close(): Promise<void>
-}
 
 export interface SingleServerOptions {
   storage: RaftStorage
   fsm: Fsm
+  /** Raft server id (the node id). */
+  id: string
   /** Address this server advertises for RPC, e.g. `127.0.0.1:8300`. */
   address: string
   snapshotThreshold?: number
@@ -33,7 +20,6 @@ export interface SingleServerOptions {
 
 interface PendingApply {
   entry: LogEntry
-  command: Command
   resolve: (result: ApplyResult) => void
   reject: (err: Error) => void
 }
@@ -47,6 +33,7 @@ export class SingleServerRaft implements Consensus {
   readonly #storage: RaftStorage
   readonly #fsm: Fsm
   readonly #address: string
+  readonly #id: string
   readonly #snapshotThreshold: number
   readonly #snapshotIntervalMs: number
   #lastSnapshotAt = Date.now()
@@ -66,6 +53,7 @@ export class SingleServerRaft implements Consensus {
     this.#storage = opts.storage
     this.#fsm = opts.fsm
     this.#address = opts.address
+    this.#id = opts.id
     this.#snapshotThreshold = opts.snapshotThreshold ?? LIMITS.raftSnapshotThreshold
     this.#snapshotIntervalMs = opts.snapshotIntervalMs ?? LIMITS.raftSnapshotIntervalMs
     this.#trailingLogs = opts.trailingLogs ?? LIMITS.raftTrailingLogs
@@ -86,7 +74,7 @@ export class SingleServerRaft implements Consensus {
       this.#snapshotIndex = snapshot.index
       this.#lastIndex = snapshot.index
     }
-    for (const entry of entries) this.#applyEntry(entry, undefined)
+    for (const entry of entries) this.#applyEntry(entry)
     if (entries.length > 0) this.#lastIndex = entries.at(-1)!.index
     // Winning the one-voter election: a new term, then a no-op that commits it.
     this.#term = Math.max(hardState.term, snapshot?.term ?? 0, entries.at(-1)?.term ?? 0) + 1
@@ -97,11 +85,11 @@ export class SingleServerRaft implements Consensus {
     this.#log('info', `raft: single server elected itself leader at term ${this.#term}, index ${noop.index}`)
   }
 
-  apply(command: Command): Promise<ApplyResult> {
+  apply(data: Uint8Array): Promise<ApplyResult> {
     if (this.#closed) return Promise.reject(new Error('raft is shutdown'))
     return new Promise((resolve, reject) => {
-      const entry: LogEntry = { index: ++this.#lastIndex, term: this.#term, type: EntryType.Command, data: JSON.stringify(command) }
-      this.#queue.push({ entry, command, resolve, reject })
+      const entry: LogEntry = { index: ++this.#lastIndex, term: this.#term, type: EntryType.Command, data: Buffer.from(data).toString('utf8') }
+      this.#queue.push({ entry, resolve, reject })
       if (!this.#flushScheduled) {
         this.#flushScheduled = true
         setImmediate(() => this.#flush())
@@ -119,7 +107,7 @@ export class SingleServerRaft implements Consensus {
       () => {
         for (const p of batch) {
           try {
-            p.resolve({ index: p.entry.index, response: this.#applyEntry(p.entry, p.command) })
+            p.resolve({ index: p.entry.index, response: this.#applyEntry(p.entry) })
           } catch (err) {
             p.reject(err as Error)
           }
@@ -134,12 +122,12 @@ export class SingleServerRaft implements Consensus {
     )
   }
 
-  #applyEntry(entry: LogEntry, command: Command | undefined): unknown {
+  #applyEntry(entry: LogEntry): unknown {
     if (entry.type !== EntryType.Command) {
       this.#fsm.skip(entry.index)
       return undefined
     }
-    return this.#fsm.apply(entry.index, command ?? (JSON.parse(entry.data) as Command))
+    return this.#fsm.apply(entry.index, decodeCommand(Buffer.from(entry.data, 'utf8')))
   }
 
   #maybeSnapshot(): void {
@@ -174,8 +162,16 @@ export class SingleServerRaft implements Consensus {
     return this.#closed ? '' : this.#address
   }
 
-  peers(): string[] {
-    return [this.#address]
+  servers(): RaftServer[] {
+    return [{ id: this.#id, address: this.#address, voter: true }]
+  }
+
+  readBarrier(): Promise<void> {
+    return this.#closed ? Promise.reject(new Error('raft is shutdown')) : Promise.resolve()
+  }
+
+  onLeadershipChange(): () => void {
+    return () => {}
   }
 
   lastContactMs(): number {

@@ -58,5 +58,45 @@ export interface RaftStorage {
 /** The result of a command once it is committed and applied. */
 export interface ApplyResult {
   index: number
+  /** What the state machine returned: a plain, serialisable value (every server computes the same). */
   response: unknown
+}
+
+/** A member of the raft configuration, as Consul's raft.Server (ID, Address, Suffrage). */
+export interface RaftServer {
+  id: string
+  /** `ip:port` of its server RPC address. */
+  address: string
+  voter: boolean
+}
+
+/**
+ * What the server endpoint layer needs from consensus, whatever the cluster size. Raft knows
+ * nothing of the commands it carries: they are bytes, encoded and decoded by the state machine's
+ * side (state/commands.ts).
+ */
+export interface Consensus {
+  /**
+   * Appends a command, waits until it is committed and applied here, returns the state machine's
+   * answer. Rejects with NotLeaderError (carrying the leader hint) on a follower, with
+   * LeadershipLostError when leadership was lost before the entry was known committed.
+   */
+  apply(data: Uint8Array): Promise<ApplyResult>
+  /**
+   * A linearizable read point (ReadIndex): resolves once the local state reflects every write
+   * acknowledged before the call. Rejects with NotLeaderError when no leader confirms it.
+   */
+  readBarrier(): Promise<void>
+  isLeader(): boolean
+  /** `ip:port` of the leader's server RPC address, or "" when there is none. */
+  leaderAddress(): string
+  /** The current configuration's servers. */
+  servers(): RaftServer[]
+  /** Milliseconds since this server last heard from the leader (0 on the leader). */
+  lastContactMs(): number
+  appliedIndex(): number
+  stats(): Record<string, string>
+  /** Calls `listener` whenever this server gains or loses leadership; returns the unsubscribe. */
+  onLeadershipChange(listener: (isLeader: boolean) => void): () => void
+  close(): Promise<void>
 }

@@ -106,3 +106,20 @@ export interface QueryCommand {
 }
 
 export type CatalogCommand = RegisterCommand | DeregisterCommand | SessionCreateCommand | SessionDestroyCommand | QueryCommand
+
+const utf8 = new TextEncoder()
+const fromUtf8 = new TextDecoder()
+
+/** The bytes a command is logged as (its JSON text, UTF-8): what every server decodes and applies. */
+export function encodeCommand(command: Command): Uint8Array {
+  return utf8.encode(JSON.stringify(command))
+}
+
+/** Throws on bytes that are not a command's JSON (the state machine refuses to guess). */
+export function decodeCommand(data: Uint8Array): Command {
+  const value = JSON.parse(fromUtf8.decode(data)) as unknown
+  if (typeof value !== 'object' || value === null || typeof (value as { Type?: unknown }).Type !== 'string') {
+    throw new Error('fsm: log entry is not a command')
+  }
+  return value as Command
+}

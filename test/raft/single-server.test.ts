@@ -1,3 +1,4 @@
+import { encodeCommand } from '../../src/state/commands.js'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -15,7 +16,7 @@ const put = (key: string, i: number) => ({ Type: 'kvs' as const, Op: { Verb: 'se
 
 async function open(dir: string, opts: { snapshotThreshold?: number; trailingLogs?: number; snapshotIntervalMs?: number } = {}) {
   const fsm = new Fsm(new StateStore())
-  const raft = await SingleServerRaft.open({ storage: new SqliteStorage(dir), fsm, address: '127.0.0.1:8300', ...opts })
+  const raft = await SingleServerRaft.open({ storage: new SqliteStorage(dir), fsm, id: 'n1', address: '127.0.0.1:8300', ...opts })
   return { fsm, raft }
 }
 
@@ -23,7 +24,7 @@ test('acknowledged writes are recovered in order and indexes keep rising', async
   const dir = mkdtempSync(join(tmpdir(), 'raft-'))
   try {
     const first = await open(dir)
-    const results = await Promise.all(Array.from({ length: 300 }, (_, i) => first.raft.apply(put(`k/${i}`, i))))
+    const results = await Promise.all(Array.from({ length: 300 }, (_, i) => first.raft.apply(encodeCommand(put(`k/${i}`, i)))))
     const indexes = results.map((r) => r.index)
     assert.deepEqual(indexes, [...indexes].sort((a, b) => a - b), 'applied in log order')
     const lastBefore = first.raft.appliedIndex()
@@ -33,7 +34,7 @@ test('acknowledged writes are recovered in order and indexes keep rising', async
     assert.equal(second.fsm.state.kv.size, 300)
     assert.equal(second.fsm.state.kv.get('k/299')!.Value!.toString(), '299')
     assert.ok(second.raft.appliedIndex() > lastBefore, 'the new term\'s no-op lands after everything before')
-    const next = await second.raft.apply(put('after', 0))
+    const next = await second.raft.apply(encodeCommand(put('after', 0)))
     assert.ok(next.index > lastBefore)
     await second.raft.close()
   } finally {
@@ -45,10 +46,10 @@ test('a snapshot bounds the log on disk', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'raft-'))
   try {
     const { raft, fsm } = await open(dir, { snapshotThreshold: 100, trailingLogs: 10, snapshotIntervalMs: 0 })
-    for (let round = 0; round < 10; round++) await Promise.all(Array.from({ length: 100 }, (_, i) => raft.apply(put(`k/${i}`, round))))
+    for (let round = 0; round < 10; round++) await Promise.all(Array.from({ length: 100 }, (_, i) => raft.apply(encodeCommand(put(`k/${i}`, round)))))
     // Snapshots do not overlap: writes made while one is being saved trigger the next one.
     await until('a snapshot past index 900', async () => {
-      await raft.apply(put('flush', 0))
+      await raft.apply(encodeCommand(put('flush', 0)))
       return Number(raft.stats().last_snapshot_index) > 900 ? true : undefined
     })
     await raft.close()
@@ -69,19 +70,19 @@ test('a snapshot bounds the log on disk', async () => {
 test('memory storage serves dev mode with the same contract', async () => {
   const storage = new MemoryStorage()
   const fsm = new Fsm(new StateStore())
-  const raft = await SingleServerRaft.open({ storage, fsm, address: '127.0.0.1:8300', snapshotThreshold: 5, trailingLogs: 2, snapshotIntervalMs: 0 })
-  for (let i = 0; i < 20; i++) await raft.apply(put('k', i))
+  const raft = await SingleServerRaft.open({ storage, fsm, id: 'n1', address: '127.0.0.1:8300', snapshotThreshold: 5, trailingLogs: 2, snapshotIntervalMs: 0 })
+  for (let i = 0; i < 20; i++) await raft.apply(encodeCommand(put('k', i)))
   assert.equal(fsm.state.kv.get('k')!.Value!.toString(), '19')
   assert.ok((await storage.logLength()) < 10)
   await raft.close()
-  await assert.rejects(raft.apply(put('k', 0)), /shutdown/)
+  await assert.rejects(raft.apply(encodeCommand(put('k', 0))), /shutdown/)
 })
 
 test('snapshots wait for the snapshot interval, however fast writes come', async () => {
   const storage = new MemoryStorage()
   const fsm = new Fsm(new StateStore())
-  const raft = await SingleServerRaft.open({ storage, fsm, address: '127.0.0.1:8300', snapshotThreshold: 5, trailingLogs: 0, snapshotIntervalMs: 3_600_000 })
-  for (let i = 0; i < 50; i++) await raft.apply(put('k', i))
+  const raft = await SingleServerRaft.open({ storage, fsm, id: 'n1', address: '127.0.0.1:8300', snapshotThreshold: 5, trailingLogs: 0, snapshotIntervalMs: 3_600_000 })
+  for (let i = 0; i < 50; i++) await raft.apply(encodeCommand(put('k', i)))
   assert.equal(raft.stats().last_snapshot_index, '0')
   assert.equal(await storage.logLength(), 51)
   await raft.close()
