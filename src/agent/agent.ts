@@ -7,11 +7,12 @@ import type { AgentOps, ApiContext, HttpLimits, ReloadReport } from '../http/con
 import { LocalState } from './local-state.js'
 import { LocalRegistry } from './registry.js'
 import { AntiEntropy } from './anti-entropy.js'
-import { SessionTimers } from './session-timers.js'
 import { EventBuffer } from './events.js'
 import type { NodeInput } from '../state/catalog.js'
 import { boundPort, createApiHandler, listen } from '../http/server.js'
-import { BlockingCounters } from '../http/blocking.js'
+import { BlockingCounters } from '../server/blocking.js'
+import { Server } from '../server/server.js'
+import { systemClock } from '../lib/clock.js'
 import { StateStore } from '../state/store.js'
 import { Fsm } from '../state/fsm.js'
 import { SingleServerRaft } from '../raft/single-server.js'
@@ -53,7 +54,8 @@ export class Agent implements ApiContext {
   readonly local: LocalState
   readonly blocking = new BlockingCounters()
   readonly events: EventBuffer
-  sessionTimers!: SessionTimers
+  /** The server endpoint layer over `state` and `raft`; what the HTTP API, DNS and anti-entropy use. */
+  server!: Server
   readonly #registry: LocalRegistry
   #antiEntropy: AntiEntropy | undefined
   #reaper: NodeJS.Timeout | undefined
@@ -169,16 +171,22 @@ export class Agent implements ApiContext {
       trailingLogs: c.raftTrailingLogs,
       log: this.#log,
     })
-    this.sessionTimers = new SessionTimers(this.state, this.raft, this.#log)
-    this.sessionTimers.armAll()
+    this.server = new Server({
+      state: this.state,
+      raft: this.raft,
+      datacenter: c.datacenter,
+      clock: systemClock,
+      log: this.#log,
+      self: () => ({ serverId: this.nodeId, node: this.nodeRecord(), serverPort: c.ports.server }),
+    })
+    this.server.start()
     this.#registry.restore()
     this.#registry.applyConfig(c.services, c.checks)
     this.#antiEntropy = new AntiEntropy({
-      state: this.state,
-      raft: this.raft,
+      server: this.server,
       local: this.local,
       node: () => this.nodeRecord(),
-      serverPort: c.server ? c.ports.server : undefined,
+      clock: systemClock,
       log: this.#log,
     })
     this.#antiEntropy.start()
@@ -188,7 +196,7 @@ export class Agent implements ApiContext {
     if (c.ports.http >= 0) for (const host of c.httpAddrs) await this.#listen(handler, 'http', host, c.ports.http)
     if (c.ports.https >= 0) for (const host of c.httpsAddrs) await this.#listen(handler, 'https', host, c.ports.https)
     if (c.ports.dns >= 0 && c.dnsAddrs.length > 0) {
-      this.#dns = await startDns({ state: this.state, config: () => this.config.dns, datacenter: c.datacenter, nodeName: () => this.config.nodeName, addresses: c.dnsAddrs, port: c.ports.dns, log: this.#log, preparedQueries: () => this.state.queries, udpWorkers: c.dns.udpWorkers })
+      this.#dns = await startDns({ server: this.server, config: () => this.config.dns, datacenter: c.datacenter, nodeName: () => this.config.nodeName, addresses: c.dnsAddrs, port: c.ports.dns, log: this.#log, udpWorkers: c.dns.udpWorkers })
       for (const { address, port } of this.#dns.listeners) {
         const hostPort = `${address.includes(':') ? `[${address}]` : address}:${port}`
         this.logger.info(`agent: DNS server listening on udp://${hostPort} and tcp://${hostPort}`)
@@ -404,7 +412,7 @@ export class Agent implements ApiContext {
     await this.#dns?.close()
     this.#antiEntropy?.stop()
     if (this.#reaper) clearInterval(this.#reaper)
-    this.sessionTimers?.stop()
+    this.server?.stop()
     this.local.stopAll()
     await this.raft?.close()
     if (this.config.pidFile) rmSync(this.config.pidFile, { force: true })

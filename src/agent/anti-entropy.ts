@@ -1,10 +1,11 @@
-import { encodeCommand } from '../state/commands.js'
-import type { Consensus } from '../raft/types.js'
-import type { StateStore } from '../state/store.js'
+import type { Clock, Timer } from '../lib/clock.js'
 import type { CheckInput, NodeInput, ServiceInput, ServiceRecord } from '../state/catalog.js'
-import type { Command } from '../state/commands.js'
+import type { Server } from '../server/server.js'
+import type { DeregisterRequest, RegisterRequest } from '../server/catalog-endpoint.js'
+import type { NodeInfo } from '../server/internal-endpoint.js'
+import { CONSUL_SERVICE_ID } from '../server/consul-service.js'
+import { RejectedError } from '../server/errors.js'
 import type { LocalChange, LocalState } from './local-state.js'
-import { WatchSet } from '../state/watch.js'
 
 /** The node's own health check, owned by gossip (passing while this agent lives, for now). */
 export const SERF_HEALTH: CheckInput = {
@@ -21,29 +22,15 @@ export const SERF_HEALTH: CheckInput = {
   Definition: {},
 }
 
-/** The service every server registers for itself; not one of the agent's own services. */
-export function consulService(port: number): ServiceInput {
-  return {
-    ID: 'consul',
-    Service: 'consul',
-    Tags: [],
-    Address: '',
-    TaggedAddresses: {},
-    Meta: { 'non_voter': 'false', 'raft_version': '3', 'read_replica': 'false', 'serf_protocol_current': '2', 'serf_protocol_max': '5', 'serf_protocol_min': '1', version: '1.20.0' },
-    Port: port,
-    Weights: { Passing: 1, Warning: 1 },
-    EnableTagOverride: false,
-    Kind: '',
-  }
-}
+/** One write a sync makes, through the catalog endpoints. */
+export type SyncOp = ({ kind: 'register' } & RegisterRequest) | ({ kind: 'deregister' } & DeregisterRequest)
 
 export interface AntiEntropyOptions {
-  state: StateStore
-  raft: Consensus
+  /** The server endpoints it reads its node through and writes with. */
+  server: Pick<Server, 'catalog' | 'internal'>
   local: LocalState
   node: () => NodeInput
-  /** Present on servers: the `consul` service's port. */
-  serverPort: number | undefined
+  clock: Clock
   log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void
   /** Full sync period (Consul: about a minute, scaled by cluster size). */
   periodMs?: number
@@ -60,7 +47,7 @@ export class AntiEntropy {
   #running = false
   #again = false
   #stopped = false
-  #timer: NodeJS.Timeout | undefined
+  #timer: Timer | undefined
   #watching = false
   readonly #abort = new AbortController()
   /** Entries changed locally since the last sync; a full sync looks at everything instead. */
@@ -69,6 +56,8 @@ export class AntiEntropy {
   #full = true
   /** The highest index our own writes produced: a node change above it was made by someone else. */
   #ownIndex = 0
+  /** The node's index the last sync planned from (or its own writes, if later): the watch waits past it. */
+  #seenIndex = 0
   /** Syncs completed; tests and stats read it. */
   syncs = 0
 
@@ -76,16 +65,19 @@ export class AntiEntropy {
     this.#o = opts
   }
 
+  get #periodMs(): number {
+    return this.#o.periodMs ?? 60_000
+  }
+
   start(): void {
     this.#o.local.onChange = (change) => this.#changed(change)
     this.trigger(true)
-    this.#timer = setInterval(() => this.trigger(true), this.#o.periodMs ?? 60_000)
-    this.#timer.unref()
+    this.#timer = this.#o.clock.setInterval(() => this.trigger(true), this.#periodMs)
   }
 
   stop(): void {
     this.#stopped = true
-    if (this.#timer) clearInterval(this.#timer)
+    this.#timer?.cancel()
     this.#abort.abort()
   }
 
@@ -104,7 +96,7 @@ export class AntiEntropy {
       return
     }
     this.#running = true
-    setImmediate(() => void this.#run())
+    this.#o.clock.defer(() => void this.#run())
   }
 
   async #run(): Promise<void> {
@@ -124,87 +116,97 @@ export class AntiEntropy {
     }
   }
 
-  /** Re-syncs when someone else changes this node's catalog entry. */
+  /** Re-syncs when someone else changes this node's catalog entry: a blocking read of it, past what the last sync saw. */
   #watchNode(): void {
     if (this.#stopped || this.#watching) return
     this.#watching = true
-    const ws = new WatchSet()
-    this.#o.state.watchCatalog(ws, `node:${this.#o.node().Node}`)
-    void ws.wait(this.#o.periodMs ?? 60_000, this.#abort.signal).then((outcome) => {
-      if (outcome !== 'changed') {
+    const since = Math.max(1, this.#seenIndex)
+    const request = { node: this.#o.node().Node, minQueryIndex: since, maxQueryTimeMs: this.#periodMs }
+    this.#o.server.internal.nodeInfo(request, { signal: this.#abort.signal }).then(
+      ({ meta }) => {
+        if (meta.outcome !== 'changed' && meta.outcome !== 'immediate') {
+          this.#watching = false
+          return
+        }
+        // Decide after our own apply has recorded its index (it resolves just after the watch fires).
+        this.#o.clock.defer(() => {
+          this.#watching = false
+          if (meta.index > Math.max(since, this.#ownIndex)) this.trigger(true)
+          else {
+            this.#seenIndex = Math.max(this.#seenIndex, meta.index)
+            this.#watchNode()
+          }
+        })
+      },
+      (err: Error) => {
         this.#watching = false
-        return
-      }
-      // Decide after our own apply has recorded its index (it resolves just after the watch fires).
-      setImmediate(() => {
-        this.#watching = false
-        if (this.#o.state.catalog.nodeIndexOf(this.#o.node().Node) > this.#ownIndex) this.trigger(true)
-        else this.#watchNode()
-      })
-    })
+        if (!this.#stopped) this.#o.log('debug', `agent: watching the catalog entry of this node: ${err.message}`)
+      },
+    )
   }
 
-  /** Commands for just the entries changed since the last sync (the common, cheap case). */
-  planChanges(services: ReadonlySet<string>, checks: ReadonlySet<string>): Command[] {
-    const { state, local } = this.#o
+  /** Writes for just the entries changed since the last sync (the common, cheap case). */
+  planChanges(info: NodeInfo, services: ReadonlySet<string>, checks: ReadonlySet<string>): SyncOp[] {
+    const { local } = this.#o
     const node = this.#o.node()
-    if (!state.catalog.node(node.Node)) return this.plan()
-    const commands: Command[] = []
+    if (!info.node) return this.plan(info)
+    const haveServices = new Map(info.services.map((s) => [s.ID, s]))
+    const haveChecks = new Map(info.checks.map((c) => [c.CheckID, c]))
+    const ops: SyncOp[] = []
     for (const id of services) {
       const svc = local.services.get(id)
-      const cur = state.catalog.service(node.Node, id)
+      const cur = haveServices.get(id)
       if (!svc) {
-        if (cur && id !== 'consul') commands.push({ Type: 'deregister', Node: node.Node, ServiceID: id })
+        if (cur && id !== CONSUL_SERVICE_ID) ops.push({ kind: 'deregister', node: node.Node, serviceId: id })
         continue
       }
       const want = serviceInput(svc.def)
-      if (!cur || serviceDiffers(cur, want)) commands.push({ Type: 'register', Node: node, SkipNodeUpdate: true, Service: want })
+      if (!cur || serviceDiffers(cur, want)) ops.push({ kind: 'register', node, skipNodeUpdate: true, service: want })
     }
     const changed: CheckInput[] = []
     for (const id of checks) {
       const c = local.checks.get(id)
-      const cur = state.catalog.check(node.Node, id)
+      const cur = haveChecks.get(id)
       if (!c) {
-        if (cur && id !== 'serfHealth') commands.push({ Type: 'deregister', Node: node.Node, CheckID: id })
+        if (cur && id !== 'serfHealth') ops.push({ kind: 'deregister', node: node.Node, checkId: id })
         continue
       }
       const want = { ...c.spec.record, Status: c.status, Output: c.catalogOutput }
       if (!cur || !sameCheck(cur, want)) changed.push(want)
     }
-    if (changed.length) commands.push({ Type: 'register', Node: node, SkipNodeUpdate: true, Checks: changed })
-    return commands
+    if (changed.length) ops.push({ kind: 'register', node, skipNodeUpdate: true, checks: changed })
+    return ops
   }
 
-  /** The commands that make the catalog match local state; empty when in sync. */
-  plan(): Command[] {
-    const { state, local } = this.#o
+  /** The writes that make the catalog match local state; empty when in sync. The `consul` service is the leader's. */
+  plan(info: NodeInfo): SyncOp[] {
+    const { local } = this.#o
     const node = this.#o.node()
     const name = node.Node
-    const commands: Command[] = []
-    const existing = state.catalog.node(name)
+    const ops: SyncOp[] = []
+    const existing = info.node
     const nodeDiffers = !existing || existing.Address !== node.Address || existing.ID !== node.ID || JSON.stringify(existing.Meta) !== JSON.stringify(node.Meta) || JSON.stringify(existing.TaggedAddresses) !== JSON.stringify(node.TaggedAddresses) || existing.Datacenter !== node.Datacenter
     const wantServices = new Map<string, ServiceInput>()
     for (const s of local.services.values()) wantServices.set(s.def.ID, serviceInput(s.def))
-    if (this.#o.serverPort !== undefined) wantServices.set('consul', consulService(this.#o.serverPort))
     const wantChecks = new Map<string, CheckInput>([['serfHealth', SERF_HEALTH]])
     for (const c of local.checks.values()) wantChecks.set(c.spec.runner.id, { ...c.spec.record, Status: c.status, Output: c.catalogOutput })
 
-    if (nodeDiffers || !state.catalog.check(name, 'serfHealth')) commands.push({ Type: 'register', Node: node, Checks: [SERF_HEALTH] })
-    const have = new Map(state.catalog.nodeServices(name).map((s) => [s.ID, s]))
+    const haveChecks = new Map(info.checks.map((c) => [c.CheckID, c]))
+    if (nodeDiffers || !haveChecks.has('serfHealth')) ops.push({ kind: 'register', node, checks: [SERF_HEALTH] })
+    const have = new Map(info.services.map((s) => [s.ID, s]))
     for (const [id, svc] of wantServices) {
       const cur = have.get(id)
-      if (!cur || serviceDiffers(cur, svc)) commands.push({ Type: 'register', Node: node, SkipNodeUpdate: true, Service: svc })
+      if (!cur || serviceDiffers(cur, svc)) ops.push({ kind: 'register', node, skipNodeUpdate: true, service: svc })
     }
-    for (const id of have.keys()) if (!wantServices.has(id)) commands.push({ Type: 'deregister', Node: name, ServiceID: id })
-    const haveChecks = new Map(state.catalog.nodeChecks(name).map((c) => [c.CheckID, c]))
+    for (const id of have.keys()) if (!wantServices.has(id) && id !== CONSUL_SERVICE_ID) ops.push({ kind: 'deregister', node: name, serviceId: id })
     const changedChecks: CheckInput[] = []
     for (const [id, chk] of wantChecks) {
       const cur = haveChecks.get(id)
       if (!cur || !sameCheck(cur, chk)) changedChecks.push(chk)
     }
-    if (changedChecks.length) commands.push({ Type: 'register', Node: node, SkipNodeUpdate: true, Checks: changedChecks })
-    for (const id of haveChecks.keys()) if (!wantChecks.has(id)) commands.push({ Type: 'deregister', Node: name, CheckID: id })
-    return commands
+    if (changedChecks.length) ops.push({ kind: 'register', node, skipNodeUpdate: true, checks: changedChecks })
+    for (const id of haveChecks.keys()) if (!wantChecks.has(id)) ops.push({ kind: 'deregister', node: name, checkId: id })
+    return ops
   }
 
   async #syncOnce(): Promise<void> {
@@ -214,12 +216,20 @@ export class AntiEntropy {
     this.#dirtyChecks.clear()
     const full = this.#full
     this.#full = false
-    const commands = full ? this.plan() : this.planChanges(services, checks)
+    const { server } = this.#o
+    const { value: info, meta } = await server.internal.nodeInfo({ node: this.#o.node().Node })
+    this.#seenIndex = Math.max(this.#seenIndex, meta.index)
+    const ops = full ? this.plan(info) : this.planChanges(info, services, checks)
     // Services first: a check can only be registered once its service is.
-    for (const command of commands) {
-      const { index, response } = await this.#o.raft.apply(encodeCommand(command))
-      this.#ownIndex = Math.max(this.#ownIndex, index)
-      if (response instanceof Error) this.#o.log('warn', `agent: catalog sync: ${response.message}`)
+    for (const op of ops) {
+      try {
+        const { index } = op.kind === 'register' ? await server.catalog.register(op) : await server.catalog.deregister(op)
+        this.#ownIndex = Math.max(this.#ownIndex, index)
+        this.#seenIndex = Math.max(this.#seenIndex, index)
+      } catch (err) {
+        if (!(err instanceof RejectedError)) throw err
+        this.#o.log('warn', `agent: catalog sync: ${err.message}`)
+      }
     }
   }
 }

@@ -1,32 +1,19 @@
 /**
- * The agent's DNS interface, assembled: a router over the live catalog, its answer cache wired
- * to catalog changes, and the listeners. The agent calls `startDns` once its HTTP listeners are
- * up and `close` on stop.
+ * The agent's DNS interface, assembled: a router over the live catalog (read through the server
+ * endpoint layer's local view), its answer cache wired to catalog changes, and the listeners.
+ * The agent calls `startDns` once its HTTP listeners are up and `close` on stop.
  */
-import type { CatalogTables } from '../state/catalog.js'
-import type { StateStore } from '../state/store.js'
 import type { DnsConfig } from '../agent/config.js'
+import type { InternalEndpoint } from '../server/internal-endpoint.js'
 import { AnswerCache } from './cache.js'
-import { DnsRouter, type CatalogView, type Resolution, type WholeAnswerMirror } from './router.js'
+import { DnsRouter, type Resolution, type WholeAnswerMirror } from './router.js'
 import { UdpWorkers } from './udp-workers.js'
 import { DNS_LIMITS } from './limits.js'
 import { DnsHandler, DnsServer, type DnsListener } from './server.js'
-import type { PreparedQuerySource } from '../state/prepared-query.js'
 
 export { DnsRouter, type CatalogView } from './router.js'
 export { DnsHandler, DnsServer } from './server.js'
 export type { PreparedQuery, PreparedQuerySource } from '../state/prepared-query.js'
-
-/** `CatalogTables` seen through the router's read-only interface. */
-export function catalogView(tables: CatalogTables): CatalogView {
-  return {
-    node: (name) => tables.node(name),
-    instances: (name) => tables.instances(name),
-    instanceChecks: (svc) => tables.instanceChecks(svc),
-    allNodes: () => tables.nodes.values(),
-    serviceNames: () => tables.byName.keys(),
-  }
-}
 
 export interface DnsService {
   listeners: DnsListener[]
@@ -39,29 +26,30 @@ export interface DnsService {
 }
 
 export interface StartDnsOptions {
-  state: StateStore
+  /** The server endpoint layer (its Internal endpoint: this server's catalog and prepared queries, stale as Consul's DNS allows). */
+  server: { readonly internal: Pick<InternalEndpoint, 'catalogReader' | 'onCatalogChange' | 'preparedQueries'> }
   config: () => DnsConfig
   datacenter: string
   nodeName: () => string
   addresses: readonly string[]
   port: number
   log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void
-  /** Prepared queries, once the agent stores them (`<name>.query.consul`). */
-  preparedQueries?: () => PreparedQuerySource | undefined
   /** UDP worker processes (udp-workers.ts; `dns_config.udp_workers`); read once at start. */
   udpWorkers: number
 }
 
-/** Builds the router over `state` and opens the UDP and TCP listeners, and the UDP workers. */
+/** Builds the router over the server's catalog and opens the UDP and TCP listeners, and the UDP workers. */
 export async function startDns(opts: StartDnsOptions): Promise<DnsService> {
   const cache = new AnswerCache<Resolution>()
   const log = opts.log ?? (() => undefined)
   // The workers need the bound sockets, the router needs the workers as its mirror: late binding.
   let workers: UdpWorkers | undefined
   const mirror: WholeAnswerMirror = { put: (key, entry) => workers?.put(key, entry), clear: () => workers?.clear() }
-  // The store may swap its tables on a snapshot restore, so read them through a getter.
-  const router = new DnsRouter({ catalog: () => catalogView(opts.state.catalog), config: opts.config, datacenter: opts.datacenter, nodeName: opts.nodeName, cache, preparedQueries: opts.preparedQueries, mirror })
-  const detach = cache.attach(opts.state.catalogWatches, () => router.catalogChanged())
+  // The store may swap its tables on a snapshot restore, so the catalog is read through a getter.
+  const internal = opts.server.internal
+  const queries = internal.preparedQueries()
+  const router = new DnsRouter({ catalog: () => internal.catalogReader(), config: opts.config, datacenter: opts.datacenter, nodeName: opts.nodeName, cache, preparedQueries: () => queries, mirror })
+  const detach = internal.onCatalogChange(() => router.catalogChanged())
   const handler = new DnsHandler({ router, config: opts.config, log })
   let server: DnsServer
   try {

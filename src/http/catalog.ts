@@ -1,16 +1,16 @@
-import { encodeCommand } from '../state/commands.js'
 import type { Router } from './router.js'
 import type { ApiContext } from './context.js'
 import type { ApiRequest } from './request.js'
-import { blockingQuery, checkDatacenter } from './blocking.js'
+import { checkDatacenter, serverRead } from './blocking.js'
 import { readJsonBody } from './body.js'
 import { applyFilter, checkFilter } from './filtering.js'
 import { agentServiceJson, catalogServiceJson, nodeJson } from './views.js'
 import { badRequest } from '../lib/errors.js'
 import { field } from '../lib/json.js'
 import { parseCheck, parseService } from '../agent/definitions.js'
-import type { NodeInput } from '../state/catalog.js'
-import type { Command } from '../state/commands.js'
+import type { CheckInput } from '../state/catalog.js'
+import type { RegisterRequest, NodeMetaFilter } from '../server/catalog-endpoint.js'
+import { RejectedError } from '../server/errors.js'
 
 export function registerCatalogRoutes(router: Router, ctx: ApiContext): void {
   // Only the local datacenter is known until WAN gossip exists.
@@ -25,82 +25,55 @@ export function registerCatalogRoutes(router: Router, ctx: ApiContext): void {
 }
 
 /** `?node-meta=k:v` (repeatable): every pair must match. */
-export function nodeMetaFilter(req: ApiRequest): (meta: Record<string, string>) => boolean {
-  const pairs = req.query.getAll('node-meta').map((kv) => {
+export function nodeMetaFilter(req: ApiRequest): NodeMetaFilter | undefined {
+  const values = req.query.getAll('node-meta')
+  if (values.length === 0) return undefined
+  return values.map((kv) => {
     const at = kv.indexOf(':')
-    return at < 0 ? [kv, ''] : [kv.slice(0, at), kv.slice(at + 1)]
+    return at < 0 ? ([kv, ''] as const) : ([kv.slice(0, at), kv.slice(at + 1)] as const)
   })
-  return (meta) => pairs.every(([k, v]) => meta[k!] === v)
 }
 
-export function tagFilter(req: ApiRequest): (tags: readonly string[]) => boolean {
+/** `?tag=` (repeatable): every tag must be present. */
+export function tagFilter(req: ApiRequest): string[] | undefined {
   const wanted = req.query.getAll('tag')
-  return (tags) => wanted.every((t) => tags.includes(t))
+  return wanted.length ? wanted : undefined
 }
-
 
 async function nodes(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
-  const metaOk = nodeMetaFilter(req)
-  const list = await blockingQuery(req, ctx, (ws) => {
-    ctx.state.watchCatalog(ws, 'nodes')
-    return { index: ctx.state.catalog.index.nodes, value: ctx.state.catalog.nodes.valuesArray().filter((n) => metaOk(n.Meta)).map(nodeJson) }
-  })
-  return applyFilter(req, list, 'node')
+  const nodeMeta = nodeMetaFilter(req)
+  const list = await serverRead(req, ctx, (opts, call) => ctx.server.catalog.listNodes({ ...opts, nodeMeta }, call))
+  return applyFilter(req, list.map(nodeJson), 'node')
 }
 
 async function services(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
-  const metaOk = nodeMetaFilter(req)
-  // Consul evaluates ?filter= here against each instance (ServiceNode fields), then groups.
-  const filtered = req.param('filter') !== undefined
+  const nodeMeta = nodeMetaFilter(req)
+  // Consul evaluates ?filter= against each instance (ServiceNode fields), then groups.
+  if (req.param('filter') === undefined) return serverRead(req, ctx, (opts, call) => ctx.server.catalog.listServices({ ...opts, nodeMeta }, call))
   checkFilter(req, 'catalogService')
-  return blockingQuery(req, ctx, (ws) => {
-    ctx.state.watchCatalog(ws, 'services', 'nodes')
-    const { catalog } = ctx.state
-    const out: Record<string, Set<string>> = {}
-    catalog.services.forEach((s) => {
-      const node = catalog.node(s.Node)
-      if (!node || !metaOk(node.Meta)) return
-      if (filtered && applyFilter(req, [catalogServiceJson(node, s)], 'catalogService').length === 0) return
-      const tags = (out[s.Service] ??= new Set())
-      for (const t of s.Tags) tags.add(t)
-    })
-    const value = Object.fromEntries(Object.keys(out).sort().map((k) => [k, [...out[k]!].sort()]))
-    return { index: Math.max(catalog.index.services, 1), value }
-  })
+  const rows = await serverRead(req, ctx, (opts, call) => ctx.server.catalog.listServiceInstances({ ...opts, nodeMeta }, call))
+  const out: Record<string, Set<string>> = {}
+  for (const { node, service } of rows) {
+    if (applyFilter(req, [catalogServiceJson(node, service)], 'catalogService').length === 0) continue
+    const tags = (out[service.Service] ??= new Set())
+    for (const t of service.Tags) tags.add(t)
+  }
+  return Object.fromEntries(Object.keys(out).sort().map((k) => [k, [...out[k]!].sort()]))
 }
 
 async function service(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const name = req.pathArg('/v1/catalog/service/', 'service name')
-  const tagsOk = tagFilter(req)
-  const metaOk = nodeMetaFilter(req)
-  const list = await blockingQuery(req, ctx, (ws) => {
-    ctx.state.watchCatalog(ws, `service:${name}`)
-    const { catalog } = ctx.state
-    const rows = catalog
-      .instances(name)
-      .filter((s) => tagsOk(s.Tags))
-      .flatMap((s) => {
-        const n = catalog.node(s.Node)
-        return n && metaOk(n.Meta) ? [catalogServiceJson(n, s)] : []
-      })
-    return { index: catalog.serviceIndexOf(name), value: rows }
-  })
-  return applyFilter(req, list, 'catalogService')
+  const request = { service: name, tags: tagFilter(req), nodeMeta: nodeMetaFilter(req) }
+  const rows = await serverRead(req, ctx, (opts, call) => ctx.server.catalog.serviceNodes({ ...opts, ...request }, call))
+  return applyFilter(req, rows.map((r) => catalogServiceJson(r.node, r.service)), 'catalogService')
 }
 
 async function node(req: ApiRequest, ctx: ApiContext, asList: boolean): Promise<unknown> {
   const name = req.pathArg(asList ? '/v1/catalog/node-services/' : '/v1/catalog/node/', 'node name')
-  const value = await blockingQuery(req, ctx, (ws) => {
-    ctx.state.watchCatalog(ws, `node:${name}`)
-    const { catalog } = ctx.state
-    const n = catalog.node(name)
-    if (!n) return { index: catalog.nodeIndexOf(name), value: null }
-    const svcs = catalog.nodeServices(name).map((s) => agentServiceJson(s))
-    return { index: catalog.nodeIndexOf(name), value: { Node: nodeJson(n), Services: svcs } }
-  })
+  const value = await serverRead(req, ctx, (opts, call) => ctx.server.catalog.nodeServices({ ...opts, node: name }, call))
   if (value === null) return null
-  const services = applyFilter(req, value.Services, 'agentService') as Array<Record<string, unknown>>
-  return { Node: value.Node, Services: asList ? services : Object.fromEntries(services.map((s) => [s.ID, s])) }
+  const services = applyFilter(req, value.services.map((s) => agentServiceJson(s)), 'agentService') as Array<Record<string, unknown>>
+  return { Node: nodeJson(value.node), Services: asList ? services : Object.fromEntries(services.map((s) => [s.ID, s])) }
 }
 
 /** PUT /v1/catalog/register: a node with an optional service and checks (Consul's RegisterRequest). */
@@ -111,29 +84,36 @@ async function register(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const address = field(body, 'Address')
   if (typeof nodeName !== 'string' || !nodeName) throw badRequest('Must provide node')
   if (typeof address !== 'string' || !address) throw badRequest('Must provide address')
-  const existing = ctx.state.catalog.node(nodeName)
-  const node: NodeInput = {
-    ID: String(field(body, 'ID') ?? existing?.ID ?? ''),
-    Node: nodeName,
-    Address: address,
-    Datacenter: ctx.datacenter,
-    TaggedAddresses: (field(body, 'TaggedAddresses') as Record<string, string> | undefined) ?? {},
-    Meta: (field(body, 'NodeMeta') as Record<string, string> | undefined) ?? {},
+  const id = field(body, 'ID')
+  const request: RegisterRequest = {
+    node: {
+      // Absent: the catalog keeps the ID it has.
+      ...(id === undefined || id === null ? {} : { ID: String(id) }),
+      Node: nodeName,
+      Address: address,
+      Datacenter: ctx.datacenter,
+      TaggedAddresses: (field(body, 'TaggedAddresses') as Record<string, string> | undefined) ?? {},
+      Meta: (field(body, 'NodeMeta') as Record<string, string> | undefined) ?? {},
+    },
+    skipNodeUpdate: field(body, 'SkipNodeUpdate') === true,
   }
-  const cmd: Command = { Type: 'register', Node: node, SkipNodeUpdate: field(body, 'SkipNodeUpdate') === true }
   const svc = field(body, 'Service')
   if (svc !== undefined && svc !== null) {
     const { checks: _c, token: _t, ...service } = parseService(svc, 'Service')
-    cmd.Service = service
+    request.service = service
   }
   const rawChecks = [field(body, 'Check'), ...((field(body, 'Checks') as unknown[] | undefined) ?? [])].filter((c) => c !== undefined && c !== null)
-  cmd.Checks = rawChecks.map((c, i) => {
+  request.checks = rawChecks.map((c, i): CheckInput => {
     const spec = parseCheck(c, { where: `Checks[${i}]` })
     const status = spec.record.Status
     return { ...spec.record, Status: field(c, 'Status') === undefined ? 'passing' : status, Output: String(field(c, 'Output') ?? '') }
   })
-  const { response } = await ctx.raft.apply(encodeCommand(cmd))
-  if (response instanceof Error) throw badRequest(response.message)
+  try {
+    await ctx.server.catalog.register(request)
+  } catch (err) {
+    if (err instanceof RejectedError) throw badRequest(err.message)
+    throw err
+  }
   return true
 }
 
@@ -144,11 +124,10 @@ async function deregister(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   if (typeof node !== 'string' || !node) throw badRequest('Must provide node')
   const serviceId = field(body, 'ServiceID')
   const checkId = field(body, 'CheckID')
-  await ctx.raft.apply(encodeCommand({
-    Type: 'deregister',
-    Node: node,
-    ...(typeof serviceId === 'string' && serviceId ? { ServiceID: serviceId } : {}),
-    ...(typeof checkId === 'string' && checkId ? { CheckID: checkId } : {}),
-  }))
+  await ctx.server.catalog.deregister({
+    node,
+    ...(typeof serviceId === 'string' && serviceId ? { serviceId } : {}),
+    ...(typeof checkId === 'string' && checkId ? { checkId } : {}),
+  })
   return true
 }

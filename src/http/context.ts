@@ -1,11 +1,9 @@
-import type { StateStore } from '../state/store.js'
-import type { Consensus } from '../raft/types.js'
+import type { Server } from '../server/server.js'
 import type { LocalState } from '../agent/local-state.js'
 import type { EventBuffer } from '../agent/events.js'
-import type { SessionTimers } from '../agent/session-timers.js'
 import type { CheckSpec, ServiceDefinition } from '../agent/definitions.js'
 import type { CheckStatus } from '../checks/types.js'
-import type { BlockingCounters } from './blocking.js'
+import type { BlockingCounters } from '../server/blocking.js'
 
 /** Limits the HTTP layer enforces; reloadable, so read through the context each time. */
 export interface HttpLimits {
@@ -24,8 +22,8 @@ export interface ReloadReport {
 
 /** What HTTP handlers need from the agent they serve. */
 export interface ApiContext {
-  readonly state: StateStore
-  readonly raft: Consensus
+  /** The server endpoint layer: every read and write of the replicated state goes through it. */
+  readonly server: Server
   readonly datacenter: string
   readonly limits: HttpLimits
   /** Pretty-print JSON by default (dev mode), not only with ?pretty. */
@@ -34,7 +32,6 @@ export interface ApiContext {
   readonly nodeId: string
   readonly local: LocalState
   readonly events: EventBuffer
-  readonly sessionTimers: SessionTimers
   readonly agentOps: AgentOps
   /** Blocking-query counters of this agent. */
   readonly blocking: BlockingCounters

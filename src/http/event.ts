@@ -1,7 +1,7 @@
 import type { Router } from './router.js'
 import type { ApiContext } from './context.js'
 import type { ApiRequest } from './request.js'
-import { blockingQuery, checkDatacenter } from './blocking.js'
+import { checkDatacenter, serverRead } from './blocking.js'
 import { badRequest } from '../lib/errors.js'
 
 /** User event payloads are small: Consul caps them (with the name) near 512 bytes. */
@@ -32,8 +32,11 @@ async function fire(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
 
 async function list(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const name = req.param('name') ?? ''
-  return blockingQuery(req, ctx, (ws) => {
-    const { index, events } = ctx.events.list(ws, name)
-    return { index, value: events }
-  })
+  // Events are this agent's, not the replicated state's: a local read, through the same blocking loop.
+  return serverRead(req, ctx, (opts, call) =>
+    ctx.server.localRead(opts, call, (ws) => {
+      const { index, events } = ctx.events.list(ws, name)
+      return { index, value: events }
+    }),
+  )
 }

@@ -1,7 +1,7 @@
 import type { Router } from './router.js'
 import type { ApiContext } from './context.js'
 import type { ApiRequest } from './request.js'
-import { blockingQuery } from './blocking.js'
+import { serverRead } from './blocking.js'
 import { applyFilter, checkFilter } from './filtering.js'
 import { agentServiceJson, checkJson, nodeJson } from './views.js'
 import { nodeMetaFilter, tagFilter } from './catalog.js'
@@ -28,48 +28,28 @@ export function boolParam(req: ApiRequest, name: string): boolean {
 async function nodeChecks(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const node = req.pathArg('/v1/health/node/', 'node name')
   checkFilter(req, 'check')
-  const checks = await blockingQuery(req, ctx, (ws) => {
-    ctx.state.watchCatalog(ws, `node:${node}`)
-    return { index: ctx.state.catalog.nodeIndexOf(node), value: ctx.state.catalog.nodeChecks(node).map(checkJson) }
-  })
-  return applyFilter(req, checks, 'check')
+  const checks = await serverRead(req, ctx, (opts, call) => ctx.server.health.nodeChecks({ ...opts, node }, call))
+  return applyFilter(req, checks.map(checkJson), 'check')
 }
 
 async function serviceChecks(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const name = req.pathArg('/v1/health/checks/', 'service name')
-  const metaOk = nodeMetaFilter(req)
+  const nodeMeta = nodeMetaFilter(req)
   checkFilter(req, 'check')
-  const checks = await blockingQuery(req, ctx, (ws) => {
-    ctx.state.watchCatalog(ws, `service:${name}`)
-    const { catalog } = ctx.state
-    const rows = catalog
-      .instances(name)
-      .filter((s) => metaOk(catalog.node(s.Node)?.Meta ?? {}))
-      .flatMap((s) => catalog.nodeChecks(s.Node).filter((c) => c.ServiceID === s.ID))
-      .map(checkJson)
-    return { index: catalog.serviceIndexOf(name), value: rows }
-  })
-  return applyFilter(req, checks, 'check')
+  const checks = await serverRead(req, ctx, (opts, call) => ctx.server.health.serviceChecks({ ...opts, service: name, nodeMeta }, call))
+  return applyFilter(req, checks.map(checkJson), 'check')
 }
 
 async function serviceHealth(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const name = req.pathArg('/v1/health/service/', 'service name')
-  const passingOnly = boolParam(req, 'passing')
-  const tagsOk = tagFilter(req)
-  const metaOk = nodeMetaFilter(req)
+  const request = { service: name, passingOnly: boolParam(req, 'passing'), tags: tagFilter(req), nodeMeta: nodeMetaFilter(req) }
   checkFilter(req, 'serviceEntry')
-  const entries = await blockingQuery(req, ctx, (ws) => {
-    ctx.state.watchCatalog(ws, `service:${name}`)
-    const { catalog } = ctx.state
-    const rows = catalog.instances(name).flatMap((s) => {
-      const node = catalog.node(s.Node)
-      if (!node || !tagsOk(s.Tags) || !metaOk(node.Meta)) return []
-      const checks = catalog.instanceChecks(s)
-      if (passingOnly && checks.some((c) => c.Status !== 'passing')) return []
-      return [{ Node: nodeJson(node), Service: { ...agentServiceJson(s), Proxy: { MeshGateway: {}, Expose: {} }, Connect: {} }, Checks: checks.map(checkJson) }]
-    })
-    return { index: catalog.serviceIndexOf(name), value: rows }
-  })
+  const rows = await serverRead(req, ctx, (opts, call) => ctx.server.health.serviceNodes({ ...opts, ...request }, call))
+  const entries = rows.map(({ node, service, checks }) => ({
+    Node: nodeJson(node),
+    Service: { ...agentServiceJson(service), Proxy: { MeshGateway: {}, Expose: {} }, Connect: {} },
+    Checks: checks.map(checkJson),
+  }))
   return applyFilter(req, entries, 'serviceEntry')
 }
 
@@ -78,13 +58,8 @@ const STATES = ['any', 'passing', 'warning', 'critical'] as const
 async function stateChecks(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const state = req.pathArg('/v1/health/state/', 'check state')
   if (!(STATES as readonly string[]).includes(state)) throw badRequest('Invalid check state')
-  const metaOk = nodeMetaFilter(req)
+  const nodeMeta = nodeMetaFilter(req)
   checkFilter(req, 'check')
-  const checks = await blockingQuery(req, ctx, (ws) => {
-    ctx.state.watchCatalog(ws, 'checks')
-    const { catalog } = ctx.state
-    const rows = catalog.checks.valuesArray().filter((c) => (state === 'any' || c.Status === state) && metaOk(catalog.node(c.Node)?.Meta ?? {}))
-    return { index: Math.max(catalog.index.checks, 1), value: rows.map(checkJson) }
-  })
-  return applyFilter(req, checks, 'check')
+  const checks = await serverRead(req, ctx, (opts, call) => ctx.server.health.checksInState({ ...opts, state: state as (typeof STATES)[number], nodeMeta }, call))
+  return applyFilter(req, checks.map(checkJson), 'check')
 }

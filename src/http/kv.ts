@@ -1,45 +1,56 @@
-import { encodeCommand } from '../state/commands.js'
 import type { Router } from './router.js'
 import type { ApiContext } from './context.js'
 import type { ApiRequest } from './request.js'
 import { Reply } from './reply.js'
-import { blockingQuery, checkDatacenter } from './blocking.js'
+import { checkDatacenter, serverRead } from './blocking.js'
 import { badRequest, HttpError } from '../lib/errors.js'
 import { parseUint64 } from '../lib/uint64.js'
 import { toJson } from '../lib/json.js'
-import type { DirEntry } from '../state/kv.js'
 import type { KvResultEntry } from '../state/store.js'
 import type { KvOp } from '../state/commands.js'
+import type { KvEntry } from '../server/kvs-endpoint.js'
+import { RejectedError } from '../server/errors.js'
 
 const PREFIX = '/v1/kv/'
 
+/** Bytes as a Buffer without copying (a reply's value is a Uint8Array once it has crossed a process). */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
+
 /**
  * A KVPair as Consul writes it, in its field order: Value in base64 or null (left out for txn
- * results of verbs that do not read), Session only while locked.
+ * results of verbs that do not read), Session only while locked. Txn results carry their value
+ * in base64 already; reads carry bytes.
  */
-export function kvPairJson(e: KvResultEntry): Record<string, unknown> {
+export function kvPairJson(e: KvResultEntry | KvEntry): Record<string, unknown> {
   return {
     LockIndex: e.LockIndex,
     Key: e.Key,
     Flags: e.Flags,
-    ...('Value' in e ? { Value: e.Value && e.Value.length > 0 ? e.Value.toString('base64') : null } : {}),
+    ...('Value' in e ? { Value: base64Value(e.Value) } : {}),
     ...(e.Session ? { Session: e.Session } : {}),
     CreateIndex: e.CreateIndex,
     ModifyIndex: e.ModifyIndex,
   }
 }
 
-/** Entries never change once stored (a write replaces them), so their JSON is encoded once. */
-const encoded = new WeakMap<DirEntry, string>()
+function base64Value(value: Uint8Array | string | null | undefined): string | null {
+  if (typeof value === 'string') return value === '' ? null : value
+  return value && value.length > 0 ? asBuffer(value).toString('base64') : null
+}
 
-function kvPairText(e: DirEntry): string {
+/** Entries never change once stored (a write replaces them), so their JSON is encoded once. */
+const encoded = new WeakMap<KvEntry, string>()
+
+function kvPairText(e: KvEntry): string {
   let text = encoded.get(e)
   if (text === undefined) encoded.set(e, (text = toJson(kvPairJson(e))))
   return text
 }
 
 /** The JSON array of KVPairs; compact output comes from the per-entry cache. */
-function kvPairsReply(entries: readonly DirEntry[], pretty: boolean): unknown {
+function kvPairsReply(entries: readonly KvEntry[], pretty: boolean): unknown {
   if (pretty) return entries.map(kvPairJson)
   return new Reply(200, `[${entries.map(kvPairText).join(',')}]`)
 }
@@ -60,26 +71,20 @@ async function getKv(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const key = keyOf(req)
   const recurse = req.has('recurse')
   if (!recurse && key === '') throw badRequest('Missing key name')
-  const entries = await blockingQuery(req, ctx, (ws) => {
-    if (recurse) {
-      const { index, entries } = ctx.state.kvList(ws, key)
-      return { index, value: entries }
-    }
-    const { index, entry } = ctx.state.kvGet(ws, key)
-    return { index, value: entry ? [entry] : [] }
-  })
+  const { kvs } = ctx.server
+  const entries = await serverRead(req, ctx, (opts, call) => (recurse ? kvs.list({ ...opts, prefix: key }, call) : kvs.get({ ...opts, key }, call)))
   if (entries.length === 0) return Reply.empty(404)
-  if (req.has('raw') && !recurse) return Reply.raw(entries[0]!.Value ?? Buffer.alloc(0))
+  if (req.has('raw') && !recurse) {
+    const value = entries[0]!.Value
+    return Reply.raw(value ? asBuffer(value) : Buffer.alloc(0))
+  }
   return kvPairsReply(entries, ctx.prettyByDefault || req.has('pretty'))
 }
 
 async function getKeys(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const prefix = keyOf(req)
   const separator = req.param('separator') ?? req.param('seperator') ?? ''
-  const keys = await blockingQuery(req, ctx, (ws) => {
-    const { index, keys } = ctx.state.kvKeys(ws, prefix, separator)
-    return { index, value: keys }
-  })
+  const keys = await serverRead(req, ctx, (opts, call) => ctx.server.kvs.listKeys({ ...opts, prefix, separator }, call))
   // Consul answers [] for an empty root listing but 404 under a named prefix.
   if (keys.length === 0 && prefix !== '') return Reply.empty(404)
   return keys
@@ -131,11 +136,14 @@ async function putKv(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
     (size) => `Request body(${size} bytes) too large, max size: ${max} bytes. See the limits.kv_max_value_size option.`,
   )
   op.Value = body.length > 0 ? body.toString('base64') : null
-  // Lock-delay is checked before the log, on leader time, as Consul's kvsPreApply does.
-  if (op.Verb === 'lock' && ctx.state.kvLockDelayed(key)) return false
-  const { response } = await ctx.raft.apply(encodeCommand({ Type: 'kvs', Op: op }))
-  if (response instanceof Error) throw new HttpError(500, response.message)
-  return op.Verb === 'set' ? true : response
+  const { value } = await ctx.server.kvs.apply({ op }).catch(serverError)
+  return op.Verb === 'set' ? true : value
+}
+
+/** A lock naming an unknown session is a server error, as in Consul. */
+function serverError(err: unknown): never {
+  if (err instanceof RejectedError) throw new HttpError(500, err.message)
+  throw err
 }
 
 async function deleteKv(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
@@ -149,6 +157,6 @@ async function deleteKv(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
     op.Verb = 'delete-cas'
     op.Index = indexParam(req, 'cas')
   }
-  const { response } = await ctx.raft.apply(encodeCommand({ Type: 'kvs', Op: op }))
-  return op.Verb === 'delete-cas' ? response : true
+  const { value } = await ctx.server.kvs.apply({ op }).catch(serverError)
+  return op.Verb === 'delete-cas' ? value : true
 }

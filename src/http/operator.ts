@@ -6,18 +6,10 @@ export function registerOperatorRoutes(router: Router, ctx: ApiContext): void {
   router.exact('/v1/operator/raft/configuration', {
     GET: (req) => {
       checkDatacenter(req, ctx)
-      const leader = ctx.raft.leaderAddress()
-      // One voter until multi-server raft: this server, in the configuration it bootstrapped at index 1.
+      const { servers, index } = ctx.server.operator.raftGetConfiguration()
       return {
-        Servers: ctx.raft.servers().map((s) => ({
-          ID: s.id,
-          Node: ctx.nodeName,
-          Address: s.address,
-          Leader: s.address === leader,
-          Voter: s.voter,
-          ProtocolVersion: '3',
-        })),
-        Index: 1,
+        Servers: servers.map((s) => ({ ID: s.id, Node: s.node, Address: s.address, Leader: s.leader, Voter: s.voter, ProtocolVersion: '3' })),
+        Index: index,
       }
     },
   })

@@ -1,14 +1,14 @@
-import { encodeCommand } from '../state/commands.js'
-import { randomUUID } from 'node:crypto'
 import type { Router } from './router.js'
 import type { ApiContext } from './context.js'
 import type { ApiRequest } from './request.js'
-import { blockingQuery, checkDatacenter } from './blocking.js'
+import { checkDatacenter, serverRead } from './blocking.js'
 import { readJsonBody } from './body.js'
 import { agentServiceJson, checkJson, nodeJson } from './views.js'
 import { badRequest, HttpError, notFound } from '../lib/errors.js'
 import { field } from '../lib/json.js'
-import { executeQuery, type PreparedQuery, type PreparedQueryInput } from '../state/queries.js'
+import type { PreparedQueryInput } from '../state/queries.js'
+import type { PreparedQueryApplyRequest, PreparedQueryExecuteReply } from '../server/prepared-query-endpoint.js'
+import { NotFoundError, RejectedError } from '../server/errors.js'
 import { parseDurationMs } from '../lib/duration.js'
 
 export function registerQueryRoutes(router: Router, ctx: ApiContext): void {
@@ -69,24 +69,29 @@ function parseQuery(body: unknown, id: string): PreparedQueryInput {
   }
 }
 
-async function apply(ctx: ApiContext, op: 'set' | 'delete', query: PreparedQueryInput): Promise<void> {
-  const { response } = await ctx.raft.apply(encodeCommand({ Type: 'query', Op: op, Query: query }))
-  if (response instanceof Error) throw badRequest(response.message)
+/** A refused write is the client's error; an unknown query is 404. */
+async function apply(ctx: ApiContext, request: PreparedQueryApplyRequest): Promise<string> {
+  try {
+    return (await ctx.server.preparedQuery.apply(request)).value
+  } catch (err) {
+    if (err instanceof RejectedError) throw badRequest(err.message)
+    throw notFoundAsHttp(err)
+  }
+}
+
+function notFoundAsHttp(err: unknown): unknown {
+  return err instanceof NotFoundError ? notFound(err.message) : err
 }
 
 async function create(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   checkDatacenter(req, ctx)
-  const query = parseQuery(await readJsonBody(req), randomUUID())
+  const { ID: _id, ...query } = parseQuery(await readJsonBody(req), '')
   if (query.Template.Type && query.Template.Type !== 'name_prefix_match') throw badRequest(`Bad Template.Type '${query.Template.Type}'`)
-  await apply(ctx, 'set', query)
-  return { ID: query.ID }
+  return { ID: await apply(ctx, { op: 'create', query }) }
 }
 
 async function list(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
-  return blockingQuery(req, ctx, (ws) => {
-    ctx.state.watchCatalog(ws, 'queries')
-    return { index: Math.max(ctx.state.queries.index, 1), value: ctx.state.queries.list() }
-  })
+  return serverRead(req, ctx, (opts, call) => ctx.server.preparedQuery.list(opts, call))
 }
 
 function pathParts(req: ApiRequest): { id: string; action: string | undefined } {
@@ -100,27 +105,21 @@ async function byIdPath(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const { id, action } = pathParts(req)
   if (action === 'execute') return execute(req, ctx, id)
   if (action === 'explain') {
-    const q = ctx.state.queries.resolve(id)
-    if (!q) throw notFound('Query not found')
-    return { Query: q }
+    // No X-Consul-* meta on explain, as before the endpoint layer.
+    const reply = await ctx.server.preparedQuery.explain({ idOrName: id }).catch((err: unknown) => Promise.reject(notFoundAsHttp(err)))
+    return { Query: reply.value }
   }
   if (action !== undefined) throw badRequest('Invalid URL path')
-  return blockingQuery(req, ctx, (ws) => {
-    ctx.state.watchCatalog(ws, 'queries')
-    const q = ctx.state.queries.get(id)
-    if (!q) throw notFound('Query not found')
-    return { index: q.ModifyIndex, value: [q] }
-  })
+  return serverRead(req, ctx, (opts, call) => ctx.server.preparedQuery.get({ ...opts, id }, call)).catch((err: unknown) => Promise.reject(notFoundAsHttp(err)))
 }
 
 /** The response of /execute: the service, its healthy instances as health/service entries, DNS TTL. */
-export function executeResponse(ctx: ApiContext, q: PreparedQuery, limit: number | undefined): Record<string, unknown> {
-  let entries = executeQuery(ctx.state.catalog, q)
-  if (limit !== undefined && limit > 0) entries = entries.slice(0, limit)
+export function executeResponse(ctx: ApiContext, reply: PreparedQueryExecuteReply): Record<string, unknown> {
+  const { query, entries } = reply
   return {
-    Service: q.Service.Service,
+    Service: query.Service.Service,
     Nodes: entries.map((e) => ({ Node: nodeJson(e.node), Service: agentServiceJson(e.service), Checks: e.checks.map(checkJson) })),
-    DNS: q.DNS,
+    DNS: query.DNS,
     Datacenter: ctx.datacenter,
     Failovers: 0,
   }
@@ -128,28 +127,29 @@ export function executeResponse(ctx: ApiContext, q: PreparedQuery, limit: number
 
 async function execute(req: ApiRequest, ctx: ApiContext, idOrName: string): Promise<unknown> {
   checkDatacenter(req, ctx)
-  const q = ctx.state.queries.resolve(idOrName)
-  if (!q) throw notFound('Query not found')
   const limitText = req.param('limit')
   const limit = limitText === undefined ? undefined : Number(limitText)
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw badRequest('Invalid limit')
-  req.meta = { index: Math.max(ctx.state.catalog.serviceIndexOf(q.Service.Service), 1), knownLeader: true, lastContactMs: ctx.raft.lastContactMs(), consistency: 'leader' }
-  return executeResponse(ctx, q, limit)
+  const badLimit = limit !== undefined && (!Number.isInteger(limit) || limit < 0)
+  // An unknown query is 404 whatever the limit says.
+  const reply = await ctx.server.preparedQuery.execute({ idOrName, limit: badLimit ? 0 : limit }).catch((err: unknown) => Promise.reject(notFoundAsHttp(err)))
+  if (badLimit) throw badRequest('Invalid limit')
+  req.meta = reply.meta
+  return executeResponse(ctx, reply.value)
 }
 
 async function update(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   checkDatacenter(req, ctx)
   const { id, action } = pathParts(req)
   if (action !== undefined) throw new HttpError(405, `method PUT not allowed`, { Allow: 'GET' })
-  if (!ctx.state.queries.get(id)) throw notFound('Query not found')
-  await apply(ctx, 'set', parseQuery(await readJsonBody(req), id))
+  // An unknown query is 404 before its new body is even read.
+  await ctx.server.preparedQuery.get({ id }).catch((err: unknown) => Promise.reject(notFoundAsHttp(err)))
+  await apply(ctx, { op: 'update', query: parseQuery(await readJsonBody(req), id) })
   return undefined
 }
 
 async function remove(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   checkDatacenter(req, ctx)
   const { id } = pathParts(req)
-  const q = ctx.state.queries.get(id)
-  if (q) await apply(ctx, 'delete', { ...q })
+  await apply(ctx, { op: 'delete', id })
   return undefined
 }

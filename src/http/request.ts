@@ -3,19 +3,9 @@ import { badRequest, HttpError, tooLarge } from '../lib/errors.js'
 import { parseDurationMs } from '../lib/duration.js'
 import { LIMITS } from '../lib/limits.js'
 
-export type Consistency = 'default' | 'stale' | 'consistent'
+import type { BlockingOutcome, Consistency, QueryMeta } from '../server/types.js'
 
-/** `immediate`: already past the client's index; `changed`: woke with a newer result; `timeout`, `aborted`. */
-export type BlockingOutcome = 'immediate' | 'changed' | 'timeout' | 'aborted'
-
-/** What a read reports about itself in X-Consul-* headers. */
-export interface QueryMeta {
-  index: number
-  knownLeader: boolean
-  lastContactMs: number
-  /** X-Consul-Effective-Consistency. */
-  consistency: 'leader' | 'stale' | 'consistent'
-}
+export type { BlockingOutcome, Consistency, QueryMeta }
 
 /**
  * One API request as handlers see it: decoded path, query, token, and a lazily read body.

@@ -6,7 +6,8 @@ import type { ApiContext } from './context.js'
 import { ApiRequest } from './request.js'
 import { Reply } from './reply.js'
 import { Router } from './router.js'
-import { HttpError } from '../lib/errors.js'
+import { HttpError, noLeader, noPathToDatacenter, notFound } from '../lib/errors.js'
+import { NoPathToDatacenterError, NotFoundError, NotLeaderError } from '../server/errors.js'
 import { toJson } from '../lib/json.js'
 import { registerKvRoutes } from './kv.js'
 import { registerTxnRoutes } from './txn.js'
@@ -46,7 +47,14 @@ type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void
  */
 export function createApiHandler(ctx: ApiContext, log: Log): http.RequestListener {
   const router = buildRouter(ctx)
-  const waits = new SharedWaits(() => ctx.limits, writeAnswer, () => serve, ctx.blocking)
+  const waits = new SharedWaits({
+    limits: () => ctx.limits,
+    write: writeAnswer,
+    serve: () => serve,
+    counters: ctx.blocking,
+    clock: ctx.server.clock,
+    deadline: (waitMs) => ctx.server.queryDeadline(waitMs),
+  })
   const serve: Serve = (req, res, key) => {
     const run = async (): Promise<unknown> => router.resolve(req.method, req.path)(req)
     run()
@@ -124,6 +132,7 @@ function errorAnswer(req: ApiRequest | undefined, err: unknown, log: Log): Answe
   const headers = baseHeaders(req)
   let status = 500
   let message: string
+  if (!(err instanceof HttpError)) err = serverErrorAsHttp(err)
   if (err instanceof HttpError) {
     status = err.status
     message = err.message
@@ -134,6 +143,18 @@ function errorAnswer(req: ApiRequest | undefined, err: unknown, log: Log): Answe
   }
   headers['Content-Type'] = 'text/plain; charset=utf-8'
   return answer(status, headers, message)
+}
+
+/**
+ * The endpoint layer's errors as Consul's HTTP API answers them: the one place they meet HTTP.
+ * (Rejected writes differ per endpoint; their handlers map them.) Anything else, LeadershipLost and
+ * Shutdown included, stays a logged 500 with its message.
+ */
+function serverErrorAsHttp(err: unknown): unknown {
+  if (err instanceof NotLeaderError) return noLeader()
+  if (err instanceof NoPathToDatacenterError) return noPathToDatacenter()
+  if (err instanceof NotFoundError) return notFound(err.message)
+  return err
 }
 
 export interface ListenOptions {

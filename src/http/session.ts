@@ -1,15 +1,16 @@
-import { encodeCommand } from '../state/commands.js'
-import { randomUUID } from 'node:crypto'
 import type { Router } from './router.js'
 import type { ApiContext } from './context.js'
 import type { ApiRequest } from './request.js'
-import { blockingQuery, checkDatacenter } from './blocking.js'
+import { checkDatacenter, serverRead } from './blocking.js'
 import { readJsonBody } from './body.js'
 import { sessionJson } from './views.js'
 import { badRequest, HttpError, notFound } from '../lib/errors.js'
 import { field } from '../lib/json.js'
 import { parseDurationMs, formatDurationMs } from '../lib/duration.js'
 import type { SessionBehavior, SessionRecord } from '../state/sessions.js'
+import type { SessionInput } from '../server/session-endpoint.js'
+import type { CallContext, QueryOptions, QueryReply } from '../server/types.js'
+import { RejectedError } from '../server/errors.js'
 
 /** Session TTL bounds (Consul: session_ttl_min 10s, max 24h). */
 export const SESSION_TTL_MIN_MS = 10_000
@@ -23,16 +24,16 @@ export function registerSessionRoutes(router: Router, ctx: ApiContext): void {
   router.prefix('/v1/session/info/', {
     GET: (req) => {
       const id = req.pathArg('/v1/session/info/', 'session')
-      return read(req, ctx, (s) => s.ID === id)
+      return read(req, ctx, (opts, call) => ctx.server.session.get({ ...opts, id }, call))
     },
   })
   router.prefix('/v1/session/node/', {
     GET: (req) => {
       const node = req.pathArg('/v1/session/node/', 'node name')
-      return read(req, ctx, (s) => s.Node === node)
+      return read(req, ctx, (opts, call) => ctx.server.session.nodeSessions({ ...opts, node }, call))
     },
   })
-  router.exact('/v1/session/list', { GET: (req) => read(req, ctx, () => true) })
+  router.exact('/v1/session/list', { GET: (req) => read(req, ctx, (opts, call) => ctx.server.session.list(opts, call)) })
 }
 
 
@@ -61,8 +62,7 @@ async function create(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const checks = field(body, 'Checks') as string[] | undefined
   const nodeChecks = field(body, 'NodeChecks') as string[] | undefined
   const serviceChecks = (field(body, 'ServiceChecks') as Array<Record<string, string>> | undefined)?.map((c) => ({ ID: String(field(c, 'ID') ?? '') }))
-  const session: Omit<SessionRecord, 'CreateIndex' | 'ModifyIndex'> = {
-    ID: randomUUID(),
+  const session: SessionInput = {
     Name: String(field(body, 'Name') ?? ''),
     Node: String(field(body, 'Node') || ctx.nodeName),
     LockDelay: lockDelayMs === undefined ? DEFAULT_LOCK_DELAY_NS : Math.round(lockDelayMs * 1e6),
@@ -71,32 +71,30 @@ async function create(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
     NodeChecks: nodeChecks ?? checks ?? (serviceChecks ? [] : ['serfHealth']),
     ServiceChecks: serviceChecks ?? [],
   }
-  const { response } = await ctx.raft.apply(encodeCommand({ Type: 'session', Op: 'create', Session: session }))
-  if (response instanceof Error) throw new HttpError(500, `Failed to create session: ${response.message}`)
-  ctx.sessionTimers.reset(session.ID)
-  return { ID: session.ID }
+  try {
+    const { value: id } = await ctx.server.session.apply({ op: 'create', session })
+    return { ID: id }
+  } catch (err) {
+    if (err instanceof RejectedError) throw new HttpError(500, `Failed to create session: ${err.message}`)
+    throw err
+  }
 }
 
 async function destroy(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   checkDatacenter(req, ctx)
   const sid = req.pathArg('/v1/session/destroy/', 'session')
-  ctx.sessionTimers.clear(sid)
-  await ctx.raft.apply(encodeCommand({ Type: 'session', Op: 'destroy', ID: sid }))
+  await ctx.server.session.apply({ op: 'destroy', id: sid })
   return true
 }
 
 async function renew(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   checkDatacenter(req, ctx)
   const sid = req.pathArg('/v1/session/renew/', 'session')
-  const session = ctx.state.sessions.get(sid)
-  if (!session) throw notFound(`Session id '${sid}' not found`)
-  ctx.sessionTimers.reset(sid)
-  return [sessionJson(session)]
+  const { value } = await ctx.server.session.renew({ id: sid })
+  if (value.length === 0) throw notFound(`Session id '${sid}' not found`)
+  return value.map(sessionJson)
 }
 
-async function read(req: ApiRequest, ctx: ApiContext, keep: (s: SessionRecord) => boolean): Promise<unknown> {
-  return blockingQuery(req, ctx, (ws) => {
-    ctx.state.watchCatalog(ws, 'sessions')
-    return { index: Math.max(ctx.state.sessions.index, 1), value: ctx.state.sessions.list().filter(keep).map(sessionJson) }
-  })
+async function read(req: ApiRequest, ctx: ApiContext, call: (opts: QueryOptions, call: CallContext) => Promise<QueryReply<SessionRecord[]>>): Promise<unknown> {
+  return (await serverRead(req, ctx, call)).map(sessionJson)
 }

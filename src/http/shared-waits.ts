@@ -20,8 +20,9 @@
  */
 import type http from 'node:http'
 import { blockingParams, type ApiRequest } from './request.js'
-import { blockingDeadline, type BlockingCounters } from './blocking.js'
 import type { HttpLimits } from './context.js'
+import type { BlockingCounters } from '../server/blocking.js'
+import type { Clock, Timer } from '../lib/clock.js'
 
 /** What is written for one request: reusable as is for every identical waiter (the JSON is encoded once). */
 export interface Answer {
@@ -46,22 +47,41 @@ interface Group {
   followers: Set<Follower>
   /** Min-heap by deadline; followers that left are skipped when they come up. */
   deadlines: Follower[]
-  timer: NodeJS.Timeout | undefined
+  timer: Timer | undefined
   timerAt: number
 }
 
 /** Runs a request's handler and writes its answer; `key` says it leads the group of that key. */
 export type Serve = (req: ApiRequest, res: http.ServerResponse, key: string | undefined) => void
 
+export interface SharedWaitsOptions {
+  limits: () => HttpLimits
+  write: (res: http.ServerResponse, answer: Answer) => void
+  serve: () => Serve
+  counters: BlockingCounters
+  /** The server's clock: deadlines are on it. */
+  clock: Clock
+  /** When a blocking read of `waitMs` that starts now gives up, jitter included (the server's rule). */
+  deadline: (waitMs: number) => number
+}
+
 export class SharedWaits {
   readonly #groups = new Map<string, Group>()
+  readonly limits: () => HttpLimits
+  readonly write: (res: http.ServerResponse, answer: Answer) => void
+  readonly serve: () => Serve
+  readonly counters: BlockingCounters
+  readonly #clock: Clock
+  readonly #deadline: (waitMs: number) => number
 
-  constructor(
-    readonly limits: () => HttpLimits,
-    readonly write: (res: http.ServerResponse, answer: Answer) => void,
-    readonly serve: () => Serve,
-    readonly counters: BlockingCounters,
-  ) {}
+  constructor(o: SharedWaitsOptions) {
+    this.limits = o.limits
+    this.write = o.write
+    this.serve = o.serve
+    this.counters = o.counters
+    this.#clock = o.clock
+    this.#deadline = o.deadline
+  }
 
   /**
    * The group key of a blocking GET (?index above 0), or undefined for any other request. The
@@ -91,7 +111,7 @@ export class SharedWaits {
     }
     let deadline: number
     try {
-      deadline = blockingDeadline(blockingParams(req, { defaultWaitMs: this.limits().defaultQueryTimeMs, maxWaitMs: this.limits().maxQueryTimeMs }))
+      deadline = this.#deadline(blockingParams(req, { defaultWaitMs: this.limits().defaultQueryTimeMs, maxWaitMs: this.limits().maxQueryTimeMs }).waitMs)
     } catch {
       return 'alone'
     }
@@ -146,7 +166,7 @@ export class SharedWaits {
   /** Ends the group: no new followers, no timer; its followers are the caller's to answer. */
   #close(group: Group): void {
     this.#groups.delete(group.key)
-    clearTimeout(group.timer)
+    group.timer?.cancel()
     group.timer = undefined
     this.counters.parked -= group.followers.size
   }
@@ -161,16 +181,16 @@ export class SharedWaits {
   #arm(group: Group): void {
     const first = group.deadlines[0]
     if (!first || first.deadline >= group.timerAt) return
-    clearTimeout(group.timer)
+    group.timer?.cancel()
     group.timerAt = first.deadline
-    group.timer = setTimeout(() => this.#expire(group), Math.max(0, first.deadline - Date.now()))
+    group.timer = this.#clock.setTimeout(() => this.#expire(group), Math.max(0, first.deadline - this.#clock.now()))
   }
 
   /** Followers whose wait ran out answer on their own (current state, same index). */
   #expire(group: Group): void {
     group.timer = undefined
     group.timerAt = Infinity
-    const now = Date.now()
+    const now = this.#clock.now()
     while (group.deadlines.length > 0 && group.deadlines[0]!.deadline <= now) {
       const f = pop(group.deadlines)!
       if (!group.followers.has(f)) continue

@@ -13,13 +13,13 @@ export function registerStatusRoutes(router: Router, ctx: ApiContext): void {
   router.exact('/v1/status/leader', {
     GET: (req) => {
       checkDatacenter(req, ctx)
-      return ctx.raft.leaderAddress()
+      return ctx.server.status.leader()
     },
   })
   router.exact('/v1/status/peers', {
     GET: (req) => {
       checkDatacenter(req, ctx)
-      return ctx.raft.servers().map((s) => s.address)
+      return ctx.server.status.peers()
     },
   })
 }

@@ -1,9 +1,8 @@
-import { encodeCommand } from '../state/commands.js'
 import type { Router } from './router.js'
 import type { ApiContext } from './context.js'
 import type { ApiRequest } from './request.js'
 import { Reply } from './reply.js'
-import { checkDatacenter } from './blocking.js'
+import { checkDatacenter, queryOptions, setMeta } from './blocking.js'
 import { badRequest, tooLarge } from '../lib/errors.js'
 import { field, parseJson, toJson } from '../lib/json.js'
 import { toUint64 } from '../lib/uint64.js'
@@ -11,7 +10,6 @@ import { LIMITS } from '../lib/limits.js'
 import { KV_READ_VERBS, type KvOp, type KvVerb } from '../state/commands.js'
 import type { TxnOutcome } from '../state/store.js'
 import { kvPairJson } from './kv.js'
-import { blockingParams } from './request.js'
 
 export function registerTxnRoutes(router: Router, ctx: ApiContext): void {
   router.exact('/v1/txn', { PUT: (req) => txn(req, ctx) })
@@ -71,18 +69,14 @@ async function txn(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const ops = parsed.map(parseOp)
 
   let outcome: TxnOutcome
+  // Read-only transactions need no log entry (Consul's Txn.Read): a read with the query options.
   if (ops.every((op) => KV_READ_VERBS.has(op.Verb))) {
-    const params = blockingParams(req, { defaultWaitMs: ctx.limits.defaultQueryTimeMs, maxWaitMs: ctx.limits.maxQueryTimeMs })
-    const read = ctx.state.txnRead(ops)
-    outcome = read.outcome
-    req.meta = {
-      index: Math.max(1, read.index),
-      knownLeader: ctx.raft.leaderAddress() !== '',
-      lastContactMs: ctx.raft.lastContactMs(),
-      consistency: params.consistency === 'default' ? 'leader' : params.consistency,
-    }
+    const { minQueryIndex: _index, maxQueryTimeMs: _wait, ...opts } = queryOptions(req, ctx)
+    const reply = await ctx.server.txn.read({ ...opts, ops })
+    setMeta(req, reply.meta)
+    outcome = reply.value
   } else {
-    outcome = (await ctx.raft.apply(encodeCommand({ Type: 'txn', Ops: ops.map((KV) => ({ KV })) }))).response as TxnOutcome
+    outcome = (await ctx.server.txn.apply({ ops })).value
   }
   const payload = {
     Results: outcome.Results ? outcome.Results.map((r) => ({ KV: kvPairJson(r.KV) })) : null,

@@ -8,9 +8,13 @@ import { SessionTables, type SessionRecord } from './sessions.js'
 import { QueryTables } from './queries.js'
 import type { QueryCommand } from './commands.js'
 
-/** One result of a transaction: a KV entry (without its value for non-get verbs). */
+/**
+ * One result of a transaction: a KV entry, its value in base64 (null when empty) for the verbs
+ * that read and left out for the others. Plain data, as every FSM result: the leader answers
+ * with what it applied from the log, and a follower computes the same.
+ */
 export type TxnResult = { KV: KvResultEntry }
-export type KvResultEntry = Omit<DirEntry, 'Value'> & { Value?: Buffer | null }
+export type KvResultEntry = Omit<DirEntry, 'Value'> & { Value?: string | null }
 export interface TxnError {
   OpIndex: number
   What: string
@@ -20,12 +24,28 @@ export interface TxnOutcome {
   Errors: TxnError[] | null
 }
 
-/** A KV operation that failed a check; its message is Consul's. */
+/**
+ * A write the FSM refused, as plain data (no Error instance crosses the log boundary):
+ * `invalid-session` for a lock naming a session that does not exist (an error, not a plain
+ * `false`), `rejected` for a catalog, session or query write it would not apply. The endpoint
+ * layer turns it into its error; the message is Consul's.
+ */
+export interface StateFailure {
+  error: { kind: StateFailureKind; message: string }
+}
+export type StateFailureKind = 'invalid-session' | 'rejected'
+
+export function isStateFailure(value: unknown): value is StateFailure {
+  const error = (value as { error?: { kind?: unknown } } | null | undefined)?.error
+  return typeof error === 'object' && error !== null && typeof error.kind === 'string'
+}
+
+const failure = (kind: StateFailureKind, message: string): StateFailure => ({ error: { kind, message } })
+
+/** A KV operation that failed a check (control flow inside the store only); its message is Consul's. */
 class KvOpError extends Error {}
-/** A lock operation naming a session that does not exist: an error, not a plain `false`. */
-export class InvalidSessionError extends KvOpError {}
-/** A catalog or session write the FSM refused; the endpoint reports its message. */
-export class StateError extends Error {}
+/** A lock operation naming a session that does not exist. */
+class InvalidSessionError extends KvOpError {}
 
 /**
  * The replicated state. Only the FSM mutates it, in log order, with the log index; reads may
@@ -84,16 +104,16 @@ export class StateStore {
 
   /**
    * Applies one KV operation outside a transaction; returns Consul's boolean answer, or an
-   * InvalidSessionError that the endpoint reports as a server error, as Consul does.
+   * `invalid-session` failure that the endpoint reports as a server error, as Consul does.
    */
-  kvApply(index: number, op: KvOp): boolean | InvalidSessionError {
+  kvApply(index: number, op: KvOp): boolean | StateFailure {
     const changed: string[] = []
-    let ok: boolean | InvalidSessionError
+    let ok: boolean | StateFailure
     try {
       ok = this.#kvOp(index, op, changed) !== false
     } catch (err) {
       if (!(err instanceof KvOpError)) throw err
-      ok = err instanceof InvalidSessionError ? err : false
+      ok = err instanceof InvalidSessionError ? failure('invalid-session', err.message) : false
     }
     this.lastIndex = index
     this.kvWatches.notify(changed)
@@ -175,14 +195,14 @@ export class StateStore {
       case 'get': {
         const entry = kv.get(key)
         if (!entry) throw new KvOpError(`key "${key}" doesn't exist`)
-        return [entry]
+        return [withValue(entry)]
       }
       case 'get-or-empty': {
         const entry = kv.get(key)
-        return entry ? [entry] : []
+        return entry ? [withValue(entry)] : []
       }
       case 'get-tree':
-        return kv.list(key)
+        return kv.list(key).map(withValue)
       case 'check-index': {
         const entry = kv.get(key)
         if (!entry) throw new KvOpError(`key "${key}" doesn't exist`)
@@ -222,13 +242,13 @@ export class StateStore {
 
   // ---- catalog writes (FSM only) -----------------------------------------------------------
 
-  register(index: number, cmd: RegisterCommand): StateError | true {
+  register(index: number, cmd: RegisterCommand): StateFailure | true {
     const node = cmd.Node.Node
     // Refuse before changing anything: a registration applies whole or not at all.
     for (const check of cmd.Checks ?? []) {
       if (check.ServiceID && check.ServiceID !== cmd.Service?.ID && !this.catalog.service(node, check.ServiceID)) {
         this.lastIndex = index
-        return new StateError(`Missing service registration for check "${check.CheckID}": service "${check.ServiceID}" is not registered on node "${node}"`)
+        return failure('rejected', `Missing service registration for check "${check.CheckID}": service "${check.ServiceID}" is not registered on node "${node}"`)
       }
     }
     const touched = new Set<string>()
@@ -260,15 +280,15 @@ export class StateStore {
 
   // ---- prepared queries (FSM only) ---------------------------------------------------------
 
-  querySet(index: number, cmd: QueryCommand): StateError | true {
+  querySet(index: number, cmd: QueryCommand): StateFailure | true {
     this.lastIndex = index
     const q = cmd.Query
     if (cmd.Op === 'delete') {
       this.queries.queries.delete(q.ID)
     } else {
       const other = this.queries.byName(q.Name)
-      if (other && other.ID !== q.ID) return new StateError(`name "${q.Name}" aliases an existing query name`)
-      if (q.Session && !this.sessions.get(q.Session)) return new StateError(`invalid session "${q.Session}"`)
+      if (other && other.ID !== q.ID) return failure('rejected', `name "${q.Name}" aliases an existing query name`)
+      if (q.Session && !this.sessions.get(q.Session)) return failure('rejected', `invalid session "${q.Session}"`)
       const existing = this.queries.get(q.ID)
       this.queries.queries.set(q.ID, { ...q, CreateIndex: existing?.CreateIndex ?? index, ModifyIndex: index })
     }
@@ -279,21 +299,21 @@ export class StateStore {
 
   // ---- sessions (FSM only) -----------------------------------------------------------------
 
-  sessionCreate(index: number, cmd: SessionCreateCommand): StateError | SessionRecord {
+  sessionCreate(index: number, cmd: SessionCreateCommand): StateFailure | SessionRecord {
     const s = cmd.Session
     this.lastIndex = index
-    if (!this.catalog.node(s.Node)) return new StateError(`Missing node registration`)
+    if (!this.catalog.node(s.Node)) return failure('rejected', 'Missing node registration')
     for (const id of s.NodeChecks) {
       const check = this.catalog.check(s.Node, id)
-      if (!check) return new StateError(`Missing check '${id}' registration`)
-      if (check.Status === 'critical') return new StateError(`Check '${id}' is in critical state`)
+      if (!check) return failure('rejected', `Missing check '${id}' registration`)
+      if (check.Status === 'critical') return failure('rejected', `Check '${id}' is in critical state`)
     }
     for (const { ID: id } of s.ServiceChecks) {
       const check = this.catalog.check(s.Node, id)
-      if (!check) return new StateError(`Missing check '${id}' registration`)
-      if (check.Status === 'critical') return new StateError(`Check '${id}' is in critical state`)
+      if (!check) return failure('rejected', `Missing check '${id}' registration`)
+      if (check.Status === 'critical') return failure('rejected', `Check '${id}' is in critical state`)
     }
-    if (this.sessions.get(s.ID)) return new StateError(`Session ID "${s.ID}" already exists`)
+    if (this.sessions.get(s.ID)) return failure('rejected', `Session ID "${s.ID}" already exists`)
     const record: SessionRecord = { ...s, CreateIndex: index, ModifyIndex: index }
     this.sessions.sessions.set(s.ID, record)
     this.sessions.index = index
@@ -358,6 +378,12 @@ function cloneHeld(held: Map<string, Set<string>>): Map<string, Set<string>> {
 function withoutValue(entry: DirEntry): KvResultEntry {
   const { Value: _value, ...rest } = entry
   return rest
+}
+
+/** The entry with its value as base64 (null when empty): a result that survives any encoding. */
+function withValue(entry: DirEntry): KvResultEntry {
+  const { Value: value, ...rest } = entry
+  return { ...rest, Value: value && value.length > 0 ? value.toString('base64') : null }
 }
 
 function decodeValue(value: string | null | undefined): Buffer | null {

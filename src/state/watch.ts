@@ -5,6 +5,8 @@
  * costs one entry per watched key and one timer: memory, not CPU.
  */
 
+import { systemClock, type Clock } from '../lib/clock.js'
+
 type Waker = () => void
 
 class WakerIndex {
@@ -75,12 +77,17 @@ export class WatchRegistry {
 
 export type WaitOutcome = 'changed' | 'timeout' | 'aborted'
 
-/** The set of watches one query run registers; `wait` resolves on the first to fire. */
+/** The set of watches one query run registers; `wait` resolves on the first to fire, or at its timeout on `clock`. */
 export class WatchSet {
+  readonly #clock: Clock
   readonly #cancels: Array<() => void> = []
   #fired = false
   #resolve: ((outcome: WaitOutcome) => void) | undefined
   readonly #waker: Waker = () => this.#finish('changed')
+
+  constructor(clock: Clock = systemClock) {
+    this.#clock = clock
+  }
 
   key(registry: WatchRegistry, key: string): void {
     this.#cancels.push(registry.watchKey(key, this.#waker))
@@ -105,11 +112,11 @@ export class WatchSet {
       return Promise.resolve('aborted')
     }
     return new Promise<WaitOutcome>((resolve) => {
-      const timer = setTimeout(() => this.#finish('timeout'), Math.max(0, timeoutMs))
+      const timer = this.#clock.setTimeout(() => this.#finish('timeout'), Math.max(0, timeoutMs))
       const onAbort = (): void => this.#finish('aborted')
       signal?.addEventListener('abort', onAbort, { once: true })
       this.#resolve = (outcome) => {
-        clearTimeout(timer)
+        timer.cancel()
         signal?.removeEventListener('abort', onAbort)
         resolve(outcome)
       }

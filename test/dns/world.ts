@@ -9,7 +9,7 @@ import type { CheckInput, ServiceInput } from '../../src/state/catalog.js'
 import { buildRuntime, type ConfigDoc, type DnsConfig } from '../../src/agent/config.js'
 import { AnswerCache } from '../../src/dns/cache.js'
 import { DnsRouter, type Resolution } from '../../src/dns/router.js'
-import { catalogView } from '../../src/dns/index.js'
+import { catalogReader } from '../../src/server/internal-endpoint.js'
 import { DnsHandler } from '../../src/dns/server.js'
 import type { PreparedQuery } from '../../src/state/prepared-query.js'
 import { mulberry32 } from '../../src/lib/prng.js'
@@ -46,7 +46,7 @@ export class World {
   constructor(doc: ConfigDoc = {}, seed = 1, opts: { cache?: boolean } = {}) {
     this.config = buildRuntime(doc, true).dns
     this.router = new DnsRouter({
-      catalog: () => catalogView(this.state.catalog),
+      catalog: () => catalogReader(this.state.catalog),
       config: () => this.config,
       datacenter: 'dc1',
       nodeName: () => 'server-1',

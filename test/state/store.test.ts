@@ -1,7 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { StateStore } from '../../src/state/store.js'
+import { StateStore, isStateFailure } from '../../src/state/store.js'
 import { WatchSet } from '../../src/state/watch.js'
+import { VirtualClock } from '../../src/lib/clock.js'
 import type { KvOp } from '../../src/state/commands.js'
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64')
@@ -73,7 +74,7 @@ test('a transaction applies all or nothing', () => {
   assert.equal(ok.Errors, null)
   assert.equal(ok.Results!.length, 2, 'deletes produce no result')
   assert.equal('Value' in ok.Results![0]!.KV, false, 'set results carry no value')
-  assert.equal(ok.Results![1]!.KV.Value!.toString(), 'new')
+  assert.equal(ok.Results![1]!.KV.Value, b64('new'), 'get results carry the value in base64')
   assert.equal(s.kv.get('x'), undefined)
 })
 
@@ -124,10 +125,13 @@ test('watches fire for the key, its prefixes and nothing else', () => {
 
 test('a rolled-back transaction wakes nobody', async () => {
   const s = new StateStore()
-  const ws = new WatchSet()
+  const clock = new VirtualClock()
+  const ws = new WatchSet(clock)
   s.kvList(ws, '')
   s.txnApply(2, [set('a', '1'), { Verb: 'get', Key: 'nope' }])
-  assert.equal(await ws.wait(20), 'timeout')
+  const outcome = ws.wait(20)
+  clock.advance(20)
+  assert.equal(await outcome, 'timeout')
 })
 
 test('a catalog registration naming an unknown service is refused whole', () => {
@@ -135,7 +139,8 @@ test('a catalog registration naming an unknown service is refused whole', () => 
   const node = { ID: '', Node: 'n1', Address: '10.0.0.1', Datacenter: 'dc1', TaggedAddresses: {}, Meta: {} }
   const check = { CheckID: 'c1', Name: 'c1', Status: 'passing' as const, Notes: '', Output: '', ServiceID: 'ghost', Type: '', Interval: '', Timeout: '', ExposedPort: 0, Definition: {} }
   const out = s.register(5, { Type: 'register', Node: node, Checks: [check] })
-  assert.ok(out instanceof Error && /ghost/.test(out.message))
+  assert.ok(isStateFailure(out) && out.error.kind === 'rejected' && /ghost/.test(out.error.message))
+  assert.deepEqual(structuredClone(out), out, 'a refusal is plain data')
   assert.equal(s.catalog.node('n1'), undefined, 'not even the node was written')
   assert.equal(s.register(6, { Type: 'register', Node: node, Service: { ID: 'ghost', Service: 'ghost', Tags: [], Address: '', TaggedAddresses: {}, Meta: {}, Port: 1, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, Kind: '' }, Checks: [check] }), true)
   assert.equal(s.catalog.check('n1', 'c1')!.ServiceName, 'ghost')

@@ -1,0 +1,229 @@
+/**
+ * Catalog.* and Health.* (Consul's catalog_endpoint.go and health_endpoint.go). Replies carry the
+ * state's records; the JSON shapes of the HTTP API are the HTTP layer's (http/views.ts).
+ */
+import type { CatalogTables, CheckInput, CheckRecord, NodeInput, NodeRecord, ServiceInput, ServiceRecord } from '../state/catalog.js'
+import type { RegisterCommand } from '../state/commands.js'
+import type { EndpointCore } from './core.js'
+import type { CallContext, QueryOptions, QueryReply, WriteOptions, WriteReply } from './types.js'
+
+/** `?node-meta=k:v` pairs: every one must match (a key given twice must match both). */
+export type NodeMetaFilter = ReadonlyArray<readonly [string, string]>
+
+export interface RegisterRequest extends WriteOptions {
+  /** The node; an absent ID keeps the one the catalog has. */
+  node: Omit<NodeInput, 'ID'> & { ID?: string }
+  /** Leave the node record as it is (an agent syncing only its services or checks). */
+  skipNodeUpdate?: boolean
+  service?: ServiceInput
+  checks?: CheckInput[]
+}
+
+export interface DeregisterRequest extends WriteOptions {
+  node: string
+  serviceId?: string
+  checkId?: string
+}
+
+export interface NodeListRequest extends QueryOptions {
+  nodeMeta?: NodeMetaFilter
+}
+
+export interface ServiceRequest extends QueryOptions {
+  service: string
+  /** Every tag must be present. */
+  tags?: readonly string[]
+  nodeMeta?: NodeMetaFilter
+}
+
+export interface NodeRequest extends QueryOptions {
+  node: string
+}
+
+export interface HealthServiceRequest extends ServiceRequest {
+  /** Only instances whose every check passes. */
+  passingOnly?: boolean
+}
+
+export type CheckStateFilter = 'any' | 'passing' | 'warning' | 'critical'
+
+export interface ChecksInStateRequest extends QueryOptions {
+  state: CheckStateFilter
+  nodeMeta?: NodeMetaFilter
+}
+
+export interface ServiceNode {
+  node: NodeRecord
+  service: ServiceRecord
+}
+
+export interface CheckServiceNode extends ServiceNode {
+  checks: CheckRecord[]
+}
+
+export interface NodeServices {
+  node: NodeRecord
+  services: ServiceRecord[]
+}
+
+export function nodeMetaMatches(filter: NodeMetaFilter | undefined, meta: Readonly<Record<string, string>>): boolean {
+  return !filter || filter.every(([k, v]) => meta[k] === v)
+}
+
+function tagsMatch(wanted: readonly string[] | undefined, tags: readonly string[]): boolean {
+  return !wanted || wanted.every((t) => tags.includes(t))
+}
+
+export class CatalogEndpoint {
+  constructor(readonly core: EndpointCore) {}
+
+  /** A node, optionally one service, and checks; applied whole or refused (RejectedError). */
+  async register(req: RegisterRequest): Promise<WriteReply<true>> {
+    const { core } = this
+    core.checkDatacenter(req.datacenter)
+    core.requireLeader()
+    const { ID, ...rest } = req.node
+    const node: NodeInput = { ID: ID ?? core.state.catalog.node(req.node.Node)?.ID ?? '', ...rest }
+    const cmd: RegisterCommand = { Type: 'register', Node: node, SkipNodeUpdate: req.skipNodeUpdate === true }
+    if (req.service) cmd.Service = req.service
+    if (req.checks) cmd.Checks = req.checks
+    return core.apply<true>(cmd)
+  }
+
+  /** A check, a service (with its checks) or, with neither, the whole node. */
+  async deregister(req: DeregisterRequest): Promise<WriteReply<true>> {
+    const { core } = this
+    core.checkDatacenter(req.datacenter)
+    core.requireLeader()
+    return core.apply<true>({
+      Type: 'deregister',
+      Node: req.node,
+      ...(req.serviceId ? { ServiceID: req.serviceId } : {}),
+      ...(req.checkId ? { CheckID: req.checkId } : {}),
+    })
+  }
+
+  listNodes(req: NodeListRequest, call?: CallContext): Promise<QueryReply<NodeRecord[]>> {
+    const { state } = this.core
+    return this.core.read(req, call, (ws) => {
+      state.watchCatalog(ws, 'nodes')
+      const { catalog } = state
+      return { index: catalog.index.nodes, value: catalog.nodes.valuesArray().filter((n) => nodeMetaMatches(req.nodeMeta, n.Meta)) }
+    })
+  }
+
+  /** Service names with the union of their instances' tags, both sorted. */
+  listServices(req: NodeListRequest, call?: CallContext): Promise<QueryReply<Record<string, string[]>>> {
+    const { state } = this.core
+    return this.core.read(req, call, (ws) => {
+      state.watchCatalog(ws, 'services', 'nodes')
+      const { catalog } = state
+      const out: Record<string, Set<string>> = {}
+      for (const { service } of serviceInstances(catalog, req.nodeMeta)) {
+        const tags = (out[service.Service] ??= new Set())
+        for (const t of service.Tags) tags.add(t)
+      }
+      const value = Object.fromEntries(Object.keys(out).sort().map((k) => [k, [...out[k]!].sort()]))
+      return { index: catalog.index.services, value }
+    })
+  }
+
+  /**
+   * Every service instance with its node, under the same watches and index as ListServices: what a
+   * caller filtering instances before grouping them (`?filter=`) reads instead.
+   */
+  listServiceInstances(req: NodeListRequest, call?: CallContext): Promise<QueryReply<ServiceNode[]>> {
+    const { state } = this.core
+    return this.core.read(req, call, (ws) => {
+      state.watchCatalog(ws, 'services', 'nodes')
+      return { index: state.catalog.index.services, value: serviceInstances(state.catalog, req.nodeMeta) }
+    })
+  }
+
+  serviceNodes(req: ServiceRequest, call?: CallContext): Promise<QueryReply<ServiceNode[]>> {
+    const { state } = this.core
+    return this.core.read(req, call, (ws) => {
+      state.watchCatalog(ws, `service:${req.service}`)
+      const { catalog } = state
+      const rows = catalog.instances(req.service).flatMap((service) => {
+        if (!tagsMatch(req.tags, service.Tags)) return []
+        const node = catalog.node(service.Node)
+        return node && nodeMetaMatches(req.nodeMeta, node.Meta) ? [{ node, service }] : []
+      })
+      return { index: catalog.serviceIndexOf(req.service), value: rows }
+    })
+  }
+
+  /** The node and its services, or null when the catalog has no such node. */
+  nodeServices(req: NodeRequest, call?: CallContext): Promise<QueryReply<NodeServices | null>> {
+    const { state } = this.core
+    return this.core.read(req, call, (ws) => {
+      state.watchCatalog(ws, `node:${req.node}`)
+      const { catalog } = state
+      const node = catalog.node(req.node)
+      return { index: catalog.nodeIndexOf(req.node), value: node ? { node, services: catalog.nodeServices(req.node) } : null }
+    })
+  }
+}
+
+function serviceInstances(catalog: CatalogTables, nodeMeta: NodeMetaFilter | undefined): ServiceNode[] {
+  const out: ServiceNode[] = []
+  catalog.services.forEach((service) => {
+    const node = catalog.node(service.Node)
+    if (node && nodeMetaMatches(nodeMeta, node.Meta)) out.push({ node, service })
+  })
+  return out
+}
+
+export class HealthEndpoint {
+  constructor(readonly core: EndpointCore) {}
+
+  nodeChecks(req: NodeRequest, call?: CallContext): Promise<QueryReply<CheckRecord[]>> {
+    const { state } = this.core
+    return this.core.read(req, call, (ws) => {
+      state.watchCatalog(ws, `node:${req.node}`)
+      return { index: state.catalog.nodeIndexOf(req.node), value: state.catalog.nodeChecks(req.node) }
+    })
+  }
+
+  /** The checks of every instance of a service. */
+  serviceChecks(req: ServiceRequest, call?: CallContext): Promise<QueryReply<CheckRecord[]>> {
+    const { state } = this.core
+    return this.core.read(req, call, (ws) => {
+      state.watchCatalog(ws, `service:${req.service}`)
+      const { catalog } = state
+      const rows = catalog
+        .instances(req.service)
+        .filter((s) => nodeMetaMatches(req.nodeMeta, catalog.node(s.Node)?.Meta ?? {}))
+        .flatMap((s) => catalog.nodeChecks(s.Node).filter((c) => c.ServiceID === s.ID))
+      return { index: catalog.serviceIndexOf(req.service), value: rows }
+    })
+  }
+
+  /** Instances of a service with their node and their checks (the node's and their own). */
+  serviceNodes(req: HealthServiceRequest, call?: CallContext): Promise<QueryReply<CheckServiceNode[]>> {
+    const { state } = this.core
+    return this.core.read(req, call, (ws) => {
+      state.watchCatalog(ws, `service:${req.service}`)
+      const { catalog } = state
+      const rows = catalog.instances(req.service).flatMap((service) => {
+        const node = catalog.node(service.Node)
+        if (!node || !tagsMatch(req.tags, service.Tags) || !nodeMetaMatches(req.nodeMeta, node.Meta)) return []
+        const checks = catalog.instanceChecks(service)
+        if (req.passingOnly && checks.some((c) => c.Status !== 'passing')) return []
+        return [{ node, service, checks }]
+      })
+      return { index: catalog.serviceIndexOf(req.service), value: rows }
+    })
+  }
+
+  checksInState(req: ChecksInStateRequest, call?: CallContext): Promise<QueryReply<CheckRecord[]>> {
+    const { state } = this.core
+    return this.core.read(req, call, (ws) => {
+      state.watchCatalog(ws, 'checks')
+      const { catalog } = state
+      const rows = catalog.checks.valuesArray().filter((c) => (req.state === 'any' || c.Status === req.state) && nodeMetaMatches(req.nodeMeta, catalog.node(c.Node)?.Meta ?? {}))
+      return { index: catalog.index.checks, value: rows }
+    })
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * What every endpoint shares: the one place that decides a read's consistency, runs it
+ * through the blocking loop and reports its meta, and the one place writes are proposed.
+ */
+import type { Clock } from '../lib/clock.js'
+import type { Consensus } from '../raft/types.js'
+import { encodeCommand, type Command } from '../state/commands.js'
+import { isStateFailure, type StateStore } from '../state/store.js'
+import { runBlockingQuery, type BlockingEnv, type QueryFn, type QueryResult } from './blocking.js'
+import { NoPathToDatacenterError, NotLeaderError, RejectedError } from './errors.js'
+import type { BlockingOutcome, CallContext, Consistency, QueryMeta, QueryOptions, QueryReply } from './types.js'
+
+export type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void
+
+export interface CoreOptions {
+  state: StateStore
+  raft: Consensus
+  datacenter: string
+  clock: Clock
+  random: () => number
+  newId: () => string
+  log: Log
+}
+
+export class EndpointCore implements BlockingEnv {
+  readonly state: StateStore
+  readonly raft: Consensus
+  readonly datacenter: string
+  readonly clock: Clock
+  readonly random: () => number
+  readonly newId: () => string
+  readonly log: Log
+
+  constructor(o: CoreOptions) {
+    this.state = o.state
+    this.raft = o.raft
+    this.datacenter = o.datacenter
+    this.clock = o.clock
+    this.random = o.random
+    this.newId = o.newId
+    this.log = o.log
+  }
+
+  /** Another datacenter has no path yet (WAN federation comes later). */
+  checkDatacenter(datacenter: string | undefined): void {
+    if (datacenter && datacenter !== this.datacenter) throw new NoPathToDatacenterError()
+  }
+
+  /** Writes and leader-only reads run on the leader; a follower answers with the leader hint (forwarding comes next). */
+  requireLeader(): void {
+    if (!this.raft.isLeader()) throw new NotLeaderError(this.raft.leaderAddress())
+  }
+
+  /**
+   * THE consistency decision. `default`: the leader's own state, so a follower refuses;
+   * `consistent`: a read barrier before every evaluation (ReadIndex: the state then reflects every
+   * write acknowledged before it); `stale`: whatever this server has.
+   */
+  #barrier(consistency: Consistency): (() => Promise<void>) | undefined {
+    if (consistency === 'consistent') return () => this.raft.readBarrier()
+    if (consistency === 'default') this.requireLeader()
+    return undefined
+  }
+
+  /** A read endpoint: consistency, then the blocking loop, then the meta. */
+  async read<T>(opts: QueryOptions, call: CallContext | undefined, query: QueryFn<T>): Promise<QueryReply<T>> {
+    this.checkDatacenter(opts.datacenter)
+    const consistency = opts.consistency ?? 'default'
+    const { result, outcome } = await runBlockingQuery(
+      this,
+      { minQueryIndex: opts.minQueryIndex ?? 0, maxQueryTimeMs: opts.maxQueryTimeMs ?? 0, beforeEvaluate: this.#barrier(consistency) },
+      call,
+      query,
+    )
+    return { value: result.value, meta: this.meta(result.index, consistency, outcome) }
+  }
+
+  /** A read that never blocks (Txn.Read, PreparedQuery.Execute): consistency, one evaluation, meta. */
+  async readOnce<T>(opts: QueryOptions, query: () => QueryResult<T>): Promise<QueryReply<T>> {
+    this.checkDatacenter(opts.datacenter)
+    const consistency = opts.consistency ?? 'default'
+    const barrier = this.#barrier(consistency)
+    if (barrier) await barrier()
+    const result = query()
+    return { value: result.value, meta: this.meta(result.index, consistency, undefined) }
+  }
+
+  /**
+   * A blocking read of data this agent owns rather than the replicated state (user events): the
+   * same loop and meta, no consistency decision.
+   */
+  async localRead<T>(opts: QueryOptions, call: CallContext | undefined, query: QueryFn<T>): Promise<QueryReply<T>> {
+    this.checkDatacenter(opts.datacenter)
+    const { result, outcome } = await runBlockingQuery(this, { minQueryIndex: opts.minQueryIndex ?? 0, maxQueryTimeMs: opts.maxQueryTimeMs ?? 0 }, call, query)
+    return { value: result.value, meta: this.meta(result.index, opts.consistency ?? 'default', outcome) }
+  }
+
+  meta(index: number, consistency: Consistency, outcome: BlockingOutcome | undefined): QueryMeta {
+    const meta: QueryMeta = {
+      index: Math.max(1, index),
+      knownLeader: this.raft.leaderAddress() !== '',
+      lastContactMs: this.raft.lastContactMs(),
+      consistency: consistency === 'default' ? 'leader' : consistency,
+    }
+    if (outcome !== undefined) meta.outcome = outcome
+    return meta
+  }
+
+  /**
+   * Proposes a command through consensus and returns the state machine's answer, a refusal
+   * turned into a RejectedError. Raft's errors (NotLeader, LeadershipLost, Shutdown) pass as they are.
+   */
+  async apply<T>(command: Command): Promise<{ index: number; value: T }> {
+    const { index, response } = await this.raft.apply(encodeCommand(command))
+    if (isStateFailure(response)) throw new RejectedError(response.error.kind, response.error.message)
+    return { index, value: response as T }
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Internal.* (Consul's agent/consul/internal_endpoint.go): what the agent's own subsystems read.
+ * `nodeInfo` is anti-entropy's view of its node, a blocking read like any other. The DNS
+ * interface answers from this server's state synchronously (stale reads, as Consul's DNS with
+ * allow_stale) and caches until the catalog changes: `catalogReader`, `onCatalogChange` and
+ * `preparedQueries` are that local, read-only view.
+ */
+import type { CatalogTables, CheckRecord, NodeRecord, ServiceRecord } from '../state/catalog.js'
+import type { PreparedQuerySource } from '../state/prepared-query.js'
+import type { EndpointCore } from './core.js'
+import type { CallContext, QueryOptions, QueryReply } from './types.js'
+
+export interface NodeInfoRequest extends QueryOptions {
+  node: string
+}
+
+/** A node's whole catalog entry (Consul's NodeDump of one node). */
+export interface NodeInfo {
+  node: NodeRecord | undefined
+  services: ServiceRecord[]
+  checks: CheckRecord[]
+}
+
+/** The catalog as the DNS router reads it (dns/router.ts CatalogView has this shape). */
+export interface CatalogReader {
+  node(name: string): NodeRecord | undefined
+  instances(serviceName: string): ServiceRecord[]
+  instanceChecks(svc: ServiceRecord): CheckRecord[]
+  /** Every node, in any order. */
+  allNodes(): Iterable<NodeRecord>
+  /** Every service name that has at least one instance. */
+  serviceNames(): Iterable<string>
+}
+
+/** `CatalogTables` seen through the read-only interface. */
+export function catalogReader(tables: CatalogTables): CatalogReader {
+  return {
+    node: (name) => tables.node(name),
+    instances: (name) => tables.instances(name),
+    instanceChecks: (svc) => tables.instanceChecks(svc),
+    allNodes: () => tables.nodes.values(),
+    serviceNames: () => tables.byName.keys(),
+  }
+}
+
+export class InternalEndpoint {
+  constructor(readonly core: EndpointCore) {}
+
+  /** The node, its services and its checks; the index is the node's. */
+  nodeInfo(req: NodeInfoRequest, call?: CallContext): Promise<QueryReply<NodeInfo>> {
+    const { state } = this.core
+    return this.core.read(req, call, (ws) => {
+      state.watchCatalog(ws, `node:${req.node}`)
+      const { catalog } = state
+      return { index: catalog.nodeIndexOf(req.node), value: { node: catalog.node(req.node), services: catalog.nodeServices(req.node), checks: catalog.nodeChecks(req.node) } }
+    })
+  }
+
+  /** The catalog as it is now on this server (the store swaps its tables on a restore: call again per use). */
+  catalogReader(): CatalogReader {
+    return catalogReader(this.core.state.catalog)
+  }
+
+  /** Calls `fn` after every catalog change (and on a snapshot restore); returns the unsubscribe. */
+  onCatalogChange(fn: () => void): () => void {
+    return this.core.state.catalogWatches.watchAll(fn)
+  }
+
+  /** Calls `fn` after every change to one node's catalog entry; returns the unsubscribe. */
+  onNodeChange(node: string, fn: () => void): () => void {
+    return this.core.state.catalogWatches.watchKey(`node:${node}`, fn)
+  }
+
+  /** A node's checks as they are now on this server. */
+  nodeChecksNow(node: string): CheckRecord[] {
+    return this.core.state.catalog.nodeChecks(node)
+  }
+
+  /** Prepared queries as they are now on this server. */
+  preparedQueries(): PreparedQuerySource {
+    const { state } = this.core
+    return { generation: () => state.queries.generation(), list: () => state.queries.list() }
+  }
+}

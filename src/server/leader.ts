@@ -1,0 +1,70 @@
+/**
+ * The leader loop (Consul's agent/consul/leader.go monitorLeadership / establishLeadership /
+ * revokeLeadership): duties that only the leader performs start when this server gains
+ * leadership and stop when it loses it, so at most one server runs them at a time.
+ */
+import type { Consensus } from '../raft/types.js'
+
+/** One leader-only duty. `establish` and `revoke` alternate, starting with `establish`. */
+export interface LeaderDuty {
+  readonly name: string
+  establish(): void
+  revoke(): void
+}
+
+export class LeaderLoop {
+  readonly #raft: Consensus
+  readonly #duties: readonly LeaderDuty[]
+  readonly #log: (level: 'info' | 'warn' | 'error', message: string) => void
+  #unsubscribe: (() => void) | undefined
+  #leading = false
+  /** Times leadership was established here (for tests and stats). */
+  terms = 0
+
+  constructor(raft: Consensus, duties: readonly LeaderDuty[], log: (level: 'info' | 'warn' | 'error', message: string) => void) {
+    this.#raft = raft
+    this.#duties = duties
+    this.#log = log
+  }
+
+  /** Whether the duties are running. */
+  get leading(): boolean {
+    return this.#leading
+  }
+
+  /** Follows leadership from now on; already the leader (a single server), the duties start at once. */
+  start(): void {
+    if (this.#unsubscribe) return
+    this.#unsubscribe = this.#raft.onLeadershipChange((isLeader) => this.#changed(isLeader))
+    this.#changed(this.#raft.isLeader())
+  }
+
+  /** Stops following leadership and revokes the duties (shutdown). */
+  stop(): void {
+    this.#unsubscribe?.()
+    this.#unsubscribe = undefined
+    this.#changed(false)
+  }
+
+  #changed(isLeader: boolean): void {
+    if (isLeader === this.#leading) return
+    this.#leading = isLeader
+    if (isLeader) {
+      this.terms++
+      this.#log('info', 'server: leadership established; starting leader duties')
+      for (const d of this.#duties) this.#run(d, 'establish')
+    } else {
+      this.#log('info', 'server: leadership lost; stopping leader duties')
+      for (const d of [...this.#duties].reverse()) this.#run(d, 'revoke')
+    }
+  }
+
+  /** A duty that fails to start or stop is logged; the others still run. */
+  #run(duty: LeaderDuty, step: 'establish' | 'revoke'): void {
+    try {
+      duty[step]()
+    } catch (err) {
+      this.#log('error', `server: ${duty.name}: ${step} failed: ${(err as Error).message}`)
+    }
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * The server endpoint layer (Consul's agent/consul: Server and its *_endpoint.go): typed,
+ * serialisable requests and replies over the replicated state. Reads decide their consistency
+ * and block in one place (core.ts, blocking.ts); writes are proposed through consensus; leader
+ * duties start and stop with leadership (leader.ts). The HTTP API, DNS, anti-entropy and the
+ * session timers go through it, never to raft or the store's tables.
+ */
+import { randomUUID } from 'node:crypto'
+import type { Clock } from '../lib/clock.js'
+import type { Consensus } from '../raft/types.js'
+import type { StateStore } from '../state/store.js'
+import { queryDeadline, type QueryFn } from './blocking.js'
+import type { CallContext, QueryOptions, QueryReply } from './types.js'
+import { CatalogEndpoint, HealthEndpoint } from './catalog-endpoint.js'
+import { ConsulServiceDuty, type ServerIdentity } from './consul-service.js'
+import { EndpointCore, type Log } from './core.js'
+import { InternalEndpoint } from './internal-endpoint.js'
+import { KvsEndpoint, TxnEndpoint } from './kvs-endpoint.js'
+import { LeaderLoop, type LeaderDuty } from './leader.js'
+import { PreparedQueryEndpoint } from './prepared-query-endpoint.js'
+import { SessionEndpoint } from './session-endpoint.js'
+import { SessionTimers } from './session-timers.js'
+import { OperatorEndpoint, StatusEndpoint } from './status-endpoint.js'
+
+export interface ServerOptions {
+  state: StateStore
+  raft: Consensus
+  datacenter: string
+  clock: Clock
+  log: Log
+  /** This server's raft ID and node (the `consul` service, node names in the raft configuration). */
+  self: () => ServerIdentity & { serverId: string }
+  /** [0, 1) source for jitter and shuffles; Math.random unless a simulation seeds one. */
+  random?: () => number
+  /** New session and prepared-query IDs. */
+  newId?: () => string
+  /** The `consul` service watch's longest wait. */
+  consulServicePeriodMs?: number
+}
+
+export class Server {
+  readonly kvs: KvsEndpoint
+  readonly txn: TxnEndpoint
+  readonly catalog: CatalogEndpoint
+  readonly health: HealthEndpoint
+  readonly session: SessionEndpoint
+  readonly preparedQuery: PreparedQueryEndpoint
+  readonly status: StatusEndpoint
+  readonly operator: OperatorEndpoint
+  readonly internal: InternalEndpoint
+  readonly leader: LeaderLoop
+  readonly sessionTimers: SessionTimers
+  readonly #core: EndpointCore
+
+  constructor(o: ServerOptions) {
+    const core = (this.#core = new EndpointCore({
+      state: o.state,
+      raft: o.raft,
+      datacenter: o.datacenter,
+      clock: o.clock,
+      random: o.random ?? Math.random,
+      newId: o.newId ?? randomUUID,
+      log: o.log,
+    }))
+    this.sessionTimers = new SessionTimers({
+      state: o.state,
+      clock: o.clock,
+      destroy: (id) => core.apply({ Type: 'session', Op: 'destroy', ID: id }),
+      log: o.log,
+    })
+    this.kvs = new KvsEndpoint(core)
+    this.txn = new TxnEndpoint(core)
+    this.catalog = new CatalogEndpoint(core)
+    this.health = new HealthEndpoint(core)
+    this.session = new SessionEndpoint(core, this.sessionTimers)
+    this.preparedQuery = new PreparedQueryEndpoint(core)
+    this.status = new StatusEndpoint(core)
+    this.operator = new OperatorEndpoint(core, (id) => {
+      const self = o.self()
+      return id === self.serverId ? self.node.Node : undefined
+    })
+    this.internal = new InternalEndpoint(core)
+    const duties: LeaderDuty[] = [
+      this.sessionTimers,
+      new ConsulServiceDuty({ catalog: this.catalog, internal: this.internal, self: o.self, clock: o.clock, log: o.log, periodMs: o.consulServicePeriodMs }),
+    ]
+    this.leader = new LeaderLoop(o.raft, duties, o.log)
+  }
+
+  get datacenter(): string {
+    return this.#core.datacenter
+  }
+
+  get clock(): Clock {
+    return this.#core.clock
+  }
+
+  /** When a blocking read of `waitMs` that starts now gives up (jitter included): shared waits give it to parked requests. */
+  queryDeadline(waitMs: number): number {
+    return queryDeadline(this.#core.clock.now(), waitMs, this.#core.random)
+  }
+
+  /** A blocking read of data the agent owns rather than the replicated state (user events): the same loop and meta. */
+  localRead<T>(opts: QueryOptions, call: CallContext | undefined, query: QueryFn<T>): Promise<QueryReply<T>> {
+    return this.#core.localRead(opts, call, query)
+  }
+
+  /** Follows leadership (the leader duties start now on a leader). */
+  start(): void {
+    this.leader.start()
+  }
+
+  /** Stops the leader duties; consensus is the owner's to close. */
+  stop(): void {
+    this.leader.stop()
+  }
+}
