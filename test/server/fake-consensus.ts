@@ -1,0 +1,86 @@
+/**
+ * A stand-in for raft at the unit level: applies each command to the real FSM at once (from its
+ * bytes, as a real server does), and lets a test say who leads and when a read barrier completes.
+ */
+import type { ApplyResult, Consensus, RaftServer } from '../../src/raft/types.js'
+import { NotLeaderError } from '../../src/raft/errors.js'
+import { decodeCommand } from '../../src/state/commands.js'
+import { Fsm } from '../../src/state/fsm.js'
+import { StateStore } from '../../src/state/store.js'
+
+export class FakeConsensus implements Consensus {
+  readonly state: StateStore
+  readonly fsm: Fsm
+  #leader: boolean
+  #index = 1
+  /** The leader's address as followers know it ("" for no leader known). */
+  leaderHint = '10.0.0.1:8300'
+  readonly selfAddress = '10.0.0.1:8300'
+  barriers = 0
+  /** While set, read barriers wait for it. */
+  barrierGate: Promise<void> | undefined
+  readonly #listeners = new Set<(isLeader: boolean) => void>()
+  /** Every command applied, decoded (for assertions). */
+  readonly applied: unknown[] = []
+
+  constructor(opts: { leader: boolean; now?: () => number }) {
+    this.#leader = opts.leader
+    this.state = new StateStore(opts.now)
+    this.fsm = new Fsm(this.state)
+  }
+
+  setLeader(leader: boolean, hint = leader ? this.selfAddress : '10.0.0.2:8300'): void {
+    this.#leader = leader
+    this.leaderHint = hint
+    for (const l of [...this.#listeners]) l(leader)
+  }
+
+  async apply(data: Uint8Array): Promise<ApplyResult> {
+    if (!this.#leader) throw new NotLeaderError(this.leaderHint)
+    const command = decodeCommand(data)
+    this.applied.push(command)
+    const index = ++this.#index
+    return { index, response: this.fsm.apply(index, command) }
+  }
+
+  async readBarrier(): Promise<void> {
+    this.barriers++
+    if (!this.#leader) throw new NotLeaderError(this.leaderHint)
+    await this.barrierGate
+  }
+
+  isLeader(): boolean {
+    return this.#leader
+  }
+
+  leaderAddress(): string {
+    return this.#leader ? this.selfAddress : this.leaderHint
+  }
+
+  servers(): RaftServer[] {
+    return [{ id: 'server-1', address: this.selfAddress, voter: true }]
+  }
+
+  lastContactMs(): number {
+    return this.#leader ? 0 : 5
+  }
+
+  appliedIndex(): number {
+    return this.state.lastIndex
+  }
+
+  stats(): Record<string, string> {
+    return {}
+  }
+
+  onLeadershipChange(listener: (isLeader: boolean) => void): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  get listeners(): number {
+    return this.#listeners.size
+  }
+
+  async close(): Promise<void> {}
+}
