@@ -84,7 +84,7 @@ export class Agent implements ApiContext {
     )
     this.#registry = new LocalRegistry({
       local: this.local,
-      state: this.state,
+      remote: () => this.server.internal,
       nodeName: () => this.config.nodeName,
       scriptChecks: () => ({ remote: this.config.enableScriptChecks, local: this.config.enableLocalScriptChecks }),
       log: this.#log,

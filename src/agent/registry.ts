@@ -1,7 +1,7 @@
 import type { AgentOps } from '../http/context.js'
 import { HttpError, notFound } from '../lib/errors.js'
 import { createCheckRunner, isTtlRunner, validateCheck, CheckDefinitionError, type AliasSource, type CheckStatus, type RunningCheck } from '../checks/index.js'
-import type { StateStore } from '../state/store.js'
+import type { InternalEndpoint } from '../server/internal-endpoint.js'
 import type { CheckSpec, ServiceDefinition } from './definitions.js'
 import type { LocalState, Source } from './local-state.js'
 
@@ -12,7 +12,8 @@ const DEFAULT_SERVICE_REASON = 'Maintenance mode is enabled for this service, bu
 
 export interface RegistryOptions {
   local: LocalState
-  state: StateStore
+  /** The server's view of other nodes' checks (alias checks), bound late: the server starts after the registry. */
+  remote: () => Pick<InternalEndpoint, 'onNodeChange' | 'nodeChecksNow'>
   nodeName: () => string
   /** enable_script_checks (HTTP and config) and enable_local_script_checks (config only). */
   scriptChecks: () => { remote: boolean; local: boolean }
@@ -31,11 +32,11 @@ export class LocalRegistry implements AgentOps {
 
   constructor(opts: RegistryOptions) {
     this.#o = opts
-    const { local, state } = opts
+    const { local, remote } = opts
     this.#alias = {
-      subscribe: (node, _serviceId, onChange) => (node ? state.catalogWatches.watchKey(`node:${node}`, onChange) : local.watches.watchKey('local', onChange)),
+      subscribe: (node, _serviceId, onChange) => (node ? remote().onNodeChange(node, onChange) : local.watches.watchKey('local', onChange)),
       checks: (node, serviceId) => {
-        if (node) return state.catalog.nodeChecks(node).filter((c) => !serviceId || c.ServiceID === serviceId).map((c) => ({ checkId: c.CheckID, status: c.Status }))
+        if (node) return remote().nodeChecksNow(node).filter((c) => !serviceId || c.ServiceID === serviceId).map((c) => ({ checkId: c.CheckID, status: c.Status }))
         return [...local.checks.values()].filter((c) => c.spec.record.ServiceID === serviceId).map((c) => ({ checkId: c.spec.record.CheckID, status: c.status }))
       },
     }
