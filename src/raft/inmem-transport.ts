@@ -41,8 +41,13 @@ export class InMemoryNetwork {
     this.#cut.clear()
   }
 
+  /** Delivers anything at all to `to`, as a broken or hostile peer could put it on a socket. */
+  inject(to: string, raw: unknown): void {
+    this.#clock.defer(() => this.#handlers.get(to)?.(raw))
+  }
+
   #deliver(from: string, m: Message): void {
-    if (m.from !== from || this.#cut.has(`${from}\u0000${m.to}`)) {
+    if (typeof m !== 'object' || m === null || m.from !== from || this.#cut.has(`${from}\u0000${m.to}`)) {
       this.dropped++
       return
     }
