@@ -91,6 +91,8 @@ export class RaftDriver implements Consensus {
   readonly #appliedWaiters: Array<{ index: number; resolve: () => void }> = []
   readonly #leadershipListeners = new Set<(isLeader: boolean) => void>()
   #loopDone: Promise<void> = Promise.resolve()
+  /** Entries of the Ready in hand applied before its write (see #beforeWrite). */
+  #appliedEarly = 0
 
   private constructor(opts: RaftDriverOptions) {
     this.#o = opts
@@ -331,31 +333,53 @@ export class RaftDriver implements Consensus {
     this.#scheduled = true
     this.#clock.defer(() => {
       this.#scheduled = false
-      this.#loopDone = this.#run()
+      this.#run()
     })
   }
 
-  async #run(): Promise<void> {
+  /**
+   * Hands out Readies until the core has none. Synchronous while storage is (a simulation's, or
+   * memory): only a real write makes the loop wait, so a simulated cluster runs without awaiting.
+   */
+  #run(): void {
     if (this.#running || this.#failed) return
     this.#running = true
     try {
       for (let rd = this.#node.ready(); rd !== undefined; rd = this.#node.ready()) {
-        await this.#handle(rd)
-        this.#node.advance(rd)
+        const write = this.#beforeWrite(rd)
+        if (write) {
+          const ready = rd
+          this.#loopDone = write
+            .then(() => {
+              this.#afterWrite(ready)
+              this.#running = false
+              this.#run()
+            })
+            .catch((err: Error) => this.#storageFailed(err))
+          return
+        }
+        this.#afterWrite(rd)
       }
     } catch (err) {
-      // Storage that cannot write must stop this server: nothing more may be acknowledged.
-      this.#failed = new RaftShutdownError(`raft storage failed: ${(err as Error).message}`)
-      this.#log('error', this.#failed.message)
-      this.#ticker?.cancel()
-      this.#failAll(this.#failed)
-    } finally {
-      this.#running = false
+      this.#storageFailed(err as Error)
+      return
     }
+    this.#running = false
     this.#maybeSnapshot()
   }
 
-  async #handle(rd: Ready): Promise<void> {
+  /** Storage that cannot write must stop this server: nothing more may be acknowledged. */
+  #storageFailed(err: Error): void {
+    this.#running = false
+    if (this.#failed) return
+    this.#failed = new RaftShutdownError(`raft storage failed: ${err.message}`)
+    this.#log('error', this.#failed.message)
+    this.#ticker?.cancel()
+    this.#failAll(this.#failed)
+  }
+
+  /** Until the write: what may happen before it. Returns the write when storage is asynchronous. */
+  #beforeWrite(rd: Ready): Promise<void> | undefined {
     if (rd.softState) this.#softStateChanged(rd.softState)
     if (rd.hardState) {
       this.#hard = rd.hardState
@@ -364,21 +388,30 @@ export class RaftDriver implements Consensus {
     // Committed entries already on this server's disk need not wait for this Ready's fsync.
     const committed = rd.committedEntries
     const firstNew = rd.entries[0]?.index ?? Infinity
-    let i = 0
-    if (!rd.snapshot) for (; i < committed.length && committed[i]!.index < firstNew; i++) this.#applyEntry(committed[i]!)
-    // A commit-only change of the hard state rides along with the next write (raft does not need it durable).
-    if (rd.snapshot || rd.entries.length > 0 || rd.mustSync) {
-      await this.#o.storage.persist({ snapshot: rd.snapshot, entries: rd.entries, hardState: this.#hardSaved ? undefined : this.#hard })
-      this.#hardSaved = true
+    this.#appliedEarly = 0
+    if (!rd.snapshot) {
+      while (this.#appliedEarly < committed.length && committed[this.#appliedEarly]!.index < firstNew) this.#applyEntry(committed[this.#appliedEarly++]!)
     }
+    // A commit-only change of the hard state rides along with the next write (raft does not need it durable).
+    if (!rd.snapshot && rd.entries.length === 0 && !rd.mustSync) return undefined
+    const hardState = this.#hardSaved ? undefined : this.#hard
+    this.#hardSaved = true
+    const write = this.#o.storage.persist({ snapshot: rd.snapshot, entries: rd.entries, hardState })
+    return write instanceof Promise ? write : undefined
+  }
+
+  /** After the write is durable: send, install, apply, serve reads, advance. */
+  #afterWrite(rd: Ready): void {
     for (const m of rd.messages) this.#o.transport.send(m)
     if (rd.snapshot) this.#installSnapshot(rd.snapshot)
-    for (; i < committed.length; i++) this.#applyEntry(committed[i]!)
+    const committed = rd.committedEntries
+    for (let i = this.#appliedEarly; i < committed.length; i++) this.#applyEntry(committed[i]!)
     for (const rs of rd.readStates) {
       const read = this.#reads.get(rs.context)
       if (read) read.index = rs.index
     }
     this.#releaseReads()
+    this.#node.advance(rd)
   }
 
   #applyEntry(e: Entry): void {

@@ -11,7 +11,7 @@ export class MemoryStorage implements RaftStorage {
     return { hardState: { ...this.#hardState }, snapshot: this.#snapshot, entries: [...this.#entries] }
   }
 
-  async persist(batch: PersistBatch): Promise<void> {
+  persist(batch: PersistBatch): void {
     if (batch.snapshot) {
       this.#snapshot = batch.snapshot
       this.#entries = []

@@ -31,7 +31,8 @@ export interface PersistBatch {
  */
 export interface RaftStorage {
   recover(): RecoveredState
-  persist(batch: PersistBatch): Promise<void>
+  /** Durable when it returns, if it returns nothing (memory and simulated storage); otherwise when the promise resolves. */
+  persist(batch: PersistBatch): Promise<void> | void
   /** Stores a local snapshot of the state machine (durable when this resolves) and drops log entries at or below `compactThrough`, possibly later. */
   saveSnapshot(snapshot: Snapshot, compactThrough: number): Promise<void>
   /** Number of log entries on disk (for tests and stats). */
