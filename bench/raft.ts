@@ -15,7 +15,7 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { cleanupAll, installSignalHandlers, machineBusy, removeTempDir, tempDir } from './lib/procs.js'
-import { DRIVER_MISSING, startOurCluster, type OurCluster } from './raft/ours.js'
+import { startOurCluster, type OurCluster } from './raft/ours.js'
 import { measureSimRate, type SimRate } from './raft/sim-rate.js'
 
 /** Repository root: this file runs as dist/bench/raft.js. */
@@ -255,6 +255,7 @@ export async function runRaftBench(args: readonly string[]): Promise<number> {
   process.stdout.write(
     `Raft benchmark: ${VOTERS} voters in one process, in-memory transport, fsync to disk under ${tmpdir()}; closed-loop proposals of an ${KEY_BYTES}-byte key + ${VALUE_BYTES}-byte value on the leader at ${PROPOSERS.join(' and ')} proposers, ${warmupS}s warm-up + ${seconds}s per cell (BENCH_SECONDS), a fresh cluster per cell.\n` +
       `Machine: ${cores} cores (${cpus()[0]?.model ?? 'unknown'}); both sides run in turn, never together.\n` +
+      `Ours: RaftDriver over the pure core in this process, InMemoryNetwork, SqliteStorage per voter (WAL, synchronous=FULL), raft_multiplier 1.\n` +
       (haveGo ? `hashicorp: raft ${debVersions['golang-github-hashicorp-raft-dev']}, raft-boltdb ${debVersions['golang-github-hashicorp-raft-boltdb-dev']} (Debian), built by bench/raft/go/main.go.\n` : `NOTE: hashicorp side not built (${build}); measuring ours only, no ratios. Install: ${INSTALL_HINT}\n`),
   )
   if (fsType === TMPFS_MAGIC) process.stdout.write(`WARNING: ${tmpdir()} is tmpfs: fsync costs nothing there, so the cells do not measure durable commits. Set TMPDIR to a disk.\n`)
@@ -265,7 +266,6 @@ export async function runRaftBench(args: readonly string[]): Promise<number> {
   }
 
   try {
-    let oursMissing: string | undefined
     let oursConfig: Record<string, unknown> | undefined
     let hashicorpConfig: Record<string, unknown> | undefined
     let goVersion: string | undefined
@@ -278,18 +278,10 @@ export async function runRaftBench(args: readonly string[]): Promise<number> {
       const order: Side[] = cells.length % 2 === 0 ? ['ours', 'hashicorp'] : ['hashicorp', 'ours']
       for (const side of order) {
         if (side === 'ours') {
-          if (oursMissing) continue
-          try {
-            const r = await measureOurs(proposers, warmupS, seconds)
-            cell.ours = r.cell
-            oursConfig = r.config
-            applied[proposers]!.ours = r.applied
-          } catch (err) {
-            if ((err as Error).message !== DRIVER_MISSING) throw err
-            oursMissing = DRIVER_MISSING
-            process.stdout.write(`NOTE: our side is not measured: ${DRIVER_MISSING} (bench/raft/ours.ts).\n`)
-            continue
-          }
+          const r = await measureOurs(proposers, warmupS, seconds)
+          cell.ours = r.cell
+          oursConfig = r.config
+          applied[proposers]!.ours = r.applied
         } else {
           if (!haveGo) continue
           const r = await measureHashicorp(build.bin, proposers, warmupS, seconds)
@@ -313,6 +305,7 @@ export async function runRaftBench(args: readonly string[]): Promise<number> {
     process.stdout.write(
       `commits/s = proposals committed and applied on the leader in the window / its length; latency = propose to applied on the leader, nearest-rank percentiles. Errors are failed proposals; a row with any is INVALID.\n` +
         `hashicorp config: DefaultConfig with heartbeat/election 100 ms and leader lease 50 ms (quick start-up; timeouts decide failure detection, not steady-state commit), LogCache(512) over raft-boltdb with NoSync false, FileSnapshotStore retaining 2, as Consul wires them.\n` +
+        `ours config: raft_multiplier 1 (Consul dev timing), Consul's snapshot defaults (threshold 16384, interval 30 s, trailing 10240): neither side snapshots within a cell.\n` +
         `Simulator: campaign seeds from 1000 (simOptions: 3 and 5 servers, all faults), steps counted as Sim takes them, heal phase included.\n` +
         `Load average ${loadAfter.toFixed(2)} at the end.\n`,
     )
@@ -329,7 +322,7 @@ export async function runRaftBench(args: readonly string[]): Promise<number> {
       warmupSeconds: warmupS,
       machine: { cores, cpu: cpus()[0]?.model, node: process.version, tmpdir: tmpdir(), tmpdirIsTmpfs: fsType === TMPFS_MAGIC, busyBeforeStart: busyBefore ?? null, loadAverageBefore: loadBefore, loadAverageAfter: loadAfter },
       workload: { voters: VOTERS, entryBytes: KEY_BYTES + VALUE_BYTES, keyBytes: KEY_BYTES, valueBytes: VALUE_BYTES, keys: KEYS, proposers: 'closed loop: propose on the leader, wait until applied there' },
-      ours: oursMissing ? { missing: oursMissing } : { config: oursConfig ?? null },
+      ours: { config: oursConfig ?? null },
       hashicorp: haveGo ? { debian: debVersions, go: goVersion ?? null, config: hashicorpConfig ?? null } : { missing: build },
       target: `>= ${TARGET}x hashicorp commits/s at ${PROPOSERS.join(' and ')} proposers`,
       cells: cells.map((c) => ({
