@@ -151,7 +151,7 @@ function buildHashicorp(): GoBuild | string {
   return { bin, dir }
 }
 
-interface HashicorpRun { cell: Measured; applied: number[]; config: Record<string, unknown>; go: string }
+interface HashicorpRun { cell: Measured; applied: number[]; config: Record<string, unknown>; go: string; stillLeader: boolean; finalBarrier: string }
 
 function measureHashicorp(bin: string, proposers: number, warmupS: number, seconds: number): Promise<HashicorpRun> {
   const dir = tempDir('consul-bench-raft-hashicorp-')
@@ -160,8 +160,8 @@ function measureHashicorp(bin: string, proposers: number, warmupS: number, secon
     execFile(bin, args, { encoding: 'utf8', maxBuffer: 16 << 20, timeout: (warmupS + seconds + 60) * 1000 }, (err, stdout, stderr) => {
       removeTempDir(dir)
       if (err) return reject(new Error(`hashicorp raftbench failed (${err.message}):\n${stderr.slice(-4000)}`))
-      const out = JSON.parse(stdout) as { cells: Measured[]; applied: number[]; config: Record<string, unknown>; go: string }
-      resolve({ cell: out.cells[0]!, applied: out.applied, config: out.config, go: out.go })
+      const out = JSON.parse(stdout) as Omit<HashicorpRun, 'cell'> & { cells: Measured[] }
+      resolve({ cell: out.cells[0]!, applied: out.applied, config: out.config, go: out.go, stillLeader: out.stillLeader, finalBarrier: out.finalBarrier })
     })
   })
 }
@@ -289,6 +289,7 @@ export async function runRaftBench(args: readonly string[]): Promise<number> {
           hashicorpConfig = r.config
           goVersion = r.go
           applied[proposers]!.hashicorp = r.applied
+          if (!r.stillLeader || r.finalBarrier) process.stdout.write(`  WARNING hashicorp: leadership changed during the cell${r.finalBarrier ? ` (${r.finalBarrier})` : ''}\n`)
         }
         const m = cell[side]!
         process.stdout.write(`  proposers=${String(proposers).padEnd(3)} ${side.padEnd(9)}: ${fmtRate(m.commitsPerSec).padStart(7)} commits/s  p50 ${fmtMs(m.p50Ms)} ms  p99 ${fmtMs(m.p99Ms)} ms  errors ${m.errors}${m.firstError ? ` (${m.firstError})` : ''}  applied per voter ${applied[proposers]![side]!.join('/')}\n`)
@@ -304,7 +305,7 @@ export async function runRaftBench(args: readonly string[]): Promise<number> {
     const loadAfter = loadavg()[0]!
     process.stdout.write(
       `commits/s = proposals committed and applied on the leader in the window / its length; latency = propose to applied on the leader, nearest-rank percentiles. Errors are failed proposals; a row with any is INVALID.\n` +
-        `hashicorp config: DefaultConfig with heartbeat/election 100 ms and leader lease 50 ms (quick start-up; timeouts decide failure detection, not steady-state commit), LogCache(512) over raft-boltdb with NoSync false, FileSnapshotStore retaining 2, as Consul wires them.\n` +
+        `hashicorp config: DefaultConfig unchanged (1 s heartbeat/election, 500 ms lease: Consul's raft_multiplier 1, as ours; timeouts decide failure detection, not steady-state commit), InmemTransport with a 10 s RPC timeout, LogCache(512) over raft-boltdb with NoSync false, FileSnapshotStore retaining 2, as Consul wires them.\n` +
         `ours config: raft_multiplier 1 (Consul dev timing), Consul's snapshot defaults (threshold 16384, interval 30 s, trailing 10240): neither side snapshots within a cell.\n` +
         `Simulator: campaign seeds from 1000 (simOptions: 3 and 5 servers, all faults), steps counted as Sim takes them, heal phase included.\n` +
         `Load average ${loadAfter.toFixed(2)} at the end.\n`,
