@@ -29,6 +29,10 @@ const BENCHES: Record<string, Bench> = {
     describe: 'watch fan-out: 1,000 and 10,000 blocking GETs on 1 and on 100 keys, write -> last answer and CPU: our agent vs a minimal Node long-poll server (issue 11)',
     run: async (args) => (await import('./watch.js')).runWatchBench(args),
   },
+  raft: {
+    describe: '3 voters in one process, in-memory transport, fsync: commits/s and p50/p99 at 1 and 64 proposers, ours vs hashicorp/raft + raft-boltdb; simulator steps/s (issue 12)',
+    run: async (args) => (await import('./raft.js')).runRaftBench(args),
+  },
   dns: {
     describe: 'service lookup (10 instances, A and SRV) q/s and p99 at 1 and 64 clients: our agent vs dnsmasq (issue 4)',
     run: async (args) => (await import('./dns.js')).runDnsBench(args),

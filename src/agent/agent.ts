@@ -15,7 +15,8 @@ import { Server } from '../server/server.js'
 import { systemClock } from '../lib/clock.js'
 import { StateStore } from '../state/store.js'
 import { Fsm } from '../state/fsm.js'
-import { SingleServerRaft } from '../raft/single-server.js'
+import { RaftDriver } from '../raft/driver.js'
+import { InMemoryNetwork } from '../raft/inmem-transport.js'
 import type { Consensus } from '../raft/types.js'
 import { MemoryStorage } from '../raft/memory-storage.js'
 import { SqliteStorage } from '../raft/sqlite-storage.js'
@@ -50,7 +51,7 @@ export class Agent implements ApiContext {
   readonly listeners: Listener[] = []
   readonly nodeId: string
   config: RuntimeConfig
-  raft!: Consensus
+  raft!: RaftDriver
   readonly local: LocalState
   readonly blocking = new BlockingCounters()
   readonly events: EventBuffer
@@ -161,11 +162,17 @@ export class Agent implements ApiContext {
     }
     if (!c.bootstrap && c.bootstrapExpect === 0) this.logger.warn('agent: server has neither bootstrap nor bootstrap_expect; as the only server it elects itself')
     const storage: RaftStorage = c.dev ? new MemoryStorage() : new SqliteStorage(join(c.dataDir!, 'raft'))
-    this.raft = await SingleServerRaft.open({
-      storage,
-      fsm: new Fsm(this.state),
+    const address = `${c.advertiseAddr}:${c.ports.server}`
+    // One voter until servers talk to each other (next: TCP transport, joins, bootstrap_expect).
+    this.raft = await RaftDriver.open({
       id: this.nodeId,
-      address: `${c.advertiseAddr}:${c.ports.server}`,
+      address,
+      storage,
+      transport: new InMemoryNetwork().connect(this.nodeId),
+      fsm: new Fsm(this.state),
+      random: Math.random,
+      bootstrap: [{ id: this.nodeId, address, voter: true }],
+      raftMultiplier: c.raftMultiplier,
       snapshotThreshold: c.raftSnapshotThreshold,
       snapshotIntervalMs: c.raftSnapshotIntervalMs,
       trailingLogs: c.raftTrailingLogs,
@@ -279,6 +286,7 @@ export class Agent implements ApiContext {
     }
     this.logger.setLevel(this.config.logLevel)
     this.#dns?.configChanged()
+    this.raft?.setSnapshotPolicy({ threshold: this.config.raftSnapshotThreshold, intervalMs: this.config.raftSnapshotIntervalMs, trailingLogs: this.config.raftTrailingLogs })
     // node_meta (and anything else the catalog holds of this node) goes out with one full sync now.
     this.#antiEntropy?.trigger(true)
     this.logger.info(`agent: reloaded configuration${applied.length ? `; applied: ${applied.join(', ')}` : '; nothing to apply'}`)

@@ -41,6 +41,7 @@ export const IMPLEMENTED_KEYS: Readonly<Record<string, string>> = {
   default_query_time: 'defaultQueryTimeMs',
   max_query_time: 'maxQueryTimeMs',
   raft_snapshot_threshold: 'raftSnapshotThreshold',
+  'performance.raft_multiplier': 'raftMultiplier',
   raft_trailing_logs: 'raftTrailingLogs',
   raft_snapshot_interval: 'raftSnapshotIntervalMs',
   check_update_interval: 'checkUpdateIntervalMs',
@@ -145,7 +146,6 @@ export const UNSUPPORTED_KEYS: Readonly<Record<string, Unsupported>> = {
   non_voting_server: ours(false),
   server_name: warn,
   autopilot: warn,
-  'performance.raft_multiplier': warn,
   'performance.leave_drain_time': warn,
   'performance.rpc_hold_timeout': warn,
   // TLS beyond the HTTPS listener.

@@ -7,6 +7,7 @@ import { parseHcl } from '../lib/hcl.js'
 import { CONFIG_SCHEMA, type SchemaNode } from './config-schema.js'
 import { refuseUnenforcedAcl, warnUnsupported } from './config-keys.js'
 import { ConfigError } from '../lib/errors.js'
+import { RAFT_MULTIPLIER_DEFAULT } from '../raft/core/config.js'
 import { parseDurationMs } from '../lib/duration.js'
 import { LIMITS } from '../lib/limits.js'
 import { parseLogLevel, type LogLevel } from './log.js'
@@ -70,6 +71,8 @@ export interface RuntimeConfig {
   defaultQueryTimeMs: number
   maxQueryTimeMs: number
   raftSnapshotThreshold: number
+  /** performance.raft_multiplier: scales raft's timeouts (1 fastest, 10 slowest; Consul's dev mode uses 1). */
+  raftMultiplier: number
   raftTrailingLogs: number
   raftSnapshotIntervalMs: number
   /** check_update_interval: how often an output-only change of a check reaches the catalog. */
@@ -380,6 +383,7 @@ export function buildRuntime(doc: ConfigDoc, dev: boolean): RuntimeConfig {
     },
     defaultQueryTimeMs: ms(doc, 'default_query_time', LIMITS.blockingDefaultWaitMs),
     maxQueryTimeMs: ms(doc, 'max_query_time', LIMITS.blockingMaxWaitMs),
+    raftMultiplier: get<number>(doc.performance, 'raft_multiplier') ?? (dev ? 1 : RAFT_MULTIPLIER_DEFAULT),
     raftSnapshotThreshold: (doc.raft_snapshot_threshold as number | undefined) ?? LIMITS.raftSnapshotThreshold,
     raftTrailingLogs: (doc.raft_trailing_logs as number | undefined) ?? LIMITS.raftTrailingLogs,
     raftSnapshotIntervalMs: ms(doc, 'raft_snapshot_interval', LIMITS.raftSnapshotIntervalMs),

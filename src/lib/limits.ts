@@ -21,6 +21,8 @@ export const LIMITS = {
   raftTrailingLogs: 10_240,
   /** Minimum time between snapshots (Consul's raft_snapshot_interval default). */
   raftSnapshotIntervalMs: 30_000,
+  /** One tick of the raft core; Consul's timings (raft_multiplier x 1 s elections) are whole ticks of it. */
+  raftTickMs: 50,
   /** KV entries serialized per event-loop turn while a snapshot is taken (a few milliseconds each). */
   snapshotChunkEntries: 5_000,
   /** Entries written to disk in one group commit. */

@@ -1,16 +1,26 @@
-import type { HardState, LogEntry, RaftStorage, RecoveredState, SnapshotRecord } from './types.js'
+import type { PersistBatch, RaftStorage, RecoveredState } from './types.js'
+import type { Entry, HardState, Snapshot } from './core/types.js'
 
-/** Raft storage that lives in memory: for `-dev` agents and simulations. Nothing survives a restart. */
+/** Raft storage that lives in memory: for `-dev` agents and tests. Nothing survives a restart of the process. */
 export class MemoryStorage implements RaftStorage {
-  #entries: LogEntry[] = []
-  #hardState: HardState = { term: 0, vote: '' }
-  #snapshot: SnapshotRecord | undefined
+  #entries: Entry[] = []
+  #hardState: HardState = { term: 0, vote: '', commit: 0 }
+  #snapshot: Snapshot | undefined
 
   recover(): RecoveredState {
     return { hardState: { ...this.#hardState }, snapshot: this.#snapshot, entries: [...this.#entries] }
   }
 
-  async append(entries: readonly LogEntry[]): Promise<void> {
+  persist(batch: PersistBatch): void {
+    if (batch.snapshot) {
+      this.#snapshot = batch.snapshot
+      this.#entries = []
+    }
+    this.#append(batch.entries)
+    if (batch.hardState) this.#hardState = { ...batch.hardState }
+  }
+
+  #append(entries: readonly Entry[]): void {
     if (entries.length === 0) return
     const first = entries[0]!.index
     const last = this.#entries.at(-1)
@@ -18,11 +28,7 @@ export class MemoryStorage implements RaftStorage {
     for (const e of entries) this.#entries.push(e)
   }
 
-  async setHardState(state: HardState): Promise<void> {
-    this.#hardState = { ...state }
-  }
-
-  async saveSnapshot(snapshot: SnapshotRecord, compactThrough: number): Promise<void> {
+  async saveSnapshot(snapshot: Snapshot, compactThrough: number): Promise<void> {
     this.#snapshot = snapshot
     this.#entries = this.#entries.filter((e) => e.index > compactThrough)
   }

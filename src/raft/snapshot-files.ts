@@ -8,15 +8,14 @@
 import { readFileSync } from 'node:fs'
 import { open, readdir, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { SnapshotRecord } from './types.js'
 import { StorageError } from '../lib/errors.js'
 
-/** How a snapshot row's `data` names a file instead of holding the snapshot itself (which is JSON, so starts with `{`). */
+/** How a snapshot row's `data` names a file instead of holding the snapshot itself (older rows: the state machine's JSON, starting with `{`). */
 const FILE_MARK = 'file:'
 const FILE_NAME = /^snapshot-\d+-\d+\.json$/
 
 /** Writes the snapshot's data to its own durable file; returns what the snapshot row stores instead. */
-export async function writeSnapshotFile(dir: string, snapshot: SnapshotRecord): Promise<string> {
+export async function writeSnapshotFile(dir: string, snapshot: { index: number; term: number; data: Uint8Array }): Promise<string> {
   const name = `snapshot-${snapshot.index}-${snapshot.term}.json`
   const temp = join(dir, `${name}.tmp`)
   const file = await open(temp, 'w')
@@ -37,12 +36,12 @@ export async function writeSnapshotFile(dir: string, snapshot: SnapshotRecord): 
 }
 
 /** The snapshot data a row holds: itself, or the contents of the file it names. */
-export function readSnapshotData(dir: string, rowData: string): string {
-  if (!rowData.startsWith(FILE_MARK)) return rowData
+export function readSnapshotData(dir: string, rowData: string): Buffer {
+  if (!rowData.startsWith(FILE_MARK)) return Buffer.from(rowData, 'utf8')
   const name = rowData.slice(FILE_MARK.length)
   if (!FILE_NAME.test(name)) throw new StorageError(`raft.db names an invalid snapshot file ${JSON.stringify(name)}`)
   try {
-    return readFileSync(join(dir, name), 'utf8')
+    return readFileSync(join(dir, name))
   } catch (err) {
     throw new StorageError(`cannot read raft snapshot ${join(dir, name)}: ${(err as Error).message}`, { cause: err })
   }

@@ -1,7 +1,9 @@
 import Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import type { HardState, LogEntry, RecoveredState, SnapshotRecord } from './types.js'
+import type { RecoveredState } from './types.js'
+import type { ConfState, Entry, EntryKind, HardState } from './core/types.js'
+import { crc32 } from './core/crc32.js'
 import { StorageError } from '../lib/errors.js'
 import { readSnapshotData } from './snapshot-files.js'
 
@@ -10,10 +12,37 @@ export const RAFT_DB_FILE = 'raft.db'
 /** The WAL file is truncated to this after a checkpoint. */
 const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 
+/** Entry kinds as stored in the `type` column. WARNING: on disk; only append. */
+const KIND_CODES: Record<EntryKind, number> = { normal: 0, noop: 1, config: 2 }
+const KINDS: readonly EntryKind[] = ['normal', 'noop', 'config']
+
+/** A log entry as the storage thread receives it (structured clone keeps the bytes). */
+export interface EntryRow {
+  index: number
+  term: number
+  type: number
+  data: Uint8Array
+}
+
+/** What raft.db's snapshot row and its configuration hold; `data` is the snapshot or the name of its file. */
+export interface SnapshotRow {
+  index: number
+  term: number
+  data: string
+  conf: ConfState
+  /** Byte length and CRC-32 of the snapshot data, checked when it is read back. */
+  size: number
+  crc32: number
+}
+
+export function toRow(e: Entry): EntryRow {
+  return { index: e.index, term: e.term, type: KIND_CODES[e.type], data: e.data }
+}
+
 /**
  * The raft log, hard state and latest snapshot in one SQLite database (WAL, synchronous=FULL:
  * a committed transaction has been fsync'd). Synchronous API: it runs on the storage worker
- * thread, or on the main thread only during recovery.
+ * thread, or on the main thread for recovery and lone writes.
  */
 export class SqliteLog {
   readonly #db: Database.Database
@@ -34,6 +63,7 @@ export class SqliteLog {
       // SQLite checkpoints the WAL itself after commits once it passes 1000 pages; this caps the
       // file it leaves behind, so a compaction's burst of frames does not stay on disk.
       this.#db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`)
+      // `data` holds BLOBs; rows written before the raft core hold the command's JSON as TEXT.
       this.#db.exec(`
         CREATE TABLE IF NOT EXISTS log (idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, type INTEGER NOT NULL, data TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -53,14 +83,28 @@ export class SqliteLog {
     const meta = new Map(
       (this.#db.prepare('SELECT key, value FROM meta').all() as Array<{ key: string; value: string }>).map((r) => [r.key, r.value]),
     )
-    const hardState: HardState = meta.has('hardState') ? (JSON.parse(meta.get('hardState')!) as HardState) : { term: 0, vote: '' }
+    const hs = meta.has('hardState') ? (JSON.parse(meta.get('hardState')!) as Partial<HardState>) : {}
+    const hardState: HardState = { term: hs.term ?? 0, vote: hs.vote ?? '', commit: hs.commit ?? 0 }
     const snap = this.#db.prepare('SELECT idx, term, data FROM snapshot WHERE id = 1').get() as
       | { idx: number; term: number; data: string }
       | undefined
-    const snapshot: SnapshotRecord | undefined = snap ? { index: snap.idx, term: snap.term, data: readSnapshotData(this.#dir, snap.data) } : undefined
-    const entries = this.#db
-      .prepare('SELECT idx AS "index", term, type, data FROM log WHERE idx > ? ORDER BY idx')
-      .all(snapshot?.index ?? 0) as LogEntry[]
+    let snapshot: RecoveredState['snapshot']
+    if (snap) {
+      const data = readSnapshotData(this.#dir, snap.data)
+      const saved = meta.has('snapshotMeta') ? (JSON.parse(meta.get('snapshotMeta')!) as Omit<SnapshotRow, 'data' | 'term'>) : undefined
+      // Rows written before the core kept metadata: no configuration, and the data is its own measure.
+      snapshot = saved?.index === snap.idx
+        ? { meta: { index: snap.idx, term: snap.term, conf: saved.conf, size: saved.size, crc32: saved.crc32 }, data }
+        : { meta: { index: snap.idx, term: snap.term, conf: { voters: [], learners: [] }, size: data.byteLength, crc32: crc32(data) }, data }
+    }
+    const rows = this.#db
+      .prepare('SELECT idx, term, type, data FROM log WHERE idx > ? ORDER BY idx')
+      .all(snapshot?.meta.index ?? 0) as Array<{ idx: number; term: number; type: number; data: Buffer | string }>
+    const entries: Entry[] = rows.map((r) => {
+      const type = KINDS[r.type]
+      if (type === undefined) throw new StorageError(`raft.db: entry ${r.idx} has unknown type ${r.type}`)
+      return { index: r.idx, term: r.term, type, data: typeof r.data === 'string' ? Buffer.from(r.data, 'utf8') : r.data }
+    })
     return { hardState, snapshot, entries }
   }
 
@@ -69,21 +113,28 @@ export class SqliteLog {
     this.#db.transaction(writes)()
   }
 
-  append(entries: readonly LogEntry[]): void {
+  append(entries: readonly EntryRow[]): void {
     if (entries.length === 0) return
     this.#truncateFrom.run(entries[0]!.index)
-    for (const e of entries) this.#insert.run(e.index, e.term, e.type, e.data)
+    for (const e of entries) this.#insert.run(e.index, e.term, e.type, Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength))
   }
 
   setHardState(state: HardState): void {
     this.#setMeta.run('hardState', JSON.stringify(state))
   }
 
-  /** Stores the snapshot row (its data, or the name of the file holding it); the entries it covers are dropped by `compactStep`, a chunk at a time. */
-  saveSnapshot(snapshot: SnapshotRecord): void {
+  /** Stores the snapshot row and its configuration; the entries it covers are dropped by `compactStep`, a chunk at a time. */
+  saveSnapshot(snapshot: SnapshotRow): void {
     this.#db
       .prepare('INSERT OR REPLACE INTO snapshot (id, idx, term, data) VALUES (1, ?, ?, ?)')
       .run(snapshot.index, snapshot.term, snapshot.data)
+    const { index, conf, size, crc32 } = snapshot
+    this.#setMeta.run('snapshotMeta', JSON.stringify({ index, conf, size, crc32 }))
+  }
+
+  /** A snapshot from the leader replaces the log whole. */
+  dropLog(): void {
+    this.#db.prepare('DELETE FROM log').run()
   }
 
   /**

@@ -1,13 +1,13 @@
 import { Worker } from 'node:worker_threads'
-import type { HardState, LogEntry, RaftStorage, RecoveredState, SnapshotRecord } from './types.js'
-import { SqliteLog } from './sqlite-log.js'
+import type { PersistBatch, RaftStorage, RecoveredState } from './types.js'
+import type { HardState, Snapshot } from './core/types.js'
+import { SqliteLog, toRow, type EntryRow, type SnapshotRow } from './sqlite-log.js'
 import { StorageError } from '../lib/errors.js'
 import { removeOtherSnapshotFiles, writeSnapshotFile } from './snapshot-files.js'
 
 export type StorageRequest =
-  | { id: number; op: 'append'; entries: readonly LogEntry[] }
-  | { id: number; op: 'hardState'; state: HardState }
-  | { id: number; op: 'snapshot'; snapshot: SnapshotRecord; compactThrough: number }
+  | { id: number; op: 'persist'; entries: EntryRow[]; hardState?: HardState; snapshot?: SnapshotRow }
+  | { id: number; op: 'snapshot'; snapshot: SnapshotRow; compactThrough: number }
   | { id: number; op: 'length' }
   | { id: number; op: 'close' }
 export interface StorageReply {
@@ -35,7 +35,7 @@ export class SqliteStorage implements RaftStorage {
   readonly #pending = new Map<number, Pending>()
   #nextId = 1
   #failed: Error | undefined
-  /** A main-thread connection for lone writes (see append). */
+  /** A main-thread connection for lone writes (see persist). */
   #direct: SqliteLog | undefined
   /** The storage thread is deleting compacted entries, a transaction at a time: no direct writes meanwhile. */
   #compacting = false
@@ -55,35 +55,46 @@ export class SqliteStorage implements RaftStorage {
    * A lone entry with nothing else in flight is committed right here: one fsync either way,
    * minus two thread hops, which is most of a single client's write latency. Anything that
    * overlaps goes to the storage thread, so concurrent writers keep sharing fsyncs while the
-   * event loop serves requests.
+   * event loop serves requests. A snapshot's data is written to its own file first.
    */
-  append(entries: readonly LogEntry[]): Promise<void> {
+  async persist(batch: PersistBatch): Promise<void> {
+    const entries = batch.entries.map(toRow)
+    if (batch.snapshot) {
+      const snapshot = await this.#snapshotRow(batch.snapshot)
+      await this.#send({ op: 'persist', entries, hardState: batch.hardState, snapshot })
+      await removeOtherSnapshotFiles(this.dir, snapshot.data)
+      return
+    }
     if (entries.length <= DIRECT_MAX_ENTRIES && this.#pending.size === 0 && !this.#compacting && !this.#failed) {
       try {
         this.#direct ??= new SqliteLog(this.dir)
         const direct = this.#direct
-        direct.batch(() => direct.append(entries))
-        return Promise.resolve()
+        direct.batch(() => {
+          direct.append(entries)
+          if (batch.hardState) direct.setHardState(batch.hardState)
+        })
+        return
       } catch (err) {
-        return Promise.reject(new StorageError(`raft log append failed: ${(err as Error).message}`, { cause: err }))
+        throw new StorageError(`raft log append failed: ${(err as Error).message}`, { cause: err })
       }
     }
-    return this.#send({ op: 'append', entries }).then(() => undefined)
-  }
-
-  setHardState(state: HardState): Promise<void> {
-    return this.#send({ op: 'hardState', state }).then(() => undefined)
+    await this.#send({ op: 'persist', entries, hardState: batch.hardState })
   }
 
   /**
    * Resolves once the snapshot is durable: its data in a file of its own (snapshot-files.ts),
    * named by raft.db's snapshot row. The entries it covers are deleted after, in the background.
    */
-  async saveSnapshot(snapshot: SnapshotRecord, compactThrough: number): Promise<void> {
-    const rowData = await writeSnapshotFile(this.dir, snapshot)
+  async saveSnapshot(snapshot: Snapshot, compactThrough: number): Promise<void> {
+    const row = await this.#snapshotRow(snapshot)
     this.#compacting = true
-    await this.#send({ op: 'snapshot', snapshot: { index: snapshot.index, term: snapshot.term, data: rowData }, compactThrough })
-    await removeOtherSnapshotFiles(this.dir, rowData)
+    await this.#send({ op: 'snapshot', snapshot: row, compactThrough })
+    await removeOtherSnapshotFiles(this.dir, row.data)
+  }
+
+  async #snapshotRow(snapshot: Snapshot): Promise<SnapshotRow> {
+    const { index, term, conf, size, crc32 } = snapshot.meta
+    return { index, term, conf, size, crc32, data: await writeSnapshotFile(this.dir, { index, term, data: snapshot.data }) }
   }
 
   async logLength(): Promise<number> {

@@ -57,11 +57,14 @@ function flush(): void {
     log.batch(() => {
       for (const req of work) {
         switch (req.op) {
-          case 'append':
+          case 'persist':
+            // A snapshot from the leader replaces the log; nothing older is left to compact.
+            if (req.snapshot) {
+              log.saveSnapshot(req.snapshot)
+              log.dropLog()
+            }
             log.append(req.entries)
-            break
-          case 'hardState':
-            log.setHardState(req.state)
+            if (req.hardState) log.setHardState(req.hardState)
             break
           case 'snapshot':
             log.saveSnapshot(req.snapshot)

@@ -1,58 +1,65 @@
 /**
  * The seams of the raft layer, named as hashicorp/raft names them so that Consul's vocabulary
- * carries over: a log of entries, a stable hard state, snapshots, and the FSM that applies them.
+ * carries over: a log of entries and a stable hard state (RaftStorage), snapshots, the state
+ * machine that applies entries (StateMachine, hashicorp's FSM), the Transport, and what the
+ * server endpoint layer sees of it all (Consensus). Entries, hard state and snapshots are the
+ * pure core's types (core/types.ts).
  */
-
-/** Kinds of log entry. WARNING: stored on disk; only append to this list. */
-export const EntryType = {
-  Command: 0,
-  Noop: 1,
-  Configuration: 2,
-} as const
-export type EntryType = (typeof EntryType)[keyof typeof EntryType]
-
-export interface LogEntry {
-  index: number
-  term: number
-  type: EntryType
-  /** The command, JSON-encoded (see state/commands.ts). Empty for no-ops. */
-  data: string
-}
-
-/** What must survive a crash besides the log: the term and the vote cast in it. */
-export interface HardState {
-  term: number
-  vote: string
-}
-
-export interface SnapshotRecord {
-  index: number
-  term: number
-  data: string
-}
+import type { Entry, HardState, Message, Snapshot } from './core/types.js'
 
 export interface RecoveredState {
   hardState: HardState
-  snapshot: SnapshotRecord | undefined
+  /** The latest snapshot; its `meta.conf` has no voters when it was written before the core kept one. */
+  snapshot: Snapshot | undefined
   /** Entries after the snapshot, in index order. */
-  entries: LogEntry[]
+  entries: Entry[]
+}
+
+/** The durable part of one Ready, written in this order. */
+export interface PersistBatch {
+  /** A snapshot from the leader: it replaces the state and the whole stored log. */
+  snapshot?: Snapshot
+  /** Replace every stored entry at or after the first one's index. */
+  entries: readonly Entry[]
+  hardState?: HardState
 }
 
 /**
- * Durable storage for one raft member. `recover` runs once at start. Every promise resolves
- * only when the write is on stable storage (fsync'd): raft acknowledges nothing before that.
- * Writes are applied in call order.
+ * Durable storage for one raft server. `recover` runs once at start. Every promise resolves only
+ * when the write is on stable storage (fsync'd): raft acknowledges nothing before that. Writes
+ * are applied in call order.
  */
 export interface RaftStorage {
   recover(): RecoveredState
-  /** Appends entries, replacing any stored entries at or after the first one's index. */
-  append(entries: readonly LogEntry[]): Promise<void>
-  setHardState(state: HardState): Promise<void>
-  /** Stores a snapshot (durable when this resolves) and drops log entries at or below `compactThrough`, possibly later. */
-  saveSnapshot(snapshot: SnapshotRecord, compactThrough: number): Promise<void>
+  /** Durable when it returns, if it returns nothing (memory and simulated storage); otherwise when the promise resolves. */
+  persist(batch: PersistBatch): Promise<void> | void
+  /** Stores a local snapshot of the state machine (durable when this resolves) and drops log entries at or below `compactThrough`, possibly later. */
+  saveSnapshot(snapshot: Snapshot, compactThrough: number): Promise<void>
   /** Number of log entries on disk (for tests and stats). */
   logLength(): Promise<number>
   close(): Promise<void>
+}
+
+/**
+ * hashicorp/raft's FSM contract: `apply` is called once per committed command, in index order,
+ * with the logged bytes (never an in-memory object), and returns a plain serialisable value, so
+ * every server computes the same thing. `skip` moves the index past entries that carry no
+ * command (no-ops, configuration changes). `snapshot` captures the state at the last applied
+ * index at the moment of the call (it may finish later); `restore` replaces the state whole.
+ */
+export interface StateMachine {
+  apply(index: number, data: Uint8Array): unknown
+  skip(index: number): void
+  snapshot(): Promise<Uint8Array>
+  restore(data: Uint8Array): void
+}
+
+/** Carries the core's messages between servers; delivery is best effort (raft retries). */
+export interface Transport {
+  send(message: Message): void
+  /** Messages for this server arrive here, unvalidated (the core checks them). */
+  onMessage(handler: (message: unknown) => void): void
+  close(): void
 }
 
 /** The result of a command once it is committed and applied. */

@@ -1,5 +1,6 @@
 import { StateStore } from './store.js'
-import type { Command } from './commands.js'
+import { decodeCommand, type Command } from './commands.js'
+import type { StateMachine } from '../raft/types.js'
 import { KvTable } from './kv.js'
 import { CatalogTables, type CheckRecord, type NodeRecord, type ServiceRecord } from './catalog.js'
 import { SessionTables, type SessionRecord } from './sessions.js'
@@ -9,14 +10,27 @@ import { LIMITS } from '../lib/limits.js'
 
 /**
  * The deterministic state machine behind the raft log (hashicorp/raft's FSM contract):
- * `apply` is called once per committed entry, in index order, on one thread; `snapshot`
- * captures the state at the last applied index; `restore` replaces the state whole and
- * abandons every blocking query, which then re-reads.
+ * `apply` is called once per committed entry, in index order, on one thread, with the logged
+ * bytes; `snapshot` captures the state at the last applied index; `restore` replaces the state
+ * whole and abandons every blocking query, which then re-reads.
  */
-export class Fsm {
+export class Fsm implements StateMachine {
   constructor(readonly state: StateStore) {}
 
-  apply(index: number, command: Command): unknown {
+  apply(index: number, data: Uint8Array): unknown {
+    return this.applyCommand(index, decodeCommand(data))
+  }
+
+  snapshot(): Promise<Uint8Array> {
+    return this.snapshotInSteps().then((text) => Buffer.from(text, 'utf8'))
+  }
+
+  restore(data: Uint8Array): void {
+    this.restoreText(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'))
+  }
+
+  /** Applies a decoded command (what `apply` does after decoding; tests and simulations call it directly). */
+  applyCommand(index: number, command: Command): unknown {
     switch (command.Type) {
       case 'kvs':
         return this.state.kvApply(index, command.Op)
@@ -45,7 +59,7 @@ export class Fsm {
   }
 
   /** The state at the last applied index, serialized in one go (see `snapshotInSteps`). */
-  snapshot(): string {
+  snapshotText(): string {
     const steps = this.#snapshotSteps(Infinity)
     for (;;) {
       const step = steps.next()
@@ -54,10 +68,10 @@ export class Fsm {
   }
 
   /**
-   * `snapshot()` without holding the event loop for the whole of a large KV store: the state is
+   * `snapshotText()` without holding the event loop for the whole of a large KV store: the state is
    * captured at once (the KV tables as copy-on-write clones, whose entries are never changed in
    * place; everything else serialized right away), then the KV entries are serialized `chunk` at
-   * a time, one event-loop turn each. The text is exactly `snapshot()`'s at the time of the call.
+   * a time, one event-loop turn each. The text is exactly `snapshotText()`'s at the time of the call.
    */
   async snapshotInSteps(chunk: number = LIMITS.snapshotChunkEntries): Promise<string> {
     const steps = this.#snapshotSteps(chunk)
@@ -111,7 +125,7 @@ export class Fsm {
     return `{"v":1,"index":${index},"kv":[${kvParts.join(',')}],"tombstones":[${tombstoneParts.join(',')}],"tombstoneFloor":${kv.tombstoneFloor},"catalog":${catalogText},"sessions":${sessionsText},"queries":${queriesText}}`
   }
 
-  restore(serialized: string): void {
+  restoreText(serialized: string): void {
     const data = JSON.parse(serialized) as SnapshotData
     if (data.v !== 1) throw new Error(`fsm: unsupported snapshot version ${String(data.v)}`)
     const kv = new KvTable()

@@ -66,7 +66,7 @@ export class World {
   }
 
   node(name: string, address: string, meta: Record<string, string> = {}): void {
-    this.fsm.apply(++this.#index, {
+    this.fsm.applyCommand(++this.#index, {
       Type: 'register',
       Node: { ID: '', Node: name, Address: address, Datacenter: 'dc1', TaggedAddresses: {}, Meta: meta },
     })
@@ -90,7 +90,7 @@ export class World {
     if (s.status) checks.push(check(`service:${id}`, s.status, id))
     if (s.nodeStatus) checks.push(check('serfHealth', s.nodeStatus, ''))
     if (s.maintenance) checks.push({ ...check(`_service_maintenance:${id}`, 'critical', id), Type: 'maintenance' })
-    this.fsm.apply(++this.#index, {
+    this.fsm.applyCommand(++this.#index, {
       Type: 'register',
       Node: { ID: '', Node: node, Address: address, Datacenter: 'dc1', TaggedAddresses: {}, Meta: {} },
       SkipNodeUpdate: true,
@@ -100,7 +100,7 @@ export class World {
   }
 
   setCheck(node: string, checkId: string, status: 'passing' | 'warning' | 'critical', serviceId = ''): void {
-    this.fsm.apply(++this.#index, {
+    this.fsm.applyCommand(++this.#index, {
       Type: 'register',
       Node: { ID: '', Node: node, Address: '', Datacenter: 'dc1', TaggedAddresses: {}, Meta: {} },
       SkipNodeUpdate: true,

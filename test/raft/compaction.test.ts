@@ -10,13 +10,24 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { SqliteLog } from '../../src/raft/sqlite-log.js'
 import { SqliteStorage } from '../../src/raft/sqlite-storage.js'
-import { EntryType, type LogEntry } from '../../src/raft/types.js'
+import { toRow, type EntryRow } from '../../src/raft/sqlite-log.js'
+import type { Entry, Snapshot } from '../../src/raft/core/types.js'
+import { crc32 } from '../../src/raft/core/crc32.js'
 import { until } from '../helpers/poll.js'
 import { removeDir, tempDir } from '../helpers/agent.js'
 import { StorageError } from '../../src/lib/errors.js'
 
-const entry = (index: number): LogEntry => ({ index, term: 1, type: EntryType.Command, data: `{"n":${index}}` })
-const range = (from: number, to: number): LogEntry[] => Array.from({ length: to - from + 1 }, (_, i) => entry(from + i))
+const entry = (index: number): Entry => ({ index, term: 1, type: 'normal', data: Buffer.from(`{"n":${index}}`) })
+const range = (from: number, to: number): Entry[] => Array.from({ length: to - from + 1 }, (_, i) => entry(from + i))
+const rowsOf = (entries: Entry[]): EntryRow[] => entries.map(toRow)
+const conf = { voters: ['n1'], learners: [] }
+/** A snapshot row as SqliteLog stores it (the data inline, as older data dirs have it, or a file name). */
+const row = (index: number, term: number, data: string) => ({ index, term, data, conf, size: data.length, crc32: crc32(Buffer.from(data)) })
+const snap = (index: number, term: number, text: string): Snapshot => {
+  const data = Buffer.from(text)
+  return { meta: { index, term, conf, size: data.byteLength, crc32: crc32(data) }, data }
+}
+const append = (storage: SqliteStorage, entries: Entry[]) => storage.persist({ entries })
 
 function withDir(fn: (dir: string) => Promise<void> | void): () => Promise<void> {
   return async () => {
@@ -40,8 +51,8 @@ const rows = (dir: string): { n: number; first: number | null } => {
 
 test('compactStep deletes at most a chunk of the oldest entries and says when it is done', withDir((dir) => {
   const log = new SqliteLog(dir)
-  log.batch(() => log.append(range(1, 10_000)))
-  log.batch(() => log.saveSnapshot({ index: 9_000, term: 1, data: '{}' }))
+  log.batch(() => log.append(rowsOf(range(1, 10_000))))
+  log.batch(() => log.saveSnapshot(row(9_000, 1, '{}')))
   const steps: boolean[] = []
   for (let i = 0; i < 10 && !steps.at(-1); i++) {
     const before = rows(dir).n
@@ -60,14 +71,14 @@ test('compactStep deletes at most a chunk of the oldest entries and says when it
 
 test('a crash part-way through compaction recovers the snapshot and only the entries after it', withDir((dir) => {
   const log = new SqliteLog(dir)
-  log.batch(() => log.append(range(1, 5_000)))
-  log.batch(() => log.saveSnapshot({ index: 4_000, term: 1, data: '{"snap":1}' }))
+  log.batch(() => log.append(rowsOf(range(1, 5_000))))
+  log.batch(() => log.saveSnapshot(row(4_000, 1, '{"snap":1}')))
   log.batch(() => log.compactStep(3_990, 1_000))
   log.close()
   const reopened = new SqliteLog(dir)
   const state = reopened.recover()
   reopened.close()
-  assert.equal(state.snapshot?.index, 4_000)
+  assert.equal(state.snapshot?.meta.index, 4_000)
   assert.deepEqual(state.entries.map((e) => e.index), range(4_001, 5_000).map((e) => e.index))
   assert.ok(rows(dir).first! < 3_990, 'old entries were left behind, and ignored')
 }))
@@ -75,18 +86,18 @@ test('a crash part-way through compaction recovers the snapshot and only the ent
 test('the storage thread: a snapshot resolves at once, writes go on, and the log ends at the trailing entries', withDir(async (dir) => {
   const storage = new SqliteStorage(dir)
   storage.recover()
-  for (let from = 1; from <= 20_000; from += 1_000) await storage.append(range(from, from + 999))
-  await storage.saveSnapshot({ index: 20_000, term: 1, data: '{}' }, 19_990)
+  for (let from = 1; from <= 20_000; from += 1_000) await append(storage, range(from, from + 999))
+  await storage.saveSnapshot(snap(20_000, 1, '{}'), 19_990)
   // Writes keep being acknowledged while the compaction goes on behind them.
-  await Promise.all(Array.from({ length: 50 }, (_, i) => storage.append([entry(20_001 + i)])))
-  for (let i = 0; i < 20; i++) await storage.append([entry(20_051 + i)])
+  await Promise.all(Array.from({ length: 50 }, (_, i) => append(storage, [entry(20_001 + i)])))
+  for (let i = 0; i < 20; i++) await append(storage, [entry(20_051 + i)])
   await until('log compacted', async () => ((await storage.logLength()) === 10 + 70 ? true : undefined))
   assert.deepEqual(rows(dir), { n: 80, first: 19_991 })
   await storage.close()
   const reopened = new SqliteLog(dir)
   const state = reopened.recover()
   reopened.close()
-  assert.equal(state.snapshot?.index, 20_000)
+  assert.equal(state.snapshot?.meta.index, 20_000)
   assert.equal(state.entries.length, 70)
   assert.equal(state.entries.at(-1)!.index, 20_070)
 }))
@@ -94,11 +105,11 @@ test('the storage thread: a snapshot resolves at once, writes go on, and the log
 test('snapshot data goes to its own file named by raft.db; the previous file and interrupted writes are removed', withDir(async (dir) => {
   const storage = new SqliteStorage(dir)
   storage.recover()
-  await storage.append(range(1, 100))
-  await storage.saveSnapshot({ index: 50, term: 1, data: '{"first":true}' }, 40)
+  await append(storage, range(1, 100))
+  await storage.saveSnapshot(snap(50, 1, '{"first":true}'), 40)
   writeFileSync(join(dir, 'snapshot-77-1.json.tmp'), 'half a snapshot from a crash')
-  await storage.append(range(101, 200))
-  await storage.saveSnapshot({ index: 150, term: 2, data: '{"second":true}' }, 140)
+  await append(storage, range(101, 200))
+  await storage.saveSnapshot(snap(150, 2, '{"second":true}'), 140)
   await storage.close()
   assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('snapshot-')), ['snapshot-150-2.json'])
   const db = new Database(join(dir, 'raft.db'), { readonly: true })
@@ -108,16 +119,16 @@ test('snapshot data goes to its own file named by raft.db; the previous file and
   const log = new SqliteLog(dir)
   const state = log.recover()
   log.close()
-  assert.deepEqual(state.snapshot, { index: 150, term: 2, data: '{"second":true}' })
+  assert.deepEqual(state.snapshot, snap(150, 2, '{"second":true}'))
   assert.equal(state.entries[0]!.index, 151)
 }))
 
 test('a snapshot held in the row itself (older data dirs) still recovers; a missing snapshot file is named', withDir((dir) => {
   const log = new SqliteLog(dir)
-  log.batch(() => log.append(range(1, 20)))
-  log.batch(() => log.saveSnapshot({ index: 10, term: 1, data: '{"inline":true}' }))
-  assert.equal(log.recover().snapshot?.data, '{"inline":true}')
-  log.batch(() => log.saveSnapshot({ index: 12, term: 1, data: 'file:snapshot-12-1.json' }))
+  log.batch(() => log.append(rowsOf(range(1, 20))))
+  log.batch(() => log.saveSnapshot(row(10, 1, '{"inline":true}')))
+  assert.equal(log.recover().snapshot?.data.toString(), '{"inline":true}')
+  log.batch(() => log.saveSnapshot(row(12, 1, 'file:snapshot-12-1.json')))
   assert.throws(() => log.recover(), (err: Error) => err instanceof StorageError && err.message.includes(join(dir, 'snapshot-12-1.json')))
   log.close()
 }))

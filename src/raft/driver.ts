@@ -1,0 +1,540 @@
+/**
+ * The driver runs the pure core (core/node.ts) over real effects: storage, a transport, a clock
+ * and a state machine (etcd-io/raft's node.go, the one place with a loop). It follows the Ready
+ * contract: persist, send, apply, advance. Entries proposed while a write is in flight wait in the
+ * core and go out together in the next Ready: that is the group commit, one fsync for many writes.
+ *
+ * Generic over StateMachine: raft knows nothing of the commands it carries.
+ */
+import { RaftNode, decodeConfChange, crc32, timingFromRaftMultiplier } from './core/index.js'
+import type { ConfChange, ConfState, Entry, HardState, Message, Ready, Snapshot, SoftState } from './core/types.js'
+import type { ApplyResult, Consensus, RaftServer, RaftStorage, StateMachine, Transport } from './types.js'
+import { LeadershipLostError, NotLeaderError, RaftShutdownError } from './errors.js'
+import { systemClock, type Clock, type Timer } from '../lib/clock.js'
+import { LIMITS } from '../lib/limits.js'
+
+export interface RaftDriverOptions {
+  /** This server's raft id (Consul uses the node id). */
+  id: string
+  /** `ip:port` this server advertises for server RPC. */
+  address: string
+  storage: RaftStorage
+  transport: Transport
+  fsm: StateMachine
+  clock?: Clock
+  /** Uniform in [0, 1): election timeouts. */
+  random: () => number
+  /** The servers of a new cluster, written as its first entry when storage is empty (this one included). */
+  bootstrap?: RaftServer[]
+  /** Addresses of servers known by id (the configuration stores ids; gossip and joins tell addresses). */
+  addresses?: ReadonlyMap<string, string>
+  /** Consul's performance.raft_multiplier (1..10, default 5). */
+  raftMultiplier?: number
+  /** Length of one core tick. */
+  tickMs?: number
+  snapshotThreshold?: number
+  /** How often the threshold may trigger a snapshot (Consul's raft_snapshot_interval). */
+  snapshotIntervalMs?: number
+  trailingLogs?: number
+  log?: (level: 'info' | 'warn' | 'error', message: string) => void
+}
+
+/** When to snapshot and how much log to keep (reloadable: Consul's raft_snapshot_threshold, raft_snapshot_interval, raft_trailing_logs). */
+export interface SnapshotPolicy {
+  threshold: number
+  intervalMs: number
+  trailingLogs: number
+}
+
+interface PendingApply {
+  term: number
+  resolve: (result: ApplyResult) => void
+  reject: (err: Error) => void
+}
+
+interface PendingRead {
+  resolve: () => void
+  reject: (err: Error) => void
+  timer: Timer
+  /** Set once the leader has answered: the index to reach before reading. */
+  index?: number
+}
+
+export class RaftDriver implements Consensus {
+  readonly id: string
+  readonly #o: RaftDriverOptions
+  readonly #clock: Clock
+  readonly #log: NonNullable<RaftDriverOptions['log']>
+  readonly #addresses = new Map<string, string>()
+  readonly #tickMs: number
+  readonly #readTimeoutMs: number
+  #node!: RaftNode
+  #ticker: Timer | undefined
+  #running = false
+  #scheduled = false
+  #closed = false
+  #failed: Error | undefined
+  #applied = 0
+  #snapshotIndex = 0
+  #snapshotting = false
+  #snapshotDone: Promise<void> = Promise.resolve()
+  #lastSnapshotAt: number
+  #policy: SnapshotPolicy
+  /** The hard state last handed out, and whether storage has it (a commit-only change waits for the next write). */
+  #hard: HardState = { term: 0, vote: '', commit: 0 }
+  #hardSaved = true
+  #lastContact = 0
+  #leader = false
+  readonly #pending = new Map<number, PendingApply>()
+  readonly #reads = new Map<string, PendingRead>()
+  #readSeq = 0
+  readonly #appliedWaiters: Array<{ index: number; resolve: () => void }> = []
+  readonly #leadershipListeners = new Set<(isLeader: boolean) => void>()
+  #loopDone: Promise<void> = Promise.resolve()
+  /** Entries of the Ready in hand applied before its write (see #beforeWrite). */
+  #appliedEarly = 0
+
+  private constructor(opts: RaftDriverOptions) {
+    this.#o = opts
+    this.id = opts.id
+    this.#clock = opts.clock ?? systemClock
+    this.#log = opts.log ?? (() => {})
+    this.#tickMs = opts.tickMs ?? LIMITS.raftTickMs
+    for (const [id, address] of opts.addresses ?? []) this.#addresses.set(id, address)
+    for (const s of opts.bootstrap ?? []) this.#addresses.set(s.id, s.address)
+    this.#addresses.set(opts.id, opts.address)
+    const timing = timingFromRaftMultiplier(opts.raftMultiplier, this.#tickMs)
+    // A read no leader confirms within an election timeout fails rather than hangs.
+    this.#readTimeoutMs = timing.electionTicks * this.#tickMs * 2
+    this.#lastSnapshotAt = this.#clock.now()
+    this.#policy = {
+      threshold: opts.snapshotThreshold ?? LIMITS.raftSnapshotThreshold,
+      intervalMs: opts.snapshotIntervalMs ?? LIMITS.raftSnapshotIntervalMs,
+      trailingLogs: opts.trailingLogs ?? LIMITS.raftTrailingLogs,
+    }
+  }
+
+  /** New snapshot settings (a config reload); the next applied entry sees them. */
+  setSnapshotPolicy(policy: SnapshotPolicy): void {
+    this.#policy = { ...policy }
+  }
+
+  /**
+   * Recovers from storage (snapshot into the state machine; the log for the core), then starts the
+   * ticker. A server that is the only voter elects itself at once and resolves once everything it
+   * recovered is applied; others resolve at once and catch up as the leader tells them.
+   */
+  static async open(opts: RaftDriverOptions): Promise<RaftDriver> {
+    const d = new RaftDriver(opts)
+    await d.#start()
+    return d
+  }
+
+  async #start(): Promise<void> {
+    const o = this.#o
+    const recovered = o.storage.recover()
+    let snapshot = recovered.snapshot
+    const entries = recovered.entries
+    if (snapshot && (snapshot.meta.size !== snapshot.data.byteLength || snapshot.meta.crc32 !== crc32(snapshot.data))) {
+      throw new RaftShutdownError(`raft: the snapshot at index ${snapshot.meta.index} does not match its metadata`)
+    }
+    const hasConf = (snapshot !== undefined && snapshot.meta.conf.voters.length > 0) || entries.some((e) => e.type === 'config')
+    if (!hasConf && (snapshot !== undefined || entries.length > 0)) {
+      // Written by the single-server raft this driver replaced: it had one voter, this server.
+      const conf: ConfState = { voters: [o.id], learners: [] }
+      const empty = new Uint8Array(0)
+      snapshot = snapshot
+        ? { meta: { ...snapshot.meta, conf }, data: snapshot.data }
+        : { meta: { index: 0, term: 0, conf, size: 0, crc32: crc32(empty) }, data: empty }
+      this.#log('info', 'raft: recovered a single-server log; its configuration is this server alone')
+    }
+    if (snapshot && snapshot.meta.index > 0) {
+      o.fsm.restore(snapshot.data)
+      this.#applied = snapshot.meta.index
+      this.#snapshotIndex = snapshot.meta.index
+    }
+    this.#hard = recovered.hardState
+    const timing = timingFromRaftMultiplier(o.raftMultiplier, this.#tickMs)
+    this.#node = new RaftNode(
+      {
+        id: o.id,
+        random: o.random,
+        ...timing,
+        peers: o.bootstrap ? { voters: o.bootstrap.filter((s) => s.voter).map((s) => s.id), learners: o.bootstrap.filter((s) => !s.voter).map((s) => s.id) } : undefined,
+        logger: (line) => this.#log('info', `raft: ${line}`),
+      },
+      { hardState: recovered.hardState, snapshot, entries, applied: this.#applied },
+    )
+    o.transport.onMessage((m) => this.#receive(m))
+    this.#ticker = this.#clock.setInterval(() => this.#tick(), this.#tickMs)
+    const conf = this.#node.conf()
+    if (conf.voters.length === 1 && conf.voters[0] === o.id) {
+      this.#node.campaign()
+      this.#kick()
+      await this.#whenLeader()
+      await this.#waitApplied(this.#node.log.lastIndex())
+    } else {
+      this.#kick()
+    }
+  }
+
+  // ---- Consensus ------------------------------------------------------------------------------
+
+  apply(data: Uint8Array): Promise<ApplyResult> {
+    return this.#propose((n) => n.propose(data))
+  }
+
+  /** hashicorp/raft's Barrier: resolves once every entry before it is applied here. */
+  barrier(): Promise<ApplyResult> {
+    return this.#propose((n) => n.barrier())
+  }
+
+  /** Adds a server as a non-voter; the leader promotes it once it has caught up. */
+  addServer(id: string, address: string): Promise<ApplyResult> {
+    this.#addresses.set(id, address)
+    return this.#propose((n) => n.addServer(id))
+  }
+
+  removeServer(id: string): Promise<ApplyResult> {
+    return this.#propose((n) => n.proposeConfChange({ type: 'remove', id }))
+  }
+
+  transferLeadership(to: string): boolean {
+    const ok = this.#node.transferLeadership(to)
+    this.#kick()
+    return ok
+  }
+
+  readBarrier(): Promise<void> {
+    const down = this.#down()
+    if (down) return Promise.reject(down)
+    return new Promise((resolve, reject) => {
+      const context = `${this.id}/${++this.#readSeq}`
+      if (!this.#node.readIndex(context)) {
+        reject(new NotLeaderError(this.leaderAddress()))
+        return
+      }
+      const timer = this.#clock.setTimeout(() => {
+        if (this.#reads.delete(context)) reject(new NotLeaderError(this.leaderAddress()))
+      }, this.#readTimeoutMs)
+      this.#reads.set(context, { resolve, reject, timer })
+      this.#kick()
+    })
+  }
+
+  isLeader(): boolean {
+    return !this.#closed && this.#node.role === 'leader'
+  }
+
+  leaderAddress(): string {
+    const leader = this.#closed ? '' : this.#node.leader
+    return leader === '' ? '' : (this.#addresses.get(leader) ?? '')
+  }
+
+  /** The raft id of the leader, or "" when none is known. */
+  leaderId(): string {
+    return this.#closed ? '' : this.#node.leader
+  }
+
+  servers(): RaftServer[] {
+    const conf = this.#node.conf()
+    const server = (id: string, voter: boolean): RaftServer => ({ id, address: this.#addresses.get(id) ?? '', voter })
+    return [...conf.voters.map((id) => server(id, true)), ...conf.learners.map((id) => server(id, false))]
+  }
+
+  lastContactMs(): number {
+    if (this.isLeader()) return 0
+    return this.#lastContact === 0 ? -1 : this.#clock.now() - this.#lastContact
+  }
+
+  appliedIndex(): number {
+    return this.#applied
+  }
+
+  stats(): Record<string, string> {
+    const n = this.#node
+    const conf = n.conf()
+    const state = this.#closed ? 'Shutdown' : { leader: 'Leader', candidate: 'Candidate', preCandidate: 'Candidate', follower: 'Follower' }[n.role]
+    return {
+      state,
+      term: String(n.term),
+      last_log_index: String(n.log.lastIndex()),
+      last_log_term: String(n.log.term(n.log.lastIndex()) ?? 0),
+      commit_index: String(n.log.committed),
+      applied_index: String(this.#applied),
+      fsm_pending: String(Math.max(0, n.log.committed - this.#applied)),
+      last_snapshot_index: String(this.#snapshotIndex),
+      last_contact: this.isLeader() ? '0' : this.#lastContact === 0 ? 'never' : `${this.lastContactMs()}ms`,
+      num_peers: String(Math.max(0, conf.voters.filter((v) => v !== this.id).length)),
+      latest_configuration: `[${this.servers().map((s) => `{Suffrage:${s.voter ? 'Voter' : 'Nonvoter'} ID:${s.id} Address:${s.address}}`).join(' ')}]`,
+      protocol_version: '3',
+    }
+  }
+
+  onLeadershipChange(listener: (isLeader: boolean) => void): () => void {
+    this.#leadershipListeners.add(listener)
+    return () => this.#leadershipListeners.delete(listener)
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#ticker?.cancel()
+    this.#o.transport.close()
+    await this.#loopDone.catch(() => undefined)
+    this.#failAll(new RaftShutdownError())
+    // A snapshot being serialized is finished and saved before the storage closes.
+    await this.#snapshotDone
+    await this.#o.storage.close()
+  }
+
+  // ---- inputs ---------------------------------------------------------------------------------
+
+  #propose(fn: (node: RaftNode) => ReturnType<RaftNode['propose']>): Promise<ApplyResult> {
+    const down = this.#down()
+    if (down) return Promise.reject(down)
+    const r = fn(this.#node)
+    if (!r.ok) {
+      if (r.reason === 'not the leader') return Promise.reject(new NotLeaderError(this.#addresses.get(r.leader) ?? ''))
+      return Promise.reject(new Error(`raft: ${r.reason}`))
+    }
+    return new Promise((resolve, reject) => {
+      this.#pending.set(r.index, { term: r.term, resolve, reject })
+      this.#kick()
+    })
+  }
+
+  #receive(message: unknown): void {
+    if (this.#closed) return
+    const why = this.#node.step(message)
+    if (why !== undefined) return
+    const from = (message as Message).from
+    if (from === this.#node.leader) this.#lastContact = this.#clock.now()
+    this.#kick()
+  }
+
+  #tick(): void {
+    if (this.#closed) return
+    this.#node.tick()
+    this.#kick()
+  }
+
+  #down(): Error | undefined {
+    if (this.#failed) return this.#failed
+    if (this.#closed) return new RaftShutdownError()
+    return undefined
+  }
+
+  // ---- the Ready loop -------------------------------------------------------------------------
+
+  /** Runs the loop after the current turn: proposals of one turn share one Ready (and one fsync). */
+  #kick(): void {
+    if (this.#scheduled || this.#running || this.#failed) return
+    this.#scheduled = true
+    this.#clock.defer(() => {
+      this.#scheduled = false
+      this.#run()
+    })
+  }
+
+  /**
+   * Hands out Readies until the core has none. Synchronous while storage is (a simulation's, or
+   * memory): only a real write makes the loop wait, so a simulated cluster runs without awaiting.
+   */
+  #run(): void {
+    if (this.#running || this.#failed) return
+    this.#running = true
+    try {
+      for (let rd = this.#node.ready(); rd !== undefined; rd = this.#node.ready()) {
+        const write = this.#beforeWrite(rd)
+        if (write) {
+          const ready = rd
+          this.#loopDone = write
+            .then(() => {
+              this.#afterWrite(ready)
+              this.#running = false
+              this.#run()
+            })
+            .catch((err: Error) => this.#storageFailed(err))
+          return
+        }
+        this.#afterWrite(rd)
+      }
+    } catch (err) {
+      this.#storageFailed(err as Error)
+      return
+    }
+    this.#running = false
+    this.#maybeSnapshot()
+  }
+
+  /** Storage that cannot write must stop this server: nothing more may be acknowledged. */
+  #storageFailed(err: Error): void {
+    this.#running = false
+    if (this.#failed) return
+    this.#failed = new RaftShutdownError(`raft storage failed: ${err.message}`)
+    this.#log('error', this.#failed.message)
+    this.#ticker?.cancel()
+    this.#failAll(this.#failed)
+  }
+
+  /** Until the write: what may happen before it. Returns the write when storage is asynchronous. */
+  #beforeWrite(rd: Ready): Promise<void> | undefined {
+    if (rd.softState) this.#softStateChanged(rd.softState)
+    if (rd.hardState) {
+      this.#hard = rd.hardState
+      this.#hardSaved = false
+    }
+    // Committed entries already on this server's disk need not wait for this Ready's fsync.
+    const committed = rd.committedEntries
+    const firstNew = rd.entries[0]?.index ?? Infinity
+    this.#appliedEarly = 0
+    if (!rd.snapshot) {
+      while (this.#appliedEarly < committed.length && committed[this.#appliedEarly]!.index < firstNew) this.#applyEntry(committed[this.#appliedEarly++]!)
+    }
+    // A commit-only change of the hard state rides along with the next write (raft does not need it durable).
+    if (!rd.snapshot && rd.entries.length === 0 && !rd.mustSync) return undefined
+    const hardState = this.#hardSaved ? undefined : this.#hard
+    this.#hardSaved = true
+    const write = this.#o.storage.persist({ snapshot: rd.snapshot, entries: rd.entries, hardState })
+    return write instanceof Promise ? write : undefined
+  }
+
+  /** After the write is durable: send, install, apply, serve reads, advance. */
+  #afterWrite(rd: Ready): void {
+    for (const m of rd.messages) this.#o.transport.send(m)
+    if (rd.snapshot) this.#installSnapshot(rd.snapshot)
+    const committed = rd.committedEntries
+    for (let i = this.#appliedEarly; i < committed.length; i++) this.#applyEntry(committed[i]!)
+    for (const rs of rd.readStates) {
+      const read = this.#reads.get(rs.context)
+      if (read) read.index = rs.index
+    }
+    this.#releaseReads()
+    this.#node.advance(rd)
+  }
+
+  #applyEntry(e: Entry): void {
+    if (e.index <= this.#applied) return
+    let response: unknown
+    let failure: Error | undefined
+    if (e.type === 'normal') {
+      try {
+        response = this.#o.fsm.apply(e.index, e.data)
+      } catch (err) {
+        // Every server fails the same way on the same bytes; the proposer hears why.
+        failure = err as Error
+        this.#log('error', `raft: applying entry ${e.index} failed: ${failure.message}`)
+      }
+    } else {
+      this.#o.fsm.skip(e.index)
+      if (e.type === 'config') this.#configApplied(e)
+    }
+    this.#applied = e.index
+    const p = this.#pending.get(e.index)
+    if (p) {
+      this.#pending.delete(e.index)
+      if (p.term !== e.term) p.reject(new LeadershipLostError())
+      else if (failure) p.reject(failure)
+      else p.resolve({ index: e.index, response })
+    }
+    this.#releaseAppliedWaiters()
+  }
+
+  #configApplied(e: Entry): void {
+    const cc: ConfChange | undefined = decodeConfChange(e.data)
+    if (cc?.type === 'remove' && cc.id === this.id) this.#log('info', 'raft: this server was removed from the configuration')
+  }
+
+  #installSnapshot(s: Snapshot): void {
+    this.#o.fsm.restore(s.data)
+    this.#applied = s.meta.index
+    this.#snapshotIndex = s.meta.index
+    this.#log('info', `raft: installed the leader's snapshot at index ${s.meta.index}`)
+    this.#releaseAppliedWaiters()
+  }
+
+  #softStateChanged(s: SoftState): void {
+    const leader = s.role === 'leader'
+    if (s.leader !== '' && s.leader !== this.id) this.#lastContact = this.#clock.now()
+    if (leader === this.#leader) return
+    this.#leader = leader
+    if (!leader) {
+      // hashicorp/raft fails in-flight futures when leadership is lost: their outcome is unknown.
+      const lost = new LeadershipLostError()
+      for (const p of this.#pending.values()) p.reject(lost)
+      this.#pending.clear()
+    }
+    for (const listener of this.#leadershipListeners) listener(leader)
+  }
+
+  #releaseReads(): void {
+    for (const [context, read] of this.#reads) {
+      if (read.index !== undefined && read.index <= this.#applied) {
+        this.#reads.delete(context)
+        read.timer.cancel()
+        read.resolve()
+      }
+    }
+  }
+
+  #releaseAppliedWaiters(): void {
+    if (this.#reads.size > 0) this.#releaseReads()
+    while (this.#appliedWaiters.length > 0 && this.#appliedWaiters[0]!.index <= this.#applied) this.#appliedWaiters.shift()!.resolve()
+  }
+
+  #waitApplied(index: number): Promise<void> {
+    if (index <= this.#applied) return Promise.resolve()
+    return new Promise((resolve) => {
+      this.#appliedWaiters.push({ index, resolve })
+      this.#appliedWaiters.sort((a, b) => a.index - b.index)
+    })
+  }
+
+  #whenLeader(): Promise<void> {
+    if (this.#node.role === 'leader') return Promise.resolve()
+    return new Promise((resolve) => {
+      const off = this.onLeadershipChange((isLeader) => {
+        if (isLeader) {
+          off()
+          resolve()
+        }
+      })
+    })
+  }
+
+  #failAll(err: Error): void {
+    for (const p of this.#pending.values()) p.reject(err)
+    this.#pending.clear()
+    for (const r of this.#reads.values()) {
+      r.timer.cancel()
+      r.reject(err)
+    }
+    this.#reads.clear()
+  }
+
+  // ---- snapshots ------------------------------------------------------------------------------
+
+  #maybeSnapshot(): void {
+    const o = this.#o
+    const applied = this.#applied
+    if (this.#closed || this.#failed || this.#snapshotting) return
+    const { threshold, intervalMs, trailingLogs } = this.#policy
+    if (applied - this.#snapshotIndex < threshold) return
+    if (this.#clock.now() - this.#lastSnapshotAt < intervalMs) return
+    this.#lastSnapshotAt = this.#clock.now()
+    this.#snapshotting = true
+    // The state is captured now, at `applied`; serializing it may take several turns.
+    this.#snapshotDone = o.fsm
+      .snapshot()
+      .then(async (data) => {
+        const meta = this.#node.compact(applied, data, trailingLogs)
+        if (!meta) return
+        await o.storage.saveSnapshot({ meta, data }, Math.max(0, applied - trailingLogs))
+        this.#snapshotIndex = Math.max(this.#snapshotIndex, meta.index)
+        this.#log('info', `raft: snapshot at index ${meta.index}`)
+      })
+      .catch((err: Error) => this.#log('error', `raft: snapshot failed: ${err.message}`))
+      .finally(() => (this.#snapshotting = false))
+  }
+}
