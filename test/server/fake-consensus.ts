@@ -40,7 +40,7 @@ export class FakeConsensus implements Consensus {
     const command = decodeCommand(data)
     this.applied.push(command)
     const index = ++this.#index
-    return { index, response: this.fsm.apply(index, command) }
+    return { index, response: this.fsm.apply(index, data) }
   }
 
   async readBarrier(): Promise<void> {

@@ -272,7 +272,7 @@ test('a duty that fails to start is logged and does not keep the others from run
 
 test('FSM results are plain data and refusals become typed errors at the endpoint', async () => {
   const { raft, server } = setup({ leader: true })
-  const lock = raft.fsm.apply(100, { Type: 'kvs', Op: { Verb: 'lock', Key: 'k', Session: 'ghost' } })
+  const lock = raft.fsm.applyCommand(100, { Type: 'kvs', Op: { Verb: 'lock', Key: 'k', Session: 'ghost' } })
   assert.deepEqual(lock, { error: { kind: 'invalid-session', message: 'invalid session "ghost"' } })
   assert.deepEqual(structuredClone(lock), lock)
   assert.deepEqual(JSON.parse(JSON.stringify(lock)), lock)
