@@ -1,7 +1,7 @@
 /**
  * A simulation campaign: many seeds of the cluster simulator (sim.ts) over 3- and 5-server clusters
  * with every fault it has, varied by seed (loss 5-29%, crash rate 1-3%, a spare server that joins
- * and members that leave on every third seed), with KV clients checked for linearizability. Used by
+ * and members that leave on every third seed, leader churn on every other), with KV clients checked for linearizability. Used by
  * the campaign tests (CI) and by `npm run sim -- --seeds N [--servers 3|5] [--steps M] [--from S]`,
  * which prints the figures and, for the first failed seed, its trace with every message.
  */
@@ -49,6 +49,10 @@ export function simOptions(seed: number, o: Pick<CampaignOptions, 'servers' | 's
     steps: o.steps ?? 400,
     dropRate: 0.05 + (seed % 4) * 0.08,
     crashRate: 0.01 + (seed % 3) * 0.01,
+    // Every other seed churns leaders, each crashing soon after its election with its appends on a
+    // minority, and sends one entry per append: the Raft paper's Figure 8 needs both.
+    leaderChurn: seed % 2 === 0,
+    maxMsgBytes: seed % 2 === 0 ? 1 : [256, 1024][seed % 5 % 2],
     createNode: o.createNode,
   }
 }

@@ -51,9 +51,12 @@ export class SafetyChecks {
     this.#appliedAt.set(e.index, key)
   }
 
-  /** A server (re)started: its commit index starts again from what it persisted. */
+  /**
+   * A server (re)started: its commit index starts again from what it persisted. What it holds as
+   * committed is recorded at the next step (it may have committed it just before crashing).
+   */
   started(n: RaftNode): void {
-    this.#lastCommit.set(n.id, n.log.committed)
+    this.#lastCommit.set(n.id, n.log.snapshotIndex)
   }
 
   /** After every step, over the running servers. */

@@ -29,8 +29,18 @@ export interface SimOptions {
   crashRate?: number
   /** Chance per step that the network is cut (or healed, when it is cut). */
   partitionRate?: number
-  /** Chance that a newly elected leader crashes within 3 ticks (the Raft paper's Figure 8 needs these). */
+  /**
+   * Chance that a newly elected leader is fragile: it crashes within 3 ticks, or right after sending
+   * its first appends to a minority only. The Raft paper's Figure 8 is a chain of such leaders.
+   */
   fragileLeaderRate?: number
+  /**
+   * Every new leader is fragile, and crashes at a Ready (stranding its first appends on a minority,
+   * or on its first commit): leaders come and go with divergent uncommitted tails, as in Figure 8.
+   */
+  leaderChurn?: boolean
+  /** Bytes per append message (1 entry per message at 64: old-term entries then travel without the new leader's). */
+  maxMsgBytes?: number
   /** KV clients (0 for none). */
   clients?: number
   /** Random membership changes while spares remain or the cluster has more than 3 voters. */
@@ -65,7 +75,8 @@ export class Sim {
   readonly #fsm = new Map<string, KvStateMachine>()
   readonly #storage = new Map<string, SimStorage>()
   readonly #down = new Map<string, number>()
-  readonly #doomed = new Map<string, number>()
+  /** Fragile leaders crash at a tick, at their n-th Ready with appends, or when their commit index passes `commit`. */
+  readonly #doomed = new Map<string, { at: number; appends: number; commit: number }>()
   readonly #net: SimNetwork
   readonly #decode: (data: Uint8Array) => KvCommand | undefined = memoDecoder()
   /** Snapshots installed from a leader, per server (InstallSnapshot completed). */
@@ -77,7 +88,7 @@ export class Sim {
 
   constructor(opts: SimOptions) {
     this.#opts = {
-      nodes: 5, spares: 0, steps: 400, dropRate: 0.1, crashRate: 0.01, partitionRate: 0.02, fragileLeaderRate: 0.2,
+      nodes: 5, spares: 0, steps: 400, dropRate: 0.1, crashRate: 0.01, partitionRate: 0.02, fragileLeaderRate: 0.15, leaderChurn: false, maxMsgBytes: 256,
       clients: 3, membership: true, traceMessages: false, ...opts, createNode: opts.createNode ?? ((c, i) => new RaftNode(c, i)),
     }
     this.#rand = mulberry32(opts.seed)
@@ -238,15 +249,20 @@ export class Sim {
     } else if (r < this.#opts.crashRate + this.#opts.partitionRate + 0.01) {
       if (up.length > 0) this.compact(up[Math.floor(this.#rand() * up.length)], Math.floor(this.#rand() * 4))
     }
-    for (const [id, at] of this.#doomed) if (at <= this.#now) this.crash(id, 'soon after its election')
+    for (const [id, d] of this.#doomed) if (d.at <= this.#now) this.crash(id, 'soon after its election')
   }
 
   #newLeader(line: string): void {
     this.#log(line)
     if (this.#healed) return
     for (const n of this.#nodes.values()) {
-      if (n.role === 'leader' && !this.#doomed.has(n.id) && this.#rand() < this.#opts.fragileLeaderRate) {
-        this.#doomed.set(n.id, this.#now + Math.floor(this.#rand() * 4))
+      if (n.role === 'leader' && !this.#doomed.has(n.id) && (this.#opts.leaderChurn || this.#rand() < this.#opts.fragileLeaderRate)) {
+        const mode = this.#opts.leaderChurn ? 1 + Math.floor(this.#rand() * 2) : Math.floor(this.#rand() * 3)
+        this.#doomed.set(n.id, {
+          at: mode === 0 ? this.#now + Math.floor(this.#rand() * 6) : Infinity,
+          appends: mode === 1 ? 1 + Math.floor(this.#rand() * 2) : Infinity,
+          commit: mode === 2 ? n.log.committed : Infinity,
+        })
       }
     }
   }
@@ -271,7 +287,7 @@ export class Sim {
     const peers = this.#initial.includes(id) ? { voters: this.#initial, learners: [] } : undefined
     const n = this.#opts.createNode(
       { id, random: mulberry32(Math.floor(this.#rand() * 2 ** 31)), peers,
-        electionTicks: 10, heartbeatTicks: 1, leaderLeaseTicks: 10, snapshotChunkBytes: 64, maxMsgBytes: 256 },
+        electionTicks: 10, heartbeatTicks: 1, leaderLeaseTicks: 10, snapshotChunkBytes: 64, maxMsgBytes: this.#opts.maxMsgBytes },
       state,
     )
     const fsm = new SimKv(this.#decode)
@@ -323,7 +339,9 @@ export class Sim {
       this.#sendAll(rd.messages.slice(0, sent))
       return this.crash(id, `after sending ${sent} of ${rd.messages.length} messages`)
     }
-    this.#sendAll(rd.messages)
+    const fragile = this.#fragileCrash(id, n, rd)
+    if (fragile === undefined) this.#sendAll(rd.messages)
+    else this.#sendAll(rd.messages.filter((m) => fragile.has(m.to)))
     const fsm = this.#fsm.get(id)!
     if (rd.snapshot) {
       fsm.restore(rd.snapshot.data)
@@ -341,9 +359,29 @@ export class Sim {
       const result = fsm.apply(e.index, e.data)
       this.clients?.applied(id, e, result)
     }
+    if (fragile !== undefined) {
+      const c = n.log.committed
+      return this.crash(id, `at term ${n.term} after its messages reached [${[...fragile]}] only (the rest lost), and applying to ${c}/${n.log.term(c)}`)
+    }
     if (crash === 2) return this.crash(id, 'before advancing')
     n.advance(rd)
     this.clients?.serve(id)
+  }
+
+  /**
+   * A fragile leader at its first or second Ready with appends, or the first that moves its commit
+   * index: the servers its messages reach (a minority of the voters, itself included); the rest are
+   * lost as in a partition, and it crashes once it has applied (etcd's raftBeforeLeaderSend and
+   * raftAfterApply failpoints in one). Undefined for any other Ready.
+   */
+  #fragileCrash(id: string, n: RaftNode, rd: Ready): Set<string> | undefined {
+    const doomed = this.#doomed.get(id)
+    if (doomed === undefined) return undefined
+    const commits = rd.hardState !== undefined && rd.hardState.commit > doomed.commit && n.role === 'leader'
+    const appends = rd.messages.some((m) => m.type === 'append') && --doomed.appends === 0
+    if (!commits && !appends) return undefined
+    const others = n.conf().voters.filter((v) => v !== id)
+    return new Set(others.filter(() => this.#rand() < 0.5).slice(0, Math.floor((others.length + 1) / 2) - 1))
   }
 
   #sendAll(msgs: readonly Message[]): void {
