@@ -83,6 +83,8 @@ export class SimClients {
   #nextId = 0
   #healedAt = Infinity
   answeredAfterHeal = 0
+  /** Writes that returned a definite answer. */
+  answeredWrites = 0
 
   constructor(readonly view: ClusterView, readonly rand: () => number, readonly opts: ClientOptions) {}
 
@@ -116,6 +118,7 @@ export class SimClients {
     if (c?.id !== w.opId) return this.#giveUp(w.client, o, `lost its entry ${e.index}`)
     const ok = (result as { ok: boolean }).ok
     this.#return(w.client, o, { kind: 'ok', ok })
+    this.answeredWrites++
     if (ok) this.#seen.set(`${w.client}/${c.key}`, c.value)
     if (o.afterHeal) this.answeredAfterHeal++
   }
