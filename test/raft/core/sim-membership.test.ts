@@ -10,7 +10,10 @@ import { Sim } from './sim.js'
  * catch-up and promotion without faults.)
  */
 function scenario(seed: number): void {
-  const sim = new Sim({ seed, nodes: 3, spares: 2, membership: false, dropRate: 0.1, crashRate: 0, partitionRate: 0, fragileLeaderRate: 0 })
+  // No random leadership transfers: a leader change while a learner catches up leaves it a learner
+  // for good today (the promotion intent lives only in the leader that called addServer; seed 28
+  // showed it; see the todo test below).
+  const sim = new Sim({ seed, nodes: 3, spares: 2, membership: false, transfers: false, dropRate: 0.1, crashRate: 0, partitionRate: 0, fragileLeaderRate: 0 })
   const step = () => sim.step(true, true)
   /** Steps until `cond` holds (evaluated once per tick: it may act, as a proposal does). */
   const until = (what: string, cond: () => boolean, max = 400): void => {
@@ -78,4 +81,19 @@ function scenario(seed: number): void {
 
 test('3 servers grow to 5 and shrink to 3 one at a time under load; new servers catch up by InstallSnapshot; a removed leader steps down', () => {
   for (let seed = 1; seed <= 40; seed++) scenario(seed)
+})
+
+test('a learner added by addServer is promoted even if leadership changes before it catches up', { todo: 'core: #promoteWhenCaughtUp is volatile and leader-local, so a new leader never promotes it (reported to the lead)' }, () => {
+  const sim = new Sim({ seed: 28, nodes: 3, spares: 2, membership: false, transfers: false, dropRate: 0.1, crashRate: 0, partitionRate: 0, fragileLeaderRate: 0 })
+  const step = () => sim.step(true, true)
+  for (let i = 0; i < 200 && (sim.leader()?.log.committed ?? 0) <= 10; i++) step()
+  const first = sim.leader()!
+  sim.compact(first.id, 0)
+  assert.ok(first.addServer('n4').ok)
+  // Leadership moves at once, before n4 has caught up.
+  const to = first.conf().voters.find((v) => v !== first.id)!
+  assert.ok(first.transferLeadership(to))
+  for (let i = 0; i < 400 && !sim.leader()?.isVoter('n4'); i++) step()
+  assert.notEqual(sim.leader()?.id, first.id, 'leadership moved')
+  assert.ok(sim.leader()?.isVoter('n4'), `n4 is still a learner: ${sim.describe().join('; ')}`)
 })

@@ -45,6 +45,8 @@ export interface SimOptions {
   clients?: number
   /** Random membership changes while spares remain or the cluster has more than 3 voters. */
   membership?: boolean
+  /** Random leadership transfers (with faults on). */
+  transfers?: boolean
   traceMessages?: boolean
   /** The raft implementation under test (a test may pass a deliberately broken one). */
   createNode?: NodeFactory
@@ -89,7 +91,7 @@ export class Sim {
   constructor(opts: SimOptions) {
     this.#opts = {
       nodes: 5, spares: 0, steps: 400, dropRate: 0.1, crashRate: 0.01, partitionRate: 0.02, fragileLeaderRate: 0.15, leaderChurn: false, maxMsgBytes: 256,
-      clients: 3, membership: true, traceMessages: false, ...opts, createNode: opts.createNode ?? ((c, i) => new RaftNode(c, i)),
+      clients: 3, membership: true, transfers: true, traceMessages: false, ...opts, createNode: opts.createNode ?? ((c, i) => new RaftNode(c, i)),
     }
     this.#rand = mulberry32(opts.seed)
     this.#net = new SimNetwork(this.#rand, { drop: this.#opts.dropRate, duplicate: 0.05, delay: 0.45, longDelay: 0.02 })
@@ -171,7 +173,7 @@ export class Sim {
         if (r.ok) this.#log(`${id} proposes p${p} at ${r.index}`)
       }
       if (load && this.#opts.membership && n.role === 'leader' && this.#rand() < 0.01) this.#changeMembership(n)
-      if (load && faults && n.role === 'leader' && this.#rand() < 0.01) {
+      if (load && faults && this.#opts.transfers && n.role === 'leader' && this.#rand() < 0.01) {
         const to = this.#ids[Math.floor(this.#rand() * this.#ids.length)]
         if (n.transferLeadership(to)) this.#log(`${id} transfers leadership to ${to}`)
       }
