@@ -16,6 +16,8 @@ export interface CampaignOptions {
   steps?: number
   /** The raft implementation under test. */
   createNode?: NodeFactory
+  /** Options for every seed on top of simOptions(seed). */
+  overrides?: Partial<SimOptions>
   /** Stop at the first failed seed (for a test that expects one). */
   stopAtFirstFailure?: boolean
 }
@@ -72,7 +74,7 @@ export function campaign(o: CampaignOptions): CampaignResult {
   const from = o.from ?? 1000
   for (let seed = from; seed < from + o.seeds; seed++) {
     r.seeds++
-    const sim = new Sim(simOptions(seed, o))
+    const sim = new Sim({ ...simOptions(seed, o), ...o.overrides })
     try {
       const res = sim.run()
       r.steps += res.steps

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { RaftNode } from '../../../src/raft/core/node.js'
-import { campaign, formatCampaign } from './campaign.js'
-import type { NodeFactory } from './sim.js'
+import { campaign, formatCampaign, type CampaignFailure } from './campaign.js'
+import type { NodeFactory, SimOptions } from './sim.js'
 
 /**
  * The checks are shown to bite: a copy of the compiled core with a broken commit rule must be
@@ -25,14 +25,15 @@ async function brokenCore(name: string, from: string, to: string): Promise<{ fac
   return { factory: (c, i) => new mod.RaftNode(c, i), dispose: () => rmSync(dir, { recursive: true, force: true }) }
 }
 
-async function expectCaught(name: string, servers: number, from: string, to: string, t: { diagnostic(s: string): void }): Promise<void> {
+async function expectCaught(name: string, servers: number, from: string, to: string, t: { diagnostic(s: string): void }, overrides: Partial<SimOptions> = {}): Promise<CampaignFailure> {
   const { factory, dispose } = await brokenCore(name, from, to)
   try {
-    const r = campaign({ seeds: 1000, servers, createNode: factory, stopAtFirstFailure: true })
+    const r = campaign({ seeds: 1000, servers, createNode: factory, stopAtFirstFailure: true, overrides })
     const f = r.failures[0]
     t.diagnostic(f ? `caught at seed ${f.seed} after ${r.seeds} seeds (${f.kind}): ${f.what.split('\n')[0]}` : formatCampaign(r))
     assert.ok(f !== undefined, `the broken core (${name}) ran 1,000 seeds undetected`)
     assert.ok(f.kind === 'safety' || f.kind === 'linearizability', `caught by a check, not by a crash of the core: ${f.message}`)
+    return f
   } finally {
     dispose()
   }
@@ -45,6 +46,20 @@ test('a core that commits entries of an earlier term by counting replicas (Raft 
 
 test('a core that commits with any two acknowledgements, whatever the cluster size, is caught within 1,000 seeds', async (t) => {
   await expectCaught('two-acks', 5, 'const index = matches[quorum(voters.length) - 1];', 'const index = matches[Math.min(1, matches.length - 1)];', t)
+})
+
+test('a follower that answers ReadIndex from its own commit index instead of asking the leader is caught within 1,000 seeds', async (t) => {
+  // Raft dissertation §6.4: only the leader knows an index every earlier write is committed at; a lagging follower serves stale reads.
+  await expectCaught('follower-local-read', 3,
+    "this.#send({ type: 'readIndex', to: this.#leader, from: this.id, term: this.#term, context });",
+    'this.#readStates.push({ context, index: this.#log.committed });', t)
+})
+
+test('the same follower, with the ReadIndex check off: the clients\' history alone is found not linearizable', async (t) => {
+  const f = await expectCaught('follower-local-read-history', 3,
+    "this.#send({ type: 'readIndex', to: this.#leader, from: this.id, term: this.#term, context });",
+    'this.#readStates.push({ context, index: this.#log.committed });', t, { readFloorCheck: false })
+  assert.match(f.what, /^linearizability: consistent reads and writes are illegal/)
 })
 
 test('the unpatched core copied the same way passes the same seeds (the copy itself breaks nothing)', async () => {

@@ -48,6 +48,11 @@ export interface SimOptions {
   /** Random leadership transfers (with faults on). */
   transfers?: boolean
   traceMessages?: boolean
+  /**
+   * Check each ReadIndex answer against what was committed before it was asked (on by default; a
+   * test turns it off to show the history checker alone catches stale consistent reads).
+   */
+  readFloorCheck?: boolean
   /** The raft implementation under test (a test may pass a deliberately broken one). */
   createNode?: NodeFactory
 }
@@ -91,7 +96,7 @@ export class Sim {
   constructor(opts: SimOptions) {
     this.#opts = {
       nodes: 5, spares: 0, steps: 400, dropRate: 0.1, crashRate: 0.01, partitionRate: 0.02, fragileLeaderRate: 0.15, leaderChurn: false, maxMsgBytes: 256,
-      clients: 3, membership: true, transfers: true, traceMessages: false, ...opts, createNode: opts.createNode ?? ((c, i) => new RaftNode(c, i)),
+      clients: 3, membership: true, transfers: true, traceMessages: false, readFloorCheck: true, ...opts, createNode: opts.createNode ?? ((c, i) => new RaftNode(c, i)),
     }
     this.#rand = mulberry32(opts.seed)
     this.#net = new SimNetwork(this.#rand, { drop: this.#opts.dropRate, duplicate: 0.05, delay: 0.45, longDelay: 0.02 })
@@ -108,7 +113,7 @@ export class Sim {
         fail: (what: string) => this.#fail(what),
         log: (line: string) => this.#log(line),
       }
-      this.clients = new SimClients(view, this.#rand, { clients: this.#opts.clients, keys: 3, rate: 0.3, timeoutTicks: 40 })
+      this.clients = new SimClients(view, this.#rand, { clients: this.#opts.clients, keys: 3, rate: 0.3, timeoutTicks: 40, readFloorCheck: this.#opts.readFloorCheck })
     }
     for (const id of this.#ids) {
       this.#storage.set(id, new SimStorage())
