@@ -17,21 +17,31 @@ export function applyConfChange(conf: ConfState, cc: ConfChange): ConfState | st
   switch (cc.type) {
     case ConfChangeKind.AddLearner:
       if (isVoter || isLearner) return `${cc.id} is already a member`
-      return { voters: [...conf.voters], learners: [...conf.learners, cc.id] }
+      return withStaging([...conf.voters], [...conf.learners, cc.id], cc.promote === true ? [...staged(conf), cc.id] : staged(conf))
     case ConfChangeKind.Promote:
       if (!isLearner) return `${cc.id} is not a learner`
-      return { voters: [...conf.voters, cc.id], learners: conf.learners.filter((x) => x !== cc.id) }
+      return withStaging([...conf.voters, cc.id], conf.learners.filter((x) => x !== cc.id), staged(conf).filter((x) => x !== cc.id))
     case ConfChangeKind.Remove:
       if (!isVoter && !isLearner) return `${cc.id} is not a member`
       if (isVoter && conf.voters.length === 1) return `cannot remove the last voter ${cc.id}`
-      return { voters: conf.voters.filter((x) => x !== cc.id), learners: conf.learners.filter((x) => x !== cc.id) }
+      return withStaging(conf.voters.filter((x) => x !== cc.id), conf.learners.filter((x) => x !== cc.id), staged(conf).filter((x) => x !== cc.id))
     default:
       return `unknown change type ${String((cc as { type: unknown }).type)}`
   }
 }
 
+function staged(c: ConfState): string[] {
+  return c.staging ?? []
+}
+
+/** A ConfState with `staging` only when it is not empty, so configurations without staged learners keep their shape. */
+function withStaging(voters: string[], learners: string[], staging: string[]): ConfState {
+  return staging.length > 0 ? { voters, learners, staging } : { voters, learners }
+}
+
 export function encodeConfChange(cc: ConfChange): Uint8Array {
-  const o = cc.type === 'bootstrap' ? { type: cc.type, conf: cloneConf(cc.conf) } : { type: cc.type, id: cc.id }
+  const o = cc.type === 'bootstrap' ? { type: cc.type, conf: cloneConf(cc.conf) }
+    : cc.promote === true ? { type: cc.type, id: cc.id, promote: true } : { type: cc.type, id: cc.id }
   return new TextEncoder().encode(JSON.stringify(o))
 }
 
@@ -48,14 +58,15 @@ export function decodeConfChange(data: Uint8Array): ConfChange | undefined {
     }
     const kinds: readonly unknown[] = Object.values(ConfChangeKind)
     if (!kinds.includes(o.type) || typeof o.id !== 'string' || o.id === '') return undefined
-    return { type: o.type as ConfChangeKind, id: o.id }
+    if (o.promote !== undefined && (o.promote !== true || o.type !== ConfChangeKind.AddLearner)) return undefined
+    return o.promote === true ? { type: ConfChangeKind.AddLearner, id: o.id, promote: true } : { type: o.type as ConfChangeKind, id: o.id }
   } catch {
     return undefined
   }
 }
 
 export function cloneConf(c: ConfState): ConfState {
-  return { voters: [...c.voters], learners: [...c.learners] }
+  return withStaging([...c.voters], [...c.learners], [...staged(c)])
 }
 
 /**

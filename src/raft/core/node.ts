@@ -55,7 +55,6 @@ export class RaftNode {
   #leadTransferee = ''
   #transferElapsed = 0
   #pendingConfIndex = 0
-  #promoteWhenCaughtUp = new Set<string>()
   #snapshot: Snapshot | undefined
   #snapshotToInstall: Snapshot | undefined
   readonly #receiver = new SnapshotReceiver()
@@ -140,11 +139,12 @@ export class RaftNode {
     return r
   }
 
-  /** Adds a server as a learner; the leader promotes it to voter once it has caught up. */
+  /**
+   * Adds a server as a staged learner; a leader (this one or a later one: the intent is in the
+   * configuration) promotes it to voter once it has caught up.
+   */
   addServer(id: string): ProposeResult {
-    const r = this.proposeConfChange({ type: 'addLearner', id })
-    if (r.ok) this.#promoteWhenCaughtUp.add(id)
-    return r
+    return this.proposeConfChange({ type: 'addLearner', id, promote: true })
   }
 
   /** Hands leadership to `to` (a voter): it is caught up, then told to campaign (TimeoutNow). */
@@ -694,11 +694,10 @@ export class RaftNode {
   }
 
   #maybePromote(id: string, pr: Progress): void {
-    if (!this.#promoteWhenCaughtUp.has(id) || !pr.isLearner) return
+    if (!pr.isLearner || !(this.#conf.current().staging ?? []).includes(id)) return
     if (pr.match + this.#c.learnerCatchUpEntries < this.#log.lastIndex() || pr.match < this.#log.committed) return
     const r = this.proposeConfChange({ type: 'promote', id })
     if (r.ok) {
-      this.#promoteWhenCaughtUp.delete(id)
       this.#c.logger(`${this.id} promotes ${id} to voter (caught up at ${pr.match})`)
     }
   }

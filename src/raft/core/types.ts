@@ -28,6 +28,11 @@ export interface HardState {
 export interface ConfState {
   voters: string[]
   learners: string[]
+  /**
+   * Learners added to become voters (addServer): whichever leader sees one caught up promotes it.
+   * Part of the configuration, so the intent survives leader changes and snapshots; absent when empty.
+   */
+  staging?: string[]
 }
 
 /** One server at a time (Raft dissertation §4.1). WARNING: persisted; only append. */
@@ -35,7 +40,8 @@ export const ConfChangeKind = { AddLearner: 'addLearner', Promote: 'promote', Re
 export type ConfChangeKind = (typeof ConfChangeKind)[keyof typeof ConfChangeKind]
 
 export type ConfChange =
-  | { type: ConfChangeKind; id: string }
+  /** `promote` (addLearner only): the learner is staged, to be promoted once caught up. */
+  | { type: ConfChangeKind; id: string; promote?: boolean }
   /** The first entry of a bootstrapped cluster (index 1, term 1, as hashicorp/raft's BootstrapCluster). */
   | { type: 'bootstrap'; conf: ConfState }
 

@@ -82,6 +82,7 @@ function invalidMeta(m: unknown, msgTerm: number): string | undefined {
   if ((o.term as number) > msgTerm) return 'snapshot term above the message term'
   if (!Array.isArray(conf.voters) || !conf.voters.every(isId) || conf.voters.length === 0) return 'bad snapshot voters'
   if (!Array.isArray(conf.learners) || !conf.learners.every(isId)) return 'bad snapshot learners'
+  if (conf.staging !== undefined && (!Array.isArray(conf.staging) || !conf.staging.every((id) => conf.learners.includes(id)))) return 'bad snapshot staging'
   return undefined
 }
 

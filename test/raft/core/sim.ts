@@ -1,12 +1,23 @@
-import { RaftNode } from '../../../src/raft/core/node.js'
-import type { Entry, HardState, Message, Ready, Snapshot } from '../../../src/raft/core/types.js'
-import { dec, enc, prng } from './network.js'
+import { RaftNode, type InitialState } from '../../../src/raft/core/node.js'
+import type { RaftConfig } from '../../../src/raft/core/config.js'
+import type { Message, Ready } from '../../../src/raft/core/types.js'
+import { mulberry32 } from '../../../src/lib/prng.js'
+import { SafetyChecks } from './sim-checks.js'
+import { SimClients, type ClientReport } from './sim-clients.js'
+import { SimKv, encodeCommand, memoDecoder, type KvCommand, type KvStateMachine } from './sim-kv.js'
+import { PARTITION_KINDS, SimNetwork, describeMessage } from './sim-network.js'
+import { SimStorage } from './sim-storage.js'
 
 /**
- * A small deterministic simulator (TigerBeetle VOPR in spirit): one seeded PRNG drives a virtual
- * clock of ticks, a network that drops, duplicates, delays and so reorders messages, partitions,
- * crashes and restarts from what was persisted. Safety checks run after every step and throw with
- * the seed; `trace` is one line per event, so the same seed gives the same trace.
+ * A deterministic cluster simulator (TigerBeetle's VOPR in spirit). One seeded PRNG drives a virtual
+ * clock of ticks and every fault: a network that drops, delays (so reorders) and duplicates messages
+ * and partitions (an isolated server or leader, halves, a bridge server, one-way cuts), crashes at
+ * any point of a Ready (a prefix of its writes on disk, nothing sent, no advance) or between them,
+ * disks that lose unsynced writes and tear the last record, restarts from what was persisted,
+ * snapshots, membership changes and leadership transfers. Clients read and write a KV state machine
+ * (sim-clients.ts). Safety (sim-checks.ts) is checked after every step and throws with the seed and
+ * the trace; `run()` then heals everything and checks liveness, convergence and linearizability.
+ * The same seed gives the same trace (`traceMessages` adds one line per delivered message).
  */
 export interface SimOptions {
   seed: number
@@ -16,111 +27,251 @@ export interface SimOptions {
   steps?: number
   dropRate?: number
   crashRate?: number
+  /** Chance per step that the network is cut (or healed, when it is cut). */
+  partitionRate?: number
+  /**
+   * Chance that a newly elected leader is fragile: it crashes within 3 ticks, or right after sending
+   * its first appends to a minority only. The Raft paper's Figure 8 is a chain of such leaders.
+   */
+  fragileLeaderRate?: number
+  /**
+   * Every new leader is fragile, and crashes at a Ready (stranding its first appends on a minority,
+   * or on its first commit): leaders come and go with divergent uncommitted tails, as in Figure 8.
+   */
+  leaderChurn?: boolean
+  /** Bytes per append message (1 entry per message at 64: old-term entries then travel without the new leader's). */
+  maxMsgBytes?: number
+  /** KV clients (0 for none). */
+  clients?: number
+  /** Random membership changes while spares remain or the cluster has more than 3 voters. */
+  membership?: boolean
+  /** Random leadership transfers (with faults on). */
+  transfers?: boolean
+  traceMessages?: boolean
+  /**
+   * Check each ReadIndex answer against what was committed before it was asked (on by default; a
+   * test turns it off to show the history checker alone catches stale consistent reads).
+   */
+  readFloorCheck?: boolean
+  /** The raft implementation under test (a test may pass a deliberately broken one). */
+  createNode?: NodeFactory
 }
 
-interface Storage { hardState: HardState; entries: Entry[]; snapshot: Snapshot | undefined }
-interface InFlight { at: number; seq: number; m: Message }
+export type NodeFactory = (config: RaftConfig, initial: InitialState) => RaftNode
+
+export interface SimResult {
+  seed: number
+  steps: number
+  clients: ClientReport | undefined
+}
+
+/** After healing: steps with load, then at most this many quiet steps until every member has converged. */
+const HEAL_LOAD_STEPS = 60
+const HEAL_QUIET_STEPS_MAX = 240
 
 export class Sim {
   readonly trace: string[] = []
+  readonly checks: SafetyChecks
+  readonly clients: SimClients | undefined
   readonly #rand: () => number
   readonly #ids: string[]
   readonly #initial: string[]
   readonly #everAdded = new Set<string>()
-  readonly #opts: Required<SimOptions>
+  readonly #opts: Required<Omit<SimOptions, 'createNode'>> & { createNode: NodeFactory }
   readonly #nodes = new Map<string, RaftNode>()
+  readonly #fsm = new Map<string, KvStateMachine>()
+  readonly #storage = new Map<string, SimStorage>()
   readonly #down = new Map<string, number>()
-  readonly #storage = new Map<string, Storage>()
-  readonly #applied = new Map<string, string[]>()
-  readonly #appliedAt = new Map<number, string>()
-  readonly #committed = new Map<number, { term: number; commitTerm: number }>()
-  readonly #leaderOfTerm = new Map<number, string>()
-  readonly #lastCommit = new Map<string, number>()
-  #queue: InFlight[] = []
-  #seq = 0
+  /** Fragile leaders crash at a tick, at their n-th Ready with appends, or when their commit index passes `commit`. */
+  readonly #doomed = new Map<string, { at: number; appends: number; commit: number }>()
+  readonly #net: SimNetwork
+  readonly #decode: (data: Uint8Array) => KvCommand | undefined = memoDecoder()
+  /** Snapshots installed from a leader, per server (InstallSnapshot completed). */
+  readonly installed = new Map<string, number>()
   #now = 0
-  #isolated = ''
+  #steps = 0
   #healed = false
   #proposals = 0
-  #reads = 0
-  /** ReadIndex requests in flight: the highest index known committed when each was made. */
-  readonly #readFloor = new Map<string, number>()
 
   constructor(opts: SimOptions) {
-    this.#opts = { nodes: 5, spares: 0, steps: 400, dropRate: 0.1, crashRate: 0.01, ...opts }
-    this.#rand = prng(opts.seed)
+    this.#opts = {
+      nodes: 5, spares: 0, steps: 400, dropRate: 0.1, crashRate: 0.01, partitionRate: 0.02, fragileLeaderRate: 0.15, leaderChurn: false, maxMsgBytes: 256,
+      clients: 3, membership: true, transfers: true, traceMessages: false, readFloorCheck: true, ...opts, createNode: opts.createNode ?? ((c, i) => new RaftNode(c, i)),
+    }
+    this.#rand = mulberry32(opts.seed)
+    this.#net = new SimNetwork(this.#rand, { drop: this.#opts.dropRate, duplicate: 0.05, delay: 0.45, longDelay: 0.02 })
+    this.checks = new SafetyChecks((what) => this.#fail(what))
     this.#ids = Array.from({ length: this.#opts.nodes + this.#opts.spares }, (_, i) => `n${i + 1}`)
     this.#initial = this.#ids.slice(0, this.#opts.nodes)
+    if (this.#opts.clients > 0) {
+      const view = {
+        now: () => this.#now,
+        node: (id: string) => this.#nodes.get(id),
+        fsm: (id: string) => this.#fsm.get(id),
+        up: () => [...this.#nodes.keys()],
+        maxCommitted: () => this.#maxCommitted(),
+        fail: (what: string) => this.#fail(what),
+        log: (line: string) => this.#log(line),
+      }
+      this.clients = new SimClients(view, this.#rand, { clients: this.#opts.clients, keys: 3, rate: 0.3, timeoutTicks: 40, readFloorCheck: this.#opts.readFloorCheck })
+    }
     for (const id of this.#ids) {
-      this.#storage.set(id, { hardState: { term: 0, vote: '', commit: 0 }, entries: [], snapshot: undefined })
+      this.#storage.set(id, new SimStorage())
       this.#start(id)
     }
   }
 
-  run(): void {
-    for (let i = 0; i < this.#opts.steps; i++) this.step(true, true)
-    // Heal everything and check that the cluster recovers and converges.
-    this.#isolated = ''
-    this.#healed = true
-    for (const id of [...this.#down.keys()]) this.#restart(id)
-    for (let i = 0; i < 300; i++) this.step(false, i < 200)
-    const leaders = [...this.#nodes.values()].filter((n) => n.role === 'leader')
-    this.#assert(leaders.length === 1, `no single leader after healing (${leaders.length})`)
-    const want = this.#applied.get(leaders[0].id)!.join(',')
-    const conf = leaders[0].conf()
-    for (const id of [...conf.voters, ...conf.learners]) this.#assert(this.#applied.get(id)!.join(',') === want, `${id} did not converge`)
+  get now(): number { return this.#now }
+  get ids(): readonly string[] { return this.#ids }
+  node(id: string): RaftNode | undefined { return this.#nodes.get(id) }
+  fsm(id: string): KvStateMachine | undefined { return this.#fsm.get(id) }
+  isUp(id: string): boolean { return this.#nodes.has(id) }
+  /** The one running leader of the highest term, if any. */
+  leader(): RaftNode | undefined {
+    let best: RaftNode | undefined
+    for (const n of this.#nodes.values()) if (n.role === 'leader' && (best === undefined || n.term > best.term)) best = n
+    return best
   }
 
-  step(faults: boolean, proposals: boolean): void {
+  /** The campaign: `steps` steps with every fault, then heal and check recovery and the client history. */
+  run(): SimResult {
+    for (let i = 0; i < this.#opts.steps; i++) this.step(true, true)
+    this.heal()
+    for (let i = 0; i < HEAL_LOAD_STEPS; i++) this.step(false, true)
+    for (let i = 0; i < HEAL_QUIET_STEPS_MAX; i++) {
+      if (i % 5 === 0 && this.converged() === '' && (this.clients?.busy ?? 0) === 0 && (this.clients?.answeredAfterHeal ?? 1) > 0) break
+      this.clients?.probeWrite()
+      this.step(false, false)
+    }
+    const why = this.converged()
+    if (why !== '') this.#fail(`liveness: ${why}`)
+    this.#checkProbe()
+    const report = this.clients?.report()
+    if (report !== undefined) {
+      if (report.linearizable !== 'ok') this.#fail(`linearizability: consistent reads and writes are ${report.linearizable}\n${report.explanation}`)
+      if (report.impossible > 0) this.#fail(`${report.impossible} read(s) returned a value no earlier state held`)
+      if (report.answeredAfterHeal === 0) this.#fail('liveness: no client write issued after healing was answered')
+    }
+    return { seed: this.#opts.seed, steps: this.#steps, clients: report }
+  }
+
+  /** Ends every fault: the network is whole and reliable, and every crashed server restarts. */
+  heal(): void {
+    this.#healed = true
+    this.#net.heal()
+    this.#doomed.clear()
+    for (const id of [...this.#down.keys()]) this.#restart(id)
+    this.clients?.healed()
+    this.#log('healed: network whole and reliable, all servers up')
+  }
+
+  step(faults: boolean, load: boolean): void {
     this.#now++
+    this.#steps++
     if (faults) this.#faults()
+    for (const [id, at] of this.#down) if (at <= this.#now) this.#restart(id)
     for (const [id, n] of this.#nodes) {
       n.tick()
-      if (proposals && n.role === 'leader' && this.#rand() < 0.3) {
-        const r = n.propose(enc(`p${++this.#proposals}`))
-        if (r.ok) this.#log(`${id} proposes p${this.#proposals} at ${r.index}`)
+      if (load && n.role === 'leader' && this.#rand() < 0.3) {
+        const p = ++this.#proposals
+        const r = n.propose(encodeCommand({ id: `l${p}`, op: 'put', key: '_load', value: `p${p}` }))
+        if (r.ok) this.#log(`${id} proposes p${p} at ${r.index}`)
       }
-      if (proposals && this.#rand() < 0.05) {
-        const ctx = `${id}.r${++this.#reads}`
-        if (n.readIndex(ctx)) this.#readFloor.set(ctx, this.#maxCommitted())
-      }
-      if (proposals && n.role === 'leader' && this.#rand() < 0.01) this.#changeMembership(n)
-      if (proposals && n.role === 'leader' && this.#rand() < 0.01) {
+      if (load && this.#opts.membership && n.role === 'leader' && this.#rand() < 0.01) this.#changeMembership(n)
+      if (load && faults && this.#opts.transfers && n.role === 'leader' && this.#rand() < 0.01) {
         const to = this.#ids[Math.floor(this.#rand() * this.#ids.length)]
         if (n.transferLeadership(to)) this.#log(`${id} transfers leadership to ${to}`)
       }
     }
+    this.clients?.tick(load)
     this.#drain()
-    this.#check()
+    this.checks.step(this.#nodes.values(), (line) => this.#newLeader(line))
+  }
+
+  /** Takes a snapshot on `id` at its applied index, keeping `keep` entries before it. */
+  compact(id: string, keep: number): number | undefined {
+    const n = this.#nodes.get(id)
+    if (n === undefined || n.log.applied <= n.log.snapshotIndex) return undefined
+    const data = this.#fsm.get(id)!.snapshot()
+    const meta = n.compact(n.log.applied, data, keep)
+    if (meta === undefined) return undefined
+    const st = this.#storage.get(id)!
+    // The snapshot file is written and synced before the log is cut behind it.
+    st.saveSnapshot({ meta, data })
+    st.sync()
+    st.rewrite(meta.index - keep)
+    this.#log(`${id} snapshots at ${meta.index}, keeps ${keep} entries before it`)
+    return meta.index
+  }
+
+  crash(id: string, why: string): void {
+    this.#nodes.delete(id)
+    this.#fsm.delete(id)
+    this.#doomed.delete(id)
+    this.#down.set(id, this.#now + 5 + Math.floor(this.#rand() * 20))
+    const r = this.#storage.get(id)!.crash(this.#rand)
+    this.#log(`${id} crashes ${why}${r.lost ? `, losing ${r.lost} unsynced record(s)${r.torn ? ', the first torn' : ''}` : ''}`)
+    this.clients?.crashed(id)
+  }
+
+  /** '' once there is one leader and every member is up with its applied index and state; else why not. */
+  converged(): string {
+    const leaders = [...this.#nodes.values()].filter((n) => n.role === 'leader')
+    if (leaders.length !== 1) return `${leaders.length} leaders after healing`
+    const l = leaders[0]
+    if (l.log.applied !== l.log.lastIndex()) return `the leader ${l.id} applied ${l.log.applied} of ${l.log.lastIndex()}`
+    const want = this.#fsm.get(l.id)!.snapshot().join(',')
+    const conf = l.conf()
+    for (const id of [...conf.voters, ...conf.learners]) {
+      const n = this.#nodes.get(id)
+      if (n === undefined) return `member ${id} is down after healing`
+      if (n.log.applied !== l.log.applied) return `${id} applied ${n.log.applied}, the leader ${l.log.applied}`
+      if (this.#fsm.get(id)!.snapshot().join(',') !== want) return `${id}'s state differs from the leader's`
+    }
+    return ''
+  }
+
+  /** After healing: a proposal on the leader commits and is applied within a few election timeouts. */
+  #checkProbe(): void {
+    const l = this.leader()!
+    const r = l.propose(encodeCommand({ id: 'probe', op: 'put', key: '_probe', value: 'probe' }))
+    if (!r.ok) this.#fail(`liveness: the leader refuses a proposal after healing (${r.reason})`)
+    for (let i = 0; i < 50 && (this.#nodes.get(l.id)?.log.applied ?? 0) < r.index; i++) this.step(false, false)
+    if (this.#fsm.get(l.id)?.get('_probe') !== 'probe') this.#fail(`liveness: a proposal at ${r.index} did not commit after healing`)
   }
 
   #faults(): void {
     const r = this.#rand()
+    const up = [...this.#nodes.keys()]
     if (r < this.#opts.crashRate) {
-      const up = [...this.#nodes.keys()]
-      if (up.length > 0) {
-        const id = up[Math.floor(this.#rand() * up.length)]
-        this.#nodes.delete(id)
-        this.#down.set(id, this.#now + 5 + Math.floor(this.#rand() * 20))
-        this.#log(`${id} crashes`)
+      if (up.length > 0) this.crash(up[Math.floor(this.#rand() * up.length)], 'between steps')
+    } else if (r < this.#opts.crashRate + this.#opts.partitionRate) {
+      if (this.#net.partition !== '' && this.#rand() < 0.5) {
+        this.#net.heal()
+        this.#log('partition healed')
+      } else {
+        const kind = PARTITION_KINDS[Math.floor(this.#rand() * PARTITION_KINDS.length)]
+        this.#log(`partition: ${this.#net.cut(kind, this.#ids, this.leader()?.id ?? '')}`)
       }
-    } else if (r < this.#opts.crashRate + 0.02) {
-      this.#isolated = this.#isolated === '' ? this.#ids[Math.floor(this.#rand() * this.#ids.length)] : ''
-      this.#log(this.#isolated ? `${this.#isolated} isolated` : 'partition healed')
-    } else if (r < this.#opts.crashRate + 0.03) {
-      const up = [...this.#nodes.values()]
-      const n = up[Math.floor(this.#rand() * up.length)]
-      if (n && n.log.applied > n.log.snapshotIndex) {
-        const meta = n.compact(n.log.applied, enc(JSON.stringify(this.#applied.get(n.id))), 2)
-        if (meta) {
-          const st = this.#storage.get(n.id)!
-          st.snapshot = { meta, data: enc(JSON.stringify(this.#applied.get(n.id))) }
-          st.entries = st.entries.filter((e) => e.index > meta.index - 2)
-          this.#log(`${n.id} snapshots at ${meta.index}`)
-        }
+    } else if (r < this.#opts.crashRate + this.#opts.partitionRate + 0.01) {
+      if (up.length > 0) this.compact(up[Math.floor(this.#rand() * up.length)], Math.floor(this.#rand() * 4))
+    }
+    for (const [id, d] of this.#doomed) if (d.at <= this.#now) this.crash(id, 'soon after its election')
+  }
+
+  #newLeader(line: string): void {
+    this.#log(line)
+    if (this.#healed) return
+    for (const n of this.#nodes.values()) {
+      if (n.role === 'leader' && !this.#doomed.has(n.id) && (this.#opts.leaderChurn || this.#rand() < this.#opts.fragileLeaderRate)) {
+        const mode = this.#opts.leaderChurn ? 1 + Math.floor(this.#rand() * 2) : Math.floor(this.#rand() * 3)
+        this.#doomed.set(n.id, {
+          at: mode === 0 ? this.#now + Math.floor(this.#rand() * 6) : Infinity,
+          appends: mode === 1 ? 1 + Math.floor(this.#rand() * 2) : Infinity,
+          commit: mode === 2 ? n.log.committed : Infinity,
+        })
       }
     }
-    for (const [id, at] of this.#down) if (at <= this.#now) this.#restart(id)
   }
 
   /** Adds a spare (once) or removes a member, one change at a time. */
@@ -138,29 +289,27 @@ export class Sim {
     if (r.ok) this.#log(`${n.id} removes ${victim} at ${r.index}`)
   }
 
-  #crashMidReady(id: string, when: string): void {
-    this.#nodes.delete(id)
-    this.#down.set(id, this.#now + 1 + Math.floor(this.#rand() * 10))
-    this.#log(`${id} crashes ${when}`)
-  }
-
   #start(id: string): void {
-    const st = this.#storage.get(id)!
+    const { state, tornBytes } = this.#storage.get(id)!.load()
     const peers = this.#initial.includes(id) ? { voters: this.#initial, learners: [] } : undefined
-    const n = new RaftNode(
-      { id, random: prng(Math.floor(this.#rand() * 2 ** 31)), peers,
-        electionTicks: 10, heartbeatTicks: 1, leaderLeaseTicks: 10, snapshotChunkBytes: 64, maxMsgBytes: 256 },
-      { hardState: st.hardState, entries: st.entries, snapshot: st.snapshot },
+    const n = this.#opts.createNode(
+      { id, random: mulberry32(Math.floor(this.#rand() * 2 ** 31)), peers,
+        electionTicks: 10, heartbeatTicks: 1, leaderLeaseTicks: 10, snapshotChunkBytes: 64, maxMsgBytes: this.#opts.maxMsgBytes },
+      state,
     )
+    const fsm = new SimKv(this.#decode)
+    if (state.snapshot) fsm.restore(state.snapshot.data)
     this.#nodes.set(id, n)
-    this.#applied.set(id, st.snapshot ? (JSON.parse(dec(st.snapshot.data)) as string[]) : [])
-    this.#lastCommit.set(id, n.log.committed)
+    this.#fsm.set(id, fsm)
+    this.checks.started(n)
+    if (tornBytes > 0) this.#log(`${id} drops a torn last record (${tornBytes} bytes)`)
   }
 
   #restart(id: string): void {
     this.#down.delete(id)
     this.#start(id)
-    this.#log(`${id} restarts at term ${this.#nodes.get(id)!.term}`)
+    const n = this.#nodes.get(id)!
+    this.#log(`${id} restarts at term ${n.term}, last ${n.log.lastIndex()}/${n.log.lastTerm()}, commit ${n.log.committed}`)
   }
 
   /** Ready loops and message delivery for this tick, until quiet. */
@@ -171,103 +320,83 @@ export class Sim {
         const rd = n.ready()
         if (rd) { worked = true; this.#handleReady(id, n, rd) }
       }
-      const due = this.#queue.filter((f) => f.at <= this.#now).sort((a, b) => a.at - b.at || a.seq - b.seq)
-      this.#queue = this.#queue.filter((f) => f.at > this.#now)
-      for (const f of due) this.#nodes.get(f.m.to)?.step(f.m)
+      const due = this.#net.due(this.#now)
+      for (const m of due) {
+        const to = this.#nodes.get(m.to)
+        if (this.#opts.traceMessages) this.#log(`${to ? '' : '(down) '}${describeMessage(m)}`)
+        to?.step(m)
+      }
       if (!worked && due.length === 0) return
     }
   }
 
+  /** Persist, send, apply, advance (the Ready contract), with a crash possible at each stage. */
   #handleReady(id: string, n: RaftNode, rd: Ready): void {
     const st = this.#storage.get(id)!
-    // A crash in the middle of a Ready leaves any prefix of its writes, in contract order, and sends nothing.
-    const crashAfter = !this.#healed && this.#rand() < this.#opts.crashRate / 2 ? Math.floor(this.#rand() * 4) : -1
-    if (crashAfter === 0) return this.#crashMidReady(id, 'before persisting')
+    this.checks.appended(n, rd.entries)
+    const crash = !this.#healed && this.#rand() < this.#opts.crashRate / 2 ? Math.floor(this.#rand() * 3) : -1
+    if (rd.snapshot) st.saveSnapshot(rd.snapshot)
+    st.appendEntries(rd.entries)
+    if (rd.hardState) st.setHardState(rd.hardState)
+    // Crashing before the sync leaves any prefix of these writes (and of earlier unsynced ones).
+    if (crash === 0) return this.crash(id, `persisting a Ready (${rd.entries.length} entries)`)
+    if (rd.mustSync) st.sync()
+    if (crash === 1) {
+      const sent = Math.floor(this.#rand() * (rd.messages.length + 1))
+      this.#sendAll(rd.messages.slice(0, sent))
+      return this.crash(id, `after sending ${sent} of ${rd.messages.length} messages`)
+    }
+    const fragile = this.#fragileCrash(id, n, rd)
+    if (fragile === undefined) this.#sendAll(rd.messages)
+    else this.#sendAll(rd.messages.filter((m) => fragile.has(m.to)))
+    const fsm = this.#fsm.get(id)!
     if (rd.snapshot) {
-      const s = rd.snapshot.meta
-      st.snapshot = rd.snapshot
-      st.entries = st.entries.filter((e) => e.index > s.index && n.log.term(e.index) === e.term)
-      this.#applied.set(id, JSON.parse(dec(rd.snapshot.data)) as string[])
-      this.#log(`${id} installs snapshot ${s.index}`)
+      fsm.restore(rd.snapshot.data)
+      this.installed.set(id, (this.installed.get(id) ?? 0) + 1)
+      this.clients?.restored(id, rd.snapshot.meta.index)
+      this.#log(`${id} installs snapshot ${rd.snapshot.meta.index}/${rd.snapshot.meta.term}`)
     }
-    if (crashAfter === 1) return this.#crashMidReady(id, 'after the snapshot')
-    if (rd.entries.length > 0) {
-      const first = rd.entries[0].index
-      // A torn append keeps a prefix of the new entries.
-      const kept = crashAfter === 2 ? rd.entries.slice(0, Math.floor(this.#rand() * (rd.entries.length + 1))) : rd.entries
-      st.entries = [...st.entries.filter((e) => e.index < first), ...kept]
+    for (const rs of rd.readStates) {
+      if (rs.index < 0) this.#fail(`${id} got a negative read index for ${rs.context}`)
+      this.clients?.readState(id, rs)
     }
-    if (crashAfter === 2) return this.#crashMidReady(id, 'during the append')
-    if (rd.hardState) st.hardState = rd.hardState
-    if (crashAfter === 3) return this.#crashMidReady(id, 'before sending')
-    for (const r of rd.readStates) {
-      // Linearizable reads: the read point covers every write committed before the read began.
-      const floor = this.#readFloor.get(r.context)
-      this.#assert(floor !== undefined, `read state ${r.context} was never asked for`)
-      this.#assert(r.index >= floor!, `ReadIndex ${r.context} answered ${r.index} < ${floor} committed before it`)
-      this.#readFloor.delete(r.context)
-      this.#log(`${id} read ${r.context} at ${r.index}`)
-    }
-    for (const m of rd.messages) this.#send(m)
     for (const e of rd.committedEntries) {
-      const key = `${e.index}/${e.term}/${e.type === 'normal' ? dec(e.data) : e.type}`
-      const seen = this.#appliedAt.get(e.index)
-      this.#assert(seen === undefined || seen === key, `state-machine safety: ${id} applies ${key}, another applied ${seen}`)
-      this.#appliedAt.set(e.index, key)
-      this.#applied.get(id)!.push(key)
+      this.checks.applied(id, e)
+      if (e.type !== 'normal') continue
+      const result = fsm.apply(e.index, e.data)
+      this.clients?.applied(id, e, result)
     }
+    if (fragile !== undefined) {
+      const c = n.log.committed
+      return this.crash(id, `at term ${n.term} after its messages reached [${[...fragile]}] only (the rest lost), and applying to ${c}/${n.log.term(c)}`)
+    }
+    if (crash === 2) return this.crash(id, 'before advancing')
     n.advance(rd)
+    this.clients?.serve(id)
   }
 
-  #send(m: Message): void {
-    if (this.#isolated !== '' && (m.from === this.#isolated || m.to === this.#isolated)) return
-    if (!this.#healed && this.#rand() < this.#opts.dropRate) return
-    const copies = !this.#healed && this.#rand() < 0.05 ? 2 : 1
-    for (let i = 0; i < copies; i++) {
-      const delay = this.#rand() < 0.5 ? 0 : 1 + Math.floor(this.#rand() * 3)
-      this.#queue.push({ at: this.#now + delay, seq: ++this.#seq, m })
-    }
+  /**
+   * A fragile leader at its first or second Ready with appends, or the first that moves its commit
+   * index: the servers its messages reach (a minority of the voters, itself included); the rest are
+   * lost as in a partition, and it crashes once it has applied (etcd's raftBeforeLeaderSend and
+   * raftAfterApply failpoints in one). Undefined for any other Ready.
+   */
+  #fragileCrash(id: string, n: RaftNode, rd: Ready): Set<string> | undefined {
+    const doomed = this.#doomed.get(id)
+    if (doomed === undefined) return undefined
+    const commits = rd.hardState !== undefined && rd.hardState.commit > doomed.commit && n.role === 'leader'
+    const appends = rd.messages.some((m) => m.type === 'append') && --doomed.appends === 0
+    if (!commits && !appends) return undefined
+    const others = n.conf().voters.filter((v) => v !== id)
+    return new Set(others.filter(() => this.#rand() < 0.5).slice(0, Math.floor((others.length + 1) / 2) - 1))
   }
 
-  #check(): void {
-    const nodes = [...this.#nodes.values()]
-    for (const n of nodes) {
-      if (n.role === 'leader') {
-        const seen = this.#leaderOfTerm.get(n.term)
-        this.#assert(seen === undefined || seen === n.id, `election safety: ${seen} and ${n.id} lead term ${n.term}`)
-        if (seen === undefined) this.#log(`${n.id} leads term ${n.term}`)
-        this.#leaderOfTerm.set(n.term, n.id)
-        for (let i = n.log.snapshotIndex + 1; i <= n.log.committed; i++) {
-          if (!this.#committed.has(i)) this.#committed.set(i, { term: n.log.term(i)!, commitTerm: n.term })
-        }
-      }
-      this.#assert(n.log.committed >= (this.#lastCommit.get(n.id) ?? 0), `${n.id} commit index went backwards`)
-      this.#lastCommit.set(n.id, n.log.committed)
-    }
-    for (let a = 0; a < nodes.length; a++) for (let b = a + 1; b < nodes.length; b++) this.#checkLogMatching(nodes[a], nodes[b])
-    for (const n of nodes) {
-      if (n.role !== 'leader') continue
-      for (const [i, c] of this.#committed) {
-        if (n.term <= c.commitTerm || i <= n.log.snapshotIndex) continue
-        this.#assert(n.log.term(i) === c.term, `leader completeness: ${n.id} (term ${n.term}) lacks ${i}/${c.term}`)
-      }
-    }
-  }
-
-  /** Raft §5.3: if two logs hold an entry with the same index and term, they are identical up to it. */
-  #checkLogMatching(x: RaftNode, y: RaftNode): void {
-    const lo = Math.max(x.log.snapshotIndex, y.log.snapshotIndex) + 1
-    let matched = false
-    for (let i = Math.min(x.log.lastIndex(), y.log.lastIndex()); i >= lo; i--) {
-      const same = x.log.term(i) === y.log.term(i)
-      if (matched) this.#assert(same, `log matching: ${x.id} and ${y.id} differ at ${i} below a common entry`)
-      else if (same) matched = true
-    }
+  #sendAll(msgs: readonly Message[]): void {
+    for (const m of msgs) this.#net.send(m, this.#now, this.#healed)
   }
 
   #maxCommitted(): number {
-    let max = 0
-    for (const i of this.#committed.keys()) if (i > max) max = i
+    let max = this.checks.maxCommitted
     for (const n of this.#nodes.values()) if (n.log.committed > max) max = n.log.committed
     return max
   }
@@ -287,9 +416,15 @@ export class Sim {
     })
   }
 
-  #assert(ok: boolean, what: string): void {
-    if (!ok) {
-      throw new Error(`SIM_SEED=${this.#opts.seed} at tick ${this.#now}: ${what}\n${this.trace.slice(-30).join('\n')}\n${this.describe().join('\n')}`)
-    }
+  #fail(what: string): never {
+    const tail = this.trace.slice(this.#opts.traceMessages ? -150 : -40)
+    throw new SimFailure(this.#opts.seed, `SIM_SEED=${this.#opts.seed} (${this.#opts.nodes} servers) at tick ${this.#now}: ${what}\n${tail.join('\n')}\n${this.describe().join('\n')}`, what)
+  }
+}
+
+export class SimFailure extends Error {
+  constructor(readonly seed: number, message: string, readonly what: string) {
+    super(message)
+    this.name = 'SimFailure'
   }
 }
