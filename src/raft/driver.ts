@@ -7,7 +7,7 @@
  * Generic over StateMachine: raft knows nothing of the commands it carries.
  */
 import { RaftNode, decodeConfChange, crc32, timingFromRaftMultiplier } from './core/index.js'
-import type { ConfChange, ConfState, Entry, HardState, Message, Ready, Snapshot, SoftState } from './core/types.js'
+import type { ConfChange, ConfState, Entry, HardState, Message, Ready, Snapshot, SnapshotMeta, SoftState } from './core/types.js'
 import type { ApplyResult, Consensus, RaftServer, RaftStorage, StateMachine, Transport } from './types.js'
 import { LeadershipLostError, NotLeaderError, RaftShutdownError } from './errors.js'
 import { systemClock, type Clock, type Timer } from '../lib/clock.js'
@@ -524,17 +524,40 @@ export class RaftDriver implements Consensus {
     if (this.#clock.now() - this.#lastSnapshotAt < intervalMs) return
     this.#lastSnapshotAt = this.#clock.now()
     this.#snapshotting = true
-    // The state is captured now, at `applied`; serializing it may take several turns.
-    this.#snapshotDone = o.fsm
-      .snapshot()
-      .then(async (data) => {
-        const meta = this.#node.compact(applied, data, trailingLogs)
-        if (!meta) return
-        await o.storage.saveSnapshot({ meta, data }, Math.max(0, applied - trailingLogs))
-        this.#snapshotIndex = Math.max(this.#snapshotIndex, meta.index)
-        this.#log('info', `raft: snapshot at index ${meta.index}`)
-      })
-      .catch((err: Error) => this.#log('error', `raft: snapshot failed: ${err.message}`))
-      .finally(() => (this.#snapshotting = false))
+    const done = (meta: SnapshotMeta): void => {
+      this.#snapshotIndex = Math.max(this.#snapshotIndex, meta.index)
+      this.#log('info', `raft: snapshot at index ${meta.index}`)
+    }
+    const failed = (err: Error): void => this.#log('error', `raft: snapshot failed: ${err.message}`)
+    // The state is captured now, at `applied`; serializing it may take several turns. A state
+    // machine and storage that answer at once (a simulation's) keep the whole step synchronous.
+    try {
+      const data = o.fsm.snapshot()
+      if (data instanceof Promise) {
+        this.#snapshotDone = data
+          .then(async (bytes) => {
+            const meta = this.#node.compact(applied, bytes, trailingLogs)
+            if (!meta) return
+            await o.storage.saveSnapshot({ meta, data: bytes }, Math.max(0, applied - trailingLogs))
+            done(meta)
+          })
+          .catch(failed)
+          .finally(() => (this.#snapshotting = false))
+        return
+      }
+      const meta = this.#node.compact(applied, data, trailingLogs)
+      const saved = meta ? o.storage.saveSnapshot({ meta, data }, Math.max(0, applied - trailingLogs)) : undefined
+      if (saved instanceof Promise) {
+        this.#snapshotDone = saved
+          .then(() => done(meta!))
+          .catch(failed)
+          .finally(() => (this.#snapshotting = false))
+        return
+      }
+      if (meta) done(meta)
+    } catch (err) {
+      failed(err as Error)
+    }
+    this.#snapshotting = false
   }
 }

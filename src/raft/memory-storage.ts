@@ -28,7 +28,7 @@ export class MemoryStorage implements RaftStorage {
     for (const e of entries) this.#entries.push(e)
   }
 
-  async saveSnapshot(snapshot: Snapshot, compactThrough: number): Promise<void> {
+  saveSnapshot(snapshot: Snapshot, compactThrough: number): void {
     this.#snapshot = snapshot
     this.#entries = this.#entries.filter((e) => e.index > compactThrough)
   }

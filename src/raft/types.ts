@@ -34,7 +34,7 @@ export interface RaftStorage {
   /** Durable when it returns, if it returns nothing (memory and simulated storage); otherwise when the promise resolves. */
   persist(batch: PersistBatch): Promise<void> | void
   /** Stores a local snapshot of the state machine (durable when this resolves) and drops log entries at or below `compactThrough`, possibly later. */
-  saveSnapshot(snapshot: Snapshot, compactThrough: number): Promise<void>
+  saveSnapshot(snapshot: Snapshot, compactThrough: number): Promise<void> | void
   /** Number of log entries on disk (for tests and stats). */
   logLength(): Promise<number>
   close(): Promise<void>
@@ -50,7 +50,8 @@ export interface RaftStorage {
 export interface StateMachine {
   apply(index: number, data: Uint8Array): unknown
   skip(index: number): void
-  snapshot(): Promise<Uint8Array>
+  /** Bytes now (a simulation's state machine), or a promise of them. */
+  snapshot(): Promise<Uint8Array> | Uint8Array
   restore(data: Uint8Array): void
 }
 
