@@ -46,6 +46,9 @@ export interface SnapshotPolicy {
   trailingLogs: number
 }
 
+/** What a test may read of the core: its role, term, leader, configuration and log. */
+export type CoreView = Pick<RaftNode, 'id' | 'role' | 'term' | 'leader' | 'log' | 'conf'>
+
 interface PendingApply {
   term: number
   resolve: (result: ApplyResult) => void
@@ -249,6 +252,11 @@ export class RaftDriver implements Consensus {
 
   appliedIndex(): number {
     return this.#applied
+  }
+
+  /** The core's observable state, for tests to read (the simulator's safety checks): not for driving it. */
+  get core(): CoreView {
+    return this.#node
   }
 
   stats(): Record<string, string> {

@@ -3,10 +3,11 @@
  * with every fault it has, varied by seed (loss 5-29%, crash rate 1-3%, a spare server that joins
  * and members that leave on every third seed, leader churn on every other), with KV clients checked for linearizability. Used by
  * the campaign tests (CI) and by `npm run sim -- --seeds N [--servers 3|5] [--steps M] [--from S]`,
- * which prints the figures and, for the first failed seed, its trace with every message.
+ * which prints the figures and, for the first failed seed, its trace with every message (`--level core`;
+ * the default `--level driver` runs test/server/sim/driver-campaign.ts the same way).
  */
 import { pathToFileURL } from 'node:url'
-import { Sim, SimFailure, type NodeFactory, type SimOptions } from './sim.js'
+import { Sim, SimFailure, classify, type FailureKind, type NodeFactory, type SimOptions } from './sim.js'
 
 export interface CampaignOptions {
   seeds: number
@@ -22,7 +23,7 @@ export interface CampaignOptions {
   stopAtFirstFailure?: boolean
 }
 
-export interface CampaignFailure { seed: number; kind: 'safety' | 'linearizability' | 'liveness' | 'error'; what: string; message: string }
+export interface CampaignFailure { seed: number; kind: FailureKind; what: string; message: string }
 
 export interface CampaignResult {
   seeds: number
@@ -59,11 +60,7 @@ export function simOptions(seed: number, o: Pick<CampaignOptions, 'servers' | 's
   }
 }
 
-export function classify(what: string): CampaignFailure['kind'] {
-  if (what.startsWith('linearizability') || what.startsWith('ReadIndex') || what.includes('no earlier state held')) return 'linearizability'
-  if (what.startsWith('liveness')) return 'liveness'
-  return 'safety'
-}
+export { classify }
 
 export function campaign(o: CampaignOptions): CampaignResult {
   const start = Date.now()
@@ -108,6 +105,8 @@ export function formatCampaign(r: CampaignResult): string {
 }
 
 // As a program (npm run sim): prints the figures and the first failure's full trace; exit 1 on any failure.
+// `--level driver` (the default) runs the whole server stack (test/server/sim/driver-sim.ts): the core
+// with the driver, the real state machine and the endpoint layer; `--level core` the core alone (sim.ts).
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const arg = (name: string): number | undefined => {
     const i = process.argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`))
@@ -120,20 +119,46 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     }
     return n
   }
+  const li = process.argv.findIndex((a) => a === '--level' || a.startsWith('--level='))
+  const level = li < 0 ? 'driver' : process.argv[li].includes('=') ? process.argv[li].split('=')[1] : process.argv[li + 1]
+  if (level !== 'driver' && level !== 'core') {
+    process.stderr.write(`--level is driver or core, got ${JSON.stringify(level)}\n`)
+    process.exit(2)
+  }
   const o = { seeds: arg('seeds') ?? 1000, from: arg('from'), servers: arg('servers'), steps: arg('steps') }
-  const r = campaign(o)
-  process.stdout.write(`${formatCampaign(r)}\n`)
-  if (r.failures.length) {
-    const first = r.failures[0]
-    process.stdout.write(`failed seeds: ${r.failures.map((f) => `${f.seed} (${f.kind})`).join(' ')}\n` +
-      `replay one: RAFT_SIM_SEED=<n> RAFT_SIM_SERVERS=<3|5> node --test dist/test/raft/core/sim.test.js\n\n`)
-    // The same seed again, with every delivered message in the trace.
-    try {
-      new Sim({ ...simOptions(first.seed, o), traceMessages: true }).run()
-      process.stdout.write(first.message + '\n')
-    } catch (err) {
-      process.stdout.write(`${(err as Error).message}\n`)
+  if (level === 'driver') {
+    const { driverCampaign, driverSimOptions } = await import('../../server/sim/driver-campaign.js')
+    const { DriverSim } = await import('../../server/sim/driver-sim.js')
+    const r = await driverCampaign(o)
+    process.stdout.write(`level: driver (core + driver + FSM + endpoint layer)\n${formatCampaign(r)}\n` +
+      `crashes: ${r.crashes}, snapshots installed from a leader: ${r.snapshotsInstalled}\n`)
+    if (r.failures.length) {
+      const first = r.failures[0]
+      process.stdout.write(`failed seeds: ${r.failures.map((f) => `${f.seed} (${f.kind})`).join(' ')}\n` +
+        `replay one: DRIVER_SIM_SEED=<n> DRIVER_SIM_SERVERS=<servers> node --test dist/test/server/sim/driver-sim.test.js\n\n`)
+      try {
+        await new DriverSim({ ...driverSimOptions(first.seed, o), traceMessages: true }).run()
+        process.stdout.write(first.message + '\n')
+      } catch (err) {
+        process.stdout.write(`${(err as Error).message}\n`)
+      }
+      process.exit(1)
     }
-    process.exit(1)
+  } else {
+    const r = campaign(o)
+    process.stdout.write(`level: core\n${formatCampaign(r)}\n`)
+    if (r.failures.length) {
+      const first = r.failures[0]
+      process.stdout.write(`failed seeds: ${r.failures.map((f) => `${f.seed} (${f.kind})`).join(' ')}\n` +
+        `replay one: RAFT_SIM_SEED=<n> RAFT_SIM_SERVERS=<3|5> node --test dist/test/raft/core/sim.test.js\n\n`)
+      // The same seed again, with every delivered message in the trace.
+      try {
+        new Sim({ ...simOptions(first.seed, o), traceMessages: true }).run()
+        process.stdout.write(first.message + '\n')
+      } catch (err) {
+        process.stdout.write(`${(err as Error).message}\n`)
+      }
+      process.exit(1)
+    }
   }
 }

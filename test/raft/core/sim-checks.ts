@@ -15,6 +15,9 @@ import type { Entry } from '../../../src/raft/core/types.js'
  * - a server's commit index never goes backwards while it runs.
  * `fail` receives the first violation (it throws, with the seed and trace).
  */
+/** What the checks read of a server's core (a RaftNode, or a driver's view of the one it runs). */
+export type CheckedNode = Pick<RaftNode, 'id' | 'role' | 'term' | 'log'>
+
 export class SafetyChecks {
   readonly #leaderOfTerm = new Map<number, string>()
   /** (index, term) -> term before it and a digest of the entry. */
@@ -31,7 +34,7 @@ export class SafetyChecks {
   get maxCommitted(): number { return this.#maxCommitted }
 
   /** Before `n` persists `entries` (a Ready's, or a bootstrap): every entry enters some log this way. */
-  appended(n: RaftNode, entries: readonly Entry[]): void {
+  appended(n: CheckedNode, entries: readonly Entry[]): void {
     for (const e of entries) {
       const prevTerm = n.log.term(e.index - 1)
       if (prevTerm === undefined) this.#fail(`log matching: ${n.id} appends ${e.index}/${e.term} with no entry before it`)
@@ -55,13 +58,13 @@ export class SafetyChecks {
    * A server (re)started: its commit index starts again from what it persisted. What it holds as
    * committed is recorded at the next step (it may have committed it just before crashing).
    */
-  started(n: RaftNode): void {
+  started(n: CheckedNode): void {
     this.#lastCommit.set(n.id, n.log.snapshotIndex)
   }
 
   /** After every step, over the running servers. */
-  step(nodes: Iterable<RaftNode>, log: (line: string) => void): void {
-    const leaders: RaftNode[] = []
+  step(nodes: Iterable<CheckedNode>, log: (line: string) => void): void {
+    const leaders: CheckedNode[] = []
     for (const n of nodes) {
       const last = this.#lastCommit.get(n.id) ?? 0
       if (n.log.committed < last) this.#fail(`${n.id} commit index went backwards (${last} to ${n.log.committed})`)
@@ -97,7 +100,7 @@ export class SafetyChecks {
     if (commitTerm < c.commitTerm) c.commitTerm = commitTerm
   }
 
-  #complete(n: RaftNode, index: number, c: { term: number; commitTerm: number }): void {
+  #complete(n: CheckedNode, index: number, c: { term: number; commitTerm: number }): void {
     if (n.term <= c.commitTerm || index <= n.log.snapshotIndex) return
     const t = n.log.term(index)
     if (t !== c.term) this.#fail(`leader completeness: ${n.id} leads term ${n.term} without ${index}/${c.term} (committed by term ${c.commitTerm}; it has ${t === undefined ? 'nothing' : `term ${t}`} there)`)

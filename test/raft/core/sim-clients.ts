@@ -19,7 +19,7 @@ import { decodeCommand, encodeCommand, type KvCommand, type KvStateMachine } fro
  * Every call and return is recorded with the linearizability checker's event API, in the order seen.
  */
 export type ReadMode = 'consistent' | 'default' | 'stale'
-type OpKind = 'write' | ReadMode
+export type OpKind = 'write' | ReadMode
 
 /** What the clients see of the cluster. */
 export interface ClusterView {
@@ -166,34 +166,7 @@ export class SimClients {
 
   /** Checks the history: consistent reads and writes must be linearizable; other reads are counted. */
   report(): ClientReport {
-    const inLin = (id: number) => this.#kind.get(id) === 'write' || this.#kind.get(id) === 'consistent'
-    const keep = (pick: (id: number) => boolean) => this.events.filter((e) => pick(e.id) && !this.#abandoned.has(e.id))
-    const pendingOutput = () => UNKNOWN
-    const lin = checkEvents(kvModel, keep(inLin), { pendingOutput, stepsMax: STEPS_MAX })
-    const staleOf = (mode: ReadMode) => {
-      const ops = operationsFromEvents(keep((id) => this.#kind.get(id) === 'write' || this.#kind.get(id) === mode), { pendingOutput })
-      return countStaleReads(kvModel, ops.filter((o) => o.input.op !== 'get'), ops.filter((o) => o.input.op === 'get'), { stepsMax: STEPS_MAX })
-    }
-    const d = staleOf('default')
-    const s = staleOf('stale')
-    const count = (k: OpKind) => [...this.#kind].filter(([id, kind]) => kind === k && !this.#abandoned.has(id)).length
-    const returned = new Set(this.events.filter((e) => e.kind === 'return').map((e) => e.id))
-    const writes = count('write')
-    return {
-      ops: this.#kind.size - this.#abandoned.size,
-      writes,
-      unknownWrites: [...this.#kind].filter(([id, k]) => k === 'write' && !returned.has(id)).length,
-      consistentReads: count('consistent'),
-      defaultReads: count('default'),
-      staleModeReads: count('stale'),
-      linearizable: lin.result,
-      explanation: lin.explanation?.text ?? '',
-      staleDefault: d.stale.length,
-      staleStale: s.stale.length,
-      impossible: d.impossible.length + s.impossible.length,
-      undecided: d.undecided.length + s.undecided.length + (d.base === 'unknown' ? 1 : 0) + (s.base === 'unknown' ? 1 : 0),
-      answeredAfterHeal: this.answeredAfterHeal,
-    }
+    return { ...checkHistory(this.events, this.#kind, this.#abandoned), answeredAfterHeal: this.answeredAfterHeal }
   }
 
   #start(client: number): void {
@@ -280,7 +253,43 @@ export class SimClients {
   }
 }
 
-function describeInput(i: KvInput): string {
+/**
+ * The verdict on a client history (shared by the core and the driver-level simulators): writes and
+ * consistent reads must be linearizable; default and stale reads are judged one at a time against
+ * the writes and counted. `kind` names each operation's mode; `abandoned` operations (reads that never
+ * returned, writes known to have had no effect) leave the history.
+ */
+export function checkHistory(events: readonly HistoryEvent<KvInput, KvOutput>[], kind: ReadonlyMap<number, OpKind>, abandoned: ReadonlySet<number>): Omit<ClientReport, 'answeredAfterHeal'> {
+  const inLin = (id: number) => kind.get(id) === 'write' || kind.get(id) === 'consistent'
+  const keep = (pick: (id: number) => boolean) => events.filter((e) => pick(e.id) && !abandoned.has(e.id))
+  const pendingOutput = () => UNKNOWN
+  const lin = checkEvents(kvModel, keep(inLin), { pendingOutput, stepsMax: STEPS_MAX })
+  const staleOf = (mode: ReadMode) => {
+    const ops = operationsFromEvents(keep((id) => kind.get(id) === 'write' || kind.get(id) === mode), { pendingOutput })
+    return countStaleReads(kvModel, ops.filter((o) => o.input.op !== 'get'), ops.filter((o) => o.input.op === 'get'), { stepsMax: STEPS_MAX })
+  }
+  const d = staleOf('default')
+  const s = staleOf('stale')
+  const count = (k: OpKind) => [...kind].filter(([id, x]) => x === k && !abandoned.has(id)).length
+  const returned = new Set(events.filter((e) => e.kind === 'return').map((e) => e.id))
+  const writes = count('write')
+  return {
+    ops: kind.size - abandoned.size,
+    writes,
+    unknownWrites: [...kind].filter(([id, k]) => k === 'write' && !returned.has(id) && !abandoned.has(id)).length,
+    consistentReads: count('consistent'),
+    defaultReads: count('default'),
+    staleModeReads: count('stale'),
+    linearizable: lin.result,
+    explanation: lin.explanation?.text ?? '',
+    staleDefault: d.stale.length,
+    staleStale: s.stale.length,
+    impossible: d.impossible.length + s.impossible.length,
+    undecided: d.undecided.length + s.undecided.length + (d.base === 'unknown' ? 1 : 0) + (s.base === 'unknown' ? 1 : 0),
+  }
+}
+
+export function describeInput(i: KvInput): string {
   if (i.op === 'get') return `get ${i.key}`
   if (i.op === 'put') return `put ${i.key}=${i.value}`
   if (i.op === 'cas') return `cas ${i.key} ${i.expected}=>${i.value}`

@@ -428,3 +428,12 @@ export class SimFailure extends Error {
     this.name = 'SimFailure'
   }
 }
+
+export type FailureKind = 'safety' | 'linearizability' | 'liveness' | 'error'
+
+/** What kind of check a failure's first line names. */
+export function classify(what: string): FailureKind {
+  if (what.startsWith('linearizability') || what.startsWith('ReadIndex') || what.includes('no earlier state held')) return 'linearizability'
+  if (what.startsWith('liveness')) return 'liveness'
+  return 'safety'
+}
