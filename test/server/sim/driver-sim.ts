@@ -112,6 +112,8 @@ export class DriverSim {
   #proposals = 0
   #crashes = 0
   #installs = 0
+  /** The first check that failed inside a promise continuation, thrown by the step loop. */
+  #failure: Error | undefined
 
   constructor(opts: DriverSimOptions) {
     this.#o = {
@@ -135,6 +137,9 @@ export class DriverSim {
         up: () => [...this.#up.keys()],
         idOf: (address) => this.#ids.find((id) => address === addressOf(id)),
         log: (line) => this.#log(line),
+        fail: (what) => {
+          try { this.#fail(what) } catch (err) { this.#failure ??= err as Error }
+        },
       },
       this.#rand,
       { clients: this.#o.clients, keys: 3, rate: 0.3, timeoutTicks: 40 },
@@ -267,6 +272,7 @@ export class DriverSim {
       const ran = this.clock.runDeferred()
       // Continuations may propose or read (deferring a driver loop); what the loops sent may be due now.
       for (let i = 0; i < MICROTASK_TURNS; i++) await null
+      if (this.#failure) throw this.#failure
       quiet = delivered === 0 && ran === 0 ? quiet + 1 : 0
     }
   }
@@ -317,6 +323,11 @@ export class DriverSim {
   #admit(m: Message, token: object): boolean {
     const s = this.#up.get(m.from)
     if (s === undefined || s.dead || s.token !== token) return false
+    // A crash while a Ready's messages go out: the rest of them are lost, and nothing after them happens.
+    if (!this.#healed && this.#rand() < this.#o.crashRate / 20) {
+      this.crash(m.from, `while sending (${m.type} to ${m.to} lost)`)
+      return false
+    }
     const reach = this.#doomed.get(m.from)?.reach
     return reach === undefined || reach.has(m.to)
   }

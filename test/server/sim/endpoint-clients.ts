@@ -26,6 +26,8 @@ export interface EndpointView {
   /** The raft id behind a leader hint (an address). */
   idOf(address: string): string | undefined
   log(line: string): void
+  /** A check failed inside a promise continuation: the simulator throws it at the end of the round. */
+  fail(what: string): void
 }
 
 export interface EndpointClientOptions {
@@ -120,8 +122,8 @@ export class EndpointClients {
       (reply) => {
         if (!this.#current(client, o, s)) return
         const ok = reply.value
-        if (typeof ok !== 'boolean') this.view.log(`client ${client} op ${o.id}: KVS.Apply answered ${JSON.stringify(ok)}`)
-        this.#return(client, o, { kind: 'ok', ok: ok === true })
+        if (typeof ok !== 'boolean') return this.view.fail(`KVS.Apply answered op ${o.id} (${describeInput(input)}) with ${JSON.stringify(ok)}, not a boolean`)
+        this.#return(client, o, { kind: 'ok', ok })
         this.answeredWrites++
         if (o.afterHeal) this.answeredAfterHeal++
         if (ok === true) this.#seen.set(`${client}/${key}`, verb === 'delete' ? { value: null, index: 0 } : { value, index: reply.index })
