@@ -54,6 +54,7 @@ export class Connection {
   /** A refusal was logged: nothing more is said about this connection. */
   #refused = false
   #closeNotified = false
+  #corked = false
 
   constructor(socket: Socket, opts: { role: 'dial' | 'accept'; remote: string; ctx: ConnectionContext; events: ConnectionEvents }) {
     this.#socket = socket
@@ -90,6 +91,15 @@ export class Connection {
     if (this.state !== 'ready' || this.#socket.destroyed) return false
     const queued = this.#socket.writableLength
     if (queued > 0 && queued + frame.byteLength > this.#ctx.limits.maxPeerBufferBytes) return false
+    // The frames of one turn (a Ready's messages, a burst of answers) leave in one writev.
+    if (!this.#corked) {
+      this.#corked = true
+      this.#socket.cork()
+      process.nextTick(() => {
+        this.#corked = false
+        this.#socket.uncork()
+      })
+    }
     this.#socket.write(frame)
     return true
   }

@@ -13,8 +13,8 @@ export const RPC_LIMITS = {
   maxPendingCallsPerPeer: 4096,
   /** Requests one inbound connection may have in progress; more are answered 'overloaded'. */
   maxInflightPerConnection: 1024,
-  /** Inbound connections held at once; more are closed on accept. */
-  maxInboundConnections: 512,
+  /** Inbound connections held at once (servers and, later, client agents forwarding); more are closed on accept. */
+  maxInboundConnections: 8192,
   /** A connection must finish its handshake (TCP connect included) within this. */
   handshakeTimeoutMs: 5_000,
   /** Reconnect backoff after a failed dial or a lost connection: doubles from min to max, with jitter. */

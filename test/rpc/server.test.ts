@@ -259,3 +259,25 @@ test('a peer that stops reading: the outbound buffer is bounded and what does no
   held?.destroy()
   await new Promise<void>((r) => sink.close(() => r()))
 })
+
+test('a peer that accepts but never answers the handshake: a bounded queue meanwhile, then a dial failure that fails calls and drops the queue', async () => {
+  const held: Socket[] = []
+  const mute: Server = createServer((sock) => void held.push(sock))
+  await new Promise<void>((r) => mute.listen(0, '127.0.0.1', r))
+  const target = `127.0.0.1:${(mute.address() as { port: number }).port}`
+  const a = await start('a', { limits: { maxPeerQueueFrames: 10, handshakeTimeoutMs: 300 } })
+  const call = a.rpc.call(target, 'Test.Echo', 0, { timeoutMs: 60_000 })
+  let taken = 0
+  for (let i = 0; i < 20; i++) if (a.rpc.send(target, 'Raft.Message', i)) taken++
+  assert.equal(taken, 9, 'the queue holds 10 frames (the call is one of them)')
+  assert.equal(a.rpc.peerStats()[0]!.state, 'connecting')
+  const r = await call
+  assert.equal(!r.ok && r.error.code, 'unreachable')
+  assert.match(r.ok ? '' : r.error.message, /no handshake within 300 ms/)
+  assert.equal(a.rpc.stats().dropped, 11 + 10, 'what did not fit, then what was queued')
+  assert.equal(a.rpc.stats().refused_timeout, 1)
+  assert.equal(a.rpc.peerStats()[0]!.state, 'backoff')
+  await a.rpc.close()
+  for (const s of held) s.destroy()
+  await new Promise<void>((r) => mute.close(() => r()))
+})
