@@ -6,6 +6,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { FrameKind, FrameReader, RPC_PROTOCOL_VERSION, WireCodec, encodeFrame, encodePreamble, parseAddress, type ReadEvent, type WireMessage } from '../../src/rpc/frame.js'
 import { mulberry32 } from '../../src/lib/prng.js'
+import { readFileSync, readdirSync } from 'node:fs'
+import * as path from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 const codec = new WireCodec()
 
@@ -123,4 +126,17 @@ test('addresses: ip:port and [v6]:port', () => {
     ['::1:8300', undefined],
   ]
   for (const [input, want] of table) assert.deepEqual(parseAddress(input), want, input)
+})
+
+test('the wire format is pure, and no rpc module keeps state at module level', () => {
+  const dir = fileURLToPath(new URL('../../../src/rpc/', import.meta.url))
+  const frame = readFileSync(path.join(dir, 'frame.ts'), 'utf8')
+  for (const re of [/from ['"]node:/, /Date\.now|new Date\(|Math\.random/, /setTimeout|setInterval|setImmediate|process\./]) assert.doesNotMatch(frame, re, `frame.ts must not use ${re}`)
+  const files = readdirSync(dir).filter((f) => f.endsWith('.ts'))
+  assert.ok(files.length >= 5)
+  for (const f of files) {
+    const src = readFileSync(path.join(dir, f), 'utf8')
+    assert.doesNotMatch(src, /^(let|var) /m, `${f}: a module-level variable`)
+    assert.ok(src.split('\n').length <= 800, `${f} is over 800 lines`)
+  }
 })
