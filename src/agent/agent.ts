@@ -17,6 +17,7 @@ import { StateStore } from '../state/store.js'
 import { Fsm } from '../state/fsm.js'
 import { RaftDriver } from '../raft/driver.js'
 import { InMemoryNetwork } from '../raft/inmem-transport.js'
+import { readPeersJson, removePeersJson } from '../raft/peers-json.js'
 import type { Consensus } from '../raft/types.js'
 import { MemoryStorage } from '../raft/memory-storage.js'
 import { SqliteStorage } from '../raft/sqlite-storage.js'
@@ -161,7 +162,9 @@ export class Agent implements ApiContext {
       throw new ConfigError('config', 'bootstrap_expect', `bootstrap_expect=${c.bootstrapExpect} needs multi-server raft, which this build does not have yet: use 1`)
     }
     if (!c.bootstrap && c.bootstrapExpect === 0) this.logger.warn('agent: server has neither bootstrap nor bootstrap_expect; as the only server it elects itself')
-    const storage: RaftStorage = c.dev ? new MemoryStorage() : new SqliteStorage(join(c.dataDir!, 'raft'))
+    const raftDir = c.dev ? undefined : join(c.dataDir!, 'raft')
+    const storage: RaftStorage = raftDir ? new SqliteStorage(raftDir) : new MemoryStorage()
+    const recover = raftDir ? readPeersJson(raftDir) : undefined
     const address = `${c.advertiseAddr}:${c.ports.server}`
     // One voter until servers talk to each other (next: TCP transport, joins, bootstrap_expect).
     this.raft = await RaftDriver.open({
@@ -176,8 +179,10 @@ export class Agent implements ApiContext {
       snapshotThreshold: c.raftSnapshotThreshold,
       snapshotIntervalMs: c.raftSnapshotIntervalMs,
       trailingLogs: c.raftTrailingLogs,
+      recoverConfiguration: recover,
       log: this.#log,
     })
+    if (recover && raftDir) removePeersJson(raftDir)
     this.server = new Server({
       state: this.state,
       raft: this.raft,

@@ -26,6 +26,13 @@ export interface RaftDriverOptions {
   random: () => number
   /** The servers of a new cluster, written as its first entry when storage is empty (this one included). */
   bootstrap?: RaftServer[]
+  /**
+   * Manual recovery of a cluster that lost quorum for good (Consul's raft/peers.json, hashicorp's
+   * RecoverCluster): before starting, everything in the log is applied, a snapshot of the result
+   * is stored with this configuration, and the log is dropped. Every surviving server must be
+   * given the same list.
+   */
+  recoverConfiguration?: RaftServer[]
   /** Addresses of servers known by id (the configuration stores ids; gossip and joins tell addresses). */
   addresses?: ReadonlyMap<string, string>
   /** Consul's performance.raft_multiplier (1..10, default 5). */
@@ -137,7 +144,7 @@ export class RaftDriver implements Consensus {
     const o = this.#o
     const recovered = o.storage.recover()
     let snapshot = recovered.snapshot
-    const entries = recovered.entries
+    let entries = recovered.entries
     if (snapshot && (snapshot.meta.size !== snapshot.data.byteLength || snapshot.meta.crc32 !== crc32(snapshot.data))) {
       throw new RaftShutdownError(`raft: the snapshot at index ${snapshot.meta.index} does not match its metadata`)
     }
@@ -157,6 +164,10 @@ export class RaftDriver implements Consensus {
       this.#snapshotIndex = snapshot.meta.index
     }
     this.#hard = recovered.hardState
+    if (o.recoverConfiguration) {
+      snapshot = await this.#recoverConfiguration(o.recoverConfiguration, snapshot, entries)
+      entries = []
+    }
     const timing = timingFromRaftMultiplier(o.raftMultiplier, this.#tickMs)
     this.#node = new RaftNode(
       {
@@ -166,7 +177,7 @@ export class RaftDriver implements Consensus {
         peers: o.bootstrap ? { voters: o.bootstrap.filter((s) => s.voter).map((s) => s.id), learners: o.bootstrap.filter((s) => !s.voter).map((s) => s.id) } : undefined,
         logger: (line) => this.#log('info', `raft: ${line}`),
       },
-      { hardState: recovered.hardState, snapshot, entries, applied: this.#applied },
+      { hardState: this.#hard, snapshot, entries, applied: this.#applied },
     )
     o.transport.onMessage((m) => this.#receive(m))
     this.#ticker = this.#clock.setInterval(() => this.#tick(), this.#tickMs)
@@ -179,6 +190,37 @@ export class RaftDriver implements Consensus {
     } else {
       this.#kick()
     }
+  }
+
+  /** See RaftDriverOptions.recoverConfiguration. Returns the snapshot the server now starts from. */
+  async #recoverConfiguration(servers: RaftServer[], snapshot: Snapshot | undefined, entries: Entry[]): Promise<Snapshot> {
+    const o = this.#o
+    if (!servers.some((s) => s.voter)) throw new RaftShutdownError('raft: a recovery configuration needs at least one voter')
+    // Uncommitted entries too, as hashicorp's RecoverCluster: a survivor may hold the only copy of an acknowledged write.
+    for (const e of entries) {
+      if (e.index <= this.#applied) continue
+      if (e.type === 'normal') {
+        try {
+          o.fsm.apply(e.index, e.data)
+        } catch (err) {
+          this.#log('warn', `raft: recovery: entry ${e.index} failed to apply: ${(err as Error).message}`)
+        }
+      } else o.fsm.skip(e.index)
+      this.#applied = e.index
+    }
+    const last = entries.at(-1)
+    const index = last?.index ?? snapshot?.meta.index ?? 0
+    const term = last?.term ?? snapshot?.meta.term ?? 0
+    const data = await o.fsm.snapshot()
+    const conf: ConfState = { voters: servers.filter((s) => s.voter).map((s) => s.id), learners: servers.filter((s) => !s.voter).map((s) => s.id) }
+    for (const s of servers) this.#addresses.set(s.id, s.address)
+    const recovered: Snapshot = { meta: { index, term, conf, size: data.byteLength, crc32: crc32(data) }, data }
+    this.#hard = { term: Math.max(this.#hard.term, term), vote: '', commit: index }
+    await o.storage.persist({ snapshot: recovered, entries: [], hardState: this.#hard })
+    this.#applied = index
+    this.#snapshotIndex = index
+    this.#log('info', `raft: recovered the cluster configuration at index ${index}: ${servers.map((s) => `${s.id} (${s.address})`).join(', ')}`)
+    return recovered
   }
 
   // ---- Consensus ------------------------------------------------------------------------------

@@ -27,13 +27,13 @@ class Cluster {
   readonly servers = new Map<string, { raft: RaftDriver; fsm: Fsm; storage: MemoryStorage }>()
   readonly logs: string[] = []
 
-  async start(id: string, bootstrap: RaftServer[] | undefined, opts: { snapshotThreshold?: number } = {}): Promise<void> {
+  async start(id: string, bootstrap: RaftServer[] | undefined, opts: { snapshotThreshold?: number; storage?: MemoryStorage; recover?: RaftServer[] } = {}): Promise<void> {
     const fsm = new Fsm(new StateStore())
-    const storage = new MemoryStorage()
+    const storage = opts.storage ?? new MemoryStorage()
     const opening = RaftDriver.open({
       id, address: addr(id), storage, fsm, clock: this.clock, random: this.random, transport: this.net.connect(id),
       bootstrap, addresses: new Map(['a', 'b', 'c', 'd', 'e'].map((x) => [x, addr(x)])), raftMultiplier: 1, tickMs: TICK_MS,
-      snapshotThreshold: opts.snapshotThreshold ?? 1_000_000, snapshotIntervalMs: 0, trailingLogs: 2,
+      snapshotThreshold: opts.snapshotThreshold ?? 1_000_000, snapshotIntervalMs: 0, trailingLogs: 2, recoverConfiguration: opts.recover,
       log: (level, m) => this.logs.push(`${id} ${level} ${m}`),
     })
     await this.settle()
@@ -184,5 +184,37 @@ test('garbage on the transport is dropped: no crash, no change to the log', asyn
   assert.ok(c.logs.some((l) => l.startsWith(`${victim} `) && l.includes('malformed message')), 'each one is logged')
   assert.equal(c.leaders().length, 1, 'the leader keeps its lease against a stranger\'s vote request')
   await c.await(c.servers.get(leader)!.raft.apply(put('k', 'w')))
+  await c.stop()
+})
+
+test('peers.json recovery: the one survivor of three comes back with every write, as the only voter', async () => {
+  const c = new Cluster()
+  for (const id of ['a', 'b', 'c']) await c.start(id, voters('a', 'b', 'c'))
+  const leader = await c.leader()
+  for (let i = 0; i < 5; i++) await c.await(c.servers.get(leader)!.raft.apply(put(`k/${i}`, String(i))))
+  await c.run(1000)
+  const survivor = ['a', 'b', 'c'].find((id) => id !== leader)!
+  // Two servers are lost for good; the survivor alone has no quorum.
+  for (const id of ['a', 'b', 'c'].filter((x) => x !== survivor)) {
+    await c.servers.get(id)!.raft.close()
+    c.servers.delete(id)
+  }
+  const storage = c.servers.get(survivor)!.storage
+  await c.run(5000)
+  assert.equal(c.servers.get(survivor)!.raft.isLeader(), false, 'no leader without a quorum')
+  await c.servers.get(survivor)!.raft.close()
+  c.servers.delete(survivor)
+  await c.start(survivor, undefined, { storage, recover: [{ id: survivor, address: addr(survivor), voter: true }] })
+  const raft = c.servers.get(survivor)!.raft
+  assert.equal(raft.isLeader(), true, 'the recovered server leads alone')
+  assert.deepEqual(raft.servers(), [{ id: survivor, address: addr(survivor), voter: true }])
+  for (let i = 0; i < 5; i++) assert.equal(c.value(survivor, `k/${i}`), String(i), 'its data is all there')
+  await c.await(raft.apply(put('after', 'recovery')))
+  // And it stays recovered across a plain restart.
+  await raft.close()
+  c.servers.delete(survivor)
+  await c.start(survivor, undefined, { storage })
+  assert.equal(c.value(survivor, 'after'), 'recovery')
+  assert.equal(c.servers.get(survivor)!.raft.isLeader(), true)
   await c.stop()
 })
