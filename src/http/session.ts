@@ -1,7 +1,7 @@
 import type { Router } from './router.js'
 import type { ApiContext } from './context.js'
 import type { ApiRequest } from './request.js'
-import { checkDatacenter, serverRead } from './blocking.js'
+import { checkDatacenter, serverRead, withOptions } from './blocking.js'
 import { readJsonBody } from './body.js'
 import { sessionJson } from './views.js'
 import { badRequest, HttpError, notFound } from '../lib/errors.js'
@@ -24,13 +24,13 @@ export function registerSessionRoutes(router: Router, ctx: ApiContext): void {
   router.prefix('/v1/session/info/', {
     GET: (req) => {
       const id = req.pathArg('/v1/session/info/', 'session')
-      return read(req, ctx, (opts, call) => ctx.server.session.get({ ...opts, id }, call))
+      return read(req, ctx, (opts, call) => ctx.server.session.get(withOptions({ id }, opts), call))
     },
   })
   router.prefix('/v1/session/node/', {
     GET: (req) => {
       const node = req.pathArg('/v1/session/node/', 'node name')
-      return read(req, ctx, (opts, call) => ctx.server.session.nodeSessions({ ...opts, node }, call))
+      return read(req, ctx, (opts, call) => ctx.server.session.nodeSessions(withOptions({ node }, opts), call))
     },
   })
   router.exact('/v1/session/list', { GET: (req) => read(req, ctx, (opts, call) => ctx.server.session.list(opts, call)) })

@@ -2,7 +2,7 @@ import type { Router } from './router.js'
 import type { ApiContext } from './context.js'
 import type { ApiRequest } from './request.js'
 import { Reply } from './reply.js'
-import { checkDatacenter, queryOptions, setMeta } from './blocking.js'
+import { checkDatacenter, queryOptions, setMeta, withOptions } from './blocking.js'
 import { badRequest, tooLarge } from '../lib/errors.js'
 import { field, parseJson, toJson } from '../lib/json.js'
 import { toUint64 } from '../lib/uint64.js'
@@ -72,7 +72,7 @@ async function txn(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   // Read-only transactions need no log entry (Consul's Txn.Read): a read with the query options.
   if (ops.every((op) => KV_READ_VERBS.has(op.Verb))) {
     const { minQueryIndex: _index, maxQueryTimeMs: _wait, ...opts } = queryOptions(req, ctx)
-    const reply = await ctx.server.txn.read({ ...opts, ops })
+    const reply = await ctx.server.txn.read(withOptions({ ops }, opts))
     setMeta(req, reply.meta)
     outcome = reply.value
   } else {
