@@ -62,8 +62,24 @@ export class EndpointCore implements BlockingEnv {
     return undefined
   }
 
-  /** A read endpoint: consistency, then the blocking loop, then the meta. */
-  async read<T>(opts: QueryOptions, call: CallContext | undefined, query: QueryFn<T>): Promise<QueryReply<T>> {
+  /**
+   * A read endpoint: consistency, then the blocking loop, then the meta. A read that neither
+   * blocks nor needs a barrier (most of them) is evaluated at once, without the loop's promises.
+   */
+  read<T>(opts: QueryOptions, call: CallContext | undefined, query: QueryFn<T>): Promise<QueryReply<T>> {
+    if (opts.minQueryIndex || opts.consistency === 'consistent') return this.#readBlocking(opts, call, query)
+    try {
+      this.checkDatacenter(opts.datacenter)
+      const consistency = opts.consistency ?? 'default'
+      this.#barrier(consistency)
+      const result = query(undefined)
+      return Promise.resolve({ value: result.value, meta: this.meta(result.index, consistency, undefined) })
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  async #readBlocking<T>(opts: QueryOptions, call: CallContext | undefined, query: QueryFn<T>): Promise<QueryReply<T>> {
     this.checkDatacenter(opts.datacenter)
     const consistency = opts.consistency ?? 'default'
     const { result, outcome } = await runBlockingQuery(
