@@ -73,7 +73,9 @@ export class StateStore {
 
   kvGet(ws: WatchSet | undefined, key: string): { index: number; entry: DirEntry | undefined } {
     ws?.key(this.kvWatches, key)
-    return { index: this.kv.keyIndex(key), entry: this.kv.get(key) }
+    // One tree lookup, not two: a present key's index is its ModifyIndex (keyIndex).
+    const entry = this.kv.get(key)
+    return { index: entry ? entry.ModifyIndex : this.kv.keyIndex(key), entry }
   }
 
   kvList(ws: WatchSet | undefined, prefix: string): { index: number; entries: DirEntry[] } {
