@@ -18,7 +18,7 @@ import { encodeRecord, fitGroups, makeGroup, type RecordGroup } from './truncate
 import { fitsWhole, pickGroups, renderWhole, type WholeAnswer } from './fast-path.js'
 import { DNS_LIMITS } from './limits.js'
 import { parseDurationMs } from '../lib/duration.js'
-import { findPreparedQuery, matchesQuery, type PreparedQuerySource } from '../state/prepared-query.js'
+import type { PreparedQueryView } from '../server/internal-endpoint.js'
 
 /** What the router reads from the catalog; `CatalogTables` has this shape. */
 export interface CatalogView {
@@ -44,7 +44,7 @@ export interface RouterOptions {
   random?: () => number
   cache?: AnswerCache<Resolution>
   /** Prepared queries for `<name>.query.<domain>`; without it those names are unknown. */
-  preparedQueries?: () => PreparedQuerySource | undefined
+  preparedQueries?: () => PreparedQueryView | undefined
   /** Told of every whole UDP answer kept for the fast path and of every clear (the UDP workers' copy). */
   mirror?: WholeAnswerMirror
 }
@@ -340,7 +340,7 @@ export class DnsRouter {
       }
       case 'query': {
         const source = this.#opts.preparedQueries?.()
-        const pq = source && before.length === 1 ? findPreparedQuery(source, before[0]!) : undefined
+        const pq = source && before.length === 1 ? source.find(before[0]!) : undefined
         if (!pq) return res('NXDOMAIN')
         const real = this.#names().services.get(pq.Service.Service.toLowerCase())
         if (real === undefined) return res('NXDOMAIN')
@@ -352,7 +352,7 @@ export class DnsRouter {
             // A bad TTL in a stored query falls back to the configured one rather than failing the lookup.
           }
         }
-        return this.#service(name, real, { match: (svc, node) => matchesQuery(pq, svc, node.Meta), onlyPassing: pq.Service.OnlyPassing === true, ignore: new Set(pq.Service.IgnoreCheckIDs ?? []), ttlMs }, q.type, domain, cfg, res)
+        return this.#service(name, real, { match: (svc, node) => source!.matches(pq, svc, node.Meta), onlyPassing: pq.Service.OnlyPassing === true, ignore: new Set(pq.Service.IgnoreCheckIDs ?? []), ttlMs }, q.type, domain, cfg, res)
       }
       case 'addr':
         return this.#addr(name, before, q.type, cfg, res)

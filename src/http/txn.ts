@@ -7,7 +7,8 @@ import { badRequest, tooLarge } from '../lib/errors.js'
 import { field, parseJson, toJson } from '../lib/json.js'
 import { toUint64 } from '../lib/uint64.js'
 import { LIMITS } from '../lib/limits.js'
-import { KV_READ_VERBS, type KvOp, type KvVerb } from '../state/commands.js'
+import type { KvOp, KvVerb } from '../state/commands.js'
+import { isReadOnlyTxn } from '../server/kvs-endpoint.js'
 import type { TxnOutcome } from '../state/store.js'
 import { kvPairJson } from './kv.js'
 
@@ -70,7 +71,7 @@ async function txn(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
 
   let outcome: TxnOutcome
   // Read-only transactions need no log entry (Consul's Txn.Read): a read with the query options.
-  if (ops.every((op) => KV_READ_VERBS.has(op.Verb))) {
+  if (isReadOnlyTxn(ops)) {
     const { minQueryIndex: _index, maxQueryTimeMs: _wait, ...opts } = queryOptions(req, ctx)
     const reply = await ctx.server.txn.read(withOptions({ ops }, opts))
     setMeta(req, reply.meta)

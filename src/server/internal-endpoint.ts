@@ -6,7 +6,7 @@
  * `preparedQueries` are that local, read-only view.
  */
 import type { CatalogTables, CheckRecord, NodeRecord, ServiceRecord } from '../state/catalog.js'
-import type { PreparedQuerySource } from '../state/prepared-query.js'
+import { findPreparedQuery, matchesQuery, type PreparedQuery, type PreparedQuerySource } from '../state/prepared-query.js'
 import type { EndpointCore } from './core.js'
 import type { CallContext, QueryOptions, QueryReply } from './types.js'
 
@@ -76,9 +76,25 @@ export class InternalEndpoint {
     return this.core.state.catalog.nodeChecks(node)
   }
 
-  /** Prepared queries as they are now on this server. */
-  preparedQueries(): PreparedQuerySource {
+  /** Prepared queries as they are now on this server, with the lookup and matching DNS needs. */
+  preparedQueries(): PreparedQueryView {
     const { state } = this.core
-    return { generation: () => state.queries.generation(), list: () => state.queries.list() }
+    return preparedQueryView({ generation: () => state.queries.generation(), list: () => state.queries.list() })
+  }
+}
+
+/** Prepared queries as DNS resolves them: by name or template, and whether a service instance matches. */
+export interface PreparedQueryView extends PreparedQuerySource {
+  find(label: string): PreparedQuery | undefined
+  matches(query: PreparedQuery, service: ServiceRecord, nodeMeta: Record<string, string>): boolean
+}
+
+/** The view over any source of prepared queries (the state's, or a test's). */
+export function preparedQueryView(source: PreparedQuerySource): PreparedQueryView {
+  return {
+    generation: () => source.generation(),
+    list: () => source.list(),
+    find: (label) => findPreparedQuery(source, label),
+    matches: matchesQuery,
   }
 }

@@ -37,6 +37,11 @@ export interface TxnReadRequest extends QueryOptions {
   ops: KvOp[]
 }
 
+/** Whether a transaction only reads: then it needs no log entry (Consul's Txn.Read). The one place this is decided. */
+export function isReadOnlyTxn(ops: readonly KvOp[]): boolean {
+  return ops.every((op) => KV_READ_VERBS.has(op.Verb))
+}
+
 export class KvsEndpoint {
   constructor(readonly core: EndpointCore) {}
 
@@ -93,7 +98,7 @@ export class TxnEndpoint {
 
   /** A read-only transaction, answered from the state without a log entry. */
   read(req: TxnReadRequest): Promise<QueryReply<TxnOutcome>> {
-    if (!req.ops.every((op) => KV_READ_VERBS.has(op.Verb))) return Promise.reject(new Error('Txn.Read: a write verb in a read-only transaction'))
+    if (!isReadOnlyTxn(req.ops)) return Promise.reject(new Error('Txn.Read: a write verb in a read-only transaction'))
     return this.core.readOnce(req, () => {
       const { index, outcome } = this.core.state.txnRead(req.ops)
       return { index, value: outcome }

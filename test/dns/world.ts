@@ -1,3 +1,4 @@
+import { preparedQueryView } from '../../src/server/internal-endpoint.js'
 /**
  * A catalog built through the real FSM, a router over it, and helpers that send a query through
  * the wire format both ways (so what the tests read is what a client would decode).
@@ -53,7 +54,7 @@ export class World {
       nowSeconds: () => 1_700_000_000,
       random: rand(seed),
       cache: opts.cache === false ? undefined : this.cache,
-      preparedQueries: () => ({ generation: () => this.#generation, list: () => this.queries }),
+      preparedQueries: () => preparedQueryView({ generation: () => this.#generation, list: () => this.queries }),
     })
     this.cache.attach(this.state.catalogWatches, () => this.router.catalogChanged())
     this.handler = new DnsHandler({ router: this.router, config: () => this.config })
