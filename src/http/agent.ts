@@ -110,11 +110,13 @@ async function service(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   if (wantHash && current?.hash === wantHash) {
     // ?wait applies to hash blocking as to index blocking (default 5m, max 10m).
     const { waitMs } = blockingParams(req, { defaultWaitMs: ctx.limits.defaultQueryTimeMs, maxWaitMs: ctx.limits.maxQueryTimeMs })
-    const deadline = Date.now() + waitMs
-    while (current?.hash === wantHash && Date.now() < deadline) {
-      const ws = new WatchSet()
+    // The agent's own registrations (local state, not the replicated store), on the server's clock.
+    const { clock } = ctx.server
+    const deadline = clock.now() + waitMs
+    while (current?.hash === wantHash && clock.now() < deadline) {
+      const ws = new WatchSet(clock)
       ws.key(ctx.local.watches, 'local')
-      if ((await ws.wait(deadline - Date.now(), req.signal)) !== 'changed') break
+      if ((await ws.wait(deadline - clock.now(), req.signal)) !== 'changed') break
       current = render()
     }
   }
