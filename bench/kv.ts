@@ -38,8 +38,11 @@ const VALUE = Array.from({ length: 100 }, (_, i) => String.fromCharCode(33 + ((i
 const keyName = (i: number): string => `bench/key-${String(i).padStart(3, '0')}`
 const b64 = (s: string): string => Buffer.from(s).toString('base64')
 
+/** `before` is an older build of ours (--baseline=DIR), measured in the same run: "no slower than before". */
+type Side = 'ours' | 'etcd' | 'before'
+
 interface Target {
-  side: 'ours' | 'etcd'
+  side: Side
   url: string
   pid: number | undefined
   requests: Record<Op, LuaRequest[]>
@@ -48,10 +51,10 @@ interface Target {
   verify: () => Promise<void>
 }
 
-function oursTarget(url: string, pid: number | undefined): Target {
+function oursTarget(url: string, pid: number | undefined, side: Side = 'ours'): Target {
   const keys = Array.from({ length: KEY_COUNT }, (_, i) => keyName(i))
   return {
-    side: 'ours',
+    side,
     url,
     pid,
     requests: {
@@ -103,10 +106,10 @@ async function inBatches<T>(items: readonly T[], fn: (item: T) => Promise<void>)
   for (let i = 0; i < items.length; i += 16) await Promise.all(items.slice(i, i + 16).map(fn))
 }
 
-async function startAgent(): Promise<Server & { url: string; dataDir: string }> {
+async function startAgent(bin = CONSUL_BIN): Promise<Server & { url: string; dataDir: string }> {
   const dataDir = tempDir('consul-bench-agent-')
   const port = await freePort()
-  const args = [CONSUL_BIN, 'agent', '-server', '-bootstrap-expect=1', `-data-dir=${dataDir}`, '-node=bench', '-bind=127.0.0.1', `-http-port=${port}`, '-dns-port=-1']
+  const args = [bin, 'agent', '-server', '-bootstrap-expect=1', `-data-dir=${dataDir}`, '-node=bench', '-bind=127.0.0.1', `-http-port=${port}`, '-dns-port=-1']
   const server = await startServer({ name: 'consul agent', cmd: process.execPath, args, ready: (out) => /agent: started/.test(out) })
   return { ...server, url: `http://127.0.0.1:${port}`, dataDir }
 }
@@ -155,6 +158,7 @@ interface Cell {
   connections: number
   ours: Measured
   etcd: Measured | undefined
+  before: Measured | undefined
 }
 
 const errorCount = (r: LoadResult): number => r.non2xx + r.socketErrors.connect + r.socketErrors.read + r.socketErrors.write + r.socketErrors.timeout
@@ -173,6 +177,8 @@ const fmtLat = (r: LoadResult | undefined): string => (r ? `${fmtMs(r.p50Ms)} / 
 
 function table(cells: readonly Cell[]): string {
   const head = ['op', 'conns', 'ours req/s', 'etcd req/s', 'ratio', 'ours p50/p99 ms', 'etcd p50/p99 ms', 'p99 ours/etcd', 'cpu us/req ours/etcd', 'errors ours/etcd', 'target', 'result']
+  const withBefore = cells.some((c) => c.before)
+  if (withBefore) head.push('before req/s', 'ours/before', 'cpu us/req before')
   const rows = cells.map((c) => [
     c.op,
     String(c.connections),
@@ -186,6 +192,7 @@ function table(cells: readonly Cell[]): string {
     `${errorCount(c.ours)} / ${c.etcd ? errorCount(c.etcd) : '-'}`,
     `>= ${TARGETS[c.op]}x`,
     verdict(c),
+    ...(withBefore ? [c.before ? fmtRps(c.before.rps) : '-', c.before ? `${(c.ours.rps / c.before.rps).toFixed(2)}x` : '-', fmtCpu(c.before)] : []),
   ])
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
   // Text columns left-aligned, numbers right-aligned, as a reader scans them.
@@ -194,12 +201,19 @@ function table(cells: readonly Cell[]): string {
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n')
 }
 
-function gitCommit(): string | undefined {
-  const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' })
+function gitCommit(dir = ROOT): string | undefined {
+  const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: dir, encoding: 'utf8' })
   return r.status === 0 ? r.stdout.trim() : undefined
 }
 
-export async function runKvBench(_args: readonly string[]): Promise<number> {
+export async function runKvBench(args: readonly string[]): Promise<number> {
+  // --baseline=DIR: a built checkout of an older commit (npm ci && npm run build there), run as a third side.
+  const baselineDir = args.find((a) => a.startsWith('--baseline='))?.slice('--baseline='.length)
+  const baselineBin = baselineDir ? join(baselineDir, 'bin', 'consul.js') : undefined
+  if (baselineBin && !existsSync(baselineBin)) {
+    process.stderr.write(`--baseline: ${baselineBin} does not exist (expected a built checkout)\n`)
+    return 2
+  }
   const seconds = Number(process.env.BENCH_SECONDS ?? 10)
   if (!Number.isInteger(seconds) || seconds < 1) {
     process.stderr.write(`BENCH_SECONDS must be a whole number of seconds >= 1, got ${JSON.stringify(process.env.BENCH_SECONDS)}\n`)
@@ -217,13 +231,14 @@ export async function runKvBench(_args: readonly string[]): Promise<number> {
   const cores = cpus().length
   const warmupS = Math.min(2, seconds)
   const perServer = 2 * CONNECTIONS.length * (seconds + OPEN_S) + 2 * warmupS + (wrk ? seconds : 0)
-  const estimate = perServer * (haveEtcd ? 2 : 1)
+  const estimate = perServer * ((haveEtcd ? 2 : 1) + (baselineBin ? 1 : 0))
   process.stdout.write(
     `KV benchmark: PUT (100-byte value, random key of ${KEY_COUNT}) and GET (random preloaded key), ${CONNECTIONS.join('/')} connections, ${seconds}s per cell (BENCH_SECONDS), about ${Math.ceil(estimate / 60)} min.\n` +
       `Load generator: ${wrk ? `wrk (${firstLine(wrk, ['--version']) ?? 'unknown version'}), threads = min(2, connections)` : 'built-in Node client'}.\n` +
       `Machine: ${cores} cores (${cpus()[0]?.model ?? 'unknown'}); the load generator, etcd and our agent all share them, equally for both sides.\n` +
       `Ours: node bin/consul.js agent -server -bootstrap-expect=1 (raft log in SQLite, fsync per group commit).\n` +
-      (haveEtcd ? `etcd: ${firstLine(ETCD_BIN, ['--version']) ?? 'unknown version'}, single member, HTTP/JSON gateway (/v3/kv/put, /v3/kv/range), default fsync.\n` : ''),
+      (haveEtcd ? `etcd: ${firstLine(ETCD_BIN, ['--version']) ?? 'unknown version'}, single member, HTTP/JSON gateway (/v3/kv/put, /v3/kv/range), default fsync.\n` : '') +
+      (baselineDir ? `Before: the same agent from ${baselineDir} (${gitCommit(baselineDir) ?? 'not a git checkout'}), run the same way.\n` : ''),
   )
 
   // Other processes on the machine distort every req/s figure; say so up front rather than
@@ -247,6 +262,12 @@ export async function runKvBench(_args: readonly string[]): Promise<number> {
       started.push(etcd)
       targets.push(etcdTarget(etcd.url, etcd.proc.pid))
       process.stdout.write(`started etcd at ${etcd.url} (data dir ${etcd.dataDir})\n`)
+    }
+    if (baselineBin) {
+      const before = await startAgent(baselineBin)
+      started.push(before)
+      targets.push(oursTarget(before.url, before.proc.pid, 'before'))
+      process.stdout.write(`started the baseline agent at ${before.url} (data dir ${before.dataDir})\n`)
     }
     for (const t of targets) {
       await t.preload()
@@ -280,10 +301,10 @@ export async function runKvBench(_args: readonly string[]): Promise<number> {
           results[t.side] = await load(t, op, connections, seconds)
           const r = results[t.side]!
           process.stdout.write(
-            `  ${op} c=${String(connections).padEnd(3)} ${t.side.padEnd(4)}: ${fmtRps(r.rps).padStart(7)} req/s  p50 ${fmtMs(r.p50Ms)} ms  p99 ${fmtMs(r.p99Ms)} ms  cpu ${fmtCpu(r)} us/req  errors ${errorCount(r)}${r.tcp ? `  listen overflows ${r.tcp.listenOverflows}` : ''}\n`,
+            `  ${op} c=${String(connections).padEnd(3)} ${t.side.padEnd(6)}: ${fmtRps(r.rps).padStart(7)} req/s  p50 ${fmtMs(r.p50Ms)} ms  p99 ${fmtMs(r.p99Ms)} ms  cpu ${fmtCpu(r)} us/req  errors ${errorCount(r)}${r.tcp ? `  listen overflows ${r.tcp.listenOverflows}` : ''}\n`,
           )
         }
-        cells.push({ op, connections, ours: results.ours!, etcd: results.etcd })
+        cells.push({ op, connections, ours: results.ours!, etcd: results.etcd, before: results.before })
       }
     }
     // wrk's own way (connections open as the load starts), for the record: not a pass/fail cell.
@@ -319,6 +340,7 @@ export async function runKvBench(_args: readonly string[]): Promise<number> {
       machine: { cores, cpu: cpus()[0]?.model, node: process.version, busyBeforeStart: busyBefore ?? null, loadAverageBefore: loadBefore, loadAverageAfter: loadAfter },
       loadGenerator: wrk ? { tool: 'wrk', version: firstLine(wrk, ['--version']), threads: 'min(2, connections)', openSecondsBeforeMeasuring: OPEN_S } : { tool: 'node' },
       etcd: haveEtcd ? firstLine(ETCD_BIN, ['--version']) : null,
+      ...(baselineDir ? { baseline: { dir: baselineDir, commit: gitCommit(baselineDir) ?? null } } : {}),
       workload: { keys: KEY_COUNT, valueBytes: Buffer.byteLength(VALUE), put: 'PUT /v1/kv/<key> vs POST /v3/kv/put', get: 'GET /v1/kv/<key> vs POST /v3/kv/range' },
       targets: { GET: `>= ${TARGETS.GET}x etcd req/s`, PUT: `>= ${TARGETS.PUT}x etcd req/s` },
       cells: cells.map((c) => ({
@@ -327,6 +349,7 @@ export async function runKvBench(_args: readonly string[]): Promise<number> {
         threads: wrkThreads(c.connections),
         ours: c.ours,
         etcd: c.etcd ?? null,
+        ...(c.before ? { before: c.before, ratioToBefore: c.ours.rps / c.before.rps } : {}),
         ratio: c.etcd ? c.ours.rps / c.etcd.rps : null,
         p99Ratio: c.etcd ? c.ours.p99Ms / c.etcd.p99Ms : null,
         target: TARGETS[c.op],

@@ -43,6 +43,8 @@ export interface RaftDriverOptions {
   /** How often the threshold may trigger a snapshot (Consul's raft_snapshot_interval). */
   snapshotIntervalMs?: number
   trailingLogs?: number
+  /** Stable, applied entries kept in memory when storage can read them back (hashicorp's LogCache; default 4096). */
+  logCacheEntries?: number
   log?: (level: 'info' | 'warn' | 'error', message: string) => void
 }
 
@@ -177,7 +179,11 @@ export class RaftDriver implements Consensus {
         peers: o.bootstrap ? { voters: o.bootstrap.filter((s) => s.voter).map((s) => s.id), learners: o.bootstrap.filter((s) => !s.voter).map((s) => s.id) } : undefined,
         logger: (line) => this.#log('info', `raft: ${line}`),
       },
-      { hardState: this.#hard, snapshot, entries, applied: this.#applied },
+      {
+        hardState: this.#hard, snapshot, entries, applied: this.#applied,
+        reader: o.storage.readEntries ? (lo, hi, max) => o.storage.readEntries!(lo, hi, max) : undefined,
+        cacheEntries: o.logCacheEntries,
+      },
     )
     o.transport.onMessage((m) => this.#receive(m))
     this.#ticker = this.#clock.setInterval(() => this.#tick(), this.#tickMs)

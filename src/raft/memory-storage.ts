@@ -1,5 +1,6 @@
 import type { PersistBatch, RaftStorage, RecoveredState } from './types.js'
 import type { Entry, HardState, Snapshot } from './core/types.js'
+import { entryBytes } from './core/log.js'
 
 /** Raft storage that lives in memory: for `-dev` agents and tests. Nothing survives a restart of the process. */
 export class MemoryStorage implements RaftStorage {
@@ -31,6 +32,19 @@ export class MemoryStorage implements RaftStorage {
   saveSnapshot(snapshot: Snapshot, compactThrough: number): void {
     this.#snapshot = snapshot
     this.#entries = this.#entries.filter((e) => e.index > compactThrough)
+  }
+
+  readEntries(lo: number, hi: number, maxBytes: number): Entry[] {
+    const first = this.#entries[0]?.index ?? Infinity
+    const out: Entry[] = []
+    let bytes = 0
+    for (let i = Math.max(lo, first); i < hi && i - first < this.#entries.length; i++) {
+      const e = this.#entries[i - first]!
+      bytes += entryBytes(e)
+      if (out.length > 0 && bytes > maxBytes) break
+      out.push(e)
+    }
+    return lo < first ? [] : out
   }
 
   async logLength(): Promise<number> {

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { RecoveredState } from './types.js'
 import type { ConfState, Entry, EntryKind, HardState } from './core/types.js'
+import { entryBytes } from './core/log.js'
 import { crc32 } from './core/crc32.js'
 import { StorageError } from '../lib/errors.js'
 import { readSnapshotData } from './snapshot-files.js'
@@ -35,6 +36,12 @@ export interface SnapshotRow {
   crc32: number
 }
 
+function toEntry(r: { idx: number; term: number; type: number; data: Buffer | string }): Entry {
+  const type = KINDS[r.type]
+  if (type === undefined) throw new StorageError(`raft.db: entry ${r.idx} has unknown type ${r.type}`)
+  return { index: r.idx, term: r.term, type, data: typeof r.data === 'string' ? Buffer.from(r.data, 'utf8') : r.data }
+}
+
 export function toRow(e: Entry): EntryRow {
   return { index: e.index, term: e.term, type: KIND_CODES[e.type], data: e.data }
 }
@@ -52,6 +59,7 @@ export class SqliteLog {
   readonly #compactThrough: Database.Statement
   readonly #firstIndex: Database.Statement
   readonly #setMeta: Database.Statement
+  readonly #range: Database.Statement
 
   constructor(dir: string) {
     this.#dir = dir
@@ -77,6 +85,20 @@ export class SqliteLog {
     this.#compactThrough = this.#db.prepare('DELETE FROM log WHERE idx <= ?')
     this.#firstIndex = this.#db.prepare('SELECT MIN(idx) AS idx FROM log')
     this.#setMeta = this.#db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)')
+    this.#range = this.#db.prepare('SELECT idx, term, type, data FROM log WHERE idx >= ? AND idx < ? ORDER BY idx')
+  }
+
+  /** Entries in [lo, hi) as stored, stopping once `maxBytes` is passed (at least one). */
+  entries(lo: number, hi: number, maxBytes: number): Entry[] {
+    const out: Entry[] = []
+    let bytes = 0
+    for (const r of this.#range.iterate(lo, hi) as IterableIterator<{ idx: number; term: number; type: number; data: Buffer | string }>) {
+      const e = toEntry(r)
+      bytes += entryBytes(e)
+      if (out.length > 0 && bytes > maxBytes) break
+      out.push(e)
+    }
+    return out
   }
 
   recover(): RecoveredState {
@@ -100,11 +122,7 @@ export class SqliteLog {
     const rows = this.#db
       .prepare('SELECT idx, term, type, data FROM log WHERE idx > ? ORDER BY idx')
       .all(snapshot?.meta.index ?? 0) as Array<{ idx: number; term: number; type: number; data: Buffer | string }>
-    const entries: Entry[] = rows.map((r) => {
-      const type = KINDS[r.type]
-      if (type === undefined) throw new StorageError(`raft.db: entry ${r.idx} has unknown type ${r.type}`)
-      return { index: r.idx, term: r.term, type, data: typeof r.data === 'string' ? Buffer.from(r.data, 'utf8') : r.data }
-    })
+    const entries: Entry[] = rows.map(toEntry)
     return { hardState, snapshot, entries }
   }
 

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads'
 import type { PersistBatch, RaftStorage, RecoveredState } from './types.js'
-import type { HardState, Snapshot } from './core/types.js'
+import type { Entry, HardState, Snapshot } from './core/types.js'
 import { SqliteLog, toRow, type EntryRow, type SnapshotRow } from './sqlite-log.js'
 import { StorageError } from '../lib/errors.js'
 import { removeOtherSnapshotFiles, writeSnapshotFile } from './snapshot-files.js'
@@ -95,6 +95,12 @@ export class SqliteStorage implements RaftStorage {
   async #snapshotRow(snapshot: Snapshot): Promise<SnapshotRow> {
     const { index, term, conf, size, crc32 } = snapshot.meta
     return { index, term, conf, size, crc32, data: await writeSnapshotFile(this.dir, { index, term, data: snapshot.data }) }
+  }
+
+  /** On this thread: SQLite's WAL lets it read what the storage thread has committed. */
+  readEntries(lo: number, hi: number, maxBytes: number): Entry[] {
+    this.#direct ??= new SqliteLog(this.dir)
+    return this.#direct.entries(lo, hi, maxBytes)
   }
 
   async logLength(): Promise<number> {

@@ -35,6 +35,12 @@ export interface RaftStorage {
   persist(batch: PersistBatch): Promise<void> | void
   /** Stores a local snapshot of the state machine (durable when this resolves) and drops log entries at or below `compactThrough`, possibly later. */
   saveSnapshot(snapshot: Snapshot, compactThrough: number): Promise<void> | void
+  /**
+   * Stable entries in [lo, hi), synchronously, stopping once `maxBytes` is passed (at least one):
+   * the core keeps only recent entries in memory and reads older ones back for slow followers.
+   * Storage without it keeps every entry in the core's memory until a snapshot compacts them.
+   */
+  readEntries?(lo: number, hi: number, maxBytes: number): Entry[]
   /** Number of log entries on disk (for tests and stats). */
   logLength(): Promise<number>
   close(): Promise<void>

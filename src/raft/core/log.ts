@@ -6,25 +6,46 @@ export function entryBytes(e: Entry): number {
 }
 
 /**
- * The in-memory raft log: a snapshot boundary (`snapshotIndex`/`snapshotTerm`) followed by
- * contiguous entries. Entries up to `stableIndex` are on the caller's storage; the rest are
- * unstable (to hand out in the next Ready). Invariants: entries[i].index === snapshotIndex + 1 + i,
- * terms never decrease along the log, snapshotIndex <= applied <= committed <= lastIndex().
+ * Reads entries back from stable storage, synchronously (etcd raft's Storage.Entries): the log
+ * keeps only a recent tail in memory. Entries in [lo, hi), stopping once `maxBytes` is passed
+ * (at least one); fewer, or none, when storage no longer has them.
+ */
+export type EntryReader = (lo: number, hi: number, maxBytes: number) => Entry[]
+
+/**
+ * The raft log: a snapshot boundary (`snapshotIndex`/`snapshotTerm`) followed by contiguous
+ * entries. Entries up to `stableIndex` are on the caller's storage; the rest are unstable (to
+ * hand out in the next Ready). With a `reader`, entries both stable and applied are dropped from
+ * memory beyond the last `cacheEntries` of them and read back when a slow follower needs them,
+ * so memory does not grow with the writes between two snapshots; their terms stay in memory as
+ * runs. Invariants: entries[i].index === memFirst + i, terms never decrease along the log,
+ * snapshotIndex <= applied <= committed <= lastIndex(), memFirst - 1 <= min(applied, stableIndex).
  */
 export class RaftLog {
   #snapshotIndex: number
   #snapshotTerm: number
+  /** Entries from #memFirst to the last index. */
   #entries: Entry[]
+  #memFirst: number
+  /** Term runs over (snapshotIndex, lastIndex]: run k starts at #runStart[k] with #runTerm[k]. */
+  #runStart: number[] = []
+  #runTerm: number[] = []
   #stableIndex: number
+  readonly #reader: EntryReader | undefined
+  readonly #cacheEntries: number
   committed: number
   applied: number
 
-  constructor(opts: { snapshotIndex?: number; snapshotTerm?: number; entries?: Entry[]; committed?: number; applied?: number } = {}) {
+  constructor(opts: { snapshotIndex?: number; snapshotTerm?: number; entries?: Entry[]; committed?: number; applied?: number; reader?: EntryReader; cacheEntries?: number } = {}) {
     this.#snapshotIndex = opts.snapshotIndex ?? 0
     this.#snapshotTerm = opts.snapshotTerm ?? 0
+    this.#memFirst = this.#snapshotIndex + 1
     this.#entries = [...(opts.entries ?? [])]
+    this.#reader = opts.reader
+    this.#cacheEntries = Math.max(1, opts.cacheEntries ?? 4096)
     for (let i = 0; i < this.#entries.length; i++) {
       if (this.#entries[i].index !== this.#snapshotIndex + 1 + i) throw new Error('raft log: entries are not contiguous after the snapshot')
+      this.#addRun(this.#entries[i])
     }
     this.#stableIndex = this.lastIndex()
     this.committed = Math.min(Math.max(opts.committed ?? 0, this.#snapshotIndex), this.lastIndex())
@@ -32,11 +53,14 @@ export class RaftLog {
     if (this.applied > this.committed) this.applied = this.committed
   }
 
+  /** Entries held in memory (for stats and tests). */
+  get entriesInMemory(): number { return this.#entries.length }
+
   get snapshotIndex(): number { return this.#snapshotIndex }
   get snapshotTerm(): number { return this.#snapshotTerm }
   /** The first index still held as an entry (the one after the snapshot). */
   firstIndex(): number { return this.#snapshotIndex + 1 }
-  lastIndex(): number { return this.#snapshotIndex + this.#entries.length }
+  lastIndex(): number { return this.#memFirst - 1 + this.#entries.length }
   lastTerm(): number { return this.term(this.lastIndex()) ?? 0 }
   stableIndex(): number { return this.#stableIndex }
 
@@ -44,7 +68,16 @@ export class RaftLog {
   term(index: number): number | undefined {
     if (index === this.#snapshotIndex) return this.#snapshotTerm
     if (index < this.#snapshotIndex || index > this.lastIndex()) return undefined
-    return this.#entries[index - this.#snapshotIndex - 1].term
+    if (index >= this.#memFirst) return this.#entries[index - this.#memFirst].term
+    // Below the cache: the last run starting at or before `index`.
+    let lo = 0
+    let hi = this.#runStart.length - 1
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1
+      if (this.#runStart[mid] <= index) lo = mid
+      else hi = mid - 1
+    }
+    return this.#runTerm[lo]
   }
 
   matchTerm(index: number, term: number): boolean {
@@ -53,7 +86,8 @@ export class RaftLog {
 
   entry(index: number): Entry | undefined {
     if (index <= this.#snapshotIndex || index > this.lastIndex()) return undefined
-    return this.#entries[index - this.#snapshotIndex - 1]
+    if (index >= this.#memFirst) return this.#entries[index - this.#memFirst]
+    return this.slice(index, index + 1)?.[0]
   }
 
   /** Raft §5.4.1: a candidate's log is at least as up to date as ours. */
@@ -64,15 +98,24 @@ export class RaftLog {
 
   /**
    * Entries in [lo, hi), stopping once `maxBytes` is passed (at least one entry is returned when any
-   * is available). Undefined when `lo` is compacted.
+   * is available). Undefined when `lo` is compacted, or below the cache and storage cannot give
+   * it back (the caller then sends a snapshot, as for a compacted index).
    */
   slice(lo: number, hi: number, maxBytes = Infinity): Entry[] | undefined {
     if (lo <= this.#snapshotIndex) return undefined
     const end = Math.min(hi, this.lastIndex() + 1)
     const out: Entry[] = []
     let bytes = 0
+    if (lo < this.#memFirst && lo < end) {
+      const stored = this.#readStored(lo, Math.min(end, this.#memFirst), maxBytes)
+      if (stored === undefined) return undefined
+      for (const e of stored) bytes += entryBytes(e)
+      if (stored.length < Math.min(end, this.#memFirst) - lo) return stored
+      out.push(...stored)
+      lo = this.#memFirst
+    }
     for (let i = lo; i < end; i++) {
-      const e = this.#entries[i - this.#snapshotIndex - 1]
+      const e = this.#entries[i - this.#memFirst]
       bytes += entryBytes(e)
       if (out.length > 0 && bytes > maxBytes) break
       out.push(e)
@@ -85,6 +128,7 @@ export class RaftLog {
     for (const e of entries) {
       if (e.index !== this.lastIndex() + 1) throw new Error(`raft log: append at ${e.index} after ${this.lastIndex()}`)
       this.#entries.push(e)
+      this.#addRun(e)
     }
   }
 
@@ -106,6 +150,7 @@ export class RaftLog {
         this.truncateFrom(e.index)
       }
       this.#entries.push(e)
+      this.#addRun(e)
     }
     return lastNew
   }
@@ -113,13 +158,19 @@ export class RaftLog {
   /** Drops entries at and after `index` (a conflicting suffix). */
   truncateFrom(index: number): void {
     if (index <= this.#snapshotIndex || index > this.lastIndex()) return
-    this.#entries.length = index - this.#snapshotIndex - 1
+    // Only applied entries leave memory, and applied entries are committed: never truncated.
+    if (index < this.#memFirst) throw new Error(`raft log: truncate at ${index} below the cache (${this.#memFirst})`)
+    this.#entries.length = index - this.#memFirst
+    while (this.#runStart.length > 0 && this.#runStart.at(-1)! >= index) {
+      this.#runStart.pop()
+      this.#runTerm.pop()
+    }
     if (this.#stableIndex >= index) this.#stableIndex = index - 1
   }
 
   /** Entries not yet handed to storage. */
   unstableEntries(): Entry[] {
-    return this.#entries.slice(this.#stableIndex - this.#snapshotIndex)
+    return this.#entries.slice(this.#stableIndex + 1 - this.#memFirst)
   }
 
   /** Storage has persisted up to (index, term); ignored if the log changed under it since. */
@@ -127,6 +178,7 @@ export class RaftLog {
     if (index <= this.#stableIndex) return
     if (this.term(index) !== term) return
     this.#stableIndex = index
+    this.#evict()
   }
 
   commitTo(index: number): boolean {
@@ -139,6 +191,7 @@ export class RaftLog {
   appliedTo(index: number): void {
     if (index > this.committed || index < this.applied) return
     this.applied = index
+    this.#evict()
   }
 
   /** Committed entries after `from` (default: applied), bounded by bytes. */
@@ -153,18 +206,29 @@ export class RaftLog {
   compact(index: number): boolean {
     if (index <= this.#snapshotIndex || index > this.applied) return false
     const t = this.term(index)!
-    this.#entries = this.#entries.slice(index - this.#snapshotIndex)
+    if (index >= this.#memFirst) {
+      this.#entries = this.#entries.slice(index + 1 - this.#memFirst)
+      this.#memFirst = index + 1
+    }
     this.#snapshotIndex = index
     this.#snapshotTerm = t
+    this.#dropRunsThrough(index)
     return true
   }
 
   /** Replaces the log by a snapshot's boundary (InstallSnapshot); keeps a matching suffix. */
   restore(index: number, term: number): void {
     if (this.matchTerm(index, term)) {
-      this.#entries = this.#entries.slice(index - this.#snapshotIndex)
+      if (index >= this.#memFirst) {
+        this.#entries = this.#entries.slice(index + 1 - this.#memFirst)
+        this.#memFirst = index + 1
+      }
+      this.#dropRunsThrough(index)
     } else {
       this.#entries = []
+      this.#memFirst = index + 1
+      this.#runStart = []
+      this.#runTerm = []
     }
     this.#snapshotIndex = index
     this.#snapshotTerm = term
@@ -186,5 +250,48 @@ export class RaftLog {
       i--
     }
     return { index: this.#snapshotIndex, term: this.#snapshotTerm }
+  }
+
+  #addRun(e: Entry): void {
+    if (this.#runTerm.length === 0 || this.#runTerm.at(-1) !== e.term) {
+      this.#runStart.push(e.index)
+      this.#runTerm.push(e.term)
+    }
+  }
+
+  /** Forgets runs wholly at or below `index`; the one that spans it stays. */
+  #dropRunsThrough(index: number): void {
+    let k = 0
+    while (k + 1 < this.#runStart.length && this.#runStart[k + 1] <= index + 1) k++
+    if (k > 0) {
+      this.#runStart.splice(0, k)
+      this.#runTerm.splice(0, k)
+    }
+  }
+
+  /** Drops stable, applied entries beyond the cache from memory, a batch at a time. */
+  #evict(): void {
+    if (this.#reader === undefined || this.#entries.length < 2 * this.#cacheEntries) return
+    const through = Math.min(this.applied, this.#stableIndex) - this.#cacheEntries
+    if (through < this.#memFirst) return
+    this.#entries = this.#entries.slice(through + 1 - this.#memFirst)
+    this.#memFirst = through + 1
+  }
+
+  /** Entries below the cache from storage, checked against the terms we hold; undefined when it cannot give them. */
+  #readStored(lo: number, hi: number, maxBytes: number): Entry[] | undefined {
+    if (this.#reader === undefined) return undefined
+    let got: Entry[]
+    try {
+      got = this.#reader(lo, hi, maxBytes)
+    } catch {
+      return undefined
+    }
+    if (got.length === 0) return undefined
+    for (let i = 0; i < got.length; i++) {
+      const e = got[i]
+      if (e.index !== lo + i || e.index >= hi || e.term !== this.term(e.index)) return undefined
+    }
+    return got
   }
 }

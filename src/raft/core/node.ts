@@ -1,7 +1,7 @@
 import { resolveConfig, type RaftConfig, type ResolvedConfig } from './config.js'
 import { ConfHistory, applyConfChange, cloneConf, encodeConfChange } from './confchange.js'
 import { crc32 } from './crc32.js'
-import { RaftLog } from './log.js'
+import { RaftLog, type EntryReader } from './log.js'
 import { Progress, ProgressState } from './progress.js'
 import { SnapshotReceiver } from './snapshot-receiver.js'
 import { invalidMessage } from './validate.js'
@@ -18,6 +18,10 @@ export interface InitialState {
   entries?: Entry[]
   /** The state machine's applied index, when it survives restarts; default: the snapshot index. */
   applied?: number
+  /** Reads stable entries back (see RaftLog); without it every entry stays in memory until compacted. */
+  reader?: EntryReader
+  /** Stable, applied entries kept in memory with a reader (default 4096). */
+  cacheEntries?: number
 }
 
 export type ProposeResult = { ok: true; index: number; term: number } | { ok: false; reason: string; leader: string }
@@ -72,6 +76,7 @@ export class RaftNode {
       // Storage may keep trailing entries the snapshot covers (hashicorp's TrailingLogs): skip them.
       entries: (initial.entries ?? []).filter((e) => e.index > (snap?.meta.index ?? 0)),
       committed: initial.hardState?.commit ?? 0, applied: initial.applied,
+      reader: initial.reader, cacheEntries: initial.cacheEntries,
     })
     this.#conf = new ConfHistory(snap?.meta.conf ?? { voters: [], learners: [] }, snap?.meta.index ?? 0)
     this.#conf.rescan(this.#log.firstIndex(), this.#log.slice(this.#log.firstIndex(), Infinity) ?? [], this.#c.logger)

@@ -29,6 +29,7 @@ export function driverSimOptions(seed: number, o: Pick<DriverCampaignOptions, 's
     leaderChurn: seed % 2 === 0,
     snapshotThreshold: [12, 24, 48][seed % 3],
     trailingLogs: seed % 4,
+    logCacheEntries: [1, 3, 4096][Math.floor(seed / 3) % 3],
     impl: o.impl,
   }
 }

@@ -54,6 +54,8 @@ export interface DriverSimOptions {
   /** Applied entries between the drivers' own snapshots (small, so followers catch up by InstallSnapshot). */
   snapshotThreshold?: number
   trailingLogs?: number
+  /** The drivers' log cache: small, so slow followers are served entries read back from storage. */
+  logCacheEntries?: number
   clients?: number
   traceMessages?: boolean
   impl?: Implementation
@@ -118,7 +120,7 @@ export class DriverSim {
   constructor(opts: DriverSimOptions) {
     this.#o = {
       nodes: 5, steps: 400, dropRate: 0.1, crashRate: 0.01, partitionRate: 0.02, fragileLeaderRate: 0.15, leaderChurn: false,
-      snapshotThreshold: 24, trailingLogs: 2, clients: 3, traceMessages: false, ...opts, impl: opts.impl ?? { RaftDriver, Server },
+      snapshotThreshold: 24, trailingLogs: 2, logCacheEntries: 2, clients: 3, traceMessages: false, ...opts, impl: opts.impl ?? { RaftDriver, Server },
     }
     if (this.#o.nodes < 1 || this.#o.nodes > 7) throw new RangeError('the driver simulator runs 1 to 7 servers')
     this.#rand = mulberry32(opts.seed)
@@ -381,7 +383,7 @@ export class DriverSim {
     const raft = await Driver.open({
       id, address: addressOf(id), storage, fsm: machine, clock: this.clock, random: mulberry32(Math.floor(this.#rand() * 2 ** 31)),
       transport: this.#transport.connect(id, token), bootstrap, addresses: new Map(this.#ids.map((x) => [x, addressOf(x)])),
-      raftMultiplier: 1, tickMs: TICK_MS, snapshotThreshold: this.#o.snapshotThreshold, snapshotIntervalMs: 0, trailingLogs: this.#o.trailingLogs,
+      raftMultiplier: 1, tickMs: TICK_MS, snapshotThreshold: this.#o.snapshotThreshold, snapshotIntervalMs: 0, trailingLogs: this.#o.trailingLogs, logCacheEntries: this.#o.logCacheEntries,
       log: (level, message) => { if (level !== 'info' || !message.startsWith('raft: ignored')) this.#log(`${id} ${level} ${message}`) },
     })
     let ids = 0

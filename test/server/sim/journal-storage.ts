@@ -9,6 +9,7 @@ import type { Entry } from '../../../src/raft/core/types.js'
 import type { PersistBatch, RaftStorage, RecoveredState } from '../../../src/raft/types.js'
 import type { Snapshot } from '../../../src/raft/core/types.js'
 import type { SimStorage } from '../../raft/core/sim-storage.js'
+import { entryBytes } from '../../../src/raft/core/log.js'
 
 export interface JournalHooks {
   /** Before the entries of a batch are written (the safety checks register every appended entry here). */
@@ -48,6 +49,20 @@ export class JournalStorage implements RaftStorage {
     if (this.hooks.crashBeforeSync(`saving a snapshot at ${snapshot.meta.index}`)) throw new Error('simulated crash before fsync')
     this.disk.sync()
     this.disk.rewrite(compactThrough)
+  }
+
+  /** As SQLite's reader does: the entries the journal holds now, replayed. */
+  readEntries(lo: number, hi: number, maxBytes: number): Entry[] {
+    this.#alive()
+    const out: Entry[] = []
+    let bytes = 0
+    for (const e of this.disk.load().state.entries ?? []) {
+      if (e.index < lo || e.index >= hi) continue
+      bytes += entryBytes(e)
+      if (out.length > 0 && bytes > maxBytes) break
+      out.push(e)
+    }
+    return out
   }
 
   async logLength(): Promise<number> {
