@@ -27,6 +27,9 @@ import { isInert } from './config-keys.js'
 import { Logger } from './log.js'
 import { startDns, type DnsService } from '../dns/index.js'
 import { ConfigError } from '../lib/errors.js'
+import { ServerCluster } from './cluster.js'
+import { MemberStatus, type Member } from '../gossip/members.js'
+import { ReconcileDuty } from '../server/reconcile.js'
 import { CONSUL_COMPAT_VERSION, RAFT_PROTOCOL, VERSION } from '../version.js'
 
 export interface AgentOptions {
@@ -64,6 +67,8 @@ export class Agent implements ApiContext {
   readonly #opts: AgentOptions
   readonly #servers: http.Server[] = []
   #dns: DnsService | undefined
+  /** Server RPC, membership and joins; none for a -dev agent (one in-memory server). */
+  #cluster: ServerCluster | undefined
   #stopped = false
   /** The logger as the subsystems take it. */
   readonly #log = (level: 'debug' | 'info' | 'warn' | 'error', message: string): void => this.logger.log(level, message)
@@ -121,7 +126,8 @@ export class Agent implements ApiContext {
   }
 
   members(): Array<Record<string, unknown>> {
-    return [this.#member()]
+    if (!this.#cluster) return [this.#member()]
+    return this.#cluster.members.list().map((m) => memberJson(m))
   }
 
   /** Starts an agent from a loaded config: recovers state, elects, and opens the listeners. */
@@ -158,23 +164,25 @@ export class Agent implements ApiContext {
     if (!c.server) {
       throw new ConfigError('config', 'server', 'client agents need LAN gossip to find servers, which this build does not have yet: run with -server or -dev')
     }
-    if (c.bootstrapExpect > 1) {
-      throw new ConfigError('config', 'bootstrap_expect', `bootstrap_expect=${c.bootstrapExpect} needs multi-server raft, which this build does not have yet: use 1`)
+    const joins = c.startJoin.length + c.retryJoin.length > 0
+    // Consul's rule: a server without bootstrap flags joins a cluster; alone, with nothing to join, it elects itself.
+    const selfElect = c.bootstrap || c.bootstrapExpect === 1 || (c.bootstrapExpect === 0 && !joins)
+    if (!c.bootstrap && c.bootstrapExpect === 0 && !joins) this.logger.warn('agent: server has neither bootstrap nor bootstrap_expect; as the only server it elects itself')
+    if (!c.dev || joins) {
+      this.#cluster = await ServerCluster.listen({ config: c, nodeId: this.nodeId, self: () => this.#selfMember(), log: this.#log })
     }
-    if (!c.bootstrap && c.bootstrapExpect === 0) this.logger.warn('agent: server has neither bootstrap nor bootstrap_expect; as the only server it elects itself')
     const raftDir = c.dev ? undefined : join(c.dataDir!, 'raft')
     const storage: RaftStorage = raftDir ? new SqliteStorage(raftDir) : new MemoryStorage()
     const recover = raftDir ? readPeersJson(raftDir) : undefined
-    const address = `${c.advertiseAddr}:${c.ports.server}`
-    // One voter until servers talk to each other (next: TCP transport, joins, bootstrap_expect).
+    const address = `${c.advertiseAddr}:${this.#serverPort()}`
     this.raft = await RaftDriver.open({
       id: this.nodeId,
       address,
       storage,
-      transport: new InMemoryNetwork().connect(this.nodeId),
+      transport: this.#cluster?.transport ?? new InMemoryNetwork().connect(this.nodeId),
       fsm: new Fsm(this.state),
       random: Math.random,
-      bootstrap: [{ id: this.nodeId, address, voter: true }],
+      bootstrap: selfElect ? [{ id: this.nodeId, address, voter: true }] : undefined,
       raftMultiplier: c.raftMultiplier,
       snapshotThreshold: c.raftSnapshotThreshold,
       snapshotIntervalMs: c.raftSnapshotIntervalMs,
@@ -189,9 +197,12 @@ export class Agent implements ApiContext {
       datacenter: c.datacenter,
       clock: systemClock,
       log: this.#log,
-      self: () => ({ serverId: this.nodeId, node: this.nodeRecord(), serverPort: c.ports.server }),
+      self: () => ({ serverId: this.nodeId, node: this.nodeRecord(), serverPort: this.#serverPort() }),
+      remote: this.#cluster?.remote,
+      duties: this.#cluster ? [this.#reconcileDuty(this.#cluster)] : [],
     })
     this.server.start()
+    await this.#cluster?.start(this.raft, this.server)
     this.#registry.restore()
     this.#registry.applyConfig(c.services, c.checks)
     this.#antiEntropy = new AntiEntropy({
@@ -299,18 +310,39 @@ export class Agent implements ApiContext {
     return { applied, restartRequired }
   }
 
-  /** This agent as a LAN member (serf's view; gossip will add the others). */
+  /** The server port as bound (the config's, or the one the system picked for port 0). */
+  #serverPort(): number {
+    return this.#cluster?.rpcPort ?? this.config.ports.server
+  }
+
+  #reconcileDuty(cluster: ServerCluster): ReconcileDuty {
+    return new ReconcileDuty({
+      raft: { servers: () => this.raft.servers(), addServer: (id, address) => this.raft.addServer(id, address) },
+      members: () => cluster.serverMembers(),
+      onChange: (fn) => cluster.members.onChange(fn),
+      clock: systemClock,
+      log: this.#log,
+    })
+  }
+
+  /** This agent as membership carries it. */
+  #selfMember(): Member {
+    const m = this.#member()
+    return { name: m.Name as string, addr: m.Addr as string, port: m.Port as number, tags: m.Tags as Record<string, string>, status: 'alive' }
+  }
+
+  /** This agent as a LAN member (serf's view). */
   #member(): Record<string, unknown> {
     const c = this.config
     return {
       Name: c.nodeName,
       Addr: c.advertiseAddr,
-      Port: c.ports.serfLan,
+      Port: this.#cluster?.lanPort ?? c.ports.serfLan,
       Tags: {
         role: c.server ? 'consul' : 'node',
         dc: c.datacenter,
         id: this.nodeId,
-        port: String(c.ports.server),
+        port: String(this.#serverPort()),
         ...(c.bootstrap ? { bootstrap: '1' } : {}),
         ...(c.bootstrapExpect ? { expect: String(c.bootstrapExpect) } : {}),
         build: `${CONSUL_COMPAT_VERSION}:${VERSION}`,
@@ -405,8 +437,8 @@ export class Agent implements ApiContext {
 
   leave(): void {
     this.logger.info('agent: graceful leave requested')
-    // After the answer is on its way: the caller waits for it.
-    setImmediate(() => this.#leave())
+    // After the answer is on its way: the caller waits for it. The other members hear of it first.
+    setImmediate(() => void (this.#cluster?.leave() ?? Promise.resolve()).catch(() => undefined).finally(() => this.#leave()))
   }
 
   /** Closes the listeners, flushes and closes storage, and removes the pid file. Idempotent. */
@@ -428,8 +460,26 @@ export class Agent implements ApiContext {
     this.server?.stop()
     this.local.stopAll()
     await this.raft?.close()
+    await this.#cluster?.close()
     if (this.config.pidFile) rmSync(this.config.pidFile, { force: true })
     this.logger.info('agent: shut down')
+  }
+}
+
+/** A member as /v1/agent/members shows it (serf's fields). */
+function memberJson(m: Member): Record<string, unknown> {
+  return {
+    Name: m.name,
+    Addr: m.addr,
+    Port: m.port,
+    Tags: m.tags,
+    Status: MemberStatus[m.status],
+    ProtocolMin: 1,
+    ProtocolMax: 5,
+    ProtocolCur: 2,
+    DelegateMin: 2,
+    DelegateMax: 5,
+    DelegateCur: 4,
   }
 }
 

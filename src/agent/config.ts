@@ -34,6 +34,11 @@ export interface AgentFlags {
   httpsPort?: number
   dnsPort?: number
   serverPort?: number
+  serfLanPort?: number
+  join?: string[]
+  retryJoin?: string[]
+  retryInterval?: string
+  retryMax?: number
   pidFile?: string
   logLevel?: string
   nodeMeta?: string[]
@@ -65,6 +70,13 @@ export interface RuntimeConfig {
   httpAddrs: string[]
   httpsAddrs: string[]
   ports: { http: number; https: number; dns: number; server: number; serfLan: number }
+  /** Joined once at start (-join, start_join); start-up fails when none answers. */
+  startJoin: string[]
+  /** Joined at start and retried every retryIntervalMs until one answers (-retry-join, retry_join). */
+  retryJoin: string[]
+  retryIntervalMs: number
+  /** Attempts before giving up; 0 retries forever. */
+  retryMax: number
   logLevel: LogLevel
   pidFile: string | undefined
   limits: { kvMaxValueSize: number; txnMaxReqLen: number }
@@ -296,6 +308,11 @@ function flagsDoc(flags: AgentFlags): ConfigDoc {
   if (flags.httpsPort !== undefined) ports.https = flags.httpsPort
   if (flags.dnsPort !== undefined) ports.dns = flags.dnsPort
   if (flags.serverPort !== undefined) ports.server = flags.serverPort
+  if (flags.serfLanPort !== undefined) ports.serf_lan = flags.serfLanPort
+  if (flags.join?.length) doc.start_join = flags.join
+  if (flags.retryJoin?.length) doc.retry_join = flags.retryJoin
+  if (flags.retryInterval !== undefined) doc.retry_interval = flags.retryInterval
+  if (flags.retryMax !== undefined) doc.retry_max = flags.retryMax
   if (Object.keys(ports).length > 0) doc.ports = ports
   return doc
 }
@@ -375,6 +392,10 @@ export function buildRuntime(doc: ConfigDoc, dev: boolean): RuntimeConfig {
       server: get<number>(ports, 'server') ?? 8300,
       serfLan: get<number>(ports, 'serf_lan') ?? 8301,
     },
+    startJoin: (doc.start_join as string[] | undefined) ?? [],
+    retryJoin: (doc.retry_join as string[] | undefined) ?? [],
+    retryIntervalMs: typeof doc.retry_interval === 'string' ? parseDurationMs(doc.retry_interval) : 30_000,
+    retryMax: (doc.retry_max as number | undefined) ?? 0,
     logLevel,
     pidFile: doc.pid_file as string | undefined,
     limits: {

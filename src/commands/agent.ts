@@ -11,18 +11,25 @@ export default class AgentCommand extends Command {
   static override description = `Flags win over config files; files merge in the order given, lists append.
 Config files are JSON (*.json) or HCL (*.hcl) with Consul's snake_case keys; -config-dir reads both, in lexical order.
 Config keys this build does not support yet are accepted with a warning; Consul's agent flags it does not have yet
-(-join, -retry-join, -encrypt, -ui, ...) stop it with a message naming the flag.
+(-encrypt, -ui, ...) stop it with a message naming the flag. Until gossip lands, agents find each other by
+-join/-retry-join addresses (the serf LAN port, 8301 by default) and exchange member lists over TCP there.
 SIGHUP re-reads the configuration; SIGINT or SIGTERM stops the agent (twice forces it).`
   static override examples = [
     '<%= config.bin %> agent -dev',
     '<%= config.bin %> agent -server -bootstrap-expect=1 -data-dir=/var/lib/consul -node=n1 -bind=127.0.0.1',
     '<%= config.bin %> agent -config-dir=/etc/consul.d -data-dir=/var/lib/consul',
+    '<%= config.bin %> agent -server -bootstrap-expect=3 -data-dir=/var/lib/consul -bind=10.0.0.1 -retry-join=10.0.0.2 -retry-join=10.0.0.3',
   ]
   static override flags = {
     dev: Flags.boolean({ description: 'Development server: in memory, self-elected, bound to 127.0.0.1.' }),
     server: Flags.boolean({ description: 'Run as a server.' }),
     bootstrap: Flags.boolean({ description: 'Let this server elect itself.' }),
-    'bootstrap-expect': Flags.integer({ description: 'Servers to wait for before electing (1 in this build).', min: 0, max: 7 }),
+    'bootstrap-expect': Flags.integer({ description: 'Servers to wait for before the cluster bootstraps (1 to 7).', min: 0, max: 7 }),
+    join: Flags.string({ description: 'Address of an agent to join at start (host or host:port of its serf LAN port); repeatable.', multiple: true }),
+    'retry-join': Flags.string({ description: 'As -join, retried until it succeeds; repeatable.', multiple: true }),
+    'retry-interval': Flags.string({ description: 'Time between -retry-join attempts (default: 30s).' }),
+    'retry-max': Flags.integer({ description: 'Attempts of -retry-join before giving up (default: 0, forever).', min: 0 }),
+    'serf-lan-port': port('LAN membership port (default: 8301).'),
     'data-dir': Flags.string({ description: 'Where the raft log, snapshots and node ID live.' }),
     node: Flags.string({ description: 'Node name (default: host name).' }),
     'node-id': Flags.string({ description: 'Node ID (default: a random one, kept in -data-dir).' }),

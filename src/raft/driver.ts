@@ -219,7 +219,8 @@ export class RaftDriver implements Consensus {
     const term = last?.term ?? snapshot?.meta.term ?? 0
     const data = await o.fsm.snapshot()
     const conf: ConfState = { voters: servers.filter((s) => s.voter).map((s) => s.id), learners: servers.filter((s) => !s.voter).map((s) => s.id) }
-    for (const s of servers) this.#addresses.set(s.id, s.address)
+    // This server is where it listens now, whatever the file says.
+    for (const s of servers) if (s.id !== this.id) this.#addresses.set(s.id, s.address)
     const recovered: Snapshot = { meta: { index, term, conf, size: data.byteLength, crc32: crc32(data) }, data }
     this.#hard = { term: Math.max(this.#hard.term, term), vote: '', commit: index }
     await o.storage.persist({ snapshot: recovered, entries: [], hardState: this.#hard })
@@ -238,6 +239,35 @@ export class RaftDriver implements Consensus {
   /** hashicorp/raft's Barrier: resolves once every entry before it is applied here. */
   barrier(): Promise<ApplyResult> {
     return this.#propose((n) => n.barrier())
+  }
+
+  /**
+   * Bootstraps a new cluster with these servers (every one given the same list): only on a server
+   * that has never held raft state; false otherwise. See RaftNode.bootstrap.
+   */
+  bootstrap(servers: readonly RaftServer[]): boolean {
+    if (this.#down()) return false
+    const conf: ConfState = { voters: servers.filter((s) => s.voter).map((s) => s.id), learners: servers.filter((s) => !s.voter).map((s) => s.id) }
+    if (!this.#node.bootstrap(conf)) return false
+    for (const s of servers) this.#addresses.set(s.id, s.address)
+    this.#log('info', `raft: bootstrapped a cluster of ${servers.map((s) => `${s.id} (${s.address})`).join(', ')}`)
+    this.#kick()
+    return true
+  }
+
+  /** True while this server has never held raft state (nothing to keep: it may bootstrap). */
+  isFresh(): boolean {
+    return this.#node.term === 0 && this.#node.log.lastIndex() === 0
+  }
+
+  /** Where server `id` is reached (membership tells; the configuration holds ids only). */
+  setAddress(id: string, address: string): void {
+    if (id !== this.id) this.#addresses.set(id, address)
+  }
+
+  /** The address known for server `id`, or undefined. */
+  addressOf(id: string): string | undefined {
+    return this.#addresses.get(id)
   }
 
   /** Adds a server as a non-voter; the leader promotes it once it has caught up. */

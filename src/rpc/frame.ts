@@ -9,7 +9,7 @@
  * The dialer's first frame is its Hello; the acceptor answers with its own Hello, or a Refuse and
  * closes. Binary values (raft entry data, snapshot chunks) travel as msgpack bin, unencoded.
  */
-import { Decoder, Encoder } from '@msgpack/msgpack'
+import { Decoder, Encoder, ExtensionCodec } from '@msgpack/msgpack'
 import { RPC_LIMITS } from './limits.js'
 
 export const RPC_MAGIC = Uint8Array.from([0x43, 0x53, 0x52, 0x50]) // "CSRP"
@@ -191,19 +191,40 @@ const isName = (v: unknown, max: number): v is string => typeof v === 'string' &
 const isSeq = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
 
 /**
+ * What endpoint answers hold besides JSON's types, so they arrive as they left: uint64 flags above
+ * 2^53 (bigint, as a decimal string) and KV values (Node Buffers; plain Uint8Arrays stay msgpack bin).
+ * WARNING: on the wire; only append type numbers.
+ */
+const EXTENSIONS = new ExtensionCodec()
+EXTENSIONS.register({
+  type: 1,
+  encode: (v: unknown) => (typeof v === 'bigint' ? new TextEncoder().encode(v.toString()) : null),
+  decode: (data: Uint8Array) => {
+    const text = new TextDecoder().decode(data)
+    if (!/^-?[0-9]{1,40}$/.test(text)) throw new Error('bad bigint extension')
+    return BigInt(text)
+  },
+})
+EXTENSIONS.register({
+  type: 2,
+  encode: (v: unknown) => (Buffer.isBuffer(v) ? v : null),
+  decode: (data: Uint8Array) => Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+})
+
+/**
  * Encodes and decodes the messages of frames with msgpack (one Encoder and Decoder per instance: no
  * shared state between servers). `decode` checks each layout and returns a reason string for anything
- * else; it never throws. `encode` throws only for a body msgpack cannot carry (a function, a bigint).
+ * else; it never throws. `encode` throws only for a body msgpack cannot carry (a function, a symbol).
  */
 export class WireCodec {
-  readonly #encoder = new Encoder({ ignoreUndefined: true })
+  readonly #encoder = new Encoder({ ignoreUndefined: true, extensionCodec: EXTENSIONS })
   readonly #decoder: Decoder
   readonly #maxName: number
 
   constructor(opts: { maxFrameBytes?: number; maxNameLength?: number } = {}) {
     const max = opts.maxFrameBytes ?? RPC_LIMITS.maxFrameBytes
     this.#maxName = opts.maxNameLength ?? RPC_LIMITS.maxNameLength
-    this.#decoder = new Decoder({ maxStrLength: max, maxBinLength: max, maxArrayLength: max, maxMapLength: max, maxExtLength: max })
+    this.#decoder = new Decoder({ extensionCodec: EXTENSIONS, maxStrLength: max, maxBinLength: max, maxArrayLength: max, maxMapLength: max, maxExtLength: max })
   }
 
   /** The whole frame of `m`. */

@@ -81,7 +81,8 @@ export class CatalogEndpoint {
   async register(req: RegisterRequest): Promise<WriteReply<true>> {
     const { core } = this
     core.checkDatacenter(req.datacenter)
-    core.requireLeader()
+    const forwarded = core.forwardUnlessLeader<WriteReply<true>>('Catalog.Register', req)
+    if (forwarded) return forwarded
     const { ID, ...rest } = req.node
     const node: NodeInput = { ID: ID ?? core.state.catalog.node(req.node.Node)?.ID ?? '', ...rest }
     const cmd: RegisterCommand = { Type: 'register', Node: node, SkipNodeUpdate: req.skipNodeUpdate === true }
@@ -94,7 +95,8 @@ export class CatalogEndpoint {
   async deregister(req: DeregisterRequest): Promise<WriteReply<true>> {
     const { core } = this
     core.checkDatacenter(req.datacenter)
-    core.requireLeader()
+    const forwarded = core.forwardUnlessLeader<WriteReply<true>>('Catalog.Deregister', req)
+    if (forwarded) return forwarded
     return core.apply<true>({
       Type: 'deregister',
       Node: req.node,

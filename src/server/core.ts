@@ -8,6 +8,7 @@ import { encodeCommand, type Command } from '../state/commands.js'
 import { isStateFailure, type StateStore } from '../state/store.js'
 import { runBlockingQuery, type BlockingEnv, type QueryFn, type QueryResult } from './blocking.js'
 import { NoPathToDatacenterError, NotLeaderError, RejectedError } from './errors.js'
+import type { ForwardedMethod, Forwarder } from './forward.js'
 import type { BlockingOutcome, CallContext, Consistency, QueryMeta, QueryOptions, QueryReply } from './types.js'
 
 export type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void
@@ -30,6 +31,8 @@ export class EndpointCore implements BlockingEnv {
   readonly random: () => number
   readonly newId: () => string
   readonly log: Log
+  /** Takes writes to the leader when this server is not it (clustered servers); without one a follower refuses. */
+  forwarder: Forwarder | undefined
 
   constructor(o: CoreOptions) {
     this.state = o.state
@@ -46,19 +49,25 @@ export class EndpointCore implements BlockingEnv {
     if (datacenter && datacenter !== this.datacenter) throw new NoPathToDatacenterError()
   }
 
-  /** Writes and leader-only reads run on the leader; a follower answers with the leader hint (forwarding comes next). */
-  requireLeader(): void {
-    if (!this.raft.isLeader()) throw new NotLeaderError(this.raft.leaderAddress())
+  /**
+   * Writes run on the leader. Undefined on the leader (go on here); on another server the call
+   * forwarded to the leader, or NotLeaderError with the hint when there is no forwarder.
+   */
+  forwardUnlessLeader<T>(method: ForwardedMethod, req: unknown): Promise<T> | undefined {
+    if (this.raft.isLeader()) return undefined
+    if (!this.forwarder) throw new NotLeaderError(this.raft.leaderAddress())
+    return this.forwarder.forward<T>(method, req)
   }
 
   /**
-   * THE consistency decision. `default`: the leader's own state, so a follower refuses;
-   * `consistent`: a read barrier before every evaluation (ReadIndex: the state then reflects every
-   * write acknowledged before it); `stale`: whatever this server has.
+   * THE consistency decision. `default`: the leader's own state; on another server, a read
+   * barrier first (ReadIndex through the leader: what Consul gets by forwarding the read, without
+   * moving it); `consistent`: a read barrier before every evaluation (the state then reflects
+   * every write acknowledged before it); `stale`: whatever this server has.
    */
   #barrier(consistency: Consistency): (() => Promise<void>) | undefined {
     if (consistency === 'consistent') return () => this.raft.readBarrier()
-    if (consistency === 'default') this.requireLeader()
+    if (consistency === 'default' && !this.raft.isLeader()) return () => this.raft.readBarrier()
     return undefined
   }
 
@@ -68,10 +77,10 @@ export class EndpointCore implements BlockingEnv {
    */
   read<T>(opts: QueryOptions, call: CallContext | undefined, query: QueryFn<T>): Promise<QueryReply<T>> {
     if (opts.minQueryIndex || opts.consistency === 'consistent') return this.#readBlocking(opts, call, query)
+    if (opts.consistency !== 'stale' && !this.raft.isLeader()) return this.#readBlocking(opts, call, query)
     try {
       this.checkDatacenter(opts.datacenter)
       const consistency = opts.consistency ?? 'default'
-      this.#barrier(consistency)
       const result = query(undefined)
       return Promise.resolve({ value: result.value, meta: this.meta(result.index, consistency, undefined) })
     } catch (err) {

@@ -53,7 +53,8 @@ export class KvsEndpoint {
   async apply(req: KvsApplyRequest): Promise<WriteReply<boolean>> {
     const { core } = this
     core.checkDatacenter(req.datacenter)
-    core.requireLeader()
+    const forwarded = core.forwardUnlessLeader<WriteReply<boolean>>('KVS.Apply', req)
+    if (forwarded) return forwarded
     if (req.op.Verb === 'lock' && core.state.kvLockDelayed(req.op.Key)) return { index: core.state.lastIndex, value: false }
     return core.apply<boolean>({ Type: 'kvs', Op: req.op })
   }
@@ -92,7 +93,8 @@ export class TxnEndpoint {
   /** A transaction with at least one write, through the log: all of it applies, or none. */
   async apply(req: TxnRequest): Promise<WriteReply<TxnOutcome>> {
     this.core.checkDatacenter(req.datacenter)
-    this.core.requireLeader()
+    const forwarded = this.core.forwardUnlessLeader<WriteReply<TxnOutcome>>('Txn.Apply', req)
+    if (forwarded) return forwarded
     return this.core.apply<TxnOutcome>({ Type: 'txn', Ops: req.ops.map((KV) => ({ KV })) })
   }
 

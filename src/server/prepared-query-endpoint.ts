@@ -43,7 +43,8 @@ export class PreparedQueryEndpoint {
   async apply(req: PreparedQueryApplyRequest): Promise<WriteReply<string>> {
     const { core } = this
     core.checkDatacenter(req.datacenter)
-    core.requireLeader()
+    const forwarded = core.forwardUnlessLeader<WriteReply<string>>('PreparedQuery.Apply', req)
+    if (forwarded) return forwarded
     const queries = core.state.queries
     switch (req.op) {
       case 'create': {

@@ -14,6 +14,11 @@ import type { CallContext, QueryOptions, QueryReply } from './types.js'
 import { CatalogEndpoint, HealthEndpoint } from './catalog-endpoint.js'
 import { ConsulServiceDuty, type ServerIdentity } from './consul-service.js'
 import { EndpointCore, type Log } from './core.js'
+import { answerEndpointCall, Forwarder, type EndpointAnswer, type ForwardedMethod, type RemoteCall } from './forward.js'
+import type { KvsApplyRequest, TxnRequest } from './kvs-endpoint.js'
+import type { DeregisterRequest, RegisterRequest } from './catalog-endpoint.js'
+import type { SessionApplyRequest, SessionIdRequest } from './session-endpoint.js'
+import type { PreparedQueryApplyRequest } from './prepared-query-endpoint.js'
 import { InternalEndpoint } from './internal-endpoint.js'
 import { KvsEndpoint, TxnEndpoint } from './kvs-endpoint.js'
 import { LeaderLoop, type LeaderDuty } from './leader.js'
@@ -36,6 +41,12 @@ export interface ServerOptions {
   newId?: () => string
   /** The `consul` service watch's longest wait. */
   consulServicePeriodMs?: number
+  /** Server RPC to other servers: with it, writes reaching a follower are forwarded to the leader. */
+  remote?: RemoteCall
+  /** Consul's rpc_hold_timeout: how long a forwarded write waits for a leader. */
+  rpcHoldTimeoutMs?: number
+  /** More leader-only duties (the agent's: keeping the raft configuration in step with membership). */
+  duties?: LeaderDuty[]
 }
 
 export class Server {
@@ -83,8 +94,28 @@ export class Server {
     const duties: LeaderDuty[] = [
       this.sessionTimers,
       new ConsulServiceDuty({ catalog: this.catalog, internal: this.internal, self: o.self, clock: o.clock, log: o.log, periodMs: o.consulServicePeriodMs }),
+      ...(o.duties ?? []),
     ]
     this.leader = new LeaderLoop(o.raft, duties, o.log)
+    if (o.remote) core.forwarder = new Forwarder({ raft: o.raft, call: o.remote, clock: o.clock, local: (m, req) => this.call(m, req), holdMs: o.rpcHoldTimeoutMs })
+  }
+
+  /** Runs a write endpoint by its RPC name (what a forwarded call names). */
+  call(method: ForwardedMethod, req: unknown): Promise<unknown> {
+    switch (method) {
+      case 'KVS.Apply': return this.kvs.apply(req as KvsApplyRequest)
+      case 'Txn.Apply': return this.txn.apply(req as TxnRequest)
+      case 'Catalog.Register': return this.catalog.register(req as RegisterRequest)
+      case 'Catalog.Deregister': return this.catalog.deregister(req as DeregisterRequest)
+      case 'Session.Apply': return this.session.apply(req as SessionApplyRequest)
+      case 'Session.Renew': return this.session.renew(req as SessionIdRequest)
+      case 'PreparedQuery.Apply': return this.preparedQuery.apply(req as PreparedQueryApplyRequest)
+    }
+  }
+
+  /** The leader's answer to a call another server forwarded (the Endpoint.Call RPC). */
+  answerForwarded(body: unknown): Promise<EndpointAnswer> {
+    return answerEndpointCall(this.#core.raft, (m, req) => this.call(m, req), body)
   }
 
   get datacenter(): string {

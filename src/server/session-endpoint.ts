@@ -29,7 +29,8 @@ export class SessionEndpoint {
   async apply(req: SessionApplyRequest): Promise<WriteReply<string>> {
     const { core } = this
     core.checkDatacenter(req.datacenter)
-    core.requireLeader()
+    const forwarded = core.forwardUnlessLeader<WriteReply<string>>('Session.Apply', req)
+    if (forwarded) return forwarded
     if (req.op === 'destroy') {
       this.timers.clear(req.id)
       const { index } = await core.apply({ Type: 'session', Op: 'destroy', ID: req.id })
@@ -45,7 +46,8 @@ export class SessionEndpoint {
   async renew(req: SessionIdRequest): Promise<WriteReply<SessionRecord[]>> {
     const { core } = this
     core.checkDatacenter(req.datacenter)
-    core.requireLeader()
+    const forwarded = core.forwardUnlessLeader<WriteReply<SessionRecord[]>>('Session.Renew', req)
+    if (forwarded) return forwarded
     const session = core.state.sessions.get(req.id)
     if (!session) return { index: core.state.sessions.index, value: [] }
     this.timers.reset(req.id)

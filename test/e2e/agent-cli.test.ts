@@ -72,12 +72,12 @@ test('an ACL config that would deny stops the agent with a clear message; unsupp
     assert.match(out.stderr, /^==> Config validation failed: config: acl\.default_policy: ACLs with default_policy "deny" are not enforced by this build yet/)
     assert.doesNotMatch(out.stderr + out.stdout, /agent: started/)
     const gossip = join(dir, 'gossip.json')
-    writeFileSync(gossip, JSON.stringify({ encrypt: 'pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=', retry_join: ['10.0.0.1'] }))
+    writeFileSync(gossip, JSON.stringify({ encrypt: 'pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=', retry_join_wan: ['10.0.0.1'] }))
     const agent = await startAgent({ dev: true, args: [`-config-file=${gossip}`] })
     await agent.stop()
     // The agent's log reaches us on its own pipe, maybe after the answer did.
     await until('the reload\'s warning in the log', () => (/config key "encrypt" is accepted but not supported yet/.test(agent.output()) ? true : undefined))
-    assert.match(agent.output(), /config key "retry_join" is accepted but not supported yet/)
+    assert.match(agent.output(), /config key "retry_join_wan" is accepted but not supported yet/)
   } finally {
     removeDir(dir)
   }
@@ -91,13 +91,10 @@ test('every Consul agent flag is either ours or answered "not supported by this 
 
 test('a Consul agent flag this build does not have yet is named, exit 1, not oclif\'s "Nonexistent flag"', async () => {
   const cases: Array<[string[], string]> = [
-    [['-join=10.0.0.1'], '-join'],
-    [['-retry-join', '10.0.0.1'], '-retry-join'],
     [['-encrypt=pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s='], '-encrypt'],
     [['-join-wan=10.0.0.1', '-retry-join-wan=10.0.0.2'], '-join-wan'],
-    [['-retry-interval=30s'], '-retry-interval'],
+    [['-retry-join-wan', '10.0.0.2'], '-retry-join-wan'],
     [['-ui'], '-ui'],
-    [['--retry-max=3'], '-retry-max'],
   ]
   const outs = await Promise.all(cases.map(([args]) => runCli(CONSUL_BIN, ['agent', '-dev', '-http-port=0', '-dns-port=-1', ...args])))
   outs.forEach((out, i) => {
@@ -106,6 +103,13 @@ test('a Consul agent flag this build does not have yet is named, exit 1, not ocl
     assert.equal(out.stderr, `==> ${flag} is not supported by this version yet\n`)
     assert.equal(out.stdout, '')
   })
+})
+
+test('-join to an address where no agent answers stops the agent with the reason, as Consul does', async () => {
+  const dataDir = tempDir()
+  const out = await runCli(CONSUL_BIN, ['agent', '-server', `-data-dir=${dataDir}`, '-bind=127.0.0.1', '-http-port=0', '-dns-port=-1', '-server-port=0', '-serf-lan-port=0', '-join=127.0.0.1:1'])
+  assert.equal(out.code, 1)
+  assert.match(out.stderr, /==> Failed to join 127\.0\.0\.1:1: /)
 })
 
 test('consul agent -help: no -ui that serves nothing, HCL named for -config-file and -config-dir', async () => {

@@ -40,7 +40,8 @@ describe('real clients against the agent: the npm consul package', () => {
     assert.ok(self, JSON.stringify(members))
     assert.equal(self.Status, 1, 'alive')
     assert.equal(self.Addr, '127.0.0.1')
-    assert.deepEqual([self.Tags.role, self.Tags.dc, self.Tags.port], ['consul', 'dc1', '8300'])
+    assert.deepEqual([self.Tags.role, self.Tags.dc, self.Tags.port], ['consul', 'dc1', agent.serverAddr.split(':')[1]])
+    assert.equal(`${self.Addr}:${self.Port}`, agent.lanAddr)
     for (const m of members) for (const k of ['Name', 'Addr', 'Port', 'Tags', 'Status', 'ProtocolMin', 'ProtocolMax', 'ProtocolCur', 'DelegateMin', 'DelegateMax', 'DelegateCur']) assert.ok(k in m, `${m.Name}: ${k}`)
     const agentSelf = await consul.agent.self()
     assert.equal(agentSelf.Config.Server, true)
@@ -188,8 +189,8 @@ describe('real clients against the agent: the npm consul package', () => {
   })
 
   test('status', async () => {
-    assert.equal(await consul.status.leader(), '127.0.0.1:8300')
-    assert.deepEqual(await consul.status.peers(), ['127.0.0.1:8300'])
+    assert.equal(await consul.status.leader(), agent.serverAddr)
+    assert.deepEqual(await consul.status.peers(), [agent.serverAddr])
   })
 
   test('Debian python3-consul runs its flows unchanged', { skip: !existsSync('/usr/lib/python3/dist-packages/consul/base.py') && 'python3-consul is not installed (.ci/run installs it)' }, async () => {

@@ -9,14 +9,15 @@ test('members, operator raft list-peers, keygen and leave', async () => {
     const env = { CONSUL_HTTP_ADDR: agent.httpAddr }
     const members = await runCli(CONSUL_BIN, ['members'], { env })
     assert.equal(members.code, 0, members.stderr)
-    assert.match(members.stdout, /^Node\s+Address\s+Status\s+Type\s+Build\s+Protocol\s+DC\s+Partition\s+Segment\ntest-node\s+127\.0\.0\.1:8301\s+alive\s+server\s+\S+\s+2\s+dc1\s+default\s+<all>\n$/)
+    const esc = (s: string): string => s.replace(/[.[\]]/g, '\\$&')
+    assert.match(members.stdout, new RegExp(`^Node\\s+Address\\s+Status\\s+Type\\s+Build\\s+Protocol\\s+DC\\s+Partition\\s+Segment\\ntest-node\\s+${esc(agent.lanAddr)}\\s+alive\\s+server\\s+\\S+\\s+2\\s+dc1\\s+default\\s+<all>\\n$`))
 
     const config = await getJson<{ Servers: Array<Record<string, unknown>>; Index: number }>(`${agent.httpAddr}/v1/operator/raft/configuration`)
     assert.equal(config.Index, 1)
     assert.deepEqual(Object.keys(config.Servers[0]!).sort(), ['Address', 'ID', 'Leader', 'Node', 'ProtocolVersion', 'Voter'])
     assert.equal(config.Servers[0]!.Leader, true)
     const peers = await runCli(CONSUL_BIN, ['operator', 'raft', 'list-peers'], { env })
-    assert.match(peers.stdout, /^Node\s+ID\s+Address\s+State\s+Voter\s+RaftProtocol\ntest-node\s+\S+\s+127\.0\.0\.1:8300\s+leader\s+true\s+3\n$/)
+    assert.match(peers.stdout, new RegExp(`^Node\\s+ID\\s+Address\\s+State\\s+Voter\\s+RaftProtocol\\ntest-node\\s+\\S+\\s+${esc(agent.serverAddr)}\\s+leader\\s+true\\s+3\\n$`))
 
     const key = (await runCli(CONSUL_BIN, ['keygen'])).stdout.trim()
     assert.equal(Buffer.from(key, 'base64').length, 32)

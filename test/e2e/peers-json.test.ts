@@ -25,7 +25,7 @@ test('peers.json recovery keeps every write, removes the file, and leaves this s
       assert.equal(existsSync(peers), false, 'the file is removed once its configuration is stored')
       const pairs = (await (await fetch(`${second.httpAddr}/v1/kv/r/?recurse`)).json()) as unknown[]
       assert.equal(pairs.length, 20)
-      assert.equal(await (await fetch(`${second.httpAddr}/v1/status/leader`)).json(), '127.0.0.1:8300')
+      assert.equal(await (await fetch(`${second.httpAddr}/v1/status/leader`)).json(), second.serverAddr, 'this server, where it listens now')
       assert.equal(await (await fetch(`${second.httpAddr}/v1/kv/r/after`, { method: 'PUT', body: 'x' })).text(), 'true')
     } finally {
       await second.stop()

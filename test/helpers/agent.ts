@@ -15,6 +15,9 @@ export interface RunningAgent {
   httpAddr: string
   /** `https://...` when an HTTPS listener was opened. */
   httpsAddr: string | undefined
+  /** `ip:port` of server RPC (what /v1/status/leader names), and of LAN membership (what -join dials). */
+  serverAddr: string
+  lanAddr: string
   /** The DNS port (UDP and TCP) when started with `dns: true`. */
   dnsPort: number | undefined
   dataDir: string
@@ -30,6 +33,12 @@ export function tempDir(prefix = 'consul-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix))
 }
 
+/** Server RPC and LAN ports picked by the system, unless the args set them: agents of other tests never contend for 8300/8301. */
+function clusterPorts(args: readonly string[]): string[] {
+  const has = (flag: string): boolean => args.some((a) => new RegExp(`^--?${flag}(=|$)`).test(a))
+  return [...(has('server-port') ? [] : ['-server-port=0']), ...(has('serf-lan-port') ? [] : ['-serf-lan-port=0'])]
+}
+
 const running = new Set<ChildProcess>()
 process.on('exit', () => {
   for (const p of running) p.kill('SIGKILL')
@@ -40,7 +49,7 @@ process.on('exit', () => {
  * args say otherwise, and waits until it logs its HTTP listener. Default: a durable single
  * server in a fresh data dir.
  */
-export async function startAgent(opts: { args?: string[]; dataDir?: string; env?: NodeJS.ProcessEnv; dev?: boolean; dns?: boolean } = {}): Promise<RunningAgent> {
+export async function startAgent(opts: { args?: string[]; dataDir?: string; env?: NodeJS.ProcessEnv; dev?: boolean; dns?: boolean; bootstrapExpect?: number; node?: string } = {}): Promise<RunningAgent> {
   const dataDir = opts.dataDir ?? tempDir()
   // DNS stays off unless asked for (`dns: true`, or a -dns-port in args), so other tests never
   // contend for port 8600; the flag may be given only once.
@@ -48,7 +57,7 @@ export async function startAgent(opts: { args?: string[]; dataDir?: string; env?
   const dnsFlag = dnsInArgs ? [] : [opts.dns ? '-dns-port=0' : '-dns-port=-1']
   const base = opts.dev
     ? ['agent', '-dev', '-http-port=0', ...dnsFlag]
-    : ['agent', '-server', '-bootstrap-expect=1', `-data-dir=${dataDir}`, '-node=test-node', '-bind=127.0.0.1', '-http-port=0', ...dnsFlag]
+    : ['agent', '-server', `-bootstrap-expect=${opts.bootstrapExpect ?? 1}`, `-data-dir=${dataDir}`, `-node=${opts.node ?? 'test-node'}`, ...(opts.args?.some((a) => /^--?bind(=|$)/.test(a)) ? [] : ['-bind=127.0.0.1']), '-http-port=0', ...dnsFlag, ...clusterPorts(opts.args ?? [])]
   const proc = spawn(process.execPath, [CONSUL_BIN, ...base, ...(opts.args ?? [])], {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -84,6 +93,8 @@ export async function startAgent(opts: { args?: string[]; dataDir?: string; env?
     proc,
     httpAddr: httpAddr ?? '',
     httpsAddr,
+    serverAddr: /server RPC listening on (\S+);/.exec(out)?.[1] ?? '',
+    lanAddr: /LAN membership on (\S+)/.exec(out)?.[1] ?? '',
     dnsPort,
     dataDir,
     output: () => out,

@@ -192,8 +192,8 @@ describe('KV HTTP API against a real agent process', () => {
   })
 
   test('status, agent/self, catalog/datacenters', async () => {
-    assert.equal(await consul.status.leader(), '127.0.0.1:8300')
-    assert.deepEqual(await consul.status.peers(), ['127.0.0.1:8300'])
+    assert.equal(await consul.status.leader(), agent.serverAddr)
+    assert.deepEqual(await consul.status.peers(), [agent.serverAddr])
     const self = (await (await fetch(`${base}/v1/agent/self`)).json()) as Record<string, any>
     for (const k of ['Config', 'DebugConfig', 'Coord', 'Member', 'Stats', 'Meta']) assert.ok(self[k] && typeof self[k] === 'object', k)
     assert.equal(self.Config.Datacenter, 'dc1')

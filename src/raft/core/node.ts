@@ -83,8 +83,7 @@ export class RaftNode {
     this.#term = initial.hardState?.term ?? 0
     this.#vote = initial.hardState?.vote ?? ''
     this.#prevHard = this.hardState()
-    const fresh = snap === undefined && this.#log.lastIndex() === 0 && this.#term === 0
-    if (fresh && config.peers !== undefined && config.peers.voters.length > 0) this.#bootstrap(config.peers)
+    if (config.peers !== undefined) this.bootstrap(config.peers)
     this.#prevSoft = this.softState()
     this.#resetElectionTimer()
   }
@@ -109,6 +108,18 @@ export class RaftNode {
   tick(): void {
     if (this.#role === Role.Leader) this.#tickLeader()
     else this.#tickElection()
+  }
+
+  /** hashicorp's BootstrapCluster: a server that never held state starts its log with `peers`; false otherwise. */
+  bootstrap(peers: ConfState): boolean {
+    if (this.#term !== 0 || this.#log.lastIndex() !== 0 || this.#snapshot !== undefined || peers.voters.length === 0) return false
+    const entry: Entry = { index: 1, term: 1, type: 'config', data: encodeConfChange({ type: 'bootstrap', conf: peers }) }
+    this.#log.append([entry])
+    this.#log.commitTo(1)
+    this.#term = 1
+    this.#conf.rescan(1, [entry], this.#c.logger)
+    this.#resetElectionTimer()
+    return true
   }
 
   /** Starts an election now (pre-vote first when enabled), as if the election timer had fired. */
@@ -272,14 +283,6 @@ export class RaftNode {
   }
 
   /** Every bootstrapping server writes the same entry 1 (term 1), so their logs match from the start. */
-  #bootstrap(peers: ConfState): void {
-    const entry: Entry = { index: 1, term: 1, type: 'config', data: encodeConfChange({ type: 'bootstrap', conf: peers }) }
-    this.#log.append([entry])
-    this.#log.commitTo(1)
-    this.#term = 1
-    this.#conf.rescan(1, [entry], this.#c.logger)
-  }
-
   // ---- roles -------------------------------------------------------------------------------------
 
   #becomeFollower(term: number, leader: string): void {

@@ -1,0 +1,203 @@
+/**
+ * A server agent's cluster wiring: server RPC on ports.server (raft messages and forwarded writes),
+ * LAN membership on ports.serf_lan (gossip/members.ts), joins at start and retried, and
+ * bootstrap_expect (Consul's maybeBootstrap: once `expect` servers of this datacenter know each
+ * other, all asking for the same number and none already in a cluster, each bootstraps raft with
+ * the same list of them).
+ */
+import { join as joinPath } from 'node:path'
+import { systemClock, type Timer } from '../lib/clock.js'
+import { Members, memberAddress, type Member } from '../gossip/members.js'
+import { RpcServer } from '../rpc/server.js'
+import { TcpTransport } from '../raft/tcp-transport.js'
+import type { RaftDriver } from '../raft/driver.js'
+import type { RaftServer } from '../raft/types.js'
+import { ENDPOINT_CALL_METHOD, type RemoteCall } from '../server/forward.js'
+import type { ServerMember } from '../server/reconcile.js'
+import type { Server } from '../server/server.js'
+import type { RuntimeConfig } from './config.js'
+
+/** Asks a server whether it has never held raft state. WARNING: on the wire. */
+const RAFT_FRESH_METHOD = 'Status.RaftFresh'
+/** Every server of one cluster shares it (the gossip key will tell clusters apart once there is one). */
+const CLUSTER_IDENTITY = 'consul'
+
+type Log = (level: 'info' | 'warn' | 'error', message: string) => void
+
+export interface ClusterOptions {
+  config: RuntimeConfig
+  nodeId: string
+  /** This agent as a member (its tags change with reloads). */
+  self: () => Member
+  log: Log
+}
+
+export class ServerCluster {
+  readonly rpc: RpcServer
+  readonly lan: RpcServer
+  readonly members: Members
+  readonly transport: TcpTransport
+  readonly #o: ClusterOptions
+  #raft: RaftDriver | undefined
+  #bootstrapTimer: Timer | undefined
+  #retryTimer: Timer | undefined
+  #closed = false
+
+  private constructor(o: ClusterOptions) {
+    this.#o = o
+    const c = o.config
+    const rpcLog = (level: 'info' | 'warn' | 'error', message: string): void => o.log(level === 'info' ? 'info' : level, message)
+    this.rpc = new RpcServer({ id: o.nodeId, datacenter: c.datacenter, cluster: CLUSTER_IDENTITY, log: rpcLog })
+    this.lan = new RpcServer({ id: o.nodeId, datacenter: c.datacenter, cluster: CLUSTER_IDENTITY, log: rpcLog })
+    this.members = new Members({
+      rpc: this.lan,
+      self: o.self,
+      clock: systemClock,
+      log: o.log,
+      snapshotFile: c.dev || !c.dataDir ? undefined : joinPath(c.dataDir, 'serf', 'members.json'),
+    })
+    this.transport = new TcpTransport({ rpc: this.rpc, lookup: (id) => this.#raft?.addressOf(id) })
+  }
+
+  /** Opens both listeners; fails (and closes what it opened) when either port is taken. */
+  static async listen(o: ClusterOptions): Promise<ServerCluster> {
+    const cluster = new ServerCluster(o)
+    try {
+      cluster.#rpcPort = (await cluster.rpc.listen(o.config.bindAddr, o.config.ports.server)).port
+      cluster.#lanPort = (await cluster.lan.listen(o.config.bindAddr, o.config.ports.serfLan)).port
+      o.log('info', `agent: server RPC listening on ${cluster.rpc.address()}; LAN membership on ${cluster.lan.address()}`)
+    } catch (err) {
+      await cluster.close()
+      throw err
+    }
+    return cluster
+  }
+
+  #rpcPort = 0
+  #lanPort = 0
+  /** The ports as bound (port 0 in the config: the ones the system picked). */
+  get rpcPort(): number {
+    return this.#rpcPort
+  }
+  get lanPort(): number {
+    return this.#lanPort
+  }
+
+  /** Server RPC for the endpoint layer's forwarding. */
+  readonly remote: RemoteCall = (address, method, body, timeoutMs) => this.rpc.call(address, method, body, { timeoutMs })
+
+  /** Servers of this datacenter that membership knows, as the leader's reconcile wants them. */
+  serverMembers(): ServerMember[] {
+    return this.members
+      .list()
+      .filter((m) => m.tags.role === 'consul' && m.tags.dc === this.#o.config.datacenter && m.tags.id)
+      .map((m) => ({ id: m.tags.id!, name: m.name, address: serverAddress(m), alive: m.status === 'alive' }))
+  }
+
+  /** Starts serving raft and forwarded calls, following membership, and joining. */
+  async start(raft: RaftDriver, server: Server): Promise<void> {
+    this.#raft = raft
+    this.rpc.handle(ENDPOINT_CALL_METHOD, (body) => server.answerForwarded(body))
+    this.rpc.handle(RAFT_FRESH_METHOD, () => raft.isFresh())
+    this.members.onChange((m) => this.#memberChanged(m))
+    this.members.start()
+    for (const m of this.members.list().slice(1)) this.#memberChanged(m)
+    const expect = this.#o.config.bootstrapExpect
+    if (expect > 1 && raft.isFresh()) this.#bootstrapTimer = systemClock.setInterval(() => void this.#maybeBootstrap(expect), 1000)
+    await this.#joinAtStart()
+  }
+
+  async #joinAtStart(): Promise<void> {
+    const c = this.#o.config
+    if (c.startJoin.length > 0) {
+      const r = await this.members.join(c.startJoin, c.ports.serfLan)
+      if (r.joined === 0) throw new Error(`Failed to join ${c.startJoin.join(', ')}: ${r.errors.join('; ')}`)
+      this.#o.log('info', `agent: joined ${r.joined} of ${c.startJoin.length} -join addresses`)
+    }
+    if (c.retryJoin.length > 0) void this.#retryJoin(1)
+  }
+
+  async #retryJoin(attempt: number): Promise<void> {
+    if (this.#closed) return
+    const c = this.#o.config
+    const r = await this.members.join(c.retryJoin, c.ports.serfLan)
+    if (r.joined > 0) {
+      this.#o.log('info', `agent: retry join: joined ${r.joined} of ${c.retryJoin.length} addresses`)
+      return
+    }
+    if (c.retryMax > 0 && attempt >= c.retryMax) {
+      this.#o.log('error', `agent: retry join: gave up after ${attempt} attempts: ${r.errors.join('; ')}`)
+      return
+    }
+    this.#o.log('warn', `agent: retry join: attempt ${attempt} failed, retrying in ${c.retryIntervalMs} ms: ${r.errors.join('; ')}`)
+    this.#retryTimer = systemClock.setTimeout(() => void this.#retryJoin(attempt + 1), c.retryIntervalMs)
+  }
+
+  #memberChanged(m: Member): void {
+    if (m.tags.role !== 'consul' || m.tags.dc !== this.#o.config.datacenter || !m.tags.id) return
+    const address = serverAddress(m)
+    this.#raft?.setAddress(m.tags.id, address)
+    this.transport.setAddress(m.tags.id, address)
+    const expect = this.#o.config.bootstrapExpect
+    if (expect > 1) void this.#maybeBootstrap(expect)
+  }
+
+  #bootstrapping = false
+
+  async #maybeBootstrap(expect: number): Promise<void> {
+    const raft = this.#raft
+    if (!raft || this.#bootstrapping || this.#closed) return
+    if (!raft.isFresh()) {
+      this.#stopBootstrap()
+      return
+    }
+    const servers = this.members.list().filter((m) => m.status === 'alive' && m.tags.role === 'consul' && m.tags.dc === this.#o.config.datacenter && m.tags.id)
+    if (servers.length < expect) return
+    for (const s of servers) {
+      if (s.tags.expect !== String(expect)) {
+        this.#o.log('error', `agent: member ${s.name} has bootstrap_expect ${s.tags.expect ?? '(none)'}, this server ${expect}: not bootstrapping`)
+        return
+      }
+    }
+    this.#bootstrapping = true
+    try {
+      // A server already in a cluster means the cluster exists: its leader adds us instead.
+      const others = servers.slice(1)
+      const answers = await Promise.all(others.map((s) => this.rpc.call<boolean>(serverAddress(s), RAFT_FRESH_METHOD, {}, { timeoutMs: 2000 })))
+      if (answers.some((a) => !a.ok)) return
+      if (answers.some((a) => a.ok && a.value === false)) {
+        this.#o.log('info', 'agent: an existing cluster was found; waiting to be added to it')
+        this.#stopBootstrap()
+        return
+      }
+      const list: RaftServer[] = servers.map((s) => ({ id: s.tags.id!, address: serverAddress(s), voter: true })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      if (raft.bootstrap(list)) this.#o.log('info', `agent: ${expect} servers found; bootstrapping the cluster`)
+      this.#stopBootstrap()
+    } finally {
+      this.#bootstrapping = false
+    }
+  }
+
+  #stopBootstrap(): void {
+    this.#bootstrapTimer?.cancel()
+    this.#bootstrapTimer = undefined
+  }
+
+  async leave(): Promise<void> {
+    await this.members.leave()
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    this.#stopBootstrap()
+    this.#retryTimer?.cancel()
+    this.members.stop()
+    this.transport.close()
+    await Promise.all([this.rpc.close(), this.lan.close()])
+  }
+}
+
+/** A server member's RPC address: its LAN address and the server port it advertises. */
+export function serverAddress(m: Member): string {
+  return memberAddress({ addr: m.addr, port: Number(m.tags.port) })
+}

@@ -1,0 +1,88 @@
+/**
+ * The leader keeps the raft configuration in step with the servers membership knows (Consul's
+ * leader.go reconcile / joinConsulServer): an alive server of this datacenter that is not in the
+ * configuration is added (as a non-voter first; the driver promotes it once it has caught up).
+ */
+import type { Clock, Timer } from '../lib/clock.js'
+import type { RaftServer } from '../raft/types.js'
+import type { LeaderDuty } from './leader.js'
+
+/** A server as membership sees it: its raft id and server RPC address. */
+export interface ServerMember {
+  id: string
+  name: string
+  address: string
+  alive: boolean
+}
+
+export interface RaftMembership {
+  servers(): RaftServer[]
+  addServer(id: string, address: string): Promise<unknown>
+}
+
+export interface ReconcileOptions {
+  raft: RaftMembership
+  members: () => ServerMember[]
+  /** Subscribes to membership changes; returns the unsubscribe. */
+  onChange: (fn: () => void) => () => void
+  clock: Clock
+  log: (level: 'info' | 'warn' | 'error', message: string) => void
+  /** Consul's reconcile_interval: a pass even without a change (60 s there; members change rarely). */
+  intervalMs?: number
+}
+
+export class ReconcileDuty implements LeaderDuty {
+  readonly name = 'reconcile servers'
+  readonly #o: ReconcileOptions
+  #timer: Timer | undefined
+  #unsubscribe: (() => void) | undefined
+  #running = false
+  #again = false
+  #leading = false
+
+  constructor(o: ReconcileOptions) {
+    this.#o = o
+  }
+
+  establish(): void {
+    this.#leading = true
+    this.#unsubscribe = this.#o.onChange(() => void this.#reconcile())
+    this.#timer = this.#o.clock.setInterval(() => void this.#reconcile(), this.#o.intervalMs ?? 5000)
+    void this.#reconcile()
+  }
+
+  revoke(): void {
+    this.#leading = false
+    this.#unsubscribe?.()
+    this.#timer?.cancel()
+    this.#unsubscribe = undefined
+    this.#timer = undefined
+  }
+
+  /** One pass at a time; a change during a pass runs another after it. */
+  async #reconcile(): Promise<void> {
+    if (this.#running) {
+      this.#again = true
+      return
+    }
+    this.#running = true
+    try {
+      do {
+        this.#again = false
+        const inConfig = new Set(this.#o.raft.servers().map((s) => s.id))
+        for (const m of this.#o.members()) {
+          if (!this.#leading) return
+          if (!m.alive || inConfig.has(m.id)) continue
+          this.#o.log('info', `server: adding server ${m.name} (${m.id}, ${m.address}) to the raft configuration`)
+          try {
+            await this.#o.raft.addServer(m.id, m.address)
+          } catch (err) {
+            this.#o.log('warn', `server: adding server ${m.name} failed: ${(err as Error).message}`)
+          }
+        }
+      } while (this.#again && this.#leading)
+    } finally {
+      this.#running = false
+    }
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * Three `consul agent -server -bootstrap-expect=3` processes on 127.0.0.1, .2 and .3 (one serf LAN
+ * port for all, as on three machines) find each other by -retry-join, bootstrap, elect, forward
+ * writes from followers, survive `kill -9` of the leader, and take the killed server back with its
+ * log. One cluster for the whole file, the steps in order: each leaves it as the next expects.
+ */
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { startAgent, tempDir, type RunningAgent } from '../helpers/agent.js'
+import { until } from '../helpers/poll.js'
+
+const HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3']
+/** One LAN port on every address; picked per run so parallel runs of the suite do not meet. */
+const LAN_PORT = 20000 + Math.floor(Math.random() * 20000)
+
+interface Node {
+  host: string
+  dataDir: string
+  agent: RunningAgent
+}
+
+const nodes: Node[] = []
+let configFile = ''
+
+async function start(host: string, dataDir: string): Promise<RunningAgent> {
+  return startAgent({
+    dataDir,
+    bootstrapExpect: 3,
+    node: `s${host.split('.').at(-1)}`,
+    args: [`-bind=${host}`, `-client=${host}`, `-serf-lan-port=${LAN_PORT}`, `-retry-join=${HOSTS[0]}:${LAN_PORT}`, '-retry-interval=200ms', `-config-file=${configFile}`],
+  })
+}
+
+const get = async (n: Node, path: string): Promise<Response> => fetch(`${n.agent.httpAddr}${path}`, { signal: AbortSignal.timeout(15_000) })
+const put = async (n: Node, path: string, body: string): Promise<Response> => fetch(`${n.agent.httpAddr}${path}`, { method: 'PUT', body, signal: AbortSignal.timeout(15_000) })
+const leaderOf = async (n: Node): Promise<string> => (await (await get(n, '/v1/status/leader')).json()) as string
+
+/** The node every live server names as leader, once they agree. */
+async function agreedLeader(live: Node[]): Promise<Node> {
+  return until('one leader all servers agree on', async () => {
+    const seen = await Promise.all(live.map(leaderOf))
+    if (seen[0] === '' || seen.some((l) => l !== seen[0])) return undefined
+    return live.find((n) => seen[0]!.startsWith(`${n.host}:`))
+  })
+}
+
+before(async () => {
+  configFile = join(tempDir(), 'perf.json')
+  // Consul's dev timing: elections in about a second, not five.
+  writeFileSync(configFile, JSON.stringify({ performance: { raft_multiplier: 1 } }))
+  const started = await Promise.all(HOSTS.map(async (host) => {
+    const dataDir = tempDir()
+    return { host, dataDir, agent: await start(host, dataDir) }
+  }))
+  nodes.push(...started)
+})
+
+after(async () => {
+  await Promise.all(nodes.map((n) => n.agent.stop()))
+})
+
+test('three servers find each other by -retry-join, bootstrap from bootstrap_expect and agree on a leader', async () => {
+  await agreedLeader(nodes)
+  for (const n of nodes) {
+    const peers = (await (await get(n, '/v1/status/peers')).json()) as string[]
+    assert.equal(peers.length, 3, `${n.host} peers ${peers}`)
+    const members = (await (await get(n, '/v1/agent/members')).json()) as Array<{ Name: string; Status: number; Tags: Record<string, string> }>
+    assert.deepEqual(members.map((m) => m.Name).sort(), ['s1', 's2', 's3'])
+    assert.ok(members.every((m) => m.Status === 1 && m.Tags.role === 'consul'))
+  }
+})
+
+test('writes through every server (followers forward to the leader) are read back from every server', async () => {
+  const leader = await agreedLeader(nodes)
+  for (const [i, n] of nodes.entries()) {
+    const res = await put(n, `/v1/kv/web/k${i}`, `v${i}`)
+    assert.equal(res.status, 200, await res.clone().text())
+    assert.equal(await res.text(), 'true')
+  }
+  for (const n of nodes) {
+    // A default read on a follower goes through a read barrier: it sees every acknowledged write.
+    const res = await get(n, '/v1/kv/web/?keys')
+    assert.equal(res.status, 200)
+    assert.deepEqual(await res.json(), ['web/k0', 'web/k1', 'web/k2'], n.host)
+    assert.equal(res.headers.get('x-consul-knownleader'), 'true')
+    if (n !== leader) assert.ok(Number(res.headers.get('x-consul-lastcontact')) >= 0)
+  }
+  // Check-and-set through a follower: the leader's state machine decides.
+  const follower = nodes.find((n) => n !== leader)!
+  const [entry] = (await (await get(follower, '/v1/kv/web/k0')).json()) as Array<{ ModifyIndex: number }>
+  assert.equal(await (await put(follower, `/v1/kv/web/k0?cas=${entry!.ModifyIndex}`, 'new')).text(), 'true')
+  assert.equal(await (await put(follower, `/v1/kv/web/k0?cas=${entry!.ModifyIndex}`, 'again')).text(), 'false')
+  const stale = await get(follower, '/v1/kv/web/k0?stale')
+  assert.equal(stale.headers.get('x-consul-effective-consistency'), 'stale')
+})
+
+test('kill -9 of the leader: the other two elect a new one, writes resume, nothing acknowledged is lost', async () => {
+  const leader = await agreedLeader(nodes)
+  const acked: string[] = []
+  for (let i = 0; i < 20; i++) {
+    const via = nodes[i % 3]!
+    if ((await (await put(via, `/v1/kv/before/${i}`, String(i))).text()) === 'true') acked.push(`before/${i}`)
+  }
+  await leader.agent.kill9()
+  const live = nodes.filter((n) => n !== leader)
+  const next = await agreedLeader(live)
+  assert.notEqual(next, leader)
+  for (let i = 0; i < 10; i++) {
+    const res = await put(live[i % 2]!, `/v1/kv/after/${i}`, String(i))
+    assert.equal(res.status, 200, await res.clone().text())
+    acked.push(`after/${i}`)
+  }
+  for (const n of live) {
+    const keys = (await (await get(n, '/v1/kv/?keys')).json()) as string[]
+    for (const k of acked) assert.ok(keys.includes(k), `${n.host} lost ${k}`)
+  }
+})
+
+test('the killed server restarts with its log and catches up', async () => {
+  const dead = nodes.find((n) => n.agent.proc.exitCode !== null || n.agent.proc.signalCode !== null)!
+  dead.agent = await start(dead.host, dead.dataDir)
+  await until('the restarted server to have the writes made while it was down', async () => {
+    const keys = (await (await get(dead, '/v1/kv/after/?keys&stale')).json()) as string[]
+    return keys.length === 10 ? true : undefined
+  })
+  await agreedLeader(nodes)
+  const res = await put(dead, '/v1/kv/back', 'yes')
+  assert.equal(await res.text(), 'true')
+})
+
+test('a server alone (the other two stopped) serves ?stale, refuses default reads with No cluster leader, and acknowledges no write', async () => {
+  const leader = await agreedLeader(nodes)
+  const alone = nodes.find((n) => n !== leader)!
+  for (const n of nodes) if (n !== alone) await n.agent.stop()
+  await until('the lone server to lose its leader', async () => ((await leaderOf(alone)) === '' ? true : undefined))
+  const stale = await get(alone, '/v1/kv/back?stale')
+  assert.equal(stale.status, 200)
+  assert.equal(stale.headers.get('x-consul-knownleader'), 'false')
+  const dflt = await get(alone, '/v1/kv/back')
+  assert.equal(dflt.status, 500)
+  assert.equal(await dflt.text(), 'No cluster leader')
+  const write = await put(alone, '/v1/kv/never', 'x')
+  assert.equal(write.status, 500)
+  assert.equal(await write.text(), 'No cluster leader')
+  assert.equal((await get(alone, '/v1/kv/never?stale')).status, 404)
+})
