@@ -199,6 +199,7 @@ export class Agent implements ApiContext {
       log: this.#log,
       self: () => ({ serverId: this.nodeId, node: this.nodeRecord(), serverPort: this.#serverPort() }),
       remote: this.#cluster?.remote,
+      serverNodeName: (id) => this.#cluster?.serverMembers().find((m) => m.id === id)?.name,
       duties: this.#cluster ? [this.#reconcileDuty(this.#cluster)] : [],
     })
     this.server.start()

@@ -13,4 +13,19 @@ export function registerOperatorRoutes(router: Router, ctx: ApiContext): void {
       }
     },
   })
+  // Consul answers remove-peer with an empty body.
+  router.exact('/v1/operator/raft/peer', {
+    DELETE: async (req) => {
+      checkDatacenter(req, ctx)
+      await ctx.server.operator.raftRemovePeer({ datacenter: req.query.get('dc') ?? undefined, id: req.query.get('id') ?? undefined, address: req.query.get('address') ?? undefined })
+      return undefined
+    },
+  })
+  router.exact('/v1/operator/raft/transfer-leader', {
+    POST: async (req) => {
+      checkDatacenter(req, ctx)
+      await ctx.server.operator.raftTransferLeader({ datacenter: req.query.get('dc') ?? undefined, id: req.query.get('id') ?? undefined })
+      return { Success: true }
+    },
+  })
 }

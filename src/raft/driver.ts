@@ -265,6 +265,11 @@ export class RaftDriver implements Consensus {
     if (id !== this.id) this.#addresses.set(id, address)
   }
 
+  /** The log index of the configuration in force. */
+  configurationIndex(): number {
+    return this.#node.confIndex()
+  }
+
   /** The address known for server `id`, or undefined. */
   addressOf(id: string): string | undefined {
     return this.#addresses.get(id)

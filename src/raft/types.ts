@@ -106,6 +106,12 @@ export interface Consensus {
   leaderAddress(): string
   /** The current configuration's servers. */
   servers(): RaftServer[]
+  /** The log index of the entry that set that configuration. */
+  configurationIndex(): number
+  /** Leader only: takes a server out of the configuration (NotLeaderError elsewhere). */
+  removeServer(id: string): Promise<ApplyResult>
+  /** Leader only: hands leadership to a caught-up voter; false when that cannot start. */
+  transferLeadership(to: string): boolean
   /** Milliseconds since this server last heard from the leader (0 on the leader). */
   lastContactMs(): number
   appliedIndex(): number

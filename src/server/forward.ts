@@ -13,7 +13,10 @@ import { fromWireError, NotLeaderError, toWireError, type WireError } from './er
 export const ENDPOINT_CALL_METHOD = 'Endpoint.Call'
 
 /** Endpoint methods that may be forwarded (Consul's RPC names). WARNING: on the wire. */
-export const FORWARDED_METHODS = ['KVS.Apply', 'Txn.Apply', 'Catalog.Register', 'Catalog.Deregister', 'Session.Apply', 'Session.Renew', 'PreparedQuery.Apply'] as const
+export const FORWARDED_METHODS = [
+  'KVS.Apply', 'Txn.Apply', 'Catalog.Register', 'Catalog.Deregister', 'Session.Apply', 'Session.Renew', 'PreparedQuery.Apply',
+  'Operator.RaftRemovePeer', 'Operator.RaftTransferLeader',
+] as const
 export type ForwardedMethod = (typeof FORWARDED_METHODS)[number]
 
 /** What the server RPC layer answers: its value, or why there is none (RpcResult's shape). */

@@ -25,7 +25,7 @@ import { LeaderLoop, type LeaderDuty } from './leader.js'
 import { PreparedQueryEndpoint } from './prepared-query-endpoint.js'
 import { SessionEndpoint } from './session-endpoint.js'
 import { SessionTimers } from './session-timers.js'
-import { OperatorEndpoint, StatusEndpoint } from './status-endpoint.js'
+import { OperatorEndpoint, StatusEndpoint, type RaftPeerRequest } from './status-endpoint.js'
 
 export interface ServerOptions {
   state: StateStore
@@ -45,6 +45,8 @@ export interface ServerOptions {
   remote?: RemoteCall
   /** Consul's rpc_hold_timeout: how long a forwarded write waits for a leader. */
   rpcHoldTimeoutMs?: number
+  /** Node names of other servers by raft ID (membership knows them); this server's own is always known. */
+  serverNodeName?: (serverId: string) => string | undefined
   /** More leader-only duties (the agent's: keeping the raft configuration in step with membership). */
   duties?: LeaderDuty[]
 }
@@ -88,7 +90,7 @@ export class Server {
     this.status = new StatusEndpoint(core)
     this.operator = new OperatorEndpoint(core, (id) => {
       const self = o.self()
-      return id === self.serverId ? self.node.Node : undefined
+      return id === self.serverId ? self.node.Node : o.serverNodeName?.(id)
     })
     this.internal = new InternalEndpoint(core)
     const duties: LeaderDuty[] = [
@@ -110,6 +112,8 @@ export class Server {
       case 'Session.Apply': return this.session.apply(req as SessionApplyRequest)
       case 'Session.Renew': return this.session.renew(req as SessionIdRequest)
       case 'PreparedQuery.Apply': return this.preparedQuery.apply(req as PreparedQueryApplyRequest)
+      case 'Operator.RaftRemovePeer': return this.operator.raftRemovePeer(req as RaftPeerRequest)
+      case 'Operator.RaftTransferLeader': return this.operator.raftTransferLeader(req as RaftPeerRequest)
     }
   }
 

@@ -17,7 +17,6 @@ test('a Consul command we do not have yet is named as not supported (exit 1), fl
     [['force-leave', '-prune', 'node2'], 'force-leave'],
     [['rtt', 'a', 'b'], 'rtt'],
     [['debug', '-duration=1s'], 'debug'],
-    [['operator', 'raft', 'remove-peer', '-address=127.0.0.1:8300'], 'operator raft remove-peer'],
     [['operator', 'autopilot', 'get-config'], 'operator autopilot'],
     [['services', 'export', '-name=web'], 'services export'],
   ]

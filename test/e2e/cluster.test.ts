@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { startAgent, tempDir, type RunningAgent } from '../helpers/agent.js'
+import { CONSUL_BIN, runCli, startAgent, tempDir, type RunningAgent } from '../helpers/agent.js'
 import { until } from '../helpers/poll.js'
 
 const HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3']
@@ -130,10 +130,45 @@ test('the killed server restarts with its log and catches up', async () => {
   assert.equal(await res.text(), 'true')
 })
 
-test('a server alone (the other two stopped) serves ?stale, refuses default reads with No cluster leader, and acknowledges no write', async () => {
+test('operator raft: the configuration through a follower names every server; transfer-leader moves leadership; remove-peer drops a server that is gone', async () => {
   const leader = await agreedLeader(nodes)
-  const alone = nodes.find((n) => n !== leader)!
-  for (const n of nodes) if (n !== alone) await n.agent.stop()
+  const follower = nodes.find((n) => n !== leader)!
+  const config = (await (await get(follower, '/v1/operator/raft/configuration')).json()) as { Servers: Array<{ ID: string; Node: string; Address: string; Leader: boolean; Voter: boolean }>; Index: number }
+  assert.deepEqual(config.Servers.map((s) => s.Node).sort(), ['s1', 's2', 's3'])
+  assert.deepEqual(config.Servers.filter((s) => s.Leader).map((s) => s.Address), [await leaderOf(follower)])
+  assert.ok(config.Index >= 1)
+  const env = { CONSUL_HTTP_ADDR: follower.agent.httpAddr }
+  const moved = await runCli(CONSUL_BIN, ['operator', 'raft', 'transfer-leader'], { env })
+  assert.equal(moved.code, 0, moved.stderr)
+  const next = await until('leadership to move', async () => {
+    const l = await agreedLeader(nodes)
+    return l !== leader ? l : undefined
+  })
+  assert.notEqual(next, leader)
+  // A server stopped for good: once membership sees it failed, the leader would not add it back.
+  const gone = nodes.find((n) => n !== next)!
+  await gone.agent.stop()
+  const live = nodes.filter((n) => n !== gone)
+  await until('the stopped server to be failed', async () => {
+    const members = (await (await get(live[0]!, '/v1/agent/members')).json()) as Array<{ Name: string; Status: number }>
+    return members.find((m) => m.Name === `s${gone.host.split('.').at(-1)}`)?.Status === 4 ? true : undefined
+  })
+  const id = config.Servers.find((s) => s.Node === `s${gone.host.split('.').at(-1)}`)!.ID
+  const removed = await runCli(CONSUL_BIN, ['operator', 'raft', 'remove-peer', `-id=${id}`], { env: { CONSUL_HTTP_ADDR: live.find((n) => n !== next)!.agent.httpAddr } })
+  assert.equal(removed.code, 0, removed.stderr)
+  assert.equal(removed.stdout, `Removed peer with id "${id}"\n`)
+  const peers = (await (await get(next, '/v1/status/peers')).json()) as string[]
+  assert.equal(peers.length, 2)
+  const unknown = await runCli(CONSUL_BIN, ['operator', 'raft', 'remove-peer', '-id=nope'], { env: { CONSUL_HTTP_ADDR: next.agent.httpAddr } })
+  assert.equal(unknown.code, 1)
+  assert.match(unknown.stderr, /was not found in the Raft configuration/)
+})
+
+test('a server alone (the others stopped) serves ?stale, refuses default reads with No cluster leader, and acknowledges no write', async () => {
+  const running = nodes.filter((n) => n.agent.proc.exitCode === null && n.agent.proc.signalCode === null)
+  const leader = await agreedLeader(running)
+  const alone = running.find((n) => n !== leader)!
+  for (const n of running) if (n !== alone) await n.agent.stop()
   await until('the lone server to lose its leader', async () => ((await leaderOf(alone)) === '' ? true : undefined))
   const stale = await get(alone, '/v1/kv/back?stale')
   assert.equal(stale.status, 200)

@@ -25,6 +25,8 @@ const RUNS: Record<string, { args: string[]; input?: string; streams?: boolean }
   event: { args: ['-name=deploy'] },
   lock: { args: ['web/lock', 'true'] },
   'operator:raft:list-peers': { args: [] },
+  'operator:raft:remove-peer': { args: ['-id=x'] },
+  'operator:raft:transfer-leader': { args: [] },
   // consul watch retries a failing query forever, as Consul's does: it is stopped after the first error.
   watch: { args: ['-type=key', '-key=web/a'], streams: true },
 }

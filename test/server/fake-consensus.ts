@@ -15,6 +15,8 @@ export class FakeConsensus implements Consensus {
   #index = 1
   /** The leader's address as followers know it ("" for no leader known). */
   leaderHint = '10.0.0.1:8300'
+  readonly removed: string[] = []
+  readonly transfers: string[] = []
   readonly selfAddress = '10.0.0.1:8300'
   barriers = 0
   /** While set, read barriers wait for it. */
@@ -59,6 +61,21 @@ export class FakeConsensus implements Consensus {
 
   servers(): RaftServer[] {
     return [{ id: 'server-1', address: this.selfAddress, voter: true }]
+  }
+
+  configurationIndex(): number {
+    return 1
+  }
+
+  removeServer(id: string): Promise<{ index: number; response: unknown }> {
+    if (!this.#leader) return Promise.reject(new NotLeaderError(this.leaderHint))
+    this.removed.push(id)
+    return Promise.resolve({ index: ++this.#index, response: undefined })
+  }
+
+  transferLeadership(to: string): boolean {
+    this.transfers.push(to)
+    return this.#leader
   }
 
   lastContactMs(): number {

@@ -95,6 +95,7 @@ export class RaftNode {
   get leader(): string { return this.#leader }
   get log(): RaftLog { return this.#log }
   conf(): ConfState { return cloneConf(this.#conf.current()) }
+  confIndex(): number { return this.#conf.currentIndex() }
   hardState(): HardState { return { term: this.#term, vote: this.#vote, commit: this.#log.committed } }
   softState(): SoftState { return { leader: this.#leader, role: this.#role } }
   /** The leader's view of a follower, for tests and stats. */
