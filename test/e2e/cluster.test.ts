@@ -249,3 +249,30 @@ test('a server alone (the others stopped) serves ?stale, refuses default reads w
   assert.equal(await write.text(), 'No cluster leader')
   assert.equal((await get(alone, '/v1/kv/never?stale')).status, 404)
 })
+
+test('five servers on 127.0.0.4-8 form from bootstrap_expect=5 and fail over when their leader is killed', async () => {
+  const hosts = ['127.0.0.4', '127.0.0.5', '127.0.0.6', '127.0.0.7', '127.0.0.8']
+  const five: Node[] = await Promise.all(hosts.map(async (host) => {
+    const dataDir = tempDir()
+    const agent = await startAgent({
+      dataDir,
+      bootstrapExpect: 5,
+      node: `f${host.split('.').at(-1)}`,
+      args: [`-bind=${host}`, `-client=${host}`, `-serf-lan-port=${LAN_PORT}`, `-retry-join=${hosts[0]}:${LAN_PORT}`, '-retry-interval=200ms', `-config-file=${configFile}`],
+    })
+    return { host, dataDir, agent }
+  }))
+  try {
+    const leader = await agreedLeader(five)
+    assert.equal(((await (await get(leader, '/v1/status/peers')).json()) as string[]).length, 5)
+    assert.equal(await (await put(five.find((n) => n !== leader)!, '/v1/kv/five', 'a')).text(), 'true')
+    await leader.agent.kill9()
+    const live = five.filter((n) => n !== leader)
+    const next = await agreedLeader(live)
+    assert.notEqual(next, leader)
+    assert.equal(await (await put(live.find((n) => n !== next)!, '/v1/kv/five', 'b')).text(), 'true')
+    for (const n of live) assert.equal(Buffer.from(((await (await get(n, '/v1/kv/five')).json()) as Array<{ Value: string }>)[0]!.Value, 'base64').toString(), 'b')
+  } finally {
+    await Promise.all(five.map((n) => n.agent.stop()))
+  }
+})
