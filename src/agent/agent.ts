@@ -318,7 +318,7 @@ export class Agent implements ApiContext {
 
   #reconcileDuty(cluster: ServerCluster): ReconcileDuty {
     return new ReconcileDuty({
-      raft: { servers: () => this.raft.servers(), addServer: (id, address) => this.raft.addServer(id, address) },
+      raft: { servers: () => this.raft.servers(), addServer: (id, address) => this.raft.addServer(id, address), removeServer: (id) => this.raft.removeServer(id) },
       members: () => cluster.serverMembers(),
       onChange: (fn) => cluster.members.onChange(fn),
       clock: systemClock,

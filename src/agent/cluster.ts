@@ -91,7 +91,7 @@ export class ServerCluster {
     return this.members
       .list()
       .filter((m) => m.tags.role === 'consul' && m.tags.dc === this.#o.config.datacenter && m.tags.id)
-      .map((m) => ({ id: m.tags.id!, name: m.name, address: serverAddress(m), alive: m.status === 'alive' }))
+      .map((m) => ({ id: m.tags.id!, name: m.name, address: serverAddress(m), status: m.status }))
   }
 
   /** Starts serving raft and forwarded calls, following membership, and joining. */

@@ -1,7 +1,9 @@
 /**
  * The leader keeps the raft configuration in step with the servers membership knows (Consul's
  * leader.go reconcile / joinConsulServer): an alive server of this datacenter that is not in the
- * configuration is added (as a non-voter first; the driver promotes it once it has caught up).
+ * configuration is added (as a non-voter first; the driver promotes it once it has caught up); a
+ * server that left is removed; and a failed server is removed when a new one has just been added in
+ * its place (autopilot's cleanup_dead_servers), never more of them than were added.
  */
 import type { Clock, Timer } from '../lib/clock.js'
 import type { RaftServer } from '../raft/types.js'
@@ -12,12 +14,13 @@ export interface ServerMember {
   id: string
   name: string
   address: string
-  alive: boolean
+  status: 'alive' | 'leaving' | 'left' | 'failed'
 }
 
 export interface RaftMembership {
   servers(): RaftServer[]
   addServer(id: string, address: string): Promise<unknown>
+  removeServer(id: string): Promise<unknown>
 }
 
 export interface ReconcileOptions {
@@ -70,19 +73,34 @@ export class ReconcileDuty implements LeaderDuty {
       do {
         this.#again = false
         const inConfig = new Set(this.#o.raft.servers().map((s) => s.id))
-        for (const m of this.#o.members()) {
+        const members = this.#o.members()
+        let added = 0
+        for (const m of members) {
           if (!this.#leading) return
-          if (!m.alive || inConfig.has(m.id)) continue
+          if (m.status !== 'alive' || inConfig.has(m.id)) continue
           this.#o.log('info', `server: adding server ${m.name} (${m.id}, ${m.address}) to the raft configuration`)
-          try {
-            await this.#o.raft.addServer(m.id, m.address)
-          } catch (err) {
-            this.#o.log('warn', `server: adding server ${m.name} failed: ${(err as Error).message}`)
-          }
+          if (await this.#change(() => this.#o.raft.addServer(m.id, m.address), `adding server ${m.name}`)) added++
+        }
+        for (const m of members) {
+          if (!this.#leading) return
+          if (!inConfig.has(m.id) || (m.status !== 'left' && !(m.status === 'failed' && added > 0))) continue
+          if (m.status === 'failed') added--
+          this.#o.log('info', `server: removing ${m.status} server ${m.name} (${m.id}) from the raft configuration`)
+          await this.#change(() => this.#o.raft.removeServer(m.id), `removing server ${m.name}`)
         }
       } while (this.#again && this.#leading)
     } finally {
       this.#running = false
+    }
+  }
+
+  async #change(fn: () => Promise<unknown>, what: string): Promise<boolean> {
+    try {
+      await fn()
+      return true
+    } catch (err) {
+      this.#o.log('warn', `server: ${what} failed: ${(err as Error).message}`)
+      return false
     }
   }
 }

@@ -250,7 +250,7 @@ test('a server alone (the others stopped) serves ?stale, refuses default reads w
   assert.equal((await get(alone, '/v1/kv/never?stale')).status, 404)
 })
 
-test('five servers on 127.0.0.4-8 form from bootstrap_expect=5 and fail over when their leader is killed', async () => {
+test('five servers on 127.0.0.4-8 form from bootstrap_expect=5, fail over when their leader is killed, and a replacement takes the dead server\'s place', async () => {
   const hosts = ['127.0.0.4', '127.0.0.5', '127.0.0.6', '127.0.0.7', '127.0.0.8']
   const five: Node[] = await Promise.all(hosts.map(async (host) => {
     const dataDir = tempDir()
@@ -272,6 +272,22 @@ test('five servers on 127.0.0.4-8 form from bootstrap_expect=5 and fail over whe
     assert.notEqual(next, leader)
     assert.equal(await (await put(live.find((n) => n !== next)!, '/v1/kv/five', 'b')).text(), 'true')
     for (const n of live) assert.equal(Buffer.from(((await (await get(n, '/v1/kv/five')).json()) as Array<{ Value: string }>)[0]!.Value, 'base64').toString(), 'b')
+    // A replacement joins once the dead server is seen failed: the leader adds it and drops the dead one.
+    const deadName = `f${leader.host.split('.').at(-1)}`
+    await until('the killed server to be failed', async () => {
+      const members = (await (await get(next, '/v1/agent/members')).json()) as Array<{ Name: string; Status: number }>
+      return members.find((m) => m.Name === deadName)?.Status === 4 ? true : undefined
+    })
+    const host = '127.0.0.9'
+    const dataDir = tempDir()
+    five.push({ host, dataDir, agent: await startAgent({ dataDir, bootstrapExpect: 5, node: 'f9', args: [`-bind=${host}`, `-client=${host}`, `-serf-lan-port=${LAN_PORT}`, `-retry-join=${live[0]!.host}:${LAN_PORT}`, '-retry-interval=200ms', `-config-file=${configFile}`] }) })
+    const peers = await until('the replacement in and the dead server out', async () => {
+      const p = (await (await get(next, '/v1/status/peers')).json()) as string[]
+      return p.length === 5 && p.some((a) => a.startsWith(`${host}:`)) && !p.some((a) => a.startsWith(`${leader.host}:`)) ? p : undefined
+    })
+    assert.equal(peers.length, 5)
+    const replacement = five.at(-1)!
+    await until('the replacement to have the data', async () => ((await (await get(replacement, '/v1/kv/five?stale')).status) === 200 ? true : undefined))
   } finally {
     await Promise.all(five.map((n) => n.agent.stop()))
   }
