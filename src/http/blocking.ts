@@ -13,7 +13,7 @@ export function queryOptions(req: ApiRequest, ctx: ApiContext): QueryOptions {
   checkDatacenter(req, ctx)
   const params = blockingParams(req, { defaultWaitMs: ctx.limits.defaultQueryTimeMs, maxWaitMs: ctx.limits.maxQueryTimeMs })
   const dc = req.param('dc')
-  const opts: QueryOptions = { consistency: params.consistency, minQueryIndex: params.minIndex, maxQueryTimeMs: params.waitMs, token: req.token }
+  const opts: QueryOptions = { consistency: params.consistency, minQueryIndex: params.minIndex, maxQueryTimeMs: params.waitMs, token: req.token, maxStaleMs: params.maxStaleMs }
   if (dc) opts.datacenter = dc
   return opts
 }

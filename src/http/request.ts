@@ -144,11 +144,22 @@ export interface BlockingParams {
   minIndex: number
   waitMs: number
   consistency: Consistency
+  /** ?max_stale: a stale read from a server that heard from the leader longer ago than this is not served stale. */
+  maxStaleMs: number | undefined
 }
 
-/** Parses ?index, ?wait, ?stale and ?consistent with Consul's errors and limits. */
+/** Parses ?index, ?wait, ?stale, ?max_stale and ?consistent with Consul's errors and limits. */
 export function blockingParams(req: ApiRequest, limits: { defaultWaitMs: number; maxWaitMs: number }): BlockingParams {
-  const stale = req.has('stale')
+  let maxStaleMs: number | undefined
+  const maxStale = req.param('max_stale')
+  if (maxStale !== undefined && maxStale !== '') {
+    try {
+      maxStaleMs = parseDurationMs(maxStale)
+    } catch {
+      throw badRequest(`Invalid max_stale value "${maxStale}"`)
+    }
+  }
+  const stale = req.has('stale') || (maxStaleMs !== undefined && maxStaleMs > 0)
   const consistent = req.has('consistent')
   if (stale && consistent) throw badRequest('Cannot specify ?stale with ?consistent, conflicting semantics.')
   let minIndex = 0
@@ -169,5 +180,5 @@ export function blockingParams(req: ApiRequest, limits: { defaultWaitMs: number;
     if (waitMs === 0) waitMs = limits.defaultWaitMs
   }
   waitMs = Math.min(waitMs, limits.maxWaitMs)
-  return { minIndex, waitMs, consistency: stale ? 'stale' : consistent ? 'consistent' : 'default' }
+  return { minIndex, waitMs, consistency: stale ? 'stale' : consistent ? 'consistent' : 'default', maxStaleMs }
 }

@@ -77,10 +77,10 @@ export class EndpointCore implements BlockingEnv {
    */
   read<T>(opts: QueryOptions, call: CallContext | undefined, query: QueryFn<T>): Promise<QueryReply<T>> {
     if (opts.minQueryIndex || opts.consistency === 'consistent') return this.#readBlocking(opts, call, query)
-    if (opts.consistency !== 'stale' && !this.raft.isLeader()) return this.#readBlocking(opts, call, query)
+    if ((opts.consistency !== 'stale' || opts.maxStaleMs !== undefined) && !this.raft.isLeader()) return this.#readBlocking(opts, call, query)
     try {
       this.checkDatacenter(opts.datacenter)
-      const consistency = opts.consistency ?? 'default'
+      const consistency = this.#consistency(opts)
       const result = query(undefined)
       return Promise.resolve({ value: result.value, meta: this.meta(result.index, consistency, undefined) })
     } catch (err) {
@@ -90,7 +90,7 @@ export class EndpointCore implements BlockingEnv {
 
   async #readBlocking<T>(opts: QueryOptions, call: CallContext | undefined, query: QueryFn<T>): Promise<QueryReply<T>> {
     this.checkDatacenter(opts.datacenter)
-    const consistency = opts.consistency ?? 'default'
+    const consistency = this.#consistency(opts)
     const { result, outcome } = await runBlockingQuery(
       this,
       { minQueryIndex: opts.minQueryIndex ?? 0, maxQueryTimeMs: opts.maxQueryTimeMs ?? 0, beforeEvaluate: this.#barrier(consistency) },
@@ -103,7 +103,7 @@ export class EndpointCore implements BlockingEnv {
   /** A read that never blocks (Txn.Read, PreparedQuery.Execute): consistency, one evaluation, meta. */
   async readOnce<T>(opts: QueryOptions, query: () => QueryResult<T>): Promise<QueryReply<T>> {
     this.checkDatacenter(opts.datacenter)
-    const consistency = opts.consistency ?? 'default'
+    const consistency = this.#consistency(opts)
     const barrier = this.#barrier(consistency)
     if (barrier) await barrier()
     const result = query()
@@ -118,6 +118,14 @@ export class EndpointCore implements BlockingEnv {
     this.checkDatacenter(opts.datacenter)
     const { result, outcome } = await runBlockingQuery(this, { minQueryIndex: opts.minQueryIndex ?? 0, maxQueryTimeMs: opts.maxQueryTimeMs ?? 0 }, call, query)
     return { value: result.value, meta: this.meta(result.index, opts.consistency ?? 'default', outcome) }
+  }
+
+  /** The consistency a read gets: as asked, except a stale read too far behind the leader (?max_stale). */
+  #consistency(opts: QueryOptions): Consistency {
+    const asked = opts.consistency ?? 'default'
+    if (asked !== 'stale' || opts.maxStaleMs === undefined || this.raft.isLeader()) return asked
+    const lastContact = this.raft.lastContactMs()
+    return lastContact >= 0 && lastContact <= opts.maxStaleMs ? 'stale' : 'default'
   }
 
   meta(index: number, consistency: Consistency, outcome: BlockingOutcome | undefined): QueryMeta {

@@ -20,6 +20,8 @@ export interface QueryOptions {
   maxQueryTimeMs?: number
   /** ACL token (carried, not enforced yet). */
   token?: string
+  /** With `stale`: a server that last heard from the leader longer ago than this answers as `default` would (Consul forwards such a read to the leader). */
+  maxStaleMs?: number | undefined
 }
 
 /** What a write carries besides its arguments. */
