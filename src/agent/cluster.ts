@@ -5,6 +5,7 @@
  * other, all asking for the same number and none already in a cluster, each bootstraps raft with
  * the same list of them).
  */
+import { createConnection, type Socket } from 'node:net'
 import { join as joinPath } from 'node:path'
 import { systemClock, type Timer } from '../lib/clock.js'
 import { Members, memberAddress, type Member } from '../gossip/members.js'
@@ -47,8 +48,12 @@ export class ServerCluster {
     this.#o = o
     const c = o.config
     const rpcLog = (level: 'info' | 'warn' | 'error', message: string): void => o.log(level === 'info' ? 'info' : level, message)
-    this.rpc = new RpcServer({ id: o.nodeId, datacenter: c.datacenter, cluster: CLUSTER_IDENTITY, log: rpcLog })
-    this.lan = new RpcServer({ id: o.nodeId, datacenter: c.datacenter, cluster: CLUSTER_IDENTITY, log: rpcLog })
+    // Outbound cluster traffic leaves from the bind address when there is one (a multi-homed host
+    // talks to its peers from the address they know it by).
+    const wildcard = c.bindAddr === '0.0.0.0' || c.bindAddr === '::'
+    const connect = wildcard ? undefined : (host: string, port: number): Socket => createConnection({ host, port, localAddress: c.bindAddr })
+    this.rpc = new RpcServer({ id: o.nodeId, datacenter: c.datacenter, cluster: CLUSTER_IDENTITY, log: rpcLog, connect })
+    this.lan = new RpcServer({ id: o.nodeId, datacenter: c.datacenter, cluster: CLUSTER_IDENTITY, log: rpcLog, connect })
     this.members = new Members({
       rpc: this.lan,
       self: o.self,

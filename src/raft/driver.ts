@@ -553,6 +553,8 @@ export class RaftDriver implements Consensus {
     if (leader === this.#leader) return
     this.#leader = leader
     if (!leader) {
+      // A leader was in contact with a quorum until it stepped down: LastContact counts from then.
+      this.#lastContact = this.#clock.now()
       // hashicorp/raft fails in-flight futures when leadership is lost: their outcome is unknown.
       const lost = new LeadershipLostError()
       for (const p of this.#pending.values()) p.reject(lost)
