@@ -200,6 +200,8 @@ export class Agent implements ApiContext {
       self: () => ({ serverId: this.nodeId, node: this.nodeRecord(), serverPort: this.#serverPort() }),
       remote: this.#cluster?.remote,
       serverNodeName: (id) => this.#cluster?.serverMembers().find((m) => m.id === id)?.name,
+      otherServers: () => this.#cluster?.otherServerNodes() ?? [],
+      onServersChange: this.#cluster ? (fn) => this.#cluster!.members.onChange(fn) : undefined,
       duties: this.#cluster ? [this.#reconcileDuty(this.#cluster)] : [],
     })
     this.server.start()

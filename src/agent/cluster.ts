@@ -17,6 +17,7 @@ import { ENDPOINT_CALL_METHOD, type RemoteCall } from '../server/forward.js'
 import type { ServerMember } from '../server/reconcile.js'
 import type { Server } from '../server/server.js'
 import type { RuntimeConfig } from './config.js'
+import type { NodeInput } from '../state/catalog.js'
 
 /** Asks a server whether it has never held raft state. WARNING: on the wire. */
 const RAFT_FRESH_METHOD = 'Status.RaftFresh'
@@ -97,6 +98,19 @@ export class ServerCluster {
       .list()
       .filter((m) => m.tags.role === 'consul' && m.tags.dc === this.#o.config.datacenter && m.tags.id)
       .map((m) => ({ id: m.tags.id!, name: m.name, address: serverAddress(m), status: m.status }))
+  }
+
+  /** The other alive servers as catalog nodes, for the leader's `consul` service entries. */
+  otherServerNodes(): Array<{ node: NodeInput; serverPort: number }> {
+    const dc = this.#o.config.datacenter
+    return this.members
+      .list()
+      .slice(1)
+      .filter((m) => m.status === 'alive' && m.tags.role === 'consul' && m.tags.dc === dc && m.tags.id)
+      .map((m) => ({
+        node: { ID: m.tags.id!, Node: m.name, Address: m.addr, Datacenter: dc, TaggedAddresses: { lan: m.addr, lan_ipv4: m.addr, wan: m.addr, wan_ipv4: m.addr }, Meta: {} },
+        serverPort: Number(m.tags.port),
+      }))
   }
 
   /** Starts serving raft and forwarded calls, following membership, and joining. */

@@ -1,13 +1,13 @@
 /**
  * The `consul` service, a leader duty (Consul's leader.go handleAliveMember registers it for every
- * server; member reconcile comes with gossip, so for now the leader keeps its own). It watches its
- * node's catalog entry with a blocking read and puts the service back when it is missing or changed
- * by someone else. Agents' anti-entropy leaves it alone.
+ * server): the leader keeps one on each server's node, its own and every server membership knows.
+ * It watches the service's catalog entries with a blocking read (cut short when the servers
+ * change) and puts an entry back when it is missing or changed by someone else. Agents'
+ * anti-entropy leaves it alone.
  */
 import type { Clock, Timer } from '../lib/clock.js'
 import type { NodeInput, ServiceInput, ServiceRecord } from '../state/catalog.js'
 import type { CatalogEndpoint } from './catalog-endpoint.js'
-import type { InternalEndpoint } from './internal-endpoint.js'
 import type { LeaderDuty } from './leader.js'
 
 export const CONSUL_SERVICE_ID = 'consul'
@@ -37,8 +37,11 @@ export interface ServerIdentity {
 
 export interface ConsulServiceOptions {
   catalog: CatalogEndpoint
-  internal: InternalEndpoint
   self: () => ServerIdentity
+  /** The other servers of this datacenter (membership's alive ones); none for a lone server. */
+  others?: () => ServerIdentity[]
+  /** Subscribes to changes of `others`; returns the unsubscribe. */
+  onOthersChange?: (fn: () => void) => () => void
   clock: Clock
   log: (level: 'info' | 'warn', message: string) => void
   /** The longest wait of each watch, and the pause after a failure. */
@@ -50,8 +53,8 @@ export class ConsulServiceDuty implements LeaderDuty {
   readonly #o: ConsulServiceOptions
   #abort: AbortController | undefined
   #pause: Timer | undefined
-  /** The highest index of our own registrations: a change at or below it is ours. */
-  #ownIndex = 0
+  /** The index of our own last registration, by node: a change at or below it is ours. */
+  readonly #ownIndex = new Map<string, number>()
   /** Registrations made (for tests). */
   registrations = 0
 
@@ -61,31 +64,42 @@ export class ConsulServiceDuty implements LeaderDuty {
 
   establish(): void {
     const abort = (this.#abort = new AbortController())
+    this.#unsubscribe = this.#o.onOthersChange?.(() => this.#kick?.abort())
     void this.#loop(abort.signal)
   }
 
   revoke(): void {
     this.#abort?.abort()
     this.#abort = undefined
+    this.#kick?.abort()
+    this.#unsubscribe?.()
+    this.#unsubscribe = undefined
     this.#pause?.cancel()
   }
+
+  #kick: AbortController | undefined
+  #unsubscribe: (() => void) | undefined
 
   async #loop(signal: AbortSignal): Promise<void> {
     const period = this.#o.periodMs ?? 60_000
     let seen = 0
     while (!signal.aborted) {
       try {
-        const { node, serverPort } = this.#o.self()
-        const reply = await this.#o.internal.nodeInfo({ node: node.Node, minQueryIndex: seen, maxQueryTimeMs: period }, { signal })
+        const kick = (this.#kick = new AbortController())
+        const stop = AbortSignal.any([signal, kick.signal])
+        const reply = await this.#o.catalog.serviceNodes({ service: 'consul', minQueryIndex: seen, maxQueryTimeMs: period }, { signal: stop })
         if (signal.aborted) return
         seen = reply.meta.index
-        const want = consulService(serverPort)
-        const have = reply.value.services.find((s) => s.ID === CONSUL_SERVICE_ID)
-        // A change at or below our own last write is that write (even if it did not stick): no retry loop.
-        if ((!have || differs(have, want)) && seen > this.#ownIndex) {
-          const { index } = await this.#o.catalog.register({ node, skipNodeUpdate: true, service: want })
-          this.#ownIndex = Math.max(this.#ownIndex, index)
-          this.registrations++
+        const have = new Map(reply.value.map((row) => [row.node.Node, row.service]))
+        for (const { node, serverPort } of [this.#o.self(), ...(this.#o.others?.() ?? [])]) {
+          const want = consulService(serverPort)
+          const entry = have.get(node.Node)
+          // A change at or below our own last write is that write (even if it did not stick): no retry loop.
+          if ((!entry || differs(entry, want)) && seen > (this.#ownIndex.get(node.Node) ?? 0)) {
+            const { index } = await this.#o.catalog.register({ node, skipNodeUpdate: true, service: want })
+            this.#ownIndex.set(node.Node, index)
+            this.registrations++
+          }
         }
       } catch (err) {
         if (signal.aborted) return

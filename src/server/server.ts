@@ -47,6 +47,9 @@ export interface ServerOptions {
   rpcHoldTimeoutMs?: number
   /** Node names of other servers by raft ID (membership knows them); this server's own is always known. */
   serverNodeName?: (serverId: string) => string | undefined
+  /** The other servers of the datacenter, for their `consul` service entries, and a subscription to their changes. */
+  otherServers?: () => ServerIdentity[]
+  onServersChange?: (fn: () => void) => () => void
   /** More leader-only duties (the agent's: keeping the raft configuration in step with membership). */
   duties?: LeaderDuty[]
 }
@@ -95,7 +98,7 @@ export class Server {
     this.internal = new InternalEndpoint(core)
     const duties: LeaderDuty[] = [
       this.sessionTimers,
-      new ConsulServiceDuty({ catalog: this.catalog, internal: this.internal, self: o.self, clock: o.clock, log: o.log, periodMs: o.consulServicePeriodMs }),
+      new ConsulServiceDuty({ catalog: this.catalog, self: o.self, others: o.otherServers, onOthersChange: o.onServersChange, clock: o.clock, log: o.log, periodMs: o.consulServicePeriodMs }),
       ...(o.duties ?? []),
     ]
     this.leader = new LeaderLoop(o.raft, duties, o.log)

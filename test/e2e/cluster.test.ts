@@ -71,6 +71,15 @@ test('three servers find each other by -retry-join, bootstrap from bootstrap_exp
     assert.deepEqual(members.map((m) => m.Name).sort(), ['s1', 's2', 's3'])
     assert.ok(members.every((m) => m.Status === 1 && m.Tags.role === 'consul'))
   }
+  // The leader keeps a `consul` service on every server's node, at its server port.
+  const consul = await until('the consul service on all three servers', async () => {
+    const rows = (await (await get(nodes[0]!, '/v1/catalog/service/consul')).json()) as Array<{ Node: string; ServicePort: number }>
+    return rows.length === 3 ? rows : undefined
+  })
+  for (const n of nodes) {
+    const row = consul.find((r) => r.Node === `s${n.host.split('.').at(-1)}`)
+    assert.equal(row?.ServicePort, Number(n.agent.serverAddr.split(':')[1]))
+  }
 })
 
 test('writes through every server (followers forward to the leader) are read back from every server', async () => {
