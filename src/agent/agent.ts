@@ -162,7 +162,7 @@ export class Agent implements ApiContext {
   async #start(): Promise<void> {
     const c = this.config
     if (!c.server) {
-      throw new ConfigError('config', 'server', 'client agents need LAN gossip to find servers, which this build does not have yet: run with -server or -dev')
+      throw new ConfigError('config', 'server', 'client agents (server = false) are not supported by this build yet: run with -server (servers join each other with -join or -retry-join) or -dev')
     }
     const joins = c.startJoin.length + c.retryJoin.length > 0
     // Consul's rule: a server without bootstrap flags joins a cluster; alone, with nothing to join, it elects itself.
@@ -389,7 +389,7 @@ export class Agent implements ApiContext {
         HTTPPort: c.ports.http,
         HTTPSPort: c.ports.https,
         DNSPort: c.ports.dns,
-        ServerPort: c.ports.server,
+        ServerPort: this.#serverPort(),
         LogLevel: c.logLevel.toUpperCase(),
         KVMaxValueSize: c.limits.kvMaxValueSize,
         TxnMaxReqLen: c.limits.txnMaxReqLen,

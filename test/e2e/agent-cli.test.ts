@@ -105,6 +105,12 @@ test('a Consul agent flag this build does not have yet is named, exit 1, not ocl
   })
 })
 
+test('an agent without -server (a client agent) is refused with a message saying so, not started half-way', async () => {
+  const out = await runCli(CONSUL_BIN, ['agent', `-data-dir=${tempDir()}`, '-bind=127.0.0.1', '-http-port=0', '-dns-port=-1', '-server-port=0', '-serf-lan-port=0'])
+  assert.equal(out.code, 1)
+  assert.match(out.stderr, /client agents \(server = false\) are not supported by this build yet/)
+})
+
 test('-join to an address where no agent answers stops the agent with the reason, as Consul does', async () => {
   const dataDir = tempDir()
   const out = await runCli(CONSUL_BIN, ['agent', '-server', `-data-dir=${dataDir}`, '-bind=127.0.0.1', '-http-port=0', '-dns-port=-1', '-server-port=0', '-serf-lan-port=0', '-join=127.0.0.1:1'])
