@@ -71,6 +71,16 @@ test('three servers find each other by -retry-join, bootstrap from bootstrap_exp
     assert.deepEqual(members.map((m) => m.Name).sort(), ['s1', 's2', 's3'])
     assert.ok(members.every((m) => m.Status === 1 && m.Tags.role === 'consul'))
   }
+  // consul info on a follower: the raft values of a three-server cluster.
+  const leader = await agreedLeader(nodes)
+  const follower = nodes.find((n) => n !== leader)!
+  const info = await runCli(CONSUL_BIN, ['info'], { env: { CONSUL_HTTP_ADDR: follower.agent.httpAddr } })
+  assert.equal(info.code, 0, info.stderr)
+  assert.match(info.stdout, /^raft:$/m)
+  assert.match(info.stdout, /^\s+state = Follower$/m)
+  assert.match(info.stdout, /^\s+num_peers = 2$/m)
+  assert.match(info.stdout, /^\s+last_contact = \d+ms$/m)
+  assert.match(info.stdout, new RegExp(`^\\s+leader_addr = ${(await leaderOf(follower)).replaceAll('.', '\\.')}$`, 'm'))
   // The leader keeps a `consul` service on every server's node, at its server port.
   const consul = await until('the consul service on all three servers', async () => {
     const rows = (await (await get(nodes[0]!, '/v1/catalog/service/consul')).json()) as Array<{ Node: string; ServicePort: number }>
