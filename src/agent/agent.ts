@@ -126,8 +126,7 @@ export class Agent implements ApiContext {
   }
 
   members(): Array<Record<string, unknown>> {
-    if (!this.#cluster) return [this.#member()]
-    return this.#cluster.members.list().map((m) => memberJson(m))
+    return (this.#cluster?.members.list() ?? [this.#selfMember()]).map(memberJson)
   }
 
   /** Starts an agent from a loaded config: recovers state, elects, and opens the listeners. */
@@ -328,20 +327,14 @@ export class Agent implements ApiContext {
     })
   }
 
-  /** This agent as membership carries it. */
+  /** This agent as a LAN member (serf's view: its tags tell servers apart and carry their RPC port). */
   #selfMember(): Member {
-    const m = this.#member()
-    return { name: m.Name as string, addr: m.Addr as string, port: m.Port as number, tags: m.Tags as Record<string, string>, status: 'alive' }
-  }
-
-  /** This agent as a LAN member (serf's view). */
-  #member(): Record<string, unknown> {
     const c = this.config
     return {
-      Name: c.nodeName,
-      Addr: c.advertiseAddr,
-      Port: this.#cluster?.lanPort ?? c.ports.serfLan,
-      Tags: {
+      name: c.nodeName,
+      addr: c.advertiseAddr,
+      port: this.#cluster?.lanPort ?? c.ports.serfLan,
+      tags: {
         role: c.server ? 'consul' : 'node',
         dc: c.datacenter,
         id: this.nodeId,
@@ -354,13 +347,7 @@ export class Agent implements ApiContext {
         vsn_max: '3',
         raft_vsn: String(RAFT_PROTOCOL),
       },
-      Status: 1,
-      ProtocolMin: 1,
-      ProtocolMax: 5,
-      ProtocolCur: 2,
-      DelegateMin: 2,
-      DelegateMax: 5,
-      DelegateCur: 4,
+      status: 'alive',
     }
   }
 
@@ -395,7 +382,7 @@ export class Agent implements ApiContext {
         TxnMaxReqLen: c.limits.txnMaxReqLen,
       },
       Coord: { Vec: [0, 0, 0, 0, 0, 0, 0, 0], Error: 1.5, Adjustment: 0, Height: 1e-5 },
-      Member: this.#member(),
+      Member: memberJson(this.#selfMember()),
       Stats: {
         agent: {
           checks: String(this.local.checks.size),

@@ -48,13 +48,12 @@ export class ServerCluster {
   private constructor(o: ClusterOptions) {
     this.#o = o
     const c = o.config
-    const rpcLog = (level: 'info' | 'warn' | 'error', message: string): void => o.log(level === 'info' ? 'info' : level, message)
     // Outbound cluster traffic leaves from the bind address when there is one (a multi-homed host
     // talks to its peers from the address they know it by).
     const wildcard = c.bindAddr === '0.0.0.0' || c.bindAddr === '::'
     const connect = wildcard ? undefined : (host: string, port: number): Socket => createConnection({ host, port, localAddress: c.bindAddr })
-    this.rpc = new RpcServer({ id: o.nodeId, datacenter: c.datacenter, cluster: CLUSTER_IDENTITY, log: rpcLog, connect })
-    this.lan = new RpcServer({ id: o.nodeId, datacenter: c.datacenter, cluster: CLUSTER_IDENTITY, log: rpcLog, connect })
+    this.rpc = new RpcServer({ id: o.nodeId, datacenter: c.datacenter, cluster: CLUSTER_IDENTITY, log: o.log, connect })
+    this.lan = new RpcServer({ id: o.nodeId, datacenter: c.datacenter, cluster: CLUSTER_IDENTITY, log: o.log, connect })
     this.members = new Members({
       rpc: this.lan,
       self: o.self,
@@ -92,11 +91,16 @@ export class ServerCluster {
   /** Server RPC for the endpoint layer's forwarding. */
   readonly remote: RemoteCall = (address, method, body, timeoutMs) => this.rpc.call(address, method, body, { timeoutMs })
 
+  /** Whether a member is a server of this datacenter (with the raft ID it needs). */
+  #isServer(m: Member): m is Member & { tags: { id: string } } {
+    return m.tags.role === 'consul' && m.tags.dc === this.#o.config.datacenter && Boolean(m.tags.id)
+  }
+
   /** Servers of this datacenter that membership knows, as the leader's reconcile wants them. */
   serverMembers(): ServerMember[] {
     return this.members
       .list()
-      .filter((m) => m.tags.role === 'consul' && m.tags.dc === this.#o.config.datacenter && m.tags.id)
+      .filter((m) => this.#isServer(m))
       .map((m) => ({ id: m.tags.id!, name: m.name, address: serverAddress(m), status: m.status }))
   }
 
@@ -106,7 +110,7 @@ export class ServerCluster {
     return this.members
       .list()
       .slice(1)
-      .filter((m) => m.status === 'alive' && m.tags.role === 'consul' && m.tags.dc === dc && m.tags.id)
+      .filter((m) => m.status === 'alive' && this.#isServer(m))
       .map((m) => ({
         node: { ID: m.tags.id!, Node: m.name, Address: m.addr, Datacenter: dc, TaggedAddresses: { lan: m.addr, lan_ipv4: m.addr, wan: m.addr, wan_ipv4: m.addr }, Meta: {} },
         serverPort: Number(m.tags.port),
@@ -153,7 +157,7 @@ export class ServerCluster {
   }
 
   #memberChanged(m: Member): void {
-    if (m.tags.role !== 'consul' || m.tags.dc !== this.#o.config.datacenter || !m.tags.id) return
+    if (!this.#isServer(m)) return
     const address = serverAddress(m)
     this.#raft?.setAddress(m.tags.id, address)
     this.transport.setAddress(m.tags.id, address)
@@ -170,7 +174,7 @@ export class ServerCluster {
       this.#stopBootstrap()
       return
     }
-    const servers = this.members.list().filter((m) => m.status === 'alive' && m.tags.role === 'consul' && m.tags.dc === this.#o.config.datacenter && m.tags.id)
+    const servers = this.members.list().filter((m) => m.status === 'alive' && this.#isServer(m))
     if (servers.length < expect) return
     for (const s of servers) {
       if (s.tags.expect !== String(expect)) {

@@ -5,6 +5,9 @@
 
 export type CheckStatus = 'passing' | 'warning' | 'critical'
 
+/** Check statuses from best to worst (maintenance worst of all): the worst one decides an aggregate. */
+export const STATUS_RANK: Record<string, number> = { passing: 0, warning: 1, critical: 2, maintenance: 3 }
+
 /** The kinds of check this library runs, in the order Consul's agent tests for them. */
 /** `distributive` is ours: a checklist run in-process, with no script checks to enable. */
 export type CheckKind = 'script' | 'http' | 'tcp' | 'udp' | 'ttl' | 'alias' | 'docker' | 'distributive'

@@ -13,7 +13,6 @@ import { DnsHandler, DnsServer, type DnsListener } from './server.js'
 
 export { DnsRouter, type CatalogView } from './router.js'
 export { DnsHandler, DnsServer } from './server.js'
-export type { PreparedQuery, PreparedQuerySource } from '../state/prepared-query.js'
 
 export interface DnsService {
   listeners: DnsListener[]

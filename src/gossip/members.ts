@@ -114,11 +114,6 @@ export class Members {
     this.stop()
   }
 
-  /** Forgets a failed or left member (`consul force-leave`'s prune). */
-  forget(name: string): boolean {
-    return this.#known.delete(name)
-  }
-
   stop(): void {
     this.#running = false
     this.#timer?.cancel()

@@ -12,9 +12,7 @@ import { badRequest, HttpError, notFound } from '../lib/errors.js'
 import { field, toJson } from '../lib/json.js'
 import { parseCheck, parseService } from '../agent/definitions.js'
 import type { LocalCheck, LocalService } from '../agent/local-state.js'
-import type { CheckStatus } from '../checks/types.js'
-import { STATUS_RANK } from '../state/catalog.js'
-import { WatchSet } from '../state/watch.js'
+import { STATUS_RANK, type CheckStatus } from '../checks/types.js'
 
 export function registerAgentRoutes(router: Router, ctx: ApiContext): void {
   router.exact('/v1/agent/self', { GET: () => ctx.agentSelf() })
@@ -110,15 +108,14 @@ async function service(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   if (wantHash && current?.hash === wantHash) {
     // ?wait applies to hash blocking as to index blocking (default 5m, max 10m).
     const { waitMs } = blockingParams(req, { defaultWaitMs: ctx.limits.defaultQueryTimeMs, maxWaitMs: ctx.limits.maxQueryTimeMs })
-    // The agent's own registrations (local state, not the replicated store), on the server's clock.
-    const { clock } = ctx.server
-    const deadline = clock.now() + waitMs
-    while (current?.hash === wantHash && clock.now() < deadline) {
-      const ws = new WatchSet(clock)
-      ws.key(ctx.local.watches, 'local')
-      if ((await ws.wait(deadline - clock.now(), req.signal)) !== 'changed') break
-      current = render()
-    }
+    // The agent's own registrations, through the endpoint layer's blocking loop: index 1 while the
+    // hash is the one the caller has, 2 once it changed.
+    const reply = await ctx.server.localRead({ minQueryIndex: 1, maxQueryTimeMs: waitMs }, { signal: req.signal }, (ws) => {
+      ws?.key(ctx.local.watches, 'local')
+      const now = render()
+      return { index: now?.hash === wantHash ? 1 : 2, value: now }
+    })
+    current = reply.value
   }
   if (!current) throw notFound(`unknown service ID: ${id}`)
   return new Reply(200, toJson(current.body, ctx.prettyByDefault || req.has('pretty')), 'application/json', { 'X-Consul-ContentHash': current.hash })

@@ -36,15 +36,17 @@ export class MemoryStorage implements RaftStorage {
 
   readEntries(lo: number, hi: number, maxBytes: number): Entry[] {
     const first = this.#entries[0]?.index ?? Infinity
+    // Compacted below `lo`: the caller reads that as gone (and sends a snapshot).
+    if (lo < first) return []
     const out: Entry[] = []
     let bytes = 0
-    for (let i = Math.max(lo, first); i < hi && i - first < this.#entries.length; i++) {
+    for (let i = lo; i < hi && i - first < this.#entries.length; i++) {
       const e = this.#entries[i - first]!
       bytes += entryBytes(e)
       if (out.length > 0 && bytes > maxBytes) break
       out.push(e)
     }
-    return lo < first ? [] : out
+    return out
   }
 
   async logLength(): Promise<number> {

@@ -5,8 +5,6 @@ type Tree<V> = InstanceType<typeof BTree<string, V>>
 
 export type HealthStatus = 'passing' | 'warning' | 'critical'
 
-/** Check statuses from best to worst: the worst one decides an aggregate. */
-export const STATUS_RANK: Record<string, number> = { passing: 0, warning: 1, critical: 2, maintenance: 3 }
 
 export interface NodeRecord {
   ID: string

@@ -23,15 +23,20 @@ function cached(n: number, cacheEntries: number, store: Entry[] = []): { log: Ra
       return out
     },
   })
+  settle(log, n, (i) => Math.ceil(i / 2), store)
+  return { log, reads }
+}
+
+/** Appends entries 1..n (terms from `termOf`), each made stable, committed and applied; `store` gets them too. */
+function settle(log: RaftLog, n: number, termOf: (i: number) => number, store: Entry[] = []): void {
   for (let i = 1; i <= n; i++) {
-    const e = ent(i, Math.ceil(i / 2))
+    const e = ent(i, termOf(i))
     store.push(e)
     log.append([e])
     log.stableTo(i, e.term)
     log.commitTo(i)
     log.appliedTo(i)
   }
-  return { log, reads }
 }
 
 test('with a reader, stable applied entries beyond the cache leave memory; terms and slices stay whole', () => {
@@ -61,22 +66,12 @@ test('storage that cannot give entries back reads as compacted (the leader then 
   const { log } = cached(40, 4, [])
   // The store above is filled as entries are appended; a fresh reader over an empty store:
   const broken = new RaftLog({ cacheEntries: 2, reader: () => [] })
-  for (let i = 1; i <= 20; i++) {
-    broken.append([ent(i, 1)])
-    broken.stableTo(i, 1)
-    broken.commitTo(i)
-    broken.appliedTo(i)
-  }
+  settle(broken, 20, () => 1)
   assert.equal(broken.slice(1, 21), undefined)
   assert.ok(broken.slice(20, 21)!.length === 1, 'the cached tail is still served')
   // Entries from a reader that disagree with the terms held are refused, not served.
   const lying = new RaftLog({ cacheEntries: 2, reader: (lo) => [ent(lo, 99)] })
-  for (let i = 1; i <= 20; i++) {
-    lying.append([ent(i, 1)])
-    lying.stableTo(i, 1)
-    lying.commitTo(i)
-    lying.appliedTo(i)
-  }
+  settle(lying, 20, () => 1)
   assert.equal(lying.slice(1, 3), undefined)
   assert.equal(log.slice(1, 2)!.length, 1)
 })
