@@ -27,7 +27,9 @@ import { isInert } from './config-keys.js'
 import { Logger } from './log.js'
 import { startDns, type DnsService } from '../dns/index.js'
 import { ConfigError } from '../lib/errors.js'
-import { ServerCluster } from './cluster.js'
+import { ClientCluster, ServerCluster } from './cluster.js'
+import { ClientEndpoints } from '../server/client-endpoints.js'
+import type { AgentEndpoints } from '../server/endpoints.js'
 import { MemberStatus, type Member } from '../gossip/members.js'
 import { ReconcileDuty } from '../server/reconcile.js'
 import { CONSUL_COMPAT_VERSION, RAFT_PROTOCOL, VERSION } from '../version.js'
@@ -55,12 +57,15 @@ export class Agent implements ApiContext {
   readonly listeners: Listener[] = []
   readonly nodeId: string
   config: RuntimeConfig
-  raft!: RaftDriver
+  /** A server's consensus; none on a client agent. */
+  raft: RaftDriver | undefined
   readonly local: LocalState
   readonly blocking = new BlockingCounters()
   readonly events: EventBuffer
-  /** The server endpoint layer over `state` and `raft`; what the HTTP API, DNS and anti-entropy use. */
-  server!: Server
+  /** The endpoints the HTTP API, DNS and anti-entropy use: a server's own, or a client agent's that call a server. */
+  server!: AgentEndpoints
+  /** A client agent's endpoints (its server in use, the catalog replica). */
+  #client: ClientEndpoints | undefined
   readonly #registry: LocalRegistry
   #antiEntropy: AntiEntropy | undefined
   #reaper: NodeJS.Timeout | undefined
@@ -69,6 +74,8 @@ export class Agent implements ApiContext {
   #dns: DnsService | undefined
   /** Server RPC, membership and joins; none for a -dev agent (one in-memory server). */
   #cluster: ServerCluster | undefined
+  /** A client agent's membership and calls to the servers. */
+  #clientCluster: ClientCluster | undefined
   #stopped = false
   /** The logger as the subsystems take it. */
   readonly #log = (level: 'debug' | 'info' | 'warn' | 'error', message: string): void => this.logger.log(level, message)
@@ -126,7 +133,7 @@ export class Agent implements ApiContext {
   }
 
   members(): Array<Record<string, unknown>> {
-    return (this.#cluster?.members.list() ?? [this.#selfMember()]).map(memberJson)
+    return ((this.#cluster ?? this.#clientCluster)?.members.list() ?? [this.#selfMember()]).map(memberJson)
   }
 
   /** Starts an agent from a loaded config: recovers state, elects, and opens the listeners. */
@@ -159,10 +166,31 @@ export class Agent implements ApiContext {
   }
 
   async #start(): Promise<void> {
+    if (this.config.server) await this.#startServer()
+    else await this.#startClient()
+    await this.#startLocal()
+  }
+
+  /**
+   * A client agent: no raft and no state of its own; membership finds the servers and every
+   * endpoint call goes to one of them. It starts with none known (a join may come later).
+   */
+  async #startClient(): Promise<void> {
     const c = this.config
-    if (!c.server) {
-      throw new ConfigError('config', 'server', 'client agents (server = false) are not supported by this build yet: run with -server (servers join each other with -join or -retry-join) or -dev')
-    }
+    this.#clientCluster = await ClientCluster.listen({ config: c, nodeId: this.nodeId, self: () => this.#selfMember(), log: this.#log })
+    const cluster = this.#clientCluster
+    const client = (this.#client = new ClientEndpoints({ datacenter: c.datacenter, clock: systemClock, log: this.#log, servers: () => cluster.servers(), call: cluster.call }))
+    this.server = client
+    client.replica.start()
+    // A server found (at a join, or back after an outage): sync this node now rather than at the next retry.
+    cluster.members.onChange((m) => {
+      if (m.status === 'alive' && m.tags.role === 'consul') this.#antiEntropy?.trigger(true)
+    })
+    await cluster.pool.start()
+  }
+
+  async #startServer(): Promise<void> {
+    const c = this.config
     const joins = c.startJoin.length + c.retryJoin.length > 0
     // Consul's rule: a server without bootstrap flags joins a cluster; alone, with nothing to join, it elects itself.
     const selfElect = c.bootstrap || c.bootstrapExpect === 1 || (c.bootstrapExpect === 0 && !joins)
@@ -190,7 +218,7 @@ export class Agent implements ApiContext {
       log: this.#log,
     })
     if (recover && raftDir) removePeersJson(raftDir)
-    this.server = new Server({
+    const server = (this.#server = new Server({
       state: this.state,
       raft: this.raft,
       datacenter: c.datacenter,
@@ -202,9 +230,15 @@ export class Agent implements ApiContext {
       otherServers: () => this.#cluster?.otherServerNodes() ?? [],
       onServersChange: this.#cluster ? (fn) => this.#cluster!.members.onChange(fn) : undefined,
       duties: this.#cluster ? [this.#reconcileDuty(this.#cluster)] : [],
-    })
-    this.server.start()
-    await this.#cluster?.start(this.raft, this.server)
+    }))
+    this.server = server
+    server.start()
+    await this.#cluster?.start(this.raft, server)
+  }
+
+  /** What every agent runs: its own services and checks, anti-entropy, and the HTTP and DNS interfaces. */
+  async #startLocal(): Promise<void> {
+    const c = this.config
     this.#registry.restore()
     this.#registry.applyConfig(c.services, c.checks)
     this.#antiEntropy = new AntiEntropy({
@@ -317,9 +351,11 @@ export class Agent implements ApiContext {
     return this.#cluster?.rpcPort ?? this.config.ports.server
   }
 
+  #server: Server | undefined
+
   #reconcileDuty(cluster: ServerCluster): ReconcileDuty {
     return new ReconcileDuty({
-      raft: { servers: () => this.raft.servers(), addServer: (id, address) => this.raft.addServer(id, address), removeServer: (id) => this.raft.removeServer(id) },
+      raft: { servers: () => this.raft!.servers(), addServer: (id, address) => this.raft!.addServer(id, address), removeServer: (id) => this.raft!.removeServer(id) },
       members: () => cluster.serverMembers(),
       onChange: (fn) => cluster.members.onChange(fn),
       clock: systemClock,
@@ -333,19 +369,20 @@ export class Agent implements ApiContext {
     return {
       name: c.nodeName,
       addr: c.advertiseAddr,
-      port: this.#cluster?.lanPort ?? c.ports.serfLan,
+      port: (this.#cluster ?? this.#clientCluster)?.pool.port ?? c.ports.serfLan,
+      // Consul's tags: a client agent has no server port, bootstrap settings or raft version to tell.
       tags: {
         role: c.server ? 'consul' : 'node',
         dc: c.datacenter,
         id: this.nodeId,
-        port: String(this.#serverPort()),
+        ...(c.server ? { port: String(this.#serverPort()) } : {}),
         ...(c.bootstrap ? { bootstrap: '1' } : {}),
         ...(c.bootstrapExpect ? { expect: String(c.bootstrapExpect) } : {}),
         build: `${CONSUL_COMPAT_VERSION}:${VERSION}`,
         vsn: '2',
         vsn_min: '2',
         vsn_max: '3',
-        raft_vsn: String(RAFT_PROTOCOL),
+        ...(c.server ? { raft_vsn: String(RAFT_PROTOCOL) } : {}),
       },
       status: 'alive',
     }
@@ -353,7 +390,8 @@ export class Agent implements ApiContext {
 
   agentSelf(): Record<string, unknown> {
     const c = this.config
-    const leader = this.raft.leaderAddress()
+    const raft = this.raft
+    const leader = raft?.leaderAddress() ?? ''
     return {
       Config: {
         Datacenter: c.datacenter,
@@ -391,14 +429,10 @@ export class Agent implements ApiContext {
           check_ttls: String([...this.local.checks.values()].filter((x) => x.spec.record.Type === 'ttl').length),
         },
         build: { version: CONSUL_COMPAT_VERSION, revision: VERSION, prerelease: '' },
-        consul: {
-          server: String(c.server),
-          leader: String(this.raft.isLeader()),
-          leader_addr: leader,
-          bootstrap: String(c.bootstrap),
-          known_datacenters: '1',
-        },
-        raft: this.raft.stats(),
+        consul: raft
+          ? { server: 'true', leader: String(raft.isLeader()), leader_addr: leader, bootstrap: String(c.bootstrap), known_datacenters: '1' }
+          : { server: 'false', known_servers: String(this.#clientCluster?.servers().length ?? 0), known_datacenters: '1' },
+        ...(raft ? { raft: raft.stats() } : {}),
         ...(this.#dns ? { dns: this.#dns.stats() } : {}),
         runtime: {
           arch: arch(),
@@ -408,7 +442,7 @@ export class Agent implements ApiContext {
           max_procs: '1',
           goroutines: '0',
         },
-        kv: { entries: String(this.state.kv.size) },
+        ...(raft ? { kv: { entries: String(this.state.kv.size) } } : {}),
         http: {
           blocking_queries: String(this.blocking.loops + this.blocking.parked),
           blocking_evaluations: String(this.blocking.evaluations),
@@ -428,7 +462,7 @@ export class Agent implements ApiContext {
   leave(): void {
     this.logger.info('agent: graceful leave requested')
     // After the answer is on its way: the caller waits for it. The other members hear of it first.
-    setImmediate(() => void (this.#cluster?.leave() ?? Promise.resolve()).catch(() => undefined).finally(() => this.#leave()))
+    setImmediate(() => void ((this.#cluster ?? this.#clientCluster)?.leave() ?? Promise.resolve()).catch(() => undefined).finally(() => this.#leave()))
   }
 
   /** Closes the listeners, flushes and closes storage, and removes the pid file. Idempotent. */
@@ -447,10 +481,12 @@ export class Agent implements ApiContext {
     await this.#dns?.close()
     this.#antiEntropy?.stop()
     if (this.#reaper) clearInterval(this.#reaper)
-    this.server?.stop()
+    this.#server?.stop()
+    this.#client?.replica.stop()
     this.local.stopAll()
     await this.raft?.close()
     await this.#cluster?.close()
+    await this.#clientCluster?.close()
     if (this.config.pidFile) rmSync(this.config.pidFile, { force: true })
     this.logger.info('agent: shut down')
   }

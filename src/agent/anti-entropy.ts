@@ -1,6 +1,6 @@
 import type { Clock, Timer } from '../lib/clock.js'
 import type { CheckInput, NodeInput, ServiceInput, ServiceRecord } from '../state/catalog.js'
-import type { Server } from '../server/server.js'
+import type { AgentEndpoints } from '../server/endpoints.js'
 import type { DeregisterRequest, RegisterRequest } from '../server/catalog-endpoint.js'
 import type { NodeInfo } from '../server/internal-endpoint.js'
 import { CONSUL_SERVICE_ID } from '../server/consul-service.js'
@@ -27,13 +27,15 @@ export type SyncOp = ({ kind: 'register' } & RegisterRequest) | ({ kind: 'deregi
 
 export interface AntiEntropyOptions {
   /** The server endpoints it reads its node through and writes with. */
-  server: Pick<Server, 'catalog' | 'internal'>
+  server: Pick<AgentEndpoints, 'catalog' | 'internal'>
   local: LocalState
   node: () => NodeInput
   clock: Clock
   log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void
   /** Full sync period (Consul: about a minute, scaled by cluster size). */
   periodMs?: number
+  /** After a failed sync, the next try (Consul's retryFailIntv: 15 s). */
+  retryFailMs?: number
 }
 
 /**
@@ -48,6 +50,7 @@ export class AntiEntropy {
   #again = false
   #stopped = false
   #timer: Timer | undefined
+  #retry: Timer | undefined
   #watching = false
   readonly #abort = new AbortController()
   /** Entries changed locally since the last sync; a full sync looks at everything instead. */
@@ -78,6 +81,7 @@ export class AntiEntropy {
   stop(): void {
     this.#stopped = true
     this.#timer?.cancel()
+    this.#retry?.cancel()
     this.#abort.abort()
   }
 
@@ -110,6 +114,8 @@ export class AntiEntropy {
       // Changes picked up by the failed sync are not lost: the next full sync compares everything.
       this.#full = true
       this.#o.log('warn', `agent: catalog sync failed: ${(err as Error).message}`)
+      this.#retry?.cancel()
+      this.#retry = this.#o.clock.setTimeout(() => this.trigger(true), this.#o.retryFailMs ?? 15_000)
     } finally {
       this.#running = false
       this.#watchNode()

@@ -1,9 +1,10 @@
 /**
- * A server agent's cluster wiring: server RPC on ports.server (raft messages and forwarded writes),
- * LAN membership on ports.serf_lan (gossip/members.ts), joins at start and retried, and
- * bootstrap_expect (Consul's maybeBootstrap: once `expect` servers of this datacenter know each
- * other, all asking for the same number and none already in a cluster, each bootstraps raft with
- * the same list of them).
+ * An agent's cluster wiring. Every agent: LAN membership on ports.serf_lan (gossip/members.ts) and
+ * joins at start and retried (LanPool). A server adds server RPC on ports.server (raft messages,
+ * forwarded writes, client agents' calls) and bootstrap_expect (Consul's maybeBootstrap: once
+ * `expect` servers of this datacenter know each other, all asking for the same number and none
+ * already in a cluster, each bootstraps raft with the same list of them). A client agent calls
+ * the servers membership tells it of (ClientCluster).
  */
 import { createConnection, type Socket } from 'node:net'
 import { join as joinPath } from 'node:path'
@@ -14,6 +15,7 @@ import { TcpTransport } from '../raft/tcp-transport.js'
 import type { RaftDriver } from '../raft/driver.js'
 import type { RaftServer } from '../raft/types.js'
 import { ENDPOINT_CALL_METHOD, type RemoteCall } from '../server/forward.js'
+import { ENDPOINT_SERVE_METHOD, serveEndpointCall } from '../server/endpoints.js'
 import type { ServerMember } from '../server/reconcile.js'
 import type { Server } from '../server/server.js'
 import type { RuntimeConfig } from './config.js'
@@ -34,26 +36,33 @@ export interface ClusterOptions {
   log: Log
 }
 
-export class ServerCluster {
-  readonly rpc: RpcServer
+/** An RPC endpoint of this agent: outbound traffic leaves from the bind address when there is one. */
+function rpcServer(o: ClusterOptions): RpcServer {
+  const c = o.config
+  // A multi-homed host talks to its peers from the address they know it by.
+  const wildcard = c.bindAddr === '0.0.0.0' || c.bindAddr === '::'
+  const connect = wildcard ? undefined : (host: string, port: number): Socket => createConnection({ host, port, localAddress: c.bindAddr })
+  return new RpcServer({ id: o.nodeId, datacenter: c.datacenter, cluster: CLUSTER_IDENTITY, log: o.log, connect })
+}
+
+/** Whether a member is a server of this datacenter (with the raft ID it needs). */
+function isServer(m: Member, datacenter: string): m is Member & { tags: { id: string } } {
+  return m.tags.role === 'consul' && m.tags.dc === datacenter && Boolean(m.tags.id)
+}
+
+/** LAN membership and the joins that feed it: what servers and client agents share. */
+export class LanPool {
   readonly lan: RpcServer
   readonly members: Members
-  readonly transport: TcpTransport
   readonly #o: ClusterOptions
-  #raft: RaftDriver | undefined
-  #bootstrapTimer: Timer | undefined
   #retryTimer: Timer | undefined
   #closed = false
+  #port = 0
 
-  private constructor(o: ClusterOptions) {
+  constructor(o: ClusterOptions) {
     this.#o = o
     const c = o.config
-    // Outbound cluster traffic leaves from the bind address when there is one (a multi-homed host
-    // talks to its peers from the address they know it by).
-    const wildcard = c.bindAddr === '0.0.0.0' || c.bindAddr === '::'
-    const connect = wildcard ? undefined : (host: string, port: number): Socket => createConnection({ host, port, localAddress: c.bindAddr })
-    this.rpc = new RpcServer({ id: o.nodeId, datacenter: c.datacenter, cluster: CLUSTER_IDENTITY, log: o.log, connect })
-    this.lan = new RpcServer({ id: o.nodeId, datacenter: c.datacenter, cluster: CLUSTER_IDENTITY, log: o.log, connect })
+    this.lan = rpcServer(o)
     this.members = new Members({
       rpc: this.lan,
       self: o.self,
@@ -61,76 +70,25 @@ export class ServerCluster {
       log: o.log,
       snapshotFile: c.dev || !c.dataDir ? undefined : joinPath(c.dataDir, 'serf', 'members.json'),
     })
-    this.transport = new TcpTransport({ rpc: this.rpc, lookup: (id) => this.#raft?.addressOf(id) })
   }
 
-  /** Opens both listeners; fails (and closes what it opened) when either port is taken. */
-  static async listen(o: ClusterOptions): Promise<ServerCluster> {
-    const cluster = new ServerCluster(o)
-    try {
-      cluster.#rpcPort = (await cluster.rpc.listen(o.config.bindAddr, o.config.ports.server)).port
-      cluster.#lanPort = (await cluster.lan.listen(o.config.bindAddr, o.config.ports.serfLan)).port
-      o.log('info', `agent: server RPC listening on ${cluster.rpc.address()}; LAN membership on ${cluster.lan.address()}`)
-    } catch (err) {
-      await cluster.close()
-      throw err
-    }
-    return cluster
+  async listen(): Promise<void> {
+    this.#port = (await this.lan.listen(this.#o.config.bindAddr, this.#o.config.ports.serfLan)).port
   }
 
-  #rpcPort = 0
-  #lanPort = 0
-  /** The ports as bound (port 0 in the config: the ones the system picked). */
-  get rpcPort(): number {
-    return this.#rpcPort
-  }
-  get lanPort(): number {
-    return this.#lanPort
+  /** The serf LAN port as bound. */
+  get port(): number {
+    return this.#port
   }
 
-  /** Server RPC for the endpoint layer's forwarding. */
-  readonly remote: RemoteCall = (address, method, body, timeoutMs) => this.rpc.call(address, method, body, { timeoutMs })
-
-  /** Whether a member is a server of this datacenter (with the raft ID it needs). */
-  #isServer(m: Member): m is Member & { tags: { id: string } } {
-    return m.tags.role === 'consul' && m.tags.dc === this.#o.config.datacenter && Boolean(m.tags.id)
+  /** The servers of this datacenter membership knows, alive or not. */
+  servers(): Array<Member & { tags: { id: string } }> {
+    return this.members.list().filter((m) => isServer(m, this.#o.config.datacenter))
   }
 
-  /** Servers of this datacenter that membership knows, as the leader's reconcile wants them. */
-  serverMembers(): ServerMember[] {
-    return this.members
-      .list()
-      .filter((m) => this.#isServer(m))
-      .map((m) => ({ id: m.tags.id!, name: m.name, address: serverAddress(m), status: m.status }))
-  }
-
-  /** The other alive servers as catalog nodes, for the leader's `consul` service entries. */
-  otherServerNodes(): Array<{ node: NodeInput; serverPort: number }> {
-    const dc = this.#o.config.datacenter
-    return this.members
-      .list()
-      .slice(1)
-      .filter((m) => m.status === 'alive' && this.#isServer(m))
-      .map((m) => ({
-        node: { ID: m.tags.id!, Node: m.name, Address: m.addr, Datacenter: dc, TaggedAddresses: { lan: m.addr, lan_ipv4: m.addr, wan: m.addr, wan_ipv4: m.addr }, Meta: {} },
-        serverPort: Number(m.tags.port),
-      }))
-  }
-
-  /** Starts serving raft and forwarded calls, following membership, and joining. */
-  async start(raft: RaftDriver, server: Server): Promise<void> {
-    this.#raft = raft
-    this.rpc.handle(ENDPOINT_CALL_METHOD, (body) => server.answerForwarded(body))
-    this.rpc.handle(RAFT_FRESH_METHOD, () => raft.isFresh())
-    this.members.onChange((m) => this.#memberChanged(m))
+  /** Starts the exchanges and joins: `-join` must succeed now, `retry_join` is retried in the background. */
+  async start(): Promise<void> {
     this.members.start()
-    for (const m of this.members.list().slice(1)) this.#memberChanged(m)
-    const expect = this.#o.config.bootstrapExpect
-    if (expect > 1 && raft.isFresh()) this.#bootstrapTimer = systemClock.setInterval(() => void this.#maybeBootstrap(expect), 1000)
-    await this.#joinAtStart()
-  }
-
-  async #joinAtStart(): Promise<void> {
     const c = this.#o.config
     if (c.startJoin.length > 0) {
       const r = await this.members.join(c.startJoin, c.ports.serfLan)
@@ -156,8 +114,97 @@ export class ServerCluster {
     this.#retryTimer = systemClock.setTimeout(() => void this.#retryJoin(attempt + 1), c.retryIntervalMs)
   }
 
+  async leave(): Promise<void> {
+    await this.members.leave()
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    this.#retryTimer?.cancel()
+    this.members.stop()
+    await this.lan.close()
+  }
+}
+
+export class ServerCluster {
+  readonly rpc: RpcServer
+  readonly pool: LanPool
+  readonly transport: TcpTransport
+  readonly #o: ClusterOptions
+  #raft: RaftDriver | undefined
+  #bootstrapTimer: Timer | undefined
+  #closed = false
+  #rpcPort = 0
+
+  private constructor(o: ClusterOptions) {
+    this.#o = o
+    this.rpc = rpcServer(o)
+    this.pool = new LanPool(o)
+    this.transport = new TcpTransport({ rpc: this.rpc, lookup: (id) => this.#raft?.addressOf(id) })
+  }
+
+  /** Opens both listeners; fails (and closes what it opened) when either port is taken. */
+  static async listen(o: ClusterOptions): Promise<ServerCluster> {
+    const cluster = new ServerCluster(o)
+    try {
+      cluster.#rpcPort = (await cluster.rpc.listen(o.config.bindAddr, o.config.ports.server)).port
+      await cluster.pool.listen()
+      o.log('info', `agent: server RPC listening on ${cluster.rpc.address()}; LAN membership on ${cluster.pool.lan.address()}`)
+    } catch (err) {
+      await cluster.close()
+      throw err
+    }
+    return cluster
+  }
+
+  get members(): Members {
+    return this.pool.members
+  }
+
+  /** The ports as bound (port 0 in the config: the ones the system picked). */
+  get rpcPort(): number {
+    return this.#rpcPort
+  }
+  get lanPort(): number {
+    return this.pool.port
+  }
+
+  /** Server RPC for the endpoint layer's forwarding. */
+  readonly remote: RemoteCall = (address, method, body, timeoutMs) => this.rpc.call(address, method, body, { timeoutMs })
+
+  /** Servers of this datacenter that membership knows, as the leader's reconcile wants them. */
+  serverMembers(): ServerMember[] {
+    return this.pool.servers().map((m) => ({ id: m.tags.id, name: m.name, address: serverAddress(m), status: m.status }))
+  }
+
+  /** The other alive servers as catalog nodes, for the leader's `consul` service entries. */
+  otherServerNodes(): Array<{ node: NodeInput; serverPort: number }> {
+    const dc = this.#o.config.datacenter
+    const self = this.#o.self().name
+    return this.pool
+      .servers()
+      .filter((m) => m.status === 'alive' && m.name !== self)
+      .map((m) => ({
+        node: { ID: m.tags.id, Node: m.name, Address: m.addr, Datacenter: dc, TaggedAddresses: { lan: m.addr, lan_ipv4: m.addr, wan: m.addr, wan_ipv4: m.addr }, Meta: {} },
+        serverPort: Number(m.tags.port),
+      }))
+  }
+
+  /** Starts serving raft, forwarded calls and client agents' calls, following membership, and joining. */
+  async start(raft: RaftDriver, server: Server): Promise<void> {
+    this.#raft = raft
+    this.rpc.handle(ENDPOINT_CALL_METHOD, (body) => server.answerForwarded(body))
+    this.rpc.handle(ENDPOINT_SERVE_METHOD, (body, ctx) => serveEndpointCall(server, body, ctx.deadline))
+    this.rpc.handle(RAFT_FRESH_METHOD, () => raft.isFresh())
+    this.members.onChange((m) => this.#memberChanged(m))
+    for (const m of this.members.list().slice(1)) this.#memberChanged(m)
+    const expect = this.#o.config.bootstrapExpect
+    if (expect > 1 && raft.isFresh()) this.#bootstrapTimer = systemClock.setInterval(() => void this.#maybeBootstrap(expect), 1000)
+    await this.pool.start()
+  }
+
   #memberChanged(m: Member): void {
-    if (!this.#isServer(m)) return
+    if (!isServer(m, this.#o.config.datacenter)) return
     const address = serverAddress(m)
     this.#raft?.setAddress(m.tags.id, address)
     this.transport.setAddress(m.tags.id, address)
@@ -174,7 +221,7 @@ export class ServerCluster {
       this.#stopBootstrap()
       return
     }
-    const servers = this.members.list().filter((m) => m.status === 'alive' && this.#isServer(m))
+    const servers = this.pool.servers().filter((m) => m.status === 'alive')
     if (servers.length < expect) return
     for (const s of servers) {
       if (s.tags.expect !== String(expect)) {
@@ -185,7 +232,8 @@ export class ServerCluster {
     this.#bootstrapping = true
     try {
       // A server already in a cluster means the cluster exists: its leader adds us instead.
-      const others = servers.slice(1)
+      const self = this.#o.self().name
+      const others = servers.filter((s) => s.name !== self)
       const answers = await Promise.all(others.map((s) => this.rpc.call<boolean>(serverAddress(s), RAFT_FRESH_METHOD, {}, { timeoutMs: 2000 })))
       if (answers.some((a) => !a.ok)) return
       if (answers.some((a) => a.ok && a.value === false)) {
@@ -193,7 +241,7 @@ export class ServerCluster {
         this.#stopBootstrap()
         return
       }
-      const list: RaftServer[] = servers.map((s) => ({ id: s.tags.id!, address: serverAddress(s), voter: true })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      const list: RaftServer[] = servers.map((s) => ({ id: s.tags.id, address: serverAddress(s), voter: true })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
       if (raft.bootstrap(list)) this.#o.log('info', `agent: ${expect} servers found; bootstrapping the cluster`)
       this.#stopBootstrap()
     } finally {
@@ -207,16 +255,59 @@ export class ServerCluster {
   }
 
   async leave(): Promise<void> {
-    await this.members.leave()
+    await this.pool.leave()
   }
 
   async close(): Promise<void> {
     this.#closed = true
     this.#stopBootstrap()
-    this.#retryTimer?.cancel()
-    this.members.stop()
     this.transport.close()
-    await Promise.all([this.rpc.close(), this.lan.close()])
+    await Promise.all([this.rpc.close(), this.pool.close()])
+  }
+}
+
+/**
+ * A client agent's cluster wiring: LAN membership, and calls to the alive servers of its
+ * datacenter over server RPC (one pooled connection per server, made on first use).
+ */
+export class ClientCluster {
+  readonly pool: LanPool
+  readonly #rpc: RpcServer
+
+  private constructor(o: ClusterOptions) {
+    this.pool = new LanPool(o)
+    this.#rpc = rpcServer(o)
+  }
+
+  static async listen(o: ClusterOptions): Promise<ClientCluster> {
+    const cluster = new ClientCluster(o)
+    try {
+      await cluster.pool.listen()
+      o.log('info', `agent: LAN membership on ${cluster.pool.lan.address()}`)
+    } catch (err) {
+      await cluster.close()
+      throw err
+    }
+    return cluster
+  }
+
+  get members(): Members {
+    return this.pool.members
+  }
+
+  /** RPC addresses of the alive servers of this datacenter. */
+  servers(): string[] {
+    return this.pool.servers().filter((m) => m.status === 'alive').map(serverAddress)
+  }
+
+  readonly call: RemoteCall = (address, method, body, timeoutMs) => this.#rpc.call(address, method, body, { timeoutMs })
+
+  async leave(): Promise<void> {
+    await this.pool.leave()
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.#rpc.close(), this.pool.close()])
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Server } from '../server/server.js'
+import type { AgentEndpoints } from '../server/endpoints.js'
 import type { LocalState } from '../agent/local-state.js'
 import type { EventBuffer } from '../agent/events.js'
 import type { CheckSpec, ServiceDefinition } from '../agent/definitions.js'
@@ -23,7 +23,7 @@ export interface ReloadReport {
 /** What HTTP handlers need from the agent they serve. */
 export interface ApiContext {
   /** The server endpoint layer: every read and write of the replicated state goes through it. */
-  readonly server: Server
+  readonly server: AgentEndpoints
   readonly datacenter: string
   readonly limits: HttpLimits
   /** Pretty-print JSON by default (dev mode), not only with ?pretty. */

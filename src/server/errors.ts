@@ -16,6 +16,14 @@ export class NoPathToDatacenterError extends Error {
   }
 }
 
+/** A client agent knows no server of its datacenter yet (Consul's structs.ErrNoServers). */
+export class NoServersError extends Error {
+  constructor() {
+    super('No known Consul servers')
+    this.name = 'NoServersError'
+  }
+}
+
 /** The object the request names does not exist; the message is Consul's (e.g. "Query not found"). */
 export class NotFoundError extends Error {
   constructor(message: string) {
@@ -35,7 +43,7 @@ export class RejectedError extends Error {
   }
 }
 
-export type WireErrorKind = 'not-leader' | 'leadership-lost' | 'shutdown' | 'no-path' | 'not-found' | 'rejected' | 'internal'
+export type WireErrorKind = 'not-leader' | 'leadership-lost' | 'shutdown' | 'no-path' | 'no-servers' | 'not-found' | 'rejected' | 'internal'
 
 /** An endpoint error as data. */
 export interface WireError {
@@ -53,6 +61,7 @@ export function toWireError(err: unknown): WireError {
   if (err instanceof LeadershipLostError) return { kind: 'leadership-lost', message }
   if (err instanceof RaftShutdownError) return { kind: 'shutdown', message }
   if (err instanceof NoPathToDatacenterError) return { kind: 'no-path', message }
+  if (err instanceof NoServersError) return { kind: 'no-servers', message }
   if (err instanceof NotFoundError) return { kind: 'not-found', message }
   if (err instanceof RejectedError) return { kind: 'rejected', message, failure: err.kind }
   return { kind: 'internal', message }
@@ -68,6 +77,8 @@ export function fromWireError(wire: WireError): Error {
       return new RaftShutdownError(wire.message)
     case 'no-path':
       return new NoPathToDatacenterError()
+    case 'no-servers':
+      return new NoServersError()
     case 'not-found':
       return new NotFoundError(wire.message)
     case 'rejected':

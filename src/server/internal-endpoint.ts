@@ -5,8 +5,9 @@
  * allow_stale) and caches until the catalog changes: `catalogReader`, `onCatalogChange` and
  * `preparedQueries` are that local, read-only view.
  */
-import type { CatalogTables, CheckRecord, NodeRecord, ServiceRecord } from '../state/catalog.js'
+import type { CatalogDump, CatalogTables, CheckRecord, NodeRecord, ServiceRecord } from '../state/catalog.js'
 import { findPreparedQuery, matchesQuery, type PreparedQuery, type PreparedQuerySource } from '../state/prepared-query.js'
+import type { PreparedQuery as StoredQuery } from '../state/queries.js'
 import type { EndpointCore } from './core.js'
 import type { CallContext, QueryOptions, QueryReply } from './types.js'
 
@@ -19,6 +20,12 @@ export interface NodeInfo {
   node: NodeRecord | undefined
   services: ServiceRecord[]
   checks: CheckRecord[]
+}
+
+/** The whole catalog and the prepared queries: what a client agent's replica is loaded from. */
+export interface CatalogSnapshot {
+  catalog: CatalogDump
+  queries: { records: StoredQuery[]; index: number }
 }
 
 /** The catalog as the DNS router reads it (dns/router.ts CatalogView has this shape). */
@@ -53,6 +60,19 @@ export class InternalEndpoint {
       state.watchCatalog(ws, `node:${req.node}`)
       const { catalog } = state
       return { index: catalog.nodeIndexOf(req.node), value: { node: catalog.node(req.node), services: catalog.nodeServices(req.node), checks: catalog.nodeChecks(req.node) } }
+    })
+  }
+
+  /**
+   * Internal.CatalogDump: the whole catalog and the prepared queries, a blocking read on any
+   * change to either (a client agent follows it with `stale`, as Consul's DNS reads allow).
+   */
+  catalogDump(req: QueryOptions, call?: CallContext): Promise<QueryReply<CatalogSnapshot>> {
+    const { state } = this.core
+    return this.core.read(req, call, (ws) => {
+      state.watchCatalog(ws, 'nodes', 'services', 'checks', 'queries')
+      const { catalog, queries } = state
+      return { index: Math.max(catalog.maxIndex(), queries.index), value: { catalog: catalog.dump(), queries: { records: queries.list(), index: queries.index } } }
     })
   }
 

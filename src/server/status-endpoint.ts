@@ -34,13 +34,13 @@ export class StatusEndpoint {
   constructor(readonly core: EndpointCore) {}
 
   /** `ip:port` of the leader's server RPC address, "" when there is none. */
-  leader(req: DatacenterRequest = {}): string {
+  async leader(req: DatacenterRequest = {}): Promise<string> {
     this.core.checkDatacenter(req.datacenter)
     return this.core.raft.leaderAddress()
   }
 
   /** The server RPC addresses of the raft configuration. */
-  peers(req: DatacenterRequest = {}): string[] {
+  async peers(req: DatacenterRequest = {}): Promise<string[]> {
     this.core.checkDatacenter(req.datacenter)
     return this.core.raft.servers().map((s) => s.address)
   }
@@ -82,7 +82,7 @@ export class OperatorEndpoint {
     return true
   }
 
-  raftGetConfiguration(req: DatacenterRequest = {}): RaftConfigurationReply {
+  async raftGetConfiguration(req: DatacenterRequest = {}): Promise<RaftConfigurationReply> {
     this.core.checkDatacenter(req.datacenter)
     const leader = this.core.raft.leaderAddress()
     return {

@@ -71,6 +71,16 @@ export type NodeInput = Omit<NodeRecord, 'CreateIndex' | 'ModifyIndex'>
 export type ServiceInput = Omit<ServiceRecord, 'CreateIndex' | 'ModifyIndex' | 'Node'>
 export type CheckInput = Omit<CheckRecord, 'CreateIndex' | 'ModifyIndex' | 'Node' | 'ServiceName' | 'ServiceTags'>
 
+/** The catalog tables as plain data: the FSM's snapshot section, and what a client agent's replica is loaded from. */
+export interface CatalogDump {
+  nodes: NodeRecord[]
+  services: ServiceRecord[]
+  checks: CheckRecord[]
+  index: CatalogTables['index']
+  serviceIndex: Array<[string, number]>
+  nodeIndex: Array<[string, number]>
+}
+
 const key = (node: string, id: string): string => `${node}\u0000${id}`
 const nodePrefix = (node: string): string => `${node}\u0000`
 
@@ -90,6 +100,35 @@ export class CatalogTables {
   index = { nodes: 0, services: 0, checks: 0 }
   serviceIndex = new Map<string, number>()
   nodeIndex = new Map<string, number>()
+
+  /** Tables rebuilt from their dump (derived indexes included). */
+  static fromDump(d: CatalogDump): CatalogTables {
+    const t = new CatalogTables()
+    for (const n of d.nodes) t.nodes.set(n.Node, n)
+    for (const sv of d.services) t.services.set(key(sv.Node, sv.ID), sv)
+    for (const c of d.checks) t.checks.set(key(c.Node, c.CheckID), c)
+    t.index = { ...d.index }
+    t.serviceIndex = new Map(d.serviceIndex)
+    t.nodeIndex = new Map(d.nodeIndex)
+    t.reindex()
+    return t
+  }
+
+  dump(): CatalogDump {
+    return {
+      nodes: this.nodes.valuesArray(),
+      services: this.services.valuesArray(),
+      checks: this.checks.valuesArray(),
+      index: { ...this.index },
+      serviceIndex: [...this.serviceIndex],
+      nodeIndex: [...this.nodeIndex],
+    }
+  }
+
+  /** The highest index of any table: what a reader of the whole catalog waits on. */
+  maxIndex(): number {
+    return Math.max(this.index.nodes, this.index.services, this.index.checks)
+  }
 
   // ---- reads -------------------------------------------------------------------------------
 

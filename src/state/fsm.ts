@@ -2,7 +2,7 @@ import { StateStore } from './store.js'
 import { decodeCommand, type Command } from './commands.js'
 import type { StateMachine } from '../raft/types.js'
 import { KvTable } from './kv.js'
-import { CatalogTables, type CheckRecord, type NodeRecord, type ServiceRecord } from './catalog.js'
+import { CatalogTables, type CatalogDump } from './catalog.js'
 import { SessionTables, type SessionRecord } from './sessions.js'
 import { QueryTables, type PreparedQuery } from './queries.js'
 import { parseUint64 } from '../lib/uint64.js'
@@ -87,14 +87,7 @@ export class Fsm implements StateMachine {
     const kv = this.state.kv.clone()
     const index = this.state.lastIndex
     const { catalog, sessions, queries } = this.state
-    const catalogText = JSON.stringify({
-      nodes: catalog.nodes.valuesArray(),
-      services: catalog.services.valuesArray(),
-      checks: catalog.checks.valuesArray(),
-      index: catalog.index,
-      serviceIndex: [...catalog.serviceIndex],
-      nodeIndex: [...catalog.nodeIndex],
-    })
+    const catalogText = JSON.stringify(catalog.dump())
     const sessionsText = JSON.stringify({ records: sessions.list(), index: sessions.index })
     const queriesText = JSON.stringify({ records: queries.list(), index: queries.index })
 
@@ -143,15 +136,7 @@ export class Fsm implements StateMachine {
     for (const [key, idx] of data.tombstones) kv.tombstones.set(key, idx)
     kv.tombstoneFloor = data.tombstoneFloor
     kv.reindex()
-    const catalog = new CatalogTables()
-    if (data.catalog) {
-      for (const n of data.catalog.nodes) catalog.nodes.set(n.Node, n)
-      for (const sv of data.catalog.services) catalog.services.set(`${sv.Node}\u0000${sv.ID}`, sv)
-      for (const c of data.catalog.checks) catalog.checks.set(`${c.Node}\u0000${c.CheckID}`, c)
-      catalog.index = data.catalog.index
-      catalog.serviceIndex = new Map(data.catalog.serviceIndex)
-      catalog.nodeIndex = new Map(data.catalog.nodeIndex)
-    }
+    const catalog = data.catalog ? CatalogTables.fromDump(data.catalog) : new CatalogTables()
     const sessions = new SessionTables()
     for (const r of data.sessions?.records ?? []) sessions.sessions.set(r.ID, r)
     sessions.index = data.sessions?.index ?? 0
@@ -176,14 +161,7 @@ interface SnapshotData {
   kv: SnapshotKv[]
   tombstones: Array<[string, number]>
   tombstoneFloor: number
-  catalog?: {
-    nodes: NodeRecord[]
-    services: ServiceRecord[]
-    checks: CheckRecord[]
-    index: CatalogTables['index']
-    serviceIndex: Array<[string, number]>
-    nodeIndex: Array<[string, number]>
-  }
+  catalog?: CatalogDump
   sessions?: { records: SessionRecord[]; index: number }
   queries?: { records: PreparedQuery[]; index: number }
 }

@@ -105,10 +105,10 @@ test('a Consul agent flag this build does not have yet is named, exit 1, not ocl
   })
 })
 
-test('an agent without -server (a client agent) is refused with a message saying so, not started half-way', async () => {
-  const out = await runCli(CONSUL_BIN, ['agent', `-data-dir=${tempDir()}`, '-bind=127.0.0.1', '-http-port=0', '-dns-port=-1', '-server-port=0', '-serf-lan-port=0'])
+test('a client agent (no -server) refuses -bootstrap-expect, which only servers take', async () => {
+  const out = await runCli(CONSUL_BIN, ['agent', `-data-dir=${tempDir()}`, '-bind=127.0.0.1', '-http-port=0', '-dns-port=-1', '-serf-lan-port=0', '-bootstrap-expect=3'])
   assert.equal(out.code, 1)
-  assert.match(out.stderr, /client agents \(server = false\) are not supported by this build yet/)
+  assert.match(out.stderr, /bootstrap_expect is only allowed on servers/)
 })
 
 test('-join to an address where no agent answers stops the agent with the reason, as Consul does', async () => {

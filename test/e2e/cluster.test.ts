@@ -10,7 +10,8 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { CONSUL_BIN, runCli, startAgent, tempDir, type RunningAgent } from '../helpers/agent.js'
 import { until } from '../helpers/poll.js'
-import { checkOperations, kvModel, type KvOperation } from '../../src/lib/linearizability/index.js'
+import { checkOperations, kvModel } from '../../src/lib/linearizability/index.js'
+import { kvWorkload } from '../helpers/kv-workload.js'
 
 const HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3']
 /** One LAN port on every address; picked per run so parallel runs of the suite do not meet. */
@@ -149,56 +150,6 @@ test('the killed server restarts with its log and catches up', async () => {
   const res = await put(dead, '/v1/kv/back', 'yes')
   assert.equal(await res.text(), 'true')
 })
-
-/**
- * Clients on every server putting unique values and compare-and-setting on a few keys (a CAS
- * names the value it read: values are unique, so that is the ModifyIndex it saw) and reading at
- * the default consistency, each operation timed; a write without an answer may have happened.
- */
-async function kvWorkload(servers: Node[], until: number): Promise<KvOperation[]> {
-  const history: KvOperation[] = []
-  let unique = 0
-  const readValue = async (via: Node, key: string): Promise<{ value: string | null; index: number } | undefined> => {
-    const res = await get(via, `/v1/kv/${key}`)
-    if (res.status === 404) return (await res.arrayBuffer(), { value: null, index: 0 })
-    if (res.status !== 200) return (await res.arrayBuffer(), undefined)
-    const [entry] = (await res.json()) as Array<{ Value: string; ModifyIndex: number }>
-    return { value: Buffer.from(entry!.Value, 'base64').toString(), index: entry!.ModifyIndex }
-  }
-  const client = async (clientId: number, via: Node): Promise<void> => {
-    while (Date.now() < until) {
-      const key = `lin/k${Math.floor(Math.random() * 3)}`
-      const r = Math.random()
-      let write: { input: KvOperation['input']; path: string; body: string; callTime: number } | undefined
-      try {
-        if (r < 0.4) {
-          const callTime = performance.now()
-          const read = await readValue(via, key)
-          if (read) history.push({ clientId, input: { op: 'get', key }, output: { kind: 'value', value: read.value }, callTime, returnTime: performance.now() })
-          continue
-        }
-        const value = `c${clientId}-${unique++}`
-        if (r < 0.7) {
-          write = { input: { op: 'put', key, value }, path: `/v1/kv/${key}`, body: value, callTime: performance.now() }
-        } else {
-          const read = await readValue(via, key)
-          if (!read) continue
-          write = { input: { op: 'cas', key, expected: read.value, value }, path: `/v1/kv/${key}?cas=${read.index}`, body: value, callTime: performance.now() }
-        }
-        const res = await put(via, write.path, write.body)
-        const text = await res.text()
-        const answered = res.status === 200
-        history.push({ clientId, input: write.input, output: answered ? { kind: 'ok', ok: text === 'true' } : { kind: 'unknown' }, callTime: write.callTime, returnTime: answered ? performance.now() : Infinity })
-      } catch {
-        // No answer at all (the server died under the request): the write may or may not have happened.
-        if (write) history.push({ clientId, input: write.input, output: { kind: 'unknown' }, callTime: write.callTime, returnTime: Infinity })
-        return
-      }
-    }
-  }
-  await Promise.all(servers.flatMap((n, i) => [client(2 * i, n), client(2 * i + 1, n)]))
-  return history
-}
 
 test('concurrent puts, CAS and reads through every server across a kill -9 of the leader: the history is linearizable', async () => {
   const leader = await agreedLeader(nodes)

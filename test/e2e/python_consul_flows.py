@@ -1,8 +1,15 @@
-"""Flows a python3-consul (0.7.1, Debian) user runs, against our agent. Usage: python_consul_flows.py PORT"""
+"""Flows a python3-consul (0.7.1, Debian) user runs, against our agent.
+
+Usage: python_consul_flows.py HOST PORT NODES SERVERS server|client PREFIX
+(NODES: how many nodes the catalog holds; SERVERS: how many servers the datacenter has; PREFIX
+goes before every key written, so the flows can run more than once against one cluster.)
+"""
 import sys
 import consul
 
-c = consul.Consul(port=int(sys.argv[1]))
+HOST, PORT, NODES, SERVERS, ROLE = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+P = sys.argv[6] if len(sys.argv) > 6 else ''
+c = consul.Consul(host=HOST, port=PORT)
 flows = 0
 
 def flow(fn):
@@ -11,24 +18,24 @@ def flow(fn):
     flows += 1
 
 def kv():
-    assert c.kv.put('py/a', 'one') is True
-    index, data = c.kv.get('py/a')
+    assert c.kv.put(P + 'py/a', 'one') is True
+    index, data = c.kv.get(P + 'py/a')
     assert data['Value'] == b'one', data
     assert set(data) == {'LockIndex', 'Key', 'Flags', 'Value', 'CreateIndex', 'ModifyIndex'}, set(data)
     assert int(index) >= 1
-    index, data = c.kv.get('py/missing')
+    index, data = c.kv.get(P + 'py/missing')
     assert data is None and index is not None
-    assert c.kv.put('py/b', 'two', cas=0) is True
-    assert c.kv.put('py/b', 'three', cas=0) is False
-    index, keys = c.kv.get('py/', keys=True)
-    assert keys == ['py/a', 'py/b'], keys
-    index, items = c.kv.get('py/', recurse=True)
-    assert [i['Key'] for i in items] == ['py/a', 'py/b']
-    assert c.kv.delete('py/', recurse=True) is True
+    assert c.kv.put(P + 'py/b', 'two', cas=0) is True
+    assert c.kv.put(P + 'py/b', 'three', cas=0) is False
+    index, keys = c.kv.get(P + 'py/', keys=True)
+    assert keys == [P + 'py/a', P + 'py/b'], keys
+    index, items = c.kv.get(P + 'py/', recurse=True)
+    assert [i['Key'] for i in items] == [P + 'py/a', P + 'py/b']
+    assert c.kv.delete(P + 'py/', recurse=True) is True
     # A blocking get with the index returns once the key changes (python sends index=&wait=).
-    index, _ = c.kv.get('py/a')
-    c.kv.put('py/a', 'x')
-    index2, data = c.kv.get('py/a', index=index, wait='5s')
+    index, _ = c.kv.get(P + 'py/a')
+    c.kv.put(P + 'py/a', 'x')
+    index2, data = c.kv.get(P + 'py/a', index=index, wait='5s')
     assert data['Value'] == b'x' and int(index2) > int(index)
 
 def agent_and_catalog():
@@ -46,10 +53,16 @@ def agent_and_catalog():
     index, services = c.catalog.services()
     assert services['consul'] == [] and services['foo'] == ['master'], services
     index, nodes = c.catalog.nodes()
-    assert len(nodes) == 1
-    assert c.agent.self()['Config']['Datacenter'] == 'dc1'
-    assert c.agent.self()['Stats']['consul']['leader_addr'] == c.status.leader()
-    assert c.status.peers() == [c.status.leader()]
+    assert len(nodes) == NODES, nodes
+    me = c.agent.self()
+    assert me['Config']['Datacenter'] == 'dc1'
+    assert me['Config']['Server'] == (ROLE == 'server')
+    if ROLE == 'server':
+        assert me['Stats']['consul']['leader_addr'] == c.status.leader()
+    else:
+        assert me['Stats']['consul']['known_servers'] == str(SERVERS), me['Stats']['consul']
+    peers = c.status.peers()
+    assert c.status.leader() in peers and len(peers) == SERVERS, peers
     c.agent.service.deregister('foo1')
     assert 'foo1' not in c.agent.services()
 
@@ -57,14 +70,14 @@ def sessions():
     sid = c.session.create(name='py', ttl=10)
     index, session = c.session.info(sid)
     assert session['Name'] == 'py' and session['TTL'] == '10s', session
-    assert c.kv.put('py/lock', 'held', acquire=sid) is True
-    index, data = c.kv.get('py/lock')
+    assert c.kv.put(P + 'py/lock', 'held', acquire=sid) is True
+    index, data = c.kv.get(P + 'py/lock')
     assert data['Session'] == sid
     index, sessions = c.session.list()
     assert any(s['ID'] == sid for s in sessions)
     c.session.renew(sid)
     assert c.session.destroy(sid) is True
-    index, data = c.kv.get('py/lock')
+    index, data = c.kv.get(P + 'py/lock')
     assert 'Session' not in data
 
 def events():
@@ -74,7 +87,7 @@ def events():
 
 def errors():
     try:
-        c.kv.get('py/a', dc='dc2')
+        c.kv.get(P + 'py/a', dc='dc2')
         raise AssertionError('expected an error for an unknown datacenter')
     except consul.ConsulException:
         pass
