@@ -227,6 +227,7 @@ export class Agent implements ApiContext {
       self: () => ({ serverId: this.nodeId, node: this.nodeRecord(), serverPort: this.#serverPort() }),
       remote: this.#cluster?.remote,
       serverNodeName: (id) => this.#cluster?.serverMembers().find((m) => m.id === id)?.name,
+      serverStatus: (id) => this.#cluster?.serverMembers().find((m) => m.id === id)?.status,
       otherServers: () => this.#cluster?.otherServerNodes() ?? [],
       onServersChange: this.#cluster ? (fn) => this.#cluster!.members.onChange(fn) : undefined,
       duties: this.#cluster ? [this.#reconcileDuty(this.#cluster)] : [],

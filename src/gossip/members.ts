@@ -91,7 +91,8 @@ export class Members {
   /** Starts the periodic exchange, and rejoins the members of the last run. */
   start(): void {
     this.#running = true
-    for (const m of this.#readSnapshot()) this.#learn({ ...m, status: 'alive' })
+    // Members of the last run are who to rejoin, not known alive: each is alive once it answers.
+    for (const m of this.#readSnapshot()) this.#learn({ ...m, status: 'failed' })
     this.#schedule()
   }
 

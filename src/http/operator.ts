@@ -1,6 +1,8 @@
 import type { Router } from './router.js'
 import type { ApiContext } from './context.js'
 import { checkDatacenter } from './blocking.js'
+import { Reply } from './reply.js'
+import { formatDurationMs } from '../lib/duration.js'
 
 export function registerOperatorRoutes(router: Router, ctx: ApiContext): void {
   router.exact('/v1/operator/raft/configuration', {
@@ -26,6 +28,32 @@ export function registerOperatorRoutes(router: Router, ctx: ApiContext): void {
       checkDatacenter(req, ctx)
       await ctx.server.operator.raftTransferLeader({ datacenter: req.query.get('dc') ?? undefined, id: req.query.get('id') ?? undefined })
       return { Success: true }
+    },
+  })
+  // Consul answers 429 when the cluster is not healthy, so the endpoint serves as a health check.
+  router.exact('/v1/operator/autopilot/health', {
+    GET: async (req) => {
+      checkDatacenter(req, ctx)
+      const h = await ctx.server.operator.autopilotHealth({ datacenter: req.query.get('dc') ?? undefined })
+      const body = {
+        Healthy: h.healthy,
+        FailureTolerance: h.failureTolerance,
+        Servers: h.servers.map((s) => ({
+          ID: s.id,
+          Name: s.name,
+          Address: s.address,
+          SerfStatus: s.serfStatus,
+          Version: s.version,
+          Leader: s.leader,
+          LastContact: formatDurationMs(s.lastContactMs),
+          LastTerm: s.lastTerm,
+          LastIndex: s.lastIndex,
+          Healthy: s.healthy,
+          Voter: s.voter,
+          StableSince: new Date(s.stableSince).toISOString(),
+        })),
+      }
+      return h.healthy ? body : new Reply(429, JSON.stringify(body))
     },
   })
 }

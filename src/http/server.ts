@@ -19,6 +19,7 @@ import { registerSessionRoutes } from './session.js'
 import { registerEventRoutes } from './event.js'
 import { registerQueryRoutes } from './query.js'
 import { registerOperatorRoutes } from './operator.js'
+import { registerSnapshotRoutes } from './snapshot.js'
 import { SharedWaits, type Answer, type Serve } from './shared-waits.js'
 
 /** Builds the route table of the HTTP API; one register function per /v1/<area>. */
@@ -34,6 +35,7 @@ export function buildRouter(ctx: ApiContext): Router {
   registerEventRoutes(router, ctx)
   registerQueryRoutes(router, ctx)
   registerOperatorRoutes(router, ctx)
+  registerSnapshotRoutes(router, ctx)
   return router
 }
 

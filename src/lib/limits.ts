@@ -25,6 +25,11 @@ export const LIMITS = {
   raftTickMs: 50,
   /** KV entries serialized per event-loop turn while a snapshot is taken (a few milliseconds each). */
   snapshotChunkEntries: 5_000,
+  /**
+   * Largest snapshot a restore takes (its state, uncompressed): it travels as one raft entry, so it
+   * must fit a server RPC frame (64 MiB) with room to spare.
+   */
+  snapshotRestoreMaxBytes: 48 * 1024 * 1024,
   /** Entries written to disk in one group commit. */
   groupCommitMaxEntries: 4096,
 } as const

@@ -8,7 +8,7 @@
  */
 import { RaftNode, decodeConfChange, crc32, timingFromRaftMultiplier } from './core/index.js'
 import type { ConfChange, ConfState, Entry, HardState, Message, Ready, Snapshot, SnapshotMeta, SoftState } from './core/types.js'
-import type { ApplyResult, Consensus, RaftServer, RaftStorage, StateMachine, Transport } from './types.js'
+import type { ApplyResult, Consensus, RaftServer, RaftStorage, ReplicationState, StateMachine, Transport } from './types.js'
 import { LeadershipLostError, NotLeaderError, RaftShutdownError } from './errors.js'
 import { systemClock, type Clock, type Timer } from '../lib/clock.js'
 import { LIMITS } from '../lib/limits.js'
@@ -118,6 +118,7 @@ export class RaftDriver implements Consensus {
     const timing = timingFromRaftMultiplier(opts.raftMultiplier, this.#tickMs)
     // A read no leader confirms within an election timeout fails rather than hangs.
     this.#readTimeoutMs = timing.electionTicks * this.#tickMs * 2
+    this.#heartbeatMs = timing.heartbeatTicks * this.#tickMs
     this.#lastSnapshotAt = this.#clock.now()
     this.#policy = {
       threshold: opts.snapshotThreshold ?? LIMITS.raftSnapshotThreshold,
@@ -328,6 +329,28 @@ export class RaftDriver implements Consensus {
     return [...conf.voters.map((id) => server(id, true)), ...conf.learners.map((id) => server(id, false))]
   }
 
+  currentTerm(): number {
+    return this.#node.term
+  }
+
+  /** When each peer last sent a message this server took (the leader's view of its followers' contact). */
+  readonly #heardFrom = new Map<string, number>()
+  #heartbeatMs = 0
+
+  replication(): { heartbeatMs: number; servers: ReplicationState[] } | undefined {
+    const n = this.#node
+    if (n.role !== 'leader' || this.#closed) return undefined
+    const now = this.#clock.now()
+    const last = n.log.lastIndex()
+    const servers = this.servers().map(({ id, voter }) => {
+      if (id === this.id) return { id, voter, matchIndex: last, matchTerm: n.log.term(last) ?? 0, lastContactMs: 0 }
+      const match = n.progress(id)?.match ?? 0
+      const heard = this.#heardFrom.get(id)
+      return { id, voter, matchIndex: match, matchTerm: n.log.term(match) ?? 0, lastContactMs: heard === undefined ? -1 : now - heard }
+    })
+    return { heartbeatMs: this.#heartbeatMs, servers }
+  }
+
   lastContactMs(): number {
     if (this.isLeader()) return 0
     return this.#lastContact === 0 ? -1 : this.#clock.now() - this.#lastContact
@@ -400,7 +423,9 @@ export class RaftDriver implements Consensus {
     const why = this.#node.step(message)
     if (why !== undefined) return
     const from = (message as Message).from
-    if (from === this.#node.leader) this.#lastContact = this.#clock.now()
+    const now = this.#clock.now()
+    if (from === this.#node.leader) this.#lastContact = now
+    this.#heardFrom.set(from, now)
     this.#kick()
   }
 

@@ -84,6 +84,17 @@ export interface RaftServer {
   voter: boolean
 }
 
+/** One server as the leader sees its replication (autopilot's server health). */
+export interface ReplicationState {
+  id: string
+  voter: boolean
+  /** The last log index known replicated there, and that entry's term. */
+  matchIndex: number
+  matchTerm: number
+  /** Since the leader last heard from it (0 for the leader itself; -1: never). */
+  lastContactMs: number
+}
+
 /**
  * What the server endpoint layer needs from consensus, whatever the cluster size. Raft knows
  * nothing of the commands it carries: they are bytes, encoded and decoded by the state machine's
@@ -115,6 +126,13 @@ export interface Consensus {
   /** Milliseconds since this server last heard from the leader (0 on the leader). */
   lastContactMs(): number
   appliedIndex(): number
+  /** The current raft term (snapshot metadata). */
+  currentTerm(): number
+  /**
+   * Leader only (undefined elsewhere): how far each server of the configuration has replicated and
+   * when it was last heard from, and the heartbeat interval those contacts follow.
+   */
+  replication(): { heartbeatMs: number; servers: ReplicationState[] } | undefined
   stats(): Record<string, string>
   /** Calls `listener` whenever this server gains or loses leadership; returns the unsubscribe. */
   onLeadershipChange(listener: (isLeader: boolean) => void): () => void

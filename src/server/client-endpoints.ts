@@ -35,7 +35,7 @@ export interface ClientEndpointsOptions {
 /** Transport failures after which the call certainly did not run: any other server may take it. */
 const NOT_SENT = new Set(['unreachable', 'overloaded', 'shutdown'])
 /** Reads may be retried elsewhere after any transport failure (they change nothing). */
-const WRITES = new Set<ServedMethod>(['KVS.Apply', 'Txn.Apply', 'Catalog.Register', 'Catalog.Deregister', 'Session.Apply', 'Session.Renew', 'PreparedQuery.Apply', 'Operator.RaftRemovePeer', 'Operator.RaftTransferLeader'])
+const WRITES = new Set<ServedMethod>(['KVS.Apply', 'Txn.Apply', 'Catalog.Register', 'Catalog.Deregister', 'Session.Apply', 'Session.Renew', 'PreparedQuery.Apply', 'Operator.RaftRemovePeer', 'Operator.RaftTransferLeader', 'Snapshot.Restore'])
 
 export class ClientEndpoints implements AgentEndpoints {
   readonly datacenter: string
@@ -94,6 +94,11 @@ export class ClientEndpoints implements AgentEndpoints {
     raftGetConfiguration: (r = {}) => this.#call('Operator.RaftGetConfiguration', r),
     raftRemovePeer: (r) => this.#call('Operator.RaftRemovePeer', r),
     raftTransferLeader: (r) => this.#call('Operator.RaftTransferLeader', r),
+    autopilotHealth: (r = {}) => this.#call('Operator.AutopilotHealth', r),
+  }
+  readonly snapshot: AgentEndpoints['snapshot'] = {
+    save: (r) => this.#call('Snapshot.Save', r),
+    restore: (r) => this.#call('Snapshot.Restore', r),
   }
   readonly internal: AgentEndpoints['internal']
 

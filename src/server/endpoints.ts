@@ -12,6 +12,7 @@ import type { InternalEndpoint } from './internal-endpoint.js'
 import type { KvsEndpoint, TxnEndpoint } from './kvs-endpoint.js'
 import type { PreparedQueryEndpoint } from './prepared-query-endpoint.js'
 import type { SessionEndpoint } from './session-endpoint.js'
+import type { SnapshotEndpoint } from './snapshot-endpoint.js'
 import type { OperatorEndpoint, StatusEndpoint } from './status-endpoint.js'
 import type { CallContext, QueryOptions, QueryReply } from './types.js'
 
@@ -26,8 +27,9 @@ export interface AgentEndpoints {
   readonly session: Pick<SessionEndpoint, 'apply' | 'renew' | 'get' | 'list' | 'nodeSessions'>
   readonly preparedQuery: Pick<PreparedQueryEndpoint, 'apply' | 'get' | 'list' | 'explain' | 'execute'>
   readonly status: Pick<StatusEndpoint, 'leader' | 'peers'>
-  readonly operator: Pick<OperatorEndpoint, 'raftGetConfiguration' | 'raftRemovePeer' | 'raftTransferLeader'>
+  readonly operator: Pick<OperatorEndpoint, 'raftGetConfiguration' | 'raftRemovePeer' | 'raftTransferLeader' | 'autopilotHealth'>
   readonly internal: Pick<InternalEndpoint, 'nodeInfo' | 'catalogDump'> & LocalCatalogView
+  readonly snapshot: Pick<SnapshotEndpoint, 'save' | 'restore'>
   readonly datacenter: string
   readonly clock: Clock
   /** When a blocking read of `waitMs` that starts now gives up (jitter included). */
@@ -79,6 +81,9 @@ export const SERVED_METHODS = {
   'Operator.RaftGetConfiguration': (e, r) => e.operator.raftGetConfiguration(r),
   'Operator.RaftRemovePeer': (e, r) => e.operator.raftRemovePeer(r),
   'Operator.RaftTransferLeader': (e, r) => e.operator.raftTransferLeader(r),
+  'Operator.AutopilotHealth': (e, r) => e.operator.autopilotHealth(r),
+  'Snapshot.Save': (e, r) => e.snapshot.save(r),
+  'Snapshot.Restore': (e, r) => e.snapshot.restore(r),
 } satisfies Record<string, Run>
 /* eslint-enable @typescript-eslint/no-explicit-any */
 

@@ -25,7 +25,8 @@ import { LeaderLoop, type LeaderDuty } from './leader.js'
 import { PreparedQueryEndpoint } from './prepared-query-endpoint.js'
 import { SessionEndpoint } from './session-endpoint.js'
 import { SessionTimers } from './session-timers.js'
-import { OperatorEndpoint, StatusEndpoint, type RaftPeerRequest } from './status-endpoint.js'
+import { SnapshotEndpoint, type SnapshotRestoreRequest } from './snapshot-endpoint.js'
+import { OperatorEndpoint, StatusEndpoint, type DatacenterRequest, type RaftPeerRequest } from './status-endpoint.js'
 
 export interface ServerOptions {
   state: StateStore
@@ -47,6 +48,8 @@ export interface ServerOptions {
   rpcHoldTimeoutMs?: number
   /** Node names of other servers by raft ID (membership knows them); this server's own is always known. */
   serverNodeName?: (serverId: string) => string | undefined
+  /** Membership's status of another server by raft ID (autopilot health). */
+  serverStatus?: (serverId: string) => string | undefined
   /** The other servers of the datacenter, for their `consul` service entries, and a subscription to their changes. */
   otherServers?: () => ServerIdentity[]
   onServersChange?: (fn: () => void) => () => void
@@ -64,6 +67,7 @@ export class Server {
   readonly status: StatusEndpoint
   readonly operator: OperatorEndpoint
   readonly internal: InternalEndpoint
+  readonly snapshot: SnapshotEndpoint
   readonly leader: LeaderLoop
   readonly sessionTimers: SessionTimers
   readonly #core: EndpointCore
@@ -91,11 +95,16 @@ export class Server {
     this.session = new SessionEndpoint(core, this.sessionTimers)
     this.preparedQuery = new PreparedQueryEndpoint(core)
     this.status = new StatusEndpoint(core)
-    this.operator = new OperatorEndpoint(core, (id) => {
-      const self = o.self()
-      return id === self.serverId ? self.node.Node : o.serverNodeName?.(id)
-    })
+    this.operator = new OperatorEndpoint(
+      core,
+      (id) => {
+        const self = o.self()
+        return id === self.serverId ? self.node.Node : o.serverNodeName?.(id)
+      },
+      (id) => (id === o.self().serverId ? 'alive' : o.serverStatus?.(id)),
+    )
     this.internal = new InternalEndpoint(core)
+    this.snapshot = new SnapshotEndpoint(core, this.sessionTimers)
     const duties: LeaderDuty[] = [
       this.sessionTimers,
       new ConsulServiceDuty({ catalog: this.catalog, self: o.self, others: o.otherServers, onOthersChange: o.onServersChange, clock: o.clock, log: o.log, periodMs: o.consulServicePeriodMs }),
@@ -117,6 +126,8 @@ export class Server {
       case 'PreparedQuery.Apply': return this.preparedQuery.apply(req as PreparedQueryApplyRequest)
       case 'Operator.RaftRemovePeer': return this.operator.raftRemovePeer(req as RaftPeerRequest)
       case 'Operator.RaftTransferLeader': return this.operator.raftTransferLeader(req as RaftPeerRequest)
+      case 'Operator.AutopilotHealth': return this.operator.autopilotHealth(req as DatacenterRequest)
+      case 'Snapshot.Restore': return this.snapshot.restore(req as SnapshotRestoreRequest)
     }
   }
 

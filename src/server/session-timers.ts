@@ -40,6 +40,13 @@ export class SessionTimers implements LeaderDuty {
     for (const s of this.#o.state.sessions.list()) this.reset(s.ID)
   }
 
+  /** The whole state was replaced (a snapshot restore): timers for the sessions it has now. */
+  restored(): void {
+    if (!this.#active) return
+    this.revoke()
+    this.establish()
+  }
+
   /** Leadership ends: the next leader runs the timers. */
   revoke(): void {
     this.#active = false

@@ -66,7 +66,16 @@ export interface TxnCommand {
   Ops: Array<{ KV: KvOp }>
 }
 
-export type Command = KvsCommand | TxnCommand | CatalogCommand
+export type Command = KvsCommand | TxnCommand | CatalogCommand | RestoreCommand
+
+/**
+ * Replaces the whole state with a snapshot's (PUT /v1/snapshot), on every server at the same log
+ * index. `State` is the FSM's snapshot text.
+ */
+export interface RestoreCommand {
+  Type: 'restore'
+  State: string
+}
 
 /** Catalog registration, as Consul's RegisterRequest: a node, optionally one service, and checks. */
 export interface RegisterCommand {

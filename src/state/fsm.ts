@@ -47,6 +47,9 @@ export class Fsm implements StateMachine {
         return command.Op === 'create' ? this.state.sessionCreate(index, command) : this.state.sessionDestroy(index, command.ID)
       case 'query':
         return this.state.querySet(index, command)
+      case 'restore':
+        this.restoreText(command.State, index)
+        return true
       default:
         // A newer server wrote a command this one does not know: refuse to guess.
         throw new Error(`fsm: unknown command type ${JSON.stringify((command as { Type: unknown }).Type)}`)
@@ -118,9 +121,15 @@ export class Fsm implements StateMachine {
     return `{"v":1,"index":${index},"kv":[${kvParts.join(',')}],"tombstones":[${tombstoneParts.join(',')}],"tombstoneFloor":${kv.tombstoneFloor},"catalog":${catalogText},"sessions":${sessionsText},"queries":${queriesText}}`
   }
 
-  restoreText(serialized: string): void {
+  /**
+   * Replaces the state with a snapshot's. With `at` (a restore applied from the log), everything
+   * restored is stamped with that index: the data may come from a cluster whose indexes run ahead of
+   * this log, and an index must never go backwards for a blocking query.
+   */
+  restoreText(serialized: string, at?: number): void {
     const data = JSON.parse(serialized) as SnapshotData
     if (data.v !== 1) throw new Error(`fsm: unsupported snapshot version ${String(data.v)}`)
+    if (at !== undefined) restamp(data, at)
     const kv = new KvTable()
     for (const [Key, flags, value, CreateIndex, ModifyIndex, LockIndex, Session] of data.kv) {
       kv.entries.set(Key, {
@@ -152,6 +161,48 @@ export class Fsm implements StateMachine {
     this.state.kvWatches.abandon()
     this.state.catalogWatches.abandon()
   }
+}
+
+/** What a snapshot's state holds, by record type (consul snapshot inspect): count and JSON bytes. */
+export function summarizeSnapshotState(serialized: string): Array<{ type: string; count: number; bytes: number }> {
+  const data = JSON.parse(serialized) as SnapshotData
+  if (data.v !== 1) throw new Error(`unsupported state version ${String(data.v)}`)
+  const row = (type: string, records: readonly unknown[]): { type: string; count: number; bytes: number } => ({
+    type,
+    count: records.length,
+    bytes: records.reduce<number>((n, r) => n + JSON.stringify(r).length, 0),
+  })
+  return [
+    row('KVS', data.kv),
+    row('Tombstone', data.tombstones),
+    row('Register', data.catalog?.nodes ?? []),
+    row('Service', data.catalog?.services ?? []),
+    row('Check', data.catalog?.checks ?? []),
+    row('Session', data.sessions?.records ?? []),
+    row('PreparedQuery', data.queries?.records ?? []),
+  ].filter((r) => r.count > 0)
+}
+
+/** Every record's indexes set to `at`, and the tombstones (another log's history) dropped. */
+function restamp(data: SnapshotData, at: number): void {
+  const stamp = <T extends { CreateIndex: number; ModifyIndex: number }>(r: T): T => ({ ...r, CreateIndex: at, ModifyIndex: at })
+  data.index = at
+  data.kv = data.kv.map(([key, flags, value, , , lock, session]) => [key, flags, value, at, at, lock, session])
+  data.tombstones = []
+  data.tombstoneFloor = at
+  if (data.catalog) {
+    const c = data.catalog
+    data.catalog = {
+      nodes: c.nodes.map(stamp),
+      services: c.services.map(stamp),
+      checks: c.checks.map(stamp),
+      index: { nodes: at, services: at, checks: at },
+      serviceIndex: c.serviceIndex.map(([k]) => [k, at]),
+      nodeIndex: c.nodeIndex.map(([k]) => [k, at]),
+    }
+  }
+  if (data.sessions) data.sessions = { records: data.sessions.records.map(stamp), index: at }
+  if (data.queries) data.queries = { records: data.queries.records.map(stamp), index: at }
 }
 
 type SnapshotKv = [key: string, flags: string, value: string | null, create: number, modify: number, lock: number, session: string]

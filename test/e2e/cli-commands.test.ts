@@ -8,8 +8,8 @@ const consul = (...args: string[]) => runCli(CONSUL_BIN, args)
 
 test('a Consul command we do not have yet is named as not supported (exit 1), flags and arguments notwithstanding', async () => {
   const cases: Array<[string[], string]> = [
-    [['snapshot', 'save', 'backup.snap'], 'snapshot'],
-    [['snapshot', '-h'], 'snapshot'],
+    [['login', '-method=oidc', '-token-sink-file=t'], 'login'],
+    [['keyring', '-h'], 'keyring'],
     [['acl', 'token', 'create', '-description=x'], 'acl'],
     [['keyring', '-list'], 'keyring'],
     [['monitor', '-log-level=debug'], 'monitor'],
@@ -32,6 +32,10 @@ test('a Consul command we do not have yet is named as not supported (exit 1), fl
     stdout: '',
     stderr: 'consul: unknown flag -http-addr=127.0.0.1:8500; flags go after the command: consul COMMAND [flags] (consul -h lists the commands)\n',
   })
+  // A command we have, with no agent to answer: Consul's error line.
+  const offline = await runCli(CONSUL_BIN, ['snapshot', 'save', join(tempDir(), 'x.snap')], { env: { CONSUL_HTTP_ADDR: '127.0.0.1:1' } })
+  assert.equal(offline.code, 1)
+  assert.match(offline.stderr, /^Error saving snapshot: Error connecting to http:\/\/127\.0\.0\.1:1: /)
   const sub = await consul('kv', 'frob')
   assert.deepEqual(sub, { code: 1, stdout: '', stderr: 'consul kv: unknown subcommand "frob"; the subcommands are: delete, export, get, import, put\n' })
 })

@@ -4,7 +4,8 @@
  * starts before any server, as node-consul's own harness starts its agents; then the npm `consul`
  * and python3-consul flows run through a follower and through the client agent, DNS answers on the
  * client agent, and KV, `consul lock` and consul-template go on through it across `kill -9` of
- * the leader. One cluster for the whole file, the steps in order.
+ * the leader; last, a snapshot of another cluster is restored into it. One cluster for the whole
+ * file, the steps in order.
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -12,7 +13,7 @@ import { spawn } from 'node:child_process'
 import { Resolver } from 'node:dns/promises'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { CONSUL_BIN, removeDir, startAgent, tempDir, type RunningAgent } from '../helpers/agent.js'
+import { CONSUL_BIN, removeDir, runCli, startAgent, tempDir, type RunningAgent } from '../helpers/agent.js'
 import { until } from '../helpers/poll.js'
 import { kvWorkload } from '../helpers/kv-workload.js'
 import { checkOperations, kvModel } from '../../src/lib/linearizability/index.js'
@@ -215,5 +216,53 @@ test('consul-template through the client agent re-renders when the leader change
     })
   } finally {
     await ct.stop()
+  }
+})
+
+test('consul snapshot save on one cluster and restore through the client agent of another: every server ends with the same KV and catalog', async () => {
+  // The source: a lone server with KV (flags, a lock held by a session), a catalog entry, a prepared query.
+  const source = await startAgent({ node: 'src' })
+  try {
+    const at = (path: string, method = 'GET', body?: string) => fetch(`${source.httpAddr}${path}`, { method, body })
+    const { ID: session } = (await (await at('/v1/session/create', 'PUT', JSON.stringify({ Name: 'holder', TTL: '60s' }))).json()) as { ID: string }
+    for (let i = 0; i < 20; i++) assert.equal(await (await at(`/v1/kv/snap/k${i}?flags=${i}`, 'PUT', `value ${i}`)).text(), 'true')
+    assert.equal(await (await at(`/v1/kv/snap/lock?acquire=${session}`, 'PUT', 'held')).text(), 'true')
+    assert.equal((await at('/v1/catalog/register', 'PUT', JSON.stringify({ Node: 'ext', Address: '10.1.2.3', Service: { Service: 'db', Port: 5432, Tags: ['primary'] } }))).status, 200)
+    assert.equal((await at('/v1/query', 'POST', JSON.stringify({ Name: 'db-query', Service: { Service: 'db' } }))).status, 200)
+    const file = join(dir, 'backup.snap')
+    const cli = (httpAddr: string, ...args: string[]) => runCli(CONSUL_BIN, args, { env: { CONSUL_HTTP_ADDR: httpAddr } })
+    const saved = await cli(source.httpAddr, 'snapshot', 'save', file)
+    assert.equal(saved.code, 0, saved.stderr)
+    assert.match(saved.stdout, /^Saved and verified snapshot to index \d+\n$/)
+    const inspected = await cli(source.httpAddr, 'snapshot', 'inspect', file)
+    assert.equal(inspected.code, 0, inspected.stderr)
+    assert.match(inspected.stdout, /^ID\s+\d+-\d+-\d+\nSize\s+\d+\nIndex\s+\d+\nTerm\s+\d+\nVersion\s+1\n/)
+    assert.match(inspected.stdout, /\nKVS\s+21\s+/)
+    assert.match(inspected.stdout, /\nSession\s+1\s+/)
+    assert.match(inspected.stdout, /\nPreparedQuery\s+1\s+/)
+
+    const restored = await cli(client.agent.httpAddr, 'snapshot', 'restore', file)
+    assert.deepEqual(restored, { code: 0, stdout: 'Restored snapshot\n', stderr: '' })
+    const contents = async (httpAddr: string): Promise<string> => {
+      const kv = (await (await fetch(`${httpAddr}/v1/kv/snap/?recurse&stale`)).json()) as Array<Record<string, unknown>>
+      const db = (await (await fetch(`${httpAddr}/v1/catalog/service/db?stale`)).json()) as Array<Record<string, unknown>>
+      const queries = (await (await fetch(`${httpAddr}/v1/query?stale`)).json()) as Array<Record<string, unknown>>
+      return JSON.stringify({
+        kv: kv.map(({ Key, Flags, Value, Session, LockIndex }) => ({ Key, Flags, Value, Session, LockIndex })),
+        db: db.map(({ Node, Address, ServiceName, ServicePort, ServiceTags }) => ({ Node, Address, ServiceName, ServicePort, ServiceTags })),
+        queries: queries.map(({ ID, Name }) => ({ ID, Name })),
+      })
+    }
+    const want = await contents(source.httpAddr)
+    assert.match(want, /"Session":"[0-9a-f-]{36}"/)
+    for (const s of servers) await until(`the restored state on ${s.name}`, async () => ((await contents(s.agent.httpAddr)) === want ? true : undefined))
+    assert.equal(await contents(client.agent.httpAddr), want)
+
+    const bad = await fetch(`${client.agent.httpAddr}/v1/snapshot`, { method: 'PUT', body: 'not a snapshot' })
+    assert.equal(bad.status, 500)
+    assert.match(await bad.text(), /^failed to read snapshot: not a gzip archive/)
+  } finally {
+    await source.stop()
+    removeDir(source.dataDir)
   }
 })

@@ -2,10 +2,10 @@ import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import http from 'node:http'
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
-import { startAgent, removeDir, runCli, CONSUL_BIN, ROOT, type RunningAgent } from '../helpers/agent.js'
+import { startAgent, removeDir, runCli, tempDir, CONSUL_BIN, ROOT, type RunningAgent } from '../helpers/agent.js'
 
 /**
  * Every command that declares -datacenter must send it as ?dc= on every request, so naming another
@@ -13,6 +13,8 @@ import { startAgent, removeDir, runCli, CONSUL_BIN, ROOT, type RunningAgent } fr
  * 500 "No path to datacenter". The arguments below cover each such command; a command that gains the
  * flag without an entry here fails the first test.
  */
+const SNAP_DIR = tempDir('dc-flag-')
+
 /** Command id -> the arguments after `-datacenter=dc2`. */
 const RUNS: Record<string, { args: string[]; input?: string; streams?: boolean }> = {
   'kv:get': { args: ['web/a'] },
@@ -27,6 +29,9 @@ const RUNS: Record<string, { args: string[]; input?: string; streams?: boolean }
   'operator:raft:list-peers': { args: [] },
   'operator:raft:remove-peer': { args: ['-id=x'] },
   'operator:raft:transfer-leader': { args: [] },
+  'snapshot:save': { args: [join(SNAP_DIR, 'dc2.snap')] },
+  // A real snapshot of the local datacenter, written in `before`: restoring it into dc2 must not touch dc1.
+  'snapshot:restore': { args: [join(SNAP_DIR, 'local.snap')] },
   // consul watch retries a failing query forever, as Consul's does: it is stopped after the first error.
   watch: { args: ['-type=key', '-key=web/a'], streams: true },
 }
@@ -40,6 +45,7 @@ describe('-datacenter reaches the agent on every command that declares it', () =
   before(async () => {
     agent = await startAgent({ dev: true })
     await fetch(`${agent.httpAddr}/v1/kv/web/a`, { method: 'PUT', body: 'original' })
+    writeFileSync(join(SNAP_DIR, 'local.snap'), Buffer.from(await (await fetch(`${agent.httpAddr}/v1/snapshot`)).arrayBuffer()))
     // A recording pass-through in front of the real agent: it only notes each request's URL.
     const target = new URL(agent.httpAddr)
     proxy = http.createServer((req, res) => {
@@ -58,6 +64,7 @@ describe('-datacenter reaches the agent on every command that declares it', () =
     proxy.close()
     await agent.stop()
     removeDir(agent.dataDir)
+    removeDir(SNAP_DIR)
   })
 
   test('the table covers exactly the commands with a -datacenter flag', () => {

@@ -82,6 +82,14 @@ export class FakeConsensus implements Consensus {
     return this.#leader ? 0 : 5
   }
 
+  currentTerm(): number {
+    return 1
+  }
+
+  replication(): undefined {
+    return undefined
+  }
+
   appliedIndex(): number {
     return this.state.lastIndex
   }

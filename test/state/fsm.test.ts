@@ -48,3 +48,27 @@ test('snapshotInSteps gives snapshotText()\'s text at the time of the call, what
   assert.deepEqual(b.state.kv.list(''), a.state.kv.list(''))
   assert.equal(b.state.lastIndex, index)
 })
+
+test('a restore from the log stamps everything with its own index, so no index a blocking query saw goes backwards', async () => {
+  // The source ran far ahead of the target's log.
+  const src = new Fsm(new StateStore())
+  src.applyCommand(900, { Type: 'kvs', Op: { Verb: 'set', Key: 'a', Value: 'aGk=', Flags: '7' } })
+  src.applyCommand(901, { Type: 'register', Node: { ID: '', Node: 'n1', Address: '10.0.0.1', Datacenter: 'dc1', TaggedAddresses: {}, Meta: {} }, Service: { ID: 'web', Service: 'web', Port: 80 } } as never)
+  src.applyCommand(902, { Type: 'kvs', Op: { Verb: 'delete', Key: 'gone' } })
+  const dst = new Fsm(new StateStore())
+  dst.applyCommand(5, { Type: 'kvs', Op: { Verb: 'set', Key: 'old', Value: null } })
+  const ws = new WatchSet()
+  dst.state.kvGet(ws, 'old')
+  assert.equal(dst.applyCommand(10, { Type: 'restore', State: src.snapshotText() }), true)
+  assert.equal(await ws.wait(1000), 'changed')
+  assert.equal(dst.state.kv.get('old'), undefined, 'the whole state is replaced')
+  const a = dst.state.kv.get('a')!
+  assert.deepEqual([a.Value?.toString(), a.Flags, a.CreateIndex, a.ModifyIndex], ['hi', 7, 10, 10])
+  assert.equal(dst.state.catalog.node('n1')!.ModifyIndex, 10)
+  assert.equal(dst.state.catalog.instances('web')[0]!.CreateIndex, 10)
+  assert.equal(dst.state.catalog.serviceIndexOf('web'), 10)
+  assert.equal(dst.state.lastIndex, 10)
+  assert.equal(dst.state.kvGet(undefined, 'gone').index, 10, 'tombstones of the other log are gone; the floor is the restore')
+  dst.applyCommand(11, { Type: 'kvs', Op: { Verb: 'set', Key: 'a', Value: null } })
+  assert.equal(dst.state.kv.get('a')!.ModifyIndex, 11)
+})
