@@ -196,7 +196,7 @@ export class Agent implements ApiContext {
     const selfElect = c.bootstrap || c.bootstrapExpect === 1 || (c.bootstrapExpect === 0 && !joins)
     if (!c.bootstrap && c.bootstrapExpect === 0 && !joins) this.logger.warn('agent: server has neither bootstrap nor bootstrap_expect; as the only server it elects itself')
     if (!c.dev || joins) {
-      this.#cluster = await ServerCluster.listen({ config: c, nodeId: this.nodeId, self: () => this.#selfMember(), log: this.#log })
+      this.#cluster = await ServerCluster.listen({ config: c, nodeId: this.nodeId, self: () => this.#selfMember(), log: this.#log, clusterId: () => this.state.clusterId })
     }
     const raftDir = c.dev ? undefined : join(c.dataDir!, 'raft')
     const storage: RaftStorage = raftDir ? new SqliteStorage(raftDir) : new MemoryStorage()

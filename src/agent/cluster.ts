@@ -23,8 +23,6 @@ import type { NodeInput } from '../state/catalog.js'
 
 /** Asks a server whether it has never held raft state. WARNING: on the wire. */
 const RAFT_FRESH_METHOD = 'Status.RaftFresh'
-/** Every server of one cluster shares it (the gossip key will tell clusters apart once there is one). */
-const CLUSTER_IDENTITY = 'consul'
 
 type Log = (level: 'info' | 'warn' | 'error', message: string) => void
 
@@ -34,6 +32,8 @@ export interface ClusterOptions {
   /** This agent as a member (its tags change with reloads). */
   self: () => Member
   log: Log
+  /** The cluster's identity as this agent knows it ("" before it is in one; always "" on a client agent). */
+  clusterId?: () => string
 }
 
 /** An RPC endpoint of this agent: outbound traffic leaves from the bind address when there is one. */
@@ -42,7 +42,7 @@ function rpcServer(o: ClusterOptions): RpcServer {
   // A multi-homed host talks to its peers from the address they know it by.
   const wildcard = c.bindAddr === '0.0.0.0' || c.bindAddr === '::'
   const connect = wildcard ? undefined : (host: string, port: number): Socket => createConnection({ host, port, localAddress: c.bindAddr })
-  return new RpcServer({ id: o.nodeId, datacenter: c.datacenter, cluster: CLUSTER_IDENTITY, log: o.log, connect })
+  return new RpcServer({ id: o.nodeId, datacenter: c.datacenter, cluster: o.clusterId ?? '', log: o.log, connect })
 }
 
 /** Whether a member is a server of this datacenter (with the raft ID it needs). */

@@ -136,7 +136,8 @@ export class Connection {
     const local = this.#ctx.local
     if (h.version !== local.version) return this.#refuse('version', `an unknown protocol version ${h.version} (this server speaks ${local.version})`)
     if (h.datacenter !== local.datacenter) return this.#refuse('datacenter', `server ${h.id} is in datacenter "${h.datacenter}", not "${local.datacenter}"`)
-    if (h.cluster !== local.cluster) return this.#refuse('cluster', `server ${h.id} belongs to cluster "${h.cluster}", not "${local.cluster}"`)
+    // A server that has not joined any cluster yet ("" as its identity) may join this one.
+    if (h.cluster !== '' && local.cluster !== '' && h.cluster !== local.cluster) return this.#refuse('cluster', `server ${h.id} belongs to cluster "${h.cluster}", not "${local.cluster}"`)
     this.peer = h
     this.state = 'ready'
     this.#timer?.cancel()

@@ -32,7 +32,7 @@ export interface Hello {
   kind: 'hello'
   version: number
   datacenter: string
-  /** The cluster identity the operator gave every server of the cluster. */
+  /** The cluster's identity (made by its first leader, replicated); "" for a server not in a cluster yet. */
   cluster: string
   /** The sender's server id. */
   id: string

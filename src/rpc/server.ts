@@ -23,8 +23,8 @@ export interface RpcServerOptions {
   /** This server's id (its raft id / node id), told to every peer in the handshake. */
   id: string
   datacenter: string
-  /** The cluster identity: every server of one cluster is given the same string. */
-  cluster: string
+  /** The cluster identity every server of one cluster shares ("" before it has one); read at each handshake. */
+  cluster: string | (() => string)
   clock?: Clock
   /** Uniform in [0, 1): reconnect jitter. */
   random?: () => number
@@ -83,12 +83,15 @@ export class RpcServer {
     this.#connect = opts.connect ?? ((host, port) => createConnection({ host, port }))
     this.#random = opts.random ?? mulberry32(hashString(opts.id))
     this.#codec = new WireCodec({ maxFrameBytes: this.#limits.maxFrameBytes, maxNameLength: this.#limits.maxNameLength })
-    const local: Hello = { kind: 'hello', version: RPC_PROTOCOL_VERSION, datacenter: opts.datacenter, cluster: opts.cluster, id: opts.id }
+    const cluster = opts.cluster
+    const hello = (): Hello => ({ kind: 'hello', version: RPC_PROTOCOL_VERSION, datacenter: opts.datacenter, cluster: typeof cluster === 'string' ? cluster : cluster(), id: opts.id })
     this.#ctx = {
       codec: this.#codec,
       clock: this.#clock,
       limits: this.#limits,
-      local,
+      get local() {
+        return hello()
+      },
       refused: (reason: RefusalReason, line: string) => {
         this.#counters[`refused_${reason}`]!++
         this.#log('warn', line)

@@ -20,6 +20,7 @@ import type { DeregisterRequest, RegisterRequest } from './catalog-endpoint.js'
 import type { SessionApplyRequest, SessionIdRequest } from './session-endpoint.js'
 import type { PreparedQueryApplyRequest } from './prepared-query-endpoint.js'
 import { InternalEndpoint } from './internal-endpoint.js'
+import { ClusterIdDuty } from './cluster-id.js'
 import { KvsEndpoint, TxnEndpoint } from './kvs-endpoint.js'
 import { LeaderLoop, type LeaderDuty } from './leader.js'
 import { PreparedQueryEndpoint } from './prepared-query-endpoint.js'
@@ -106,6 +107,7 @@ export class Server {
     this.internal = new InternalEndpoint(core)
     this.snapshot = new SnapshotEndpoint(core, this.sessionTimers)
     const duties: LeaderDuty[] = [
+      new ClusterIdDuty(core, o.clock),
       this.sessionTimers,
       new ConsulServiceDuty({ catalog: this.catalog, self: o.self, others: o.otherServers, onOthersChange: o.onServersChange, clock: o.clock, log: o.log, periodMs: o.consulServicePeriodMs }),
       ...(o.duties ?? []),

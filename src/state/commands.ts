@@ -66,7 +66,13 @@ export interface TxnCommand {
   Ops: Array<{ KV: KvOp }>
 }
 
-export type Command = KvsCommand | TxnCommand | CatalogCommand | RestoreCommand
+export type Command = KvsCommand | TxnCommand | CatalogCommand | RestoreCommand | ClusterIdCommand
+
+/** Names the cluster (its first leader proposes it); the first one applied stays. */
+export interface ClusterIdCommand {
+  Type: 'cluster-id'
+  ID: string
+}
 
 /**
  * Replaces the whole state with a snapshot's (PUT /v1/snapshot), on every server at the same log

@@ -50,6 +50,10 @@ export class Fsm implements StateMachine {
       case 'restore':
         this.restoreText(command.State, index)
         return true
+      case 'cluster-id':
+        if (this.state.clusterId === '') this.state.clusterId = command.ID
+        this.state.lastIndex = index
+        return this.state.clusterId
       default:
         // A newer server wrote a command this one does not know: refuse to guess.
         throw new Error(`fsm: unknown command type ${JSON.stringify((command as { Type: unknown }).Type)}`)
@@ -118,7 +122,7 @@ export class Fsm implements StateMachine {
     }
     if (tombstones.length) tombstoneParts.push(JSON.stringify(tombstones).slice(1, -1))
     // The shape of SnapshotData, key for key.
-    return `{"v":1,"index":${index},"kv":[${kvParts.join(',')}],"tombstones":[${tombstoneParts.join(',')}],"tombstoneFloor":${kv.tombstoneFloor},"catalog":${catalogText},"sessions":${sessionsText},"queries":${queriesText}}`
+    return `{"v":1,"index":${index},"cluster":${JSON.stringify(this.state.clusterId)},"kv":[${kvParts.join(',')}],"tombstones":[${tombstoneParts.join(',')}],"tombstoneFloor":${kv.tombstoneFloor},"catalog":${catalogText},"sessions":${sessionsText},"queries":${queriesText}}`
   }
 
   /**
@@ -129,6 +133,8 @@ export class Fsm implements StateMachine {
   restoreText(serialized: string, at?: number): void {
     const data = JSON.parse(serialized) as SnapshotData
     if (data.v !== 1) throw new Error(`fsm: unsupported snapshot version ${String(data.v)}`)
+    // A restore from the log brings another cluster's data, not its identity.
+    const clusterId = at !== undefined ? this.state.clusterId : (data.cluster ?? '')
     if (at !== undefined) restamp(data, at)
     const kv = new KvTable()
     for (const [Key, flags, value, CreateIndex, ModifyIndex, LockIndex, Session] of data.kv) {
@@ -158,6 +164,7 @@ export class Fsm implements StateMachine {
     this.state.sessions = sessions
     this.state.reindex()
     this.state.lastIndex = data.index
+    this.state.clusterId = clusterId
     this.state.kvWatches.abandon()
     this.state.catalogWatches.abandon()
   }
@@ -209,6 +216,7 @@ type SnapshotKv = [key: string, flags: string, value: string | null, create: num
 interface SnapshotData {
   v: 1
   index: number
+  cluster?: string
   kv: SnapshotKv[]
   tombstones: Array<[string, number]>
   tombstoneFloor: number

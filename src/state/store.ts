@@ -61,6 +61,8 @@ export class StateStore {
   readonly catalogWatches = new WatchRegistry()
   /** Index of the last applied log entry. */
   lastIndex = 0
+  /** This cluster's identity: set once by its first leader, kept in snapshots ("" until then). */
+  clusterId = ''
   /**
    * Keys whose lock was lost with a session, and until when (wall-clock ms) no one may take
    * them. Like Consul, this is leader-local time and not part of the replicated state.

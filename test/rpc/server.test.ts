@@ -228,6 +228,22 @@ test('servers of another datacenter or cluster are refused at both ends, once pe
   await s.rpc.close()
 })
 
+test('a server not in any cluster yet ("" as its identity) is let in by a cluster, and the identity is read at each handshake', async () => {
+  let identity = ''
+  const s = await start('s', { cluster: () => identity })
+  s.rpc.handle('Test.Echo', echo)
+  const fresh = await start('fresh', { cluster: '' })
+  assert.deepEqual(await fresh.rpc.call(s.address, 'Test.Echo', 1), { ok: true, value: 1 })
+  // s is named a cluster: a fresh server still gets in, a server of another cluster no longer does.
+  identity = 'test-cluster'
+  const other = await start('other', { cluster: 'another' })
+  const r = await other.rpc.call(s.address, 'Test.Echo', 2)
+  assert.equal(!r.ok && r.error.code, 'unreachable')
+  const fresh2 = await start('fresh2', { cluster: '' })
+  assert.deepEqual(await fresh2.rpc.call(s.address, 'Test.Echo', 3), { ok: true, value: 3 })
+  await Promise.all([fresh.rpc.close(), fresh2.rpc.close(), other.rpc.close(), s.rpc.close()])
+})
+
 test('a peer that stops reading: the outbound buffer is bounded and what does not fit is dropped and counted', async () => {
   const codec = new WireCodec()
   // A peer that completes the handshake and then never reads again.
