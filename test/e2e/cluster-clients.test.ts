@@ -62,9 +62,13 @@ async function agreedLeader(): Promise<Node> {
 async function acrossLeaderKill(during: () => Promise<void>): Promise<void> {
   const leader = await agreedLeader()
   await leader.agent.kill9()
-  await during()
-  leader.agent = await startServer(leader.host, leader.dataDir)
-  await agreedLeader()
+  try {
+    await during()
+  } finally {
+    // Back for the tests after this one, whatever happened.
+    leader.agent = await startServer(leader.host, leader.dataDir)
+    await agreedLeader()
+  }
 }
 
 before(async () => {
@@ -95,7 +99,12 @@ test('a client agent started before any server answers No known Consul servers, 
     return { host, name: nameOf(host, 's'), dataDir, agent: await startServer(host, dataDir) }
   }))))
   const leader = await agreedLeader()
-  assert.equal((await (await get(client, '/v1/status/leader')).json()) as string, (await (await get(leader, '/v1/status/leader')).json()) as string)
+  // The client agent hears of the servers at its next join attempt.
+  const seen = await until('the client agent to know the servers', async () => {
+    const res = await get(client, '/v1/status/leader')
+    return res.status === 200 ? ((await res.json()) as string) : (await res.arrayBuffer(), undefined)
+  })
+  assert.equal(seen, (await (await get(leader, '/v1/status/leader')).json()) as string)
   assert.equal(await (await put(client, '/v1/kv/early', 'now')).text(), 'true')
   // Every agent, the client included, reaches the catalog through anti-entropy.
   await until('all four nodes in the catalog', async () => {
@@ -140,6 +149,39 @@ test('DNS on the client agent answers from the catalog and follows it', async ()
   assert.deepEqual(await resolver.resolve4(`${client.name}.node.consul`), [CLIENT_HOST])
   assert.equal((await put(s0!, '/v1/agent/service/deregister/dns-web', '')).status, 200)
   await until('dns-web gone from the client agent\'s DNS', async () => ((await resolver.resolveSrv('dns-web.service.consul').catch(() => [])).length === 0 ? true : undefined))
+})
+
+test('the client agent moves to another server when the one it uses dies: the first request after each kill -9 is answered', async () => {
+  for (const victim of [...servers]) {
+    await victim.agent.kill9()
+    // Whichever server the client agent was using, this request is answered: a dead server is passed over.
+    const res = await put(client, `/v1/kv/failover/${victim.name}`, 'ok')
+    assert.equal(res.status, 200, await res.clone().text())
+    assert.equal(await res.text(), 'true')
+    const read = await get(client, `/v1/kv/failover/${victim.name}?raw`)
+    assert.equal(await read.text(), 'ok')
+    victim.agent = await startServer(victim.host, victim.dataDir)
+    await agreedLeader()
+  }
+})
+
+test('a new leader honours the lock-delay of a lock lost under the old one and runs the session TTLs again', async () => {
+  const session = async (body: object): Promise<string> => ((await (await put(client, '/v1/session/create', JSON.stringify(body))).json()) as { ID: string }).ID
+  const holder = await session({ Name: 'holder', LockDelay: '60s' })
+  assert.equal(await (await put(client, `/v1/kv/delayed/lock?acquire=${holder}`, 'held')).text(), 'true')
+  assert.equal((await put(client, `/v1/session/destroy/${holder}`, '')).status, 200)
+  // Consul's shortest TTL: invalidated 20 s (twice the TTL) after the new leader takes over.
+  const expiring = await session({ Name: 'expiring', TTL: '10s' })
+  await acrossLeaderKill(async () => {
+    await agreedLeader()
+    const next = await session({ Name: 'next' })
+    assert.equal(await (await put(client, `/v1/kv/delayed/lock?acquire=${next}`, 'mine')).text(), 'false', 'within the lock-delay, under the new leader too')
+    // Never renewed: the new leader's timers invalidate it (after twice its TTL, as Consul).
+    await until('the new leader to expire the TTL session', async () => {
+      const info = (await (await get(client, `/v1/session/info/${expiring}`)).json()) as unknown[] | null
+      return info === null || info.length === 0 ? true : undefined
+    }, 60_000)
+  })
 })
 
 test('concurrent puts, CAS and reads through every server and the client agent across a kill -9 of the leader: the history is linearizable', async () => {

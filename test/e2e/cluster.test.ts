@@ -2,7 +2,8 @@
  * Three `consul agent -server -bootstrap-expect=3` processes on 127.0.0.1, .2 and .3 (one serf LAN
  * port for all, as on three machines) find each other by -retry-join, bootstrap, elect, forward
  * writes from followers, survive `kill -9` of the leader, and take the killed server back with its
- * log. One cluster for the whole file, the steps in order: each leaves it as the next expects.
+ * log (by InstallSnapshot, the others having compacted theirs past it). One cluster for the whole
+ * file, the steps in order: each leaves it as the next expects.
  */
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -50,8 +51,9 @@ async function agreedLeader(live: Node[]): Promise<Node> {
 
 before(async () => {
   configFile = join(tempDir(), 'perf.json')
-  // Consul's dev timing: elections in about a second, not five.
-  writeFileSync(configFile, JSON.stringify({ performance: { raft_multiplier: 1 } }))
+  // Consul's dev timing (elections in about a second, not five), and snapshots often enough that a
+  // server down for a while comes back by InstallSnapshot.
+  writeFileSync(configFile, JSON.stringify({ performance: { raft_multiplier: 1 }, raft_snapshot_threshold: 100, raft_trailing_logs: 20, raft_snapshot_interval: '100ms' }))
   const started = await Promise.all(HOSTS.map(async (host) => {
     const dataDir = tempDir()
     return { host, dataDir, agent: await start(host, dataDir) }
@@ -139,13 +141,20 @@ test('kill -9 of the leader: the other two elect a new one, writes resume, nothi
   }
 })
 
-test('the killed server restarts with its log and catches up', async () => {
+test('the killed server restarts with its log and catches up, by InstallSnapshot when the others compacted past it', async () => {
   const dead = nodes.find((n) => n.agent.proc.exitCode !== null || n.agent.proc.signalCode !== null)!
+  const live = nodes.filter((n) => n !== dead)
+  // Far more writes than the snapshot threshold: the leader snapshots and drops the entries the dead server lacks.
+  for (let batch = 0; batch < 15; batch++) {
+    await Promise.all(Array.from({ length: 10 }, async (_, i) => assert.equal(await (await put(live[i % 2]!, `/v1/kv/far/${batch * 10 + i}`, 'x')).text(), 'true')))
+  }
   dead.agent = await start(dead.host, dead.dataDir)
   await until('the restarted server to have the writes made while it was down', async () => {
-    const keys = (await (await get(dead, '/v1/kv/after/?keys&stale')).json()) as string[]
-    return keys.length === 10 ? true : undefined
+    const after = (await (await get(dead, '/v1/kv/after/?keys&stale')).json()) as string[]
+    const far = (await (await get(dead, '/v1/kv/far/?keys&stale')).json()) as string[]
+    return after.length === 10 && far.length === 150 ? true : undefined
   })
+  assert.match(dead.agent.output(), /raft: installed the leader's snapshot at index \d+/)
   await agreedLeader(nodes)
   const res = await put(dead, '/v1/kv/back', 'yes')
   assert.equal(await res.text(), 'true')
