@@ -33,6 +33,10 @@ const BENCHES: Record<string, Bench> = {
     describe: '3 voters in one process, in-memory transport, fsync: commits/s and p50/p99 at 1 and 64 proposers, ours vs hashicorp/raft + raft-boltdb; simulator steps/s (issue 12)',
     run: async (args) => (await import('./raft.js')).runRaftBench(args),
   },
+  cluster: {
+    describe: '3 servers vs 3 etcd members on loopback: PUT/GET req/s and p50/p99 (etcd JSON gateway and gRPC), stale GET on leader and follower, kill -9 failover median at raft_multiplier 1 and 5 (--quick for a short run)',
+    run: async (args) => (await import('./cluster.js')).runClusterBench(args),
+  },
   dns: {
     describe: 'service lookup (10 instances, A and SRV) q/s and p99 at 1 and 64 clients: our agent vs dnsmasq (issue 4)',
     run: async (args) => (await import('./dns.js')).runDnsBench(args),
