@@ -409,7 +409,8 @@ export async function runClusterBench(args: readonly string[]): Promise<number> 
     const date = new Date().toISOString().slice(0, 10)
     const outDir = join(ROOT, 'bench', 'results')
     mkdirSync(outDir, { recursive: true })
-    const file = join(outDir, `cluster-${date}.json`)
+    // A quick run's short cells read low: it never replaces the figures of a full run.
+    const file = join(outDir, `cluster-${date}${opts.quick ? '-quick' : ''}.json`)
     const results = {
       benchmark: 'cluster',
       date: new Date().toISOString(),

@@ -171,6 +171,12 @@ export class ClientEndpoints implements AgentEndpoints {
           if (meta && typeof meta.knownLeader === 'boolean') this.#lastMeta = meta
           return answer.value as Res<M>
         }
+        // A read on a server shutting down goes to another one (a write may have been proposed there: it is not retried).
+        if (answer?.ok === false && answer.error.kind === 'shutdown' && !WRITES.has(method)) {
+          lastFailure = `${server}: ${answer.error.message}`
+          if (this.#current === server) this.#current = undefined
+          continue
+        }
         throw answer?.ok === false ? fromWireError(answer.error) : new Error('rpc: malformed endpoint answer')
       }
       lastFailure = `${server}: ${r.error.message}`
