@@ -102,7 +102,14 @@ export class Members {
    */
   async join(addresses: readonly string[], defaultPort: number): Promise<{ joined: number; errors: string[] }> {
     this.#left = false
-    const results = await Promise.all(addresses.map((a) => this.#exchange(withPort(a, defaultPort))))
+    const results = await Promise.all(
+      addresses.map((a) => {
+        const address = withPort(a, defaultPort)
+        // retry_join has its own interval: each attempt really dials, whatever the last one found.
+        this.#o.rpc.retryNow(address)
+        return this.#exchange(address)
+      }),
+    )
     const errors = results.filter((r): r is string => typeof r === 'string')
     return { joined: results.length - errors.length, errors }
   }

@@ -77,6 +77,11 @@ export class Peer {
     return this.#pending.size
   }
 
+  /** Ends a backoff now: the next use dials at once (an operator's join retries on its own schedule). */
+  retryNow(): void {
+    this.#retryAt = 0
+  }
+
   /** Sends a one-way frame; false (and counted) when it was dropped. */
   send(frame: Uint8Array): boolean {
     if (this.#offer(frame, 0) === undefined) return true

@@ -160,6 +160,11 @@ export class RpcServer {
     return this.#peer(address).send(frame)
   }
 
+  /** A call to `address` dials at once even if it is backing off after failed dials (joins keep their own interval). */
+  retryNow(address: string): void {
+    this.#peers.get(address)?.retryNow()
+  }
+
   /** Drops the connection to an address no longer used (a server that left). */
   forget(address: string): void {
     this.#peers.get(address)?.close()

@@ -68,8 +68,8 @@ after(async () => {
 test('three servers find each other by -retry-join, bootstrap from bootstrap_expect and agree on a leader', async () => {
   await agreedLeader(nodes)
   for (const n of nodes) {
-    const peers = (await (await get(n, '/v1/status/peers')).json()) as string[]
-    assert.equal(peers.length, 3, `${n.host} peers ${peers}`)
+    // A server may hear from the leader before it has the log entry that holds the configuration.
+    await until(`${n.host} to have the three-server configuration`, async () => (((await (await get(n, '/v1/status/peers')).json()) as string[]).length === 3 ? true : undefined))
     const members = (await (await get(n, '/v1/agent/members')).json()) as Array<{ Name: string; Status: number; Tags: Record<string, string> }>
     assert.deepEqual(members.map((m) => m.Name).sort(), ['s1', 's2', 's3'])
     assert.ok(members.every((m) => m.Status === 1 && m.Tags.role === 'consul'))

@@ -297,3 +297,21 @@ test('a peer that accepts but never answers the handshake: a bounded queue meanw
   for (const s of held) s.destroy()
   await new Promise<void>((r) => mute.close(() => r()))
 })
+
+test('retryNow ends a backoff: the next call dials at once instead of failing until the backoff runs out', async () => {
+  // A port that was free a moment ago: the first call finds nobody and starts a backoff.
+  const probe = await start('probe')
+  const port = probe.port
+  await probe.rpc.close()
+  const caller = await start('caller', { limits: { backoffMinMs: 60_000, backoffMaxMs: 60_000 } })
+  const address = `127.0.0.1:${port}`
+  const first = await caller.rpc.call(address, 'Test.Echo', 1)
+  assert.equal(!first.ok && first.error.code, 'unreachable')
+  const target = await start('target', { port })
+  target.rpc.handle('Test.Echo', echo)
+  const during = await caller.rpc.call(address, 'Test.Echo', 2)
+  assert.equal(!during.ok && during.error.code, 'unreachable', 'still backing off')
+  caller.rpc.retryNow(address)
+  assert.deepEqual(await caller.rpc.call(address, 'Test.Echo', 3), { ok: true, value: 3 })
+  await Promise.all([caller.rpc.close(), target.rpc.close()])
+})
