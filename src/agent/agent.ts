@@ -64,6 +64,8 @@ export class Agent implements ApiContext {
   readonly events: EventBuffer
   /** The endpoints the HTTP API, DNS and anti-entropy use: a server's own, or a client agent's that call a server. */
   server!: AgentEndpoints
+  /** A server's own endpoint layer (its leader duties start and stop with the agent). */
+  #server: Server | undefined
   /** A client agent's endpoints (its server in use, the catalog replica). */
   #client: ClientEndpoints | undefined
   readonly #registry: LocalRegistry
@@ -351,8 +353,6 @@ export class Agent implements ApiContext {
   #serverPort(): number {
     return this.#cluster?.rpcPort ?? this.config.ports.server
   }
-
-  #server: Server | undefined
 
   #reconcileDuty(cluster: ServerCluster): ReconcileDuty {
     return new ReconcileDuty({
