@@ -165,6 +165,40 @@ export class MemberPool {
     return effects
   }
 
+  /**
+   * A push-pull exchange's view of the pool, merged as memberlist merges remote state: what the
+   * other side has alive is an alive message; left is a leave; dead or suspect is only a suspicion
+   * here (its word alone does not kill a member we may still reach), raised in its name.
+   */
+  merge(remote: readonly MemberRecord[], from: string, now: number): Effect[] {
+    const effects: Effect[] = []
+    for (const r of remote) {
+      if (r.state === 'alive') effects.push(...this.alive({ node: r.name, incarnation: r.incarnation, addr: r.addr, port: r.port, meta: r.meta }, now))
+      else if (r.state === 'left') effects.push(...this.dead({ node: r.name, incarnation: r.incarnation, from: r.name }, now))
+      else {
+        // An unknown member is learned first (it exists), then suspected.
+        if (!this.#members.has(r.name)) effects.push(...this.alive({ node: r.name, incarnation: r.incarnation, addr: r.addr, port: r.port, meta: r.meta }, now))
+        effects.push(...this.suspect({ node: r.name, incarnation: r.incarnation, from }, now))
+      }
+    }
+    return effects
+  }
+
+  /**
+   * Forgets members dead or gone for longer than `afterMs` (Consul's reconnect_timeout for failed
+   * ones, serf's tombstone time for those that left); returns the names forgotten.
+   */
+  reap(now: number, deadAfterMs: number, leftAfterMs: number): string[] {
+    const gone: string[] = []
+    for (const m of this.#members.values()) {
+      if (m.name === this.selfName) continue
+      const after = m.state === 'dead' ? deadAfterMs : m.state === 'left' ? leftAfterMs : Infinity
+      if (now - m.stateChange >= after) gone.push(m.name)
+    }
+    for (const name of gone) this.#members.delete(name)
+    return gone
+  }
+
   /** Says this member is alive at an incarnation above `heard`; our own health is suspect for it (Lifeguard). */
   #refute(heard: number): Effect[] {
     const me = this.self
