@@ -146,15 +146,11 @@ export class ServerCluster {
   /** Opens both listeners; fails (and closes what it opened) when either port is taken. */
   static async listen(o: ClusterOptions): Promise<ServerCluster> {
     const cluster = new ServerCluster(o)
-    try {
+    return openOrClose(cluster, async () => {
       cluster.#rpcPort = (await cluster.rpc.listen(o.config.bindAddr, o.config.ports.server)).port
       await cluster.pool.listen()
       o.log('info', `agent: server RPC listening on ${cluster.rpc.address()}; LAN membership on ${cluster.pool.lan.address()}`)
-    } catch (err) {
-      await cluster.close()
-      throw err
-    }
-    return cluster
+    })
   }
 
   get members(): Members {
@@ -281,14 +277,10 @@ export class ClientCluster {
 
   static async listen(o: ClusterOptions): Promise<ClientCluster> {
     const cluster = new ClientCluster(o)
-    try {
+    return openOrClose(cluster, async () => {
       await cluster.pool.listen()
       o.log('info', `agent: LAN membership on ${cluster.pool.lan.address()}`)
-    } catch (err) {
-      await cluster.close()
-      throw err
-    }
-    return cluster
+    })
   }
 
   get members(): Members {
@@ -309,6 +301,17 @@ export class ClientCluster {
   async close(): Promise<void> {
     await Promise.all([this.#rpc.close(), this.pool.close()])
   }
+}
+
+/** Opens what `open` opens; on failure closes whatever was opened and rethrows. */
+async function openOrClose<T extends { close(): Promise<void> }>(cluster: T, open: () => Promise<void>): Promise<T> {
+  try {
+    await open()
+  } catch (err) {
+    await cluster.close()
+    throw err
+  }
+  return cluster
 }
 
 /** A server member's RPC address: its LAN address and the server port it advertises. */
