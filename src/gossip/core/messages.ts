@@ -5,7 +5,7 @@
  * input is a value saying why, for the driver to drop and count.
  */
 import { decode, encode } from '@msgpack/msgpack'
-import type { AliveMessage, DeadMessage, SuspectMessage } from './state.js'
+import type { AliveMessage, DeadMessage, MemberState, SuspectMessage } from './state.js'
 
 /** Message types. WARNING: on the wire; only append. */
 export const MessageType = {
@@ -139,4 +139,53 @@ const SHAPES: Record<Exclude<keyof typeof MessageType, 'compound' | 'pushPull' |
   suspect: (b) => isObj(b) && isName(b.node) && isSeq(b.incarnation) && isName(b.from),
   dead: (b) => isObj(b) && isName(b.node) && isSeq(b.incarnation) && isName(b.from),
   alive: (b) => isObj(b) && isName(b.node) && isSeq(b.incarnation) && typeof b.addr === 'string' && isPort(b.port) && isMeta(b.meta),
+}
+
+/** A member as a full-state exchange carries it. */
+export interface WireMember {
+  name: string
+  addr: string
+  port: number
+  meta: Readonly<Record<string, string>>
+  incarnation: number
+  state: MemberState
+}
+
+/** One side of a push-pull exchange over TCP: who sends it, whether it is a join, its whole view. */
+export interface PushPull {
+  from: string
+  join: boolean
+  members: WireMember[]
+}
+
+/** What a TCP stream carries: a full-state exchange, or a ping (the TCP fallback probe). */
+export type StreamMessage = { type: 'pushPull'; body: PushPull } | { type: 'ping'; body: Ping } | { type: 'ack'; body: Ack }
+
+export function encodeStreamMessage(m: StreamMessage): Uint8Array {
+  const body = encode(m.body)
+  const out = new Uint8Array(body.byteLength + 1)
+  out[0] = MessageType[m.type]
+  out.set(body, 1)
+  return out
+}
+
+const STATES: ReadonlySet<unknown> = new Set(['alive', 'suspect', 'dead', 'left'])
+const isWireMember = (m: unknown): boolean =>
+  isObj(m) && isName(m.name) && typeof m.addr === 'string' && isPort(m.port) && isMeta(m.meta) && isSeq(m.incarnation) && STATES.has(m.state)
+
+/** A stream's message, or why it is not one (never throws). */
+export function decodeStreamMessage(buf: Uint8Array): { ok: true; message: StreamMessage } | { ok: false; reason: string } {
+  if (buf.byteLength === 0) return { ok: false, reason: 'an empty stream message' }
+  const type = buf[0]
+  if (type !== MessageType.pushPull && type !== MessageType.ping && type !== MessageType.ack) return { ok: false, reason: `an unexpected stream message type ${type}` }
+  let body: unknown
+  try {
+    body = decode(buf.subarray(1))
+  } catch (err) {
+    return { ok: false, reason: `a stream message that is not msgpack (${(err as Error).message})` }
+  }
+  if (type === MessageType.ping) return SHAPES.ping(body) ? { ok: true, message: { type: 'ping', body: body as Ping } } : { ok: false, reason: 'a malformed ping' }
+  if (type === MessageType.ack) return SHAPES.ack(body) ? { ok: true, message: { type: 'ack', body: body as Ack } } : { ok: false, reason: 'a malformed ack' }
+  const ok = isObj(body) && isName(body.from) && typeof body.join === 'boolean' && Array.isArray(body.members) && body.members.every(isWireMember)
+  return ok ? { ok: true, message: { type: 'pushPull', body: body as unknown as PushPull } } : { ok: false, reason: 'a malformed push-pull message' }
 }

@@ -34,11 +34,14 @@ export class Prober {
   readonly #random: () => number
   #order: string[] = []
   #next = 0
-  #seq = 0
+  readonly #nextSeq: () => number
   #probe: Probe | undefined
   #nextProbeAt: number
 
-  constructor(pool: MemberPool, config: GossipConfig, random: () => number, now: number) {
+  /** `nextSeq`: the node's one sequence (its relayed pings draw from it too, so acks never collide). */
+  constructor(pool: MemberPool, config: GossipConfig, random: () => number, now: number, nextSeq?: () => number) {
+    let seq = 0
+    this.#nextSeq = nextSeq ?? (() => ++seq)
     this.#pool = pool
     this.#config = config
     this.#random = random
@@ -85,7 +88,7 @@ export class Prober {
       this.#nextProbeAt = now + this.#scaled(this.#config.probeIntervalMs)
       return []
     }
-    const seq = ++this.#seq
+    const seq = this.#nextSeq()
     const interval = this.#scaled(this.#config.probeIntervalMs)
     this.#probe = { target, seq, timeoutAt: now + this.#scaled(this.#config.probeTimeoutMs), endAt: now + interval, indirect: false, nacksExpected: 0, nacks: 0 }
     return [{ kind: 'ping', to: target, seq }]

@@ -199,6 +199,14 @@ export class MemberPool {
     return gone
   }
 
+  /** This member's tags changed: a new incarnation carries them (memberlist's UpdateNode). */
+  updateMeta(meta: Readonly<Record<string, string>>): Effect[] {
+    const me = this.self
+    me.meta = { ...meta }
+    me.incarnation++
+    return [{ kind: 'broadcast', key: me.name, message: { type: 'alive', node: me.name, incarnation: me.incarnation, addr: me.addr, port: me.port, meta: me.meta } }]
+  }
+
   /** Says this member is alive at an incarnation above `heard`; our own health is suspect for it (Lifeguard). */
   #refute(heard: number): Effect[] {
     const me = this.self
