@@ -100,6 +100,10 @@ for (const seed of SEEDS) {
     assert.ok(ok, `seed ${seed}: the leave did not reach everyone`)
     sim.run(60_000)
     assert.deepEqual(failedEvents(sim), [])
+    // Started again (rejoin_after_leave): it refutes its own `left` and is alive everywhere.
+    sim.add('n4')
+    sim.join('n4', ['n0'])
+    assert.ok(sim.runUntilTrue(() => sim.converged(() => 'alive'), 30_000), `seed ${seed}: the member that left did not rejoin`)
   })
 
   test(`seed ${seed}: halves partitioned for two minutes fail each other, then heal through reconnect`, () => {

@@ -178,9 +178,13 @@ export class GossipNode {
     this.prober.ack(seq, now)
   }
 
-  /** Contacts each address with a join exchange (the driver reports which answered). */
+  /**
+   * Contacts each address with a join exchange (the driver reports which answered). A member that
+   * left stays left: rejoining (rejoin_after_leave) is a new GossipNode, whose refutation of its
+   * old `left` record brings it back.
+   */
   join(addresses: readonly Address[]): void {
-    this.#leaving = false
+    if (this.#leaving) return
     for (const to of addresses) this.#out.push({ kind: 'push-pull', to, join: true })
   }
 
@@ -208,7 +212,8 @@ export class GossipNode {
 
   /**
    * Leaves: the others hear it from this member directly and through gossip; it stops probing
-   * (and so never suspects anyone on its way out). The driver lets a few gossip rounds pass before it stops.
+   * (and so never suspects anyone on its way out). The driver lets a few gossip rounds pass before
+   * it stops. The `leave` event about this member itself comes out too: the driver's to drop or log.
    */
   leave(now: number): void {
     const effects = this.pool.leave(now)
