@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { decodePacket, encodeCompound, encodeMessage, MessageType, type Message } from '../../src/gossip/core/messages.js'
+import { decodePacket, decodeStreamMessage, encodeCompound, encodeMessage, encodeStreamMessage, MessageType, type Message } from '../../src/gossip/core/messages.js'
 
 const samples: Message[] = [
   { type: 'ping', body: { seq: 7, node: 'n1' } },
@@ -51,4 +51,13 @@ test('garbage is a reason, never an exception', () => {
     const r = decodePacket(buf)
     assert.equal(typeof r.ok, 'boolean')
   }
+})
+
+test('stream messages: push-pull, ping and ack round-trip; anything else or malformed is a reason', () => {
+  const pushPull = { from: 'a', join: true, members: [{ name: 'a', addr: '10.0.0.1', port: 8301, meta: { role: 'node' }, incarnation: 3, state: 'alive' as const }] }
+  for (const m of [{ type: 'pushPull' as const, body: pushPull }, { type: 'ping' as const, body: { seq: 4, node: 'b' } }, { type: 'ack' as const, body: { seq: 4 } }]) {
+    assert.deepEqual(decodeStreamMessage(encodeStreamMessage(m)), { ok: true, message: m })
+  }
+  const bad = [new Uint8Array(0), new Uint8Array([MessageType.alive, 0x80]), new Uint8Array([MessageType.pushPull, 0xc1]), encodeStreamMessage({ type: 'pushPull', body: { ...pushPull, members: [{ ...pushPull.members[0]!, state: 'zombie' as never }] } })]
+  for (const b of bad) assert.equal(decodeStreamMessage(b).ok, false)
 })

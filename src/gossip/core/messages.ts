@@ -5,7 +5,7 @@
  * input is a value saying why, for the driver to drop and count.
  */
 import { decode, encode } from '@msgpack/msgpack'
-import type { AliveMessage, DeadMessage, MemberState, SuspectMessage } from './state.js'
+import type { AliveMessage, DeadMessage, MemberRecord, SuspectMessage } from './state.js'
 
 /** Message types. WARNING: on the wire; only append. */
 export const MessageType = {
@@ -53,10 +53,15 @@ export type Message =
 const NAMES = Object.fromEntries(Object.entries(MessageType).map(([k, v]) => [v, k])) as Record<number, keyof typeof MessageType>
 
 export function encodeMessage(m: Message): Uint8Array {
-  const body = encode(m.body)
-  const out = new Uint8Array(body.byteLength + 1)
-  out[0] = MessageType[m.type]
-  out.set(body, 1)
+  return typed(MessageType[m.type], m.body)
+}
+
+/** A type byte, then the msgpack body: every message, in a packet or on a stream. */
+function typed(type: number, body: unknown): Uint8Array {
+  const encoded = encode(body)
+  const out = new Uint8Array(encoded.byteLength + 1)
+  out[0] = type
+  out.set(encoded, 1)
   return out
 }
 
@@ -141,15 +146,8 @@ const SHAPES: Record<Exclude<keyof typeof MessageType, 'compound' | 'pushPull' |
   alive: (b) => isObj(b) && isName(b.node) && isSeq(b.incarnation) && typeof b.addr === 'string' && isPort(b.port) && isMeta(b.meta),
 }
 
-/** A member as a full-state exchange carries it. */
-export interface WireMember {
-  name: string
-  addr: string
-  port: number
-  meta: Readonly<Record<string, string>>
-  incarnation: number
-  state: MemberState
-}
+/** A member as a full-state exchange carries it (its record less the local time of its last change). */
+export type WireMember = Omit<MemberRecord, 'stateChange'>
 
 /** One side of a push-pull exchange over TCP: who sends it, whether it is a join, its whole view. */
 export interface PushPull {
@@ -162,11 +160,7 @@ export interface PushPull {
 export type StreamMessage = { type: 'pushPull'; body: PushPull } | { type: 'ping'; body: Ping } | { type: 'ack'; body: Ack }
 
 export function encodeStreamMessage(m: StreamMessage): Uint8Array {
-  const body = encode(m.body)
-  const out = new Uint8Array(body.byteLength + 1)
-  out[0] = MessageType[m.type]
-  out.set(body, 1)
-  return out
+  return typed(MessageType[m.type], m.body)
 }
 
 const STATES: ReadonlySet<unknown> = new Set(['alive', 'suspect', 'dead', 'left'])
