@@ -65,3 +65,13 @@ export class Awareness {
     return timeoutMs * (this.#score + 1)
   }
 }
+
+/** Fisher-Yates over a copy, with the injected randomness. */
+export function shuffle<T>(items: T[], random: () => number): T[] {
+  const a = [...items]
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1))
+    ;[a[i], a[j]] = [a[j]!, a[i]!]
+  }
+  return a
+}

@@ -7,7 +7,7 @@
  * live member, and with a failed one to heal partitions. The driver sends what `take()` holds and
  * calls `tick(now)` at `nextWake()`. No sockets, clocks or randomness of its own.
  */
-import { pushPullIntervalMs } from './math.js'
+import { pushPullIntervalMs, shuffle } from './math.js'
 import type { GossipConfig } from './config.js'
 import { BroadcastQueue } from './broadcast-queue.js'
 import { decodePacket, encodeCompound, encodeMessage, type Message, type PushPull, type WireMember } from './messages.js'
@@ -365,12 +365,7 @@ export class GossipNode {
 
   /** Up to `k` distinct members other than this one that `keep` accepts, at random. */
   #randomMembers(k: number, keep: (m: MemberRecord) => boolean): MemberRecord[] {
-    const candidates = this.pool.list().filter((m) => m.name !== this.name && keep(m))
-    for (let i = candidates.length - 1; i > 0; i--) {
-      const j = Math.floor(this.#o.random() * (i + 1))
-      ;[candidates[i], candidates[j]] = [candidates[j]!, candidates[i]!]
-    }
-    return candidates.slice(0, k)
+    return shuffle(this.pool.list().filter((m) => m.name !== this.name && keep(m)), this.#o.random).slice(0, k)
   }
 }
 

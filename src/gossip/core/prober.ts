@@ -8,6 +8,7 @@
  * `nextWake()` and hands over acks and nacks; effects say what to send.
  */
 import type { GossipConfig } from './config.js'
+import { shuffle } from './math.js'
 import type { MemberPool, MemberRecord } from './state.js'
 
 export type ProbeEffect =
@@ -133,14 +134,4 @@ export class Prober {
   #scaled(ms: number): number {
     return this.#pool.awareness.scale(ms)
   }
-}
-
-/** Fisher-Yates over a copy, with the injected randomness. */
-function shuffle<T>(items: T[], random: () => number): T[] {
-  const a = [...items]
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1))
-    ;[a[i], a[j]] = [a[j]!, a[i]!]
-  }
-  return a
 }
