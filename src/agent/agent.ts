@@ -7,7 +7,7 @@ import type { AgentOps, ApiContext, HttpLimits, ReloadReport } from '../http/con
 import { LocalState } from './local-state.js'
 import { LocalRegistry } from './registry.js'
 import { AntiEntropy } from './anti-entropy.js'
-import { EventBuffer } from './events.js'
+import { decodeUserEvent, encodeUserEvent, EventBuffer } from './events.js'
 import type { NodeInput } from '../state/catalog.js'
 import { boundPort, createApiHandler, listen } from '../http/server.js'
 import { BlockingCounters } from '../server/blocking.js'
@@ -26,11 +26,12 @@ import { buildRuntime, changedKeys, runningDoc, RELOADABLE_KEYS, type LoadedConf
 import { isInert } from './config-keys.js'
 import { Logger } from './log.js'
 import { startDns, type DnsService } from '../dns/index.js'
-import { ConfigError } from '../lib/errors.js'
+import { ConfigError, HttpError } from '../lib/errors.js'
 import { ClientCluster, ServerCluster } from './cluster.js'
 import { ClientEndpoints } from '../server/client-endpoints.js'
 import type { AgentEndpoints } from '../server/endpoints.js'
-import { MemberStatus, type Member } from '../gossip/members.js'
+import { MemberStatus, type Member, type Members } from '../gossip/members.js'
+import { MemberCatalogDuty } from '../server/member-catalog.js'
 import { ReconcileDuty } from '../server/reconcile.js'
 import { CONSUL_COMPAT_VERSION, RAFT_PROTOCOL, VERSION } from '../version.js'
 
@@ -134,8 +135,25 @@ export class Agent implements ApiContext {
     }
   }
 
-  members(): Array<Record<string, unknown>> {
+  members(wan: boolean): Array<Record<string, unknown>> {
+    if (wan) throw new HttpError(501, 'WAN gossip is not supported yet: this build has one datacenter')
     return ((this.#cluster ?? this.#clientCluster)?.members.list() ?? [this.#selfMember()]).map(memberJson)
+  }
+
+  async join(address: string, wan: boolean): Promise<void> {
+    if (wan) throw new HttpError(501, 'WAN gossip is not supported yet: this build has one datacenter')
+    const pool = (this.#cluster ?? this.#clientCluster)?.pool
+    if (!pool) throw new HttpError(500, 'this -dev agent runs without gossip; start it with -join or -retry-join to make it part of a cluster')
+    const r = await pool.members.join([address], this.config.ports.serfLan)
+    if (r.joined === 0) throw new HttpError(500, `Error joining address '${address}': ${r.errors.join('; ')}`)
+    this.logger.info(`agent: joined ${address}`)
+  }
+
+  forceLeave(node: string, prune: boolean, wan: boolean): void {
+    if (wan) throw new HttpError(501, 'WAN gossip is not supported yet: this build has one datacenter')
+    const members = (this.#cluster ?? this.#clientCluster)?.members
+    if (!members?.forceLeave(node, prune)) throw new HttpError(500, `agent: No node found with name '${node}'`)
+    this.logger.info(`agent: force-left ${node}${prune ? ' (pruned)' : ''}`)
   }
 
   /** Starts an agent from a loaded config: recovers state, elects, and opens the listeners. */
@@ -179,7 +197,8 @@ export class Agent implements ApiContext {
    */
   async #startClient(): Promise<void> {
     const c = this.config
-    this.#clientCluster = await ClientCluster.listen({ config: c, nodeId: this.nodeId, self: () => this.#selfMember(), log: this.#log })
+    this.#clientCluster = await ClientCluster.listen({ config: c, nodeId: this.nodeId, self: () => this.#selfMember(), log: this.#log, onUserEvent: (data) => this.#userEvent(data) })
+    this.#gossipEvents(this.#clientCluster.members)
     const cluster = this.#clientCluster
     const client = (this.#client = new ClientEndpoints({ datacenter: c.datacenter, clock: systemClock, log: this.#log, servers: () => cluster.servers(), call: cluster.call }))
     this.server = client
@@ -198,7 +217,8 @@ export class Agent implements ApiContext {
     const selfElect = c.bootstrap || c.bootstrapExpect === 1 || (c.bootstrapExpect === 0 && !joins)
     if (!c.bootstrap && c.bootstrapExpect === 0 && !joins) this.logger.warn('agent: server has neither bootstrap nor bootstrap_expect; as the only server it elects itself')
     if (!c.dev || joins) {
-      this.#cluster = await ServerCluster.listen({ config: c, nodeId: this.nodeId, self: () => this.#selfMember(), log: this.#log, clusterId: () => this.state.clusterId })
+      this.#cluster = await ServerCluster.listen({ config: c, nodeId: this.nodeId, self: () => this.#selfMember(), log: this.#log, clusterId: () => this.state.clusterId, onUserEvent: (data) => this.#userEvent(data) })
+      this.#gossipEvents(this.#cluster.members)
     }
     const raftDir = c.dev ? undefined : join(c.dataDir!, 'raft')
     const storage: RaftStorage = raftDir ? new SqliteStorage(raftDir) : new MemoryStorage()
@@ -234,6 +254,7 @@ export class Agent implements ApiContext {
       onServersChange: this.#cluster ? (fn) => this.#cluster!.members.onChange(fn) : undefined,
       duties: this.#cluster ? [this.#reconcileDuty(this.#cluster)] : [],
     }))
+    if (this.#cluster) server.leader.add(this.#memberCatalogDuty(this.#cluster, server))
     this.server = server
     server.start()
     await this.#cluster?.start(this.raft, server)
@@ -364,6 +385,34 @@ export class Agent implements ApiContext {
     })
   }
 
+  /** User events fired here go to every agent of the pool by gossip. */
+  #gossipEvents(members: Members): void {
+    this.events.publish = (e) => {
+      if (!members.broadcastUser(encodeUserEvent(e))) throw new HttpError(413, 'user event exceeds the size one gossip packet holds (about 1,300 bytes of name, filters and payload)')
+    }
+  }
+
+  #userEvent(data: Uint8Array): void {
+    const e = decodeUserEvent(data)
+    if (e) this.events.receive(e)
+    else this.logger.debug('agent: dropped a gossiped user message that is not a user event')
+  }
+
+  #memberCatalogDuty(cluster: ServerCluster, server: Server): MemberCatalogDuty {
+    const dc = this.config.datacenter
+    return new MemberCatalogDuty({
+      catalog: server.catalog,
+      health: server.health,
+      datacenter: dc,
+      members: () => cluster.members.list().filter((m) => m.tags.dc === dc).map((m) => ({ name: m.name, id: m.tags.id ?? '', addr: m.addr, status: m.status })),
+      selfName: () => this.config.nodeName,
+      knowsEveryone: () => cluster.pool.settled(),
+      onChange: (fn) => cluster.members.onChange(fn),
+      clock: systemClock,
+      log: this.#log,
+    })
+  }
+
   /** This agent as a LAN member (serf's view: its tags tell servers apart and carry their RPC port). */
   #selfMember(): Member {
     const c = this.config
@@ -449,7 +498,7 @@ export class Agent implements ApiContext {
           blocking_evaluations: String(this.blocking.evaluations),
           blocking_shared_answers: String(this.blocking.shared),
         },
-        serf_lan: {},
+        serf_lan: (this.#cluster ?? this.#clientCluster)?.members.stats() ?? {},
         serf_wan: {},
       },
       Meta: c.nodeMeta,
@@ -463,7 +512,12 @@ export class Agent implements ApiContext {
   leave(): void {
     this.logger.info('agent: graceful leave requested')
     // After the answer is on its way: the caller waits for it. The other members hear of it first.
-    setImmediate(() => void ((this.#cluster ?? this.#clientCluster)?.leave() ?? Promise.resolve()).catch(() => undefined).finally(() => this.#leave()))
+    setImmediate(() => void this.leaveCluster().finally(() => this.#leave()))
+  }
+
+  /** Tells the other members this agent leaves (the gossip leave), without stopping it; never rejects. */
+  async leaveCluster(): Promise<void> {
+    await ((this.#cluster ?? this.#clientCluster)?.leave() ?? Promise.resolve()).catch((err: Error) => this.logger.warn(`agent: leave: ${err.message}`))
   }
 
   /** Closes the listeners, flushes and closes storage, and removes the pid file. Idempotent. */

@@ -4,23 +4,12 @@ import type { AgentEndpoints } from '../server/endpoints.js'
 import type { DeregisterRequest, RegisterRequest } from '../server/catalog-endpoint.js'
 import type { NodeInfo } from '../server/internal-endpoint.js'
 import { CONSUL_SERVICE_ID } from '../server/consul-service.js'
+import { serfHealthCheck } from '../server/member-catalog.js'
 import { RejectedError } from '../server/errors.js'
 import type { LocalChange, LocalState } from './local-state.js'
 
-/** The node's own health check, owned by gossip (passing while this agent lives, for now). */
-export const SERF_HEALTH: CheckInput = {
-  CheckID: 'serfHealth',
-  Name: 'Serf Health Status',
-  Status: 'passing',
-  Notes: '',
-  Output: 'Agent alive and reachable',
-  ServiceID: '',
-  Type: '',
-  Interval: '',
-  Timeout: '',
-  ExposedPort: 0,
-  Definition: {},
-}
+/** The node's own health check, registered passing when the catalog lacks it; the leader owns it after (member-catalog.ts). */
+const SERF_HEALTH: CheckInput = serfHealthCheck(true)
 
 /** One write a sync makes, through the catalog endpoints. */
 export type SyncOp = ({ kind: 'register' } & RegisterRequest) | ({ kind: 'deregister' } & DeregisterRequest)

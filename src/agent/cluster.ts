@@ -1,5 +1,5 @@
 /**
- * An agent's cluster wiring. Every agent: LAN membership on ports.serf_lan (gossip/members.ts) and
+ * An agent's cluster wiring. Every agent: LAN gossip on ports.serf_lan (gossip/members.ts) and
  * joins at start and retried (LanPool). A server adds server RPC on ports.server (raft messages,
  * forwarded writes, client agents' calls) and bootstrap_expect (Consul's maybeBootstrap: once
  * `expect` servers of this datacenter know each other, all asking for the same number and none
@@ -34,6 +34,8 @@ export interface ClusterOptions {
   log: Log
   /** The cluster's identity as this agent knows it ("" before it is in one; always "" on a client agent). */
   clusterId?: () => string
+  /** A user event gossiped by another member. */
+  onUserEvent?: (data: Uint8Array) => void
 }
 
 /** An RPC endpoint of this agent: outbound traffic leaves from the bind address when there is one. */
@@ -68,17 +70,31 @@ export class LanPool {
       self: o.self,
       clock: systemClock,
       log: o.log,
-      snapshotFile: c.dev || !c.dataDir ? undefined : joinPath(c.dataDir, 'serf', 'members.json'),
+      config: c.gossipLan,
+      snapshotFile: c.dev || !c.dataDir ? undefined : joinPath(c.dataDir, 'serf', 'local.snapshot'),
+      rejoinAfterLeave: c.rejoinAfterLeave,
+      reconnectTimeoutMs: c.reconnectTimeoutMs,
+      onUser: o.onUserEvent,
     })
   }
 
+  /** TCP first (port 0 picks one), then UDP on the same port. */
   async listen(): Promise<void> {
     this.#port = (await this.lan.listen(this.#o.config.bindAddr, this.#o.config.ports.serfLan)).port
+    await this.members.listenUdp(this.#o.config.bindAddr, this.#port)
   }
 
   /** The serf LAN port as bound. */
   get port(): number {
     return this.#port
+  }
+
+  /**
+   * Whether membership has had time to hear of everyone (a push-pull answered, or a full push-pull
+   * interval passed): until then a node it does not know may just not have been heard of yet.
+   */
+  settled(): boolean {
+    return this.members.settled()
   }
 
   /** The servers of this datacenter membership knows, alive or not. */

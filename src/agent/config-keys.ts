@@ -29,8 +29,18 @@ export const IMPLEMENTED_KEYS: Readonly<Record<string, string>> = {
   'ports.https': 'ports.https',
   'ports.dns': 'ports.dns',
   'ports.server': 'ports.server',
-  // Membership (push-pull over RPC until gossip) listens there; joins dial it.
+  // LAN gossip: UDP and TCP on one port; joins dial it.
   'ports.serf_lan': 'ports.serfLan',
+  'gossip_lan.gossip_nodes': 'gossipLan',
+  'gossip_lan.gossip_interval': 'gossipLan',
+  'gossip_lan.probe_interval': 'gossipLan',
+  'gossip_lan.probe_timeout': 'gossipLan',
+  'gossip_lan.retransmit_mult': 'gossipLan',
+  'gossip_lan.suspicion_mult': 'gossipLan',
+  rejoin_after_leave: 'rejoinAfterLeave',
+  reconnect_timeout: 'reconnectTimeoutMs',
+  leave_on_terminate: 'leaveOnTerminate',
+  skip_leave_on_interrupt: 'skipLeaveOnInterrupt',
   start_join: 'startJoin',
   retry_join: 'retryJoin',
   retry_interval: 'retryIntervalMs',
@@ -106,7 +116,7 @@ const tlsKeys = (block: string, implemented: boolean): Record<string, Unsupporte
 
 /** Keys accepted but not supported yet, with Consul's names. */
 export const UNSUPPORTED_KEYS: Readonly<Record<string, Unsupported>> = {
-  // Gossip, joining and WAN federation: this build is a single server without serf.
+  // Gossip encryption and WAN federation: not yet (issue 14).
   encrypt: warn,
   encrypt_verify_incoming: ours(true),
   encrypt_verify_outgoing: ours(true),
@@ -114,9 +124,6 @@ export const UNSUPPORTED_KEYS: Readonly<Record<string, Unsupported>> = {
   retry_interval_wan: warn,
   retry_max_wan: warn,
   start_join_wan: warn,
-  rejoin_after_leave: ours(false),
-  leave_on_terminate: warn,
-  skip_leave_on_interrupt: warn,
   advertise_addr_ipv4: warn,
   advertise_addr_ipv6: warn,
   advertise_addr_wan: warn,
@@ -128,10 +135,8 @@ export const UNSUPPORTED_KEYS: Readonly<Record<string, Unsupported>> = {
   serf_wan_allowed_cidrs: warn,
   translate_wan_addrs: ours(false),
   tagged_addresses: warn,
-  reconnect_timeout: warn,
   reconnect_timeout_wan: warn,
   advertise_reconnect_timeout: warn,
-  gossip_lan: warn,
   gossip_wan: warn,
   'ports.serf_wan': warn,
   primary_gateways: warn,

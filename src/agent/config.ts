@@ -8,6 +8,7 @@ import { CONFIG_SCHEMA, type SchemaNode } from './config-schema.js'
 import { refuseUnenforcedAcl, warnUnsupported } from './config-keys.js'
 import { ConfigError } from '../lib/errors.js'
 import { RAFT_MULTIPLIER_DEFAULT } from '../raft/core/config.js'
+import { LAN_CONFIG, type GossipConfig } from '../gossip/core/config.js'
 import { parseDurationMs } from '../lib/duration.js'
 import { LIMITS } from '../lib/limits.js'
 import { parseLogLevel, type LogLevel } from './log.js'
@@ -39,6 +40,7 @@ export interface AgentFlags {
   retryJoin?: string[]
   retryInterval?: string
   retryMax?: number
+  rejoin?: boolean
   pidFile?: string
   logLevel?: string
   nodeMeta?: string[]
@@ -77,6 +79,15 @@ export interface RuntimeConfig {
   retryIntervalMs: number
   /** Attempts before giving up; 0 retries forever. */
   retryMax: number
+  /** memberlist's LAN preset with the gossip_lan overrides. */
+  gossipLan: GossipConfig
+  /** A restarted agent rejoins its snapshot's members even after a graceful leave. */
+  rejoinAfterLeave: boolean
+  /** How long a failed member is kept before it is reaped (Consul: 72h, at least 8h). */
+  reconnectTimeoutMs: number
+  /** SIGTERM leaves the cluster first (Consul: on for client agents); SIGINT leaves unless skipLeaveOnInterrupt (on for servers). */
+  leaveOnTerminate: boolean
+  skipLeaveOnInterrupt: boolean
   logLevel: LogLevel
   pidFile: string | undefined
   limits: { kvMaxValueSize: number; txnMaxReqLen: number }
@@ -313,6 +324,7 @@ function flagsDoc(flags: AgentFlags): ConfigDoc {
   if (flags.retryJoin?.length) doc.retry_join = flags.retryJoin
   if (flags.retryInterval !== undefined) doc.retry_interval = flags.retryInterval
   if (flags.retryMax !== undefined) doc.retry_max = flags.retryMax
+  if (flags.rejoin) doc.rejoin_after_leave = true
   if (Object.keys(ports).length > 0) doc.ports = ports
   return doc
 }
@@ -396,6 +408,11 @@ export function buildRuntime(doc: ConfigDoc, dev: boolean): RuntimeConfig {
     retryJoin: (doc.retry_join as string[] | undefined) ?? [],
     retryIntervalMs: typeof doc.retry_interval === 'string' ? parseDurationMs(doc.retry_interval) : 30_000,
     retryMax: (doc.retry_max as number | undefined) ?? 0,
+    gossipLan: gossipConfig(LAN_CONFIG, doc.gossip_lan),
+    rejoinAfterLeave: doc.rejoin_after_leave === true,
+    reconnectTimeoutMs: reconnectTimeout(doc),
+    leaveOnTerminate: (doc.leave_on_terminate as boolean | undefined) ?? !server,
+    skipLeaveOnInterrupt: (doc.skip_leave_on_interrupt as boolean | undefined) ?? server,
     logLevel,
     pidFile: doc.pid_file as string | undefined,
     limits: {
@@ -423,6 +440,33 @@ export function buildRuntime(doc: ConfigDoc, dev: boolean): RuntimeConfig {
     ...configRegistrations(doc),
     doc,
   }
+}
+
+/** A timing preset with a gossip_lan / gossip_wan block's overrides (Consul's names). */
+function gossipConfig(preset: Readonly<GossipConfig>, block: unknown): GossipConfig {
+  const b = (isPlainObject(block) ? block : {}) as ConfigDoc
+  const dur = (v: unknown, fallback: number): number => (typeof v === 'string' ? parseDurationMs(v) : fallback)
+  const c: GossipConfig = {
+    ...preset,
+    gossipNodes: (b.gossip_nodes as number | undefined) ?? preset.gossipNodes,
+    gossipIntervalMs: dur(b.gossip_interval, preset.gossipIntervalMs),
+    probeIntervalMs: dur(b.probe_interval, preset.probeIntervalMs),
+    probeTimeoutMs: dur(b.probe_timeout, preset.probeTimeoutMs),
+    retransmitMult: (b.retransmit_mult as number | undefined) ?? preset.retransmitMult,
+    suspicionMult: (b.suspicion_mult as number | undefined) ?? preset.suspicionMult,
+  }
+  for (const [key, v] of [['gossip_interval', c.gossipIntervalMs], ['probe_interval', c.probeIntervalMs], ['probe_timeout', c.probeTimeoutMs]] as const) {
+    if (v <= 0) throw new ConfigError('config', `gossip_lan.${key}`, `${key} must be positive`)
+  }
+  if (c.probeTimeoutMs > c.probeIntervalMs) throw new ConfigError('config', 'gossip_lan.probe_timeout', 'probe_timeout cannot be longer than probe_interval')
+  return c
+}
+
+/** Consul refuses a reconnect_timeout under 8h (a member that flaps would be reaped and lose its checks). */
+function reconnectTimeout(doc: ConfigDoc): number {
+  const v = ms(doc, 'reconnect_timeout', 72 * 3_600_000)
+  if (v < 8 * 3_600_000) throw new ConfigError('config', 'reconnect_timeout', 'reconnect_timeout must be at least 8h')
+  return v
 }
 
 function dnsConfig(doc: ConfigDoc): DnsConfig {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { decode, encode } from '@msgpack/msgpack'
 import { WatchRegistry, type WatchSet } from '../state/watch.js'
 
 /** A user event as Consul returns it. */
@@ -16,15 +17,21 @@ export interface UserEvent {
 /** Events kept per agent, as Consul (the newest 256). */
 export const EVENT_BUFFER_SIZE = 256
 
+/** Event IDs remembered so one that comes back through gossip is not delivered twice. */
+const SEEN_MAX = 4096
+
 /**
- * The agent's user events: fired here and delivered locally (gossip spreads them between
- * agents in a later version). An event is kept only when its node/service/tag filters match
+ * The agent's user events: fired here and gossiped to every agent of the datacenter (serf's user
+ * events), with a Lamport time. An event is kept only when its node/service/tag filters match
  * this agent, as each Consul agent decides for itself.
  */
 export class EventBuffer {
   readonly #events: UserEvent[] = []
   readonly #watches = new WatchRegistry()
+  readonly #seen = new Set<string>()
   #ltime = 0
+  /** Sends a fired event to the other agents; throws (an HttpError) when it cannot be sent. */
+  publish: ((e: UserEvent) => void) | undefined
 
   constructor(
     private readonly nodeName: () => string,
@@ -41,14 +48,35 @@ export class EventBuffer {
       ServiceFilter: filters.service ?? '',
       TagFilter: filters.tag ?? '',
       Version: 1,
-      LTime: ++this.#ltime,
+      LTime: this.#ltime + 1,
     }
-    if (this.#matches(event)) {
-      this.#events.push(event)
-      if (this.#events.length > EVENT_BUFFER_SIZE) this.#events.shift()
-      this.#watches.notify(['events'])
-    }
+    this.publish?.(event)
+    this.#ltime++
+    this.#deliver(event)
     return event
+  }
+
+  /** An event another agent fired, heard through gossip (again, possibly: delivered once). */
+  receive(event: UserEvent): void {
+    this.#ltime = Math.max(this.#ltime, event.LTime)
+    this.#deliver(event)
+  }
+
+  #deliver(event: UserEvent): void {
+    if (this.#seen.has(event.ID)) return
+    this.#seen.add(event.ID)
+    if (this.#seen.size > SEEN_MAX) this.#seen.delete(this.#seen.values().next().value!)
+    let matches: boolean
+    try {
+      matches = this.#matches(event)
+    } catch {
+      // A filter another agent sent that is not a valid expression here matches nothing.
+      matches = false
+    }
+    if (!matches) return
+    this.#events.push(event)
+    if (this.#events.length > EVENT_BUFFER_SIZE) this.#events.shift()
+    this.#watches.notify(['events'])
   }
 
   /** Events with the given name (all when empty), oldest first, and the index Consul derives from the newest. */
@@ -78,4 +106,33 @@ export function uuidToIndex(id: string): number {
   const hex = id.replace(/-/g, '')
   const x = BigInt(`0x${hex.slice(0, 16)}`) ^ BigInt(`0x${hex.slice(16, 32)}`)
   return Number(x >> 12n) || 1
+}
+
+/** The kind byte of a gossiped user message that is a user event. WARNING: on the wire. */
+const USER_EVENT_KIND = 1
+
+/** A user event as gossip carries it: a kind byte, then msgpack (the payload as bytes). */
+export function encodeUserEvent(e: UserEvent): Uint8Array {
+  const body = encode({ ...e, Payload: e.Payload === null ? null : Buffer.from(e.Payload, 'base64') })
+  const out = new Uint8Array(body.byteLength + 1)
+  out[0] = USER_EVENT_KIND
+  out.set(body, 1)
+  return out
+}
+
+/** The user event a gossiped message holds, or undefined for anything else (never throws). */
+export function decodeUserEvent(data: Uint8Array): UserEvent | undefined {
+  if (data[0] !== USER_EVENT_KIND) return undefined
+  let v: Record<string, unknown>
+  try {
+    v = decode(data.subarray(1)) as Record<string, unknown>
+  } catch {
+    return undefined
+  }
+  if (typeof v !== 'object' || v === null) return undefined
+  const str = (k: string): boolean => typeof v[k] === 'string'
+  if (!['ID', 'Name', 'NodeFilter', 'ServiceFilter', 'TagFilter'].every(str) || !Number.isSafeInteger(v.LTime) || !Number.isSafeInteger(v.Version)) return undefined
+  if (v.Payload !== null && !(v.Payload instanceof Uint8Array)) return undefined
+  const payload = v.Payload === null ? null : Buffer.from(v.Payload).toString('base64')
+  return { ID: v.ID as string, Name: v.Name as string, Payload: payload, NodeFilter: v.NodeFilter as string, ServiceFilter: v.ServiceFilter as string, TagFilter: v.TagFilter as string, Version: v.Version as number, LTime: v.LTime as number }
 }

@@ -34,7 +34,6 @@ export const UNSUPPORTED_AGENT_FLAGS: ReadonlySet<string> = new Set([
   'protocol',
   'raft-protocol',
   'read-replica',
-  'rejoin',
   'retry-interval-wan',
   'retry-join-wan',
   'retry-max-wan',
@@ -137,7 +136,10 @@ function waitForShutdown(agent: Agent): Promise<void> {
       }
       stopping = true
       agent.logger.info(signal === 'leave' ? 'agent: leaving, shutting down' : `agent: caught ${signal}, shutting down`)
-      void agent.stop().then(() => {
+      // Consul's rules: SIGTERM leaves first with leave_on_terminate, SIGINT unless skip_leave_on_interrupt.
+      const c = agent.config
+      const leave = (signal === 'SIGTERM' && c.leaveOnTerminate) || (signal === 'SIGINT' && !c.skipLeaveOnInterrupt)
+      void (leave ? agent.leaveCluster() : Promise.resolve()).then(() => agent.stop()).then(() => {
         process.off('SIGHUP', hup)
         resolve()
       })

@@ -1,16 +1,21 @@
 /**
- * LAN membership until SWIM gossip lands (issue 14): agents learn of each other by joining an
- * address (`-join`, `retry_join`) and then exchanging their whole member lists with every member
- * they know, once a period, over RPC on the serf LAN port (push-pull, as serf's state sync does).
- * A member that does not answer `failAfter` exchanges in a row is marked failed; one that answers
- * again is alive; a member that leaves says so. The list survives restarts in `snapshotFile`, so a
- * restarted agent rejoins on its own (serf's local.snapshot). The seam gossip will fill: `join`,
- * `list`, `onChange`, `leave`.
+ * A gossip pool on the wire (memberlist's net transport around the pure GossipNode): UDP packets
+ * on the pool's port carry probes and broadcasts; TCP on the same port (the project's RPC
+ * framing) carries push-pull exchanges, joins and the fallback probe. One timer follows the node's
+ * next wake. What the agent sees is serf's view: members with tags and a status (alive, failed,
+ * left), change notifications, join, leave and force-leave, and a snapshot in data_dir so a
+ * restarted agent rejoins the members of its last run by itself (serf's local.snapshot).
  */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram'
+import { isIPv6 } from 'node:net'
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { Clock, Timer } from '../lib/clock.js'
 import type { RpcServer } from '../rpc/server.js'
+import { LAN_CONFIG, type GossipConfig } from './core/config.js'
+import { decodeStreamMessage, encodeStreamMessage } from './core/messages.js'
+import { GossipNode, type Address, type NodeOutput } from './core/node.js'
+import type { MemberRecord } from './core/state.js'
 
 /** serf's member status codes as Consul's API shows them (Status in /v1/agent/members). */
 export const MemberStatus = { alive: 1, leaving: 2, left: 3, failed: 4 } as const
@@ -18,215 +23,374 @@ export type MemberStatusName = keyof typeof MemberStatus
 
 export interface Member {
   name: string
-  /** The agent's LAN address and serf LAN port. */
+  /** The agent's address and gossip port. */
   addr: string
   port: number
   tags: Record<string, string>
   status: MemberStatusName
 }
 
-/** WARNING: on the wire (RPC method names). */
-export const PUSH_PULL_METHOD = 'Member.PushPull'
-export const LEAVE_METHOD = 'Member.Leave'
+/** WARNING: on the wire (RPC method names of the gossip streams). */
+export const PUSH_PULL_METHOD = 'Gossip.PushPull'
+export const STREAM_PING_METHOD = 'Gossip.Ping'
 
 export interface MembersOptions {
-  /** The RPC server listening on this agent's serf LAN port. */
+  /** The RPC endpoint listening on this pool's port (TCP); the UDP socket is bound beside it. */
   rpc: RpcServer
   self: () => Member
   clock: Clock
+  random?: () => number
   log: (level: 'info' | 'warn' | 'error', message: string) => void
+  /** memberlist's timing preset (LAN by default). */
+  config?: GossipConfig
   /** Where the member list is kept between runs; none in dev mode. */
   snapshotFile?: string
-  periodMs?: number
-  failAfter?: number
-  callTimeoutMs?: number
+  /** Consul's rejoin_after_leave: a snapshot written by a graceful leave is rejoined anyway. */
+  rejoinAfterLeave?: boolean
+  /** Consul's reconnect_timeout: how long a failed member is kept before it is reaped. */
+  reconnectTimeoutMs?: number
+  /** A user message gossiped by another member (serf's user events). */
+  onUser?: (data: Uint8Array) => void
 }
 
-interface Known extends Member {
-  misses: number
+interface Snapshot {
+  left: boolean
+  members: Array<{ name: string; addr: string; port: number }>
 }
 
-const isMember = (v: unknown): v is Member => {
-  const m = v as Member
-  return (
-    typeof m === 'object' && m !== null && typeof m.name === 'string' && m.name !== '' && typeof m.addr === 'string' &&
-    Number.isInteger(m.port) && typeof m.tags === 'object' && m.tags !== null && typeof m.status === 'string' && m.status in MemberStatus
-  )
-}
+/** What the stream side counts: exchanges and what was refused (the node counts packets). */
+const STREAM_COUNTERS = ['push_pulls_out', 'push_pulls_in', 'push_pull_failures', 'stream_pings_out', 'bad_streams', 'udp_send_errors'] as const
 
 export const memberAddress = (m: Pick<Member, 'addr' | 'port'>): string => (m.addr.includes(':') ? `[${m.addr}]:${m.port}` : `${m.addr}:${m.port}`)
 
+const STATUS: Record<MemberRecord['state'], MemberStatusName> = { alive: 'alive', suspect: 'alive', dead: 'failed', left: 'left' }
+
 export class Members {
-  readonly #o: Required<Omit<MembersOptions, 'snapshotFile'>> & { snapshotFile?: string }
-  readonly #known = new Map<string, Known>()
+  readonly #o: MembersOptions & { config: GossipConfig }
   readonly #listeners = new Set<(m: Member) => void>()
+  readonly #counters: Record<(typeof STREAM_COUNTERS)[number], number> = Object.fromEntries(STREAM_COUNTERS.map((k) => [k, 0])) as never
+  #udp: UdpSocket | undefined
+  #node: GossipNode | undefined
   #timer: Timer | undefined
-  #running = false
-  #left = false
-  /** The list changed since it was last written. */
+  #timerAt = Infinity
+  #tags = ''
   #dirty = false
+  #lastSnapshotAt = 0
+  #stopped = false
+  #startedAt = 0
+  /** Members force-left while alive, with the incarnation they had. */
+  readonly #leaving = new Map<string, number>()
 
   constructor(o: MembersOptions) {
-    this.#o = { ...o, periodMs: o.periodMs ?? 1000, failAfter: o.failAfter ?? 3, callTimeoutMs: o.callTimeoutMs ?? 1000 }
-    o.rpc.handle(PUSH_PULL_METHOD, (body) => this.#pushPull(body))
-    o.rpc.handle(LEAVE_METHOD, (body) => {
-      const name = (body as { name?: unknown } | null)?.name
-      const m = typeof name === 'string' ? this.#known.get(name) : undefined
-      if (m && m.status !== 'left') this.#set(m, 'left')
-      return true
+    this.#o = { ...o, config: o.config ?? LAN_CONFIG }
+    o.rpc.handle(PUSH_PULL_METHOD, (body) => this.#answerPushPull(body))
+    o.rpc.handle(STREAM_PING_METHOD, (body) => this.#answerPing(body))
+  }
+
+  /** Binds the UDP side on the port the RPC endpoint listens on. */
+  listenUdp(host: string, port: number): Promise<void> {
+    const udp = (this.#udp = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' }))
+    udp.on('message', (data, rinfo) => {
+      if (!this.#node || this.#stopped) return
+      this.#node.packet({ addr: rinfo.address, port: rinfo.port }, data, this.#o.clock.now())
+      this.#flush()
+    })
+    return new Promise((resolve, reject) => {
+      udp.once('error', reject)
+      udp.bind({ address: host, port, exclusive: true }, () => {
+        udp.off('error', reject)
+        // After binding, a socket error (an ICMP unreachable on some systems) is logged, never thrown.
+        udp.on('error', (err) => this.#o.log('warn', `memberlist: UDP: ${err.message}`))
+        resolve()
+      })
     })
   }
 
   /** Every member, this agent first. */
   list(): Member[] {
-    return [this.#o.self(), ...[...this.#known.values()].map(({ misses: _, ...m }) => m)]
+    const self = this.#o.self()
+    if (!this.#node) return [self]
+    const others = this.#node.pool.list().filter((m) => m.name !== self.name)
+    return [self, ...others.map((m) => this.#view(m))]
   }
 
-  /** Called with a member that appeared or changed status. */
+  /** Called with a member that appeared, changed or was forgotten (reaped: status left). */
   onChange(fn: (m: Member) => void): () => void {
     this.#listeners.add(fn)
     return () => this.#listeners.delete(fn)
   }
 
-  /** Starts the periodic exchange, and rejoins the members of the last run. */
+  /** Starts gossiping, and rejoins the members of the last run (unless it ended in a leave). */
   start(): void {
-    this.#running = true
-    // Members of the last run are who to rejoin, not known alive: each is alive once it answers.
-    for (const m of this.#readSnapshot()) this.#learn({ ...m, status: 'failed' })
-    this.#schedule()
+    const self = this.#o.self()
+    this.#tags = JSON.stringify(self.tags)
+    this.#startedAt = this.#o.clock.now()
+    this.#node = new GossipNode({
+      config: this.#o.config,
+      self: { name: self.name, addr: self.addr, port: self.port, meta: self.tags },
+      random: this.#o.random ?? Math.random,
+      now: this.#o.clock.now(),
+      reconnectTimeoutMs: this.#o.reconnectTimeoutMs,
+    })
+    this.#flush()
+    const snap = this.#readSnapshot()
+    if (!snap || snap.members.length === 0) return
+    if (snap.left && !this.#o.rejoinAfterLeave) {
+      this.#o.log('info', 'serf: the last run ended in a leave; not rejoining its members (rejoin_after_leave is off)')
+      return
+    }
+    const addresses = snap.members.map(memberAddress)
+    void this.join(addresses, 0).then((r) => {
+      if (r.joined > 0) this.#o.log('info', `serf: rejoined ${r.joined} of ${addresses.length} members of the last run`)
+      else this.#o.log('warn', `serf: could not rejoin the members of the last run: ${r.errors.join('; ')}`)
+    })
   }
 
   /**
-   * Exchanges lists with each address (`host`, `host:port`; the default port is `defaultPort`).
+   * A join exchange with each address (`host`, `host:port`; the default port is `defaultPort`).
    * Resolves with the number that answered and why the others did not.
    */
   async join(addresses: readonly string[], defaultPort: number): Promise<{ joined: number; errors: string[] }> {
-    this.#left = false
     const results = await Promise.all(
       addresses.map((a) => {
         const address = withPort(a, defaultPort)
         // retry_join has its own interval: each attempt really dials, whatever the last one found.
         this.#o.rpc.retryNow(address)
-        return this.#exchange(address)
+        return this.#pushPull(address, true)
       }),
     )
     const errors = results.filter((r): r is string => typeof r === 'string')
     return { joined: results.length - errors.length, errors }
   }
 
-  /** Tells every member this agent leaves, and stops. */
+  /** Whether this member has exchanged full state with another, or gossiped for a whole push-pull interval alone. */
+  settled(): boolean {
+    return this.#counters.push_pulls_in + this.#counters.push_pulls_out - this.#counters.push_pull_failures > 0 || (this.#startedAt > 0 && this.#o.clock.now() - this.#startedAt >= this.#o.config.pushPullIntervalMs)
+  }
+
+  /** Leaves gracefully: the others hear it now and through a few gossip rounds; then it stops. */
   async leave(): Promise<void> {
-    this.#left = true
-    const me = this.#o.self().name
-    await Promise.all([...this.#known.values()].filter((m) => m.status === 'alive').map((m) => this.#o.rpc.call(memberAddress(m), LEAVE_METHOD, { name: me }, { timeoutMs: this.#o.callTimeoutMs })))
+    const node = this.#node
+    if (!node || this.#stopped) return
+    node.leave(this.#o.clock.now())
+    this.#flush()
+    this.#writeSnapshot(true)
+    await new Promise<void>((resolve) => this.#o.clock.setTimeout(resolve, this.#o.config.gossipIntervalMs * 3))
     this.stop()
   }
 
+  /** Gossips a user message to every member; false when it does not fit a packet. */
+  broadcastUser(data: Uint8Array): boolean {
+    if (!this.#node || this.#stopped) return false
+    const ok = this.#node.broadcastUser(data)
+    this.#flush()
+    return ok
+  }
+
+  /** `consul force-leave`: false when no such member is known. An alive one shows `leaving` until it refutes. */
+  forceLeave(name: string, prune: boolean): boolean {
+    const node = this.#node
+    if (!node) return false
+    const incarnation = node.pool.member(name)?.incarnation ?? 0
+    const r = node.forceLeave(name, prune, this.#o.clock.now())
+    if (r === 'leaving') this.#leaving.set(name, incarnation)
+    this.#flush()
+    return r !== false
+  }
+
+  /** serf's stats as /v1/agent/self shows them under serf_lan / serf_wan, and what was dropped. */
+  stats(): Record<string, string> {
+    const members = this.list()
+    const node = this.#node
+    const count = (s: MemberStatusName): string => String(members.filter((m) => m.status === s).length)
+    return {
+      members: String(members.length),
+      failed: count('failed'),
+      left: count('left'),
+      health_score: String(node?.pool.awareness.score ?? 0),
+      member_time: String(node?.pool.self.incarnation ?? 0),
+      encrypted: 'false',
+      ...Object.fromEntries(Object.entries(node?.counters ?? {}).map(([k, v]) => [snake(k), String(v)])),
+      ...Object.fromEntries(Object.entries(this.#counters).map(([k, v]) => [k, String(v)])),
+    }
+  }
+
   stop(): void {
-    this.#running = false
+    if (this.#stopped) return
+    this.#stopped = true
     this.#timer?.cancel()
     this.#timer = undefined
+    if (this.#dirty) this.#writeSnapshot(this.#node?.leaving ?? false)
+    try {
+      this.#udp?.close()
+    } catch {
+      // Never bound, or closed already.
+    }
   }
 
-  #schedule(): void {
-    if (!this.#running) return
-    this.#timer = this.#o.clock.setTimeout(() => void this.#round().finally(() => this.#schedule()), this.#o.periodMs)
+  /** serf's status of a member: `leaving` after a force-leave until it refutes (a new incarnation). */
+  #view(m: MemberRecord): Member {
+    const member = toMember(m)
+    const at = this.#leaving.get(m.name)
+    if (at === undefined) return member
+    if (m.incarnation === at && member.status === 'alive') return { ...member, status: 'leaving' }
+    this.#leaving.delete(m.name)
+    return member
   }
 
-  async #round(): Promise<void> {
-    const peers = [...this.#known.values()].filter((m) => m.status !== 'left')
-    await Promise.all(peers.map((m) => this.#exchange(memberAddress(m), m)))
-    if (this.#dirty) this.#writeSnapshot()
+  /** Sends and reports what the node has for the world, then sets the timer for its next wake. */
+  #flush(): void {
+    const node = this.#node
+    if (!node || this.#stopped) return
+    for (const out of node.take()) this.#output(out)
+    const wake = node.nextWake()
+    if (this.#timer && this.#timerAt <= wake) return
+    this.#timer?.cancel()
+    this.#timerAt = wake
+    this.#timer = this.#o.clock.setTimeout(() => this.#tick(), Math.max(0, wake - this.#o.clock.now()))
   }
 
-  /** One push-pull; undefined on success, else the reason. */
-  async #exchange(address: string, known?: Known): Promise<string | undefined> {
-    const r = await this.#o.rpc.call<{ members?: unknown }>(address, PUSH_PULL_METHOD, { members: this.list() }, { timeoutMs: this.#o.callTimeoutMs })
-    if (!r.ok) {
-      if (known && known.status === 'alive' && ++known.misses >= this.#o.failAfter) {
-        this.#set(known, 'failed')
-        this.#o.log('warn', `memberlist: ${known.name} (${address}) did not answer ${known.misses} times: failed`)
+  #tick(): void {
+    this.#timer = undefined
+    this.#timerAt = Infinity
+    const node = this.#node
+    if (!node || this.#stopped) return
+    // Tags change with a reload: a new incarnation carries them.
+    const tags = this.#o.self().tags
+    const json = JSON.stringify(tags)
+    if (json !== this.#tags && !node.leaving) {
+      this.#tags = json
+      node.updateMeta(tags)
+    }
+    const now = this.#o.clock.now()
+    node.tick(now)
+    if (this.#dirty && now - this.#lastSnapshotAt >= 1000) this.#writeSnapshot(false)
+    this.#flush()
+  }
+
+  #output(out: NodeOutput): void {
+    switch (out.kind) {
+      case 'packet':
+        this.#udp?.send(out.data, out.to.port, out.to.addr, (err) => {
+          if (err) this.#counters.udp_send_errors++
+        })
+        return
+      case 'tcp-ping':
+        void this.#streamPing(out.to, out.node, out.seq)
+        return
+      case 'push-pull':
+        void this.#pushPull(memberAddress(out.to), out.join)
+        return
+      case 'event': {
+        if (out.member.name === this.#node?.name) return
+        this.#dirty = true
+        const member = out.event === 'reap' ? { ...toMember(out.member), status: 'left' as const } : this.#view(out.member)
+        if (out.event !== 'update') this.#o.log('info', `serf: EventMember${eventName(out.event)}: ${out.member.name} ${memberAddress(out.member)}`)
+        for (const fn of this.#listeners) fn(member)
+        return
       }
+      case 'user':
+        this.#o.onUser?.(out.data)
+        return
+    }
+  }
+
+  /** One push-pull with `address`; undefined on success, else the reason. */
+  async #pushPull(address: string, join: boolean): Promise<string | undefined> {
+    const node = this.#node
+    if (!node || this.#stopped) return `${address}: not gossiping`
+    this.#counters.push_pulls_out++
+    const body = encodeStreamMessage({ type: 'pushPull', body: node.localState(join) })
+    const r = await this.#o.rpc.call<unknown>(address, PUSH_PULL_METHOD, body, { timeoutMs: this.#o.config.tcpTimeoutMs })
+    if (!r.ok) {
+      this.#counters.push_pull_failures++
       return `${address}: ${r.error.message}`
     }
-    if (known) known.misses = 0
-    this.#merge(r.value?.members)
+    const decoded = r.value instanceof Uint8Array ? decodeStreamMessage(r.value) : { ok: false as const, reason: 'not bytes' }
+    if (!decoded.ok || decoded.message.type !== 'pushPull') {
+      this.#counters.bad_streams++
+      return `${address}: a bad push-pull answer`
+    }
+    if (this.#stopped) return undefined
+    node.merge(decoded.message.body, this.#o.clock.now())
+    this.#flush()
     return undefined
   }
 
-  #pushPull(body: unknown): { members: Member[] } {
-    this.#merge((body as { members?: unknown } | null)?.members)
-    return { members: this.list() }
+  #answerPushPull(body: unknown): Uint8Array {
+    const node = this.#node
+    if (!node || this.#stopped) throw { code: 'unavailable', message: 'not gossiping' }
+    const decoded = body instanceof Uint8Array ? decodeStreamMessage(body) : undefined
+    if (!decoded?.ok || decoded.message.type !== 'pushPull') {
+      this.#counters.bad_streams++
+      throw { code: 'bad_request', message: 'a malformed push-pull message' }
+    }
+    this.#counters.push_pulls_in++
+    node.merge(decoded.message.body, this.#o.clock.now())
+    this.#flush()
+    return encodeStreamMessage({ type: 'pushPull', body: node.localState(false) })
   }
 
-  /**
-   * What another member says. The sender itself (first in its list) is alive: it just spoke. Of
-   * the others only new members and addresses are taken: a status is this agent's own finding.
-   */
-  #merge(members: unknown): void {
-    if (!Array.isArray(members)) return
-    const me = this.#o.self().name
-    members.forEach((m: unknown, i) => {
-      if (!isMember(m) || m.name === me) return
-      const known = this.#known.get(m.name)
-      if (i === 0) {
-        if (known) {
-          known.misses = 0
-          const changed = known.addr !== m.addr || known.port !== m.port || JSON.stringify(known.tags) !== JSON.stringify(m.tags)
-          Object.assign(known, { addr: m.addr, port: m.port, tags: { ...m.tags } })
-          if (known.status !== 'alive') this.#set(known, 'alive')
-          else if (changed) this.#emit(known)
-        } else this.#learn({ ...m, status: 'alive' })
-        return
-      }
-      if (!known && (m.status === 'alive' || m.status === 'failed')) this.#learn({ ...m, status: m.status })
-    })
-  }
-
-  #learn(m: Member): void {
-    if (this.#left || m.name === this.#o.self().name || this.#known.has(m.name)) return
-    const known: Known = { name: m.name, addr: m.addr, port: m.port, tags: { ...m.tags }, status: m.status, misses: 0 }
-    this.#known.set(m.name, known)
-    this.#o.log('info', `memberlist: ${m.name} (${memberAddress(m)}) joined`)
-    this.#emit(known)
-  }
-
-  #set(m: Known, status: MemberStatusName): void {
-    m.status = status
-    m.misses = 0
-    this.#emit(m)
-  }
-
-  #emit(m: Known): void {
-    this.#dirty = true
-    const { misses: _, ...member } = m
-    for (const fn of this.#listeners) fn(member)
-  }
-
-  #readSnapshot(): Member[] {
-    if (!this.#o.snapshotFile) return []
-    try {
-      const list = JSON.parse(readFileSync(this.#o.snapshotFile, 'utf8')) as unknown
-      return Array.isArray(list) ? list.filter(isMember) : []
-    } catch {
-      return []
+  /** The TCP fallback probe: a ping over a stream, its ack fed back to the node. */
+  async #streamPing(to: Address, name: string, seq: number): Promise<void> {
+    this.#counters.stream_pings_out++
+    const body = encodeStreamMessage({ type: 'ping', body: { seq, node: name } })
+    const r = await this.#o.rpc.call<unknown>(memberAddress(to), STREAM_PING_METHOD, body, { timeoutMs: this.#o.config.probeTimeoutMs * 2 })
+    if (!r.ok || !(r.value instanceof Uint8Array) || !this.#node || this.#stopped) return
+    const decoded = decodeStreamMessage(r.value)
+    if (decoded.ok && decoded.message.type === 'ack') {
+      this.#node.ack(decoded.message.body.seq, this.#o.clock.now())
+      this.#flush()
     }
   }
 
-  #writeSnapshot(): void {
+  #answerPing(body: unknown): Uint8Array {
+    const decoded = body instanceof Uint8Array ? decodeStreamMessage(body) : undefined
+    if (!decoded?.ok || decoded.message.type !== 'ping') {
+      this.#counters.bad_streams++
+      throw { code: 'bad_request', message: 'a malformed ping' }
+    }
+    // A ping for another member (an old address reused) is not ours to answer.
+    if (!this.#node || this.#stopped || decoded.message.body.node !== this.#node.name) throw { code: 'not_found', message: 'not that member' }
+    return encodeStreamMessage({ type: 'ack', body: { seq: decoded.message.body.seq } })
+  }
+
+  #readSnapshot(): Snapshot | undefined {
+    if (!this.#o.snapshotFile) return undefined
+    try {
+      const s = JSON.parse(readFileSync(this.#o.snapshotFile, 'utf8')) as Partial<Snapshot>
+      const members = Array.isArray(s.members) ? s.members.filter((m) => typeof m?.addr === 'string' && Number.isInteger(m.port)) : []
+      return { left: s.left === true, members }
+    } catch {
+      return undefined
+    }
+  }
+
+  #writeSnapshot(left: boolean): void {
     const file = this.#o.snapshotFile
     this.#dirty = false
+    this.#lastSnapshotAt = this.#o.clock.now()
     if (!file) return
     try {
       mkdirSync(dirname(file), { recursive: true })
-      const list = [...this.#known.values()].filter((m) => m.status !== 'left').map(({ misses: _, ...m }) => m)
-      writeFileSync(`${file}.tmp`, JSON.stringify(list))
+      // Failed members too: after a whole-cluster restart they are who to try.
+      const members = this.list().slice(1).filter((m) => m.status !== 'left').map(({ name, addr, port }) => ({ name, addr, port }))
+      const snap: Snapshot = { left, members }
+      writeFileSync(`${file}.tmp`, JSON.stringify(snap))
       renameSync(`${file}.tmp`, file)
     } catch (err) {
-      this.#o.log('warn', `memberlist: cannot write ${file}: ${(err as Error).message}`)
+      this.#o.log('warn', `serf: cannot write ${file}: ${(err as Error).message}`)
     }
   }
 }
+
+function toMember(m: MemberRecord): Member {
+  return { name: m.name, addr: m.addr, port: m.port, tags: { ...m.meta }, status: STATUS[m.state] }
+}
+
+const EVENT_NAMES = { join: 'Join', update: 'Update', leave: 'Leave', failed: 'Failed', reap: 'Reap' } as const
+const eventName = (e: keyof typeof EVENT_NAMES): string => EVENT_NAMES[e]
+const snake = (k: string): string => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
 
 /** `host` or `host:port` (IPv6 in brackets) as `host:port`. */
 export function withPort(address: string, defaultPort: number): string {

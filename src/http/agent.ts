@@ -16,7 +16,19 @@ import { STATUS_RANK, type CheckStatus } from '../checks/types.js'
 
 export function registerAgentRoutes(router: Router, ctx: ApiContext): void {
   router.exact('/v1/agent/self', { GET: () => ctx.agentSelf() })
-  router.exact('/v1/agent/members', { GET: () => ctx.members() })
+  router.exact('/v1/agent/members', { GET: (req) => ctx.members(boolParam(req, 'wan')) })
+  router.prefix('/v1/agent/join/', {
+    PUT: async (req) => {
+      await ctx.join(req.pathArg('/v1/agent/join/', 'address'), boolParam(req, 'wan'))
+      return undefined
+    },
+  })
+  router.prefix('/v1/agent/force-leave/', {
+    PUT: (req) => {
+      ctx.forceLeave(req.pathArg('/v1/agent/force-leave/', 'node name'), boolParam(req, 'prune'), boolParam(req, 'wan'))
+      return undefined
+    },
+  })
   router.exact('/v1/agent/leave', {
     PUT: () => {
       ctx.leave()

@@ -36,8 +36,12 @@ export interface ApiContext {
   /** Blocking-query counters of this agent. */
   readonly blocking: BlockingCounters
   agentSelf(): Record<string, unknown>
-  /** LAN members as this agent sees them (just itself until gossip). */
-  members(): Array<Record<string, unknown>>
+  /** LAN members as this agent sees them; `wan` (not yet) throws an HttpError. */
+  members(wan: boolean): Array<Record<string, unknown>>
+  /** Joins the LAN pool through `address` (`host[:port]`); throws with the reason when it cannot. */
+  join(address: string, wan: boolean): Promise<void>
+  /** Marks a member left (`prune`: forgets it); throws an HttpError for an unknown member. */
+  forceLeave(node: string, prune: boolean, wan: boolean): void
   reload(): Promise<ReloadReport>
   /** Graceful leave: answer first, then shut down (PUT /v1/agent/leave). */
   leave(): void

@@ -14,7 +14,7 @@ export interface LeaderDuty {
 
 export class LeaderLoop {
   readonly #raft: Consensus
-  readonly #duties: readonly LeaderDuty[]
+  readonly #duties: LeaderDuty[]
   readonly #log: (level: 'info' | 'warn' | 'error', message: string) => void
   #unsubscribe: (() => void) | undefined
   #leading = false
@@ -23,13 +23,19 @@ export class LeaderLoop {
 
   constructor(raft: Consensus, duties: readonly LeaderDuty[], log: (level: 'info' | 'warn' | 'error', message: string) => void) {
     this.#raft = raft
-    this.#duties = duties
+    this.#duties = [...duties]
     this.#log = log
   }
 
   /** Whether the duties are running. */
   get leading(): boolean {
     return this.#leading
+  }
+
+  /** One more duty (one built on the endpoints of the server that owns this loop); it starts now on a leader. */
+  add(duty: LeaderDuty): void {
+    this.#duties.push(duty)
+    if (this.#leading) this.#run(duty, 'establish')
   }
 
   /** Follows leadership from now on; already the leader (a single server), the duties start at once. */

@@ -114,3 +114,43 @@ test('updateMeta gossips the new tags with a new incarnation', () => {
   const sent = packets(n.take()).flatMap((p) => messagesIn(p.data))
   assert.ok(sent.some((m) => m.type === 'alive' && m.body.node === 'me' && m.body.meta.role === 'consul'))
 })
+
+test('force-leave: a failed member becomes left and that is gossiped, others take it; an alive one is only leaving and refutes; prune forgets', () => {
+  const n = node()
+  n.pool.dead({ node: 'm2', incarnation: 1, from: 'm3' }, 1)
+  n.take()
+  assert.equal(n.forceLeave('m2', false, 2), 'left')
+  assert.equal(n.pool.member('m2')?.state, 'left')
+  assert.deepEqual(n.take().filter((o) => o.kind === 'event').map((o) => o.kind === 'event' && `${o.event} ${o.member.name}`), ['leave m2'])
+  n.tick(n.nextWake())
+  const sent = packets(n.take()).flatMap((p) => messagesIn(p.data))
+  assert.ok(sent.some((m) => m.type === 'dead' && m.body.node === 'm2' && m.body.from === 'm2'))
+
+  // Another member that holds m2 as failed takes the leave too.
+  const other = node()
+  other.pool.dead({ node: 'm2', incarnation: 1, from: 'm3' }, 1)
+  other.packet(SENDER, encodeMessage({ type: 'dead', body: { node: 'm2', incarnation: 1, from: 'm2' } }), 3)
+  assert.equal(other.pool.member('m2')?.state, 'left')
+  // A plain death claim does not move a left member back to failed.
+  other.packet(SENDER, encodeMessage({ type: 'dead', body: { node: 'm2', incarnation: 1, from: 'm4' } }), 4)
+  assert.equal(other.pool.member('m2')?.state, 'left')
+
+  // A member that holds it alive takes the leave; the member itself refutes it (it is alive, not leaving).
+  const me = node()
+  me.packet(SENDER, encodeMessage({ type: 'dead', body: { node: 'me', incarnation: 0, from: 'me' } }), 5)
+  assert.equal(me.pool.self.state, 'alive')
+  assert.equal(me.pool.self.incarnation, 1)
+
+  // An alive member is only leaving: suspected, told so directly (it refutes), never marked left.
+  assert.equal(n.forceLeave('m3', false, 6), 'leaving')
+  assert.equal(n.pool.member('m3')?.state, 'suspect')
+  const told = packets(n.take()).filter((p) => p.to.addr === '10.0.0.3').flatMap((p) => messagesIn(p.data))
+  assert.ok(told.some((m) => m.type === 'suspect' && m.body.node === 'm3'))
+
+  n.pool.dead({ node: 'm4', incarnation: 1, from: 'm3' }, 7)
+  assert.equal(n.forceLeave('m4', true, 8), 'left')
+  assert.equal(n.pool.member('m4'), undefined)
+  assert.ok(n.take().some((o) => o.kind === 'event' && o.event === 'reap' && o.member.name === 'm4'))
+  assert.equal(n.forceLeave('nobody', false, 9), false)
+  assert.equal(n.forceLeave('me', false, 9), false)
+})

@@ -49,7 +49,7 @@ process.on('exit', () => {
  * args say otherwise, and waits until it logs its HTTP listener. Default: a durable single
  * server in a fresh data dir; `client: true` starts a client agent (its servers come from a join in `args`).
  */
-export async function startAgent(opts: { args?: string[]; dataDir?: string; env?: NodeJS.ProcessEnv; dev?: boolean; dns?: boolean; bootstrapExpect?: number; node?: string; client?: boolean } = {}): Promise<RunningAgent> {
+export async function startAgent(opts: { args?: string[]; dataDir?: string; env?: NodeJS.ProcessEnv; dev?: boolean; dns?: boolean; bootstrapExpect?: number; node?: string; client?: boolean; bootstrap?: boolean } = {}): Promise<RunningAgent> {
   const dataDir = opts.dataDir ?? tempDir()
   // DNS stays off unless asked for (`dns: true`, or a -dns-port in args), so other tests never
   // contend for port 8600; the flag may be given only once.
@@ -60,7 +60,7 @@ export async function startAgent(opts: { args?: string[]; dataDir?: string; env?
     ? ['agent', '-dev', '-http-port=0', ...dnsFlag]
     : opts.client
     ? ['agent', `-data-dir=${dataDir}`, `-node=${opts.node ?? 'test-client'}`, ...bind, '-http-port=0', ...dnsFlag, ...clusterPorts(opts.args ?? []).filter((a) => a.startsWith('-serf-lan-port'))]
-    : ['agent', '-server', `-bootstrap-expect=${opts.bootstrapExpect ?? 1}`, `-data-dir=${dataDir}`, `-node=${opts.node ?? 'test-node'}`, ...(opts.args?.some((a) => /^--?bind(=|$)/.test(a)) ? [] : ['-bind=127.0.0.1']), '-http-port=0', ...dnsFlag, ...clusterPorts(opts.args ?? [])]
+    : ['agent', '-server', opts.bootstrap ? '-bootstrap' : `-bootstrap-expect=${opts.bootstrapExpect ?? 1}`, `-data-dir=${dataDir}`, `-node=${opts.node ?? 'test-node'}`, ...(opts.args?.some((a) => /^--?bind(=|$)/.test(a)) ? [] : ['-bind=127.0.0.1']), '-http-port=0', ...dnsFlag, ...clusterPorts(opts.args ?? [])]
   const proc = spawn(process.execPath, [CONSUL_BIN, ...base, ...(opts.args ?? [])], {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

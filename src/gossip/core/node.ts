@@ -205,9 +205,37 @@ export class GossipNode {
     this.#apply(this.pool.updateMeta(meta))
   }
 
-  /** A user message (serf's events) to gossip to everyone, within a packet's room. */
-  broadcastUser(data: Uint8Array): void {
-    this.queue.push({ key: undefined, message: encodeMessage({ type: 'user', body: data }) })
+  /**
+   * `consul force-leave`. A failed member is marked left and that is gossiped; with `prune` it is
+   * forgotten here at once (the others forget it at their next reap). A member still alive is only
+   * `leaving` (serf's word): it is suspected, told so directly, and refutes. False for an unknown
+   * member or this one.
+   */
+  forceLeave(name: string, prune: boolean, now: number): 'left' | 'leaving' | false {
+    const m = this.pool.member(name)
+    if (!m || name === this.name) return false
+    if (m.state === 'alive' || m.state === 'suspect') {
+      const suspect = { node: name, incarnation: m.incarnation, from: this.name }
+      this.#apply(this.pool.suspect(suspect, now))
+      this.#send(addressOf(m), encodeMessage({ type: 'suspect', body: suspect }))
+      return 'leaving'
+    }
+    this.#suspicionDeadlines.delete(name)
+    this.#apply(this.pool.forceLeave(name, now))
+    if (prune) {
+      const record = { ...this.pool.member(name)! }
+      this.pool.forget(name)
+      this.#out.push({ kind: 'event', event: 'reap', member: record })
+    }
+    return 'left'
+  }
+
+  /** A user message (serf's events) to gossip to everyone; false when it is larger than a packet holds. */
+  broadcastUser(data: Uint8Array): boolean {
+    const message = encodeMessage({ type: 'user', body: data })
+    if (message.byteLength + PART_OVERHEAD + COMPOUND_HEADER > this.#o.packetBytes) return false
+    this.queue.push({ key: undefined, message })
+    return true
   }
 
   /**

@@ -155,10 +155,11 @@ export class MemberPool {
     if (!m || d.incarnation < m.incarnation) return []
     const effects: Effect[] = []
     if (this.#suspicions.delete(d.node)) effects.push({ kind: 'cancel-suspect-timer', node: d.node })
-    if (m.state === 'dead' || m.state === 'left') return effects
+    const left = d.from === d.node
+    // A failed member said to have left (serf's force-leave) is left; nothing else moves a dead or gone one.
+    if (m.state === 'left' || (m.state === 'dead' && !left)) return effects
     // Declared dead by another while we are alive and staying: refute.
     if (d.node === this.selfName && !this.#leaving) return [...effects, ...this.#refute(d.incarnation)]
-    const left = d.from === d.node
     Object.assign(m, { state: left ? 'left' : 'dead', incarnation: d.incarnation, stateChange: now })
     effects.push({ kind: 'broadcast', key: d.node, message: { type: 'dead', ...d } })
     effects.push({ kind: 'event', event: left ? 'leave' : 'failed', member: { ...m } })
@@ -197,6 +198,23 @@ export class MemberPool {
     }
     for (const name of gone) this.#members.delete(name)
     return gone
+  }
+
+  /**
+   * serf's force-leave of a failed member: it is marked left in its own name, as if it had left,
+   * and that is gossiped (a member that holds it alive marks it left too, until it refutes).
+   */
+  forceLeave(node: string, now: number): Effect[] {
+    const m = this.#members.get(node)
+    if (!m || node === this.selfName || m.state !== 'dead') return []
+    return this.dead({ node, incarnation: m.incarnation, from: node }, now)
+  }
+
+  /** Forgets `node` now (force-leave -prune); false if it is unknown or this member. */
+  forget(node: string): boolean {
+    if (node === this.selfName || !this.#members.delete(node)) return false
+    this.#suspicions.delete(node)
+    return true
   }
 
   /** This member's tags changed: a new incarnation carries them (memberlist's UpdateNode). */

@@ -1,0 +1,144 @@
+/**
+ * The leader puts LAN membership into the catalog (Consul's leader.go reconcileMember and
+ * reconcileReaped): an alive member's node has `serfHealth` passing, a failed one's critical (so
+ * its services leave DNS and `?passing`, and sessions tied to the check are invalidated), one that
+ * left is deregistered, and a node with a `serfHealth` check that membership no longer knows (reaped
+ * after reconnect_timeout, or pruned) is deregistered too. Writes go through the catalog endpoint.
+ */
+import type { Clock, Timer } from '../lib/clock.js'
+import type { CheckInput, CheckRecord, NodeRecord } from '../state/catalog.js'
+import type { CatalogEndpoint, HealthEndpoint } from './catalog-endpoint.js'
+import type { LeaderDuty } from './leader.js'
+
+export const SERF_CHECK_ID = 'serfHealth'
+
+/** The node health check gossip owns, in Consul's words. */
+export function serfHealthCheck(alive: boolean): CheckInput {
+  return {
+    CheckID: SERF_CHECK_ID,
+    Name: 'Serf Health Status',
+    Status: alive ? 'passing' : 'critical',
+    Notes: '',
+    Output: alive ? 'Agent alive and reachable' : 'Agent not live or unreachable',
+    ServiceID: '',
+    Type: '',
+    Interval: '',
+    Timeout: '',
+    ExposedPort: 0,
+    Definition: {},
+  }
+}
+
+/** A LAN member as this duty needs it. */
+export interface LanMember {
+  name: string
+  /** The node ID its tags carry. */
+  id: string
+  addr: string
+  status: 'alive' | 'leaving' | 'left' | 'failed'
+}
+
+export interface MemberCatalogOptions {
+  catalog: CatalogEndpoint
+  health: HealthEndpoint
+  datacenter: string
+  /** The members of this datacenter's LAN pool, this server included. */
+  members: () => LanMember[]
+  selfName: () => string
+  /** Whether membership has settled enough that a node it does not know was really reaped. */
+  knowsEveryone: () => boolean
+  onChange: (fn: () => void) => () => void
+  clock: Clock
+  log: (level: 'info' | 'warn' | 'error', message: string) => void
+  /** Consul's reconcile_interval: a full pass even without a change. */
+  intervalMs?: number
+}
+
+export class MemberCatalogDuty implements LeaderDuty {
+  readonly name = 'reconcile members'
+  readonly #o: MemberCatalogOptions
+  #timer: Timer | undefined
+  #unsubscribe: (() => void) | undefined
+  #running = false
+  #again = false
+  #leading = false
+  /** Catalog writes made (for tests and stats). */
+  writes = 0
+
+  constructor(o: MemberCatalogOptions) {
+    this.#o = o
+  }
+
+  establish(): void {
+    this.#leading = true
+    this.#unsubscribe = this.#o.onChange(() => void this.reconcile())
+    this.#timer = this.#o.clock.setInterval(() => void this.reconcile(), this.#o.intervalMs ?? 30_000)
+    void this.reconcile()
+  }
+
+  revoke(): void {
+    this.#leading = false
+    this.#unsubscribe?.()
+    this.#timer?.cancel()
+    this.#unsubscribe = undefined
+    this.#timer = undefined
+  }
+
+  /** One pass at a time; a change during a pass runs another after it. */
+  async reconcile(): Promise<void> {
+    if (this.#running) {
+      this.#again = true
+      return
+    }
+    this.#running = true
+    try {
+      do {
+        this.#again = false
+        await this.#pass()
+      } while (this.#again && this.#leading)
+    } catch (err) {
+      if (this.#leading) this.#o.log('warn', `server: reconciling members into the catalog: ${(err as Error).message}`)
+    } finally {
+      this.#running = false
+    }
+  }
+
+  async #pass(): Promise<void> {
+    const [nodes, checks] = await Promise.all([this.#o.catalog.listNodes({}), this.#o.health.checksInState({ state: 'any' })])
+    const nodeByName = new Map<string, NodeRecord>(nodes.value.map((n) => [n.Node, n]))
+    const serf = new Map<string, CheckRecord>(checks.value.filter((c) => c.CheckID === SERF_CHECK_ID && c.ServiceID === '').map((c) => [c.Node, c]))
+    const members = this.#o.members()
+    const known = new Set(members.map((m) => m.name))
+    const self = this.#o.selfName()
+    for (const m of members) {
+      if (!this.#leading) return
+      const node = nodeByName.get(m.name)
+      if (m.status === 'left') {
+        if (node && m.name !== self) await this.#deregister(m.name, 'left')
+        continue
+      }
+      const alive = m.status === 'alive' || m.status === 'leaving'
+      const want = alive ? 'passing' : 'critical'
+      if (serf.get(m.name)?.Status === want) continue
+      // A node the agent registered keeps its record; one never seen gets what membership knows.
+      await this.#o.catalog.register({
+        node: node ? { ID: node.ID, Node: node.Node, Address: node.Address, Datacenter: this.#o.datacenter, TaggedAddresses: node.TaggedAddresses, Meta: node.Meta } : { ID: m.id, Node: m.name, Address: m.addr, Datacenter: this.#o.datacenter, TaggedAddresses: { lan: m.addr, lan_ipv4: m.addr, wan: m.addr, wan_ipv4: m.addr }, Meta: {} },
+        skipNodeUpdate: node !== undefined,
+        checks: [serfHealthCheck(alive)],
+      })
+      this.writes++
+      if (!alive) this.#o.log('info', `server: member ${m.name} failed, marking its health critical`)
+    }
+    if (!this.#o.knowsEveryone()) return
+    for (const name of serf.keys()) {
+      if (!this.#leading) return
+      if (!known.has(name) && name !== self) await this.#deregister(name, 'reaped')
+    }
+  }
+
+  async #deregister(node: string, why: string): Promise<void> {
+    this.#o.log('info', `server: deregistering member ${node} (${why})`)
+    await this.#o.catalog.deregister({ node })
+    this.writes++
+  }
+}
