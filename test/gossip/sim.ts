@@ -83,6 +83,10 @@ interface SimMember {
   wakeAt: number
   /** What arrived while paused, delivered on resume. */
   held: Array<() => void>
+  /** Extra delay of every delivery to this member while its timers keep time (Lifeguard's slow member: its acks are read late). */
+  lagMs: number
+  /** Packets this member sent. */
+  sent: number
 }
 
 export interface SimOptions {
@@ -129,7 +133,7 @@ export class GossipSim {
       reconnectTimeoutMs: this.o.reconnectTimeoutMs,
       tombstoneTimeoutMs: this.o.tombstoneTimeoutMs,
     })
-    const m: SimMember = { name, address: at, node, state: 'up', wakeAt: Infinity, held: [] }
+    const m: SimMember = { name, address: at, node, state: 'up', wakeAt: Infinity, held: [], lagMs: 0, sent: 0 }
     this.members.set(name, m)
     this.#byAddress.set(key(at), name)
     this.#settle(m)
@@ -166,6 +170,11 @@ export class GossipSim {
     for (const run of m.held.splice(0)) run()
     m.wakeAt = Infinity
     this.#settle(m)
+  }
+
+  /** From now on every packet and stream answer reaches `name` `ms` late; its own timers still fire on time. */
+  lag(name: string, ms: number): void {
+    this.members.get(name)!.lagMs = ms
   }
 
   /** Cuts both directions between the two groups. */
@@ -229,10 +238,14 @@ export class GossipSim {
   }
 
   /** Runs a delivery to `m` now, or holds it while `m` is paused; crashed members get nothing. */
-  #deliver(m: SimMember, run: () => void): void {
+  #deliver(m: SimMember, run: () => void, lagged = false): void {
     if (m.state === 'crashed') return
     if (m.state === 'paused') {
       m.held.push(run)
+      return
+    }
+    if (m.lagMs > 0 && !lagged) {
+      this.agenda.push(this.now + m.lagMs, () => this.#deliver(m, run, true))
       return
     }
     run()
@@ -270,6 +283,7 @@ export class GossipSim {
         return
       case 'packet': {
         this.packets++
+        from.sent++
         if (!to || !this.#linked(from.name, to.name) || this.random() < this.loss) {
           this.lost++
           return
@@ -282,7 +296,8 @@ export class GossipSim {
       case 'tcp-ping': {
         const rtt = 2 * this.#latency()
         const ok = this.o.tcpFallback !== false && to !== undefined && this.#linked(from.name, to.name) && this.#linked(to.name, from.name) && to.name === out.node
-        this.agenda.push(this.now + rtt, () => {
+        // A lagging member reads the ping late too.
+        this.agenda.push(this.now + rtt + (to?.lagMs ?? 0), () => {
           if (ok && this.#up(to!.name)) this.#deliver(from, () => from.node.ack(out.seq, this.now))
         })
         return
