@@ -43,7 +43,7 @@ export async function runHealthBench(_args: readonly string[]): Promise<number> 
   const agent = await startServer({
     name: 'agent',
     cmd: process.execPath,
-    args: [join(ROOT, 'bin', 'consul.js'), 'agent', '-server', '-bootstrap-expect=1', '-server-port=0', '-serf-lan-port=0', `-data-dir=${dataDir}`, '-node=bench', '-bind=127.0.0.1', `-http-port=${port}`, '-dns-port=-1', `-config-file=${configFile}`, '-log-level=warn'],
+    args: [join(ROOT, 'bin', 'consul.js'), 'agent', '-server', '-bootstrap-expect=1', '-server-port=0', '-serf-lan-port=0', '-serf-wan-port=0', `-data-dir=${dataDir}`, '-node=bench', '-bind=127.0.0.1', `-http-port=${port}`, '-dns-port=-1', `-config-file=${configFile}`, '-log-level=warn'],
     ready: () => probe(base),
   })
   // The target the HTTP checks hit: a tiny server in this process.

@@ -110,7 +110,7 @@ async function startAgent(bin = CONSUL_BIN): Promise<Server & { url: string; dat
   const dataDir = tempDir('consul-bench-agent-')
   const port = await freePort()
   // The system picks the cluster ports (a baseline build older than membership has no -serf-lan-port).
-  const clusterPorts = bin === CONSUL_BIN ? ['-server-port=0', '-serf-lan-port=0'] : ['-server-port=0']
+  const clusterPorts = bin === CONSUL_BIN ? ['-server-port=0', '-serf-lan-port=0', '-serf-wan-port=0'] : ['-server-port=0']
   const args = [bin, 'agent', '-server', '-bootstrap-expect=1', ...clusterPorts, `-data-dir=${dataDir}`, '-node=bench', '-bind=127.0.0.1', `-http-port=${port}`, '-dns-port=-1']
   const server = await startServer({ name: 'consul agent', cmd: process.execPath, args, ready: (out) => /agent: started/.test(out) })
   return { ...server, url: `http://127.0.0.1:${port}`, dataDir }

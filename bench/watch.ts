@@ -113,7 +113,7 @@ async function measure(t: Target, watchers: number, keys: number, round: number)
 async function startOurs(): Promise<Target> {
   const dataDir = tempDir('bench-watch-agent-')
   const port = await freePort()
-  const args = [join(ROOT, 'bin', 'consul.js'), 'agent', '-server', '-bootstrap-expect=1', '-server-port=0', '-serf-lan-port=0', `-data-dir=${dataDir}`, '-node=bench', '-bind=127.0.0.1', `-http-port=${port}`, '-dns-port=-1', '-log-level=warn']
+  const args = [join(ROOT, 'bin', 'consul.js'), 'agent', '-server', '-bootstrap-expect=1', '-server-port=0', '-serf-lan-port=0', '-serf-wan-port=0', `-data-dir=${dataDir}`, '-node=bench', '-bind=127.0.0.1', `-http-port=${port}`, '-dns-port=-1', '-log-level=warn']
   const ready = async (): Promise<boolean> => {
     try {
       const res = await fetch(`http://127.0.0.1:${port}/v1/status/leader`, { signal: AbortSignal.timeout(1000) })

@@ -12,6 +12,7 @@ import type { NodeInput } from '../state/catalog.js'
 import { boundPort, createApiHandler, listen } from '../http/server.js'
 import { BlockingCounters } from '../server/blocking.js'
 import { Server } from '../server/server.js'
+import { Federation } from '../server/federation.js'
 import { systemClock } from '../lib/clock.js'
 import { StateStore } from '../state/store.js'
 import { Fsm } from '../state/fsm.js'
@@ -27,7 +28,7 @@ import { isInert } from './config-keys.js'
 import { Logger } from './log.js'
 import { startDns, type DnsService } from '../dns/index.js'
 import { ConfigError, HttpError } from '../lib/errors.js'
-import { ClientCluster, ServerCluster } from './cluster.js'
+import { ClientCluster, ServerCluster, type GossipPool } from './cluster.js'
 import { ClientEndpoints } from '../server/client-endpoints.js'
 import type { AgentEndpoints } from '../server/endpoints.js'
 import { MemberStatus, type Member, type Members } from '../gossip/members.js'
@@ -67,6 +68,8 @@ export class Agent implements ApiContext {
   server!: AgentEndpoints
   /** A server's own endpoint layer (its leader duties start and stop with the agent). */
   #server: Server | undefined
+  /** Other datacenters through the WAN pool (a clustered server). */
+  #federation: Federation | undefined
   /** A client agent's endpoints (its server in use, the catalog replica). */
   #client: ClientEndpoints | undefined
   readonly #registry: LocalRegistry
@@ -136,24 +139,55 @@ export class Agent implements ApiContext {
   }
 
   members(wan: boolean): Array<Record<string, unknown>> {
-    if (wan) throw new HttpError(501, 'WAN gossip is not supported yet: this build has one datacenter')
+    if (wan && this.config.server) return (this.#cluster?.wan.members.list() ?? []).map(memberJson)
+    if (wan) return []
     return ((this.#cluster ?? this.#clientCluster)?.members.list() ?? [this.#selfMember()]).map(memberJson)
   }
 
-  async join(address: string, wan: boolean): Promise<void> {
-    if (wan) throw new HttpError(501, 'WAN gossip is not supported yet: this build has one datacenter')
-    const pool = (this.#cluster ?? this.#clientCluster)?.pool
+  /** A gossip pool of this agent; the WAN pool only on a server. */
+  #pool(wan: boolean): GossipPool {
+    if (wan && !this.config.server) throw new HttpError(500, 'Must be a server to join the WAN pool: client agents gossip on the LAN only')
+    const pool = wan ? this.#cluster?.wan : (this.#cluster ?? this.#clientCluster)?.pool
     if (!pool) throw new HttpError(500, 'this -dev agent runs without gossip; start it with -join or -retry-join to make it part of a cluster')
-    const r = await pool.members.join([address], this.config.ports.serfLan)
+    return pool
+  }
+
+  async join(address: string, wan: boolean): Promise<void> {
+    const r = await this.#pool(wan).join([address])
     if (r.joined === 0) throw new HttpError(500, `Error joining address '${address}': ${r.errors.join('; ')}`)
-    this.logger.info(`agent: joined ${address}`)
+    this.logger.info(`agent: joined ${address}${wan ? ' (WAN)' : ''}`)
   }
 
   forceLeave(node: string, prune: boolean, wan: boolean): void {
-    if (wan) throw new HttpError(501, 'WAN gossip is not supported yet: this build has one datacenter')
-    const members = (this.#cluster ?? this.#clientCluster)?.members
-    if (!members?.forceLeave(node, prune)) throw new HttpError(500, `agent: No node found with name '${node}'`)
-    this.logger.info(`agent: force-left ${node}${prune ? ' (pruned)' : ''}`)
+    if (!this.#pool(wan).members.forceLeave(node, prune)) throw new HttpError(500, `agent: No node found with name '${node}'`)
+    this.logger.info(`agent: force-left ${node}${prune ? ' (pruned)' : ''}${wan ? ' (WAN)' : ''}`)
+  }
+
+  /** The datacenters the servers last named, and when a client agent last asked them. */
+  #datacenters = { list: [] as string[], at: -Infinity, asking: false }
+
+  /**
+   * Whether DNS follows a datacenter's catalog: on a server, one the WAN pool knows; on a client
+   * agent, one its servers named when last asked (asked again at most every 30 s, in the background).
+   */
+  #dnsKnowsDatacenter(datacenter: string): boolean {
+    if (this.config.server) return this.knowsDatacenter(datacenter)
+    const known = this.#datacenters
+    if (systemClock.now() - known.at > 30_000 && !known.asking) {
+      known.asking = true
+      void this.server.catalog
+        .listDatacenters({})
+        .then((list) => Object.assign(known, { list, at: systemClock.now() }))
+        .catch(() => undefined)
+        .finally(() => (known.asking = false))
+    }
+    return known.list.includes(datacenter)
+  }
+
+  knowsDatacenter(datacenter: string): boolean {
+    // A client agent's servers decide (they answer No path to datacenter for an unknown one).
+    if (!this.config.server) return true
+    return this.#federation?.knows(datacenter) ?? datacenter === this.config.datacenter
   }
 
   /** Starts an agent from a loaded config: recovers state, elects, and opens the listeners. */
@@ -253,11 +287,16 @@ export class Agent implements ApiContext {
       otherServers: () => this.#cluster?.otherServerNodes() ?? [],
       onServersChange: this.#cluster ? (fn) => this.#cluster!.members.onChange(fn) : undefined,
       duties: this.#cluster ? [this.#reconcileDuty(this.#cluster)] : [],
+      datacenters: () => this.#federation?.datacenters() ?? [c.datacenter],
     }))
     if (this.#cluster) server.leader.add(this.#memberCatalogDuty(this.#cluster, server))
-    this.server = server
+    const cluster = this.#cluster
+    if (cluster) {
+      this.#federation = new Federation({ local: server, servers: () => cluster.wanServers(), call: cluster.wanCall, clock: systemClock, log: this.#log })
+      this.server = this.#federation.endpoints
+    } else this.server = server
     server.start()
-    await this.#cluster?.start(this.raft, server)
+    await cluster?.start(this.raft, server, this.server)
   }
 
   /** What every agent runs: its own services and checks, anti-entropy, and the HTTP and DNS interfaces. */
@@ -279,7 +318,7 @@ export class Agent implements ApiContext {
     if (c.ports.http >= 0) for (const host of c.httpAddrs) await this.#listen(handler, 'http', host, c.ports.http)
     if (c.ports.https >= 0) for (const host of c.httpsAddrs) await this.#listen(handler, 'https', host, c.ports.https)
     if (c.ports.dns >= 0 && c.dnsAddrs.length > 0) {
-      this.#dns = await startDns({ server: this.server, config: () => this.config.dns, datacenter: c.datacenter, nodeName: () => this.config.nodeName, addresses: c.dnsAddrs, port: c.ports.dns, log: this.#log, udpWorkers: c.dns.udpWorkers })
+      this.#dns = await startDns({ server: this.server, knowsDatacenter: (dc) => this.#dnsKnowsDatacenter(dc), config: () => this.config.dns, datacenter: c.datacenter, nodeName: () => this.config.nodeName, addresses: c.dnsAddrs, port: c.ports.dns, log: this.#log, udpWorkers: c.dns.udpWorkers })
       for (const { address, port } of this.#dns.listeners) {
         const hostPort = `${address.includes(':') ? `[${address}]` : address}:${port}`
         this.logger.info(`agent: DNS server listening on udp://${hostPort} and tcp://${hostPort}`)
@@ -480,7 +519,7 @@ export class Agent implements ApiContext {
         },
         build: { version: CONSUL_COMPAT_VERSION, revision: VERSION, prerelease: '' },
         consul: raft
-          ? { server: 'true', leader: String(raft.isLeader()), leader_addr: leader, bootstrap: String(c.bootstrap), known_datacenters: '1' }
+          ? { server: 'true', leader: String(raft.isLeader()), leader_addr: leader, bootstrap: String(c.bootstrap), known_datacenters: String(this.#federation?.datacenters().length ?? 1) }
           : { server: 'false', known_servers: String(this.#clientCluster?.servers().length ?? 0), known_datacenters: '1' },
         ...(raft ? { raft: raft.stats() } : {}),
         ...(this.#dns ? { dns: this.#dns.stats() } : {}),
@@ -499,7 +538,7 @@ export class Agent implements ApiContext {
           blocking_shared_answers: String(this.blocking.shared),
         },
         serf_lan: (this.#cluster ?? this.#clientCluster)?.members.stats() ?? {},
-        serf_wan: {},
+        serf_wan: this.#cluster?.wan.members.stats() ?? {},
       },
       Meta: c.nodeMeta,
     }

@@ -1,6 +1,6 @@
 /**
  * An agent's cluster wiring. Every agent: LAN gossip on ports.serf_lan (gossip/members.ts) and
- * joins at start and retried (LanPool). A server adds server RPC on ports.server (raft messages,
+ * joins at start and retried (GossipPool). A server adds server RPC on ports.server (raft messages,
  * forwarded writes, client agents' calls) and bootstrap_expect (Consul's maybeBootstrap: once
  * `expect` servers of this datacenter know each other, all asking for the same number and none
  * already in a cluster, each bootstraps raft with the same list of them). A client agent calls
@@ -15,7 +15,7 @@ import { TcpTransport } from '../raft/tcp-transport.js'
 import type { RaftDriver } from '../raft/driver.js'
 import type { RaftServer } from '../raft/types.js'
 import { ENDPOINT_CALL_METHOD, type RemoteCall } from '../server/forward.js'
-import { ENDPOINT_SERVE_METHOD, serveEndpointCall } from '../server/endpoints.js'
+import { ENDPOINT_SERVE_METHOD, serveEndpointCall, type AgentEndpoints } from '../server/endpoints.js'
 import type { ServerMember } from '../server/reconcile.js'
 import type { Server } from '../server/server.js'
 import type { RuntimeConfig } from './config.js'
@@ -52,41 +52,62 @@ function isServer(m: Member, datacenter: string): m is Member & { tags: { id: st
   return m.tags.role === 'consul' && m.tags.dc === datacenter && Boolean(m.tags.id)
 }
 
-/** LAN membership and the joins that feed it: what servers and client agents share. */
-export class LanPool {
-  readonly lan: RpcServer
+/** Which gossip pool: every agent's LAN pool, or the servers' WAN pool across datacenters. */
+export type PoolKind = 'lan' | 'wan'
+
+/** A gossip pool and the joins that feed it: the LAN pool every agent has, the WAN pool of servers. */
+export class GossipPool {
+  readonly rpc: RpcServer
   readonly members: Members
   readonly #o: ClusterOptions
+  readonly #kind: PoolKind
   #retryTimer: Timer | undefined
   #closed = false
   #port = 0
 
-  constructor(o: ClusterOptions) {
+  constructor(o: ClusterOptions, kind: PoolKind) {
     this.#o = o
+    this.#kind = kind
     const c = o.config
-    this.lan = rpcServer(o)
+    const wan = kind === 'wan'
+    // The WAN pool meets servers of every datacenter, each its own cluster.
+    this.rpc = wan ? new RpcServer({ id: o.nodeId, datacenter: c.datacenter, cluster: '', log: o.log, anyDatacenter: true }) : rpcServer(o)
     this.members = new Members({
-      rpc: this.lan,
-      self: o.self,
+      rpc: this.rpc,
+      self: wan ? () => wanMember(o.self(), c.datacenter, this.#port) : o.self,
       clock: systemClock,
       log: o.log,
-      config: c.gossipLan,
-      snapshotFile: c.dev || !c.dataDir ? undefined : joinPath(c.dataDir, 'serf', 'local.snapshot'),
+      config: wan ? c.gossipWan : c.gossipLan,
+      snapshotFile: c.dev || !c.dataDir ? undefined : joinPath(c.dataDir, 'serf', wan ? 'remote.snapshot' : 'local.snapshot'),
       rejoinAfterLeave: c.rejoinAfterLeave,
-      reconnectTimeoutMs: c.reconnectTimeoutMs,
-      onUser: o.onUserEvent,
+      reconnectTimeoutMs: wan ? c.reconnectTimeoutWanMs : c.reconnectTimeoutMs,
+      onUser: wan ? undefined : o.onUserEvent,
     })
   }
 
   /** TCP first (port 0 picks one), then UDP on the same port. */
   async listen(): Promise<void> {
-    this.#port = (await this.lan.listen(this.#o.config.bindAddr, this.#o.config.ports.serfLan)).port
-    await this.members.listenUdp(this.#o.config.bindAddr, this.#port)
+    const c = this.#o.config
+    this.#port = (await this.rpc.listen(c.bindAddr, this.#kind === 'wan' ? c.ports.serfWan : c.ports.serfLan)).port
+    await this.members.listenUdp(c.bindAddr, this.#port)
   }
 
-  /** The serf LAN port as bound. */
+  /** The pool's port as bound. */
   get port(): number {
     return this.#port
+  }
+
+  /** The joins of this pool's config, and the port an address without one means. */
+  #joins(): { start: string[]; retry: string[]; intervalMs: number; max: number; port: number } {
+    const c = this.#o.config
+    return this.#kind === 'wan'
+      ? { start: c.startJoinWan, retry: c.retryJoinWan, intervalMs: c.retryIntervalWanMs, max: c.retryMaxWan, port: c.ports.serfWan }
+      : { start: c.startJoin, retry: c.retryJoin, intervalMs: c.retryIntervalMs, max: c.retryMax, port: c.ports.serfLan }
+  }
+
+  /** Joins through `address` (`host[:port]`, this pool's port by default). */
+  join(addresses: readonly string[]): Promise<{ joined: number; errors: string[] }> {
+    return this.members.join(addresses, this.#joins().port)
   }
 
   /**
@@ -102,32 +123,34 @@ export class LanPool {
     return this.members.list().filter((m) => isServer(m, this.#o.config.datacenter))
   }
 
-  /** Starts the exchanges and joins: `-join` must succeed now, `retry_join` is retried in the background. */
+  /** Starts gossiping and joins: `-join` must succeed now, `retry_join` is retried in the background. */
   async start(): Promise<void> {
     this.members.start()
-    const c = this.#o.config
-    if (c.startJoin.length > 0) {
-      const r = await this.members.join(c.startJoin, c.ports.serfLan)
-      if (r.joined === 0) throw new Error(`Failed to join ${c.startJoin.join(', ')}: ${r.errors.join('; ')}`)
-      this.#o.log('info', `agent: joined ${r.joined} of ${c.startJoin.length} -join addresses`)
+    const j = this.#joins()
+    const what = this.#kind === 'wan' ? '-join-wan' : '-join'
+    if (j.start.length > 0) {
+      const r = await this.join(j.start)
+      if (r.joined === 0) throw new Error(`Failed to join ${j.start.join(', ')}: ${r.errors.join('; ')}`)
+      this.#o.log('info', `agent: joined ${r.joined} of ${j.start.length} ${what} addresses`)
     }
-    if (c.retryJoin.length > 0) void this.#retryJoin(1)
+    if (j.retry.length > 0) void this.#retryJoin(1)
   }
 
   async #retryJoin(attempt: number): Promise<void> {
     if (this.#closed) return
-    const c = this.#o.config
-    const r = await this.members.join(c.retryJoin, c.ports.serfLan)
+    const j = this.#joins()
+    const what = this.#kind === 'wan' ? 'retry join (WAN)' : 'retry join'
+    const r = await this.join(j.retry)
     if (r.joined > 0) {
-      this.#o.log('info', `agent: retry join: joined ${r.joined} of ${c.retryJoin.length} addresses`)
+      this.#o.log('info', `agent: ${what}: joined ${r.joined} of ${j.retry.length} addresses`)
       return
     }
-    if (c.retryMax > 0 && attempt >= c.retryMax) {
-      this.#o.log('error', `agent: retry join: gave up after ${attempt} attempts: ${r.errors.join('; ')}`)
+    if (j.max > 0 && attempt >= j.max) {
+      this.#o.log('error', `agent: ${what}: gave up after ${attempt} attempts: ${r.errors.join('; ')}`)
       return
     }
-    this.#o.log('warn', `agent: retry join: attempt ${attempt} failed, retrying in ${c.retryIntervalMs} ms: ${r.errors.join('; ')}`)
-    this.#retryTimer = systemClock.setTimeout(() => void this.#retryJoin(attempt + 1), c.retryIntervalMs)
+    this.#o.log('warn', `agent: ${what}: attempt ${attempt} failed, retrying in ${j.intervalMs} ms: ${r.errors.join('; ')}`)
+    this.#retryTimer = systemClock.setTimeout(() => void this.#retryJoin(attempt + 1), j.intervalMs)
   }
 
   async leave(): Promise<void> {
@@ -138,13 +161,20 @@ export class LanPool {
     this.#closed = true
     this.#retryTimer?.cancel()
     this.members.stop()
-    await this.lan.close()
+    await this.rpc.close()
   }
+}
+
+/** A server as a WAN member: named `<node>.<dc>` as Consul names it, at its WAN port. */
+function wanMember(lan: Member, datacenter: string, port: number): Member {
+  return { ...lan, name: `${lan.name}.${datacenter}`, port }
 }
 
 export class ServerCluster {
   readonly rpc: RpcServer
-  readonly pool: LanPool
+  readonly pool: GossipPool
+  /** The WAN pool of the servers of every datacenter (ports.serf_wan); cross-datacenter calls travel on its port too. */
+  readonly wan: GossipPool
   readonly transport: TcpTransport
   readonly #o: ClusterOptions
   #raft: RaftDriver | undefined
@@ -155,7 +185,8 @@ export class ServerCluster {
   private constructor(o: ClusterOptions) {
     this.#o = o
     this.rpc = rpcServer(o)
-    this.pool = new LanPool(o)
+    this.pool = new GossipPool(o, 'lan')
+    this.wan = new GossipPool(o, 'wan')
     this.transport = new TcpTransport({ rpc: this.rpc, lookup: (id) => this.#raft?.addressOf(id) })
   }
 
@@ -165,7 +196,8 @@ export class ServerCluster {
     return openOrClose(cluster, async () => {
       cluster.#rpcPort = (await cluster.rpc.listen(o.config.bindAddr, o.config.ports.server)).port
       await cluster.pool.listen()
-      o.log('info', `agent: server RPC listening on ${cluster.rpc.address()}; LAN membership on ${cluster.pool.lan.address()}`)
+      await cluster.wan.listen()
+      o.log('info', `agent: server RPC listening on ${cluster.rpc.address()}; LAN membership on ${cluster.pool.rpc.address()}; WAN membership on ${cluster.wan.rpc.address()}`)
     })
   }
 
@@ -202,17 +234,37 @@ export class ServerCluster {
       }))
   }
 
-  /** Starts serving raft, forwarded calls and client agents' calls, following membership, and joining. */
-  async start(raft: RaftDriver, server: Server): Promise<void> {
+  /** The alive servers of each datacenter the WAN pool knows, at their WAN addresses (where cross-datacenter calls go). */
+  wanServers(): Map<string, string[]> {
+    const out = new Map<string, string[]>()
+    for (const m of this.wan.members.list()) {
+      const dc = m.tags.dc
+      if (m.status !== 'alive' || m.tags.role !== 'consul' || !dc) continue
+      out.set(dc, [...(out.get(dc) ?? []), memberAddress(m)])
+    }
+    return out
+  }
+
+  /** An endpoint call to a server of another datacenter, over the WAN port. */
+  readonly wanCall: RemoteCall = (address, method, body, timeoutMs) => this.wan.rpc.call(address, method, body, { timeoutMs })
+
+  /**
+   * Starts serving raft, forwarded calls and client agents' calls (and other datacenters' on the
+   * WAN port), following membership, and joining both pools. `endpoints` send what names another
+   * datacenter there.
+   */
+  async start(raft: RaftDriver, server: Server, endpoints: AgentEndpoints): Promise<void> {
     this.#raft = raft
     this.rpc.handle(ENDPOINT_CALL_METHOD, (body) => server.answerForwarded(body))
-    this.rpc.handle(ENDPOINT_SERVE_METHOD, (body, ctx) => serveEndpointCall(server, body, ctx.deadline))
+    this.rpc.handle(ENDPOINT_SERVE_METHOD, (body, ctx) => serveEndpointCall(endpoints, body, ctx.deadline))
+    this.wan.rpc.handle(ENDPOINT_SERVE_METHOD, (body, ctx) => serveEndpointCall(endpoints, body, ctx.deadline))
     this.rpc.handle(RAFT_FRESH_METHOD, () => raft.isFresh())
     this.members.onChange((m) => this.#memberChanged(m))
     for (const m of this.members.list().slice(1)) this.#memberChanged(m)
     const expect = this.#o.config.bootstrapExpect
     if (expect > 1 && raft.isFresh()) this.#bootstrapTimer = systemClock.setInterval(() => void this.#maybeBootstrap(expect), 1000)
     await this.pool.start()
+    await this.wan.start()
   }
 
   #memberChanged(m: Member): void {
@@ -267,14 +319,14 @@ export class ServerCluster {
   }
 
   async leave(): Promise<void> {
-    await this.pool.leave()
+    await Promise.all([this.pool.leave(), this.wan.leave()])
   }
 
   async close(): Promise<void> {
     this.#closed = true
     this.#stopBootstrap()
     this.transport.close()
-    await Promise.all([this.rpc.close(), this.pool.close()])
+    await Promise.all([this.rpc.close(), this.pool.close(), this.wan.close()])
   }
 }
 
@@ -283,11 +335,11 @@ export class ServerCluster {
  * datacenter over server RPC (one pooled connection per server, made on first use).
  */
 export class ClientCluster {
-  readonly pool: LanPool
+  readonly pool: GossipPool
   readonly #rpc: RpcServer
 
   private constructor(o: ClusterOptions) {
-    this.pool = new LanPool(o)
+    this.pool = new GossipPool(o, 'lan')
     this.#rpc = rpcServer(o)
   }
 
@@ -295,7 +347,7 @@ export class ClientCluster {
     const cluster = new ClientCluster(o)
     return openOrClose(cluster, async () => {
       await cluster.pool.listen()
-      o.log('info', `agent: LAN membership on ${cluster.pool.lan.address()}`)
+      o.log('info', `agent: LAN membership on ${cluster.pool.rpc.address()}`)
     })
   }
 

@@ -79,7 +79,7 @@ const notYet = {
   reconnect_timeout_wan: duration,
   advertise_reconnect_timeout: duration,
   gossip_lan: obj({ gossip_nodes: { type: 'integer', minimum: 1 }, gossip_interval: duration, probe_interval: duration, probe_timeout: duration, retransmit_mult: { type: 'integer', minimum: 1 }, suspicion_mult: { type: 'integer', minimum: 1 } }),
-  gossip_wan: block,
+  gossip_wan: obj({ gossip_nodes: { type: 'integer', minimum: 1 }, gossip_interval: duration, probe_interval: duration, probe_timeout: duration, retransmit_mult: { type: 'integer', minimum: 1 }, suspicion_mult: { type: 'integer', minimum: 1 } }),
   protocol: int,
   raft_protocol: int,
   raft_logstore: block,

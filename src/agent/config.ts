@@ -8,7 +8,7 @@ import { CONFIG_SCHEMA, type SchemaNode } from './config-schema.js'
 import { refuseUnenforcedAcl, warnUnsupported } from './config-keys.js'
 import { ConfigError } from '../lib/errors.js'
 import { RAFT_MULTIPLIER_DEFAULT } from '../raft/core/config.js'
-import { LAN_CONFIG, type GossipConfig } from '../gossip/core/config.js'
+import { LAN_CONFIG, WAN_CONFIG, type GossipConfig } from '../gossip/core/config.js'
 import { parseDurationMs } from '../lib/duration.js'
 import { LIMITS } from '../lib/limits.js'
 import { parseLogLevel, type LogLevel } from './log.js'
@@ -41,6 +41,11 @@ export interface AgentFlags {
   retryInterval?: string
   retryMax?: number
   rejoin?: boolean
+  serfWanPort?: number
+  joinWan?: string[]
+  retryJoinWan?: string[]
+  retryIntervalWan?: string
+  retryMaxWan?: number
   pidFile?: string
   logLevel?: string
   nodeMeta?: string[]
@@ -71,7 +76,7 @@ export interface RuntimeConfig {
   clientAddrs: string[]
   httpAddrs: string[]
   httpsAddrs: string[]
-  ports: { http: number; https: number; dns: number; server: number; serfLan: number }
+  ports: { http: number; https: number; dns: number; server: number; serfLan: number; serfWan: number }
   /** Joined once at start (-join, start_join); start-up fails when none answers. */
   startJoin: string[]
   /** Joined at start and retried every retryIntervalMs until one answers (-retry-join, retry_join). */
@@ -81,6 +86,13 @@ export interface RuntimeConfig {
   retryMax: number
   /** memberlist's LAN preset with the gossip_lan overrides. */
   gossipLan: GossipConfig
+  /** A server's WAN pool: joins (as the LAN ones), memberlist's WAN preset with gossip_wan, its reconnect_timeout_wan. */
+  startJoinWan: string[]
+  retryJoinWan: string[]
+  retryIntervalWanMs: number
+  retryMaxWan: number
+  gossipWan: GossipConfig
+  reconnectTimeoutWanMs: number
   /** A restarted agent rejoins its snapshot's members even after a graceful leave. */
   rejoinAfterLeave: boolean
   /** How long a failed member is kept before it is reaped (Consul: 72h, at least 8h). */
@@ -325,6 +337,11 @@ function flagsDoc(flags: AgentFlags): ConfigDoc {
   if (flags.retryInterval !== undefined) doc.retry_interval = flags.retryInterval
   if (flags.retryMax !== undefined) doc.retry_max = flags.retryMax
   if (flags.rejoin) doc.rejoin_after_leave = true
+  if (flags.serfWanPort !== undefined) ports.serf_wan = flags.serfWanPort
+  if (flags.joinWan?.length) doc.start_join_wan = flags.joinWan
+  if (flags.retryJoinWan?.length) doc.retry_join_wan = flags.retryJoinWan
+  if (flags.retryIntervalWan !== undefined) doc.retry_interval_wan = flags.retryIntervalWan
+  if (flags.retryMaxWan !== undefined) doc.retry_max_wan = flags.retryMaxWan
   if (Object.keys(ports).length > 0) doc.ports = ports
   return doc
 }
@@ -403,14 +420,21 @@ export function buildRuntime(doc: ConfigDoc, dev: boolean): RuntimeConfig {
       dns: get<number>(ports, 'dns') ?? 8600,
       server: get<number>(ports, 'server') ?? 8300,
       serfLan: get<number>(ports, 'serf_lan') ?? 8301,
+      serfWan: get<number>(ports, 'serf_wan') ?? 8302,
     },
     startJoin: (doc.start_join as string[] | undefined) ?? [],
     retryJoin: (doc.retry_join as string[] | undefined) ?? [],
     retryIntervalMs: typeof doc.retry_interval === 'string' ? parseDurationMs(doc.retry_interval) : 30_000,
     retryMax: (doc.retry_max as number | undefined) ?? 0,
-    gossipLan: gossipConfig(LAN_CONFIG, doc.gossip_lan),
+    gossipLan: gossipConfig(LAN_CONFIG, doc.gossip_lan, 'gossip_lan'),
+    startJoinWan: (doc.start_join_wan as string[] | undefined) ?? [],
+    retryJoinWan: (doc.retry_join_wan as string[] | undefined) ?? [],
+    retryIntervalWanMs: ms(doc, 'retry_interval_wan', 30_000),
+    retryMaxWan: (doc.retry_max_wan as number | undefined) ?? 0,
+    gossipWan: gossipConfig(WAN_CONFIG, doc.gossip_wan, 'gossip_wan'),
+    reconnectTimeoutWanMs: reconnectTimeout(doc, 'reconnect_timeout_wan'),
     rejoinAfterLeave: doc.rejoin_after_leave === true,
-    reconnectTimeoutMs: reconnectTimeout(doc),
+    reconnectTimeoutMs: reconnectTimeout(doc, 'reconnect_timeout'),
     leaveOnTerminate: (doc.leave_on_terminate as boolean | undefined) ?? !server,
     skipLeaveOnInterrupt: (doc.skip_leave_on_interrupt as boolean | undefined) ?? server,
     logLevel,
@@ -443,7 +467,7 @@ export function buildRuntime(doc: ConfigDoc, dev: boolean): RuntimeConfig {
 }
 
 /** A timing preset with a gossip_lan / gossip_wan block's overrides (Consul's names). */
-function gossipConfig(preset: Readonly<GossipConfig>, block: unknown): GossipConfig {
+function gossipConfig(preset: Readonly<GossipConfig>, block: unknown, name: string): GossipConfig {
   const b = (isPlainObject(block) ? block : {}) as ConfigDoc
   const dur = (v: unknown, fallback: number): number => (typeof v === 'string' ? parseDurationMs(v) : fallback)
   const c: GossipConfig = {
@@ -456,16 +480,16 @@ function gossipConfig(preset: Readonly<GossipConfig>, block: unknown): GossipCon
     suspicionMult: (b.suspicion_mult as number | undefined) ?? preset.suspicionMult,
   }
   for (const [key, v] of [['gossip_interval', c.gossipIntervalMs], ['probe_interval', c.probeIntervalMs], ['probe_timeout', c.probeTimeoutMs]] as const) {
-    if (v <= 0) throw new ConfigError('config', `gossip_lan.${key}`, `${key} must be positive`)
+    if (v <= 0) throw new ConfigError('config', `${name}.${key}`, `${key} must be positive`)
   }
-  if (c.probeTimeoutMs > c.probeIntervalMs) throw new ConfigError('config', 'gossip_lan.probe_timeout', 'probe_timeout cannot be longer than probe_interval')
+  if (c.probeTimeoutMs > c.probeIntervalMs) throw new ConfigError('config', `${name}.probe_timeout`, 'probe_timeout cannot be longer than probe_interval')
   return c
 }
 
 /** Consul refuses a reconnect_timeout under 8h (a member that flaps would be reaped and lose its checks). */
-function reconnectTimeout(doc: ConfigDoc): number {
-  const v = ms(doc, 'reconnect_timeout', 72 * 3_600_000)
-  if (v < 8 * 3_600_000) throw new ConfigError('config', 'reconnect_timeout', 'reconnect_timeout must be at least 8h')
+function reconnectTimeout(doc: ConfigDoc, key: string): number {
+  const v = ms(doc, key, 72 * 3_600_000)
+  if (v < 8 * 3_600_000) throw new ConfigError('config', key, `${key} must be at least 8h`)
   return v
 }
 

@@ -11,9 +11,9 @@ export default class AgentCommand extends Command {
   static override description = `Flags win over config files; files merge in the order given, lists append.
 Config files are JSON (*.json) or HCL (*.hcl) with Consul's snake_case keys; -config-dir reads both, in lexical order.
 Config keys this build does not support yet are accepted with a warning; Consul's agent flags it does not have yet
-(-encrypt, -ui, ...) stop it with a message naming the flag. Until gossip lands, agents find each other by
--join/-retry-join addresses (the serf LAN port, 8301 by default) and exchange member lists over TCP there.
-SIGHUP re-reads the configuration; SIGINT or SIGTERM stops the agent (twice forces it).`
+(-encrypt, -ui, ...) stop it with a message naming the flag. Agents gossip on the serf LAN port (8301, UDP and TCP)
+and join each other there (-join, -retry-join); servers of several datacenters also gossip on the serf WAN port (8302).
+SIGHUP re-reads the configuration; SIGINT or SIGTERM stops the agent (twice forces it; a client agent leaves first).`
   static override examples = [
     '<%= config.bin %> agent -dev',
     '<%= config.bin %> agent -server -bootstrap-expect=1 -data-dir=/var/lib/consul -node=n1 -bind=127.0.0.1',
@@ -30,7 +30,12 @@ SIGHUP re-reads the configuration; SIGINT or SIGTERM stops the agent (twice forc
     'retry-interval': Flags.string({ description: 'Time between -retry-join attempts (default: 30s).' }),
     rejoin: Flags.boolean({ description: 'Rejoin the members of the last run even after a graceful leave (rejoin_after_leave).' }),
     'retry-max': Flags.integer({ description: 'Attempts of -retry-join before giving up (default: 0, forever).', min: 0 }),
-    'serf-lan-port': port('LAN membership port (default: 8301).'),
+    'serf-lan-port': port('LAN gossip port, UDP and TCP (default: 8301).'),
+    'serf-wan-port': port('WAN gossip port of a server, UDP and TCP (default: 8302).'),
+    'join-wan': Flags.string({ description: 'A server of another datacenter to join at start (its serf WAN port); repeatable.', multiple: true }),
+    'retry-join-wan': Flags.string({ description: 'As -join-wan, retried until it succeeds; repeatable.', multiple: true }),
+    'retry-interval-wan': Flags.string({ description: 'Time between -retry-join-wan attempts (default: 30s).' }),
+    'retry-max-wan': Flags.integer({ description: 'Attempts of -retry-join-wan before giving up (default: 0, forever).', min: 0 }),
     'data-dir': Flags.string({ description: 'Where the raft log, snapshots and node ID live.' }),
     node: Flags.string({ description: 'Node name (default: host name).' }),
     'node-id': Flags.string({ description: 'Node ID (default: a random one, kept in -data-dir).' }),

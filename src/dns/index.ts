@@ -4,6 +4,8 @@
  * The agent calls `startDns` once its HTTP listeners are up and `close` on stop.
  */
 import type { DnsConfig } from '../agent/config.js'
+import { systemClock } from '../lib/clock.js'
+import { CatalogReplica } from '../server/catalog-replica.js'
 import type { InternalEndpoint } from '../server/internal-endpoint.js'
 import { AnswerCache } from './cache.js'
 import { DnsRouter, type Resolution, type WholeAnswerMirror } from './router.js'
@@ -26,7 +28,9 @@ export interface DnsService {
 
 export interface StartDnsOptions {
   /** The server endpoint layer (its Internal endpoint: this server's catalog and prepared queries, stale as Consul's DNS allows). */
-  server: { readonly internal: Pick<InternalEndpoint, 'catalogReader' | 'onCatalogChange' | 'preparedQueries'> }
+  server: { readonly internal: Pick<InternalEndpoint, 'catalogReader' | 'onCatalogChange' | 'preparedQueries' | 'catalogDump'> }
+  /** Whether a name's datacenter is one the servers know (its catalog is then followed for DNS). */
+  knowsDatacenter?: (datacenter: string) => boolean
   config: () => DnsConfig
   datacenter: string
   nodeName: () => string
@@ -47,7 +51,25 @@ export async function startDns(opts: StartDnsOptions): Promise<DnsService> {
   // The store may swap its tables on a snapshot restore, so the catalog is read through a getter.
   const internal = opts.server.internal
   const queries = internal.preparedQueries()
-  const router = new DnsRouter({ catalog: () => internal.catalogReader(), config: opts.config, datacenter: opts.datacenter, nodeName: opts.nodeName, cache, preparedQueries: () => queries, mirror })
+  const remotes = new Map<string, { router: DnsRouter; replica: CatalogReplica }>()
+  // Another datacenter's names: a copy of its catalog, followed with stale blocking reads through the endpoint layer (started on first use).
+  const remote = (dc: string): DnsRouter | undefined => {
+    let r = remotes.get(dc)
+    if (!r) {
+      if (!opts.knowsDatacenter?.(dc) || remotes.size >= DNS_LIMITS.remoteDatacentersMax) return undefined
+      const replica = new CatalogReplica({
+        fetch: (minQueryIndex) => internal.catalogDump({ datacenter: dc, consistency: 'stale', minQueryIndex, maxQueryTimeMs: 5 * 60_000 }),
+        clock: systemClock,
+        log,
+      })
+      const remoteRouter = new DnsRouter({ catalog: () => replica.catalogReader(), config: opts.config, datacenter: dc, nodeName: opts.nodeName, cache: new AnswerCache<Resolution>() })
+      replica.onCatalogChange(() => remoteRouter.catalogChanged())
+      replica.start()
+      remotes.set(dc, (r = { router: remoteRouter, replica }))
+    }
+    return r.router
+  }
+  const router = new DnsRouter({ catalog: () => internal.catalogReader(), config: opts.config, datacenter: opts.datacenter, nodeName: opts.nodeName, cache, preparedQueries: () => queries, mirror, remote })
   const detach = internal.onCatalogChange(() => router.catalogChanged())
   const handler = new DnsHandler({ router, config: opts.config, log })
   let server: DnsServer
@@ -65,7 +87,10 @@ export async function startDns(opts: StartDnsOptions): Promise<DnsService> {
   return {
     listeners: server.listeners,
     router,
-    configChanged: () => router.catalogChanged(),
+    configChanged: () => {
+      router.catalogChanged()
+      for (const r of remotes.values()) r.router.catalogChanged()
+    },
     stats: () => {
       const w = workers?.stats()
       return {
@@ -77,6 +102,7 @@ export async function startDns(opts: StartDnsOptions): Promise<DnsService> {
     },
     close: async () => {
       detach()
+      for (const r of remotes.values()) r.replica.stop()
       await workers?.close()
       await server.close()
     },

@@ -25,6 +25,8 @@ export const DNS_LIMITS = {
   workerMaxRelays: 1024,
   /** UDP worker processes at most, whatever `dns_config.udp_workers` or the core count say. */
   udpWorkersMax: 16,
+  /** Other datacenters whose catalogs DNS follows at most (each one a whole copy in memory). */
+  remoteDatacentersMax: 32,
   /** Attempts to find a port free for both UDP and TCP when an ephemeral port was asked for. */
   bindAttempts: 10,
   /** A TXT character-string holds at most 255 bytes (RFC 1035 3.3); longer meta values are split. */

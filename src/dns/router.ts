@@ -47,6 +47,8 @@ export interface RouterOptions {
   preparedQueries?: () => PreparedQueryView | undefined
   /** Told of every whole UDP answer kept for the fast path and of every clear (the UDP workers' copy). */
   mirror?: WholeAnswerMirror
+  /** The router of another datacenter a name may end in (`web.service.dc2.consul`); undefined for an unknown one. */
+  remote?: (datacenter: string) => DnsRouter | undefined
 }
 
 export interface WholeAnswerMirror {
@@ -201,6 +203,12 @@ export class DnsRouter {
     if (NOT_IMPLEMENTED_TYPES.has(q.type)) return error('NOTIMP')
     const domain = this.domainOf(q.name)
     if (domain === undefined) return error('REFUSED')
+    // Another datacenter's name: its router answers, from its own copy of that catalog (never kept for the fast path here).
+    const dc = this.#opts.remote ? datacenterLabel(canonical(q.name), domain) : undefined
+    if (dc !== undefined && dc !== this.#opts.datacenter.toLowerCase()) {
+      const remote = this.#opts.remote!(dc)
+      if (remote) return remote.answer(query, { transport: ctx.transport })
+    }
 
     // Prepared queries change without a catalog write: their names carry the source's generation.
     const generation = this.#generation()
@@ -286,33 +294,11 @@ export class DnsRouter {
     if (inZone(name, 'in-addr.arpa') || inZone(name, 'ip6.arpa')) return this.#reverse(name, q.type, domain, cfg, res)
     const labels = name === domain ? [] : name.slice(0, -(domain.length + 1)).split('.')
     if (labels.length === 0) return res('NOERROR')
-
-    // The rightmost type label splits the name: what is looked up before it, the datacenter after.
-    let at = -1
-    for (let i = labels.length - 1; i >= 0; i--) {
-      if (TYPE_LABELS.has(labels[i]!)) {
-        at = i
-        break
-      }
-    }
-    let kind: string
-    let before: string[]
-    let after: string[]
-    if (at >= 0) {
-      kind = labels[at]!
-      before = labels.slice(0, at)
-      after = labels.slice(at + 1)
-    } else if (labels.length >= 2 && labels[0]!.startsWith('_') && labels[1]!.startsWith('_')) {
-      // RFC 2782 without the `.service` label: _web._tcp[.dc1].consul
-      kind = 'service'
-      before = labels.slice(0, 2)
-      after = labels.slice(2)
-    } else {
-      return res('NXDOMAIN')
-    }
-    if (after.length === 2 && after[1] === 'dc') after = [after[0]!]
+    const split = splitLabels(labels)
+    if (!split) return res('NXDOMAIN')
+    const { kind, before, after } = split
     if (after.length > 1) return res('NXDOMAIN')
-    // No WAN federation: any other datacenter is unknown, which Consul answers with NXDOMAIN.
+    // Another datacenter this router does not answer for (an unknown one, to Consul): NXDOMAIN.
     if (after.length === 1 && after[0] !== this.#opts.datacenter.toLowerCase()) return res('NXDOMAIN')
     if (before.length === 0) return res('NXDOMAIN')
 
@@ -673,4 +659,42 @@ export function decodeQuery(buf: Buffer): DecodedPacket | undefined {
   } catch {
     return undefined
   }
+}
+
+/**
+ * A name's labels (below the domain) split at the rightmost type label: what is looked up before
+ * it, the datacenter after (`.dc` allowed after it); RFC 2782 names without `.service` too.
+ */
+function splitLabels(labels: readonly string[]): { kind: string; before: string[]; after: string[] } | undefined {
+  let at = -1
+  for (let i = labels.length - 1; i >= 0; i--) {
+    if (TYPE_LABELS.has(labels[i]!)) {
+      at = i
+      break
+    }
+  }
+  let kind: string
+  let before: string[]
+  let after: string[]
+  if (at >= 0) {
+    kind = labels[at]!
+    before = labels.slice(0, at)
+    after = labels.slice(at + 1)
+  } else if (labels.length >= 2 && labels[0]!.startsWith('_') && labels[1]!.startsWith('_')) {
+    // RFC 2782 without the `.service` label: _web._tcp[.dc1].consul
+    kind = 'service'
+    before = labels.slice(0, 2)
+    after = labels.slice(2)
+  } else {
+    return undefined
+  }
+  if (after.length === 2 && after[1] === 'dc') after = [after[0]!]
+  return { kind, before, after }
+}
+
+/** The datacenter a canonical name in `domain` names, if any. */
+function datacenterLabel(name: string, domain: string): string | undefined {
+  if (name === domain || inZone(name, 'in-addr.arpa') || inZone(name, 'ip6.arpa')) return undefined
+  const split = splitLabels(name.slice(0, -(domain.length + 1)).split('.'))
+  return split && split.after.length === 1 ? split.after[0] : undefined
 }

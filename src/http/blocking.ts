@@ -69,10 +69,13 @@ export function setMeta(req: ApiRequest, meta: QueryMeta): void {
 }
 
 /**
- * `?dc=` naming another datacenter: WAN federation arrives later, so there is no path yet. A request
- * body's own `Datacenter` (catalog register/deregister) wins over `?dc=`, as in Consul.
+ * The datacenter a request names with `?dc=` (a request body's own `Datacenter`, as in catalog
+ * register/deregister, wins, as in Consul): undefined for this one, Consul's 500 `No path to
+ * datacenter` for one no server knows of. The endpoint layer sends the request there.
  */
-export function checkDatacenter(req: ApiRequest, ctx: ApiContext, bodyDatacenter?: unknown): void {
+export function checkDatacenter(req: ApiRequest, ctx: ApiContext, bodyDatacenter?: unknown): string | undefined {
   const dc = typeof bodyDatacenter === 'string' && bodyDatacenter ? bodyDatacenter : req.param('dc')
-  if (dc && dc !== ctx.datacenter) throw noPathToDatacenter()
+  if (!dc || dc === ctx.datacenter) return undefined
+  if (!ctx.knowsDatacenter(dc)) throw noPathToDatacenter()
+  return dc
 }

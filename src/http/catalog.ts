@@ -13,8 +13,7 @@ import type { RegisterRequest, NodeMetaFilter } from '../server/catalog-endpoint
 import { RejectedError } from '../server/errors.js'
 
 export function registerCatalogRoutes(router: Router, ctx: ApiContext): void {
-  // Only the local datacenter is known until WAN gossip exists.
-  router.exact('/v1/catalog/datacenters', { GET: () => [ctx.datacenter] })
+  router.exact('/v1/catalog/datacenters', { GET: () => ctx.server.catalog.listDatacenters({}) })
   router.exact('/v1/catalog/register', { PUT: (req) => register(req, ctx) })
   router.exact('/v1/catalog/deregister', { PUT: (req) => deregister(req, ctx) })
   router.exact('/v1/catalog/nodes', { GET: (req) => nodes(req, ctx) })
@@ -79,7 +78,7 @@ async function node(req: ApiRequest, ctx: ApiContext, asList: boolean): Promise<
 /** PUT /v1/catalog/register: a node with an optional service and checks (Consul's RegisterRequest). */
 async function register(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const body = await readJsonBody(req)
-  checkDatacenter(req, ctx, field(body, 'Datacenter'))
+  const datacenter = checkDatacenter(req, ctx, field(body, 'Datacenter'))
   const nodeName = field(body, 'Node')
   const address = field(body, 'Address')
   if (typeof nodeName !== 'string' || !nodeName) throw badRequest('Must provide node')
@@ -91,11 +90,12 @@ async function register(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
       ...(id === undefined || id === null ? {} : { ID: String(id) }),
       Node: nodeName,
       Address: address,
-      Datacenter: ctx.datacenter,
+      Datacenter: datacenter ?? ctx.datacenter,
       TaggedAddresses: (field(body, 'TaggedAddresses') as Record<string, string> | undefined) ?? {},
       Meta: (field(body, 'NodeMeta') as Record<string, string> | undefined) ?? {},
     },
     skipNodeUpdate: field(body, 'SkipNodeUpdate') === true,
+    datacenter,
   }
   const svc = field(body, 'Service')
   if (svc !== undefined && svc !== null) {
@@ -119,13 +119,14 @@ async function register(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
 
 async function deregister(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const body = await readJsonBody(req)
-  checkDatacenter(req, ctx, field(body, 'Datacenter'))
+  const datacenter = checkDatacenter(req, ctx, field(body, 'Datacenter'))
   const node = field(body, 'Node')
   if (typeof node !== 'string' || !node) throw badRequest('Must provide node')
   const serviceId = field(body, 'ServiceID')
   const checkId = field(body, 'CheckID')
   await ctx.server.catalog.deregister({
     node,
+    datacenter,
     ...(typeof serviceId === 'string' && serviceId ? { serviceId } : {}),
     ...(typeof checkId === 'string' && checkId ? { checkId } : {}),
   })

@@ -38,6 +38,8 @@ export interface ApiContext {
   agentSelf(): Record<string, unknown>
   /** LAN members as this agent sees them; `wan` (not yet) throws an HttpError. */
   members(wan: boolean): Array<Record<string, unknown>>
+  /** Whether `?dc=` may name this datacenter (a server knows the WAN pool; a client agent asks its servers). */
+  knowsDatacenter(datacenter: string): boolean
   /** Joins the LAN pool through `address` (`host[:port]`); throws with the reason when it cannot. */
   join(address: string, wan: boolean): Promise<void>
   /** Marks a member left (`prune`: forgets it); throws an HttpError for an unknown member. */

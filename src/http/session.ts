@@ -51,7 +51,7 @@ function durationField(body: unknown, name: string): number | undefined {
 }
 
 async function create(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
-  checkDatacenter(req, ctx)
+  const datacenter = checkDatacenter(req, ctx)
   const body = (await readJsonBody(req)) ?? {}
   const ttlMs = durationField(body, 'TTL')
   if (ttlMs !== undefined && ttlMs !== 0 && (ttlMs < SESSION_TTL_MIN_MS || ttlMs > SESSION_TTL_MAX_MS))
@@ -72,7 +72,7 @@ async function create(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
     ServiceChecks: serviceChecks ?? [],
   }
   try {
-    const { value: id } = await ctx.server.session.apply({ op: 'create', session })
+    const { value: id } = await ctx.server.session.apply({ op: 'create', session, datacenter })
     return { ID: id }
   } catch (err) {
     if (err instanceof RejectedError) throw new HttpError(500, `Failed to create session: ${err.message}`)
@@ -81,16 +81,16 @@ async function create(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
 }
 
 async function destroy(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
-  checkDatacenter(req, ctx)
+  const datacenter = checkDatacenter(req, ctx)
   const sid = req.pathArg('/v1/session/destroy/', 'session')
-  await ctx.server.session.apply({ op: 'destroy', id: sid })
+  await ctx.server.session.apply({ op: 'destroy', id: sid, datacenter })
   return true
 }
 
 async function renew(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
-  checkDatacenter(req, ctx)
+  const datacenter = checkDatacenter(req, ctx)
   const sid = req.pathArg('/v1/session/renew/', 'session')
-  const { value } = await ctx.server.session.renew({ id: sid })
+  const { value } = await ctx.server.session.renew({ id: sid, datacenter })
   if (value.length === 0) throw notFound(`Session id '${sid}' not found`)
   return value.map(sessionJson)
 }

@@ -56,7 +56,7 @@ function parseOp(raw: unknown, at: number): KvOp {
 }
 
 async function txn(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
-  checkDatacenter(req, ctx)
+  const datacenter = checkDatacenter(req, ctx)
   const max = ctx.limits.txnMaxReqLen
   const body = await req.body(max, (size) => `Request body(${size} bytes) too large, max size: ${max} bytes. See the limits.txn_max_req_len option.`)
   let parsed: unknown
@@ -77,7 +77,7 @@ async function txn(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
     setMeta(req, reply.meta)
     outcome = reply.value
   } else {
-    outcome = (await ctx.server.txn.apply({ ops })).value
+    outcome = (await ctx.server.txn.apply({ ops, datacenter })).value
   }
   const payload = {
     Results: outcome.Results ? outcome.Results.map((r) => ({ KV: kvPairJson(r.KV) })) : null,

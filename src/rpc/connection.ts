@@ -16,6 +16,8 @@ export interface ConnectionContext {
   readonly codec: WireCodec
   readonly clock: Clock
   readonly limits: RpcLimits
+  /** Peers of other datacenters are let in (the WAN), whatever cluster they belong to. */
+  readonly anyDatacenter?: boolean
   /** This server's hello: what a peer must match. */
   readonly local: Hello
   /** Logs one line and counts one refusal. */
@@ -135,9 +137,9 @@ export class Connection {
   #hello(h: Hello): void {
     const local = this.#ctx.local
     if (h.version !== local.version) return this.#refuse('version', `an unknown protocol version ${h.version} (this server speaks ${local.version})`)
-    if (h.datacenter !== local.datacenter) return this.#refuse('datacenter', `server ${h.id} is in datacenter "${h.datacenter}", not "${local.datacenter}"`)
+    if (!this.#ctx.anyDatacenter && h.datacenter !== local.datacenter) return this.#refuse('datacenter', `server ${h.id} is in datacenter "${h.datacenter}", not "${local.datacenter}"`)
     // A server that has not joined any cluster yet ("" as its identity) may join this one.
-    if (h.cluster !== '' && local.cluster !== '' && h.cluster !== local.cluster) return this.#refuse('cluster', `server ${h.id} belongs to cluster "${h.cluster}", not "${local.cluster}"`)
+    if (!this.#ctx.anyDatacenter && h.cluster !== '' && local.cluster !== '' && h.cluster !== local.cluster) return this.#refuse('cluster', `server ${h.id} belongs to cluster "${h.cluster}", not "${local.cluster}"`)
     this.peer = h
     this.state = 'ready'
     this.#timer?.cancel()

@@ -30,6 +30,8 @@ export interface RpcServerOptions {
   random?: () => number
   log?: (level: 'info' | 'warn' | 'error', message: string) => void
   limits?: Partial<RpcLimits>
+  /** The WAN: peers of any datacenter (and so of any cluster) are let in. */
+  anyDatacenter?: boolean
   /** Opens a socket to a peer (tests, or TLS later); `net.createConnection` by default. */
   connect?: (host: string, port: number) => Socket
 }
@@ -89,6 +91,7 @@ export class RpcServer {
       codec: this.#codec,
       clock: this.#clock,
       limits: this.#limits,
+      anyDatacenter: opts.anyDatacenter === true,
       get local() {
         return hello()
       },

@@ -105,6 +105,11 @@ export class CatalogEndpoint {
     })
   }
 
+  /** Every datacenter the servers know, this one first (Consul's Catalog.ListDatacenters). */
+  async listDatacenters(_req: object): Promise<string[]> {
+    return this.core.datacenters()
+  }
+
   listNodes(req: NodeListRequest, call?: CallContext): Promise<QueryReply<NodeRecord[]>> {
     const { state } = this.core
     return this.core.read(req, call, (ws) => {

@@ -60,6 +60,7 @@ export class ClientEndpoints implements AgentEndpoints {
   readonly catalog: AgentEndpoints['catalog'] = {
     register: (r) => this.#call('Catalog.Register', r),
     deregister: (r) => this.#call('Catalog.Deregister', r),
+    listDatacenters: (r) => this.#call('Catalog.ListDatacenters', r),
     listNodes: (r, c) => this.#call('Catalog.ListNodes', r, c),
     listServices: (r, c) => this.#call('Catalog.ListServices', r, c),
     listServiceInstances: (r, c) => this.#call('Catalog.ListServiceInstances', r, c),

@@ -33,6 +33,8 @@ export class EndpointCore implements BlockingEnv {
   readonly log: Log
   /** Takes writes to the leader when this server is not it (clustered servers); without one a follower refuses. */
   forwarder: Forwarder | undefined
+  /** The datacenters this server knows (the WAN pool's), this one first. */
+  datacenters: () => string[] = () => [this.datacenter]
 
   constructor(o: CoreOptions) {
     this.state = o.state

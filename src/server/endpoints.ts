@@ -22,7 +22,7 @@ export type LocalCatalogView = Pick<InternalEndpoint, 'catalogReader' | 'onCatal
 export interface AgentEndpoints {
   readonly kvs: Pick<KvsEndpoint, 'apply' | 'get' | 'list' | 'listKeys'>
   readonly txn: Pick<TxnEndpoint, 'apply' | 'read'>
-  readonly catalog: Pick<CatalogEndpoint, 'register' | 'deregister' | 'listNodes' | 'listServices' | 'listServiceInstances' | 'serviceNodes' | 'nodeServices'>
+  readonly catalog: Pick<CatalogEndpoint, 'register' | 'deregister' | 'listDatacenters' | 'listNodes' | 'listServices' | 'listServiceInstances' | 'serviceNodes' | 'nodeServices'>
   readonly health: Pick<HealthEndpoint, 'nodeChecks' | 'serviceChecks' | 'serviceNodes' | 'checksInState'>
   readonly session: Pick<SessionEndpoint, 'apply' | 'renew' | 'get' | 'list' | 'nodeSessions'>
   readonly preparedQuery: Pick<PreparedQueryEndpoint, 'apply' | 'get' | 'list' | 'explain' | 'execute'>
@@ -55,6 +55,7 @@ export const SERVED_METHODS = {
   'Txn.Read': (e, r) => e.txn.read(r),
   'Catalog.Register': (e, r) => e.catalog.register(r),
   'Catalog.Deregister': (e, r) => e.catalog.deregister(r),
+  'Catalog.ListDatacenters': (e, r) => e.catalog.listDatacenters(r),
   'Catalog.ListNodes': (e, r, c) => e.catalog.listNodes(r, c),
   'Catalog.ListServices': (e, r, c) => e.catalog.listServices(r, c),
   'Catalog.ListServiceInstances': (e, r, c) => e.catalog.listServiceInstances(r, c),

@@ -54,6 +54,8 @@ export interface ServerOptions {
   /** The other servers of the datacenter, for their `consul` service entries, and a subscription to their changes. */
   otherServers?: () => ServerIdentity[]
   onServersChange?: (fn: () => void) => () => void
+  /** The datacenters the WAN pool knows, this one first (just this one without). */
+  datacenters?: () => string[]
   /** More leader-only duties (the agent's: keeping the raft configuration in step with membership). */
   duties?: LeaderDuty[]
 }
@@ -83,6 +85,7 @@ export class Server {
       newId: o.newId ?? randomUUID,
       log: o.log,
     }))
+    if (o.datacenters) core.datacenters = o.datacenters
     this.sessionTimers = new SessionTimers({
       state: o.state,
       clock: o.clock,

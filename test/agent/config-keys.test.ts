@@ -68,7 +68,7 @@ test('keys not supported yet warn by name; set to what this build does anyway th
     'agent.json',
     JSON.stringify({
       encrypt: 'pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=',
-      retry_join_wan: ['10.0.0.1'],
+      primary_gateways: ['10.0.0.1'],
       ui_config: { enabled: true },
       verify_outgoing: true,
       tls: { defaults: { verify_outgoing: true, cert_file: 'c.pem' } },
@@ -86,7 +86,7 @@ test('keys not supported yet warn by name; set to what this build does anyway th
         named('dns_config.use_cache'),
         named('encrypt'),
         named('ports.grpc'),
-        named('retry_join_wan'),
+        named('primary_gateways'),
         named('tls.defaults.verify_outgoing'),
         named('ui_config.enabled'),
         named('verify_outgoing'),
@@ -97,9 +97,9 @@ test('keys not supported yet warn by name; set to what this build does anyway th
   ))
 
 test('HCL blocks of unsupported features warn once, by block', () =>
-  withFile('agent.hcl', 'auto_encrypt {\n  tls = true\n}\nconnect {\n  enabled = true\n}\ntelemetry {\n  prometheus_retention_time = "24h"\n}\nstart_join_wan = ["10.0.0.2"]\n', (file) => {
+  withFile('agent.hcl', 'auto_encrypt {\n  tls = true\n}\nconnect {\n  enabled = true\n}\ntelemetry {\n  prometheus_retention_time = "24h"\n}\nadvertise_addr_wan = "10.0.0.2"\n', (file) => {
     const { warnings } = loadConfig({ dev: true, configFile: [file] })
-    assert.deepEqual(warnings.map((w) => /"([^"]+)"/.exec(w)![1]).sort(), ['auto_encrypt', 'connect', 'start_join_wan', 'telemetry'])
+    assert.deepEqual(warnings.map((w) => /"([^"]+)"/.exec(w)![1]).sort(), ['advertise_addr_wan', 'auto_encrypt', 'connect', 'telemetry'])
   }))
 
 test('ACLs that would deny stop the agent; ACLs that allow everything (as this build does) only warn', () => {
@@ -121,6 +121,6 @@ test('ACLs that would deny stop the agent; ACLs that allow everything (as this b
 })
 
 test('a top-level key with no implemented part is inert (a reload does not ask for a restart for it)', () => {
-  for (const key of ['encrypt', 'retry_join_wan', 'ui_config', 'acl', 'autopilot']) assert.equal(isInert(key), true, key)
+  for (const key of ['encrypt', 'primary_gateways', 'ui_config', 'acl', 'autopilot']) assert.equal(isInert(key), true, key)
   for (const key of ['datacenter', 'tls', 'ports', 'dns_config', 'limits', 'performance', 'frobnicate']) assert.equal(isInert(key), false, key)
 })

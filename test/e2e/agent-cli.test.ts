@@ -72,12 +72,12 @@ test('an ACL config that would deny stops the agent with a clear message; unsupp
     assert.match(out.stderr, /^==> Config validation failed: config: acl\.default_policy: ACLs with default_policy "deny" are not enforced by this build yet/)
     assert.doesNotMatch(out.stderr + out.stdout, /agent: started/)
     const gossip = join(dir, 'gossip.json')
-    writeFileSync(gossip, JSON.stringify({ encrypt: 'pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=', retry_join_wan: ['10.0.0.1'] }))
+    writeFileSync(gossip, JSON.stringify({ encrypt: 'pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=', primary_gateways: ['10.0.0.1'] }))
     const agent = await startAgent({ dev: true, args: [`-config-file=${gossip}`] })
     await agent.stop()
     // The agent's log reaches us on its own pipe, maybe after the answer did.
     await until('the reload\'s warning in the log', () => (/config key "encrypt" is accepted but not supported yet/.test(agent.output()) ? true : undefined))
-    assert.match(agent.output(), /config key "retry_join_wan" is accepted but not supported yet/)
+    assert.match(agent.output(), /config key "primary_gateways" is accepted but not supported yet/)
   } finally {
     removeDir(dir)
   }
@@ -92,8 +92,8 @@ test('every Consul agent flag is either ours or answered "not supported by this 
 test('a Consul agent flag this build does not have yet is named, exit 1, not oclif\'s "Nonexistent flag"', async () => {
   const cases: Array<[string[], string]> = [
     [['-encrypt=pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s='], '-encrypt'],
-    [['-join-wan=10.0.0.1', '-retry-join-wan=10.0.0.2'], '-join-wan'],
-    [['-retry-join-wan', '10.0.0.2'], '-retry-join-wan'],
+    [['-serf-wan-bind=10.0.0.1', '-segment=alpha'], '-serf-wan-bind'],
+    [['-segment', 'alpha'], '-segment'],
     [['-ui'], '-ui'],
   ]
   const outs = await Promise.all(cases.map(([args]) => runCli(CONSUL_BIN, ['agent', '-dev', '-http-port=0', '-dns-port=-1', ...args])))
@@ -106,14 +106,14 @@ test('a Consul agent flag this build does not have yet is named, exit 1, not ocl
 })
 
 test('a client agent (no -server) refuses -bootstrap-expect, which only servers take', async () => {
-  const out = await runCli(CONSUL_BIN, ['agent', `-data-dir=${tempDir()}`, '-bind=127.0.0.1', '-http-port=0', '-dns-port=-1', '-serf-lan-port=0', '-bootstrap-expect=3'])
+  const out = await runCli(CONSUL_BIN, ['agent', `-data-dir=${tempDir()}`, '-bind=127.0.0.1', '-http-port=0', '-dns-port=-1', '-serf-lan-port=0', '-serf-wan-port=0', '-bootstrap-expect=3'])
   assert.equal(out.code, 1)
   assert.match(out.stderr, /bootstrap_expect is only allowed on servers/)
 })
 
 test('-join to an address where no agent answers stops the agent with the reason, as Consul does', async () => {
   const dataDir = tempDir()
-  const out = await runCli(CONSUL_BIN, ['agent', '-server', `-data-dir=${dataDir}`, '-bind=127.0.0.1', '-http-port=0', '-dns-port=-1', '-server-port=0', '-serf-lan-port=0', '-join=127.0.0.1:1'])
+  const out = await runCli(CONSUL_BIN, ['agent', '-server', `-data-dir=${dataDir}`, '-bind=127.0.0.1', '-http-port=0', '-dns-port=-1', '-server-port=0', '-serf-lan-port=0', '-serf-wan-port=0', '-join=127.0.0.1:1'])
   assert.equal(out.code, 1)
   assert.match(out.stderr, /==> Failed to join 127\.0\.0\.1:1: /)
 })

@@ -17,7 +17,8 @@ import { CONSUL_BIN, removeDir, runCli, startAgent, tempDir, type RunningAgent }
 import { until } from '../helpers/poll.js'
 
 const LAN_PORT = 20000 + Math.floor(Math.random() * 20000)
-const HOSTS = { s21: '127.0.0.21', c22: '127.0.0.22', c23: '127.0.0.23' } as const
+const WAN_PORT = LAN_PORT + 1
+const HOSTS = { s21: '127.0.0.21', c22: '127.0.0.22', c23: '127.0.0.23', s24: '127.0.0.24' } as const
 type Name = keyof typeof HOSTS
 
 const agents = {} as Record<Name, RunningAgent>
@@ -26,8 +27,9 @@ let dir = ''
 let configFile = ''
 
 const args = (name: Name): string[] => [`-bind=${HOSTS[name]}`, `-client=${HOSTS[name]}`, `-serf-lan-port=${LAN_PORT}`, `-config-file=${configFile}`]
+const serverArgs = (name: Name): string[] => [...args(name), `-serf-wan-port=${WAN_PORT}`, ...(name === 's24' ? ['-datacenter=dc2', `-join-wan=${HOSTS.s21}:${WAN_PORT}`] : [])]
 const start = (name: Name): Promise<RunningAgent> =>
-  name === 's21' ? startAgent({ bootstrap: true, dataDir: dataDirs[name], node: name, dns: true, args: args(name) }) : startAgent({ client: true, dataDir: dataDirs[name], node: name, args: args(name) })
+  name.startsWith('s') ? startAgent({ bootstrap: true, dataDir: dataDirs[name], node: name, dns: true, args: serverArgs(name) }) : startAgent({ client: true, dataDir: dataDirs[name], node: name, args: args(name) })
 
 const api = async (name: Name, method: string, path: string, body?: unknown): Promise<Response> =>
   fetch(`${agents[name].httpAddr}${path}`, { method, body: body === undefined || typeof body === 'string' ? body : JSON.stringify(body), signal: AbortSignal.timeout(15_000) })
@@ -53,7 +55,7 @@ before(async () => {
   dir = tempDir('gossip-e2e-')
   configFile = join(dir, 'agent.json')
   writeFileSync(configFile, JSON.stringify({ performance: { raft_multiplier: 1 }, gossip_lan: { probe_interval: '300ms', probe_timeout: '150ms', gossip_interval: '100ms', suspicion_mult: 2 } }))
-  for (const name of Object.keys(HOSTS) as Name[]) {
+  for (const name of ['s21', 'c22', 'c23'] as const) {
     dataDirs[name] = tempDir()
     agents[name] = await start(name)
   }
@@ -70,7 +72,8 @@ test('agents with no join target are alone until PUT /v1/agent/join/<server>; th
     const res = await api(c, 'PUT', `/v1/agent/join/${HOSTS.s21}`)
     assert.equal(res.status, 200, await res.text())
   }
-  for (const at of Object.keys(HOSTS) as Name[]) for (const of of Object.keys(HOSTS) as Name[]) await seenAs([at], of, 1)
+  const dc1 = ['s21', 'c22', 'c23'] as const
+  for (const at of dc1) for (const of of dc1) await seenAs([at], of, 1)
   const members = await json<MemberJson[]>('c23', '/v1/agent/members')
   const server = members.find((m) => m.Name === 's21')!
   assert.equal(server.Tags.role, 'consul')
@@ -101,6 +104,50 @@ test('a user event fired on one agent reaches every agent by gossip (a blocking 
   assert.equal((await events('c22')).some((e) => e.ID === only.ID), false)
   const big = await api('c22', 'PUT', '/v1/event/fire/deploy', 'x'.repeat(4000))
   assert.equal(big.status, 413)
+})
+
+const dcResolver = new Resolver({ timeout: 2000, tries: 1 })
+
+test('a server of dc2 joins the WAN pool (named <node>.<dc>); ?dc=dc2 reads and writes from any dc1 agent reach dc2, DNS answers dc2 names; an unknown dc has no path', async () => {
+  dataDirs.s24 = tempDir()
+  agents.s24 = await start('s24')
+  const wan = (at: Name) => until(`both servers in the WAN pool at ${at}`, async () => {
+    const m = await json<MemberJson[]>(at, '/v1/agent/members?wan=1')
+    return m.length === 2 && m.every((x) => x.Status === 1) ? m : undefined
+  })
+  const names = (await wan('s21')).map((m) => m.Name).sort()
+  assert.deepEqual(names, ['s21.dc1', 's24.dc2'])
+  assert.deepEqual((await wan('s24')).map((m) => m.Tags.dc).sort(), ['dc1', 'dc2'])
+  // The LAN pools stay apart.
+  assert.equal((await json<MemberJson[]>('s21', '/v1/agent/members')).some((m) => m.Name.startsWith('s24')), false)
+  const cli = await runCli(CONSUL_BIN, ['members', '-wan'], { env: { CONSUL_HTTP_ADDR: agents.s21.httpAddr } })
+  assert.match(cli.stdout, /^s24\.dc2\s+127\.0\.0\.24:\d+\s+alive\s+server/m)
+  for (const at of ['s21', 'c22'] as const) assert.deepEqual(await json(at, '/v1/catalog/datacenters'), ['dc1', 'dc2'])
+
+  assert.equal((await api('s24', 'PUT', '/v1/kv/where', 'dc2')).status, 200)
+  const fromClient = await api('c22', 'GET', '/v1/kv/where?dc=dc2&raw')
+  assert.equal(fromClient.status, 200)
+  assert.equal(await fromClient.text(), 'dc2')
+  assert.equal((await api('c22', 'GET', '/v1/kv/where')).status, 404)
+  assert.equal(await (await api('c23', 'PUT', '/v1/kv/written?dc=dc2', 'from dc1')).json(), true)
+  assert.equal(await (await api('s24', 'GET', '/v1/kv/written?raw')).text(), 'from dc1')
+  assert.equal((await api('s21', 'GET', '/v1/kv/written')).status, 404)
+  const nodes = await json<Array<{ Node: string; Datacenter: string }>>('s21', '/v1/catalog/nodes?dc=dc2')
+  assert.deepEqual(nodes.map((n) => `${n.Node} ${n.Datacenter}`), ['s24 dc2'])
+  // DNS on a dc1 server answers dc2's names from its copy of dc2's catalog.
+  assert.equal((await api('s24', 'PUT', '/v1/agent/service/register', { Name: 'api', Port: 81 })).status, 200)
+  dcResolver.setServers([`${HOSTS.s21}:${agents.s21.dnsPort}`])
+  await until('api.service.dc2.consul', async () => ((await dcResolver.resolve4('api.service.dc2.consul').catch((): string[] => [])).includes(HOSTS.s24) ? true : undefined))
+  const [srv] = await dcResolver.resolveSrv('api.service.dc2.consul')
+  assert.deepEqual({ name: srv!.name, port: srv!.port }, { name: 's24.node.dc2.consul', port: 81 })
+  assert.deepEqual(await dcResolver.resolve4('s24.node.dc2.consul'), [HOSTS.s24])
+  assert.equal(await dcResolver.resolve4('api.service.dc9.consul').catch((e: NodeJS.ErrnoException) => e.code), 'ENOTFOUND')
+  assert.equal(await dcResolver.resolve4('api.service.consul').catch((e: NodeJS.ErrnoException) => e.code), 'ENOTFOUND')
+  for (const at of ['s21', 'c22'] as const) {
+    const none = await api(at, 'GET', '/v1/kv/where?dc=dc9')
+    assert.equal(none.status, 500)
+    assert.equal(await none.text(), 'No path to datacenter')
+  }
 })
 
 test('a join to an address where nothing listens is a 500 naming it', async () => {

@@ -58,7 +58,7 @@ test('garbage, an unknown version and another datacenter on both cluster ports: 
 })
 
 test('an agent of another datacenter cannot join: -join fails with the refusal', async () => {
-  const out = await runCli(CONSUL_BIN, ['agent', '-server', `-data-dir=${tempDir()}`, '-datacenter=dc2', '-bind=127.0.0.1', '-http-port=0', '-dns-port=-1', '-server-port=0', '-serf-lan-port=0', `-join=${agent.lanAddr}`])
+  const out = await runCli(CONSUL_BIN, ['agent', '-server', `-data-dir=${tempDir()}`, '-datacenter=dc2', '-bind=127.0.0.1', '-http-port=0', '-dns-port=-1', '-server-port=0', '-serf-lan-port=0', '-serf-wan-port=0', `-join=${agent.lanAddr}`])
   assert.equal(out.code, 1)
   assert.match(out.stderr, /==> Failed to join 127\.0\.0\.1:\d+: .*datacenter/)
   const members = (await (await fetch(`${agent.httpAddr}/v1/agent/members`)).json()) as unknown[]
@@ -70,7 +70,7 @@ test('a server of another cluster (same datacenter) cannot join: -join fails wit
   const other = await startAgent({ dataDir, node: 'other-cluster' })
   await until('the other cluster named', () => (/server: this cluster is/.test(other.output()) ? true : undefined))
   await other.stop()
-  const out = await runCli(CONSUL_BIN, ['agent', '-server', `-data-dir=${dataDir}`, '-node=other-cluster', '-bind=127.0.0.1', '-http-port=0', '-dns-port=-1', '-server-port=0', '-serf-lan-port=0', `-join=${agent.lanAddr}`])
+  const out = await runCli(CONSUL_BIN, ['agent', '-server', `-data-dir=${dataDir}`, '-node=other-cluster', '-bind=127.0.0.1', '-http-port=0', '-dns-port=-1', '-server-port=0', '-serf-lan-port=0', '-serf-wan-port=0', `-join=${agent.lanAddr}`])
   assert.equal(out.code, 1)
   assert.match(out.stderr, /==> Failed to join 127\.0\.0\.1:\d+: .*cluster/)
   const members = (await (await fetch(`${agent.httpAddr}/v1/agent/members`)).json()) as unknown[]

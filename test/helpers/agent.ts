@@ -36,7 +36,7 @@ export function tempDir(prefix = 'consul-test-'): string {
 /** Server RPC and LAN ports picked by the system, unless the args set them: agents of other tests never contend for 8300/8301. */
 function clusterPorts(args: readonly string[]): string[] {
   const has = (flag: string): boolean => args.some((a) => new RegExp(`^--?${flag}(=|$)`).test(a))
-  return [...(has('server-port') ? [] : ['-server-port=0']), ...(has('serf-lan-port') ? [] : ['-serf-lan-port=0'])]
+  return [...(has('server-port') ? [] : ['-server-port=0']), ...(has('serf-lan-port') ? [] : ['-serf-lan-port=0']), ...(has('serf-wan-port') ? [] : ['-serf-wan-port=0'])]
 }
 
 const running = new Set<ChildProcess>()
@@ -97,7 +97,7 @@ export async function startAgent(opts: { args?: string[]; dataDir?: string; env?
     httpAddr: httpAddr ?? '',
     httpsAddr,
     serverAddr: /server RPC listening on (\S+);/.exec(out)?.[1] ?? '',
-    lanAddr: /LAN membership on (\S+)/.exec(out)?.[1] ?? '',
+    lanAddr: /LAN membership on ([^;\s]+)/.exec(out)?.[1] ?? '',
     dnsPort,
     dataDir,
     output: () => out,
