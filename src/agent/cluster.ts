@@ -10,6 +10,7 @@ import { createConnection, type Socket } from 'node:net'
 import { join as joinPath } from 'node:path'
 import { systemClock, type Timer } from '../lib/clock.js'
 import { Members, memberAddress, type Member } from '../gossip/members.js'
+import { Keyring, parseKey } from '../gossip/keyring.js'
 import { RpcServer } from '../rpc/server.js'
 import { TcpTransport } from '../raft/tcp-transport.js'
 import type { RaftDriver } from '../raft/driver.js'
@@ -73,6 +74,9 @@ export class GossipPool {
     // The WAN pool meets servers of every datacenter, each its own cluster.
     this.rpc = wan ? new RpcServer({ id: o.nodeId, datacenter: c.datacenter, cluster: '', log: o.log, anyDatacenter: true }) : rpcServer(o)
     this.members = new Members({
+      keyring: keyring(o, wan),
+      verifyIncoming: c.encryptVerifyIncoming,
+      verifyOutgoing: c.encryptVerifyOutgoing,
       rpc: this.rpc,
       self: wan ? () => wanMember(o.self(), c.datacenter, this.#port) : o.self,
       clock: systemClock,
@@ -163,6 +167,24 @@ export class GossipPool {
     this.members.stop()
     await this.rpc.close()
   }
+}
+
+/**
+ * The pool's gossip keyring: the one kept in data_dir (serf/local.keyring, remote.keyring) when
+ * there is one, else one made from `encrypt` (and kept); none without either.
+ */
+function keyring(o: ClusterOptions, wan: boolean): Keyring | undefined {
+  const c = o.config
+  const file = c.dev || !c.dataDir ? undefined : joinPath(c.dataDir, 'serf', wan ? 'remote.keyring' : 'local.keyring')
+  const kept = file ? Keyring.load(file) : undefined
+  if (kept) {
+    if (c.encrypt && kept.primary !== c.encrypt && !kept.list().includes(c.encrypt)) o.log('warn', `agent: using the keyring in ${file}; the encrypt key of the config is not in it and is ignored`)
+    return kept
+  }
+  if (!c.encrypt) return undefined
+  const ring = new Keyring([parseKey(c.encrypt)])
+  if (file) ring.save(file)
+  return ring
 }
 
 /** A server as a WAN member: named `<node>.<dc>` as Consul names it, at its WAN port. */

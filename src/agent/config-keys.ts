@@ -38,6 +38,9 @@ export const IMPLEMENTED_KEYS: Readonly<Record<string, string>> = {
   'gossip_lan.retransmit_mult': 'gossipLan',
   'gossip_lan.suspicion_mult': 'gossipLan',
   rejoin_after_leave: 'rejoinAfterLeave',
+  encrypt: 'encrypt',
+  encrypt_verify_incoming: 'encryptVerifyIncoming',
+  encrypt_verify_outgoing: 'encryptVerifyOutgoing',
   'ports.serf_wan': 'ports.serfWan',
   start_join_wan: 'startJoinWan',
   retry_join_wan: 'retryJoinWan',
@@ -128,10 +131,7 @@ const tlsKeys = (block: string, implemented: boolean): Record<string, Unsupporte
 
 /** Keys accepted but not supported yet, with Consul's names. */
 export const UNSUPPORTED_KEYS: Readonly<Record<string, Unsupported>> = {
-  // Gossip encryption and WAN federation: not yet (issue 14).
-  encrypt: warn,
-  encrypt_verify_incoming: ours(true),
-  encrypt_verify_outgoing: ours(true),
+  // WAN federation beyond one WAN pool: not yet.
   advertise_addr_ipv4: warn,
   advertise_addr_ipv6: warn,
   advertise_addr_wan: warn,

@@ -9,6 +9,7 @@ import { refuseUnenforcedAcl, warnUnsupported } from './config-keys.js'
 import { ConfigError } from '../lib/errors.js'
 import { RAFT_MULTIPLIER_DEFAULT } from '../raft/core/config.js'
 import { LAN_CONFIG, WAN_CONFIG, type GossipConfig } from '../gossip/core/config.js'
+import { parseKey } from '../gossip/keyring.js'
 import { parseDurationMs } from '../lib/duration.js'
 import { LIMITS } from '../lib/limits.js'
 import { parseLogLevel, type LogLevel } from './log.js'
@@ -41,6 +42,7 @@ export interface AgentFlags {
   retryInterval?: string
   retryMax?: number
   rejoin?: boolean
+  encrypt?: string
   serfWanPort?: number
   joinWan?: string[]
   retryJoinWan?: string[]
@@ -93,6 +95,10 @@ export interface RuntimeConfig {
   retryMaxWan: number
   gossipWan: GossipConfig
   reconnectTimeoutWanMs: number
+  /** The gossip key (base64, 16/24/32 bytes) a new keyring starts with; a keyring in data_dir wins. */
+  encrypt: string | undefined
+  encryptVerifyIncoming: boolean
+  encryptVerifyOutgoing: boolean
   /** A restarted agent rejoins its snapshot's members even after a graceful leave. */
   rejoinAfterLeave: boolean
   /** How long a failed member is kept before it is reaped (Consul: 72h, at least 8h). */
@@ -337,6 +343,7 @@ function flagsDoc(flags: AgentFlags): ConfigDoc {
   if (flags.retryInterval !== undefined) doc.retry_interval = flags.retryInterval
   if (flags.retryMax !== undefined) doc.retry_max = flags.retryMax
   if (flags.rejoin) doc.rejoin_after_leave = true
+  if (flags.encrypt !== undefined) doc.encrypt = flags.encrypt
   if (flags.serfWanPort !== undefined) ports.serf_wan = flags.serfWanPort
   if (flags.joinWan?.length) doc.start_join_wan = flags.joinWan
   if (flags.retryJoinWan?.length) doc.retry_join_wan = flags.retryJoinWan
@@ -433,6 +440,9 @@ export function buildRuntime(doc: ConfigDoc, dev: boolean): RuntimeConfig {
     retryMaxWan: (doc.retry_max_wan as number | undefined) ?? 0,
     gossipWan: gossipConfig(WAN_CONFIG, doc.gossip_wan, 'gossip_wan'),
     reconnectTimeoutWanMs: reconnectTimeout(doc, 'reconnect_timeout_wan'),
+    encrypt: encryptKey(doc),
+    encryptVerifyIncoming: doc.encrypt_verify_incoming !== false,
+    encryptVerifyOutgoing: doc.encrypt_verify_outgoing !== false,
     rejoinAfterLeave: doc.rejoin_after_leave === true,
     reconnectTimeoutMs: reconnectTimeout(doc, 'reconnect_timeout'),
     leaveOnTerminate: (doc.leave_on_terminate as boolean | undefined) ?? !server,
@@ -484,6 +494,17 @@ function gossipConfig(preset: Readonly<GossipConfig>, block: unknown, name: stri
   }
   if (c.probeTimeoutMs > c.probeIntervalMs) throw new ConfigError('config', `${name}.probe_timeout`, 'probe_timeout cannot be longer than probe_interval')
   return c
+}
+
+function encryptKey(doc: ConfigDoc): string | undefined {
+  const key = doc.encrypt as string | undefined
+  if (key === undefined || key === '') return undefined
+  try {
+    parseKey(key)
+  } catch (err) {
+    throw new ConfigError('config', 'encrypt', (err as Error).message)
+  }
+  return key
 }
 
 /** Consul refuses a reconnect_timeout under 8h (a member that flaps would be reaped and lose its checks). */

@@ -19,7 +19,6 @@ export const UNSUPPORTED_AGENT_FLAGS: ReadonlySet<string> = new Set([
   'config-format',
   'disable-host-node-id',
   'disable-keyring-file',
-  'encrypt',
   'grpc-port',
   'grpc-tls-port',
   'hcl',

@@ -28,6 +28,7 @@ SIGHUP re-reads the configuration; SIGINT or SIGTERM stops the agent (twice forc
     join: Flags.string({ description: 'Address of an agent to join at start (host or host:port of its serf LAN port); repeatable.', multiple: true }),
     'retry-join': Flags.string({ description: 'As -join, retried until it succeeds; repeatable.', multiple: true }),
     'retry-interval': Flags.string({ description: 'Time between -retry-join attempts (default: 30s).' }),
+    encrypt: Flags.string({ description: 'Gossip encryption key (base64, from consul keygen); a keyring in the data dir wins.' }),
     rejoin: Flags.boolean({ description: 'Rejoin the members of the last run even after a graceful leave (rejoin_after_leave).' }),
     'retry-max': Flags.integer({ description: 'Attempts of -retry-join before giving up (default: 0, forever).', min: 0 }),
     'serf-lan-port': port('LAN gossip port, UDP and TCP (default: 8301).'),

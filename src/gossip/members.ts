@@ -15,6 +15,7 @@ import type { RpcServer } from '../rpc/server.js'
 import { LAN_CONFIG, type GossipConfig } from './core/config.js'
 import { decodeStreamMessage, encodeStreamMessage } from './core/messages.js'
 import { GossipNode, type Address, type NodeOutput } from './core/node.js'
+import { SEALED, type Keyring } from './keyring.js'
 import type { MemberRecord } from './core/state.js'
 
 /** serf's member status codes as Consul's API shows them (Status in /v1/agent/members). */
@@ -51,6 +52,11 @@ export interface MembersOptions {
   reconnectTimeoutMs?: number
   /** A user message gossiped by another member (serf's user events). */
   onUser?: (data: Uint8Array) => void
+  /** Gossip encryption (Consul's encrypt): packets and streams sealed with its primary key. */
+  keyring?: Keyring
+  /** encrypt_verify_incoming / _outgoing (both on by default): off for a rolling change to encryption. */
+  verifyIncoming?: boolean
+  verifyOutgoing?: boolean
 }
 
 interface Snapshot {
@@ -59,7 +65,10 @@ interface Snapshot {
 }
 
 /** What the stream side counts: exchanges and what was refused (the node counts packets). */
-const STREAM_COUNTERS = ['push_pulls_out', 'push_pulls_in', 'push_pull_failures', 'stream_pings_out', 'bad_streams', 'udp_send_errors'] as const
+const STREAM_COUNTERS = ['push_pulls_out', 'push_pulls_in', 'push_pull_failures', 'stream_pings_out', 'bad_streams', 'udp_send_errors', 'bad_key'] as const
+
+/** What a stream side answers when no installed key opens a message (or it is sealed and this member has no key). */
+const NO_KEY = 'No installed keys could decrypt the message'
 
 export const memberAddress = (m: Pick<Member, 'addr' | 'port'>): string => (m.addr.includes(':') ? `[${m.addr}]:${m.port}` : `${m.addr}:${m.port}`)
 
@@ -78,20 +87,23 @@ export class Members {
   #lastSnapshotAt = 0
   #stopped = false
   #startedAt = 0
+  #lastKeyWarning = -Infinity
   /** Members force-left while alive, with the incarnation they had. */
   readonly #leaving = new Map<string, number>()
 
   constructor(o: MembersOptions) {
     this.#o = { ...o, config: o.config ?? LAN_CONFIG }
-    o.rpc.handle(PUSH_PULL_METHOD, (body) => this.#answerPushPull(body))
-    o.rpc.handle(STREAM_PING_METHOD, (body) => this.#answerPing(body))
+    o.rpc.handle(PUSH_PULL_METHOD, (body, ctx) => this.#answerPushPull(body, ctx.remoteAddress))
+    o.rpc.handle(STREAM_PING_METHOD, (body, ctx) => this.#answerPing(body, ctx.remoteAddress))
   }
 
   /** Binds the UDP side on the port the RPC endpoint listens on. */
   listenUdp(host: string, port: number): Promise<void> {
     const udp = (this.#udp = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' }))
-    udp.on('message', (data, rinfo) => {
+    udp.on('message', (raw, rinfo) => {
       if (!this.#node || this.#stopped) return
+      const data = this.#open(raw, `${rinfo.address}:${rinfo.port}`)
+      if (!data) return
       this.#node.packet({ addr: rinfo.address, port: rinfo.port }, data, this.#o.clock.now())
       this.#flush()
     })
@@ -209,7 +221,7 @@ export class Members {
       left: count('left'),
       health_score: String(node?.pool.awareness.score ?? 0),
       member_time: String(node?.pool.self.incarnation ?? 0),
-      encrypted: 'false',
+      encrypted: String(this.#o.keyring !== undefined),
       ...Object.fromEntries(Object.entries(node?.counters ?? {}).map(([k, v]) => [snake(k), String(v)])),
       ...Object.fromEntries(Object.entries(this.#counters).map(([k, v]) => [k, String(v)])),
     }
@@ -271,7 +283,7 @@ export class Members {
   #output(out: NodeOutput): void {
     switch (out.kind) {
       case 'packet':
-        this.#udp?.send(out.data, out.to.port, out.to.addr, (err) => {
+        this.#udp?.send(this.#seal(out.data), out.to.port, out.to.addr, (err) => {
           if (err) this.#counters.udp_send_errors++
         })
         return
@@ -300,16 +312,21 @@ export class Members {
     const node = this.#node
     if (!node || this.#stopped) return `${address}: not gossiping`
     this.#counters.push_pulls_out++
-    const body = encodeStreamMessage({ type: 'pushPull', body: node.localState(join) })
+    const body = this.#seal(encodeStreamMessage({ type: 'pushPull', body: node.localState(join) }))
     const r = await this.#o.rpc.call<unknown>(address, PUSH_PULL_METHOD, body, { timeoutMs: this.#o.config.tcpTimeoutMs })
     if (!r.ok) {
       this.#counters.push_pull_failures++
       return `${address}: ${r.error.message}`
     }
-    const decoded = r.value instanceof Uint8Array ? decodeStreamMessage(r.value) : { ok: false as const, reason: 'not bytes' }
+    const answer = r.value instanceof Uint8Array ? this.#open(r.value, address) : undefined
+    if (!answer) {
+      this.#counters.push_pull_failures++
+      return `${address}: ${r.value instanceof Uint8Array ? `${NO_KEY} (the answer)` : 'a bad push-pull answer'}`
+    }
+    const decoded = decodeStreamMessage(answer)
     if (!decoded.ok || decoded.message.type !== 'pushPull') {
       this.#counters.bad_streams++
-      return `${address}: a bad push-pull answer`
+      return `${address}: a bad push-pull answer (${decoded.ok ? `a ${decoded.message.type}` : decoded.reason})`
     }
     if (this.#stopped) return undefined
     node.merge(decoded.message.body, this.#o.clock.now())
@@ -317,10 +334,15 @@ export class Members {
     return undefined
   }
 
-  #answerPushPull(body: unknown): Uint8Array {
+  #answerPushPull(body: unknown, from: string): Uint8Array {
     const node = this.#node
     if (!node || this.#stopped) throw { code: 'unavailable', message: 'not gossiping' }
-    const decoded = body instanceof Uint8Array ? decodeStreamMessage(body) : undefined
+    const plain = body instanceof Uint8Array ? this.#open(body, from) : undefined
+    if (body instanceof Uint8Array && !plain) {
+      this.#o.log('warn', `memberlist: refused a push-pull from ${from}: ${this.#o.keyring ? 'no installed key opens it (another encrypt key, or none)' : 'it is encrypted and this agent has no encrypt key'}`)
+      throw { code: 'bad_request', message: NO_KEY }
+    }
+    const decoded = plain ? decodeStreamMessage(plain) : undefined
     if (!decoded?.ok || decoded.message.type !== 'pushPull') {
       this.#counters.bad_streams++
       throw { code: 'bad_request', message: 'a malformed push-pull message' }
@@ -328,31 +350,62 @@ export class Members {
     this.#counters.push_pulls_in++
     node.merge(decoded.message.body, this.#o.clock.now())
     this.#flush()
-    return encodeStreamMessage({ type: 'pushPull', body: node.localState(false) })
+    return this.#seal(encodeStreamMessage({ type: 'pushPull', body: node.localState(false) }))
   }
 
   /** The TCP fallback probe: a ping over a stream, its ack fed back to the node. */
   async #streamPing(to: Address, name: string, seq: number): Promise<void> {
     this.#counters.stream_pings_out++
-    const body = encodeStreamMessage({ type: 'ping', body: { seq, node: name } })
+    const body = this.#seal(encodeStreamMessage({ type: 'ping', body: { seq, node: name } }))
     const r = await this.#o.rpc.call<unknown>(memberAddress(to), STREAM_PING_METHOD, body, { timeoutMs: this.#o.config.probeTimeoutMs * 2 })
     if (!r.ok || !(r.value instanceof Uint8Array) || !this.#node || this.#stopped) return
-    const decoded = decodeStreamMessage(r.value)
-    if (decoded.ok && decoded.message.type === 'ack') {
+    const plain = this.#open(r.value, memberAddress(to))
+    const decoded = plain ? decodeStreamMessage(plain) : undefined
+    if (decoded?.ok && decoded.message.type === 'ack') {
       this.#node.ack(decoded.message.body.seq, this.#o.clock.now())
       this.#flush()
     }
   }
 
-  #answerPing(body: unknown): Uint8Array {
-    const decoded = body instanceof Uint8Array ? decodeStreamMessage(body) : undefined
+  #answerPing(body: unknown, from: string): Uint8Array {
+    const plain = body instanceof Uint8Array ? this.#open(body, from) : undefined
+    if (body instanceof Uint8Array && !plain) throw { code: 'bad_request', message: NO_KEY }
+    const decoded = plain ? decodeStreamMessage(plain) : undefined
     if (!decoded?.ok || decoded.message.type !== 'ping') {
       this.#counters.bad_streams++
       throw { code: 'bad_request', message: 'a malformed ping' }
     }
     // A ping for another member (an old address reused) is not ours to answer.
     if (!this.#node || this.#stopped || decoded.message.body.node !== this.#node.name) throw { code: 'not_found', message: 'not that member' }
-    return encodeStreamMessage({ type: 'ack', body: { seq: decoded.message.body.seq } })
+    return this.#seal(encodeStreamMessage({ type: 'ack', body: { seq: decoded.message.body.seq } }))
+  }
+
+  /** A message as it leaves: sealed with the primary key when encrypting (and encrypt_verify_outgoing). */
+  #seal(plain: Uint8Array): Uint8Array {
+    const ring = this.#o.keyring
+    return ring && this.#o.verifyOutgoing !== false ? ring.seal(plain) : plain
+  }
+
+  /**
+   * A message as it arrives, opened; undefined (counted, and logged at most once a minute) when
+   * no installed key opens it, when it is sealed and this member has no key, or when it is plain
+   * and encrypt_verify_incoming wants every message sealed.
+   */
+  #open(data: Uint8Array, from: string): Uint8Array | undefined {
+    const ring = this.#o.keyring
+    const sealed = data[0] === SEALED
+    if (ring) {
+      const opened = sealed ? ring.open(data) : undefined
+      if (opened) return opened
+      if (!sealed && this.#o.verifyIncoming === false) return data
+    } else if (!sealed) return data
+    this.#counters.bad_key++
+    const now = this.#o.clock.now()
+    if (now - this.#lastKeyWarning >= 60_000) {
+      this.#lastKeyWarning = now
+      this.#o.log('warn', `memberlist: dropped a message from ${from}: ${!ring ? 'it is encrypted and this agent has no encrypt key' : sealed ? 'no installed key opens it' : 'it is not encrypted (encrypt_verify_incoming)'}`)
+    }
+    return undefined
   }
 
   #readSnapshot(): Snapshot | undefined {

@@ -67,7 +67,7 @@ test('keys not supported yet warn by name; set to what this build does anyway th
   withFile(
     'agent.json',
     JSON.stringify({
-      encrypt: 'pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=',
+      serf_wan: '10.0.0.9',
       primary_gateways: ['10.0.0.1'],
       ui_config: { enabled: true },
       verify_outgoing: true,
@@ -84,7 +84,7 @@ test('keys not supported yet warn by name; set to what this build does anyway th
       assert.deepEqual(warnings.sort(), [
         `${file}: unknown config key "ports_typo" ignored`,
         named('dns_config.use_cache'),
-        named('encrypt'),
+        named('serf_wan'),
         named('ports.grpc'),
         named('primary_gateways'),
         named('tls.defaults.verify_outgoing'),
@@ -121,6 +121,6 @@ test('ACLs that would deny stop the agent; ACLs that allow everything (as this b
 })
 
 test('a top-level key with no implemented part is inert (a reload does not ask for a restart for it)', () => {
-  for (const key of ['encrypt', 'primary_gateways', 'ui_config', 'acl', 'autopilot']) assert.equal(isInert(key), true, key)
+  for (const key of ['auto_encrypt', 'primary_gateways', 'ui_config', 'acl', 'autopilot']) assert.equal(isInert(key), true, key)
   for (const key of ['datacenter', 'tls', 'ports', 'dns_config', 'limits', 'performance', 'frobnicate']) assert.equal(isInert(key), false, key)
 })

@@ -44,12 +44,12 @@ test('consul reload: a restart-needing change, then reverted, needs no restart a
     writeFileSync(file, JSON.stringify({ log_level: 'debug', datacenter: 'elsewhere' }))
     assert.match((await runCli(CONSUL_BIN, ['reload'], { env })).stderr, /only after a restart: datacenter/, 'changed again: warned again')
     // A key not supported yet is warned about by the agent, not listed as needing a restart.
-    writeFileSync(file, JSON.stringify({ log_level: 'debug', encrypt: 'pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=', ui_config: { enabled: true } }))
+    writeFileSync(file, JSON.stringify({ log_level: 'debug', serf_lan_allowed_cidrs: ['10.0.0.0/8'], ui_config: { enabled: true } }))
     const inert = await runCli(CONSUL_BIN, ['reload'], { env })
     assert.equal(inert.code, 0, inert.stderr)
     assert.equal(inert.stderr, '')
     // The agent's log reaches us on its own pipe, maybe after the answer did.
-    await until('the reload\'s warning in the log', () => (/config key "encrypt" is accepted but not supported yet/.test(agent.output()) ? true : undefined))
+    await until('the reload\'s warning in the log', () => (/config key "serf_lan_allowed_cidrs" is accepted but not supported yet/.test(agent.output()) ? true : undefined))
     // ACLs that would deny are refused on reload too: the reload fails and says why.
     writeFileSync(file, JSON.stringify({ log_level: 'debug', acl: { enabled: true, default_policy: 'deny' } }))
     const acl = await runCli(CONSUL_BIN, ['reload'], { env })
@@ -72,11 +72,11 @@ test('an ACL config that would deny stops the agent with a clear message; unsupp
     assert.match(out.stderr, /^==> Config validation failed: config: acl\.default_policy: ACLs with default_policy "deny" are not enforced by this build yet/)
     assert.doesNotMatch(out.stderr + out.stdout, /agent: started/)
     const gossip = join(dir, 'gossip.json')
-    writeFileSync(gossip, JSON.stringify({ encrypt: 'pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=', primary_gateways: ['10.0.0.1'] }))
+    writeFileSync(gossip, JSON.stringify({ serf_wan: '10.0.0.9', primary_gateways: ['10.0.0.1'] }))
     const agent = await startAgent({ dev: true, args: [`-config-file=${gossip}`] })
     await agent.stop()
     // The agent's log reaches us on its own pipe, maybe after the answer did.
-    await until('the reload\'s warning in the log', () => (/config key "encrypt" is accepted but not supported yet/.test(agent.output()) ? true : undefined))
+    await until('the reload\'s warning in the log', () => (/config key "serf_wan" is accepted but not supported yet/.test(agent.output()) ? true : undefined))
     assert.match(agent.output(), /config key "primary_gateways" is accepted but not supported yet/)
   } finally {
     removeDir(dir)
@@ -91,7 +91,7 @@ test('every Consul agent flag is either ours or answered "not supported by this 
 
 test('a Consul agent flag this build does not have yet is named, exit 1, not oclif\'s "Nonexistent flag"', async () => {
   const cases: Array<[string[], string]> = [
-    [['-encrypt=pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s='], '-encrypt'],
+    [['-ui-content-path=/srv/ui'], '-ui-content-path'],
     [['-serf-wan-bind=10.0.0.1', '-segment=alpha'], '-serf-wan-bind'],
     [['-segment', 'alpha'], '-segment'],
     [['-ui'], '-ui'],
