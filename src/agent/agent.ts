@@ -8,6 +8,7 @@ import { LocalState } from './local-state.js'
 import { LocalRegistry } from './registry.js'
 import { AntiEntropy } from './anti-entropy.js'
 import { decodeUserEvent, encodeUserEvent, EventBuffer } from './events.js'
+import type { KeyringOp } from '../gossip/keyring-ops.js'
 import type { NodeInput } from '../state/catalog.js'
 import { boundPort, createApiHandler, listen } from '../http/server.js'
 import { BlockingCounters } from '../server/blocking.js'
@@ -182,6 +183,23 @@ export class Agent implements ApiContext {
         .finally(() => (known.asking = false))
     }
     return known.list.includes(datacenter)
+  }
+
+  async keyring(op: KeyringOp, key?: string): Promise<Array<Record<string, unknown>>> {
+    const lan = (this.#cluster ?? this.#clientCluster)?.pool
+    if (!lan) throw new HttpError(500, 'this -dev agent runs without gossip: it has no keyring')
+    const pools: Array<[boolean, GossipPool]> = [...(this.#cluster ? [[true, this.#cluster.wan] as [boolean, GossipPool]] : []), [false, lan]]
+    const reports = await Promise.all(pools.map(async ([wan, pool]) => ({ wan, report: await pool.keyring(op, key) })))
+    const failed = reports.flatMap(({ wan, report }) => Object.entries(report.errors).map(([node, why]) => `${node}${wan ? ' (WAN)' : ''}: ${why}`))
+    if (failed.length > 0) throw new HttpError(500, `${failed.length} node(s) reported an error: ${failed.join('; ')}`)
+    return reports.map(({ wan, report }) => ({
+      WAN: wan,
+      Datacenter: wan ? '' : this.config.datacenter,
+      Segment: '',
+      Keys: report.keys,
+      PrimaryKeys: report.primaryKeys,
+      NumNodes: report.numNodes,
+    }))
   }
 
   knowsDatacenter(datacenter: string): boolean {

@@ -11,6 +11,7 @@ import { join as joinPath } from 'node:path'
 import { systemClock, type Timer } from '../lib/clock.js'
 import { Members, memberAddress, type Member } from '../gossip/members.js'
 import { Keyring, parseKey } from '../gossip/keyring.js'
+import { encodeKeyringOp, keyringQueryHandler, keyringReport, type KeyringOp, type KeyringReport } from '../gossip/keyring-ops.js'
 import { RpcServer } from '../rpc/server.js'
 import { TcpTransport } from '../raft/tcp-transport.js'
 import type { RaftDriver } from '../raft/driver.js'
@@ -73,8 +74,10 @@ export class GossipPool {
     const wan = kind === 'wan'
     // The WAN pool meets servers of every datacenter, each its own cluster.
     this.rpc = wan ? new RpcServer({ id: o.nodeId, datacenter: c.datacenter, cluster: '', log: o.log, anyDatacenter: true }) : rpcServer(o)
+    const { ring, file } = keyring(o, wan)
     this.members = new Members({
-      keyring: keyring(o, wan),
+      keyring: ring,
+      onQuery: keyringQueryHandler(ring, () => file && ring?.save(file)),
       verifyIncoming: c.encryptVerifyIncoming,
       verifyOutgoing: c.encryptVerifyOutgoing,
       rpc: this.rpc,
@@ -157,6 +160,14 @@ export class GossipPool {
     this.#retryTimer = systemClock.setTimeout(() => void this.#retryJoin(attempt + 1), j.intervalMs)
   }
 
+  /** A keyring operation on every member of this pool (`consul keyring`): how many hold each key, and who failed. */
+  async keyring(op: KeyringOp, key?: string): Promise<KeyringReport> {
+    // serf's query timeout: gossip interval × 16 × log10(N + 1), rounded up.
+    const n = this.members.liveCount()
+    const timeoutMs = Math.max(1000, this.members.config.gossipIntervalMs * 16 * Math.ceil(Math.log10(n + 1)))
+    return keyringReport(await this.members.query(encodeKeyringOp(op, key), timeoutMs))
+  }
+
   async leave(): Promise<void> {
     await this.members.leave()
   }
@@ -173,18 +184,18 @@ export class GossipPool {
  * The pool's gossip keyring: the one kept in data_dir (serf/local.keyring, remote.keyring) when
  * there is one, else one made from `encrypt` (and kept); none without either.
  */
-function keyring(o: ClusterOptions, wan: boolean): Keyring | undefined {
+function keyring(o: ClusterOptions, wan: boolean): { ring: Keyring | undefined; file: string | undefined } {
   const c = o.config
   const file = c.dev || !c.dataDir ? undefined : joinPath(c.dataDir, 'serf', wan ? 'remote.keyring' : 'local.keyring')
   const kept = file ? Keyring.load(file) : undefined
   if (kept) {
-    if (c.encrypt && kept.primary !== c.encrypt && !kept.list().includes(c.encrypt)) o.log('warn', `agent: using the keyring in ${file}; the encrypt key of the config is not in it and is ignored`)
-    return kept
+    if (c.encrypt && !kept.list().includes(c.encrypt)) o.log('warn', `agent: using the keyring in ${file}; the encrypt key of the config is not in it and is ignored`)
+    return { ring: kept, file }
   }
-  if (!c.encrypt) return undefined
+  if (!c.encrypt) return { ring: undefined, file }
   const ring = new Keyring([parseKey(c.encrypt)])
   if (file) ring.save(file)
-  return ring
+  return { ring, file }
 }
 
 /** A server as a WAN member: named `<node>.<dc>` as Consul names it, at its WAN port. */

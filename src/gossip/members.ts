@@ -6,7 +6,9 @@
  * left), change notifications, join, leave and force-leave, and a snapshot in data_dir so a
  * restarted agent rejoins the members of its last run by itself (serf's local.snapshot).
  */
+import { createHash, randomUUID } from 'node:crypto'
 import { createSocket, type Socket as UdpSocket } from 'node:dgram'
+import { decode, encode } from '@msgpack/msgpack'
 import { isIPv6 } from 'node:net'
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
@@ -34,6 +36,18 @@ export interface Member {
 /** WARNING: on the wire (RPC method names of the gossip streams). */
 export const PUSH_PULL_METHOD = 'Gossip.PushPull'
 export const STREAM_PING_METHOD = 'Gossip.Ping'
+export const QUERY_RESPONSE_METHOD = 'Gossip.QueryResponse'
+
+/** The first byte of a gossiped user message that is a query (serf's queries); 1 is the agent's user events. WARNING: on the wire. */
+export const USER_QUERY = 2
+/** User messages remembered so each is relayed once (gossip spreads them epidemically, as serf's events). */
+const SEEN_USER_MAX = 4096
+
+/** One member's answer to a query. */
+export interface QueryResponse {
+  node: string
+  body: Uint8Array
+}
 
 export interface MembersOptions {
   /** The RPC endpoint listening on this pool's port (TCP); the UDP socket is bound beside it. */
@@ -54,6 +68,8 @@ export interface MembersOptions {
   onUser?: (data: Uint8Array) => void
   /** Gossip encryption (Consul's encrypt): packets and streams sealed with its primary key. */
   keyring?: Keyring
+  /** Answers a query another member (or this one) asked (serf's queries: the keyring operations). */
+  onQuery?: (body: Uint8Array) => Uint8Array
   /** encrypt_verify_incoming / _outgoing (both on by default): off for a rolling change to encryption. */
   verifyIncoming?: boolean
   verifyOutgoing?: boolean
@@ -88,11 +104,14 @@ export class Members {
   #stopped = false
   #startedAt = 0
   #lastKeyWarning = -Infinity
+  readonly #seenUser = new Set<string>()
+  readonly #queries = new Map<string, { responses: QueryResponse[]; done: () => void }>()
   /** Members force-left while alive, with the incarnation they had. */
   readonly #leaving = new Map<string, number>()
 
   constructor(o: MembersOptions) {
     this.#o = { ...o, config: o.config ?? LAN_CONFIG }
+    o.rpc.handle(QUERY_RESPONSE_METHOD, (body, ctx) => this.#queryResponse(body, ctx.remoteAddress))
     o.rpc.handle(PUSH_PULL_METHOD, (body, ctx) => this.#answerPushPull(body, ctx.remoteAddress))
     o.rpc.handle(STREAM_PING_METHOD, (body, ctx) => this.#answerPing(body, ctx.remoteAddress))
   }
@@ -194,9 +213,56 @@ export class Members {
   /** Gossips a user message to every member; false when it does not fit a packet. */
   broadcastUser(data: Uint8Array): boolean {
     if (!this.#node || this.#stopped) return false
+    this.#remember(data)
     const ok = this.#node.broadcastUser(data)
     this.#flush()
     return ok
+  }
+
+  /**
+   * Asks every member (this one too) and gathers their answers (serf's queries): gossiped like a
+   * user message, answered over RPC to this member. Resolves when every live member answered or
+   * after `timeoutMs`, whichever is first.
+   */
+  async query(body: Uint8Array, timeoutMs: number): Promise<QueryResponse[]> {
+    const node = this.#node
+    if (!node || this.#stopped) throw new Error('not gossiping')
+    const id = randomUUID()
+    const self = this.#o.self()
+    const message = encode({ id, from: memberAddress(self), body })
+    const data = new Uint8Array(message.byteLength + 1)
+    data[0] = USER_QUERY
+    data.set(message, 1)
+    const pending = { responses: [] as QueryResponse[], done: () => undefined as void }
+    this.#queries.set(id, pending)
+    try {
+      if (!this.broadcastUser(data)) throw new Error('the query is larger than a gossip packet holds')
+      pending.responses.push({ node: self.name, body: this.#o.onQuery?.(body) ?? new Uint8Array() })
+      const expected = node.pool.liveCount()
+      if (pending.responses.length < expected) {
+        await new Promise<void>((resolve) => {
+          const timer = this.#o.clock.setTimeout(resolve, timeoutMs)
+          pending.done = () => {
+            if (pending.responses.length < node.pool.liveCount()) return
+            timer.cancel()
+            resolve()
+          }
+        })
+      }
+      return pending.responses
+    } finally {
+      this.#queries.delete(id)
+    }
+  }
+
+  /** The timing preset this pool runs with. */
+  get config(): GossipConfig {
+    return this.#o.config
+  }
+
+  /** The number of members alive (or suspected) now, this one included. */
+  liveCount(): number {
+    return this.#node?.pool.liveCount() ?? 1
   }
 
   /** `consul force-leave`: false when no such member is known. An alive one shows `leaving` until it refutes. */
@@ -302,7 +368,11 @@ export class Members {
         return
       }
       case 'user':
-        this.#o.onUser?.(out.data)
+        // Each member passes a user message on once, so it spreads to everyone as serf's events do.
+        if (!this.#remember(out.data)) return
+        this.#node?.broadcastUser(out.data)
+        if (out.data[0] === USER_QUERY) this.#answerQuery(out.data)
+        else this.#o.onUser?.(out.data)
         return
     }
   }
@@ -378,6 +448,49 @@ export class Members {
     // A ping for another member (an old address reused) is not ours to answer.
     if (!this.#node || this.#stopped || decoded.message.body.node !== this.#node.name) throw { code: 'not_found', message: 'not that member' }
     return this.#seal(encodeStreamMessage({ type: 'ack', body: { seq: decoded.message.body.seq } }))
+  }
+
+  /** Records a user message; false when it was seen before. */
+  #remember(data: Uint8Array): boolean {
+    const key = createHash('sha1').update(data).digest('base64')
+    if (this.#seenUser.has(key)) return false
+    this.#seenUser.add(key)
+    if (this.#seenUser.size > SEEN_USER_MAX) this.#seenUser.delete(this.#seenUser.values().next().value!)
+    return true
+  }
+
+  /** Another member's query: answered to it over RPC. */
+  #answerQuery(data: Uint8Array): void {
+    let q: { id?: unknown; from?: unknown; body?: unknown }
+    try {
+      q = decode(data.subarray(1)) as typeof q
+    } catch {
+      this.#counters.bad_streams++
+      return
+    }
+    if (typeof q?.id !== 'string' || typeof q.from !== 'string' || !(q.body instanceof Uint8Array) || !this.#o.onQuery) return
+    const answer = encode({ id: q.id, node: this.#o.self().name, body: this.#o.onQuery(q.body) })
+    void this.#o.rpc.call(q.from, QUERY_RESPONSE_METHOD, this.#seal(answer), { timeoutMs: this.#o.config.tcpTimeoutMs })
+  }
+
+  #queryResponse(body: unknown, from: string): true {
+    const plain = body instanceof Uint8Array ? this.#open(body, from) : undefined
+    let r: { id?: unknown; node?: unknown; body?: unknown } | undefined
+    try {
+      r = plain ? (decode(plain) as typeof r) : undefined
+    } catch {
+      r = undefined
+    }
+    if (typeof r?.id !== 'string' || typeof r.node !== 'string' || !(r.body instanceof Uint8Array)) {
+      this.#counters.bad_streams++
+      throw { code: 'bad_request', message: 'a malformed query response' }
+    }
+    const pending = this.#queries.get(r.id)
+    if (pending && !pending.responses.some((x) => x.node === r.node)) {
+      pending.responses.push({ node: r.node, body: r.body })
+      pending.done()
+    }
+    return true
   }
 
   /** A message as it leaves: sealed with the primary key when encrypting (and encrypt_verify_outgoing). */

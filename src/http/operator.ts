@@ -3,8 +3,25 @@ import type { ApiContext } from './context.js'
 import { checkDatacenter } from './blocking.js'
 import { Reply } from './reply.js'
 import { formatDurationMs } from '../lib/duration.js'
+import { badRequest } from '../lib/errors.js'
+import { field } from '../lib/json.js'
+import { readJsonBody } from './body.js'
+import type { ApiRequest } from './request.js'
 
 export function registerOperatorRoutes(router: Router, ctx: ApiContext): void {
+  // The gossip keyring of every member of this agent's pools (LAN, and WAN on a server).
+  const keyOp = (op: 'install' | 'use' | 'remove') => async (req: ApiRequest): Promise<undefined> => {
+    const key = field(await readJsonBody(req), 'Key')
+    if (typeof key !== 'string' || !key) throw badRequest('Request decode failed: a Key is required')
+    await ctx.keyring(op, key)
+    return undefined
+  }
+  router.exact('/v1/operator/keyring', {
+    GET: () => ctx.keyring('list'),
+    POST: keyOp('install'),
+    PUT: keyOp('use'),
+    DELETE: keyOp('remove'),
+  })
   router.exact('/v1/operator/raft/configuration', {
     GET: async (req) => {
       checkDatacenter(req, ctx)

@@ -9,9 +9,9 @@ const consul = (...args: string[]) => runCli(CONSUL_BIN, args)
 test('a Consul command we do not have yet is named as not supported (exit 1), flags and arguments notwithstanding', async () => {
   const cases: Array<[string[], string]> = [
     [['login', '-method=oidc', '-token-sink-file=t'], 'login'],
-    [['keyring', '-h'], 'keyring'],
+    [['troubleshoot', '-h'], 'troubleshoot'],
     [['acl', 'token', 'create', '-description=x'], 'acl'],
-    [['keyring', '-list'], 'keyring'],
+    [['intention', 'list'], 'intention'],
     [['monitor', '-log-level=debug'], 'monitor'],
     [['exec', '-node=web1', 'uptime'], 'exec'],
     [['peering', 'list', '-detailed'], 'peering'],

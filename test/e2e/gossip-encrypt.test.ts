@@ -15,6 +15,9 @@ const KEY = randomBytes(32).toString('base64')
 const OTHER = randomBytes(32).toString('base64')
 const dirs: string[] = []
 const agents: RunningAgent[] = []
+let server: RunningAgent
+let client: RunningAgent
+let clientDir = ''
 after(async () => {
   await Promise.all(agents.map((a) => a.kill9()))
   for (const d of dirs) removeDir(d)
@@ -27,9 +30,10 @@ const dir = (): string => {
 
 test('agents with one encrypt key gossip; one with another key cannot join, with the reason on both sides', async () => {
   const serverDir = dir()
-  const server = await startAgent({ dataDir: serverDir, node: 'enc-s', args: [`-encrypt=${KEY}`] })
+  server = await startAgent({ dataDir: serverDir, node: 'enc-s', args: [`-encrypt=${KEY}`] })
   agents.push(server)
-  const client = await startAgent({ client: true, dataDir: dir(), node: 'enc-c', args: [`-encrypt=${KEY}`, `-join=${server.lanAddr}`] })
+  clientDir = dir()
+  client = await startAgent({ client: true, dataDir: clientDir, node: 'enc-c', args: [`-encrypt=${KEY}`, `-join=${server.lanAddr}`] })
   agents.push(client)
   await until('both members alive', async () => {
     const members = (await (await fetch(`${server.httpAddr}/v1/agent/members`)).json()) as Array<{ Name: string; Status: number }>
@@ -45,8 +49,37 @@ test('agents with one encrypt key gossip; one with another key cannot join, with
   await until('the refusal in the server log', () => (/memberlist: refused a push-pull from 127\.0\.0\.1:\d+: no installed key opens it/.test(server.output()) ? true : undefined))
 })
 
+test('consul keyring: install, use and remove a key on every member; both stay in the pool', async () => {
+  const NEW = randomBytes(32).toString('base64')
+  const keyring = (...args: string[]) => runCli(CONSUL_BIN, ['keyring', ...args], { env: { CONSUL_HTTP_ADDR: client.httpAddr } })
+  const listed = async (): Promise<string> => {
+    const out = await keyring('-list')
+    assert.equal(out.code, 0, out.stderr)
+    return out.stdout
+  }
+  assert.equal(await listed(), `==> Gathering installed encryption keys...\n\ndc1 (LAN):\n  ${KEY} [2/2]\n`)
+  assert.equal((await keyring(`-install=${NEW}`)).code, 0)
+  assert.match(await listed(), new RegExp(`${escape(KEY)} \\[2/2\\]\\n  ${escape(NEW)} \\[2/2\\]`))
+  const primary = await runCli(CONSUL_BIN, ['keyring', `-remove=${KEY}`], { env: { CONSUL_HTTP_ADDR: client.httpAddr } })
+  assert.equal(primary.code, 1)
+  assert.match(primary.stderr, /Removing the primary key is not allowed/)
+  assert.equal((await keyring(`-use=${NEW}`)).code, 0)
+  assert.equal((await keyring(`-remove=${KEY}`)).code, 0)
+  assert.equal(await listed(), `==> Gathering installed encryption keys...\n\ndc1 (LAN):\n  ${NEW} [2/2]\n`)
+  assert.deepEqual(JSON.parse(readFileSync(join(clientDir, 'serf', 'local.keyring'), 'utf8')), [NEW])
+  // The server's WAN pool has its own ring: it answers for it too.
+  const wan = (await (await fetch(`${server.httpAddr}/v1/operator/keyring`)).json()) as Array<{ WAN: boolean; NumNodes: number }>
+  assert.deepEqual(wan.map((p) => [p.WAN, p.NumNodes]), [[true, 1], [false, 2]])
+  const members = (await (await fetch(`${server.httpAddr}/v1/agent/members`)).json()) as Array<{ Status: number }>
+  assert.deepEqual(members.map((m) => m.Status), [1, 1])
+})
+
 test('an encrypt value that is not a key stops the agent naming the key', async () => {
   const out = await runCli(CONSUL_BIN, ['agent', '-dev', '-http-port=0', '-dns-port=-1', '-encrypt=c2hvcnQ='])
   assert.equal(out.code, 1)
   assert.match(out.stderr, /^==> Config validation failed: config: encrypt: the key must be 16, 24 or 32 bytes encoded in base64/)
 })
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
+}
