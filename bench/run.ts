@@ -37,6 +37,10 @@ const BENCHES: Record<string, Bench> = {
     describe: '3 servers vs 3 etcd members on loopback: PUT/GET req/s and p50/p99 (etcd JSON gateway and gRPC), stale GET on leader and follower, kill -9 failover median at raft_multiplier 1 and 5 (--quick for a short run)',
     run: async (args) => (await import('./cluster.js')).runClusterBench(args),
   },
+  gossip: {
+    describe: 'gossip: simulated pools of 50, 200 and 1,000 (crash detection, new-member spread, false positives, bytes/member/s); 50 members on loopback vs hashicorp/memberlist (join convergence, failure detection; --quick skips 1,000) (issue 14)',
+    run: async (args) => (await import('./gossip.js')).runGossipBench(args),
+  },
   dns: {
     describe: 'service lookup (10 instances, A and SRV) q/s and p99 at 1 and 64 clients: our agent vs dnsmasq (issue 4)',
     run: async (args) => (await import('./dns.js')).runDnsBench(args),

@@ -85,8 +85,9 @@ interface SimMember {
   held: Array<() => void>
   /** Extra delay of every delivery to this member while its timers keep time (Lifeguard's slow member: its acks are read late). */
   lagMs: number
-  /** Packets this member sent. */
+  /** Packets this member sent, and their bytes. */
   sent: number
+  sentBytes: number
 }
 
 export interface SimOptions {
@@ -133,7 +134,7 @@ export class GossipSim {
       reconnectTimeoutMs: this.o.reconnectTimeoutMs,
       tombstoneTimeoutMs: this.o.tombstoneTimeoutMs,
     })
-    const m: SimMember = { name, address: at, node, state: 'up', wakeAt: Infinity, held: [], lagMs: 0, sent: 0 }
+    const m: SimMember = { name, address: at, node, state: 'up', wakeAt: Infinity, held: [], lagMs: 0, sent: 0, sentBytes: 0 }
     this.members.set(name, m)
     this.#byAddress.set(key(at), name)
     this.#settle(m)
@@ -284,6 +285,7 @@ export class GossipSim {
       case 'packet': {
         this.packets++
         from.sent++
+        from.sentBytes += out.data.byteLength
         if (!to || !this.#linked(from.name, to.name) || this.random() < this.loss) {
           this.lost++
           return
