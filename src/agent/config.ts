@@ -373,7 +373,11 @@ export function loadConfig(flags: AgentFlags): LoadedConfig {
 }
 
 function ms(doc: ConfigDoc, key: string, fallback: number): number {
-  const v = doc[key]
+  return dur(doc[key], fallback)
+}
+
+/** A duration value in milliseconds, or `fallback` when it is not set. */
+function dur(v: unknown, fallback: number): number {
   return typeof v === 'string' ? parseDurationMs(v) : fallback
 }
 
@@ -479,7 +483,6 @@ export function buildRuntime(doc: ConfigDoc, dev: boolean): RuntimeConfig {
 /** A timing preset with a gossip_lan / gossip_wan block's overrides (Consul's names). */
 function gossipConfig(preset: Readonly<GossipConfig>, block: unknown, name: string): GossipConfig {
   const b = (isPlainObject(block) ? block : {}) as ConfigDoc
-  const dur = (v: unknown, fallback: number): number => (typeof v === 'string' ? parseDurationMs(v) : fallback)
   const c: GossipConfig = {
     ...preset,
     gossipNodes: (b.gossip_nodes as number | undefined) ?? preset.gossipNodes,
@@ -517,7 +520,6 @@ function reconnectTimeout(doc: ConfigDoc, key: string): number {
 function dnsConfig(doc: ConfigDoc): DnsConfig {
   const d = (isPlainObject(doc.dns_config) ? doc.dns_config : {}) as ConfigDoc
   const soa = (isPlainObject(d.soa) ? d.soa : {}) as ConfigDoc
-  const dur = (v: unknown, fallback: number): number => (typeof v === 'string' ? parseDurationMs(v) : fallback)
   const withDot = (name: string): string => (name.endsWith('.') ? name : `${name}.`).toLowerCase()
   return {
     domain: withDot((doc.domain as string | undefined) ?? 'consul'),

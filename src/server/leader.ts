@@ -3,6 +3,7 @@
  * revokeLeadership): duties that only the leader performs start when this server gains
  * leadership and stop when it loses it, so at most one server runs them at a time.
  */
+import type { Clock, Timer } from '../lib/clock.js'
 import type { Consensus } from '../raft/types.js'
 
 /** One leader-only duty. `establish` and `revoke` alternate, starting with `establish`. */
@@ -10,6 +11,59 @@ export interface LeaderDuty {
   readonly name: string
   establish(): void
   revoke(): void
+}
+
+/**
+ * A leader duty that keeps something in step with membership (Consul's reconcile): a pass on
+ * every membership change and every `intervalMs` besides, one pass at a time (a change during a
+ * pass runs another after it). A pass checks `leading` between its writes.
+ */
+export abstract class ReconcilingDuty implements LeaderDuty {
+  abstract readonly name: string
+  protected leading = false
+  #timer: Timer | undefined
+  #unsubscribe: (() => void) | undefined
+  #running = false
+  #again = false
+
+  constructor(
+    private readonly subscribe: (fn: () => void) => () => void,
+    private readonly clock: Clock,
+    private readonly intervalMs: number,
+  ) {}
+
+  protected abstract pass(): Promise<void>
+
+  establish(): void {
+    this.leading = true
+    this.#unsubscribe = this.subscribe(() => void this.reconcile())
+    this.#timer = this.clock.setInterval(() => void this.reconcile(), this.intervalMs)
+    void this.reconcile()
+  }
+
+  revoke(): void {
+    this.leading = false
+    this.#unsubscribe?.()
+    this.#timer?.cancel()
+    this.#unsubscribe = undefined
+    this.#timer = undefined
+  }
+
+  async reconcile(): Promise<void> {
+    if (this.#running) {
+      this.#again = true
+      return
+    }
+    this.#running = true
+    try {
+      do {
+        this.#again = false
+        await this.pass()
+      } while (this.#again && this.leading)
+    } finally {
+      this.#running = false
+    }
+  }
 }
 
 export class LeaderLoop {

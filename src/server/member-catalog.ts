@@ -5,10 +5,10 @@
  * left is deregistered, and a node with a `serfHealth` check that membership no longer knows (reaped
  * after reconnect_timeout, or pruned) is deregistered too. Writes go through the catalog endpoint.
  */
-import type { Clock, Timer } from '../lib/clock.js'
+import type { Clock } from '../lib/clock.js'
 import type { CheckInput, CheckRecord, NodeRecord } from '../state/catalog.js'
 import type { CatalogEndpoint, HealthEndpoint } from './catalog-endpoint.js'
-import type { LeaderDuty } from './leader.js'
+import { ReconcilingDuty } from './leader.js'
 
 export const SERF_CHECK_ID = 'serfHealth'
 
@@ -54,52 +54,22 @@ export interface MemberCatalogOptions {
   intervalMs?: number
 }
 
-export class MemberCatalogDuty implements LeaderDuty {
+export class MemberCatalogDuty extends ReconcilingDuty {
   readonly name = 'reconcile members'
   readonly #o: MemberCatalogOptions
-  #timer: Timer | undefined
-  #unsubscribe: (() => void) | undefined
-  #running = false
-  #again = false
-  #leading = false
   /** Catalog writes made (for tests and stats). */
   writes = 0
 
   constructor(o: MemberCatalogOptions) {
+    super(o.onChange, o.clock, o.intervalMs ?? 30_000)
     this.#o = o
   }
 
-  establish(): void {
-    this.#leading = true
-    this.#unsubscribe = this.#o.onChange(() => void this.reconcile())
-    this.#timer = this.#o.clock.setInterval(() => void this.reconcile(), this.#o.intervalMs ?? 30_000)
-    void this.reconcile()
-  }
-
-  revoke(): void {
-    this.#leading = false
-    this.#unsubscribe?.()
-    this.#timer?.cancel()
-    this.#unsubscribe = undefined
-    this.#timer = undefined
-  }
-
-  /** One pass at a time; a change during a pass runs another after it. */
-  async reconcile(): Promise<void> {
-    if (this.#running) {
-      this.#again = true
-      return
-    }
-    this.#running = true
+  protected async pass(): Promise<void> {
     try {
-      do {
-        this.#again = false
-        await this.#pass()
-      } while (this.#again && this.#leading)
+      await this.#pass()
     } catch (err) {
-      if (this.#leading) this.#o.log('warn', `server: reconciling members into the catalog: ${(err as Error).message}`)
-    } finally {
-      this.#running = false
+      if (this.leading) this.#o.log('warn', `server: reconciling members into the catalog: ${(err as Error).message}`)
     }
   }
 
@@ -111,7 +81,7 @@ export class MemberCatalogDuty implements LeaderDuty {
     const known = new Set(members.map((m) => m.name))
     const self = this.#o.selfName()
     for (const m of members) {
-      if (!this.#leading) return
+      if (!this.leading) return
       const node = nodeByName.get(m.name)
       if (m.status === 'left') {
         if (node && m.name !== self) await this.#deregister(m.name, 'left')
@@ -131,7 +101,7 @@ export class MemberCatalogDuty implements LeaderDuty {
     }
     if (!this.#o.knowsEveryone()) return
     for (const name of serf.keys()) {
-      if (!this.#leading) return
+      if (!this.leading) return
       if (!known.has(name) && name !== self) await this.#deregister(name, 'reaped')
     }
   }

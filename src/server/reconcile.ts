@@ -5,9 +5,9 @@
  * server that left is removed; and a failed server is removed when a new one has just been added in
  * its place (autopilot's cleanup_dead_servers), never more of them than were added.
  */
-import type { Clock, Timer } from '../lib/clock.js'
+import type { Clock } from '../lib/clock.js'
 import type { RaftServer } from '../raft/types.js'
-import type { LeaderDuty } from './leader.js'
+import { ReconcilingDuty } from './leader.js'
 
 /** A server as membership sees it: its raft id and server RPC address. */
 export interface ServerMember {
@@ -34,63 +34,31 @@ export interface ReconcileOptions {
   intervalMs?: number
 }
 
-export class ReconcileDuty implements LeaderDuty {
+export class ReconcileDuty extends ReconcilingDuty {
   readonly name = 'reconcile servers'
   readonly #o: ReconcileOptions
-  #timer: Timer | undefined
-  #unsubscribe: (() => void) | undefined
-  #running = false
-  #again = false
-  #leading = false
 
   constructor(o: ReconcileOptions) {
+    super(o.onChange, o.clock, o.intervalMs ?? 5000)
     this.#o = o
   }
 
-  establish(): void {
-    this.#leading = true
-    this.#unsubscribe = this.#o.onChange(() => void this.#reconcile())
-    this.#timer = this.#o.clock.setInterval(() => void this.#reconcile(), this.#o.intervalMs ?? 5000)
-    void this.#reconcile()
-  }
-
-  revoke(): void {
-    this.#leading = false
-    this.#unsubscribe?.()
-    this.#timer?.cancel()
-    this.#unsubscribe = undefined
-    this.#timer = undefined
-  }
-
-  /** One pass at a time; a change during a pass runs another after it. */
-  async #reconcile(): Promise<void> {
-    if (this.#running) {
-      this.#again = true
-      return
+  protected async pass(): Promise<void> {
+    const inConfig = new Set(this.#o.raft.servers().map((s) => s.id))
+    const members = this.#o.members()
+    let added = 0
+    for (const m of members) {
+      if (!this.leading) return
+      if (m.status !== 'alive' || inConfig.has(m.id)) continue
+      this.#o.log('info', `server: adding server ${m.name} (${m.id}, ${m.address}) to the raft configuration`)
+      if (await this.#change(() => this.#o.raft.addServer(m.id, m.address), `adding server ${m.name}`)) added++
     }
-    this.#running = true
-    try {
-      do {
-        this.#again = false
-        const inConfig = new Set(this.#o.raft.servers().map((s) => s.id))
-        const members = this.#o.members()
-        let added = 0
-        for (const m of members) {
-          if (!this.#leading) return
-          if (m.status !== 'alive' || inConfig.has(m.id)) continue
-          this.#o.log('info', `server: adding server ${m.name} (${m.id}, ${m.address}) to the raft configuration`)
-          if (await this.#change(() => this.#o.raft.addServer(m.id, m.address), `adding server ${m.name}`)) added++
-        }
-        for (const m of members) {
-          if (!this.#leading) return
-          if (!inConfig.has(m.id) || (m.status !== 'left' && !(m.status === 'failed' && added > 0))) continue
-          if (m.status === 'failed') added--
-          this.#o.log('info', `server: removing ${m.status} server ${m.name} (${m.id}) from the raft configuration`)
-          await this.#change(() => this.#o.raft.removeServer(m.id), `removing server ${m.name}`)
-        }
-      } while (this.#again && this.#leading)
-    } finally {
-      this.#running = false
+    for (const m of members) {
+      if (!this.leading) return
+      if (!inConfig.has(m.id) || (m.status !== 'left' && !(m.status === 'failed' && added > 0))) continue
+      if (m.status === 'failed') added--
+      this.#o.log('info', `server: removing ${m.status} server ${m.name} (${m.id}) from the raft configuration`)
+      await this.#change(() => this.#o.raft.removeServer(m.id), `removing server ${m.name}`)
     }
   }
 

@@ -9,13 +9,11 @@ import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createSocket, type Socket as UdpSocket } from 'node:dgram'
 import { createConnection, createServer, type Server } from 'node:net'
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { LOCAL_CONFIG, type GossipConfig } from '../../src/gossip/core/config.js'
 import { Keyring, parseKey } from '../../src/gossip/keyring.js'
-import { Members, type Member } from '../../src/gossip/members.js'
-import { systemClock } from '../../src/lib/clock.js'
-import { RpcServer } from '../../src/rpc/server.js'
+import { Pools, statusOf, type Pool, type PoolOptions } from './pools.js'
 import { removeDir, tempDir } from '../helpers/agent.js'
 import { until } from '../helpers/poll.js'
 
@@ -51,34 +49,10 @@ test('the keyring seals with its primary key and opens with any installed one; t
   }
 })
 
-interface Pool {
-  name: string
-  members: Members
-  rpc: RpcServer
-  port: number
-}
-const live: Pool[] = []
-after(async () => {
-  for (const p of live.splice(0)) {
-    p.members.stop()
-    await p.rpc.close()
-  }
-})
+const pools = new Pools(CONFIG)
+after(() => pools.closeAll())
+const pool = (name: string, opts: PoolOptions = {}): Promise<Pool> => pools.start(name, opts)
 
-async function pool(name: string, opts: { keyring?: Keyring; verifyIncoming?: boolean; verifyOutgoing?: boolean; advertisePort?: () => number; start?: boolean } = {}): Promise<Pool> {
-  // As an agent's: the RPC handshake carries the node ID (in the clear), never the node name.
-  const rpc = new RpcServer({ id: randomUUID(), datacenter: 'dc1', cluster: '' })
-  const port = (await rpc.listen('127.0.0.1', 0)).port
-  const self = (): Member => ({ name, addr: '127.0.0.1', port: opts.advertisePort?.() ?? port, tags: { role: 'node' }, status: 'alive' })
-  const members = new Members({ rpc, self, clock: systemClock, log: () => undefined, config: CONFIG, keyring: opts.keyring, verifyIncoming: opts.verifyIncoming, verifyOutgoing: opts.verifyOutgoing })
-  await members.listenUdp('127.0.0.1', port)
-  if (opts.start !== false) members.start()
-  const p = { name, members, rpc, port }
-  live.push(p)
-  return p
-}
-
-const statusOf = (p: Pool, name: string): string | undefined => p.members.list().find((m) => m.name === name)?.status
 const bothAlive = (a: Pool, b: Pool): Promise<true> => until(`${a.name} and ${b.name} alive at each other`, () => (statusOf(a, b.name) === 'alive' && statusOf(b, a.name) === 'alive' ? true : undefined))
 
 /** A relay in front of a pool's port (UDP and TCP), recording every byte sent to the pool. */

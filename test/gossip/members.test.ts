@@ -9,51 +9,24 @@ import assert from 'node:assert/strict'
 import { createSocket } from 'node:dgram'
 import { join } from 'node:path'
 import { LOCAL_CONFIG, type GossipConfig } from '../../src/gossip/core/config.js'
-import { Members, type Member } from '../../src/gossip/members.js'
-import { systemClock } from '../../src/lib/clock.js'
-import { RpcServer } from '../../src/rpc/server.js'
+import type { Member } from '../../src/gossip/members.js'
+import { Pools, statusOf, type Pool } from './pools.js'
 import { removeDir, tempDir } from '../helpers/agent.js'
 import { until } from '../helpers/poll.js'
 
 const CONFIG: GossipConfig = { ...LOCAL_CONFIG, probeIntervalMs: 200, probeTimeoutMs: 100, gossipIntervalMs: 50, suspicionMult: 2, pushPullIntervalMs: 2000, tcpTimeoutMs: 1000 }
 const dir = tempDir('gossip-members-')
-after(() => removeDir(dir))
-
-interface Pool {
-  name: string
-  members: Members
-  rpc: RpcServer
-  port: number
-}
-
-const live: Pool[] = []
-
-async function pool(name: string, opts: { snapshot?: boolean; port?: number } = {}): Promise<Pool> {
-  const rpc = new RpcServer({ id: name, datacenter: 'dc1', cluster: '' })
-  const port = (await rpc.listen('127.0.0.1', opts.port ?? 0)).port
-  const self = (): Member => ({ name, addr: '127.0.0.1', port, tags: { role: 'node', dc: 'dc1' }, status: 'alive' })
-  const members = new Members({ rpc, self, clock: systemClock, log: () => undefined, config: CONFIG, snapshotFile: opts.snapshot ? join(dir, `${name}.snapshot`) : undefined })
-  await members.listenUdp('127.0.0.1', port)
-  members.start()
-  const p = { name, members, rpc, port }
-  live.push(p)
-  return p
-}
-
-/** Closes the sockets without a word: to the others, a crash. */
-async function crash(p: Pool): Promise<void> {
-  live.splice(live.indexOf(p), 1)
-  p.members.stop()
-  await p.rpc.close()
-}
-
+const pools = new Pools(CONFIG)
 after(async () => {
-  for (const p of [...live]) await crash(p)
+  await pools.closeAll()
+  removeDir(dir)
 })
+const pool = (name: string, opts: { snapshot?: boolean; port?: number } = {}): Promise<Pool> =>
+  pools.start(name, { port: opts.port, snapshotFile: opts.snapshot ? join(dir, `${name}.snapshot`) : undefined })
+const crash = (p: Pool): Promise<void> => pools.crash(p)
 
-const statusOf = (p: Pool, name: string): string | undefined => p.members.list().find((m) => m.name === name)?.status
-const allSee = (pools: Pool[], name: string, status: string): Promise<true> =>
-  until(`${name} ${status} at ${pools.map((p) => p.name).join(', ')}`, () => (pools.every((p) => statusOf(p, name) === status) ? true : undefined))
+const allSee = (at: Pool[], name: string, status: string): Promise<true> =>
+  until(`${name} ${status} at ${at.map((p) => p.name).join(', ')}`, () => (at.every((p) => statusOf(p, name) === status) ? true : undefined))
 
 let a: Pool, b: Pool, c: Pool, d: Pool
 
@@ -112,8 +85,7 @@ test('a graceful leave is left at every other member', async () => {
   const gone: Member[] = []
   const off = a.members.onChange((m) => m.name === 'd' && gone.push(m))
   await d.members.leave()
-  live.splice(live.indexOf(d), 1)
-  await d.rpc.close()
+  await pools.crash(d)
   await allSee([a, b], 'd', 'left')
   off()
   assert.ok(gone.some((m) => m.status === 'left'))
