@@ -84,10 +84,10 @@ function notFoundAsHttp(err: unknown): unknown {
 }
 
 async function create(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
-  checkDatacenter(req, ctx)
+  const datacenter = checkDatacenter(req, ctx)
   const { ID: _id, ...query } = parseQuery(await readJsonBody(req), '')
   if (query.Template.Type && query.Template.Type !== 'name_prefix_match') throw badRequest(`Bad Template.Type '${query.Template.Type}'`)
-  return { ID: await apply(ctx, { op: 'create', query }) }
+  return { ID: await apply(ctx, { op: 'create', query, datacenter }) }
 }
 
 async function list(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
@@ -106,7 +106,7 @@ async function byIdPath(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   if (action === 'execute') return execute(req, ctx, id)
   if (action === 'explain') {
     // No X-Consul-* meta on explain, as before the endpoint layer.
-    const reply = await ctx.server.preparedQuery.explain({ idOrName: id }).catch((err: unknown) => Promise.reject(notFoundAsHttp(err)))
+    const reply = await ctx.server.preparedQuery.explain({ idOrName: id, datacenter: checkDatacenter(req, ctx) }).catch((err: unknown) => Promise.reject(notFoundAsHttp(err)))
     return { Query: reply.value }
   }
   if (action !== undefined) throw badRequest('Invalid URL path')
@@ -114,42 +114,42 @@ async function byIdPath(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
 }
 
 /** The response of /execute: the service, its healthy instances as health/service entries, DNS TTL. */
-export function executeResponse(ctx: ApiContext, reply: PreparedQueryExecuteReply): Record<string, unknown> {
+export function executeResponse(ctx: ApiContext, reply: PreparedQueryExecuteReply, datacenter?: string): Record<string, unknown> {
   const { query, entries } = reply
   return {
     Service: query.Service.Service,
     Nodes: entries.map((e) => ({ Node: nodeJson(e.node), Service: agentServiceJson(e.service), Checks: e.checks.map(checkJson) })),
     DNS: query.DNS,
-    Datacenter: ctx.datacenter,
+    Datacenter: datacenter ?? ctx.datacenter,
     Failovers: 0,
   }
 }
 
 async function execute(req: ApiRequest, ctx: ApiContext, idOrName: string): Promise<unknown> {
-  checkDatacenter(req, ctx)
+  const datacenter = checkDatacenter(req, ctx)
   const limitText = req.param('limit')
   const limit = limitText === undefined ? undefined : Number(limitText)
   const badLimit = limit !== undefined && (!Number.isInteger(limit) || limit < 0)
   // An unknown query is 404 whatever the limit says.
-  const reply = await ctx.server.preparedQuery.execute({ idOrName, limit: badLimit ? 0 : limit }).catch((err: unknown) => Promise.reject(notFoundAsHttp(err)))
+  const reply = await ctx.server.preparedQuery.execute({ idOrName, limit: badLimit ? 0 : limit, datacenter }).catch((err: unknown) => Promise.reject(notFoundAsHttp(err)))
   if (badLimit) throw badRequest('Invalid limit')
   req.meta = reply.meta
-  return executeResponse(ctx, reply.value)
+  return executeResponse(ctx, reply.value, datacenter)
 }
 
 async function update(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
-  checkDatacenter(req, ctx)
+  const datacenter = checkDatacenter(req, ctx)
   const { id, action } = pathParts(req)
   if (action !== undefined) throw new HttpError(405, `method PUT not allowed`, { Allow: 'GET' })
   // An unknown query is 404 before its new body is even read.
-  await ctx.server.preparedQuery.get({ id }).catch((err: unknown) => Promise.reject(notFoundAsHttp(err)))
-  await apply(ctx, { op: 'update', query: parseQuery(await readJsonBody(req), id) })
+  await ctx.server.preparedQuery.get({ id, datacenter }).catch((err: unknown) => Promise.reject(notFoundAsHttp(err)))
+  await apply(ctx, { op: 'update', query: parseQuery(await readJsonBody(req), id), datacenter })
   return undefined
 }
 
 async function remove(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
-  checkDatacenter(req, ctx)
+  const datacenter = checkDatacenter(req, ctx)
   const { id } = pathParts(req)
-  await apply(ctx, { op: 'delete', id })
+  await apply(ctx, { op: 'delete', id, datacenter })
   return undefined
 }

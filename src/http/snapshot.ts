@@ -8,14 +8,13 @@ import { LIMITS } from '../lib/limits.js'
 export function registerSnapshotRoutes(router: Router, ctx: ApiContext): void {
   router.exact('/v1/snapshot', {
     GET: async (req) => {
-      checkDatacenter(req, ctx)
       const archive = await serverRead(req, ctx, (opts) => ctx.server.snapshot.save(opts))
       return new Reply(200, Buffer.from(archive.buffer, archive.byteOffset, archive.byteLength), 'application/x-gzip')
     },
     PUT: async (req) => {
-      checkDatacenter(req, ctx)
+      const datacenter = checkDatacenter(req, ctx)
       const archive = await req.body(LIMITS.snapshotRestoreMaxBytes, (size) => `Request body(${size} bytes) too large, max size: ${LIMITS.snapshotRestoreMaxBytes} bytes`)
-      await ctx.server.snapshot.restore({ datacenter: req.param('dc') ?? undefined, archive })
+      await ctx.server.snapshot.restore({ datacenter, archive })
       return Reply.empty(200)
     },
   })

@@ -12,14 +12,12 @@ export function registerStatusRoutes(router: Router, ctx: ApiContext): void {
   router.exact('/', { GET: root, HEAD: root, PUT: root, POST: root, DELETE: root })
   router.exact('/v1/status/leader', {
     GET: (req) => {
-      checkDatacenter(req, ctx)
-      return ctx.server.status.leader()
+      return ctx.server.status.leader({ datacenter: checkDatacenter(req, ctx) })
     },
   })
   router.exact('/v1/status/peers', {
     GET: (req) => {
-      checkDatacenter(req, ctx)
-      return ctx.server.status.peers()
+      return ctx.server.status.peers({ datacenter: checkDatacenter(req, ctx) })
     },
   })
 }

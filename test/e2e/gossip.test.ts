@@ -132,6 +132,10 @@ test('a server of dc2 joins the WAN pool (named <node>.<dc>); ?dc=dc2 reads and 
   assert.equal(await (await api('c23', 'PUT', '/v1/kv/written?dc=dc2', 'from dc1')).json(), true)
   assert.equal(await (await api('s24', 'GET', '/v1/kv/written?raw')).text(), 'from dc1')
   assert.equal((await api('s21', 'GET', '/v1/kv/written')).status, 404)
+  // Every endpoint that takes ?dc= answers for dc2, never for the local one.
+  assert.match(await json<string>('c22', '/v1/status/leader?dc=dc2'), /^127\.0\.0\.24:\d+$/)
+  assert.deepEqual((await json<{ Servers: Array<{ Node: string }> }>('c23', '/v1/operator/raft/configuration?dc=dc2')).Servers.map((x) => x.Node), ['s24'])
+  assert.equal((await api('c22', 'PUT', '/v1/event/fire/deploy?dc=dc2', '')).status, 501)
   const nodes = await json<Array<{ Node: string; Datacenter: string }>>('s21', '/v1/catalog/nodes?dc=dc2')
   assert.deepEqual(nodes.map((n) => `${n.Node} ${n.Datacenter}`), ['s24 dc2'])
   // DNS on a dc1 server answers dc2's names from its copy of dc2's catalog.
