@@ -18,6 +18,7 @@ import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import dnsPacket, { type RecordType } from 'dns-packet'
 import { cleanupAll, cpuSeconds, firstLine, freePort, installSignalHandlers, machineBusy, removeTempDir, startServer, tempDir, which, type Server } from './lib/procs.js'
+import { textTable } from './lib/table.js'
 
 /** Repository root: this file runs as dist/bench/dns.js. */
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -222,11 +223,8 @@ function verdict(c: Cell): string {
   return c.ours.qps / c.dnsmasq.qps >= TARGET_RATIO ? 'ok' : 'BELOW TARGET'
 }
 
-function table(head: string[], rows: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  const line = (r: string[]): string => r.map((v, i) => (i === 0 || i === r.length - 1 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ').trimEnd()
-  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n')
-}
+/** First and last column (names, verdicts) left-aligned. */
+const table = (head: string[], rows: string[][]): string => textTable(head, rows, new Set([0, head.length - 1]))
 
 type DnsperfResult = ReturnType<typeof runDnsperf>
 interface DnsperfRow {

@@ -24,6 +24,7 @@ import { systemClock } from '../src/lib/clock.js'
 import { RpcServer } from '../src/rpc/server.js'
 import { GossipSim } from '../test/gossip/sim.js'
 import { removeTempDir, tempDir } from './lib/procs.js'
+import { textTable } from './lib/table.js'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const GO_MAIN = join(ROOT, 'bench', 'gossip', 'go', 'main.go')
@@ -169,11 +170,7 @@ function memberlistRun(bin: string, port: number): Promise<RealRun> {
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
 const fmt = (ms: number): string => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms).toLocaleString('en-US')} ms`)
 
-function table(head: string[], rows: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  const line = (r: string[]): string => r.map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ')
-  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n')
-}
+const table = (head: string[], rows: string[][]): string => textTable(head, rows, new Set([0]))
 
 export async function runGossipBench(args: readonly string[]): Promise<number> {
   const quick = args.includes('--quick')

@@ -14,6 +14,7 @@ import { mkdirSync, statfsSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { textTable } from './lib/table.js'
 import { cleanupAll, installSignalHandlers, machineBusy, removeTempDir, tempDir } from './lib/procs.js'
 import { startOurCluster, type OurCluster } from './raft/ours.js'
 import { measureSimRate, type SimRate } from './raft/sim-rate.js'
@@ -179,13 +180,6 @@ const fmtRate = (n: number): string => Math.round(n).toLocaleString('en-US')
 const fmtMs = (n: number): string => (n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0))
 const fmtLat = (m: Measured | undefined): string => (m ? `${fmtMs(m.p50Ms)} / ${fmtMs(m.p99Ms)}` : '-')
 
-function table(head: string[], rows: string[][], left: ReadonlySet<number>): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  // Text columns left-aligned, numbers right-aligned, as a reader scans them.
-  const line = (r: string[]): string => r.map((v, i) => (left.has(i) ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ').trimEnd()
-  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n')
-}
-
 function cellTable(cells: readonly Cell[]): string {
   const head = ['proposers', 'ours commits/s', 'hashicorp commits/s', 'ratio', 'ours p50/p99 ms', 'hashicorp p50/p99 ms', 'p99 ours/hashicorp', 'errors ours/hashicorp', 'target', 'result']
   const rows = cells.map((c) => [
@@ -200,13 +194,13 @@ function cellTable(cells: readonly Cell[]): string {
     `>= ${TARGET}x`,
     verdict(c),
   ])
-  return table(head, rows, new Set([0, 8, 9]))
+  return textTable(head, rows, new Set([0, 8, 9]))
 }
 
 function simTable(s: SimRate): string {
   const head = ['simulator', 'seeds', 'steps', 'seconds', 'steps/s', 'seeds/s', 'failed seeds']
   const row = ['simulated steps/s', String(s.seeds), fmtRate(s.steps), s.seconds.toFixed(1), fmtRate(s.stepsPerSec), s.seedsPerSec.toFixed(1), s.failures.length ? s.failures.join(' ') : '0']
-  return table(head, [row], new Set([0]))
+  return textTable(head, [row], new Set([0]))
 }
 
 function gitCommit(): string | undefined {

@@ -98,7 +98,6 @@ export class Members {
   #node: GossipNode | undefined
   #timer: Timer | undefined
   #timerAt = Infinity
-  #tags = ''
   #dirty = false
   #lastSnapshotAt = 0
   #stopped = false
@@ -154,7 +153,6 @@ export class Members {
   /** Starts gossiping, and rejoins the members of the last run (unless it ended in a leave). */
   start(): void {
     const self = this.#o.self()
-    this.#tags = JSON.stringify(self.tags)
     this.#startedAt = this.#o.clock.now()
     this.#node = new GossipNode({
       config: this.#o.config,
@@ -333,13 +331,6 @@ export class Members {
     this.#timerAt = Infinity
     const node = this.#node
     if (!node || this.#stopped) return
-    // Tags change with a reload: a new incarnation carries them.
-    const tags = this.#o.self().tags
-    const json = JSON.stringify(tags)
-    if (json !== this.#tags && !node.leaving) {
-      this.#tags = json
-      node.updateMeta(tags)
-    }
     const now = this.#o.clock.now()
     node.tick(now)
     if (this.#dirty && now - this.#lastSnapshotAt >= 1000) this.#writeSnapshot(false)
@@ -407,7 +398,7 @@ export class Members {
   #answerPushPull(body: unknown, from: string): Uint8Array {
     const node = this.#node
     if (!node || this.#stopped) throw { code: 'unavailable', message: 'not gossiping' }
-    const plain = body instanceof Uint8Array ? this.#open(body, from) : undefined
+    const plain = body instanceof Uint8Array ? this.#open(body, from, false) : undefined
     if (body instanceof Uint8Array && !plain) {
       this.#o.log('warn', `memberlist: refused a push-pull from ${from}: ${this.#o.keyring ? 'no installed key opens it (another encrypt key, or none)' : 'it is encrypted and this agent has no encrypt key'}`)
       throw { code: 'bad_request', message: NO_KEY }
@@ -504,7 +495,7 @@ export class Members {
    * no installed key opens it, when it is sealed and this member has no key, or when it is plain
    * and encrypt_verify_incoming wants every message sealed.
    */
-  #open(data: Uint8Array, from: string): Uint8Array | undefined {
+  #open(data: Uint8Array, from: string, warn = true): Uint8Array | undefined {
     const ring = this.#o.keyring
     const sealed = data[0] === SEALED
     if (ring) {
@@ -514,7 +505,7 @@ export class Members {
     } else if (!sealed) return data
     this.#counters.bad_key++
     const now = this.#o.clock.now()
-    if (now - this.#lastKeyWarning >= 60_000) {
+    if (warn && now - this.#lastKeyWarning >= 60_000) {
       this.#lastKeyWarning = now
       this.#o.log('warn', `memberlist: dropped a message from ${from}: ${!ring ? 'it is encrypted and this agent has no encrypt key' : sealed ? 'no installed key opens it' : 'it is not encrypted (encrypt_verify_incoming)'}`)
     }
