@@ -7,6 +7,8 @@ import type { AgentOps, ApiContext, HttpLimits, ReloadReport } from '../http/con
 import { LocalState } from './local-state.js'
 import { LocalRegistry } from './registry.js'
 import { AntiEntropy } from './anti-entropy.js'
+import { CoordinateSync } from './coordinate-sync.js'
+import { originCoordinate, type Coordinate } from '../lib/coordinate.js'
 import { decodeUserEvent, encodeUserEvent, EventBuffer } from './events.js'
 import type { KeyringOp } from '../gossip/keyring-ops.js'
 import type { NodeInput } from '../state/catalog.js'
@@ -75,6 +77,9 @@ export class Agent implements ApiContext {
   #client: ClientEndpoints | undefined
   readonly #registry: LocalRegistry
   #antiEntropy: AntiEntropy | undefined
+  #coordinateSync: CoordinateSync | undefined
+  /** A dev agent without gossip keeps the origin coordinate (Consul's alone-in-its-pool coordinate). */
+  readonly #originCoord = originCoordinate()
   #reaper: NodeJS.Timeout | undefined
   readonly #opts: AgentOptions
   readonly #servers: http.Server[] = []
@@ -306,12 +311,15 @@ export class Agent implements ApiContext {
       onServersChange: this.#cluster ? (fn) => this.#cluster!.members.onChange(fn) : undefined,
       duties: this.#cluster ? [this.#reconcileDuty(this.#cluster)] : [],
       datacenters: () => this.#federation?.datacenters() ?? [c.datacenter],
+      coordinateBatching: c.coordinateBatching,
+      wanCoordinates: () => this.#cluster?.wanCoordinates() ?? [],
     }))
     if (this.#cluster) server.leader.add(this.#memberCatalogDuty(this.#cluster, server))
     const cluster = this.#cluster
     if (cluster) {
-      this.#federation = new Federation({ local: server, servers: () => cluster.wanServers(), call: cluster.wanCall, clock: systemClock, log: this.#log })
-      this.server = this.#federation.endpoints
+      const federation = (this.#federation = new Federation({ local: server, servers: () => cluster.wanServers(), rtt: (dc) => cluster.wanMedianRtt(dc), call: cluster.wanCall, clock: systemClock, log: this.#log }))
+      this.server = federation.endpoints
+      server.preparedQuery.failover = { datacenters: () => federation.datacenters(), executeRemote: (r) => federation.endpoints.preparedQuery.executeRemote(r) }
     } else this.server = server
     server.start()
     await cluster?.start(this.raft, server, this.server)
@@ -330,6 +338,19 @@ export class Agent implements ApiContext {
       log: this.#log,
     })
     this.#antiEntropy.start()
+    if (!c.disableCoordinates) {
+      this.#coordinateSync = new CoordinateSync({
+        server: this.server,
+        node: () => this.config.nodeName,
+        coordinate: () => this.lanCoordinate() ?? this.#originCoord,
+        members: () => this.#lanMembers()?.liveCount() ?? 1,
+        rateTarget: c.syncCoordinateRateTarget,
+        intervalMinMs: c.syncCoordinateIntervalMinMs,
+        clock: systemClock,
+        log: this.#log,
+      })
+      this.#coordinateSync.start()
+    }
     this.#reaper = setInterval(() => this.#registry.reapCritical(), 1000)
     this.#reaper.unref()
     const handler = createApiHandler(this, this.#log)
@@ -442,6 +463,16 @@ export class Agent implements ApiContext {
     })
   }
 
+  /** This agent's LAN pool (none for a dev server without joins). */
+  #lanMembers(): Members | undefined {
+    return (this.#cluster ?? this.#clientCluster)?.members
+  }
+
+  /** This agent's LAN coordinate (undefined without a pool or with disable_coordinates). */
+  lanCoordinate(): Coordinate | undefined {
+    return this.#lanMembers()?.coordinate()
+  }
+
   /** User events fired here go to every agent of the pool by gossip. */
   #gossipEvents(members: Members): void {
     this.events.publish = (e) => {
@@ -483,6 +514,8 @@ export class Agent implements ApiContext {
         dc: c.datacenter,
         id: this.nodeId,
         ...(c.server ? { port: String(this.#serverPort()) } : {}),
+        // Where the other servers of the datacenter join this one's WAN pool (Consul's flood join).
+        ...(c.server && this.#cluster ? { wan_join_port: String(this.#cluster.wan.port) } : {}),
         ...(c.bootstrap ? { bootstrap: '1' } : {}),
         ...(c.bootstrapExpect ? { expect: String(c.bootstrapExpect) } : {}),
         build: `${CONSUL_COMPAT_VERSION}:${VERSION}`,
@@ -526,7 +559,7 @@ export class Agent implements ApiContext {
         KVMaxValueSize: c.limits.kvMaxValueSize,
         TxnMaxReqLen: c.limits.txnMaxReqLen,
       },
-      Coord: { Vec: [0, 0, 0, 0, 0, 0, 0, 0], Error: 1.5, Adjustment: 0, Height: 1e-5 },
+      Coord: this.lanCoordinate() ?? this.#originCoord,
       Member: memberJson(this.#selfMember()),
       Stats: {
         agent: {
@@ -592,6 +625,7 @@ export class Agent implements ApiContext {
     )
     await this.#dns?.close()
     this.#antiEntropy?.stop()
+    this.#coordinateSync?.stop()
     if (this.#reaper) clearInterval(this.#reaper)
     this.#server?.stop()
     this.#client?.replica.stop()

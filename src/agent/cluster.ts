@@ -20,6 +20,8 @@ import { ENDPOINT_CALL_METHOD, type RemoteCall } from '../server/forward.js'
 import { ENDPOINT_SERVE_METHOD, serveEndpointCall, type AgentEndpoints } from '../server/endpoints.js'
 import type { ServerMember } from '../server/reconcile.js'
 import type { Server } from '../server/server.js'
+import type { DatacenterMap } from '../server/coordinate-endpoint.js'
+import { distanceSeconds } from '../lib/coordinate.js'
 import type { RuntimeConfig } from './config.js'
 import type { NodeInput } from '../state/catalog.js'
 
@@ -89,6 +91,7 @@ export class GossipPool {
       rejoinAfterLeave: c.rejoinAfterLeave,
       reconnectTimeoutMs: wan ? c.reconnectTimeoutWanMs : c.reconnectTimeoutMs,
       onUser: wan ? undefined : o.onUserEvent,
+      coordinates: !c.disableCoordinates,
     })
   }
 
@@ -278,6 +281,29 @@ export class ServerCluster {
     return out
   }
 
+  /** Every datacenter's alive servers with their WAN coordinates (Coordinate.ListDatacenters), names without the `.dc` suffix. */
+  wanCoordinates(): DatacenterMap[] {
+    const byDc = new Map<string, DatacenterMap>()
+    for (const m of this.wan.members.list()) {
+      const dc = m.tags.dc
+      if (m.status !== 'alive' || m.tags.role !== 'consul' || !dc) continue
+      const map = byDc.get(dc) ?? { Datacenter: dc, AreaID: 'WAN', Coordinates: [] }
+      byDc.set(dc, map)
+      const coord = this.wan.members.coordinateOf(m.name)
+      if (coord) map.Coordinates.push({ Node: m.name.endsWith(`.${dc}`) ? m.name.slice(0, -dc.length - 1) : m.name, Coord: coord })
+    }
+    return [...byDc.values()]
+  }
+
+  /** The median estimated round trip (seconds) from this server to the servers of `dc` (Consul's getDatacentersByDistance). */
+  wanMedianRtt(dc: string): number | undefined {
+    const own = this.wan.members.coordinate()
+    if (!own) return undefined
+    const rtts = (this.wanCoordinates().find((m) => m.Datacenter === dc)?.Coordinates ?? []).map((c) => distanceSeconds(own, c.Coord)).sort((a, b) => a - b)
+    if (rtts.length === 0) return undefined
+    return rtts[Math.floor(rtts.length / 2)]
+  }
+
   /** An endpoint call to a server of another datacenter, over the WAN port. */
   readonly wanCall: RemoteCall = (address, method, body, timeoutMs) => this.wan.rpc.call(address, method, body, { timeoutMs })
 
@@ -298,15 +324,36 @@ export class ServerCluster {
     if (expect > 1 && raft.isFresh()) this.#bootstrapTimer = systemClock.setInterval(() => void this.#maybeBootstrap(expect), 1000)
     await this.pool.start()
     await this.wan.start()
+    this.#wanStarted = true
+    for (const m of this.pool.servers()) this.#floodJoin(m)
   }
+
+  #wanStarted = false
 
   #memberChanged(m: Member): void {
     if (!isServer(m, this.#o.config.datacenter)) return
     const address = serverAddress(m)
     this.#raft?.setAddress(m.tags.id, address)
     this.transport.setAddress(m.tags.id, address)
+    this.#floodJoin(m)
     const expect = this.#o.config.bootstrapExpect
     if (expect > 1) void this.#maybeBootstrap(expect)
+  }
+
+  /**
+   * Consul's flood join: a server of this datacenter alive in the LAN pool but not in the WAN pool
+   * is joined there too (at the WAN port its tags name), so joining one server of a datacenter to the
+   * WAN brings all of them.
+   */
+  #floodJoin(m: Member): void {
+    const dc = this.#o.config.datacenter
+    const port = Number(m.tags.wan_join_port)
+    if (!this.#wanStarted || m.status !== 'alive' || m.name === this.#o.self().name || !Number.isInteger(port) || port <= 0) return
+    const wanName = `${m.name}.${dc}`
+    if (this.wan.members.list().some((w) => w.name === wanName && w.status === 'alive')) return
+    void this.wan.join([memberAddress({ addr: m.addr, port })]).then((r) => {
+      if (r.joined === 0) this.#o.log('warn', `agent: could not flood-join ${wanName} to the WAN pool: ${r.errors.join('; ')}`)
+    })
   }
 
   #bootstrapping = false

@@ -103,6 +103,13 @@ export interface RuntimeConfig {
   rejoinAfterLeave: boolean
   /** How long a failed member is kept before it is reaped (Consul: 72h, at least 8h). */
   reconnectTimeoutMs: number
+  /** Network coordinates off (no Vivaldi on the probes, nothing reported, ?near does not sort). */
+  disableCoordinates: boolean
+  /** How often this agent reports its coordinate: the cluster's total rate, and the floor per agent. */
+  syncCoordinateRateTarget: number
+  syncCoordinateIntervalMinMs: number
+  /** consul.coordinate: how a leader batches the reports (period, entries per raft write, writes per period). */
+  coordinateBatching: { updatePeriodMs: number; batchSize: number; maxBatches: number }
   /** SIGTERM leaves the cluster first (Consul: on for client agents); SIGINT leaves unless skipLeaveOnInterrupt (on for servers). */
   leaveOnTerminate: boolean
   skipLeaveOnInterrupt: boolean
@@ -449,6 +456,15 @@ export function buildRuntime(doc: ConfigDoc, dev: boolean): RuntimeConfig {
     encryptVerifyOutgoing: doc.encrypt_verify_outgoing !== false,
     rejoinAfterLeave: doc.rejoin_after_leave === true,
     reconnectTimeoutMs: reconnectTimeout(doc, 'reconnect_timeout'),
+    disableCoordinates: doc.disable_coordinates === true,
+    syncCoordinateRateTarget: (doc.sync_coordinate_rate_target as number | undefined) ?? 64,
+    syncCoordinateIntervalMinMs: ms(doc, 'sync_coordinate_interval_min', 15_000),
+    coordinateBatching: {
+      // Consul's dev mode writes them every 100ms.
+      updatePeriodMs: dur(get<string>(get<ConfigDoc>(doc.consul, 'coordinate'), 'update_period'), dev ? 100 : 5000),
+      batchSize: get<number>(get<ConfigDoc>(doc.consul, 'coordinate'), 'update_batch_size') ?? 128,
+      maxBatches: get<number>(get<ConfigDoc>(doc.consul, 'coordinate'), 'update_max_batches') ?? 5,
+    },
     leaveOnTerminate: (doc.leave_on_terminate as boolean | undefined) ?? !server,
     skipLeaveOnInterrupt: (doc.skip_leave_on_interrupt as boolean | undefined) ?? server,
     logLevel,

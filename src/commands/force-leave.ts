@@ -8,7 +8,7 @@ export default class ForceLeave extends ApiCommand<typeof ForceLeave> {
   static override examples = ['<%= config.bin %> force-leave node7', '<%= config.bin %> force-leave -prune node7']
   static override flags = {
     prune: Flags.boolean({ description: 'Forget the member at once instead of keeping it as left.' }),
-    wan: Flags.boolean({ description: 'Act on the WAN pool of servers (not supported yet).' }),
+    wan: Flags.boolean({ description: 'Act on the WAN pool of servers (a server agent only).' }),
   }
   static override args = { node: Args.string({ description: 'The member\'s node name.', required: true }) }
 

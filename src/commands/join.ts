@@ -8,7 +8,7 @@ export default class Join extends ApiCommand<typeof Join> {
   static override examples = ['<%= config.bin %> join 10.0.0.5', '<%= config.bin %> join 127.0.0.2 127.0.0.3:8301']
   static override strict = false
   static override flags = {
-    wan: Flags.boolean({ description: 'Join the WAN pool of servers (not supported yet).' }),
+    wan: Flags.boolean({ description: "Join the WAN pool of servers (a server agent only; the address is a server's serf WAN port, 8302 by default)." }),
   }
 
   async run(): Promise<void> {

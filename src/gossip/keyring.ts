@@ -112,4 +112,29 @@ export class Keyring {
   }
 }
 
+/**
+ * Sealed packets seen lately, by nonce (a random 96-bit nonce never repeats by chance): a packet
+ * captured and sent again is dropped instead of being acted on twice. Two generations of at most
+ * `size` nonces each, so memory stays bounded; a replay older than both generations gets through
+ * and finds gossip's incarnation numbers already past it.
+ */
+export class ReplayFilter {
+  #current = new Set<string>()
+  #previous = new Set<string>()
+
+  constructor(readonly size = 16_384) {}
+
+  /** Whether this sealed packet's nonce was seen already (and remembers it). */
+  seen(sealed: Uint8Array): boolean {
+    const nonce = Buffer.from(sealed.buffer, sealed.byteOffset + 1, NONCE).toString('base64')
+    if (this.#current.has(nonce) || this.#previous.has(nonce)) return true
+    if (this.#current.size >= this.size) {
+      this.#previous = this.#current
+      this.#current = new Set()
+    }
+    this.#current.add(nonce)
+    return false
+  }
+}
+
 const cipherName = (key: Buffer): 'aes-128-gcm' | 'aes-192-gcm' | 'aes-256-gcm' => `aes-${key.length * 8}-gcm` as 'aes-128-gcm' | 'aes-192-gcm' | 'aes-256-gcm'

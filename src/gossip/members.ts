@@ -12,12 +12,14 @@ import { decode, encode } from '@msgpack/msgpack'
 import { isIPv6 } from 'node:net'
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
-import type { Clock, Timer } from '../lib/clock.js'
+import { systemClock, type Clock, type Timer } from '../lib/clock.js'
+import type { Coordinate } from '../lib/coordinate.js'
+import { CoordinateTracker } from './coordinates.js'
 import type { RpcServer } from '../rpc/server.js'
 import { LAN_CONFIG, type GossipConfig } from './core/config.js'
 import { decodeStreamMessage, encodeStreamMessage } from './core/messages.js'
 import { GossipNode, type Address, type NodeOutput } from './core/node.js'
-import { SEALED, type Keyring } from './keyring.js'
+import { ReplayFilter, SEALED, type Keyring } from './keyring.js'
 import type { MemberRecord } from './core/state.js'
 
 /** serf's member status codes as Consul's API shows them (Status in /v1/agent/members). */
@@ -73,6 +75,8 @@ export interface MembersOptions {
   /** encrypt_verify_incoming / _outgoing (both on by default): off for a rolling change to encryption. */
   verifyIncoming?: boolean
   verifyOutgoing?: boolean
+  /** Network coordinates on the probes (serf's; Consul's disable_coordinates turns them off). */
+  coordinates?: boolean
 }
 
 interface Snapshot {
@@ -81,7 +85,7 @@ interface Snapshot {
 }
 
 /** What the stream side counts: exchanges and what was refused (the node counts packets). */
-const STREAM_COUNTERS = ['push_pulls_out', 'push_pulls_in', 'push_pull_failures', 'stream_pings_out', 'bad_streams', 'udp_send_errors', 'bad_key'] as const
+const STREAM_COUNTERS = ['push_pulls_out', 'push_pulls_in', 'push_pull_failures', 'stream_pings_out', 'bad_streams', 'udp_send_errors', 'bad_key', 'replayed'] as const
 
 /** What a stream side answers when no installed key opens a message (or it is sealed and this member has no key). */
 const NO_KEY = 'No installed keys could decrypt the message'
@@ -107,9 +111,14 @@ export class Members {
   readonly #queries = new Map<string, { responses: QueryResponse[]; done: () => void }>()
   /** Members force-left while alive, with the incarnation they had. */
   readonly #leaving = new Map<string, number>()
+  #coords: CoordinateTracker | undefined
+  readonly #replays = new ReplayFilter()
+  /** The node's time: sub-millisecond on the real clock, so a loopback round trip is not 0 ms. */
+  readonly #now: () => number
 
   constructor(o: MembersOptions) {
     this.#o = { ...o, config: o.config ?? LAN_CONFIG }
+    this.#now = o.clock === systemClock ? () => performance.now() : () => o.clock.now()
     o.rpc.handle(QUERY_RESPONSE_METHOD, (body, ctx) => this.#queryResponse(body, ctx.remoteAddress))
     o.rpc.handle(PUSH_PULL_METHOD, (body, ctx) => this.#answerPushPull(body, ctx.remoteAddress))
     o.rpc.handle(STREAM_PING_METHOD, (body, ctx) => this.#answerPing(body, ctx.remoteAddress))
@@ -122,7 +131,11 @@ export class Members {
       if (!this.#node || this.#stopped) return
       const data = this.#open(raw, `${rinfo.address}:${rinfo.port}`)
       if (!data) return
-      this.#node.packet({ addr: rinfo.address, port: rinfo.port }, data, this.#o.clock.now())
+      if (raw[0] === SEALED && this.#replays.seen(raw)) {
+        this.#counters.replayed++
+        return
+      }
+      this.#node.packet({ addr: rinfo.address, port: rinfo.port }, data, this.#now())
       this.#flush()
     })
     return new Promise((resolve, reject) => {
@@ -153,14 +166,18 @@ export class Members {
   /** Starts gossiping, and rejoins the members of the last run (unless it ended in a leave). */
   start(): void {
     const self = this.#o.self()
-    this.#startedAt = this.#o.clock.now()
+    this.#startedAt = this.#now()
     this.#node = new GossipNode({
       config: this.#o.config,
       self: { name: self.name, addr: self.addr, port: self.port, meta: self.tags },
       random: this.#o.random ?? Math.random,
-      now: this.#o.clock.now(),
+      now: this.#now(),
       reconnectTimeoutMs: this.#o.reconnectTimeoutMs,
     })
+    if (this.#o.coordinates !== false) {
+      this.#coords = new CoordinateTracker(self.name, this.#o.random ?? Math.random)
+      this.#node.ackPayload = this.#coords.payload
+    }
     this.#flush()
     const snap = this.#readSnapshot()
     if (!snap || snap.members.length === 0) return
@@ -194,14 +211,14 @@ export class Members {
 
   /** Whether this member has exchanged full state with another, or gossiped for a whole push-pull interval alone. */
   settled(): boolean {
-    return this.#counters.push_pulls_in + this.#counters.push_pulls_out - this.#counters.push_pull_failures > 0 || (this.#startedAt > 0 && this.#o.clock.now() - this.#startedAt >= this.#o.config.pushPullIntervalMs)
+    return this.#counters.push_pulls_in + this.#counters.push_pulls_out - this.#counters.push_pull_failures > 0 || (this.#startedAt > 0 && this.#now() - this.#startedAt >= this.#o.config.pushPullIntervalMs)
   }
 
   /** Leaves gracefully: the others hear it now and through a few gossip rounds; then it stops. */
   async leave(): Promise<void> {
     const node = this.#node
     if (!node || this.#stopped) return
-    node.leave(this.#o.clock.now())
+    node.leave(this.#now())
     this.#flush()
     this.#writeSnapshot(true)
     await new Promise<void>((resolve) => this.#o.clock.setTimeout(resolve, this.#o.config.gossipIntervalMs * 3))
@@ -253,6 +270,16 @@ export class Members {
     }
   }
 
+  /** This member's network coordinate (undefined with coordinates off). */
+  coordinate(): Coordinate | undefined {
+    return this.#coords?.coordinate()
+  }
+
+  /** The last coordinate heard from `name` (serf's coordinate cache; this member's own for itself). */
+  coordinateOf(name: string): Coordinate | undefined {
+    return this.#coords?.get(name)
+  }
+
   /** The timing preset this pool runs with. */
   get config(): GossipConfig {
     return this.#o.config
@@ -268,7 +295,7 @@ export class Members {
     const node = this.#node
     if (!node) return false
     const incarnation = node.pool.member(name)?.incarnation ?? 0
-    const r = node.forceLeave(name, prune, this.#o.clock.now())
+    const r = node.forceLeave(name, prune, this.#now())
     if (r === 'leaving') this.#leaving.set(name, incarnation)
     this.#flush()
     return r !== false
@@ -286,6 +313,8 @@ export class Members {
       health_score: String(node?.pool.awareness.score ?? 0),
       member_time: String(node?.pool.self.incarnation ?? 0),
       encrypted: String(this.#o.keyring !== undefined),
+      coordinate_updates: String(this.#coords?.counters.updates ?? 0),
+      coordinate_rejected: String(this.#coords?.counters.rejected ?? 0),
       ...Object.fromEntries(Object.entries(node?.counters ?? {}).map(([k, v]) => [snake(k), String(v)])),
       ...Object.fromEntries(Object.entries(this.#counters).map(([k, v]) => [k, String(v)])),
     }
@@ -323,7 +352,7 @@ export class Members {
     if (this.#timer && this.#timerAt <= wake) return
     this.#timer?.cancel()
     this.#timerAt = wake
-    this.#timer = this.#o.clock.setTimeout(() => this.#tick(), Math.max(0, wake - this.#o.clock.now()))
+    this.#timer = this.#o.clock.setTimeout(() => this.#tick(), Math.max(0, wake - this.#now()))
   }
 
   #tick(): void {
@@ -331,7 +360,7 @@ export class Members {
     this.#timerAt = Infinity
     const node = this.#node
     if (!node || this.#stopped) return
-    const now = this.#o.clock.now()
+    const now = this.#now()
     node.tick(now)
     if (this.#dirty && now - this.#lastSnapshotAt >= 1000) this.#writeSnapshot(false)
     this.#flush()
@@ -350,9 +379,14 @@ export class Members {
       case 'push-pull':
         void this.#pushPull(memberAddress(out.to), out.join)
         return
+      case 'ping-complete':
+        if (!this.#coords || !this.#node) return
+        if (this.#coords.pingComplete(out.node, out.rttMs, out.payload)) this.#node.ackPayload = this.#coords.payload
+        return
       case 'event': {
         if (out.member.name === this.#node?.name) return
         this.#dirty = true
+        if (out.event === 'reap' || out.event === 'leave') this.#coords?.forget(out.member.name)
         const member = out.event === 'reap' ? { ...toMember(out.member), status: 'left' as const } : this.#view(out.member)
         if (out.event !== 'update') this.#o.log('info', `serf: EventMember${eventName(out.event)}: ${out.member.name} ${memberAddress(out.member)}`)
         for (const fn of this.#listeners) fn(member)
@@ -390,7 +424,7 @@ export class Members {
       return `${address}: a bad push-pull answer (${decoded.ok ? `a ${decoded.message.type}` : decoded.reason})`
     }
     if (this.#stopped) return undefined
-    node.merge(decoded.message.body, this.#o.clock.now())
+    node.merge(decoded.message.body, this.#now())
     this.#flush()
     return undefined
   }
@@ -409,7 +443,7 @@ export class Members {
       throw { code: 'bad_request', message: 'a malformed push-pull message' }
     }
     this.#counters.push_pulls_in++
-    node.merge(decoded.message.body, this.#o.clock.now())
+    node.merge(decoded.message.body, this.#now())
     this.#flush()
     return this.#seal(encodeStreamMessage({ type: 'pushPull', body: node.localState(false) }))
   }
@@ -423,7 +457,7 @@ export class Members {
     const plain = this.#open(r.value, memberAddress(to))
     const decoded = plain ? decodeStreamMessage(plain) : undefined
     if (decoded?.ok && decoded.message.type === 'ack') {
-      this.#node.ack(decoded.message.body.seq, this.#o.clock.now())
+      this.#node.ack(decoded.message.body.seq, this.#now())
       this.#flush()
     }
   }
@@ -504,7 +538,7 @@ export class Members {
       if (!sealed && this.#o.verifyIncoming === false) return data
     } else if (!sealed) return data
     this.#counters.bad_key++
-    const now = this.#o.clock.now()
+    const now = this.#now()
     if (warn && now - this.#lastKeyWarning >= 60_000) {
       this.#lastKeyWarning = now
       this.#o.log('warn', `memberlist: dropped a message from ${from}: ${!ring ? 'it is encrypted and this agent has no encrypt key' : sealed ? 'no installed key opens it' : 'it is not encrypted (encrypt_verify_incoming)'}`)
@@ -526,7 +560,7 @@ export class Members {
   #writeSnapshot(left: boolean): void {
     const file = this.#o.snapshotFile
     this.#dirty = false
-    this.#lastSnapshotAt = this.#o.clock.now()
+    this.#lastSnapshotAt = this.#now()
     if (!file) return
     try {
       mkdirSync(dirname(file), { recursive: true })

@@ -4,6 +4,14 @@ import type { ApiContext } from './context.js'
 import { noPathToDatacenter } from '../lib/errors.js'
 import type { CallContext, QueryMeta, QueryOptions, QueryReply } from '../server/types.js'
 import type { BlockingCounters } from '../server/blocking.js'
+import type { QuerySource } from '../server/rtt.js'
+
+/** `?near=<node>|_agent`: the node to sort by round trip from (in this agent's datacenter), or none. */
+export function nearSource(req: ApiRequest, ctx: ApiContext): QuerySource | undefined {
+  const near = req.param('near')
+  if (!near) return undefined
+  return { node: near === '_agent' ? ctx.nodeName : near, datacenter: ctx.datacenter }
+}
 
 /**
  * A read's query options from its query string, with Consul's errors: ?dc, ?index, ?wait

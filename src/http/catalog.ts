@@ -1,7 +1,7 @@
 import type { Router } from './router.js'
 import type { ApiContext } from './context.js'
 import type { ApiRequest } from './request.js'
-import { checkDatacenter, serverRead, withOptions } from './blocking.js'
+import { checkDatacenter, nearSource, serverRead, withOptions } from './blocking.js'
 import { readJsonBody } from './body.js'
 import { applyFilter, checkFilter } from './filtering.js'
 import { agentServiceJson, catalogServiceJson, nodeJson } from './views.js'
@@ -41,7 +41,7 @@ export function tagFilter(req: ApiRequest): string[] | undefined {
 
 async function nodes(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const nodeMeta = nodeMetaFilter(req)
-  const list = await serverRead(req, ctx, (opts, call) => ctx.server.catalog.listNodes(withOptions({ nodeMeta }, opts), call))
+  const list = await serverRead(req, ctx, (opts, call) => ctx.server.catalog.listNodes(withOptions({ nodeMeta, source: nearSource(req, ctx) }, opts), call))
   return applyFilter(req, list.map(nodeJson), 'node')
 }
 
@@ -62,7 +62,7 @@ async function services(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
 
 async function service(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const name = req.pathArg('/v1/catalog/service/', 'service name')
-  const request = { service: name, tags: tagFilter(req), nodeMeta: nodeMetaFilter(req) }
+  const request = { service: name, tags: tagFilter(req), nodeMeta: nodeMetaFilter(req), source: nearSource(req, ctx) }
   const rows = await serverRead(req, ctx, (opts, call) => ctx.server.catalog.serviceNodes(withOptions(request, opts), call))
   return applyFilter(req, rows.map((r) => catalogServiceJson(r.node, r.service)), 'catalogService')
 }

@@ -1,7 +1,7 @@
 import type { Router } from './router.js'
 import type { ApiContext } from './context.js'
 import type { ApiRequest } from './request.js'
-import { serverRead, withOptions } from './blocking.js'
+import { nearSource, serverRead, withOptions } from './blocking.js'
 import { applyFilter, checkFilter } from './filtering.js'
 import { agentServiceJson, checkJson, nodeJson } from './views.js'
 import { nodeMetaFilter, tagFilter } from './catalog.js'
@@ -36,13 +36,13 @@ async function serviceChecks(req: ApiRequest, ctx: ApiContext): Promise<unknown>
   const name = req.pathArg('/v1/health/checks/', 'service name')
   const nodeMeta = nodeMetaFilter(req)
   checkFilter(req, 'check')
-  const checks = await serverRead(req, ctx, (opts, call) => ctx.server.health.serviceChecks(withOptions({ service: name, nodeMeta }, opts), call))
+  const checks = await serverRead(req, ctx, (opts, call) => ctx.server.health.serviceChecks(withOptions({ service: name, nodeMeta, source: nearSource(req, ctx) }, opts), call))
   return applyFilter(req, checks.map(checkJson), 'check')
 }
 
 async function serviceHealth(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const name = req.pathArg('/v1/health/service/', 'service name')
-  const request = { service: name, passingOnly: boolParam(req, 'passing'), tags: tagFilter(req), nodeMeta: nodeMetaFilter(req) }
+  const request = { service: name, passingOnly: boolParam(req, 'passing'), tags: tagFilter(req), nodeMeta: nodeMetaFilter(req), source: nearSource(req, ctx) }
   checkFilter(req, 'serviceEntry')
   const rows = await serverRead(req, ctx, (opts, call) => ctx.server.health.serviceNodes(withOptions(request, opts), call))
   const entries = rows.map(({ node, service, checks }) => ({
@@ -60,6 +60,6 @@ async function stateChecks(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   if (!(STATES as readonly string[]).includes(state)) throw badRequest('Invalid check state')
   const nodeMeta = nodeMetaFilter(req)
   checkFilter(req, 'check')
-  const checks = await serverRead(req, ctx, (opts, call) => ctx.server.health.checksInState(withOptions({ state: state as (typeof STATES)[number], nodeMeta }, opts), call))
+  const checks = await serverRead(req, ctx, (opts, call) => ctx.server.health.checksInState(withOptions({ state: state as (typeof STATES)[number], nodeMeta, source: nearSource(req, ctx) }, opts), call))
   return applyFilter(req, checks.map(checkJson), 'check')
 }

@@ -1,7 +1,7 @@
 import type { Router } from './router.js'
 import type { ApiContext } from './context.js'
 import type { ApiRequest } from './request.js'
-import { checkDatacenter, serverRead, withOptions } from './blocking.js'
+import { checkDatacenter, nearSource, serverRead, withOptions } from './blocking.js'
 import { readJsonBody } from './body.js'
 import { agentServiceJson, checkJson, nodeJson } from './views.js'
 import { badRequest, HttpError, notFound } from '../lib/errors.js'
@@ -114,14 +114,14 @@ async function byIdPath(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
 }
 
 /** The response of /execute: the service, its healthy instances as health/service entries, DNS TTL. */
-export function executeResponse(ctx: ApiContext, reply: PreparedQueryExecuteReply, datacenter?: string): Record<string, unknown> {
+export function executeResponse(reply: PreparedQueryExecuteReply): Record<string, unknown> {
   const { query, entries } = reply
   return {
     Service: query.Service.Service,
     Nodes: entries.map((e) => ({ Node: nodeJson(e.node), Service: agentServiceJson(e.service), Checks: e.checks.map(checkJson) })),
     DNS: query.DNS,
-    Datacenter: datacenter ?? ctx.datacenter,
-    Failovers: 0,
+    Datacenter: reply.datacenter,
+    Failovers: reply.failovers,
   }
 }
 
@@ -131,10 +131,10 @@ async function execute(req: ApiRequest, ctx: ApiContext, idOrName: string): Prom
   const limit = limitText === undefined ? undefined : Number(limitText)
   const badLimit = limit !== undefined && (!Number.isInteger(limit) || limit < 0)
   // An unknown query is 404 whatever the limit says.
-  const reply = await ctx.server.preparedQuery.execute({ idOrName, limit: badLimit ? 0 : limit, datacenter }).catch((err: unknown) => Promise.reject(notFoundAsHttp(err)))
+  const reply = await ctx.server.preparedQuery.execute({ idOrName, limit: badLimit ? 0 : limit, datacenter, source: nearSource(req, ctx), agent: { node: ctx.nodeName, datacenter: ctx.datacenter } }).catch((err: unknown) => Promise.reject(notFoundAsHttp(err)))
   if (badLimit) throw badRequest('Invalid limit')
   req.meta = reply.meta
-  return executeResponse(ctx, reply.value, datacenter)
+  return executeResponse(reply.value)
 }
 
 async function update(req: ApiRequest, ctx: ApiContext): Promise<unknown> {

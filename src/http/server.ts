@@ -15,6 +15,7 @@ import { registerStatusRoutes } from './status.js'
 import { registerAgentRoutes } from './agent.js'
 import { registerCatalogRoutes } from './catalog.js'
 import { registerHealthRoutes } from './health.js'
+import { registerCoordinateRoutes } from './coordinate.js'
 import { registerSessionRoutes } from './session.js'
 import { registerEventRoutes } from './event.js'
 import { registerQueryRoutes } from './query.js'
@@ -36,6 +37,7 @@ export function buildRouter(ctx: ApiContext): Router {
   registerQueryRoutes(router, ctx)
   registerOperatorRoutes(router, ctx)
   registerSnapshotRoutes(router, ctx)
+  registerCoordinateRoutes(router, ctx)
   return router
 }
 

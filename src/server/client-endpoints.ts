@@ -35,7 +35,7 @@ export interface ClientEndpointsOptions {
 /** Transport failures after which the call certainly did not run: any other server may take it. */
 const NOT_SENT = new Set(['unreachable', 'overloaded', 'shutdown'])
 /** Reads may be retried elsewhere after any transport failure (they change nothing). */
-const WRITES = new Set<ServedMethod>(['KVS.Apply', 'Txn.Apply', 'Catalog.Register', 'Catalog.Deregister', 'Session.Apply', 'Session.Renew', 'PreparedQuery.Apply', 'Operator.RaftRemovePeer', 'Operator.RaftTransferLeader', 'Snapshot.Restore'])
+const WRITES = new Set<ServedMethod>(['KVS.Apply', 'Txn.Apply', 'Catalog.Register', 'Catalog.Deregister', 'Session.Apply', 'Session.Renew', 'PreparedQuery.Apply', 'Operator.RaftRemovePeer', 'Operator.RaftTransferLeader', 'Snapshot.Restore', 'Coordinate.Update'])
 
 export class ClientEndpoints implements AgentEndpoints {
   readonly datacenter: string
@@ -86,6 +86,7 @@ export class ClientEndpoints implements AgentEndpoints {
     list: (r, c) => this.#call('PreparedQuery.List', r, c),
     explain: (r) => this.#call('PreparedQuery.Explain', r),
     execute: (r) => this.#call('PreparedQuery.Execute', r),
+    executeRemote: (r) => this.#call('PreparedQuery.ExecuteRemote', r),
   }
   readonly status: AgentEndpoints['status'] = {
     leader: (r = {}) => this.#call('Status.Leader', r),
@@ -100,6 +101,12 @@ export class ClientEndpoints implements AgentEndpoints {
   readonly snapshot: AgentEndpoints['snapshot'] = {
     save: (r) => this.#call('Snapshot.Save', r),
     restore: (r) => this.#call('Snapshot.Restore', r),
+  }
+  readonly coordinate: AgentEndpoints['coordinate'] = {
+    update: (r) => this.#call('Coordinate.Update', r),
+    listNodes: (r, c) => this.#call('Coordinate.ListNodes', r, c),
+    node: (r, c) => this.#call('Coordinate.Node', r, c),
+    listDatacenters: (r) => this.#call('Coordinate.ListDatacenters', r),
   }
   readonly internal: AgentEndpoints['internal']
 

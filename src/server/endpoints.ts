@@ -6,6 +6,7 @@
 import type { Clock } from '../lib/clock.js'
 import type { QueryFn } from './blocking.js'
 import type { CatalogEndpoint, HealthEndpoint } from './catalog-endpoint.js'
+import type { CoordinateEndpoint } from './coordinate-endpoint.js'
 import { toWireError } from './errors.js'
 import type { EndpointAnswer } from './forward.js'
 import type { InternalEndpoint } from './internal-endpoint.js'
@@ -25,11 +26,12 @@ export interface AgentEndpoints {
   readonly catalog: Pick<CatalogEndpoint, 'register' | 'deregister' | 'listDatacenters' | 'listNodes' | 'listServices' | 'listServiceInstances' | 'serviceNodes' | 'nodeServices'>
   readonly health: Pick<HealthEndpoint, 'nodeChecks' | 'serviceChecks' | 'serviceNodes' | 'checksInState'>
   readonly session: Pick<SessionEndpoint, 'apply' | 'renew' | 'get' | 'list' | 'nodeSessions'>
-  readonly preparedQuery: Pick<PreparedQueryEndpoint, 'apply' | 'get' | 'list' | 'explain' | 'execute'>
+  readonly preparedQuery: Pick<PreparedQueryEndpoint, 'apply' | 'get' | 'list' | 'explain' | 'execute' | 'executeRemote'>
   readonly status: Pick<StatusEndpoint, 'leader' | 'peers'>
   readonly operator: Pick<OperatorEndpoint, 'raftGetConfiguration' | 'raftRemovePeer' | 'raftTransferLeader' | 'autopilotHealth'>
   readonly internal: Pick<InternalEndpoint, 'nodeInfo' | 'catalogDump'> & LocalCatalogView
   readonly snapshot: Pick<SnapshotEndpoint, 'save' | 'restore'>
+  readonly coordinate: Pick<CoordinateEndpoint, 'update' | 'listNodes' | 'node' | 'listDatacenters'>
   readonly datacenter: string
   readonly clock: Clock
   /** When a blocking read of `waitMs` that starts now gives up (jitter included). */
@@ -75,6 +77,7 @@ export const SERVED_METHODS = {
   'PreparedQuery.List': (e, r, c) => e.preparedQuery.list(r, c),
   'PreparedQuery.Explain': (e, r) => e.preparedQuery.explain(r),
   'PreparedQuery.Execute': (e, r) => e.preparedQuery.execute(r),
+  'PreparedQuery.ExecuteRemote': (e, r) => e.preparedQuery.executeRemote(r),
   'Internal.NodeInfo': (e, r, c) => e.internal.nodeInfo(r, c),
   'Internal.CatalogDump': (e, r, c) => e.internal.catalogDump(r, c),
   'Status.Leader': (e, r) => e.status.leader(r),
@@ -85,6 +88,10 @@ export const SERVED_METHODS = {
   'Operator.AutopilotHealth': (e, r) => e.operator.autopilotHealth(r),
   'Snapshot.Save': (e, r) => e.snapshot.save(r),
   'Snapshot.Restore': (e, r) => e.snapshot.restore(r),
+  'Coordinate.Update': (e, r) => e.coordinate.update(r),
+  'Coordinate.ListNodes': (e, r, c) => e.coordinate.listNodes(r, c),
+  'Coordinate.Node': (e, r, c) => e.coordinate.node(r, c),
+  'Coordinate.ListDatacenters': (e, r) => e.coordinate.listDatacenters(r),
 } satisfies Record<string, Run>
 /* eslint-enable @typescript-eslint/no-explicit-any */
 

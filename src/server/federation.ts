@@ -17,13 +17,15 @@ export interface FederationOptions {
   local: AgentEndpoints
   /** The alive servers of each datacenter the WAN pool knows (addresses its calls go to), this one's included. */
   servers: () => ReadonlyMap<string, readonly string[]>
+  /** The median estimated round trip to a datacenter's servers (seconds), when coordinates know it. */
+  rtt?: (datacenter: string) => number | undefined
   call: RemoteCall
   clock: Clock
   log: Log
 }
 
 /** The endpoint groups whose calls may name a datacenter (the others are this agent's own views). */
-const GROUPS = ['kvs', 'txn', 'catalog', 'health', 'session', 'preparedQuery', 'status', 'operator', 'internal', 'snapshot'] as const
+const GROUPS = ['kvs', 'txn', 'catalog', 'health', 'session', 'preparedQuery', 'status', 'operator', 'internal', 'snapshot', 'coordinate'] as const
 
 export class Federation {
   readonly #o: FederationOptions
@@ -61,10 +63,19 @@ export class Federation {
     }
   }
 
-  /** Every datacenter the WAN pool knows, this one first, then by name (no coordinates yet to sort by distance). */
+  /**
+   * Every datacenter the WAN pool knows, nearest first: this one, then the others by the median
+   * estimated round trip to their servers (Consul sorts this one in by its distance too, which
+   * puts it first but on a network where another datacenter's servers look nearer), then by name.
+   */
   datacenters(): string[] {
     const here = this.#o.local.datacenter
-    const others = [...this.#o.servers().keys()].filter((dc) => dc !== here).sort()
+    const rtt = (dc: string): number => this.#o.rtt?.(dc) ?? Infinity
+    const others = [...this.#o.servers().keys()]
+      .filter((dc) => dc !== here)
+      .map((dc) => ({ dc, d: rtt(dc) }))
+      .sort((a, b) => a.d - b.d || (a.dc < b.dc ? -1 : a.dc > b.dc ? 1 : 0))
+      .map((x) => x.dc)
     return [here, ...others]
   }
 

@@ -15,7 +15,7 @@ export const ENDPOINT_CALL_METHOD = 'Endpoint.Call'
 /** Endpoint methods that may be forwarded (Consul's RPC names). WARNING: on the wire. */
 export const FORWARDED_METHODS = [
   'KVS.Apply', 'Txn.Apply', 'Catalog.Register', 'Catalog.Deregister', 'Session.Apply', 'Session.Renew', 'PreparedQuery.Apply',
-  'Operator.RaftRemovePeer', 'Operator.RaftTransferLeader', 'Operator.AutopilotHealth', 'Snapshot.Restore',
+  'Operator.RaftRemovePeer', 'Operator.RaftTransferLeader', 'Operator.AutopilotHealth', 'Snapshot.Restore', 'Coordinate.Update',
 ] as const
 export type ForwardedMethod = (typeof FORWARDED_METHODS)[number]
 

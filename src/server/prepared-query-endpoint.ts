@@ -1,10 +1,12 @@
 /**
- * PreparedQuery.* (Consul's agent/consul/prepared_query_endpoint.go), as far as the HTTP API has
- * them: Apply (create, update, delete), Get, List, Explain and Execute in the local datacenter.
+ * PreparedQuery.* (Consul's agent/consul/prepared_query_endpoint.go): Apply (create, update,
+ * delete), Get, List, Explain, Execute (sorted by `Near`, failing over to other datacenters when
+ * no instance here is healthy) and ExecuteRemote (a query another datacenter's server sends).
  */
 import { executeQuery, type PreparedQuery, type PreparedQueryInput, type QueryResultEntry } from '../state/queries.js'
 import type { EndpointCore } from './core.js'
 import { NotFoundError } from './errors.js'
+import { sortByDistance, type QuerySource } from './rtt.js'
 import type { CallContext, QueryOptions, QueryReply, WriteOptions, WriteReply } from './types.js'
 
 export type PreparedQueryApplyRequest = WriteOptions &
@@ -23,17 +25,40 @@ export interface PreparedQueryExecuteRequest extends QueryOptions {
   idOrName: string
   /** At most this many instances (0 or absent: all). */
   limit?: number
+  /** `?near=`: sort by round trip from this node (over the query's own `Near`). */
+  source?: QuerySource
+  /** The asking agent: the node a query's `Near: "_agent"` means. */
+  agent?: QuerySource
+}
+
+/** Another datacenter's server runs this query definition as it is (Consul's ExecuteRemote). */
+export interface PreparedQueryExecuteRemoteRequest extends QueryOptions {
+  query: PreparedQuery
+  limit?: number
 }
 
 export interface PreparedQueryExecuteReply {
   query: PreparedQuery
-  /** Healthy instances, shuffled. */
+  /** Healthy instances, shuffled (then sorted by distance when a source is known). */
   entries: QueryResultEntry[]
+  /** The datacenter that answered, and how many other datacenters were tried. */
+  datacenter: string
+  failovers: number
+}
+
+/** How a server reaches the other datacenters (the agent's federation); none: no failover. */
+export interface QueryFailover {
+  /** Every known datacenter, nearest first. */
+  datacenters(): string[]
+  executeRemote(req: PreparedQueryExecuteRemoteRequest): Promise<QueryReply<PreparedQueryExecuteReply>>
 }
 
 const notFound = (): NotFoundError => new NotFoundError('Query not found')
 
 export class PreparedQueryEndpoint {
+  /** Set by the agent once its federation exists. */
+  failover: QueryFailover | undefined
+
   constructor(readonly core: EndpointCore) {}
 
   /**
@@ -94,15 +119,81 @@ export class PreparedQueryEndpoint {
     })
   }
 
-  /** Runs the query's service part against the catalog; the index is the service's. */
-  execute(req: PreparedQueryExecuteRequest): Promise<QueryReply<PreparedQueryExecuteReply>> {
-    const { state, random } = this.core
-    return this.core.readOnce(req, () => {
+  /**
+   * Runs the query's service part against the catalog (the index is the service's), sorted by
+   * distance from the source (the node itself first); with no healthy instance here, the
+   * failover datacenters in turn until one has some.
+   */
+  async execute(req: PreparedQueryExecuteRequest): Promise<QueryReply<PreparedQueryExecuteReply>> {
+    const { state, random, datacenter } = this.core
+    const reply = await this.core.readOnce(req, () => {
       const query = state.queries.resolve(req.idOrName)
       if (!query) throw notFound()
       let entries = executeQuery(state.catalog, query, random)
+      const source = this.#source(req, query)
+      if (source) {
+        entries = sortByDistance(state, datacenter, source, entries, (e) => e.node.Node)
+        const at = entries.findIndex((e) => e.node.Node.toLowerCase() === source.node.toLowerCase())
+        if (at > 0) entries.unshift(...entries.splice(at, 1))
+      }
       if (req.limit !== undefined && req.limit > 0) entries = entries.slice(0, req.limit)
-      return { index: state.catalog.serviceIndexOf(query.Service.Service), value: { query, entries } }
+      return { index: state.catalog.serviceIndexOf(query.Service.Service), value: { query, entries, datacenter, failovers: 0 } }
     })
+    const { query } = reply.value
+    const { NearestN, Datacenters } = query.Service.Failover
+    if (reply.value.entries.length > 0 || !this.failover || (NearestN <= 0 && Datacenters.length === 0)) return reply
+    return this.#failover(req, reply)
+  }
+
+  /** A query definition another datacenter sent: run here as it is, shuffled, cut to the limit. */
+  executeRemote(req: PreparedQueryExecuteRemoteRequest): Promise<QueryReply<PreparedQueryExecuteReply>> {
+    const { state, random, datacenter } = this.core
+    return this.core.readOnce(req, () => {
+      let entries = executeQuery(state.catalog, req.query, random)
+      if (req.limit !== undefined && req.limit > 0) entries = entries.slice(0, req.limit)
+      return { index: state.catalog.serviceIndexOf(req.query.Service.Service), value: { query: req.query, entries, datacenter, failovers: 0 } }
+    })
+  }
+
+  /** `?near` first, then the query's `Near` (`_agent`: the asking agent). */
+  #source(req: PreparedQueryExecuteRequest, query: PreparedQuery): QuerySource | undefined {
+    if (req.source) return req.source
+    const near = query.Service.Near
+    if (!near) return undefined
+    const here = req.agent?.datacenter ?? this.core.datacenter
+    if (near === '_agent') return req.agent
+    return { node: near, datacenter: here }
+  }
+
+  /** Consul's queryFailover: the nearest N other datacenters, then the listed ones not yet tried (unknown ones skipped). */
+  async #failover(req: PreparedQueryExecuteRequest, local: QueryReply<PreparedQueryExecuteReply>): Promise<QueryReply<PreparedQueryExecuteReply>> {
+    const failover = this.failover!
+    const { query } = local.value
+    const here = this.core.datacenter
+    const nearest = failover.datacenters()
+    const known = new Set(nearest)
+    const order: string[] = []
+    for (const dc of nearest) {
+      if (order.length >= query.Service.Failover.NearestN) break
+      if (dc !== here) order.push(dc)
+    }
+    for (const dc of query.Service.Failover.Datacenters) {
+      if (!known.has(dc)) {
+        this.core.log('warn', `prepared_query: skipping unknown datacenter "${dc}" in the failover list of query ${query.ID}`)
+        continue
+      }
+      if (dc !== here && !order.includes(dc)) order.push(dc)
+    }
+    let failovers = 0
+    for (const dc of order) {
+      failovers++
+      try {
+        const remote = await failover.executeRemote({ datacenter: dc, query, limit: req.limit, consistency: req.consistency, token: req.token })
+        if (remote.value.entries.length > 0) return { meta: remote.meta, value: { ...remote.value, failovers } }
+      } catch (err) {
+        this.core.log('warn', `prepared_query: failover to datacenter ${dc} failed: ${(err as Error).message}`)
+      }
+    }
+    return { meta: local.meta, value: { ...local.value, failovers } }
   }
 }

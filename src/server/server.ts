@@ -20,6 +20,7 @@ import type { DeregisterRequest, RegisterRequest } from './catalog-endpoint.js'
 import type { SessionApplyRequest, SessionIdRequest } from './session-endpoint.js'
 import type { PreparedQueryApplyRequest } from './prepared-query-endpoint.js'
 import { InternalEndpoint } from './internal-endpoint.js'
+import { CoordinateEndpoint, type CoordinateBatching, type CoordinateUpdateRequest, type DatacenterMap } from './coordinate-endpoint.js'
 import { ClusterIdDuty } from './cluster-id.js'
 import { KvsEndpoint, TxnEndpoint } from './kvs-endpoint.js'
 import { LeaderLoop, type LeaderDuty } from './leader.js'
@@ -56,6 +57,10 @@ export interface ServerOptions {
   onServersChange?: (fn: () => void) => () => void
   /** The datacenters the WAN pool knows, this one first (just this one without). */
   datacenters?: () => string[]
+  /** Consul's consul.coordinate settings: how the leader batches coordinate reports. */
+  coordinateBatching?: CoordinateBatching
+  /** The WAN pool's coordinates of every datacenter's servers (Coordinate.ListDatacenters). */
+  wanCoordinates?: () => DatacenterMap[]
   /** More leader-only duties (the agent's: keeping the raft configuration in step with membership). */
   duties?: LeaderDuty[]
 }
@@ -71,6 +76,7 @@ export class Server {
   readonly operator: OperatorEndpoint
   readonly internal: InternalEndpoint
   readonly snapshot: SnapshotEndpoint
+  readonly coordinate: CoordinateEndpoint
   readonly leader: LeaderLoop
   readonly sessionTimers: SessionTimers
   readonly #core: EndpointCore
@@ -109,6 +115,7 @@ export class Server {
     )
     this.internal = new InternalEndpoint(core)
     this.snapshot = new SnapshotEndpoint(core, this.sessionTimers)
+    this.coordinate = new CoordinateEndpoint(core, o.coordinateBatching, o.wanCoordinates)
     const duties: LeaderDuty[] = [
       new ClusterIdDuty(core, o.clock),
       this.sessionTimers,
@@ -133,6 +140,7 @@ export class Server {
       case 'Operator.RaftTransferLeader': return this.operator.raftTransferLeader(req as RaftPeerRequest)
       case 'Operator.AutopilotHealth': return this.operator.autopilotHealth(req as DatacenterRequest)
       case 'Snapshot.Restore': return this.snapshot.restore(req as SnapshotRestoreRequest)
+      case 'Coordinate.Update': return this.coordinate.update(req as CoordinateUpdateRequest)
     }
   }
 

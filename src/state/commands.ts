@@ -66,7 +66,13 @@ export interface TxnCommand {
   Ops: Array<{ KV: KvOp }>
 }
 
-export type Command = KvsCommand | TxnCommand | CatalogCommand | RestoreCommand | ClusterIdCommand
+export type Command = KvsCommand | TxnCommand | CatalogCommand | RestoreCommand | ClusterIdCommand | CoordinateBatchCommand
+
+/** Consul's CoordinateBatchUpdateType: the coordinates agents reported, gathered by the leader. */
+export interface CoordinateBatchCommand {
+  Type: 'coordinates'
+  Updates: import('./coordinates.js').CoordinateEntry[]
+}
 
 /** Names the cluster (its first leader proposes it); the first one applied stays. */
 export interface ClusterIdCommand {

@@ -5,6 +5,7 @@ import { KvTable } from './kv.js'
 import { CatalogTables, type CatalogDump } from './catalog.js'
 import { SessionTables, type SessionRecord } from './sessions.js'
 import { QueryTables, type PreparedQuery } from './queries.js'
+import { CoordinateTable, type CoordinateEntry } from './coordinates.js'
 import { parseUint64 } from '../lib/uint64.js'
 import { LIMITS } from '../lib/limits.js'
 
@@ -47,6 +48,8 @@ export class Fsm implements StateMachine {
         return command.Op === 'create' ? this.state.sessionCreate(index, command) : this.state.sessionDestroy(index, command.ID)
       case 'query':
         return this.state.querySet(index, command)
+      case 'coordinates':
+        return this.state.coordinateBatch(index, command)
       case 'restore':
         this.restoreText(command.State, index)
         return true
@@ -97,6 +100,7 @@ export class Fsm implements StateMachine {
     const catalogText = JSON.stringify(catalog.dump())
     const sessionsText = JSON.stringify({ records: sessions.list(), index: sessions.index })
     const queriesText = JSON.stringify({ records: queries.list(), index: queries.index })
+    const coordinatesText = JSON.stringify(this.state.coordinates.dump())
 
     // Each part is a JSON array's inside, so the parts join with commas into one array.
     const kvParts: string[] = []
@@ -122,7 +126,7 @@ export class Fsm implements StateMachine {
     }
     if (tombstones.length) tombstoneParts.push(JSON.stringify(tombstones).slice(1, -1))
     // The shape of SnapshotData, key for key.
-    return `{"v":1,"index":${index},"cluster":${JSON.stringify(this.state.clusterId)},"kv":[${kvParts.join(',')}],"tombstones":[${tombstoneParts.join(',')}],"tombstoneFloor":${kv.tombstoneFloor},"catalog":${catalogText},"sessions":${sessionsText},"queries":${queriesText}}`
+    return `{"v":1,"index":${index},"cluster":${JSON.stringify(this.state.clusterId)},"kv":[${kvParts.join(',')}],"tombstones":[${tombstoneParts.join(',')}],"tombstoneFloor":${kv.tombstoneFloor},"catalog":${catalogText},"sessions":${sessionsText},"queries":${queriesText},"coordinates":${coordinatesText}}`
   }
 
   /**
@@ -159,6 +163,7 @@ export class Fsm implements StateMachine {
     for (const q of data.queries?.records ?? []) queries.queries.set(q.ID, q)
     queries.index = data.queries?.index ?? 0
     this.state.queries = queries
+    this.state.coordinates = CoordinateTable.fromDump(data.coordinates)
     this.state.kv = kv
     this.state.catalog = catalog
     this.state.sessions = sessions
@@ -187,6 +192,7 @@ export function summarizeSnapshotState(serialized: string): Array<{ type: string
     row('Check', data.catalog?.checks ?? []),
     row('Session', data.sessions?.records ?? []),
     row('PreparedQuery', data.queries?.records ?? []),
+    row('Coordinate', data.coordinates?.records ?? []),
   ].filter((r) => r.count > 0)
 }
 
@@ -210,6 +216,7 @@ function restamp(data: SnapshotData, at: number): void {
   }
   if (data.sessions) data.sessions = { records: data.sessions.records.map(stamp), index: at }
   if (data.queries) data.queries = { records: data.queries.records.map(stamp), index: at }
+  if (data.coordinates) data.coordinates = { records: data.coordinates.records, index: at }
 }
 
 type SnapshotKv = [key: string, flags: string, value: string | null, create: number, modify: number, lock: number, session: string]
@@ -223,4 +230,5 @@ interface SnapshotData {
   catalog?: CatalogDump
   sessions?: { records: SessionRecord[]; index: number }
   queries?: { records: PreparedQuery[]; index: number }
+  coordinates?: { records: CoordinateEntry[]; index: number }
 }

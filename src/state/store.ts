@@ -6,7 +6,8 @@ import { KV_READ_VERBS, type KvOp, type RegisterCommand, type DeregisterCommand,
 import { CatalogTables } from './catalog.js'
 import { SessionTables, type SessionRecord } from './sessions.js'
 import { QueryTables } from './queries.js'
-import type { QueryCommand } from './commands.js'
+import type { CoordinateBatchCommand, QueryCommand } from './commands.js'
+import { CoordinateTable } from './coordinates.js'
 
 /**
  * One result of a transaction: a KV entry, its value in base64 (null when empty) for the verbs
@@ -56,8 +57,9 @@ export class StateStore {
   catalog = new CatalogTables()
   sessions = new SessionTables()
   queries = new QueryTables()
+  coordinates = new CoordinateTable()
   readonly kvWatches = new WatchRegistry()
-  /** Watch keys: `nodes`, `services`, `checks`, `service:<name>`, `node:<name>`, `sessions`. */
+  /** Watch keys: `nodes`, `services`, `checks`, `service:<name>`, `node:<name>`, `sessions`, `coordinates`. */
   readonly catalogWatches = new WatchRegistry()
   /** Index of the last applied log entry. */
   lastIndex = 0
@@ -277,7 +279,17 @@ export class StateStore {
     } else {
       for (const s of this.sessions.byNode(cmd.Node)) this.#destroySession(index, s.ID, touched)
       this.catalog.deleteNode(index, cmd.Node, touched)
+      if (this.coordinates.delete(index, cmd.Node)) touched.add('coordinates')
     }
+    this.#commit(index, touched)
+    return true
+  }
+
+  // ---- coordinates (FSM only) ---------------------------------------------------------------
+
+  coordinateBatch(index: number, cmd: CoordinateBatchCommand): true {
+    const touched = new Set<string>()
+    if (this.coordinates.batch(index, cmd.Updates, (node) => this.catalog.node(node) !== undefined)) touched.add('coordinates')
     this.#commit(index, touched)
     return true
   }

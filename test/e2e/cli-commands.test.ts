@@ -15,7 +15,7 @@ test('a Consul command we do not have yet is named as not supported (exit 1), fl
     [['monitor', '-log-level=debug'], 'monitor'],
     [['exec', '-node=web1', 'uptime'], 'exec'],
     [['peering', 'list', '-detailed'], 'peering'],
-    [['rtt', 'a', 'b'], 'rtt'],
+    [['operator', 'usage', 'instances'], 'operator usage'],
     [['debug', '-duration=1s'], 'debug'],
     [['operator', 'autopilot', 'get-config'], 'operator autopilot'],
     [['services', 'export', '-name=web'], 'services export'],

@@ -5,20 +5,27 @@
  * /v1/agent/join/127.0.0.21`; then `kill -9` of a client makes it failed everywhere, its
  * `serfHealth` critical, its service gone from DNS and `?passing`, its session invalidated and its
  * lock released; `force-leave` marks it left and the leader deregisters it; restarted with no join
- * it rejoins from its snapshot; `consul leave` on the other client leaves and deregisters it. One
- * pool for the whole file, the steps in order; gossip_lan timers are quickened (a Consul key).
+ * it rejoins from its snapshot; `consul leave` on the other client leaves and deregisters it. A
+ * server of dc2 joins the WAN pool: ?dc=dc2 and DNS answer from it, prepared queries fail over to
+ * it, consul-template renders `service "web@dc2"`. Coordinates: every agent reports one, ?near
+ * sorts by them, `consul rtt` estimates from them. One pool for the whole file, the steps in
+ * order; gossip timers and coordinate reports are quickened (Consul keys).
  */
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Resolver } from 'node:dns/promises'
-import { writeFileSync } from 'node:fs'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { CONSUL_BIN, removeDir, runCli, startAgent, tempDir, type RunningAgent } from '../helpers/agent.js'
 import { until } from '../helpers/poll.js'
+import { CT_BIN } from '../ctemplate/helpers.js'
+import type { Coordinate } from '../../src/lib/coordinate.js'
 
 const LAN_PORT = 20000 + Math.floor(Math.random() * 20000)
 const WAN_PORT = LAN_PORT + 1
-const HOSTS = { s21: '127.0.0.21', c22: '127.0.0.22', c23: '127.0.0.23', s24: '127.0.0.24' } as const
+const HOSTS = { s21: '127.0.0.21', c22: '127.0.0.22', c23: '127.0.0.23', s24: '127.0.0.24', s25: '127.0.0.25', s26: '127.0.0.26', c27: '127.0.0.27', c28: '127.0.0.28', c29: '127.0.0.29' } as const
 type Name = keyof typeof HOSTS
 
 const agents = {} as Record<Name, RunningAgent>
@@ -27,9 +34,20 @@ let dir = ''
 let configFile = ''
 
 const args = (name: Name): string[] => [`-bind=${HOSTS[name]}`, `-client=${HOSTS[name]}`, `-serf-lan-port=${LAN_PORT}`, `-config-file=${configFile}`]
-const serverArgs = (name: Name): string[] => [...args(name), `-serf-wan-port=${WAN_PORT}`, ...(name === 's24' ? ['-datacenter=dc2', `-join-wan=${HOSTS.s21}:${WAN_PORT}`] : [])]
+/** What each agent adds: s24 and c29 are dc2; s25 and s26 join s21's cluster (no bootstrap flag); c27 and c28 retry-join s25. */
+const EXTRA: Partial<Record<Name, string[]>> = {
+  s24: ['-datacenter=dc2', `-join-wan=${HOSTS.s21}:${WAN_PORT}`],
+  s25: [`-join=${HOSTS.s21}`],
+  s26: [`-join=${HOSTS.s21}`],
+  c27: [`-retry-join=${HOSTS.s25}`, '-retry-interval=1s'],
+  c28: [`-retry-join=${HOSTS.s25}`, '-retry-interval=1s'],
+  c29: ['-datacenter=dc2', `-join=${HOSTS.s24}`],
+}
+const serverArgs = (name: Name): string[] => [...args(name), `-serf-wan-port=${WAN_PORT}`, ...(EXTRA[name] ?? [])]
 const start = (name: Name): Promise<RunningAgent> =>
-  name.startsWith('s') ? startAgent({ bootstrap: true, dataDir: dataDirs[name], node: name, dns: true, args: serverArgs(name) }) : startAgent({ client: true, dataDir: dataDirs[name], node: name, args: args(name) })
+  name.startsWith('s')
+    ? startAgent({ ...(name === 's25' || name === 's26' ? { bootstrapExpect: 0 } : { bootstrap: true }), dataDir: dataDirs[name], node: name, dns: true, args: serverArgs(name) })
+    : startAgent({ client: true, dataDir: dataDirs[name], node: name, dns: name === 'c27', args: [...args(name), ...(EXTRA[name] ?? [])] })
 
 const api = async (name: Name, method: string, path: string, body?: unknown): Promise<Response> =>
   fetch(`${agents[name].httpAddr}${path}`, { method, body: body === undefined || typeof body === 'string' ? body : JSON.stringify(body), signal: AbortSignal.timeout(15_000) })
@@ -54,7 +72,17 @@ const serfHealth = async (node: Name): Promise<string | undefined> =>
 before(async () => {
   dir = tempDir('gossip-e2e-')
   configFile = join(dir, 'agent.json')
-  writeFileSync(configFile, JSON.stringify({ performance: { raft_multiplier: 1 }, gossip_lan: { probe_interval: '300ms', probe_timeout: '150ms', gossip_interval: '100ms', suspicion_mult: 2 } }))
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      performance: { raft_multiplier: 1 },
+      gossip_lan: { probe_interval: '300ms', probe_timeout: '150ms', gossip_interval: '100ms', suspicion_mult: 2 },
+      gossip_wan: { probe_interval: '300ms', probe_timeout: '150ms', gossip_interval: '100ms' },
+      // Coordinates reported and written often (Consul's hidden sync and batching keys), so they show within seconds.
+      sync_coordinate_interval_min: '200ms',
+      consul: { coordinate: { update_period: '100ms' } },
+    }),
+  )
   for (const name of ['s21', 'c22', 'c23'] as const) {
     dataDirs[name] = tempDir()
     agents[name] = await start(name)
@@ -152,6 +180,140 @@ test('a server of dc2 joins the WAN pool (named <node>.<dc>); ?dc=dc2 reads and 
     assert.equal(none.status, 500)
     assert.equal(await none.text(), 'No path to datacenter')
   }
+})
+
+interface NodeCoord {
+  Node: string
+  Segment: string
+  Coord: Coordinate
+}
+
+test('every agent reports its coordinate: /v1/coordinate/nodes and /node/:node, ?near sorts by them, consul rtt estimates from them; WAN coordinates by datacenter', async () => {
+  const dc1 = ['c22', 'c23', 's21']
+  // Coordinates move off the origin once probes have measured round trips.
+  const moved = await until('LAN coordinates of all three, off the origin', async () => {
+    const list = await json<NodeCoord[]>('c22', '/v1/coordinate/nodes')
+    return list.length === 3 && list.every((e) => e.Coord.Vec.some((x) => x !== 0)) ? list : undefined
+  }, 60_000)
+  assert.deepEqual(moved.map((e) => e.Node), dc1)
+  for (const e of moved) {
+    assert.equal(e.Segment, '')
+    assert.equal(e.Coord.Vec.length, 8)
+    assert.ok(e.Coord.Error > 0 && e.Coord.Height > 0)
+  }
+  const one = await json<NodeCoord[]>('s21', '/v1/coordinate/node/c23')
+  assert.deepEqual((await json<{ Coord: Coordinate }>('c23', '/v1/agent/self')).Coord.Vec.length, 8)
+  assert.deepEqual(one.map((e) => e.Node), ['c23'])
+  assert.equal((await api('s21', 'GET', '/v1/coordinate/node/nope')).status, 404)
+  // ?near=<node> sorts by the estimate from that node: three catalog nodes with coordinates set by hand (a second apart from the agents).
+  const at = (x: number): Coordinate => ({ Vec: [1 + x, 0, 0, 0, 0, 0, 0, 0], Error: 0.2, Adjustment: 0, Height: 1e-5 })
+  for (const [node, x] of [['ext1', 0], ['ext2', 0.01], ['ext3', 0.05]] as const) {
+    assert.equal((await api('c22', 'PUT', '/v1/catalog/register', { Node: node, Address: '10.9.9.9', Service: { Service: 'edge', Port: 1 } })).status, 200)
+    assert.equal(await (await api('c23', 'PUT', '/v1/coordinate/update', { Node: node, Coord: at(x) })).json(), true)
+  }
+  await until('the hand-set coordinates written', async () => ((await json<NodeCoord[]>('s21', '/v1/coordinate/nodes')).filter((e) => e.Node.startsWith('ext')).length === 3 ? true : undefined))
+  const order = async (path: string): Promise<string[]> => (await json<Array<{ Node: string | { Node: string } }>>('c22', path)).map((r) => (typeof r.Node === 'string' ? r.Node : r.Node.Node))
+  assert.deepEqual((await order('/v1/catalog/nodes?near=ext1')).slice(0, 3), ['ext1', 'ext2', 'ext3'])
+  assert.deepEqual(await order('/v1/catalog/service/edge?near=ext3'), ['ext3', 'ext2', 'ext1'])
+  assert.deepEqual(await order('/v1/health/service/edge?near=ext2'), ['ext2', 'ext1', 'ext3'])
+  assert.deepEqual(await order('/v1/health/checks/edge?near=ext3'), [])
+  assert.deepEqual(await order('/v1/catalog/service/edge'), ['ext1', 'ext2', 'ext3'])
+  // _agent is the asking agent: the three edge nodes are about a second from it, ext1 nearest.
+  assert.deepEqual(await order('/v1/catalog/service/edge?near=_agent'), ['ext1', 'ext2', 'ext3'])
+  assert.equal((await api('c22', 'PUT', '/v1/coordinate/update', { Node: 'ext1', Coord: { Vec: [0] } })).status, 400)
+  for (const node of ['ext1', 'ext2', 'ext3']) assert.equal((await api('c22', 'PUT', '/v1/catalog/deregister', { Node: node })).status, 200)
+  await until('deregistered nodes lose their coordinates', async () => ((await json<NodeCoord[]>('s21', '/v1/coordinate/nodes')).some((e) => e.Node.startsWith('ext')) ? undefined : true))
+  const rtt = await runCli(CONSUL_BIN, ['rtt', 'c22', 'c23'], { env: { CONSUL_HTTP_ADDR: agents.s21.httpAddr } })
+  assert.equal(rtt.code, 0, rtt.stderr)
+  assert.match(rtt.stdout, /^Estimated c22 <-> c23 rtt: \d+\.\d{3} ms \(using LAN coordinates\)$/m)
+  const self = await runCli(CONSUL_BIN, ['rtt', 's21'], { env: { CONSUL_HTTP_ADDR: agents.c22.httpAddr } })
+  assert.match(self.stdout, /^Estimated s21 <-> c22 rtt: /m)
+  const missing = await runCli(CONSUL_BIN, ['rtt', 'nope'], { env: { CONSUL_HTTP_ADDR: agents.c22.httpAddr } })
+  assert.equal(missing.code, 1)
+  assert.match(missing.stderr, /Could not find a coordinate for node "nope"/)
+  // The servers' WAN coordinates, per datacenter, names without the .dc suffix (asked of a client too: it asks a server).
+  const maps = await until('WAN coordinates of both servers', async () => {
+    const m = await json<Array<{ Datacenter: string; AreaID: string; Coordinates: Array<{ Node: string; Coord: Coordinate }> }>>('c22', '/v1/coordinate/datacenters')
+    return m.length === 2 && m.every((d) => d.Coordinates.length === 1) ? m : undefined
+  }, 60_000)
+  assert.deepEqual(maps.map((m) => `${m.Datacenter} ${m.AreaID} ${m.Coordinates.map((c) => c.Node).join()}`), ['dc1 WAN s21', 'dc2 WAN s24'])
+  const wan = await runCli(CONSUL_BIN, ['rtt', '-wan', 's24.dc2'], { env: { CONSUL_HTTP_ADDR: agents.s21.httpAddr } })
+  assert.match(wan.stdout, /^Estimated s24\.dc2 <-> s21\.dc1 rtt: \d+\.\d{3} ms \(using WAN coordinates\)$/m)
+})
+
+test('a prepared query with no healthy instance here fails over to dc2 (Failover.Datacenters, then NearestN); consul-template renders service "web@dc2"', async () => {
+  assert.equal((await api('s24', 'PUT', '/v1/agent/service/register', { Name: 'web', Port: 8080 })).status, 200)
+  const create = async (name: string, failover: unknown): Promise<string> => {
+    const res = await api('s21', 'POST', '/v1/query', { Name: name, Service: { Service: 'web', Failover: failover } })
+    assert.equal(res.status, 200, await res.clone().text())
+    return ((await res.json()) as { ID: string }).ID
+  }
+  await create('web-listed', { Datacenters: ['dc9', 'dc2'] })
+  await create('web-nearest', { NearestN: 1 })
+  await create('web-here', {})
+  for (const name of ['web-listed', 'web-nearest']) {
+    const r = await until(`${name} answered from dc2`, async () => {
+      const out = await json<{ Datacenter: string; Failovers: number; Nodes: Array<{ Node: { Node: string }; Service: { Port: number } }> }>('c22', `/v1/query/${name}/execute`)
+      return out.Nodes.length > 0 ? out : undefined
+    })
+    assert.equal(r.Datacenter, 'dc2')
+    assert.equal(r.Failovers, 1)
+    assert.deepEqual(r.Nodes.map((n) => `${n.Node.Node}:${n.Service.Port}`), ['s24:8080'])
+  }
+  const here = await json<{ Datacenter: string; Failovers: number; Nodes: unknown[] }>('c23', '/v1/query/web-here/execute')
+  assert.deepEqual({ dc: here.Datacenter, failovers: here.Failovers, nodes: here.Nodes.length }, { dc: 'dc1', failovers: 0, nodes: 0 })
+
+  const out = join(dir, 'web-dc2.txt')
+  const tpl = join(dir, 'web-dc2.tpl')
+  writeFileSync(tpl, '{{range service "web@dc2"}}{{.Node}} {{.Address}}:{{.Port}}{{end}}|{{range nodes "@dc2"}}{{.Node}}{{end}}\n')
+  const ct = await runCli(CT_BIN, ['-once', `-consul-addr=${agents.c22.httpAddr.replace('http://', '')}`, `-template=${tpl}:${out}`])
+  assert.equal(ct.code, 0, ct.stderr)
+  assert.equal(readFileSync(out, 'utf8'), `s24 ${HOSTS.s24}:8080|s24\n`)
+})
+
+test('the whole topology: 3 servers and 4 clients in dc1, a server and a client in dc2; members, raft peers, the WAN pool, ?dc=dc2 and dig from a new client, an event at every dc1 agent', async () => {
+  const added = ['s25', 's26', 'c27', 'c28', 'c29'] as const
+  await Promise.all(
+    added.map(async (n) => {
+      dataDirs[n] = tempDir()
+      agents[n] = await start(n)
+    }),
+  )
+  const dc1 = ['s21', 'c22', 'c23', 's25', 's26', 'c27', 'c28'] as const
+  for (const at of dc1) {
+    await until(`all seven dc1 members alive at ${at}`, async () => {
+      const m = await json<MemberJson[]>(at, '/v1/agent/members')
+      return m.length === 7 && m.every((x) => x.Status === 1) ? true : undefined
+    }, 60_000)
+  }
+  const table = await runCli(CONSUL_BIN, ['members'], { env: { CONSUL_HTTP_ADDR: agents.c28.httpAddr } })
+  for (const n of dc1) assert.match(table.stdout, new RegExp(`^${n}\\s+${HOSTS[n].replace(/\./g, '\\.')}:${LAN_PORT}\\s+alive\\s+${n.startsWith('s') ? 'server' : 'client'}\\s`, 'm'))
+  assert.equal(table.stdout.trim().split('\n').length, 8, table.stdout)
+  // The leader took the joining servers in as voters.
+  await until('three voters in dc1', async () => {
+    const cfg = await json<{ Servers: Array<{ Node: string; Voter: boolean }> }>('c27', '/v1/operator/raft/configuration')
+    return cfg.Servers.filter((x) => x.Voter).map((x) => x.Node).sort().join() === 's21,s25,s26' ? true : undefined
+  }, 60_000)
+  // Flood join: the WAN pool has every server of both datacenters, though only s21 was joined to it.
+  for (const at of ['s26', 's24'] as const) {
+    await until(`four servers in the WAN pool at ${at}`, async () => {
+      const m = await json<MemberJson[]>(at, '/v1/agent/members?wan=1')
+      return m.filter((x) => x.Status === 1).map((x) => x.Name).sort().join() === 's21.dc1,s24.dc2,s25.dc1,s26.dc1' ? true : undefined
+    }, 60_000)
+  }
+  const wan = await runCli(CONSUL_BIN, ['members', '-wan'], { env: { CONSUL_HTTP_ADDR: agents.s25.httpAddr } })
+  assert.equal(wan.stdout.trim().split('\n').length, 5, wan.stdout)
+  assert.deepEqual((await json<MemberJson[]>('c29', '/v1/agent/members')).map((m) => m.Name).sort(), ['c29', 's24'])
+  // dc2's client registers through dc2's server; a new dc1 client reads dc2 by ?dc= and by DNS.
+  assert.equal((await api('c29', 'PUT', '/v1/agent/service/register', { Name: 'edge2', Port: 82 })).status, 200)
+  assert.equal(await (await api('c28', 'GET', '/v1/kv/where?dc=dc2&raw')).text(), 'dc2')
+  const dig = async (name: string): Promise<string> => (await promisify(execFile)('dig', ['+short', '+time=2', '+tries=1', `@${HOSTS.c27}`, '-p', String(agents.c27.dnsPort), name])).stdout.trim()
+  await until('dig web.service.dc2.consul from a dc1 client', async () => ((await dig('web.service.dc2.consul')) === HOSTS.s24 ? true : undefined))
+  await until('dig edge2.service.dc2.consul (dc2\'s client)', async () => ((await dig('edge2.service.dc2.consul')) === HOSTS.c29 ? true : undefined))
+  // An event fired in dc1 reaches every dc1 agent and no dc2 one.
+  const fired = (await (await api('c28', 'PUT', '/v1/event/fire/topology', 'all')).json()) as { ID: string }
+  for (const at of dc1) await until(`the event at ${at}`, async () => ((await json<Array<{ ID: string }>>(at, '/v1/event/list?name=topology')).some((e) => e.ID === fired.ID) ? true : undefined))
+  assert.deepEqual(await json('c29', '/v1/event/list?name=topology'), [])
 })
 
 test('a join to an address where nothing listens is a 500 naming it', async () => {

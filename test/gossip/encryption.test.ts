@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { LOCAL_CONFIG, type GossipConfig } from '../../src/gossip/core/config.js'
 import { Keyring, parseKey } from '../../src/gossip/keyring.js'
+import { encodeMessage } from '../../src/gossip/core/messages.js'
 import { Pools, statusOf, type Pool, type PoolOptions } from './pools.js'
 import { removeDir, tempDir } from '../helpers/agent.js'
 import { until } from '../helpers/poll.js'
@@ -132,6 +133,28 @@ test('a member with another key cannot join, and is told no installed key decryp
   assert.match(r2.errors[0]!, /No installed keys could decrypt the message/)
   assert.equal(statusOf(a, 'key2-x'), undefined)
   assert.equal(a.members.stats().encrypted, 'true')
+})
+
+test('a sealed packet sent again (captured and replayed) is dropped and counted, once it was acted on', async () => {
+  const a = await pool('replay-a', { keyring: new Keyring([K1]) })
+  const ring = new Keyring([K1])
+  // A ping for the member: it answers the first copy and drops the second.
+  const packet = ring.seal(encodeMessage({ type: 'ping', body: { seq: 7, node: 'replay-a' } }))
+  const sock = createSocket('udp4')
+  const acks: Buffer[] = []
+  sock.on('message', (m) => acks.push(m))
+  await new Promise<void>((resolve) => sock.bind(0, '127.0.0.1', resolve))
+  try {
+    const send = (): Promise<void> => new Promise((resolve, reject) => sock.send(packet, a.port, '127.0.0.1', (err) => (err ? reject(err) : resolve())))
+    await send()
+    await until('the ack of the first copy', () => (acks.length > 0 ? true : undefined))
+    await send()
+    await until('the second copy counted as replayed', () => (a.members.stats().replayed === '1' ? true : undefined))
+    assert.equal(a.members.stats().bad_key, '0', 'a replay is not a wrong key')
+    assert.equal(acks.length, 1, 'only the first copy was answered')
+  } finally {
+    sock.close()
+  }
 })
 
 test('a key rotation (install, use, remove) keeps every member alive', async () => {

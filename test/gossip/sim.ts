@@ -100,6 +100,10 @@ export interface SimOptions {
   tombstoneTimeoutMs?: number
   /** TCP fallback pings answered (off: a test of what the UDP paths alone achieve). */
   tcpFallback?: boolean
+  /** One-way delay of a packet between two members, in ms (default: 1-5 ms at random). */
+  latency?: (from: string, to: string) => number
+  /** Every direct probe answered (a coordinate layer above the core listens here). */
+  onPingComplete?: (member: string, out: Extract<NodeOutput, { kind: 'ping-complete' }>) => void
 }
 
 export class GossipSim {
@@ -269,7 +273,8 @@ export class GossipSim {
     }
   }
 
-  #latency(): number {
+  #latency(from?: string, to?: string): number {
+    if (this.o.latency && from !== undefined && to !== undefined) return this.o.latency(from, to)
     return 1 + Math.floor(this.random() * 5)
   }
 
@@ -282,6 +287,9 @@ export class GossipSim {
         return
       case 'user':
         return
+      case 'ping-complete':
+        this.o.onPingComplete?.(from.name, out)
+        return
       case 'packet': {
         this.packets++
         from.sent++
@@ -292,7 +300,7 @@ export class GossipSim {
         }
         const data = out.data
         const source = from.address
-        this.agenda.push(this.now + this.#latency(), () => this.#deliver(to, () => to.node.packet(source, data, this.now)))
+        this.agenda.push(this.now + this.#latency(from.name, to.name), () => this.#deliver(to, () => to.node.packet(source, data, this.now)))
         return
       }
       case 'tcp-ping': {

@@ -1,7 +1,5 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { VirtualClock } from '../../src/lib/clock.js'
-import { Server } from '../../src/server/server.js'
 import { BlockingCounters } from '../../src/server/blocking.js'
 import { LeaderLoop, type LeaderDuty } from '../../src/server/leader.js'
 import {
@@ -15,40 +13,13 @@ import {
   toWireError,
 } from '../../src/server/errors.js'
 import type { KvOp } from '../../src/state/commands.js'
-import type { NodeInput } from '../../src/state/catalog.js'
 import type { QueryReply } from '../../src/server/types.js'
 import { kvPairJson } from '../../src/http/kv.js'
 import { FakeConsensus } from './fake-consensus.js'
+import { NODE, settle, setup } from './harness.js'
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64')
 const set = (Key: string, v: string): { op: KvOp } => ({ op: { Verb: 'set', Key, Value: b64(v) } })
-const NODE: NodeInput = { ID: 'node-id-1', Node: 'n1', Address: '10.0.0.1', Datacenter: 'dc1', TaggedAddresses: {}, Meta: {} }
-/** Lets promise chains and deferred work run (no time passes on the virtual clock). */
-const settle = async (clock: VirtualClock): Promise<void> => {
-  for (let i = 0; i < 5; i++) {
-    clock.runDeferred()
-    await new Promise((resolve) => setImmediate(resolve))
-  }
-}
-
-function setup(opts: { leader: boolean; random?: () => number }) {
-  const clock = new VirtualClock(1_000_000)
-  const raft = new FakeConsensus({ leader: opts.leader, now: () => clock.now() })
-  const logs: string[] = []
-  let ids = 0
-  const server = new Server({
-    state: raft.state,
-    raft,
-    datacenter: 'dc1',
-    clock,
-    log: (level, message) => logs.push(`${level} ${message}`),
-    random: opts.random ?? (() => 0),
-    newId: () => `id-${++ids}`,
-    self: () => ({ serverId: 'server-1', node: NODE, serverPort: 8300 }),
-  })
-  return { clock, raft, server, logs }
-}
-
 function track<T>(p: Promise<T>): { done: () => boolean; value: () => T; promise: Promise<T> } {
   let settled = false
   let result: T | undefined

@@ -38,7 +38,12 @@ export interface IndirectPing {
 }
 export interface Ack {
   seq: number
+  /** What the answering member attaches (serf: its network coordinate); only on a direct ack. */
+  payload?: Uint8Array
 }
+
+/** An ack payload larger than this is refused (a coordinate is about 100 bytes). */
+export const MAX_ACK_PAYLOAD = 512
 
 export type Message =
   | { type: 'ping'; body: Ping }
@@ -139,7 +144,7 @@ const isMeta = (v: unknown): boolean => isObj(v) && Object.values(v).every((x) =
 const SHAPES: Record<Exclude<keyof typeof MessageType, 'compound' | 'pushPull' | 'user'>, (b: unknown) => boolean> = {
   ping: (b) => isObj(b) && isSeq(b.seq) && isName(b.node),
   indirectPing: (b) => isObj(b) && isSeq(b.seq) && isName(b.target) && typeof b.addr === 'string' && isPort(b.port) && typeof b.nack === 'boolean',
-  ack: (b) => isObj(b) && isSeq(b.seq),
+  ack: (b) => isObj(b) && isSeq(b.seq) && (b.payload === undefined || (b.payload instanceof Uint8Array && b.payload.byteLength <= MAX_ACK_PAYLOAD)),
   nack: (b) => isObj(b) && isSeq(b.seq),
   suspect: (b) => isObj(b) && isName(b.node) && isSeq(b.incarnation) && isName(b.from),
   dead: (b) => isObj(b) && isName(b.node) && isSeq(b.incarnation) && isName(b.from),

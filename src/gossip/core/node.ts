@@ -27,6 +27,8 @@ export type NodeOutput =
   | { kind: 'push-pull'; to: Address; join: boolean }
   | { kind: 'event'; event: MembershipEvent | 'reap'; member: MemberRecord }
   | { kind: 'user'; from: Address; data: Uint8Array }
+  /** A direct probe answered: its round trip and what the target attached (serf feeds its coordinates with this). */
+  | { kind: 'ping-complete'; node: string; rttMs: number; payload: Uint8Array | undefined }
 
 export interface GossipNodeOptions {
   config: GossipConfig
@@ -78,6 +80,8 @@ export class GossipNode {
   #nextReconnectAt: number
   #nextReapAt: number
   #leaving = false
+  /** Attached to every ack this member sends for a ping to it (serf: its coordinate); the driver keeps it current. */
+  ackPayload: Uint8Array | undefined
 
   constructor(o: GossipNodeOptions) {
     this.#o = {
@@ -167,15 +171,16 @@ export class GossipNode {
     for (const m of decoded.messages) this.#message(from, m, now)
   }
 
-  /** An ack that came another way (the TCP fallback probe). */
-  ack(seq: number, now: number): void {
+  /** An ack, by UDP or another way (the TCP fallback probe). */
+  ack(seq: number, now: number, payload?: Uint8Array): void {
     const relay = this.#relays.get(seq)
     if (relay) {
       this.#relays.delete(seq)
       this.#send(relay.to, encodeMessage({ type: 'ack', body: { seq: relay.seq } }))
       return
     }
-    this.prober.ack(seq, now)
+    const direct = this.prober.ack(seq, now)
+    if (direct) this.#out.push({ kind: 'ping-complete', node: direct.target.name, rttMs: direct.rttMs, payload })
   }
 
   /**
@@ -263,7 +268,7 @@ export class GossipNode {
           this.counters.pingsForOthers++
           return
         }
-        this.#sendWithBroadcasts(from, encodeMessage({ type: 'ack', body: { seq: m.body.seq } }))
+        this.#sendWithBroadcasts(from, encodeMessage({ type: 'ack', body: this.ackPayload ? { seq: m.body.seq, payload: this.ackPayload } : { seq: m.body.seq } }))
         return
       case 'indirectPing': {
         const seq = ++this.#seq
@@ -272,7 +277,7 @@ export class GossipNode {
         return
       }
       case 'ack':
-        this.ack(m.body.seq, now)
+        this.ack(m.body.seq, now, m.body.payload)
         return
       case 'nack':
         this.prober.nack(m.body.seq)

@@ -21,6 +21,7 @@ export type ProbeEffect =
 interface Probe {
   target: MemberRecord
   seq: number
+  sentAt: number
   /** When the direct ping gives up (then the indirect ones start), and when the whole probe does. */
   timeoutAt: number
   endAt: number
@@ -67,14 +68,19 @@ export class Prober {
     return this.#start(now)
   }
 
-  /** An ack for `seq` (from the target, or relayed by a helper). */
-  ack(seq: number, now: number): void {
+  /**
+   * An ack for `seq` (from the target, or relayed by a helper). Answers the round trip when it was
+   * the direct ping's (only the target answers before the indirect probes start), as memberlist's
+   * ping delegate hears it: the one time a round trip measures the path to the target alone.
+   */
+  ack(seq: number, now: number): { target: MemberRecord; rttMs: number } | undefined {
     const p = this.#probe
-    if (!p || p.seq !== seq) return
+    if (!p || p.seq !== seq) return undefined
     this.#probe = undefined
     // A probe that worked: this member's own health looks better.
     this.#pool.awareness.apply(-1)
     this.#nextProbeAt = Math.max(now, p.endAt)
+    return p.indirect ? undefined : { target: p.target, rttMs: now - p.sentAt }
   }
 
   /** A helper's nack: it could not reach the target either (so our own network is not the one to blame). */
@@ -91,7 +97,7 @@ export class Prober {
     }
     const seq = this.#nextSeq()
     const interval = this.#scaled(this.#config.probeIntervalMs)
-    this.#probe = { target, seq, timeoutAt: now + this.#scaled(this.#config.probeTimeoutMs), endAt: now + interval, indirect: false, nacksExpected: 0, nacks: 0 }
+    this.#probe = { target, seq, sentAt: now, timeoutAt: now + this.#scaled(this.#config.probeTimeoutMs), endAt: now + interval, indirect: false, nacksExpected: 0, nacks: 0 }
     return [{ kind: 'ping', to: target, seq }]
   }
 
