@@ -190,6 +190,13 @@ export class Agent implements ApiContext {
     return known.list.includes(datacenter)
   }
 
+  /** Every datacenter known, nearest first: the WAN pool's on a server, the servers' last answer on a client. */
+  #dnsDatacenters(): string[] {
+    if (this.config.server) return this.#federation?.datacenters() ?? [this.config.datacenter]
+    this.#dnsKnowsDatacenter(this.config.datacenter)
+    return this.#datacenters.list
+  }
+
   async keyring(op: KeyringOp, key?: string): Promise<Array<Record<string, unknown>>> {
     const lan = (this.#cluster ?? this.#clientCluster)?.pool
     if (!lan) throw new HttpError(500, 'this -dev agent runs without gossip: it has no keyring')
@@ -357,7 +364,7 @@ export class Agent implements ApiContext {
     if (c.ports.http >= 0) for (const host of c.httpAddrs) await this.#listen(handler, 'http', host, c.ports.http)
     if (c.ports.https >= 0) for (const host of c.httpsAddrs) await this.#listen(handler, 'https', host, c.ports.https)
     if (c.ports.dns >= 0 && c.dnsAddrs.length > 0) {
-      this.#dns = await startDns({ server: this.server, knowsDatacenter: (dc) => this.#dnsKnowsDatacenter(dc), config: () => this.config.dns, datacenter: c.datacenter, nodeName: () => this.config.nodeName, addresses: c.dnsAddrs, port: c.ports.dns, log: this.#log, udpWorkers: c.dns.udpWorkers })
+      this.#dns = await startDns({ server: this.server, knowsDatacenter: (dc) => this.#dnsKnowsDatacenter(dc), datacenters: () => this.#dnsDatacenters(), config: () => this.config.dns, datacenter: c.datacenter, nodeName: () => this.config.nodeName, addresses: c.dnsAddrs, port: c.ports.dns, log: this.#log, udpWorkers: c.dns.udpWorkers })
       for (const { address, port } of this.#dns.listeners) {
         const hostPort = `${address.includes(':') ? `[${address}]` : address}:${port}`
         this.logger.info(`agent: DNS server listening on udp://${hostPort} and tcp://${hostPort}`)

@@ -31,6 +31,8 @@ export interface StartDnsOptions {
   server: { readonly internal: Pick<InternalEndpoint, 'catalogReader' | 'onCatalogChange' | 'preparedQueries' | 'catalogDump'> }
   /** Whether a name's datacenter is one the servers know (its catalog is then followed for DNS). */
   knowsDatacenter?: (datacenter: string) => boolean
+  /** Every datacenter known, nearest first (prepared-query failover). */
+  datacenters?: () => string[]
   config: () => DnsConfig
   datacenter: string
   nodeName: () => string
@@ -63,13 +65,17 @@ export async function startDns(opts: StartDnsOptions): Promise<DnsService> {
         log,
       })
       const remoteRouter = new DnsRouter({ catalog: () => replica.catalogReader(), config: opts.config, datacenter: dc, nodeName: opts.nodeName, cache: new AnswerCache<Resolution>() })
-      replica.onCatalogChange(() => remoteRouter.catalogChanged())
+      // This datacenter's answers may hold another's instances (a prepared query's failover): they go stale with it.
+      replica.onCatalogChange(() => {
+        remoteRouter.catalogChanged()
+        router.catalogChanged()
+      })
       replica.start()
       remotes.set(dc, (r = { router: remoteRouter, replica }))
     }
     return r.router
   }
-  const router = new DnsRouter({ catalog: () => internal.catalogReader(), config: opts.config, datacenter: opts.datacenter, nodeName: opts.nodeName, cache, preparedQueries: () => queries, mirror, remote })
+  const router = new DnsRouter({ catalog: () => internal.catalogReader(), config: opts.config, datacenter: opts.datacenter, nodeName: opts.nodeName, cache, preparedQueries: () => queries, mirror, remote, datacenters: opts.datacenters })
   const detach = internal.onCatalogChange(() => router.catalogChanged())
   const handler = new DnsHandler({ router, config: opts.config, log })
   let server: DnsServer

@@ -12,6 +12,7 @@
 import { isIP } from 'node:net'
 import dnsPacket, { type Answer, type Packet, type Question, type DecodedPacket, type OptAnswer } from 'dns-packet'
 import type { CheckRecord, NodeRecord, ServiceRecord } from '../state/catalog.js'
+import { failoverOrder } from '../state/prepared-query.js'
 import type { DnsConfig } from '../agent/config.js'
 import { AnswerCache } from './cache.js'
 import { encodeRecord, fitGroups, makeGroup, type RecordGroup } from './truncate.js'
@@ -49,6 +50,8 @@ export interface RouterOptions {
   mirror?: WholeAnswerMirror
   /** The router of another datacenter a name may end in (`web.service.dc2.consul`); undefined for an unknown one. */
   remote?: (datacenter: string) => DnsRouter | undefined
+  /** Every datacenter known, nearest first (a prepared query's failover order). */
+  datacenters?: () => string[]
 }
 
 export interface WholeAnswerMirror {
@@ -328,9 +331,8 @@ export class DnsRouter {
         const source = this.#opts.preparedQueries?.()
         const pq = source && before.length === 1 ? source.find(before[0]!) : undefined
         if (!pq) return res('NXDOMAIN')
-        const real = this.#names().services.get(pq.Service.Service.toLowerCase())
-        if (real === undefined) return res('NXDOMAIN')
-        let ttlMs = serviceTtl(cfg, real)
+        const service = pq.Service.Service.toLowerCase()
+        let ttlMs = serviceTtl(cfg, this.#names().services.get(service) ?? service)
         if (pq.DNS?.TTL) {
           try {
             ttlMs = parseDurationMs(pq.DNS.TTL)
@@ -338,7 +340,19 @@ export class DnsRouter {
             // A bad TTL in a stored query falls back to the configured one rather than failing the lookup.
           }
         }
-        return this.#service(name, real, { match: (svc, node) => source!.matches(pq, svc, node.Meta), onlyPassing: pq.Service.OnlyPassing === true, ignore: new Set(pq.Service.IgnoreCheckIDs ?? []), ttlMs }, q.type, domain, cfg, res)
+        const filter: InstanceFilter = { match: (svc, node) => source!.matches(pq, svc, node.Meta), onlyPassing: pq.Service.OnlyPassing === true, ignore: new Set(pq.Service.IgnoreCheckIDs ?? []), ttlMs }
+        const real = this.#names().services.get(service)
+        const local = real === undefined ? res('NXDOMAIN') : this.#service(name, real, filter, q.type, domain, cfg, res)
+        if (local.rcode !== 'NXDOMAIN') return local
+        // No healthy instance here: the query's failover datacenters in turn, from their catalog copies (Consul's queryFailover).
+        for (const dc of failoverOrder(pq.Service.Failover, this.#opts.datacenter, this.#opts.datacenters?.() ?? []).order) {
+          const remote = this.#opts.remote?.(dc)
+          const theirs = remote ? remote.#names().services.get(service) : undefined
+          if (!remote || theirs === undefined) continue
+          const answer = remote.#service(name, theirs, filter, q.type, domain, cfg, res)
+          if (answer.rcode !== 'NXDOMAIN') return answer
+        }
+        return local
       }
       case 'addr':
         return this.#addr(name, before, q.type, cfg, res)

@@ -4,6 +4,7 @@
  * no instance here is healthy) and ExecuteRemote (a query another datacenter's server sends).
  */
 import { executeQuery, type PreparedQuery, type PreparedQueryInput, type QueryResultEntry } from '../state/queries.js'
+import { failoverOrder } from '../state/prepared-query.js'
 import type { EndpointCore } from './core.js'
 import { NotFoundError } from './errors.js'
 import { sortByDistance, type QuerySource } from './rtt.js'
@@ -169,21 +170,8 @@ export class PreparedQueryEndpoint {
   async #failover(req: PreparedQueryExecuteRequest, local: QueryReply<PreparedQueryExecuteReply>): Promise<QueryReply<PreparedQueryExecuteReply>> {
     const failover = this.failover!
     const { query } = local.value
-    const here = this.core.datacenter
-    const nearest = failover.datacenters()
-    const known = new Set(nearest)
-    const order: string[] = []
-    for (const dc of nearest) {
-      if (order.length >= query.Service.Failover.NearestN) break
-      if (dc !== here) order.push(dc)
-    }
-    for (const dc of query.Service.Failover.Datacenters) {
-      if (!known.has(dc)) {
-        this.core.log('warn', `prepared_query: skipping unknown datacenter "${dc}" in the failover list of query ${query.ID}`)
-        continue
-      }
-      if (dc !== here && !order.includes(dc)) order.push(dc)
-    }
+    const { order, unknown } = failoverOrder(query.Service.Failover, this.core.datacenter, failover.datacenters())
+    for (const dc of unknown) this.core.log('warn', `prepared_query: skipping unknown datacenter "${dc}" in the failover list of query ${query.ID}`)
     let failovers = 0
     for (const dc of order) {
       failovers++

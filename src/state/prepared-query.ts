@@ -20,6 +20,8 @@ export interface PreparedQuery {
     Tags?: string[]
     NodeMeta?: Record<string, string>
     ServiceMeta?: Record<string, string>
+    /** Where to look when no instance here is healthy. */
+    Failover?: { NearestN?: number; Datacenters?: string[] }
   }
   DNS?: { TTL?: string }
 }
@@ -95,4 +97,23 @@ export function matchesQuery(q: PreparedQuery, svc: ServiceRecord, nodeMeta: Rec
   for (const [k, v] of Object.entries(q.Service.NodeMeta ?? {})) if (nodeMeta[k] !== v) return false
   for (const [k, v] of Object.entries(q.Service.ServiceMeta ?? {})) if (svc.Meta[k] !== v) return false
   return true
+}
+
+/**
+ * Consul's failover order (queryFailover): the `NearestN` nearest datacenters other than this one,
+ * then those of `Datacenters` not yet in; a listed datacenter no one knows is skipped (and named).
+ */
+export function failoverOrder(failover: { NearestN?: number; Datacenters?: readonly string[] } | undefined, here: string, nearest: readonly string[]): { order: string[]; unknown: string[] } {
+  const order: string[] = []
+  const unknown: string[] = []
+  const n = failover?.NearestN ?? 0
+  for (const dc of nearest) {
+    if (order.length >= n) break
+    if (dc !== here) order.push(dc)
+  }
+  for (const dc of failover?.Datacenters ?? []) {
+    if (!nearest.includes(dc)) unknown.push(dc)
+    else if (dc !== here && !order.includes(dc)) order.push(dc)
+  }
+  return { order, unknown }
 }

@@ -260,6 +260,11 @@ test('a prepared query with no healthy instance here fails over to dc2 (Failover
     assert.equal(r.Failovers, 1)
     assert.deepEqual(r.Nodes.map((n) => `${n.Node.Node}:${n.Service.Port}`), ['s24:8080'])
   }
+  // DNS fails over too, from its copy of dc2's catalog (on a server here; on a client in the topology test).
+  await until('web-listed.query.consul answered from dc2', async () => ((await dcResolver.resolve4('web-listed.query.consul').catch((): string[] => [])).includes(HOSTS.s24) ? true : undefined))
+  const [viaSrv] = await dcResolver.resolveSrv('web-nearest.query.consul')
+  assert.deepEqual({ name: viaSrv!.name, port: viaSrv!.port }, { name: 's24.node.dc2.consul', port: 8080 })
+  assert.equal(await dcResolver.resolve4('web-here.query.consul').catch((e: NodeJS.ErrnoException) => e.code), 'ENOTFOUND')
   const here = await json<{ Datacenter: string; Failovers: number; Nodes: unknown[] }>('c23', '/v1/query/web-here/execute')
   assert.deepEqual({ dc: here.Datacenter, failovers: here.Failovers, nodes: here.Nodes.length }, { dc: 'dc1', failovers: 0, nodes: 0 })
 
@@ -309,6 +314,7 @@ test('the whole topology: 3 servers and 4 clients in dc1, a server and a client 
   assert.equal(await (await api('c28', 'GET', '/v1/kv/where?dc=dc2&raw')).text(), 'dc2')
   const dig = async (name: string): Promise<string> => (await promisify(execFile)('dig', ['+short', '+time=2', '+tries=1', `@${HOSTS.c27}`, '-p', String(agents.c27.dnsPort), name])).stdout.trim()
   await until('dig web.service.dc2.consul from a dc1 client', async () => ((await dig('web.service.dc2.consul')) === HOSTS.s24 ? true : undefined))
+  await until('dig web-nearest.query.consul from a dc1 client (failover to dc2)', async () => ((await dig('web-nearest.query.consul')) === HOSTS.s24 ? true : undefined))
   await until('dig edge2.service.dc2.consul (dc2\'s client)', async () => ((await dig('edge2.service.dc2.consul')) === HOSTS.c29 ? true : undefined))
   // An event fired in dc1 reaches every dc1 agent and no dc2 one.
   const fired = (await (await api('c28', 'PUT', '/v1/event/fire/topology', 'all')).json()) as { ID: string }
