@@ -252,6 +252,9 @@ export class Agent implements ApiContext {
   async #start(): Promise<void> {
     if (this.config.server) await this.#startServer()
     else await this.#startClient()
+    this.events.relay = async (datacenter, e) => {
+      await this.server.internal.eventFire({ datacenter, name: e.Name, payload: encodeUserEvent(e) })
+    }
     await this.#startLocal()
   }
 
@@ -319,6 +322,10 @@ export class Agent implements ApiContext {
       duties: this.#cluster ? [this.#reconcileDuty(this.#cluster)] : [],
       datacenters: () => this.#federation?.datacenters() ?? [c.datacenter],
       coordinateBatching: c.coordinateBatching,
+      userEvent: (payload) => {
+        if (this.#cluster && !this.#cluster.members.broadcastUser(payload)) throw new Error('user event exceeds the size one gossip packet holds')
+        this.#userEvent(payload)
+      },
       wanCoordinates: () => this.#cluster?.wanCoordinates() ?? [],
     }))
     if (this.#cluster) server.leader.add(this.#memberCatalogDuty(this.#cluster, server))

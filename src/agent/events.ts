@@ -32,6 +32,8 @@ export class EventBuffer {
   #ltime = 0
   /** Sends a fired event to the other agents; throws (an HttpError) when it cannot be sent. */
   publish: ((e: UserEvent) => void) | undefined
+  /** Sends an event to another datacenter's servers, which gossip it there. */
+  relay: ((datacenter: string, e: UserEvent) => Promise<void>) | undefined
 
   constructor(
     private readonly nodeName: () => string,
@@ -40,7 +42,23 @@ export class EventBuffer {
 
   /** Creates an event; throws when a filter is not a valid regular expression. */
   fire(name: string, payload: Buffer | null, filters: { node?: string; service?: string; tag?: string }): UserEvent {
-    const event: UserEvent = {
+    const event = this.#make(name, payload, filters)
+    this.publish?.(event)
+    this.#ltime++
+    this.#deliver(event)
+    return event
+  }
+
+  /** An event for another datacenter's agents: handed to its servers; not kept here, as it is not this datacenter's. */
+  async fireIn(datacenter: string, name: string, payload: Buffer | null, filters: { node?: string; service?: string; tag?: string }): Promise<UserEvent> {
+    const event = this.#make(name, payload, filters)
+    if (!this.relay) throw new Error('this agent cannot reach other datacenters')
+    await this.relay(datacenter, event)
+    return event
+  }
+
+  #make(name: string, payload: Buffer | null, filters: { node?: string; service?: string; tag?: string }): UserEvent {
+    return {
       ID: randomUUID(),
       Name: name,
       Payload: payload && payload.length ? payload.toString('base64') : null,
@@ -50,10 +68,6 @@ export class EventBuffer {
       Version: 1,
       LTime: this.#ltime + 1,
     }
-    this.publish?.(event)
-    this.#ltime++
-    this.#deliver(event)
-    return event
   }
 
   /** An event another agent fired, heard through gossip (again, possibly: delivered once). */

@@ -2,7 +2,7 @@ import type { Router } from './router.js'
 import type { ApiContext } from './context.js'
 import type { ApiRequest } from './request.js'
 import { checkDatacenter, serverRead } from './blocking.js'
-import { badRequest, HttpError } from '../lib/errors.js'
+import { badRequest } from '../lib/errors.js'
 
 /** User event payloads are small: Consul caps them (with the name) near 512 bytes. */
 export const EVENT_PAYLOAD_MAX = 100 * 1024
@@ -13,8 +13,8 @@ export function registerEventRoutes(router: Router, ctx: ApiContext): void {
 }
 
 async function fire(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
-  // Consul relays an event to another datacenter's servers, which gossip it there: not yet here.
-  if (checkDatacenter(req, ctx)) throw new HttpError(501, 'Firing an event in another datacenter is not supported yet: fire it on an agent of that datacenter')
+  // Another datacenter's event goes to its servers, which gossip it there (Consul's Internal.EventFire).
+  const datacenter = checkDatacenter(req, ctx)
   const name = req.path.slice('/v1/event/fire/'.length)
   if (!name) throw badRequest('Missing name')
   if (name.startsWith('_')) throw badRequest(`Event names starting with '_' are reserved`)
@@ -28,7 +28,7 @@ async function fire(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
       throw badRequest(`Invalid ${k} filter: ${JSON.stringify(v)} is not a regular expression`)
     }
   }
-  return ctx.events.fire(name, payload, filters)
+  return datacenter ? ctx.events.fireIn(datacenter, name, payload, filters) : ctx.events.fire(name, payload, filters)
 }
 
 async function list(req: ApiRequest, ctx: ApiContext): Promise<unknown> {

@@ -9,7 +9,8 @@ import type { CatalogDump, CatalogTables, CheckRecord, NodeRecord, ServiceRecord
 import { findPreparedQuery, matchesQuery, type PreparedQuery, type PreparedQuerySource } from '../state/prepared-query.js'
 import type { PreparedQuery as StoredQuery } from '../state/queries.js'
 import type { EndpointCore } from './core.js'
-import type { CallContext, QueryOptions, QueryReply } from './types.js'
+import { RejectedError } from './errors.js'
+import type { CallContext, QueryOptions, QueryReply, WriteOptions } from './types.js'
 
 export interface NodeInfoRequest extends QueryOptions {
   node: string
@@ -50,8 +51,27 @@ export function catalogReader(tables: CatalogTables): CatalogReader {
   }
 }
 
+/** A user event for this datacenter's agents (Consul's EventFireRequest): its encoded form, gossiped as it is. */
+export interface EventFireRequest extends WriteOptions {
+  name: string
+  payload: Uint8Array
+}
+
 export class InternalEndpoint {
-  constructor(readonly core: EndpointCore) {}
+  constructor(
+    readonly core: EndpointCore,
+    /** Gossips an encoded user event to this datacenter's agents (and delivers it here); none: no gossip to send it by. */
+    readonly userEvent?: (payload: Uint8Array) => void,
+  ) {}
+
+  /** An event fired in another datacenter for this one: this server gossips it (Consul's Internal.EventFire). */
+  async eventFire(req: EventFireRequest): Promise<true> {
+    this.core.checkDatacenter(req.datacenter)
+    if (!this.userEvent) throw new RejectedError('rejected', 'this server has no gossip pool to send the event by')
+    if (!(req.payload instanceof Uint8Array)) throw new RejectedError('rejected', 'malformed event')
+    this.userEvent(req.payload)
+    return true
+  }
 
   /** The node, its services and its checks; the index is the node's. */
   nodeInfo(req: NodeInfoRequest, call?: CallContext): Promise<QueryReply<NodeInfo>> {

@@ -57,6 +57,8 @@ export interface ServerOptions {
   onServersChange?: (fn: () => void) => () => void
   /** The datacenters the WAN pool knows, this one first (just this one without). */
   datacenters?: () => string[]
+  /** Gossips an encoded user event to the datacenter's agents (Internal.EventFire from another datacenter). */
+  userEvent?: (payload: Uint8Array) => void
   /** Consul's consul.coordinate settings: how the leader batches coordinate reports. */
   coordinateBatching?: CoordinateBatching
   /** The WAN pool's coordinates of every datacenter's servers (Coordinate.ListDatacenters). */
@@ -113,7 +115,7 @@ export class Server {
       },
       (id) => (id === o.self().serverId ? 'alive' : o.serverStatus?.(id)),
     )
-    this.internal = new InternalEndpoint(core)
+    this.internal = new InternalEndpoint(core, o.userEvent)
     this.snapshot = new SnapshotEndpoint(core, this.sessionTimers)
     this.coordinate = new CoordinateEndpoint(core, o.coordinateBatching, o.wanCoordinates)
     const duties: LeaderDuty[] = [

@@ -163,7 +163,11 @@ test('a server of dc2 joins the WAN pool (named <node>.<dc>); ?dc=dc2 reads and 
   // Every endpoint that takes ?dc= answers for dc2, never for the local one.
   assert.match(await json<string>('c22', '/v1/status/leader?dc=dc2'), /^127\.0\.0\.24:\d+$/)
   assert.deepEqual((await json<{ Servers: Array<{ Node: string }> }>('c23', '/v1/operator/raft/configuration?dc=dc2')).Servers.map((x) => x.Node), ['s24'])
-  assert.equal((await api('c22', 'PUT', '/v1/event/fire/deploy?dc=dc2', '')).status, 501)
+  // An event for dc2 goes to its servers, which gossip it there; it is not dc1's.
+  const remoteEvent = (await (await api('c22', 'PUT', '/v1/event/fire/release?dc=dc2', 'r1')).json()) as { ID: string; Name: string }
+  assert.equal(remoteEvent.Name, 'release')
+  await until('the dc2 event at s24', async () => ((await json<Array<{ ID: string }>>('s24', '/v1/event/list?name=release')).some((e) => e.ID === remoteEvent.ID) ? true : undefined))
+  assert.deepEqual(await json('c22', '/v1/event/list?name=release'), [])
   const nodes = await json<Array<{ Node: string; Datacenter: string }>>('s21', '/v1/catalog/nodes?dc=dc2')
   assert.deepEqual(nodes.map((n) => `${n.Node} ${n.Datacenter}`), ['s24 dc2'])
   // DNS on a dc1 server answers dc2's names from its copy of dc2's catalog.
@@ -320,6 +324,11 @@ test('the whole topology: 3 servers and 4 clients in dc1, a server and a client 
   const fired = (await (await api('c28', 'PUT', '/v1/event/fire/topology', 'all')).json()) as { ID: string }
   for (const at of dc1) await until(`the event at ${at}`, async () => ((await json<Array<{ ID: string }>>(at, '/v1/event/list?name=topology')).some((e) => e.ID === fired.ID) ? true : undefined))
   assert.deepEqual(await json('c29', '/v1/event/list?name=topology'), [])
+  // consul event -datacenter=dc2 from a dc1 client: dc2's agents get it.
+  const cli = await runCli(CONSUL_BIN, ['event', '-datacenter=dc2', '-name=dc2-only', 'x'], { env: { CONSUL_HTTP_ADDR: agents.c27.httpAddr } })
+  assert.equal(cli.code, 0, cli.stderr)
+  for (const at of ['s24', 'c29'] as const) await until(`the dc2 event at ${at}`, async () => ((await json<unknown[]>(at, '/v1/event/list?name=dc2-only')).length === 1 ? true : undefined))
+  assert.deepEqual(await json('c27', '/v1/event/list?name=dc2-only'), [])
 })
 
 test('a join to an address where nothing listens is a 500 naming it', async () => {
