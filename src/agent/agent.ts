@@ -11,6 +11,7 @@ import { CoordinateSync } from './coordinate-sync.js'
 import { originCoordinate, type Coordinate } from '../lib/coordinate.js'
 import { decodeUserEvent, encodeUserEvent, EventBuffer } from './events.js'
 import type { KeyringOp } from '../gossip/keyring-ops.js'
+import type { KeyringPoolReport, KeyringRequest } from '../server/internal-endpoint.js'
 import type { NodeInput } from '../state/catalog.js'
 import { boundPort, createApiHandler, listen } from '../http/server.js'
 import { BlockingCounters } from '../server/blocking.js'
@@ -197,21 +198,32 @@ export class Agent implements ApiContext {
     return this.#datacenters.list
   }
 
+  /**
+   * `consul keyring`: asked of a server (this one, or one of a client agent's), which runs it on the
+   * WAN pool, its datacenter's LAN pool and every other datacenter's through a server there, as
+   * Consul's Internal.KeyringOperation does. Answers each pool in Consul's shape, or a 500 naming
+   * the members that failed.
+   */
   async keyring(op: KeyringOp, key?: string): Promise<Array<Record<string, unknown>>> {
-    const lan = (this.#cluster ?? this.#clientCluster)?.pool
-    if (!lan) throw new HttpError(500, 'this -dev agent runs without gossip: it has no keyring')
-    const pools: Array<[boolean, GossipPool]> = [...(this.#cluster ? [[true, this.#cluster.wan] as [boolean, GossipPool]] : []), [false, lan]]
-    const reports = await Promise.all(pools.map(async ([wan, pool]) => ({ wan, report: await pool.keyring(op, key) })))
-    const failed = reports.flatMap(({ wan, report }) => Object.entries(report.errors).map(([node, why]) => `${node}${wan ? ' (WAN)' : ''}: ${why}`))
+    const reports = await this.server.internal.keyringOperation({ op, key }).catch((err: Error) => Promise.reject(new HttpError(500, err.message)))
+    const failed = reports.flatMap((r) => Object.entries(r.errors).map(([node, why]) => `${node} (${r.wan ? 'WAN' : r.datacenter}): ${why}`))
     if (failed.length > 0) throw new HttpError(500, `${failed.length} node(s) reported an error: ${failed.join('; ')}`)
-    return reports.map(({ wan, report }) => ({
-      WAN: wan,
-      Datacenter: wan ? '' : this.config.datacenter,
-      Segment: '',
-      Keys: report.keys,
-      PrimaryKeys: report.primaryKeys,
-      NumNodes: report.numNodes,
-    }))
+    return reports.map((r) => ({ WAN: r.wan, Datacenter: r.wan ? '' : r.datacenter, Segment: '', Keys: r.keys, PrimaryKeys: r.primaryKeys, NumNodes: r.numNodes }))
+  }
+
+  /** A server's side of a keyring operation: its pools, then (unless relayed) every other datacenter's LAN pool through a server there. */
+  async #keyringOperation(req: KeyringRequest): Promise<KeyringPoolReport[]> {
+    const cluster = this.#cluster
+    if (!cluster) throw new Error('this -dev agent runs without gossip: it has no keyring')
+    const here = this.config.datacenter
+    const pool = async (wan: boolean): Promise<KeyringPoolReport[]> => [{ wan, datacenter: here, ...(await (wan ? cluster.wan : cluster.pool).keyring(req.op, req.key)) }]
+    if (req.lanOnly) return pool(false)
+    const remote = (dc: string): Promise<KeyringPoolReport[]> =>
+      this.server.internal
+        .keyringOperation({ datacenter: dc, op: req.op, key: req.key, lanOnly: true })
+        .catch((err: Error) => [{ wan: false, datacenter: dc, numNodes: 0, keys: {}, primaryKeys: {}, errors: { [`the servers of ${dc}`]: err.message } }])
+    const others = (this.#federation?.datacenters() ?? [here]).filter((dc) => dc !== here)
+    return (await Promise.all([pool(true), pool(false), ...others.map(remote)])).flat()
   }
 
   knowsDatacenter(datacenter: string): boolean {
@@ -322,6 +334,7 @@ export class Agent implements ApiContext {
       duties: this.#cluster ? [this.#reconcileDuty(this.#cluster)] : [],
       datacenters: () => this.#federation?.datacenters() ?? [c.datacenter],
       coordinateBatching: c.coordinateBatching,
+      keyring: (req) => this.#keyringOperation(req),
       userEvent: (payload) => {
         if (this.#cluster && !this.#cluster.members.broadcastUser(payload)) throw new Error('user event exceeds the size one gossip packet holds')
         this.#userEvent(payload)

@@ -12,7 +12,7 @@ interface PoolKeys {
 export default class Keyring extends ApiCommand<typeof Keyring> {
   static override summary = 'List, install, use or remove gossip encryption keys on every member of the pools.'
   static override description =
-    'Runs on every member of the agent\'s LAN pool (and the WAN pool on a server). To rotate: -install the new key, -use it, then -remove the old one.'
+    "Runs on every member of the WAN pool and of every datacenter's LAN pool, through a server (as Consul relays it). To rotate: -install the new key, -use it, then -remove the old one."
   static override examples = [
     '<%= config.bin %> keyring -list',
     '<%= config.bin %> keyring -install=$(consul keygen)',

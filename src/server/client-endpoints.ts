@@ -35,7 +35,7 @@ export interface ClientEndpointsOptions {
 /** Transport failures after which the call certainly did not run: any other server may take it. */
 const NOT_SENT = new Set(['unreachable', 'overloaded', 'shutdown'])
 /** Reads may be retried elsewhere after any transport failure (they change nothing). */
-const WRITES = new Set<ServedMethod>(['KVS.Apply', 'Txn.Apply', 'Catalog.Register', 'Catalog.Deregister', 'Session.Apply', 'Session.Renew', 'PreparedQuery.Apply', 'Operator.RaftRemovePeer', 'Operator.RaftTransferLeader', 'Snapshot.Restore', 'Coordinate.Update', 'Internal.EventFire'])
+const WRITES = new Set<ServedMethod>(['KVS.Apply', 'Txn.Apply', 'Catalog.Register', 'Catalog.Deregister', 'Session.Apply', 'Session.Renew', 'PreparedQuery.Apply', 'Operator.RaftRemovePeer', 'Operator.RaftTransferLeader', 'Snapshot.Restore', 'Coordinate.Update', 'Internal.EventFire', 'Internal.KeyringOperation'])
 
 export class ClientEndpoints implements AgentEndpoints {
   readonly datacenter: string
@@ -125,6 +125,7 @@ export class ClientEndpoints implements AgentEndpoints {
       nodeInfo: (req, c) => this.#call('Internal.NodeInfo', req, c),
       catalogDump: (req, c) => this.#call('Internal.CatalogDump', req, c),
       eventFire: (req) => this.#call('Internal.EventFire', req),
+      keyringOperation: (req) => this.#call('Internal.KeyringOperation', req),
       catalogReader: () => r.catalogReader(),
       onCatalogChange: (fn) => r.onCatalogChange(fn),
       onNodeChange: (node, fn) => r.onNodeChange(node, fn),

@@ -29,7 +29,7 @@ export interface AgentEndpoints {
   readonly preparedQuery: Pick<PreparedQueryEndpoint, 'apply' | 'get' | 'list' | 'explain' | 'execute' | 'executeRemote'>
   readonly status: Pick<StatusEndpoint, 'leader' | 'peers'>
   readonly operator: Pick<OperatorEndpoint, 'raftGetConfiguration' | 'raftRemovePeer' | 'raftTransferLeader' | 'autopilotHealth'>
-  readonly internal: Pick<InternalEndpoint, 'nodeInfo' | 'catalogDump' | 'eventFire'> & LocalCatalogView
+  readonly internal: Pick<InternalEndpoint, 'nodeInfo' | 'catalogDump' | 'eventFire' | 'keyringOperation'> & LocalCatalogView
   readonly snapshot: Pick<SnapshotEndpoint, 'save' | 'restore'>
   readonly coordinate: Pick<CoordinateEndpoint, 'update' | 'listNodes' | 'node' | 'listDatacenters'>
   readonly datacenter: string
@@ -81,6 +81,7 @@ export const SERVED_METHODS = {
   'Internal.NodeInfo': (e, r, c) => e.internal.nodeInfo(r, c),
   'Internal.CatalogDump': (e, r, c) => e.internal.catalogDump(r, c),
   'Internal.EventFire': (e, r) => e.internal.eventFire(r),
+  'Internal.KeyringOperation': (e, r) => e.internal.keyringOperation(r),
   'Status.Leader': (e, r) => e.status.leader(r),
   'Status.Peers': (e, r) => e.status.peers(r),
   'Operator.RaftGetConfiguration': (e, r) => e.operator.raftGetConfiguration(r),

@@ -57,19 +57,49 @@ export interface EventFireRequest extends WriteOptions {
   payload: Uint8Array
 }
 
+/** A keyring operation (Consul's KeyringRequest); `lanOnly`: this datacenter's LAN pool alone (another datacenter's server relayed it). */
+export interface KeyringRequest extends WriteOptions {
+  op: 'list' | 'install' | 'use' | 'remove'
+  key?: string
+  lanOnly?: boolean
+}
+
+/** One pool's answer (Consul's KeyringResponse): the keys and how many members hold each, who failed and why. */
+export interface KeyringPoolReport {
+  wan: boolean
+  datacenter: string
+  numNodes: number
+  keys: Record<string, number>
+  primaryKeys: Record<string, number>
+  errors: Record<string, string>
+}
+
+export interface InternalHooks {
+  /** Gossips an encoded user event to this datacenter's agents (and delivers it here). */
+  userEvent?: (payload: Uint8Array) => void
+  /** Runs a keyring operation on the pools the request names (the agent's gossip pools, and other datacenters through it). */
+  keyring?: (req: KeyringRequest) => Promise<KeyringPoolReport[]>
+}
+
 export class InternalEndpoint {
   constructor(
     readonly core: EndpointCore,
-    /** Gossips an encoded user event to this datacenter's agents (and delivers it here); none: no gossip to send it by. */
-    readonly userEvent?: (payload: Uint8Array) => void,
+    readonly hooks: InternalHooks = {},
   ) {}
+
+  /** Consul's Internal.KeyringOperation: the WAN pool, this datacenter's LAN pool and every other datacenter's (each once). */
+  async keyringOperation(req: KeyringRequest): Promise<KeyringPoolReport[]> {
+    this.core.checkDatacenter(req.datacenter)
+    if (!this.hooks.keyring) throw new RejectedError('rejected', 'this server runs without gossip: it has no keyring')
+    return this.hooks.keyring(req)
+  }
 
   /** An event fired in another datacenter for this one: this server gossips it (Consul's Internal.EventFire). */
   async eventFire(req: EventFireRequest): Promise<true> {
     this.core.checkDatacenter(req.datacenter)
-    if (!this.userEvent) throw new RejectedError('rejected', 'this server has no gossip pool to send the event by')
+    if (!this.hooks.userEvent) throw new RejectedError('rejected', 'this server has no gossip pool to send the event by')
     if (!(req.payload instanceof Uint8Array)) throw new RejectedError('rejected', 'malformed event')
-    this.userEvent(req.payload)
+    this.hooks.userEvent(req.payload)
     return true
   }
 

@@ -19,7 +19,7 @@ import type { KvsApplyRequest, TxnRequest } from './kvs-endpoint.js'
 import type { DeregisterRequest, RegisterRequest } from './catalog-endpoint.js'
 import type { SessionApplyRequest, SessionIdRequest } from './session-endpoint.js'
 import type { PreparedQueryApplyRequest } from './prepared-query-endpoint.js'
-import { InternalEndpoint } from './internal-endpoint.js'
+import { InternalEndpoint, type InternalHooks } from './internal-endpoint.js'
 import { CoordinateEndpoint, type CoordinateBatching, type CoordinateUpdateRequest, type DatacenterMap } from './coordinate-endpoint.js'
 import { ClusterIdDuty } from './cluster-id.js'
 import { KvsEndpoint, TxnEndpoint } from './kvs-endpoint.js'
@@ -59,6 +59,8 @@ export interface ServerOptions {
   datacenters?: () => string[]
   /** Gossips an encoded user event to the datacenter's agents (Internal.EventFire from another datacenter). */
   userEvent?: (payload: Uint8Array) => void
+  /** Runs keyring operations on the agent's gossip pools (Internal.KeyringOperation). */
+  keyring?: InternalHooks['keyring']
   /** Consul's consul.coordinate settings: how the leader batches coordinate reports. */
   coordinateBatching?: CoordinateBatching
   /** The WAN pool's coordinates of every datacenter's servers (Coordinate.ListDatacenters). */
@@ -115,7 +117,7 @@ export class Server {
       },
       (id) => (id === o.self().serverId ? 'alive' : o.serverStatus?.(id)),
     )
-    this.internal = new InternalEndpoint(core, o.userEvent)
+    this.internal = new InternalEndpoint(core, { userEvent: o.userEvent, keyring: o.keyring })
     this.snapshot = new SnapshotEndpoint(core, this.sessionTimers)
     this.coordinate = new CoordinateEndpoint(core, o.coordinateBatching, o.wanCoordinates)
     const duties: LeaderDuty[] = [

@@ -57,7 +57,16 @@ test('consul keyring: install, use and remove a key on every member; both stay i
     assert.equal(out.code, 0, out.stderr)
     return out.stdout
   }
-  assert.equal(await listed(), `==> Gathering installed encryption keys...\n\ndc1 (LAN):\n  ${KEY} [2/2]\n`)
+  // A server of dc2 in the WAN pool: a keyring operation reaches its LAN pool too, through it (Consul's Internal.KeyringOperation).
+  const dc2Dir = dir()
+  const wanAddr = /WAN membership on (\S+)/.exec(server.output())![1]!
+  const dc2 = await startAgent({ dataDir: dc2Dir, node: 'enc-s2', args: ['-bind=127.0.0.2', '-datacenter=dc2', `-encrypt=${KEY}`, `-join-wan=${wanAddr}`] })
+  agents.push(dc2)
+  await until('both servers in the WAN pool', async () => {
+    const m = (await (await fetch(`${server.httpAddr}/v1/agent/members?wan=1`)).json()) as Array<{ Status: number }>
+    return m.length === 2 && m.every((x) => x.Status === 1) ? true : undefined
+  })
+  assert.equal(await listed(), `==> Gathering installed encryption keys...\n\nWAN:\n  ${KEY} [2/2]\n\ndc1 (LAN):\n  ${KEY} [2/2]\n\ndc2 (LAN):\n  ${KEY} [1/1]\n`)
   assert.equal((await keyring(`-install=${NEW}`)).code, 0)
   assert.match(await listed(), new RegExp(`${escape(KEY)} \\[2/2\\]\\n  ${escape(NEW)} \\[2/2\\]`))
   const primary = await runCli(CONSUL_BIN, ['keyring', `-remove=${KEY}`], { env: { CONSUL_HTTP_ADDR: client.httpAddr } })
@@ -65,11 +74,12 @@ test('consul keyring: install, use and remove a key on every member; both stay i
   assert.match(primary.stderr, /Removing the primary key is not allowed/)
   assert.equal((await keyring(`-use=${NEW}`)).code, 0)
   assert.equal((await keyring(`-remove=${KEY}`)).code, 0)
-  assert.equal(await listed(), `==> Gathering installed encryption keys...\n\ndc1 (LAN):\n  ${NEW} [2/2]\n`)
+  assert.equal(await listed(), `==> Gathering installed encryption keys...\n\nWAN:\n  ${NEW} [2/2]\n\ndc1 (LAN):\n  ${NEW} [2/2]\n\ndc2 (LAN):\n  ${NEW} [1/1]\n`)
   assert.deepEqual(JSON.parse(readFileSync(join(clientDir, 'serf', 'local.keyring'), 'utf8')), [NEW])
-  // The server's WAN pool has its own ring: it answers for it too.
-  const wan = (await (await fetch(`${server.httpAddr}/v1/operator/keyring`)).json()) as Array<{ WAN: boolean; NumNodes: number }>
-  assert.deepEqual(wan.map((p) => [p.WAN, p.NumNodes]), [[true, 1], [false, 2]])
+  for (const ring of ['local.keyring', 'remote.keyring']) assert.deepEqual(JSON.parse(readFileSync(join(dc2Dir, 'serf', ring), 'utf8')), [NEW], `dc2's ${ring}`)
+  // The same from a server: its WAN pool, its LAN pool, dc2's.
+  const pools = (await (await fetch(`${server.httpAddr}/v1/operator/keyring`)).json()) as Array<{ WAN: boolean; Datacenter: string; NumNodes: number }>
+  assert.deepEqual(pools.map((p) => [p.WAN, p.Datacenter, p.NumNodes]), [[true, '', 2], [false, 'dc1', 2], [false, 'dc2', 1]])
   const members = (await (await fetch(`${server.httpAddr}/v1/agent/members`)).json()) as Array<{ Status: number }>
   assert.deepEqual(members.map((m) => m.Status), [1, 1])
 })

@@ -35,6 +35,8 @@ export class Prober {
   readonly #config: GossipConfig
   readonly #random: () => number
   #order: string[] = []
+  /** The names `#order` holds (members who joined since the last shuffle are not among them yet). */
+  #inOrder = new Set<string>()
   #next = 0
   readonly #nextSeq: () => number
   #probe: Probe | undefined
@@ -118,14 +120,28 @@ export class Prober {
     return [{ kind: 'suspect', node: current.name, incarnation: current.incarnation }]
   }
 
-  /** The next live member in a round-robin over a shuffled list, reshuffled after each pass. */
+  /**
+   * The next live member in a round-robin over a shuffled list, reshuffled after each pass. A member
+   * that joined during a pass is put at a random place in the rest of it (memberlist inserts new
+   * members at random too), so it is probed within this pass rather than only after it.
+   */
   #pickTarget(): MemberRecord | undefined {
+    const members = this.#pool.list()
+    if (members.length !== this.#inOrder.size) {
+      for (const m of members) {
+        if (this.#inOrder.has(m.name)) continue
+        this.#inOrder.add(m.name)
+        const at = this.#next + Math.floor(this.#random() * (this.#order.length - this.#next + 1))
+        this.#order.splice(at, 0, m.name)
+      }
+    }
     for (let tries = 0; tries < 2; tries++) {
       while (this.#next < this.#order.length) {
         const m = this.#pool.member(this.#order[this.#next++]!)
         if (m && m.name !== this.#pool.selfName && (m.state === 'alive' || m.state === 'suspect')) return m
       }
       this.#order = shuffle(this.#pool.list().map((m) => m.name), this.#random)
+      this.#inOrder = new Set(this.#order)
       this.#next = 0
     }
     return undefined
