@@ -224,6 +224,16 @@ test('every agent reports its coordinate: /v1/coordinate/nodes and /node/:node, 
   assert.deepEqual(await order('/v1/catalog/service/edge'), ['ext1', 'ext2', 'ext3'])
   // _agent is the asking agent: the three edge nodes are about a second from it, ext1 nearest.
   assert.deepEqual(await order('/v1/catalog/service/edge?near=_agent'), ['ext1', 'ext2', 'ext3'])
+  // consul-template's ~near asks the agent to sort (and keeps its order); without it, Node order.
+  const nearTpl = join(dir, 'near.tpl')
+  const nearOut = join(dir, 'near.txt')
+  writeFileSync(nearTpl, '{{range service "edge~ext3"}}{{.Node}} {{end}}|{{range service "edge"}}{{.Node}} {{end}}|{{range nodes "~ext2"}}{{.Node}} {{end}}')
+  const ct = await runCli(CT_BIN, ['-once', `-consul-addr=${agents.c22.httpAddr.replace('http://', '')}`, `-template=${nearTpl}:${nearOut}`])
+  assert.equal(ct.code, 0, ct.stderr)
+  const [nearest, plain, nodesNear] = readFileSync(nearOut, 'utf8').split('|')
+  assert.equal(nearest, 'ext3 ext2 ext1 ')
+  assert.equal(plain, 'ext1 ext2 ext3 ')
+  assert.match(nodesNear!, /^ext2 ext1 ext3 /)
   assert.equal((await api('c22', 'PUT', '/v1/coordinate/update', { Node: 'ext1', Coord: { Vec: [0] } })).status, 400)
   for (const node of ['ext1', 'ext2', 'ext3']) assert.equal((await api('c22', 'PUT', '/v1/catalog/deregister', { Node: node })).status, 200)
   await until('deregistered nodes lose their coordinates', async () => ((await json<NodeCoord[]>('s21', '/v1/coordinate/nodes')).some((e) => e.Node.startsWith('ext')) ? undefined : true))
