@@ -105,6 +105,8 @@ export class RaftDriver implements Consensus {
   #loopDone: Promise<void> = Promise.resolve()
   /** Entries of the Ready in hand applied before its write (see #beforeWrite). */
   #appliedEarly = 0
+  /** The Ready whose messages already went out while its entries were being written (a leader's). */
+  #sentEarly: Ready | undefined
 
   private constructor(opts: RaftDriverOptions) {
     this.#o = opts
@@ -514,13 +516,22 @@ export class RaftDriver implements Consensus {
     if (!rd.snapshot && rd.entries.length === 0 && !rd.mustSync) return undefined
     const hardState = this.#hardSaved ? undefined : this.#hard
     this.#hardSaved = true
+    // A leader sends its appends while it writes them (the Raft thesis, §10.2.1, as etcd's leader
+    // does): followers write in parallel with it. Its own copy counts toward commit only once durable
+    // (the core's match for itself is its stable index), so nothing is acknowledged before a majority
+    // has it on disk. A term or vote not yet durable is written before anything is sent.
+    if (this.#leader && !rd.snapshot && hardState === undefined) {
+      for (const m of rd.messages) this.#o.transport.send(m)
+      this.#sentEarly = rd
+    }
     const write = this.#o.storage.persist({ snapshot: rd.snapshot, entries: rd.entries, hardState })
     return write instanceof Promise ? write : undefined
   }
 
   /** After the write is durable: send, install, apply, serve reads, advance. */
   #afterWrite(rd: Ready): void {
-    for (const m of rd.messages) this.#o.transport.send(m)
+    if (this.#sentEarly !== rd) for (const m of rd.messages) this.#o.transport.send(m)
+    this.#sentEarly = undefined
     if (rd.snapshot) this.#installSnapshot(rd.snapshot)
     const committed = rd.committedEntries
     for (let i = this.#appliedEarly; i < committed.length; i++) this.#applyEntry(committed[i]!)
