@@ -126,14 +126,16 @@ export class Prober {
    * members at random too), so it is probed within this pass rather than only after it.
    */
   #pickTarget(): MemberRecord | undefined {
-    const members = this.#pool.list()
-    if (members.length !== this.#inOrder.size) {
-      for (const m of members) {
+    // Compared by count, so a pass costs one scan per change of membership, not one per probe.
+    if (this.#pool.size !== this.#inOrder.size) {
+      for (const m of this.#pool.list()) {
         if (this.#inOrder.has(m.name)) continue
         this.#inOrder.add(m.name)
         const at = this.#next + Math.floor(this.#random() * (this.#order.length - this.#next + 1))
         this.#order.splice(at, 0, m.name)
       }
+      // Members forgotten since the shuffle (their names are skipped where they stand in the order).
+      for (const name of this.#inOrder) if (!this.#pool.member(name)) this.#inOrder.delete(name)
     }
     for (let tries = 0; tries < 2; tries++) {
       while (this.#next < this.#order.length) {

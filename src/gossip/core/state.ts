@@ -84,6 +84,11 @@ export class MemberPool {
     return [...this.#members.values()]
   }
 
+  /** How many members are known (this one and the dead included). */
+  get size(): number {
+    return this.#members.size
+  }
+
   /** Members not dead or gone: what timeouts and retransmit limits scale with. */
   liveCount(): number {
     let n = 0
