@@ -1,10 +1,24 @@
 import type { ApiRequest } from './request.js'
 import { blockingParams } from './request.js'
 import type { ApiContext } from './context.js'
-import { noPathToDatacenter } from '../lib/errors.js'
+import { badRequest, noPathToDatacenter } from '../lib/errors.js'
+import { field } from '../lib/json.js'
+import { readJsonBody } from './body.js'
 import type { CallContext, QueryMeta, QueryOptions, QueryReply } from '../server/types.js'
 import type { BlockingCounters } from '../server/blocking.js'
 import type { QuerySource } from '../server/rtt.js'
+
+/**
+ * The body of a write that names a node (catalog register and deregister, coordinate update): its
+ * datacenter (the body's `Datacenter` over `?dc=`) and its `Node`, which must be there, as Consul's.
+ */
+export async function nodeWriteBody(req: ApiRequest, ctx: ApiContext): Promise<{ body: unknown; datacenter: string | undefined; node: string }> {
+  const body = await readJsonBody(req)
+  const datacenter = checkDatacenter(req, ctx, field(body, 'Datacenter'))
+  const node = field(body, 'Node')
+  if (typeof node !== 'string' || !node) throw badRequest('Must provide node')
+  return { body, datacenter, node }
+}
 
 /** `?near=<node>|_agent`: the node to sort by round trip from (in this agent's datacenter), or none. */
 export function nearSource(req: ApiRequest, ctx: ApiContext): QuerySource | undefined {

@@ -1,8 +1,7 @@
 import type { Router } from './router.js'
 import type { ApiContext } from './context.js'
 import type { ApiRequest } from './request.js'
-import { checkDatacenter, nearSource, serverRead, withOptions } from './blocking.js'
-import { readJsonBody } from './body.js'
+import { nearSource, nodeWriteBody, serverRead, withOptions } from './blocking.js'
 import { applyFilter, checkFilter } from './filtering.js'
 import { agentServiceJson, catalogServiceJson, nodeJson } from './views.js'
 import { badRequest } from '../lib/errors.js'
@@ -77,11 +76,8 @@ async function node(req: ApiRequest, ctx: ApiContext, asList: boolean): Promise<
 
 /** PUT /v1/catalog/register: a node with an optional service and checks (Consul's RegisterRequest). */
 async function register(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
-  const body = await readJsonBody(req)
-  const datacenter = checkDatacenter(req, ctx, field(body, 'Datacenter'))
-  const nodeName = field(body, 'Node')
+  const { body, datacenter, node: nodeName } = await nodeWriteBody(req, ctx)
   const address = field(body, 'Address')
-  if (typeof nodeName !== 'string' || !nodeName) throw badRequest('Must provide node')
   if (typeof address !== 'string' || !address) throw badRequest('Must provide address')
   const id = field(body, 'ID')
   const request: RegisterRequest = {
@@ -118,10 +114,7 @@ async function register(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
 }
 
 async function deregister(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
-  const body = await readJsonBody(req)
-  const datacenter = checkDatacenter(req, ctx, field(body, 'Datacenter'))
-  const node = field(body, 'Node')
-  if (typeof node !== 'string' || !node) throw badRequest('Must provide node')
+  const { body, datacenter, node } = await nodeWriteBody(req, ctx)
   const serviceId = field(body, 'ServiceID')
   const checkId = field(body, 'CheckID')
   await ctx.server.catalog.deregister({

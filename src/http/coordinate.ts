@@ -5,8 +5,7 @@
 import type { Router } from './router.js'
 import type { ApiContext } from './context.js'
 import type { ApiRequest } from './request.js'
-import { checkDatacenter, serverRead, withOptions } from './blocking.js'
-import { readJsonBody } from './body.js'
+import { nodeWriteBody, serverRead, withOptions } from './blocking.js'
 import { badRequest, notFound } from '../lib/errors.js'
 import { field } from '../lib/json.js'
 import { isValidCoordinate } from '../lib/coordinate.js'
@@ -43,11 +42,8 @@ async function node(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
 }
 
 async function update(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
-  const body = await readJsonBody(req)
-  const datacenter = checkDatacenter(req, ctx, field(body, 'Datacenter'))
-  const nodeName = field(body, 'Node')
+  const { body, datacenter, node: nodeName } = await nodeWriteBody(req, ctx)
   const coord = field(body, 'Coord')
-  if (typeof nodeName !== 'string' || !nodeName) throw badRequest('Must provide node')
   if (!isValidCoordinate(coord)) throw badRequest('Must provide a valid Coord (Vec of 8 numbers, Error, Adjustment, Height)')
   const segment = field(body, 'Segment')
   await ctx.server.coordinate.update({ node: nodeName, coord, segment: typeof segment === 'string' ? segment : '', datacenter, token: req.token })
