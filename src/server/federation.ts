@@ -65,8 +65,8 @@ export class Federation {
 
   /**
    * Every datacenter the WAN pool knows, nearest first: this one, then the others by the median
-   * estimated round trip to their servers (Consul sorts this one in by its distance too, which
-   * puts it first but on a network where another datacenter's servers look nearer), then by name.
+   * estimated round trip to their servers, then by name. (Consul sorts this one by its distance
+   * too: first as well, except where another datacenter's servers look nearer.)
    */
   datacenters(): string[] {
     const here = this.#o.local.datacenter
