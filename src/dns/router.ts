@@ -12,7 +12,6 @@
 import { isIP } from 'node:net'
 import dnsPacket, { type Answer, type Packet, type Question, type DecodedPacket, type OptAnswer } from 'dns-packet'
 import type { CheckRecord, NodeRecord, ServiceRecord } from '../state/catalog.js'
-import { failoverOrder } from '../state/prepared-query.js'
 import type { DnsConfig } from '../agent/config.js'
 import { AnswerCache } from './cache.js'
 import { encodeRecord, fitGroups, makeGroup, type RecordGroup } from './truncate.js'
@@ -345,7 +344,7 @@ export class DnsRouter {
         const local = real === undefined ? res('NXDOMAIN') : this.#service(name, real, filter, q.type, domain, cfg, res)
         if (local.rcode !== 'NXDOMAIN') return local
         // No healthy instance here: the query's failover datacenters in turn, from their catalog copies (Consul's queryFailover).
-        for (const dc of failoverOrder(pq.Service.Failover, this.#opts.datacenter, this.#opts.datacenters?.() ?? []).order) {
+        for (const dc of source!.failoverOrder(pq, this.#opts.datacenter, this.#opts.datacenters?.() ?? [])) {
           const remote = this.#opts.remote?.(dc)
           const theirs = remote ? remote.#names().services.get(service) : undefined
           if (!remote || theirs === undefined) continue

@@ -5,7 +5,7 @@
 import type { CatalogTables, CheckInput, CheckRecord, NodeInput, NodeRecord, ServiceInput, ServiceRecord } from '../state/catalog.js'
 import type { RegisterCommand } from '../state/commands.js'
 import type { EndpointCore } from './core.js'
-import { sortByDistance, type QuerySource } from './rtt.js'
+import type { QuerySource } from './rtt.js'
 import type { CallContext, QueryOptions, QueryReply, WriteOptions, WriteReply } from './types.js'
 
 /** `?node-meta=k:v` pairs: every one must match (a key given twice must match both). */
@@ -121,7 +121,7 @@ export class CatalogEndpoint {
       state.watchCatalog(ws, 'nodes')
       const { catalog } = state
       const rows = catalog.nodes.valuesArray().filter((n) => nodeMetaMatches(req.nodeMeta, n.Meta))
-      return { index: catalog.index.nodes, value: this.#near(req.source, rows, (n) => n.Node) }
+      return { index: catalog.index.nodes, value: this.core.near(req.source, rows, (n) => n.Node) }
     })
   }
 
@@ -163,12 +163,8 @@ export class CatalogEndpoint {
         const node = catalog.node(service.Node)
         return node && nodeMetaMatches(req.nodeMeta, node.Meta) ? [{ node, service }] : []
       })
-      return { index: catalog.serviceIndexOf(req.service), value: this.#near(req.source, rows, (r) => r.node.Node) }
+      return { index: catalog.serviceIndexOf(req.service), value: this.core.near(req.source, rows, (r) => r.node.Node) }
     })
-  }
-
-  #near<T>(source: QuerySource | undefined, rows: T[], nodeOf: (row: T) => string): T[] {
-    return sortByDistance(this.core.state, this.core.datacenter, source, rows, nodeOf)
   }
 
   /** The node and its services, or null when the catalog has no such node. */
@@ -213,7 +209,7 @@ export class HealthEndpoint {
         .instances(req.service)
         .filter((s) => nodeMetaMatches(req.nodeMeta, catalog.node(s.Node)?.Meta ?? {}))
         .flatMap((s) => catalog.nodeChecks(s.Node).filter((c) => c.ServiceID === s.ID))
-      return { index: catalog.serviceIndexOf(req.service), value: this.#near(req.source, rows, (c) => c.Node) }
+      return { index: catalog.serviceIndexOf(req.service), value: this.core.near(req.source, rows, (c) => c.Node) }
     })
   }
 
@@ -230,7 +226,7 @@ export class HealthEndpoint {
         if (req.passingOnly && checks.some((c) => c.Status !== 'passing')) return []
         return [{ node, service, checks }]
       })
-      return { index: catalog.serviceIndexOf(req.service), value: this.#near(req.source, rows, (r) => r.node.Node) }
+      return { index: catalog.serviceIndexOf(req.service), value: this.core.near(req.source, rows, (r) => r.node.Node) }
     })
   }
 
@@ -240,11 +236,7 @@ export class HealthEndpoint {
       state.watchCatalog(ws, 'checks')
       const { catalog } = state
       const rows = catalog.checks.valuesArray().filter((c) => (req.state === 'any' || c.Status === req.state) && nodeMetaMatches(req.nodeMeta, catalog.node(c.Node)?.Meta ?? {}))
-      return { index: catalog.index.checks, value: this.#near(req.source, rows, (c) => c.Node) }
+      return { index: catalog.index.checks, value: this.core.near(req.source, rows, (c) => c.Node) }
     })
-  }
-
-  #near<T>(source: QuerySource | undefined, rows: T[], nodeOf: (row: T) => string): T[] {
-    return sortByDistance(this.core.state, this.core.datacenter, source, rows, nodeOf)
   }
 }

@@ -3,6 +3,7 @@
  * through the blocking loop and reports its meta, and the one place writes are proposed.
  */
 import type { Clock } from '../lib/clock.js'
+import { sortByDistance, type QuerySource } from './rtt.js'
 import type { Consensus } from '../raft/types.js'
 import { encodeCommand, type Command } from '../state/commands.js'
 import { isStateFailure, type StateStore } from '../state/store.js'
@@ -44,6 +45,11 @@ export class EndpointCore implements BlockingEnv {
     this.random = o.random
     this.newId = o.newId
     this.log = o.log
+  }
+
+  /** `?near`: rows sorted by estimated round trip from the source node (rtt.ts). */
+  near<T>(source: QuerySource | undefined, rows: T[], nodeOf: (row: T) => string): T[] {
+    return sortByDistance(this.state, this.datacenter, source, rows, nodeOf)
   }
 
   /** Another datacenter has no path yet (WAN federation comes later). */

@@ -6,7 +6,7 @@
  * `preparedQueries` are that local, read-only view.
  */
 import type { CatalogDump, CatalogTables, CheckRecord, NodeRecord, ServiceRecord } from '../state/catalog.js'
-import { findPreparedQuery, matchesQuery, type PreparedQuery, type PreparedQuerySource } from '../state/prepared-query.js'
+import { failoverOrder, findPreparedQuery, matchesQuery, type PreparedQuery, type PreparedQuerySource } from '../state/prepared-query.js'
 import type { PreparedQuery as StoredQuery } from '../state/queries.js'
 import type { EndpointCore } from './core.js'
 import { RejectedError } from './errors.js'
@@ -157,6 +157,8 @@ export class InternalEndpoint {
 export interface PreparedQueryView extends PreparedQuerySource {
   find(label: string): PreparedQuery | undefined
   matches(query: PreparedQuery, service: ServiceRecord, nodeMeta: Record<string, string>): boolean
+  /** The datacenters to try, in order, when no instance here is healthy (`nearest`: every known one, nearest first). */
+  failoverOrder(query: PreparedQuery, here: string, nearest: readonly string[]): string[]
 }
 
 /** The view over any source of prepared queries (the state's, or a test's). */
@@ -166,5 +168,6 @@ export function preparedQueryView(source: PreparedQuerySource): PreparedQueryVie
     list: () => source.list(),
     find: (label) => findPreparedQuery(source, label),
     matches: matchesQuery,
+    failoverOrder: (query, here, nearest) => failoverOrder(query.Service.Failover, here, nearest).order,
   }
 }

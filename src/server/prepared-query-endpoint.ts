@@ -7,7 +7,7 @@ import { executeQuery, type PreparedQuery, type PreparedQueryInput, type QueryRe
 import { failoverOrder } from '../state/prepared-query.js'
 import type { EndpointCore } from './core.js'
 import { NotFoundError } from './errors.js'
-import { sortByDistance, type QuerySource } from './rtt.js'
+import type { QuerySource } from './rtt.js'
 import type { CallContext, QueryOptions, QueryReply, WriteOptions, WriteReply } from './types.js'
 
 export type PreparedQueryApplyRequest = WriteOptions &
@@ -133,7 +133,7 @@ export class PreparedQueryEndpoint {
       let entries = executeQuery(state.catalog, query, random)
       const source = this.#source(req, query)
       if (source) {
-        entries = sortByDistance(state, datacenter, source, entries, (e) => e.node.Node)
+        entries = this.core.near(source, entries, (e) => e.node.Node)
         const at = entries.findIndex((e) => e.node.Node.toLowerCase() === source.node.toLowerCase())
         if (at > 0) entries.unshift(...entries.splice(at, 1))
       }

@@ -212,7 +212,7 @@ test('every agent reports its coordinate: /v1/coordinate/nodes and /node/:node, 
   // ?near=<node> sorts by the estimate from that node: three catalog nodes with coordinates set by hand (a second apart from the agents).
   const at = (x: number): Coordinate => ({ Vec: [1 + x, 0, 0, 0, 0, 0, 0, 0], Error: 0.2, Adjustment: 0, Height: 1e-5 })
   for (const [node, x] of [['ext1', 0], ['ext2', 0.01], ['ext3', 0.05]] as const) {
-    assert.equal((await api('c22', 'PUT', '/v1/catalog/register', { Node: node, Address: '10.9.9.9', Service: { Service: 'edge', Port: 1 } })).status, 200)
+    assert.equal((await api('c22', 'PUT', '/v1/catalog/register', { Node: node, Address: '10.9.9.9', Service: { Service: 'edge', Port: 1 }, Check: { CheckID: 'edge-up', Name: 'edge up', Status: 'passing', ServiceID: 'edge' } })).status, 200)
     assert.equal(await (await api('c23', 'PUT', '/v1/coordinate/update', { Node: node, Coord: at(x) })).json(), true)
   }
   await until('the hand-set coordinates written', async () => ((await json<NodeCoord[]>('s21', '/v1/coordinate/nodes')).filter((e) => e.Node.startsWith('ext')).length === 3 ? true : undefined))
@@ -220,7 +220,8 @@ test('every agent reports its coordinate: /v1/coordinate/nodes and /node/:node, 
   assert.deepEqual((await order('/v1/catalog/nodes?near=ext1')).slice(0, 3), ['ext1', 'ext2', 'ext3'])
   assert.deepEqual(await order('/v1/catalog/service/edge?near=ext3'), ['ext3', 'ext2', 'ext1'])
   assert.deepEqual(await order('/v1/health/service/edge?near=ext2'), ['ext2', 'ext1', 'ext3'])
-  assert.deepEqual(await order('/v1/health/checks/edge?near=ext3'), [])
+  assert.deepEqual(await order('/v1/health/checks/edge?near=ext3'), ['ext3', 'ext2', 'ext1'])
+  assert.deepEqual(await order('/v1/health/state/passing?near=ext3').then((o) => o.filter((n) => n.startsWith('ext'))), ['ext3', 'ext2', 'ext1'])
   assert.deepEqual(await order('/v1/catalog/service/edge'), ['ext1', 'ext2', 'ext3'])
   // _agent is the asking agent: the three edge nodes are about a second from it, ext1 nearest.
   assert.deepEqual(await order('/v1/catalog/service/edge?near=_agent'), ['ext1', 'ext2', 'ext3'])
