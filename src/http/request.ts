@@ -96,19 +96,34 @@ export class ApiRequest {
    * oversize body is still read to its end (and thrown away) when it is not huge, so the client
    * gets the 413 instead of a connection reset while it is still sending.
    */
-  async body(limitBytes: number, describeLimit: (size: number) => string): Promise<Buffer> {
+  body(limitBytes: number, describeLimit: (size: number) => string): Promise<Buffer> {
     const drainMax = Math.max(limitBytes * 4, LIMITS.oversizeDrainMinBytes)
     const declared = Number(this.#raw.headers['content-length'] ?? NaN)
-    if (Number.isFinite(declared) && declared > drainMax) throw closing(tooLarge(describeLimit(declared)))
-    const chunks: Buffer[] = []
-    let size = 0
-    for await (const chunk of this.#raw as AsyncIterable<Buffer>) {
-      size += chunk.length
-      if (size > drainMax) throw closing(tooLarge(describeLimit(size)))
-      if (size <= limitBytes) chunks.push(chunk)
-    }
-    if (size > limitBytes) throw tooLarge(describeLimit(size))
-    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
+    if (Number.isFinite(declared) && declared > drainMax) return Promise.reject(closing(tooLarge(describeLimit(declared))))
+    const raw = this.#raw
+    if (raw.readableEnded) return Promise.resolve(Buffer.alloc(0))
+    // Listeners rather than `for await`: the async iterator cost 3% of a leader's event loop under PUTs.
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = []
+      let size = 0
+      const done = (err?: Error): void => {
+        raw.off('data', onData).off('end', onEnd).off('error', done).off('close', onClose)
+        if (err) reject(err)
+        else if (size > limitBytes) reject(tooLarge(describeLimit(size)))
+        else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks))
+      }
+      const onData = (chunk: Buffer): void => {
+        size += chunk.length
+        if (size > drainMax) {
+          // As leaving a `for await` early would: stop reading what is left.
+          raw.destroy()
+          done(closing(tooLarge(describeLimit(size))))
+        } else if (size <= limitBytes) chunks.push(chunk)
+      }
+      const onEnd = (): void => done()
+      const onClose = (): void => done(new Error('request body was cut off'))
+      raw.on('data', onData).once('end', onEnd).once('error', done).once('close', onClose)
+    })
   }
 }
 

@@ -46,6 +46,51 @@ export function toRow(e: Entry): EntryRow {
   return { index: e.index, term: e.term, type: KIND_CODES[e.type], data: e.data }
 }
 
+/** Per entry in a packed batch: index f64, term f64, type u32, data length u32. */
+const PACKED_HEADER_BYTES = 24
+
+/**
+ * Entries as one buffer for the storage thread, transferred rather than cloned: structured
+ * cloning an array of entry objects cost the leader 6% and a follower 15% of its event loop
+ * under 64 writers, a copy into one buffer a small part of that.
+ */
+export function packEntries(entries: readonly Entry[]): ArrayBuffer {
+  let bytes = 4
+  for (const e of entries) bytes += PACKED_HEADER_BYTES + e.data.byteLength
+  const buf = new ArrayBuffer(bytes)
+  const view = new DataView(buf)
+  const out = new Uint8Array(buf)
+  view.setUint32(0, entries.length)
+  let head = 4
+  let body = 4 + entries.length * PACKED_HEADER_BYTES
+  for (const e of entries) {
+    view.setFloat64(head, e.index)
+    view.setFloat64(head + 8, e.term)
+    view.setUint32(head + 16, KIND_CODES[e.type])
+    view.setUint32(head + 20, e.data.byteLength)
+    out.set(e.data, body)
+    head += PACKED_HEADER_BYTES
+    body += e.data.byteLength
+  }
+  return buf
+}
+
+/** The rows of a packed batch; their data are views into it. */
+export function unpackEntries(buf: ArrayBuffer): EntryRow[] {
+  const view = new DataView(buf)
+  const count = view.getUint32(0)
+  const rows: EntryRow[] = new Array(count)
+  let head = 4
+  let body = 4 + count * PACKED_HEADER_BYTES
+  for (let i = 0; i < count; i++) {
+    const length = view.getUint32(head + 20)
+    rows[i] = { index: view.getFloat64(head), term: view.getFloat64(head + 8), type: view.getUint32(head + 16), data: new Uint8Array(buf, body, length) }
+    head += PACKED_HEADER_BYTES
+    body += length
+  }
+  return rows
+}
+
 /**
  * The raft log, hard state and latest snapshot in one SQLite database (WAL, synchronous=FULL:
  * a committed transaction has been fsync'd). Synchronous API: it runs on the storage worker

@@ -1,12 +1,13 @@
 import { Worker } from 'node:worker_threads'
 import type { PersistBatch, RaftStorage, RecoveredState } from './types.js'
 import type { Entry, HardState, Snapshot } from './core/types.js'
-import { SqliteLog, toRow, type EntryRow, type SnapshotRow } from './sqlite-log.js'
+import { SqliteLog, packEntries, toRow, type SnapshotRow } from './sqlite-log.js'
 import { StorageError } from '../lib/errors.js'
 import { removeOtherSnapshotFiles, writeSnapshotFile } from './snapshot-files.js'
 
 export type StorageRequest =
-  | { id: number; op: 'persist'; entries: EntryRow[]; hardState?: HardState; snapshot?: SnapshotRow }
+  /** `entries` as packEntries lays them out. */
+  | { id: number; op: 'persist'; entries: ArrayBuffer; hardState?: HardState; snapshot?: SnapshotRow }
   | { id: number; op: 'snapshot'; snapshot: SnapshotRow; compactThrough: number }
   | { id: number; op: 'length' }
   | { id: number; op: 'close' }
@@ -58,19 +59,19 @@ export class SqliteStorage implements RaftStorage {
    * event loop serves requests. A snapshot's data is written to its own file first.
    */
   async persist(batch: PersistBatch): Promise<void> {
-    const entries = batch.entries.map(toRow)
     if (batch.snapshot) {
+      const entries = packEntries(batch.entries)
       const snapshot = await this.#snapshotRow(batch.snapshot)
       await this.#send({ op: 'persist', entries, hardState: batch.hardState, snapshot })
       await removeOtherSnapshotFiles(this.dir, snapshot.data)
       return
     }
-    if (entries.length <= DIRECT_MAX_ENTRIES && this.#pending.size === 0 && !this.#compacting && !this.#failed) {
+    if (batch.entries.length <= DIRECT_MAX_ENTRIES && this.#pending.size === 0 && !this.#compacting && !this.#failed) {
       try {
         this.#direct ??= new SqliteLog(this.dir)
         const direct = this.#direct
         direct.batch(() => {
-          direct.append(entries)
+          direct.append(batch.entries.map(toRow))
           if (batch.hardState) direct.setHardState(batch.hardState)
         })
         return
@@ -78,7 +79,7 @@ export class SqliteStorage implements RaftStorage {
         throw new StorageError(`raft log append failed: ${(err as Error).message}`, { cause: err })
       }
     }
-    await this.#send({ op: 'persist', entries, hardState: batch.hardState })
+    await this.#send({ op: 'persist', entries: packEntries(batch.entries), hardState: batch.hardState })
   }
 
   /**
@@ -154,7 +155,7 @@ export class SqliteStorage implements RaftStorage {
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject })
       this.#worker!.ref()
-      this.#worker!.postMessage({ ...req, id })
+      this.#worker!.postMessage({ ...req, id }, req.op === 'persist' ? [req.entries] : [])
     })
   }
 }

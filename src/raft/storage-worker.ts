@@ -8,7 +8,7 @@
  * behind it for about a second (p99 600 ms in the KV benchmark).
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import { SqliteLog } from './sqlite-log.js'
+import { SqliteLog, unpackEntries } from './sqlite-log.js'
 import type { StorageRequest, StorageReply, StorageNotice } from './sqlite-storage.js'
 
 /** Log entries deleted per transaction while compacting: a few milliseconds of work. */
@@ -63,7 +63,7 @@ function flush(): void {
               log.saveSnapshot(req.snapshot)
               log.dropLog()
             }
-            log.append(req.entries)
+            log.append(unpackEntries(req.entries))
             if (req.hardState) log.setHardState(req.hardState)
             break
           case 'snapshot':
