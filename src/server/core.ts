@@ -10,6 +10,7 @@ import { isStateFailure, type StateStore } from '../state/store.js'
 import { runBlockingQuery, type BlockingEnv, type QueryFn, type QueryResult } from './blocking.js'
 import { NoPathToDatacenterError, NotLeaderError, RejectedError } from './errors.js'
 import type { ForwardedMethod, Forwarder } from './forward.js'
+import type { AclGate } from './acl-gate.js'
 import type { BlockingOutcome, CallContext, Consistency, QueryMeta, QueryOptions, QueryReply } from './types.js'
 
 export type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void
@@ -32,6 +33,8 @@ export class EndpointCore implements BlockingEnv {
   readonly random: () => number
   readonly newId: () => string
   readonly log: Log
+  /** Who a request is and what it may do (every caller may do everything while ACLs are off). */
+  acl!: AclGate
   /** Takes writes to the leader when this server is not it (clustered servers); without one a follower refuses. */
   forwarder: Forwarder | undefined
   /** The datacenters this server knows (the WAN pool's), this one first. */

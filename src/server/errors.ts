@@ -3,6 +3,7 @@
  * HTTP layer to Consul's status codes and messages); `toWireError`/`fromWireError` give each a
  * plain form, so an answer forwarded from another server rebuilds the same error.
  */
+import { AclDisabledError, AclNotFoundError, PermissionDeniedError } from '../acl/errors.js'
 import { LeadershipLostError, NotLeaderError, RaftShutdownError } from '../raft/errors.js'
 import type { StateFailureKind } from '../state/store.js'
 
@@ -43,7 +44,9 @@ export class RejectedError extends Error {
   }
 }
 
-export type WireErrorKind = 'not-leader' | 'leadership-lost' | 'shutdown' | 'no-path' | 'no-servers' | 'not-found' | 'rejected' | 'internal'
+export type WireErrorKind =
+  | 'not-leader' | 'leadership-lost' | 'shutdown' | 'no-path' | 'no-servers' | 'not-found' | 'rejected'
+  | 'acl-disabled' | 'acl-not-found' | 'permission-denied' | 'internal'
 
 /** An endpoint error as data. */
 export interface WireError {
@@ -53,6 +56,8 @@ export interface WireError {
   leader?: string
   /** Rejected: the state machine's kind of refusal. */
   failure?: StateFailureKind
+  /** PermissionDenied: who lacked what, on what. */
+  denied?: { accessor: string; permission: string; resource?: string }
 }
 
 export function toWireError(err: unknown): WireError {
@@ -64,6 +69,11 @@ export function toWireError(err: unknown): WireError {
   if (err instanceof NoServersError) return { kind: 'no-servers', message }
   if (err instanceof NotFoundError) return { kind: 'not-found', message }
   if (err instanceof RejectedError) return { kind: 'rejected', message, failure: err.kind }
+  if (err instanceof AclDisabledError) return { kind: 'acl-disabled', message }
+  if (err instanceof AclNotFoundError) return { kind: 'acl-not-found', message }
+  if (err instanceof PermissionDeniedError) {
+    return { kind: 'permission-denied', message, denied: { accessor: err.accessor, permission: err.permission, ...(err.resource === undefined ? {} : { resource: err.resource }) } }
+  }
   return { kind: 'internal', message }
 }
 
@@ -83,6 +93,12 @@ export function fromWireError(wire: WireError): Error {
       return new NotFoundError(wire.message)
     case 'rejected':
       return new RejectedError(wire.failure ?? 'rejected', wire.message)
+    case 'acl-disabled':
+      return new AclDisabledError()
+    case 'acl-not-found':
+      return new AclNotFoundError()
+    case 'permission-denied':
+      return new PermissionDeniedError(wire.denied?.accessor ?? '', wire.denied?.permission ?? '', wire.denied?.resource)
     default:
       return new Error(wire.message)
   }

@@ -16,6 +16,8 @@ export const ENDPOINT_CALL_METHOD = 'Endpoint.Call'
 export const FORWARDED_METHODS = [
   'KVS.Apply', 'Txn.Apply', 'Catalog.Register', 'Catalog.Deregister', 'Session.Apply', 'Session.Renew', 'PreparedQuery.Apply',
   'Operator.RaftRemovePeer', 'Operator.RaftTransferLeader', 'Operator.AutopilotHealth', 'Snapshot.Restore', 'Coordinate.Update',
+  'ACL.BootstrapTokens', 'ACL.TokenSet', 'ACL.TokenClone', 'ACL.TokenDelete', 'ACL.PolicySet', 'ACL.PolicyDelete', 'ACL.RoleSet',
+  'ACL.RoleDelete', 'ACL.Apply',
 ] as const
 export type ForwardedMethod = (typeof FORWARDED_METHODS)[number]
 

@@ -26,6 +26,9 @@ import { KvsEndpoint, TxnEndpoint } from './kvs-endpoint.js'
 import { LeaderLoop, type LeaderDuty } from './leader.js'
 import { PreparedQueryEndpoint } from './prepared-query-endpoint.js'
 import { SessionEndpoint } from './session-endpoint.js'
+import { AclEndpoint, type IdRequest, type LegacyApplyRequest, type PolicySetRequest, type RoleSetRequest, type TokenSetRequest } from './acl-endpoint.js'
+import { ACL_DISABLED, AclGate, type AclSettings } from './acl-gate.js'
+import { AclInitDuty } from './acl-init.js'
 import { SessionTimers } from './session-timers.js'
 import { SnapshotEndpoint, type SnapshotRestoreRequest } from './snapshot-endpoint.js'
 import { OperatorEndpoint, StatusEndpoint, type DatacenterRequest, type RaftPeerRequest } from './status-endpoint.js'
@@ -65,6 +68,12 @@ export interface ServerOptions {
   coordinateBatching?: CoordinateBatching
   /** The WAN pool's coordinates of every datacenter's servers (Coordinate.ListDatacenters). */
   wanCoordinates?: () => DatacenterMap[]
+  /** ACL settings (off unless given). */
+  acl?: AclSettings
+  /** acl.tokens.initial_management: a management token the leader creates with this secret. */
+  aclInitialManagement?: string
+  /** What data_dir/acl-bootstrap-reset holds (0: no reset asked). */
+  aclResetIndex?: () => number
   /** More leader-only duties (the agent's: keeping the raft configuration in step with membership). */
   duties?: LeaderDuty[]
 }
@@ -81,6 +90,7 @@ export class Server {
   readonly internal: InternalEndpoint
   readonly snapshot: SnapshotEndpoint
   readonly coordinate: CoordinateEndpoint
+  readonly acl: AclEndpoint
   readonly leader: LeaderLoop
   readonly sessionTimers: SessionTimers
   readonly #core: EndpointCore
@@ -96,6 +106,8 @@ export class Server {
       log: o.log,
     }))
     if (o.datacenters) core.datacenters = o.datacenters
+    core.acl = new AclGate(o.state, o.acl ?? ACL_DISABLED, o.datacenter, () => o.clock.now())
+    this.acl = new AclEndpoint(core, core.acl, o.aclResetIndex)
     this.sessionTimers = new SessionTimers({
       state: o.state,
       clock: o.clock,
@@ -124,6 +136,7 @@ export class Server {
       new ClusterIdDuty(core, o.clock),
       this.sessionTimers,
       new ConsulServiceDuty({ catalog: this.catalog, self: o.self, others: o.otherServers, onOthersChange: o.onServersChange, clock: o.clock, log: o.log, periodMs: o.consulServicePeriodMs }),
+      ...(core.acl.enabled ? [new AclInitDuty(this.acl, o.clock, o.aclInitialManagement)] : []),
       ...(o.duties ?? []),
     ]
     this.leader = new LeaderLoop(o.raft, duties, o.log)
@@ -145,6 +158,15 @@ export class Server {
       case 'Operator.AutopilotHealth': return this.operator.autopilotHealth(req as DatacenterRequest)
       case 'Snapshot.Restore': return this.snapshot.restore(req as SnapshotRestoreRequest)
       case 'Coordinate.Update': return this.coordinate.update(req as CoordinateUpdateRequest)
+      case 'ACL.BootstrapTokens': return this.acl.bootstrap(req as IdRequest)
+      case 'ACL.TokenSet': return this.acl.tokenSet(req as TokenSetRequest)
+      case 'ACL.TokenClone': return this.acl.tokenClone(req as IdRequest)
+      case 'ACL.TokenDelete': return this.acl.tokenDelete(req as IdRequest)
+      case 'ACL.PolicySet': return this.acl.policySet(req as PolicySetRequest)
+      case 'ACL.PolicyDelete': return this.acl.policyDelete(req as IdRequest)
+      case 'ACL.RoleSet': return this.acl.roleSet(req as RoleSetRequest)
+      case 'ACL.RoleDelete': return this.acl.roleDelete(req as IdRequest)
+      case 'ACL.Apply': return this.acl.legacyApply(req as LegacyApplyRequest)
     }
   }
 

@@ -66,7 +66,10 @@ export interface TxnCommand {
   Ops: Array<{ KV: KvOp }>
 }
 
-export type Command = KvsCommand | TxnCommand | CatalogCommand | RestoreCommand | ClusterIdCommand | CoordinateBatchCommand
+export type Command = KvsCommand | TxnCommand | CatalogCommand | RestoreCommand | ClusterIdCommand | CoordinateBatchCommand | AclCommand
+
+/** A change to the ACL tables (state/acl.ts): tokens, policies, roles, bootstrap. */
+export type AclCommand = { Type: 'acl' } & import('./acl.js').AclCommandOp
 
 /** Consul's CoordinateBatchUpdateType: the coordinates agents reported, gathered by the leader. */
 export interface CoordinateBatchCommand {

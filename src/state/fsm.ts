@@ -6,6 +6,7 @@ import { CatalogTables, type CatalogDump } from './catalog.js'
 import { SessionTables, type SessionRecord } from './sessions.js'
 import { QueryTables, type PreparedQuery } from './queries.js'
 import { CoordinateTable, type CoordinateEntry } from './coordinates.js'
+import { AclTables, type AclDump } from './acl.js'
 import { parseUint64 } from '../lib/uint64.js'
 import { LIMITS } from '../lib/limits.js'
 
@@ -50,6 +51,8 @@ export class Fsm implements StateMachine {
         return this.state.querySet(index, command)
       case 'coordinates':
         return this.state.coordinateBatch(index, command)
+      case 'acl':
+        return this.state.aclApply(index, command)
       case 'restore':
         this.restoreText(command.State, index)
         return true
@@ -101,6 +104,7 @@ export class Fsm implements StateMachine {
     const sessionsText = JSON.stringify({ records: sessions.list(), index: sessions.index })
     const queriesText = JSON.stringify({ records: queries.list(), index: queries.index })
     const coordinatesText = JSON.stringify(this.state.coordinates.dump())
+    const aclText = JSON.stringify(this.state.acl.dump())
 
     // Each part is a JSON array's inside, so the parts join with commas into one array.
     const kvParts: string[] = []
@@ -126,7 +130,7 @@ export class Fsm implements StateMachine {
     }
     if (tombstones.length) tombstoneParts.push(JSON.stringify(tombstones).slice(1, -1))
     // The shape of SnapshotData, key for key.
-    return `{"v":1,"index":${index},"cluster":${JSON.stringify(this.state.clusterId)},"kv":[${kvParts.join(',')}],"tombstones":[${tombstoneParts.join(',')}],"tombstoneFloor":${kv.tombstoneFloor},"catalog":${catalogText},"sessions":${sessionsText},"queries":${queriesText},"coordinates":${coordinatesText}}`
+    return `{"v":1,"index":${index},"cluster":${JSON.stringify(this.state.clusterId)},"kv":[${kvParts.join(',')}],"tombstones":[${tombstoneParts.join(',')}],"tombstoneFloor":${kv.tombstoneFloor},"catalog":${catalogText},"sessions":${sessionsText},"queries":${queriesText},"coordinates":${coordinatesText},"acl":${aclText}}`
   }
 
   /**
@@ -164,6 +168,7 @@ export class Fsm implements StateMachine {
     queries.index = data.queries?.index ?? 0
     this.state.queries = queries
     this.state.coordinates = CoordinateTable.fromDump(data.coordinates)
+    this.state.acl = AclTables.fromDump(data.acl)
     this.state.kv = kv
     this.state.catalog = catalog
     this.state.sessions = sessions
@@ -193,6 +198,9 @@ export function summarizeSnapshotState(serialized: string): Array<{ type: string
     row('Session', data.sessions?.records ?? []),
     row('PreparedQuery', data.queries?.records ?? []),
     row('Coordinate', data.coordinates?.records ?? []),
+    row('ACLToken', data.acl?.tokens ?? []),
+    row('ACLPolicy', data.acl?.policies ?? []),
+    row('ACLRole', data.acl?.roles ?? []),
   ].filter((r) => r.count > 0)
 }
 
@@ -217,6 +225,10 @@ function restamp(data: SnapshotData, at: number): void {
   if (data.sessions) data.sessions = { records: data.sessions.records.map(stamp), index: at }
   if (data.queries) data.queries = { records: data.queries.records.map(stamp), index: at }
   if (data.coordinates) data.coordinates = { records: data.coordinates.records, index: at }
+  if (data.acl) {
+    const a = data.acl
+    data.acl = { tokens: a.tokens.map(stamp), policies: a.policies.map(stamp), roles: a.roles.map(stamp), bootstrapIndex: a.bootstrapIndex === 0 ? 0 : at, index: at }
+  }
 }
 
 type SnapshotKv = [key: string, flags: string, value: string | null, create: number, modify: number, lock: number, session: string]
@@ -231,4 +243,5 @@ interface SnapshotData {
   sessions?: { records: SessionRecord[]; index: number }
   queries?: { records: PreparedQuery[]; index: number }
   coordinates?: { records: CoordinateEntry[]; index: number }
+  acl?: AclDump
 }

@@ -8,6 +8,8 @@ import { SessionTables, type SessionRecord } from './sessions.js'
 import { QueryTables } from './queries.js'
 import type { CoordinateBatchCommand, QueryCommand } from './commands.js'
 import { CoordinateTable } from './coordinates.js'
+import { AclTables } from './acl.js'
+import type { AclCommand } from './commands.js'
 
 /**
  * One result of a transaction: a KV entry, its value in base64 (null when empty) for the verbs
@@ -58,6 +60,7 @@ export class StateStore {
   sessions = new SessionTables()
   queries = new QueryTables()
   coordinates = new CoordinateTable()
+  acl = new AclTables()
   readonly kvWatches = new WatchRegistry()
   /** Watch keys: `nodes`, `services`, `checks`, `service:<name>`, `node:<name>`, `sessions`, `coordinates`. */
   readonly catalogWatches = new WatchRegistry()
@@ -292,6 +295,16 @@ export class StateStore {
     if (this.coordinates.batch(index, cmd.Updates, (node) => this.catalog.node(node) !== undefined)) touched.add('coordinates')
     this.#commit(index, touched)
     return true
+  }
+
+  // ---- ACLs (FSM only) ---------------------------------------------------------------------
+
+  aclApply(index: number, cmd: AclCommand): unknown {
+    this.lastIndex = index
+    const result = this.acl.apply(index, cmd)
+    if (!result.ok) return failure('rejected', result.message)
+    this.catalogWatches.notify(['acl'])
+    return result.value
   }
 
   // ---- prepared queries (FSM only) ---------------------------------------------------------

@@ -1,0 +1,91 @@
+/**
+ * Where the endpoint layer asks "who is this, and may they": one per server, over the replicated
+ * ACL tables. With ACLs off every caller may do everything, as today.
+ */
+import { Authorizer, type Need } from '../acl/authorizer.js'
+import { AclNotFoundError, PermissionDeniedError } from '../acl/errors.js'
+import { AclResolver, isExpired, type Identity } from '../acl/resolver.js'
+import type { Resource } from '../acl/rules.js'
+import { ANONYMOUS_TOKEN_ACCESSOR, ANONYMOUS_TOKEN_SECRET, GLOBAL_MANAGEMENT_POLICY_ID, type AclToken } from '../state/acl.js'
+import type { StateStore } from '../state/store.js'
+
+export interface AclSettings {
+  enabled: boolean
+  defaultPolicy: 'allow' | 'deny'
+  /** The token a request without one runs as (acl.tokens.default); the anonymous token when empty. */
+  defaultToken?: string
+}
+
+export const ACL_DISABLED: AclSettings = { enabled: false, defaultPolicy: 'allow' }
+
+const EVERYONE: Identity = { accessor: '', authorizer: Authorizer.manage() }
+
+export class AclGate {
+  readonly #resolver: AclResolver | undefined
+
+  constructor(
+    state: StateStore,
+    readonly settings: AclSettings,
+    datacenter: string,
+    readonly now: () => number,
+  ) {
+    if (settings.enabled) {
+      this.#resolver = new AclResolver(
+        {
+          get index() {
+            return state.acl.index
+          },
+          tokenBySecret: (s) => state.acl.tokenBySecret(s),
+          policy: (id) => state.acl.policy(id),
+          role: (id) => state.acl.role(id),
+        },
+        { defaultPolicy: settings.defaultPolicy, datacenter, now, managementPolicyId: GLOBAL_MANAGEMENT_POLICY_ID },
+      )
+    }
+  }
+
+  /** Whether a token is past its ExpirationTime (it then counts as deleted). */
+  expired(token: AclToken): boolean {
+    return isExpired(token, this.now())
+  }
+
+  get enabled(): boolean {
+    return this.settings.enabled
+  }
+
+  /**
+   * The caller of a request carrying `token`. No token: the agent's default token, else the
+   * anonymous token; before the leader has made the anonymous token, the default policy alone.
+   */
+  identity(token: string | undefined): Identity {
+    const resolver = this.#resolver
+    if (!resolver) return EVERYONE
+    const secret = token || this.settings.defaultToken || ANONYMOUS_TOKEN_SECRET
+    try {
+      return resolver.resolve(secret)
+    } catch (err) {
+      if (err instanceof AclNotFoundError && secret === ANONYMOUS_TOKEN_SECRET) {
+        return { accessor: ANONYMOUS_TOKEN_ACCESSOR, authorizer: new Authorizer(undefined, this.settings.defaultPolicy) }
+      }
+      throw err
+    }
+  }
+
+  /** Throws PermissionDeniedError unless `who` may `need` on `resource` `name`. */
+  require(who: Identity, resource: Resource, name: string, need: Need): void {
+    if (!who.authorizer.allowed(resource, name, need)) throw denied(who, resource, name, need)
+  }
+
+  /** `identity` and `require` in one. */
+  authorize(token: string | undefined, resource: Resource, name: string, need: Need): Identity {
+    const who = this.identity(token)
+    this.require(who, resource, name, need)
+    return who
+  }
+}
+
+const FLAT_NAMES: ReadonlySet<string> = new Set(['acl', 'keyring', 'mesh', 'operator', 'peering'])
+
+export function denied(who: Identity, resource: Resource, name: string, need: Need): PermissionDeniedError {
+  return new PermissionDeniedError(who.accessor, `${resource}:${need}`, FLAT_NAMES.has(resource) ? undefined : name)
+}
