@@ -21,6 +21,8 @@ import { registerEventRoutes } from './event.js'
 import { registerQueryRoutes } from './query.js'
 import { registerOperatorRoutes } from './operator.js'
 import { registerSnapshotRoutes } from './snapshot.js'
+import { registerAclRoutes } from './acl.js'
+import { AclDisabledError, AclNotFoundError, PermissionDeniedError } from '../acl/errors.js'
 import { SharedWaits, type Answer, type Serve } from './shared-waits.js'
 
 /** Builds the route table of the HTTP API; one register function per /v1/<area>. */
@@ -36,6 +38,7 @@ export function buildRouter(ctx: ApiContext): Router {
   registerEventRoutes(router, ctx)
   registerQueryRoutes(router, ctx)
   registerOperatorRoutes(router, ctx)
+  registerAclRoutes(router, ctx)
   registerSnapshotRoutes(router, ctx)
   registerCoordinateRoutes(router, ctx)
   return router
@@ -158,6 +161,8 @@ function serverErrorAsHttp(err: unknown): unknown {
   if (err instanceof NotLeaderError) return noLeader()
   if (err instanceof NoPathToDatacenterError) return noPathToDatacenter()
   if (err instanceof NotFoundError) return notFound(err.message)
+  if (err instanceof AclDisabledError) return new HttpError(401, err.message)
+  if (err instanceof AclNotFoundError || err instanceof PermissionDeniedError) return new HttpError(403, err.message)
   return err
 }
 

@@ -35,7 +35,8 @@ export interface ClientEndpointsOptions {
 /** Transport failures after which the call certainly did not run: any other server may take it. */
 const NOT_SENT = new Set(['unreachable', 'overloaded', 'shutdown'])
 /** Reads may be retried elsewhere after any transport failure (they change nothing). */
-const WRITES = new Set<ServedMethod>(['KVS.Apply', 'Txn.Apply', 'Catalog.Register', 'Catalog.Deregister', 'Session.Apply', 'Session.Renew', 'PreparedQuery.Apply', 'Operator.RaftRemovePeer', 'Operator.RaftTransferLeader', 'Snapshot.Restore', 'Coordinate.Update', 'Internal.EventFire', 'Internal.KeyringOperation'])
+const WRITES = new Set<ServedMethod>(['KVS.Apply', 'Txn.Apply', 'Catalog.Register', 'Catalog.Deregister', 'Session.Apply', 'Session.Renew', 'PreparedQuery.Apply', 'Operator.RaftRemovePeer', 'Operator.RaftTransferLeader', 'Snapshot.Restore', 'Coordinate.Update', 'Internal.EventFire', 'Internal.KeyringOperation',
+  'ACL.BootstrapTokens', 'ACL.TokenSet', 'ACL.TokenClone', 'ACL.TokenDelete', 'ACL.PolicySet', 'ACL.PolicyDelete', 'ACL.RoleSet', 'ACL.RoleDelete', 'ACL.Apply'])
 
 export class ClientEndpoints implements AgentEndpoints {
   readonly datacenter: string
@@ -91,6 +92,25 @@ export class ClientEndpoints implements AgentEndpoints {
   readonly status: AgentEndpoints['status'] = {
     leader: (r = {}) => this.#call('Status.Leader', r),
     peers: (r = {}) => this.#call('Status.Peers', r),
+  }
+  readonly acl: AgentEndpoints['acl'] = {
+    bootstrap: (r) => this.#call('ACL.BootstrapTokens', r),
+    tokenSet: (r) => this.#call('ACL.TokenSet', r),
+    tokenClone: (r) => this.#call('ACL.TokenClone', r),
+    tokenDelete: (r) => this.#call('ACL.TokenDelete', r),
+    tokenRead: (r, c) => this.#call('ACL.TokenRead', r, c),
+    tokenList: (r, c) => this.#call('ACL.TokenList', r, c),
+    policySet: (r) => this.#call('ACL.PolicySet', r),
+    policyDelete: (r) => this.#call('ACL.PolicyDelete', r),
+    policyRead: (r, c) => this.#call('ACL.PolicyRead', r, c),
+    policyList: (r, c) => this.#call('ACL.PolicyList', r, c),
+    roleSet: (r) => this.#call('ACL.RoleSet', r),
+    roleDelete: (r) => this.#call('ACL.RoleDelete', r),
+    roleRead: (r, c) => this.#call('ACL.RoleRead', r, c),
+    roleList: (r, c) => this.#call('ACL.RoleList', r, c),
+    legacyApply: (r) => this.#call('ACL.Apply', r),
+    legacyGet: (r, c) => this.#call('ACL.Get', r, c),
+    legacyList: (r, c) => this.#call('ACL.List', r, c),
   }
   readonly operator: AgentEndpoints['operator'] = {
     raftGetConfiguration: (r = {}) => this.#call('Operator.RaftGetConfiguration', r),

@@ -5,6 +5,7 @@
  */
 import type { Clock } from '../lib/clock.js'
 import type { QueryFn } from './blocking.js'
+import type { AclEndpoint } from './acl-endpoint.js'
 import type { CatalogEndpoint, HealthEndpoint } from './catalog-endpoint.js'
 import type { CoordinateEndpoint } from './coordinate-endpoint.js'
 import { toWireError } from './errors.js'
@@ -20,6 +21,10 @@ import type { CallContext, QueryOptions, QueryReply } from './types.js'
 /** The local, read-only catalog view DNS and alias checks read synchronously (a server's state, a client's replica). */
 export type LocalCatalogView = Pick<InternalEndpoint, 'catalogReader' | 'onCatalogChange' | 'onNodeChange' | 'nodeChecksNow' | 'preparedQueries'>
 
+export type AclMethod =
+  | 'bootstrap' | 'tokenSet' | 'tokenClone' | 'tokenDelete' | 'tokenRead' | 'tokenList' | 'policySet' | 'policyDelete' | 'policyRead'
+  | 'policyList' | 'roleSet' | 'roleDelete' | 'roleRead' | 'roleList' | 'legacyApply' | 'legacyGet' | 'legacyList'
+
 export interface AgentEndpoints {
   readonly kvs: Pick<KvsEndpoint, 'apply' | 'get' | 'list' | 'listKeys'>
   readonly txn: Pick<TxnEndpoint, 'apply' | 'read'>
@@ -32,6 +37,7 @@ export interface AgentEndpoints {
   readonly internal: Pick<InternalEndpoint, 'nodeInfo' | 'catalogDump' | 'eventFire' | 'keyringOperation'> & LocalCatalogView
   readonly snapshot: Pick<SnapshotEndpoint, 'save' | 'restore'>
   readonly coordinate: Pick<CoordinateEndpoint, 'update' | 'listNodes' | 'node' | 'listDatacenters'>
+  readonly acl: Pick<AclEndpoint, AclMethod>
   readonly datacenter: string
   readonly clock: Clock
   /** When a blocking read of `waitMs` that starts now gives up (jitter included). */
@@ -94,6 +100,23 @@ export const SERVED_METHODS = {
   'Coordinate.ListNodes': (e, r, c) => e.coordinate.listNodes(r, c),
   'Coordinate.Node': (e, r, c) => e.coordinate.node(r, c),
   'Coordinate.ListDatacenters': (e, r) => e.coordinate.listDatacenters(r),
+  'ACL.BootstrapTokens': (e, r) => e.acl.bootstrap(r),
+  'ACL.TokenSet': (e, r) => e.acl.tokenSet(r),
+  'ACL.TokenClone': (e, r) => e.acl.tokenClone(r),
+  'ACL.TokenDelete': (e, r) => e.acl.tokenDelete(r),
+  'ACL.TokenRead': (e, r, c) => e.acl.tokenRead(r, c),
+  'ACL.TokenList': (e, r, c) => e.acl.tokenList(r, c),
+  'ACL.PolicySet': (e, r) => e.acl.policySet(r),
+  'ACL.PolicyDelete': (e, r) => e.acl.policyDelete(r),
+  'ACL.PolicyRead': (e, r, c) => e.acl.policyRead(r, c),
+  'ACL.PolicyList': (e, r, c) => e.acl.policyList(r, c),
+  'ACL.RoleSet': (e, r) => e.acl.roleSet(r),
+  'ACL.RoleDelete': (e, r) => e.acl.roleDelete(r),
+  'ACL.RoleRead': (e, r, c) => e.acl.roleRead(r, c),
+  'ACL.RoleList': (e, r, c) => e.acl.roleList(r, c),
+  'ACL.Apply': (e, r) => e.acl.legacyApply(r),
+  'ACL.Get': (e, r, c) => e.acl.legacyGet(r, c),
+  'ACL.List': (e, r, c) => e.acl.legacyList(r, c),
 } satisfies Record<string, Run>
 /* eslint-enable @typescript-eslint/no-explicit-any */
 

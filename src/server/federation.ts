@@ -25,7 +25,7 @@ export interface FederationOptions {
 }
 
 /** The endpoint groups whose calls may name a datacenter (the others are this agent's own views). */
-const GROUPS = ['kvs', 'txn', 'catalog', 'health', 'session', 'preparedQuery', 'status', 'operator', 'internal', 'snapshot', 'coordinate'] as const
+const GROUPS = ['kvs', 'txn', 'catalog', 'health', 'session', 'preparedQuery', 'status', 'operator', 'internal', 'snapshot', 'coordinate', 'acl'] as const
 
 export class Federation {
   readonly #o: FederationOptions
