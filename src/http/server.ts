@@ -97,6 +97,7 @@ function baseHeaders(req: ApiRequest | undefined): Record<string, string> {
     headers['X-Consul-Knownleader'] = String(meta.knownLeader)
     headers['X-Consul-Lastcontact'] = String(meta.lastContactMs)
     headers['X-Consul-Effective-Consistency'] = meta.consistency
+    if (meta.filteredByAcls) headers['X-Consul-Results-Filtered-By-Acls'] = 'true'
   }
   return headers
 }

@@ -14,6 +14,8 @@ export interface AclSettings {
   defaultPolicy: 'allow' | 'deny'
   /** The token a request without one runs as (acl.tokens.default); the anonymous token when empty. */
   defaultToken?: string
+  /** acl.enable_key_list_policy: a recursive KV read needs `list` on its prefix. */
+  enableKeyListPolicy?: boolean
 }
 
 export const ACL_DISABLED: AclSettings = { enabled: false, defaultPolicy: 'allow' }
@@ -76,6 +78,40 @@ export class AclGate {
     if (!who.authorizer.allowed(resource, name, need)) throw denied(who, resource, name, need)
   }
 
+  /**
+   * The items `who` may read (`need`, read by default) and whether any were left out. A management
+   * caller (everyone, with ACLs off) gets the list itself.
+   */
+  filter<T>(who: Identity, resource: Resource, items: T[], nameOf: (item: T) => string, need: Need = 'read'): { items: T[]; filtered: boolean } {
+    const a = who.authorizer
+    if (a.isManagement) return { items, filtered: false }
+    const kept = items.filter((item) => a.allowed(resource, nameOf(item), need))
+    return { items: kept, filtered: kept.length !== items.length }
+  }
+
+  /** The items `who` may see by `test`, and whether any were left out (management: all of them, uncopied). */
+  keep<T>(who: Identity, items: T[], test: (a: Authorizer, item: T) => boolean): { items: T[]; filtered: boolean } {
+    const a = who.authorizer
+    if (a.isManagement) return { items, filtered: false }
+    const kept = items.filter((item) => test(a, item))
+    return { items: kept, filtered: kept.length !== items.length }
+  }
+
+  /**
+   * Runs `run` with the caller of `token` (undefined with ACLs off: nothing to check or filter). An
+   * unknown token is a rejected promise, as every endpoint answers.
+   */
+  withCaller<T>(token: string | undefined, run: (who: Identity | undefined) => Promise<T>): Promise<T> {
+    if (!this.settings.enabled) return run(undefined)
+    let who: Identity
+    try {
+      who = this.identity(token)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return run(who.authorizer.isManagement ? undefined : who)
+  }
+
   /** `identity` and `require` in one. */
   authorize(token: string | undefined, resource: Resource, name: string, need: Need): Identity {
     const who = this.identity(token)
@@ -85,6 +121,11 @@ export class AclGate {
 }
 
 const FLAT_NAMES: ReadonlySet<string> = new Set(['acl', 'keyring', 'mesh', 'operator', 'peering'])
+
+/** A check is visible to who may read its node and, for a service's check, the service. */
+export function checkReadable(a: Authorizer, c: { Node: string; ServiceName: string }): boolean {
+  return a.allowed('node', c.Node, 'read') && (c.ServiceName === '' || a.allowed('service', c.ServiceName, 'read'))
+}
 
 export function denied(who: Identity, resource: Resource, name: string, need: Need): PermissionDeniedError {
   return new PermissionDeniedError(who.accessor, `${resource}:${need}`, FLAT_NAMES.has(resource) ? undefined : name)

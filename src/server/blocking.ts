@@ -35,6 +35,8 @@ export function queryDeadline(nowMs: number, waitMs: number, random: () => numbe
 export interface QueryResult<T> {
   index: number
   value: T
+  /** Something was left out because the caller's token may not read it. */
+  filtered?: boolean
 }
 
 export type QueryFn<T> = (ws: WatchSet | undefined) => QueryResult<T>

@@ -56,6 +56,7 @@ export class CoordinateEndpoint {
     if (typeof req.node !== 'string' || req.node === '') throw new RejectedError('rejected', 'Must provide node')
     const forwarded = core.forwardUnlessLeader<WriteReply<true>>('Coordinate.Update', req)
     if (forwarded) return forwarded
+    core.acl.authorize(req.token, 'node', req.node, 'write')
     const limit = this.batching.batchSize * this.batching.maxBatches
     if (!this.#pending.has(req.node) && this.#pending.size >= limit) {
       throw new RejectedError('rejected', 'Coordinate update rate limit exceeded, increase SyncCoordinateRateTarget')
@@ -66,15 +67,21 @@ export class CoordinateEndpoint {
   }
 
   listNodes(req: QueryOptions, call?: CallContext): Promise<QueryReply<CoordinateEntry[]>> {
-    const { state } = this.core
-    return this.core.read(req, call, (ws) => {
+    const { state, acl } = this.core
+    return acl.withCaller(req.token, (who) => this.core.read(req, call, (ws) => {
       state.watchCatalog(ws, 'coordinates')
-      return { index: state.coordinates.index, value: state.coordinates.list() }
-    })
+      const { items, filtered } = who ? acl.filter(who, 'node', state.coordinates.list(), (c) => c.Node) : { items: state.coordinates.list(), filtered: false }
+      return { index: state.coordinates.index, value: items, filtered }
+    }))
   }
 
   node(req: CoordinateNodeRequest, call?: CallContext): Promise<QueryReply<CoordinateEntry[]>> {
-    const { state } = this.core
+    const { state, acl } = this.core
+    try {
+      acl.authorize(req.token, 'node', req.node, 'read')
+    } catch (err) {
+      return Promise.reject(err)
+    }
     return this.core.read(req, call, (ws) => {
       state.watchCatalog(ws, 'coordinates')
       const entry = state.coordinates.get(req.node)

@@ -93,7 +93,7 @@ export class EndpointCore implements BlockingEnv {
       this.checkDatacenter(opts.datacenter)
       const consistency = this.#consistency(opts)
       const result = query(undefined)
-      return Promise.resolve({ value: result.value, meta: this.meta(result.index, consistency, undefined) })
+      return Promise.resolve({ value: result.value, meta: this.meta(result.index, consistency, undefined, result.filtered) })
     } catch (err) {
       return Promise.reject(err)
     }
@@ -108,7 +108,7 @@ export class EndpointCore implements BlockingEnv {
       call,
       query,
     )
-    return { value: result.value, meta: this.meta(result.index, consistency, outcome) }
+    return { value: result.value, meta: this.meta(result.index, consistency, outcome, result.filtered) }
   }
 
   /** A read that never blocks (Txn.Read, PreparedQuery.Execute): consistency, one evaluation, meta. */
@@ -118,7 +118,7 @@ export class EndpointCore implements BlockingEnv {
     const barrier = this.#barrier(consistency)
     if (barrier) await barrier()
     const result = query()
-    return { value: result.value, meta: this.meta(result.index, consistency, undefined) }
+    return { value: result.value, meta: this.meta(result.index, consistency, undefined, result.filtered) }
   }
 
   /**
@@ -128,7 +128,7 @@ export class EndpointCore implements BlockingEnv {
   async localRead<T>(opts: QueryOptions, call: CallContext | undefined, query: QueryFn<T>): Promise<QueryReply<T>> {
     this.checkDatacenter(opts.datacenter)
     const { result, outcome } = await runBlockingQuery(this, { minQueryIndex: opts.minQueryIndex ?? 0, maxQueryTimeMs: opts.maxQueryTimeMs ?? 0 }, call, query)
-    return { value: result.value, meta: this.meta(result.index, opts.consistency ?? 'default', outcome) }
+    return { value: result.value, meta: this.meta(result.index, opts.consistency ?? 'default', outcome, result.filtered) }
   }
 
   /** The consistency a read gets: as asked, except a stale read too far behind the leader (?max_stale). */
@@ -139,7 +139,7 @@ export class EndpointCore implements BlockingEnv {
     return lastContact >= 0 && lastContact <= opts.maxStaleMs ? 'stale' : 'default'
   }
 
-  meta(index: number, consistency: Consistency, outcome: BlockingOutcome | undefined): QueryMeta {
+  meta(index: number, consistency: Consistency, outcome: BlockingOutcome | undefined, filtered?: boolean): QueryMeta {
     const meta: QueryMeta = {
       index: Math.max(1, index),
       knownLeader: this.raft.leaderAddress() !== '',
@@ -147,6 +147,7 @@ export class EndpointCore implements BlockingEnv {
       consistency: consistency === 'default' ? 'leader' : consistency,
     }
     if (outcome !== undefined) meta.outcome = outcome
+    if (filtered) meta.filteredByAcls = true
     return meta
   }
 

@@ -5,6 +5,7 @@
  * allow_stale) and caches until the catalog changes: `catalogReader`, `onCatalogChange` and
  * `preparedQueries` are that local, read-only view.
  */
+import { checkReadable } from './acl-gate.js'
 import type { CatalogDump, CatalogTables, CheckRecord, NodeRecord, ServiceRecord } from '../state/catalog.js'
 import { failoverOrder, findPreparedQuery, matchesQuery, type PreparedQuery, type PreparedQuerySource } from '../state/prepared-query.js'
 import type { PreparedQuery as StoredQuery } from '../state/queries.js'
@@ -90,6 +91,7 @@ export class InternalEndpoint {
   /** Consul's Internal.KeyringOperation: the WAN pool, this datacenter's LAN pool and every other datacenter's (each once). */
   async keyringOperation(req: KeyringRequest): Promise<KeyringPoolReport[]> {
     this.core.checkDatacenter(req.datacenter)
+    this.core.acl.authorize(req.token, 'keyring', '', req.op === 'list' ? 'read' : 'write')
     if (!this.hooks.keyring) throw new RejectedError('rejected', 'this server runs without gossip: it has no keyring')
     return this.hooks.keyring(req)
   }
@@ -97,6 +99,7 @@ export class InternalEndpoint {
   /** An event fired in another datacenter for this one: this server gossips it (Consul's Internal.EventFire). */
   async eventFire(req: EventFireRequest): Promise<true> {
     this.core.checkDatacenter(req.datacenter)
+    this.core.acl.authorize(req.token, 'event', req.name, 'write')
     if (!this.hooks.userEvent) throw new RejectedError('rejected', 'this server has no gossip pool to send the event by')
     if (!(req.payload instanceof Uint8Array)) throw new RejectedError('rejected', 'malformed event')
     this.hooks.userEvent(req.payload)
@@ -105,12 +108,18 @@ export class InternalEndpoint {
 
   /** The node, its services and its checks; the index is the node's. */
   nodeInfo(req: NodeInfoRequest, call?: CallContext): Promise<QueryReply<NodeInfo>> {
-    const { state } = this.core
-    return this.core.read(req, call, (ws) => {
+    const { state, acl } = this.core
+    return acl.withCaller(req.token, (who) => this.core.read(req, call, (ws) => {
       state.watchCatalog(ws, `node:${req.node}`)
       const { catalog } = state
-      return { index: catalog.nodeIndexOf(req.node), value: { node: catalog.node(req.node), services: catalog.nodeServices(req.node), checks: catalog.nodeChecks(req.node) } }
-    })
+      const index = catalog.nodeIndexOf(req.node)
+      const info: NodeInfo = { node: catalog.node(req.node), services: catalog.nodeServices(req.node), checks: catalog.nodeChecks(req.node) }
+      if (!who) return { index, value: info }
+      if (!who.authorizer.allowed('node', req.node, 'read')) return { index, value: { node: undefined, services: [], checks: [] }, filtered: info.node !== undefined }
+      const services = acl.filter(who, 'service', info.services, (s) => s.Service)
+      const checks = acl.keep(who, info.checks, checkReadable)
+      return { index, value: { node: info.node, services: services.items, checks: checks.items }, filtered: services.filtered || checks.filtered }
+    }))
   }
 
   /**
@@ -118,12 +127,25 @@ export class InternalEndpoint {
    * change to either (a client agent follows it with `stale`, as Consul's DNS reads allow).
    */
   catalogDump(req: QueryOptions, call?: CallContext): Promise<QueryReply<CatalogSnapshot>> {
-    const { state } = this.core
-    return this.core.read(req, call, (ws) => {
+    const { state, acl } = this.core
+    return acl.withCaller(req.token, (who) => this.core.read(req, call, (ws) => {
       state.watchCatalog(ws, 'nodes', 'services', 'checks', 'queries')
       const { catalog, queries } = state
-      return { index: Math.max(catalog.maxIndex(), queries.index), value: { catalog: catalog.dump(), queries: { records: queries.list(), index: queries.index } } }
-    })
+      const index = Math.max(catalog.maxIndex(), queries.index)
+      const dump = catalog.dump()
+      const records = queries.list()
+      if (!who) return { index, value: { catalog: dump, queries: { records, index: queries.index } } }
+      // What the caller may read (a client agent asks with the token its DNS answers under).
+      const nodes = acl.filter(who, 'node', dump.nodes, (n) => n.Node)
+      const services = acl.keep(who, dump.services, (x, s) => x.allowed('node', s.Node, 'read') && x.allowed('service', s.Service, 'read'))
+      const checks = acl.keep(who, dump.checks, checkReadable)
+      const visible = acl.keep(who, records, (x, q) => q.Name !== '' && x.allowed('query', q.Name, 'read'))
+      return {
+        index,
+        value: { catalog: { ...dump, nodes: nodes.items, services: services.items, checks: checks.items }, queries: { records: visible.items, index: queries.index } },
+        filtered: nodes.filtered || services.filtered || checks.filtered || visible.filtered,
+      }
+    }))
   }
 
   /** The catalog as it is now on this server (the store swaps its tables on a restore: call again per use). */
@@ -171,3 +193,4 @@ export function preparedQueryView(source: PreparedQuerySource): PreparedQueryVie
     failoverOrder: (query, here, nearest) => failoverOrder(query.Service.Failover, here, nearest).order,
   }
 }
+

@@ -6,6 +6,9 @@ import { KV_READ_VERBS } from '../state/commands.js'
 import type { DirEntry } from '../state/kv.js'
 import type { TxnOutcome } from '../state/store.js'
 import type { EndpointCore } from './core.js'
+import { denied, type AclGate } from './acl-gate.js'
+import type { Identity } from '../acl/resolver.js'
+import { PermissionDeniedError } from '../acl/errors.js'
 import type { CallContext, QueryOptions, QueryReply, WriteOptions, WriteReply } from './types.js'
 
 /**
@@ -42,6 +45,53 @@ export function isReadOnlyTxn(ops: readonly KvOp[]): boolean {
   return ops.every((op) => KV_READ_VERBS.has(op.Verb))
 }
 
+/**
+ * What one KV operation needs (Consul's kvsPreApply): a recursive delete, write on everything
+ * under its prefix; the checks that reveal a key's state, read; reads are filtered on the way out;
+ * every other verb, write. Throws PermissionDeniedError.
+ */
+export function authorizeKvOp(gate: AclGate, who: Identity, op: KvOp): void {
+  switch (op.Verb) {
+    case 'delete-tree':
+      if (!who.authorizer.keyWritePrefix(op.Key)) throw denied(who, 'key', op.Key, 'write')
+      return
+    case 'get':
+    case 'get-tree':
+    case 'get-or-empty':
+      return
+    case 'check-index':
+    case 'check-session':
+    case 'check-not-exists':
+      gate.require(who, 'key', op.Key, 'read')
+      return
+    default:
+      gate.require(who, 'key', op.Key, 'write')
+  }
+}
+
+/** A transaction's ACL refusals, one error per operation the token may not run (Consul answers them as the transaction's errors). */
+function txnDenials(gate: AclGate, token: string | undefined, ops: readonly KvOp[]): { who: Identity; outcome?: TxnOutcome } {
+  const who = gate.identity(token)
+  if (who.authorizer.isManagement) return { who }
+  const errors: NonNullable<TxnOutcome['Errors']> = []
+  ops.forEach((op, i) => {
+    try {
+      authorizeKvOp(gate, who, op)
+    } catch (err) {
+      if (!(err instanceof PermissionDeniedError)) throw err
+      errors.push({ OpIndex: i, What: err.message })
+    }
+  })
+  return errors.length ? { who, outcome: { Results: null, Errors: errors } } : { who }
+}
+
+/** Results of reads the token may not see are left out (Consul's FilterTxnResults). */
+function filterTxnResults(gate: AclGate, who: Identity, outcome: TxnOutcome): TxnOutcome {
+  if (!outcome.Results || who.authorizer.isManagement) return outcome
+  const { items } = gate.filter(who, 'key', outcome.Results, (r) => r.KV.Key)
+  return { ...outcome, Results: items }
+}
+
 export class KvsEndpoint {
   constructor(readonly core: EndpointCore) {}
 
@@ -55,13 +105,21 @@ export class KvsEndpoint {
     core.checkDatacenter(req.datacenter)
     const forwarded = core.forwardUnlessLeader<WriteReply<boolean>>('KVS.Apply', req)
     if (forwarded) return forwarded
+    authorizeKvOp(core.acl, core.acl.identity(req.token), req.op)
     if (req.op.Verb === 'lock' && core.state.kvLockDelayed(req.op.Key)) return { index: core.state.lastIndex, value: false }
     return core.apply<boolean>({ Type: 'kvs', Op: req.op })
   }
 
   /** The entry at `key`: a list of one, or empty. */
   get(req: KeyRequest, call?: CallContext): Promise<QueryReply<KvEntry[]>> {
-    const { state } = this.core
+    const { state, acl } = this.core
+    if (acl.enabled) {
+      try {
+        acl.authorize(req.token, 'key', req.key, 'read')
+      } catch (err) {
+        return Promise.reject(err)
+      }
+    }
     return this.core.read(req, call, (ws) => {
       const { index, entry } = state.kvGet(ws, req.key)
       return { index, value: entry ? [entry] : [] }
@@ -70,19 +128,44 @@ export class KvsEndpoint {
 
   /** Every entry under `prefix`, in key order. */
   list(req: KeyListRequest, call?: CallContext): Promise<QueryReply<KvEntry[]>> {
-    const { state } = this.core
+    const { state, acl } = this.core
+    let who: Identity | undefined
+    try {
+      who = this.#lister(req)
+    } catch (err) {
+      return Promise.reject(err)
+    }
     return this.core.read(req, call, (ws) => {
       const { index, entries } = state.kvList(ws, req.prefix)
-      return { index, value: entries }
+      if (!who) return { index, value: entries }
+      const { items, filtered } = acl.filter(who, 'key', entries, (e) => e.Key)
+      return { index, value: items, filtered }
     })
+  }
+
+  /** The caller of a recursive read, when ACLs are on (`list` on the prefix with enable_key_list_policy). */
+  #lister(req: KeyListRequest): Identity | undefined {
+    const { acl } = this.core
+    if (!acl.enabled) return undefined
+    const who = acl.identity(req.token)
+    if (acl.settings.enableKeyListPolicy) acl.require(who, 'key', req.prefix, 'list')
+    return who
   }
 
   /** The keys under `prefix`, rolled up at `separator`. */
   listKeys(req: KeyListRequest, call?: CallContext): Promise<QueryReply<string[]>> {
-    const { state } = this.core
+    const { state, acl } = this.core
+    let who: Identity | undefined
+    try {
+      who = this.#lister(req)
+    } catch (err) {
+      return Promise.reject(err)
+    }
     return this.core.read(req, call, (ws) => {
       const { index, keys } = state.kvKeys(ws, req.prefix, req.separator ?? '')
-      return { index, value: keys }
+      if (!who) return { index, value: keys }
+      const { items, filtered } = acl.filter(who, 'key', keys, (k) => k)
+      return { index, value: items, filtered }
     })
   }
 }
@@ -95,15 +178,26 @@ export class TxnEndpoint {
     this.core.checkDatacenter(req.datacenter)
     const forwarded = this.core.forwardUnlessLeader<WriteReply<TxnOutcome>>('Txn.Apply', req)
     if (forwarded) return forwarded
-    return this.core.apply<TxnOutcome>({ Type: 'txn', Ops: req.ops.map((KV) => ({ KV })) })
+    const { who, outcome } = txnDenials(this.core.acl, req.token, req.ops)
+    if (outcome) return { index: this.core.state.lastIndex, value: outcome }
+    const reply = await this.core.apply<TxnOutcome>({ Type: 'txn', Ops: req.ops.map((KV) => ({ KV })) })
+    return { index: reply.index, value: filterTxnResults(this.core.acl, who, reply.value) }
   }
 
   /** A read-only transaction, answered from the state without a log entry. */
   read(req: TxnReadRequest): Promise<QueryReply<TxnOutcome>> {
     if (!isReadOnlyTxn(req.ops)) return Promise.reject(new Error('Txn.Read: a write verb in a read-only transaction'))
+    let denials: ReturnType<typeof txnDenials>
+    try {
+      denials = txnDenials(this.core.acl, req.token, req.ops)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    const { who, outcome: refused } = denials
     return this.core.readOnce(req, () => {
+      if (refused) return { index: this.core.state.lastIndex, value: refused }
       const { index, outcome } = this.core.state.txnRead(req.ops)
-      return { index, value: outcome }
+      return { index, value: filterTxnResults(this.core.acl, who, outcome) }
     })
   }
 }

@@ -3,6 +3,8 @@
  * delete), Get, List, Explain, Execute (sorted by `Near`, failing over to other datacenters when
  * no instance here is healthy) and ExecuteRemote (a query another datacenter's server sends).
  */
+import { denied } from './acl-gate.js'
+import type { Identity } from '../acl/resolver.js'
 import { executeQuery, type PreparedQuery, type PreparedQueryInput, type QueryResultEntry } from '../state/queries.js'
 import { failoverOrder } from '../state/prepared-query.js'
 import type { EndpointCore } from './core.js'
@@ -72,6 +74,7 @@ export class PreparedQueryEndpoint {
     const forwarded = core.forwardUnlessLeader<WriteReply<string>>('PreparedQuery.Apply', req)
     if (forwarded) return forwarded
     const queries = core.state.queries
+    this.#authorizeApply(req)
     switch (req.op) {
       case 'create': {
         const query: PreparedQueryInput = { ID: core.newId(), ...req.query }
@@ -92,22 +95,42 @@ export class PreparedQueryEndpoint {
     }
   }
 
+  /**
+   * Consul's prepared-query ACLs: a named query needs query:write on its name (and on the name it
+   * replaces); an unnamed one may be made by anyone, and changed only by management or the token
+   * it captured.
+   */
+  #authorizeApply(req: PreparedQueryApplyRequest): void {
+    const { acl, state } = this.core
+    if (!acl.enabled) return
+    const who = acl.identity(req.token)
+    if (who.authorizer.isManagement) return
+    const existing = req.op === 'create' ? undefined : state.queries.get(req.op === 'delete' ? req.id : req.query.ID)
+    const names = [req.op === 'delete' ? undefined : req.query.Name, existing?.Name]
+    for (const name of names) if (name) acl.require(who, 'query', name, 'write')
+    if (existing && !existing.Name && existing.Token !== req.token) throw denied(who, 'query', '', 'write')
+  }
+
   get(req: PreparedQueryRequest, call?: CallContext): Promise<QueryReply<PreparedQuery[]>> {
-    const { state } = this.core
-    return this.core.read(req, call, (ws) => {
+    const { state, acl } = this.core
+    return acl.withCaller(req.token, (who) => this.core.read(req, call, (ws) => {
       state.watchCatalog(ws, 'queries')
       const q = state.queries.get(req.id)
       if (!q) throw notFound()
-      return { index: q.ModifyIndex, value: [q] }
-    })
+      if (who && !queryReadable(who, q, req.token)) throw denied(who, 'query', q.Name, 'read')
+      return { index: q.ModifyIndex, value: [redactToken(q, who)] }
+    }))
   }
 
   list(req: QueryOptions, call?: CallContext): Promise<QueryReply<PreparedQuery[]>> {
-    const { state } = this.core
-    return this.core.read(req, call, (ws) => {
+    const { state, acl } = this.core
+    return acl.withCaller(req.token, (who) => this.core.read(req, call, (ws) => {
       state.watchCatalog(ws, 'queries')
-      return { index: state.queries.index, value: state.queries.list() }
-    })
+      const rows = state.queries.list()
+      if (!who) return { index: state.queries.index, value: rows }
+      const { items, filtered } = acl.keep(who, rows, (_a, q) => queryReadable(who, q, req.token))
+      return { index: state.queries.index, value: items.map((q) => redactToken(q, who)), filtered }
+    }))
   }
 
   /** The query an ID or name resolves to, a template rendered for the name. */
@@ -130,7 +153,7 @@ export class PreparedQueryEndpoint {
     const reply = await this.core.readOnce(req, () => {
       const query = state.queries.resolve(req.idOrName)
       if (!query) throw notFound()
-      let entries = executeQuery(state.catalog, query, random)
+      let entries = this.#visible(executeQuery(state.catalog, query, random), query.Token || req.token)
       const source = this.#source(req, query)
       if (source) {
         entries = this.core.near(source, entries, (e) => e.node.Node)
@@ -150,10 +173,17 @@ export class PreparedQueryEndpoint {
   executeRemote(req: PreparedQueryExecuteRemoteRequest): Promise<QueryReply<PreparedQueryExecuteReply>> {
     const { state, random, datacenter } = this.core
     return this.core.readOnce(req, () => {
-      let entries = executeQuery(state.catalog, req.query, random)
+      let entries = this.#visible(executeQuery(state.catalog, req.query, random), req.query.Token || req.token)
       if (req.limit !== undefined && req.limit > 0) entries = entries.slice(0, req.limit)
       return { index: state.catalog.serviceIndexOf(req.query.Service.Service), value: { query: req.query, entries, datacenter, failovers: 0 } }
     })
+  }
+
+  /** The instances the query's captured token (else the caller's) may read: node and service. */
+  #visible<T extends { node: { Node: string }; service: { Service: string } }>(entries: T[], token: string | undefined): T[] {
+    const { acl } = this.core
+    if (!acl.enabled) return entries
+    return acl.keep(acl.identity(token), entries, (a, e) => a.allowed('node', e.node.Node, 'read') && a.allowed('service', e.service.Service, 'read')).items
   }
 
   /** `?near` first, then the query's `Near` (`_agent`: the asking agent). */
@@ -184,4 +214,14 @@ export class PreparedQueryEndpoint {
     }
     return { meta: local.meta, value: { ...local.value, failovers } }
   }
+}
+
+/** A named query is readable with query:read on its name; an unnamed one by the token it captured. */
+function queryReadable(who: Identity, q: PreparedQuery, token: string | undefined): boolean {
+  return q.Name ? who.authorizer.allowed('query', q.Name, 'read') : q.Token !== '' && q.Token === token
+}
+
+/** The captured token is shown to management only (Consul redacts it). */
+function redactToken(q: PreparedQuery, who: Identity | undefined): PreparedQuery {
+  return who && q.Token ? { ...q, Token: '<hidden>' } : q
 }

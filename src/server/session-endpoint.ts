@@ -31,6 +31,9 @@ export class SessionEndpoint {
     core.checkDatacenter(req.datacenter)
     const forwarded = core.forwardUnlessLeader<WriteReply<string>>('Session.Apply', req)
     if (forwarded) return forwarded
+    // session:write on the session's node (Consul's Session.Apply).
+    const node = req.op === 'create' ? req.session.Node : core.state.sessions.get(req.id)?.Node
+    if (node !== undefined) core.acl.authorize(req.token, 'session', node, 'write')
     if (req.op === 'destroy') {
       this.timers.clear(req.id)
       const { index } = await core.apply({ Type: 'session', Op: 'destroy', ID: req.id })
@@ -50,6 +53,7 @@ export class SessionEndpoint {
     if (forwarded) return forwarded
     const session = core.state.sessions.get(req.id)
     if (!session) return { index: core.state.sessions.index, value: [] }
+    core.acl.authorize(req.token, 'session', session.Node, 'write')
     this.timers.reset(req.id)
     return { index: core.state.sessions.index, value: [session] }
   }
@@ -67,10 +71,13 @@ export class SessionEndpoint {
   }
 
   #read(req: QueryOptions, call: CallContext | undefined, keep: (s: SessionRecord) => boolean): Promise<QueryReply<SessionRecord[]>> {
-    const { state } = this.core
-    return this.core.read(req, call, (ws) => {
+    const { state, acl } = this.core
+    return acl.withCaller(req.token, (who) => this.core.read(req, call, (ws) => {
       state.watchCatalog(ws, 'sessions')
-      return { index: state.sessions.index, value: state.sessions.list().filter(keep) }
-    })
+      const rows = state.sessions.list().filter(keep)
+      if (!who) return { index: state.sessions.index, value: rows }
+      const { items, filtered } = acl.filter(who, 'session', rows, (s) => s.Node)
+      return { index: state.sessions.index, value: items, filtered }
+    }))
   }
 }

@@ -23,8 +23,10 @@ export class SnapshotEndpoint {
     readonly timers: SessionTimers,
   ) {}
 
+  /** Snapshots hold every secret: saving and restoring take management (Consul's acl:write). */
   async save(req: QueryOptions): Promise<QueryReply<Uint8Array>> {
     const { state, raft } = this.core
+    this.core.acl.authorize(req.token, 'acl', '', 'write')
     const reply = await this.core.readOnce(req, () => ({ index: state.lastIndex, value: null }))
     // The state is captured in this turn (snapshotInSteps serializes the KV tables from a clone).
     const index = state.lastIndex
@@ -37,6 +39,7 @@ export class SnapshotEndpoint {
     this.core.checkDatacenter(req.datacenter)
     const forwarded = this.core.forwardUnlessLeader<WriteReply<true>>('Snapshot.Restore', req)
     if (forwarded) return forwarded
+    this.core.acl.authorize(req.token, 'acl', '', 'write')
     let text: string
     try {
       const { state } = await readSnapshotArchive(req.archive, LIMITS.snapshotRestoreMaxBytes)

@@ -23,7 +23,7 @@ export interface RaftConfigurationReply {
 }
 
 /** `datacenter` is the only option these take. */
-export type DatacenterRequest = Pick<WriteOptions, 'datacenter'>
+export type DatacenterRequest = Pick<WriteOptions, 'datacenter' | 'token'>
 
 /** A server named by raft ID or by server address (Consul's `?id=` or `?address=`). */
 export interface RaftPeerRequest extends WriteOptions {
@@ -94,6 +94,7 @@ export class OperatorEndpoint {
     this.core.checkDatacenter(req.datacenter)
     const forwarded = this.core.forwardUnlessLeader<AutopilotHealth>('Operator.AutopilotHealth', req)
     if (forwarded) return forwarded
+    this.core.acl.authorize(req.token, 'operator', '', 'read')
     const replication = this.core.raft.replication()
     if (!replication) throw new NotLeaderError(this.core.raft.leaderAddress())
     const { raft, clock } = this.core
@@ -148,6 +149,7 @@ export class OperatorEndpoint {
     this.core.checkDatacenter(req.datacenter)
     const forwarded = this.core.forwardUnlessLeader<true>('Operator.RaftRemovePeer', req)
     if (forwarded) return forwarded
+    this.core.acl.authorize(req.token, 'operator', '', 'write')
     await this.core.raft.removeServer(this.#peer(req))
     return true
   }
@@ -157,6 +159,7 @@ export class OperatorEndpoint {
     this.core.checkDatacenter(req.datacenter)
     const forwarded = this.core.forwardUnlessLeader<true>('Operator.RaftTransferLeader', req)
     if (forwarded) return forwarded
+    this.core.acl.authorize(req.token, 'operator', '', 'write')
     const self = this.core.raft.servers().find((s) => s.address === this.core.raft.leaderAddress())?.id
     const to = req.id || req.address ? this.#peer(req) : this.core.raft.servers().find((s) => s.voter && s.id !== self)?.id
     if (!to || to === self) throw new RejectedError('rejected', 'cannot transfer leadership: no other voter')
@@ -166,6 +169,7 @@ export class OperatorEndpoint {
 
   async raftGetConfiguration(req: DatacenterRequest = {}): Promise<RaftConfigurationReply> {
     this.core.checkDatacenter(req.datacenter)
+    this.core.acl.authorize(req.token, 'operator', '', 'read')
     const leader = this.core.raft.leaderAddress()
     return {
       servers: this.core.raft.servers().map((s) => ({

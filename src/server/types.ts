@@ -18,7 +18,7 @@ export interface QueryOptions {
   minQueryIndex?: number
   /** Blocking: the longest wait, before jitter (the caller applies its defaults and caps). */
   maxQueryTimeMs?: number
-  /** ACL token (carried, not enforced yet). */
+  /** The caller's ACL secret (empty: the agent's default token, else anonymous). */
   token?: string
   /** With `stale`: a server that last heard from the leader longer ago than this answers as `default` would (Consul forwards such a read to the leader). */
   maxStaleMs?: number | undefined
@@ -43,6 +43,8 @@ export interface QueryMeta {
   consistency: 'leader' | 'stale' | 'consistent'
   /** Set for blocking reads (minQueryIndex above 0) only. */
   outcome?: BlockingOutcome
+  /** X-Consul-Results-Filtered-By-ACLs: the token could not read all of the result. */
+  filteredByAcls?: boolean
 }
 
 /** A read's answer: its value and its meta. */
