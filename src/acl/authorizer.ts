@@ -71,7 +71,8 @@ export class Authorizer {
 
   /** `rules`: the token's policies merged (mergeRules); none for the anonymous default or management. */
   constructor(
-    rules: PolicyRules | undefined,
+    /** The token's merged rules, kept so a server can send them to a client agent (ACL.ResolveToken). */
+    readonly rules: PolicyRules | undefined,
     readonly fallback: Fallback,
   ) {
     this.#flat = { ...(rules?.flat ?? {}) }

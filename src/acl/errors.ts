@@ -40,3 +40,10 @@ export class AclDisabledError extends Error {
     this.name = 'AclDisabledError'
   }
 }
+
+const FLAT = new Set(['acl', 'keyring', 'mesh', 'operator', 'peering'])
+
+/** The denial of `need` on `resource` `name` to `who` (flat resources name nothing). */
+export function denied(who: { accessor: string }, resource: string, name: string, need: string): PermissionDeniedError {
+  return new PermissionDeniedError(who.accessor, `${resource}:${need}`, FLAT.has(resource) ? undefined : name)
+}

@@ -189,3 +189,34 @@ export function nodeIdentityRules(node: string): PolicyRules {
   rules.segments.service.prefix.set('', 'read')
   return rules
 }
+
+/** Rules as data that travels (server RPC, msgpack): Maps as entry lists. */
+export interface WireRules {
+  segments: Partial<Record<SegmentResource, { exact: Array<[string, Access]>; prefix: Array<[string, Access]> }>>
+  flat: Partial<Record<FlatResource, Access>>
+}
+
+export function rulesToWire(rules: PolicyRules): WireRules {
+  const segments: WireRules['segments'] = {}
+  for (const r of SEGMENT_RESOURCES) {
+    const s = rules.segments[r]
+    if (s.exact.size || s.prefix.size) segments[r] = { exact: [...s.exact], prefix: [...s.prefix] }
+  }
+  return { segments, flat: { ...rules.flat } }
+}
+
+/** Back from the wire, keeping only well-formed rules (a newer server's extra resources are ignored). */
+export function rulesFromWire(wire: WireRules): PolicyRules {
+  const rules = emptyRules()
+  const ok = (a: unknown): a is Access => a === 'deny' || a === 'read' || a === 'list' || a === 'write'
+  for (const r of SEGMENT_RESOURCES) {
+    const s = wire.segments?.[r]
+    for (const [name, access] of s?.exact ?? []) if (typeof name === 'string' && ok(access)) rules.segments[r].exact.set(name, access)
+    for (const [name, access] of s?.prefix ?? []) if (typeof name === 'string' && ok(access)) rules.segments[r].prefix.set(name, access)
+  }
+  for (const r of FLAT_RESOURCES) {
+    const access = wire.flat?.[r]
+    if (ok(access)) rules.flat[r] = access
+  }
+  return rules
+}

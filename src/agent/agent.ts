@@ -1,3 +1,4 @@
+import { AgentAcl } from './acl.js'
 import { randomUUID } from 'node:crypto'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import type http from 'node:http'
@@ -68,6 +69,7 @@ export class Agent implements ApiContext {
   readonly local: LocalState
   readonly blocking = new BlockingCounters()
   readonly events: EventBuffer
+  readonly acl: AgentAcl
   /** The endpoints the HTTP API, DNS and anti-entropy use: a server's own, or a client agent's that call a server. */
   server!: AgentEndpoints
   /** A server's own endpoint layer (its leader duties start and stop with the agent). */
@@ -103,6 +105,14 @@ export class Agent implements ApiContext {
     this.local = new LocalState({
       dataDir: this.config.dev ? undefined : this.config.dataDir,
       checkUpdateIntervalMs: () => this.config.checkUpdateIntervalMs,
+      log: this.#log,
+    })
+    this.acl = new AgentAcl({
+      config: this.config.acl,
+      local: this.config.server ? (token) => this.#server!.acl.gate.identity(token) : undefined,
+      remote: this.config.server ? undefined : (token) => this.server.acl.resolveToken({ token }),
+      clock: systemClock,
+      dataDir: this.config.dev ? undefined : this.config.dataDir,
       log: this.#log,
     })
     this.events = new EventBuffer(
@@ -279,7 +289,7 @@ export class Agent implements ApiContext {
     this.#clientCluster = await ClientCluster.listen({ config: c, nodeId: this.nodeId, self: () => this.#selfMember(), log: this.#log, onUserEvent: (data) => this.#userEvent(data) })
     this.#gossipEvents(this.#clientCluster.members)
     const cluster = this.#clientCluster
-    const client = (this.#client = new ClientEndpoints({ datacenter: c.datacenter, clock: systemClock, log: this.#log, servers: () => cluster.servers(), call: cluster.call }))
+    const client = (this.#client = new ClientEndpoints({ datacenter: c.datacenter, clock: systemClock, log: this.#log, servers: () => cluster.servers(), call: cluster.call, replicaToken: () => this.acl.defaultToken() }))
     this.server = client
     client.replica.start()
     // A server found (at a join, or back after an outage): sync this node now rather than at the next retry.
@@ -340,6 +350,9 @@ export class Agent implements ApiContext {
         this.#userEvent(payload)
       },
       wanCoordinates: () => this.#cluster?.wanCoordinates() ?? [],
+      acl: { enabled: c.acl.enabled, defaultPolicy: c.acl.defaultPolicy, enableKeyListPolicy: c.acl.enableKeyListPolicy },
+      aclInitialManagement: c.acl.tokens.initialManagement,
+      aclResetIndex: () => readResetIndex(c.dev ? undefined : c.dataDir),
     }))
     if (this.#cluster) server.leader.add(this.#memberCatalogDuty(this.#cluster, server))
     const cluster = this.#cluster
@@ -359,6 +372,7 @@ export class Agent implements ApiContext {
     this.#registry.applyConfig(c.services, c.checks)
     this.#antiEntropy = new AntiEntropy({
       server: this.server,
+      token: () => this.acl.agentToken(),
       local: this.local,
       node: () => this.nodeRecord(),
       clock: systemClock,
@@ -368,6 +382,7 @@ export class Agent implements ApiContext {
     if (!c.disableCoordinates) {
       this.#coordinateSync = new CoordinateSync({
         server: this.server,
+        token: () => this.acl.agentToken(),
         node: () => this.config.nodeName,
         coordinate: () => this.lanCoordinate() ?? this.#originCoord,
         members: () => this.#lanMembers()?.liveCount() ?? 1,
@@ -384,7 +399,8 @@ export class Agent implements ApiContext {
     if (c.ports.http >= 0) for (const host of c.httpAddrs) await this.#listen(handler, 'http', host, c.ports.http)
     if (c.ports.https >= 0) for (const host of c.httpsAddrs) await this.#listen(handler, 'https', host, c.ports.https)
     if (c.ports.dns >= 0 && c.dnsAddrs.length > 0) {
-      this.#dns = await startDns({ server: this.server, knowsDatacenter: (dc) => this.#dnsKnowsDatacenter(dc), datacenters: () => this.#dnsDatacenters(), config: () => this.config.dns, datacenter: c.datacenter, nodeName: () => this.config.nodeName, addresses: c.dnsAddrs, port: c.ports.dns, log: this.#log, udpWorkers: c.dns.udpWorkers })
+      this.#dns = await startDns({ server: this.server, token: () => this.acl.defaultToken(), knowsDatacenter: (dc) => this.#dnsKnowsDatacenter(dc), datacenters: () => this.#dnsDatacenters(), config: () => this.config.dns, datacenter: c.datacenter, nodeName: () => this.config.nodeName, addresses: c.dnsAddrs, port: c.ports.dns, log: this.#log, udpWorkers: c.dns.udpWorkers })
+      this.acl.onTokensChanged(() => this.#dns?.configChanged())
       for (const { address, port } of this.#dns.listeners) {
         const hostPort = `${address.includes(':') ? `[${address}]` : address}:${port}`
         this.logger.info(`agent: DNS server listening on udp://${hostPort} and tcp://${hostPort}`)
@@ -686,4 +702,15 @@ function pick<T extends object, K extends keyof T>(obj: T, keys: readonly K[]): 
   const out = {} as Pick<T, K>
   for (const k of keys) out[k] = obj[k]
   return out
+}
+
+/** What the operator wrote to data_dir/acl-bootstrap-reset: the index that allows one more bootstrap (0: none). */
+function readResetIndex(dataDir: string | undefined): number {
+  if (!dataDir) return 0
+  try {
+    const n = Number.parseInt(readFileSync(join(dataDir, 'acl-bootstrap-reset'), 'utf8').trim(), 10)
+    return Number.isSafeInteger(n) && n > 0 ? n : 0
+  } catch {
+    return 0
+  }
 }

@@ -21,6 +21,8 @@ export interface AntiEntropyOptions {
   node: () => NodeInput
   clock: Clock
   log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void
+  /** The ACL token its reads and writes carry (the agent token). */
+  token?: () => string
   /** Full sync period (Consul: about a minute, scaled by cluster size). */
   periodMs?: number
   /** After a failed sync, the next try (Consul's retryFailIntv: 15 s). */
@@ -116,7 +118,7 @@ export class AntiEntropy {
     if (this.#stopped || this.#watching) return
     this.#watching = true
     const since = Math.max(1, this.#seenIndex)
-    const request = { node: this.#o.node().Node, minQueryIndex: since, maxQueryTimeMs: this.#periodMs }
+    const request = { node: this.#o.node().Node, minQueryIndex: since, maxQueryTimeMs: this.#periodMs, token: this.#o.token?.() }
     this.#o.server.internal.nodeInfo(request, { signal: this.#abort.signal }).then(
       ({ meta }) => {
         if (meta.outcome !== 'changed' && meta.outcome !== 'immediate') {
@@ -212,13 +214,14 @@ export class AntiEntropy {
     const full = this.#full
     this.#full = false
     const { server } = this.#o
-    const { value: info, meta } = await server.internal.nodeInfo({ node: this.#o.node().Node })
+    const token = this.#o.token?.()
+    const { value: info, meta } = await server.internal.nodeInfo({ node: this.#o.node().Node, token })
     this.#seenIndex = Math.max(this.#seenIndex, meta.index)
     const ops = full ? this.plan(info) : this.planChanges(info, services, checks)
     // Services first: a check can only be registered once its service is.
     for (const op of ops) {
       try {
-        const { index } = op.kind === 'register' ? await server.catalog.register(op) : await server.catalog.deregister(op)
+        const { index } = op.kind === 'register' ? await server.catalog.register({ ...op, token }) : await server.catalog.deregister({ ...op, token })
         this.#ownIndex = Math.max(this.#ownIndex, index)
         this.#seenIndex = Math.max(this.#seenIndex, index)
       } catch (err) {

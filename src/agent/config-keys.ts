@@ -116,6 +116,23 @@ export const IMPLEMENTED_KEYS: Readonly<Record<string, string>> = {
   'dns_config.soa.refresh': 'dns.soa',
   'dns_config.soa.retry': 'dns.soa',
   'dns_config.udp_workers': 'dns.udpWorkers',
+  // ACLs (config-acl.ts), the older keys mapped onto the acl block.
+  'acl.enabled': 'acl',
+  'acl.default_policy': 'acl',
+  'acl.enable_key_list_policy': 'acl',
+  'acl.tokens.initial_management': 'acl',
+  'acl.tokens.master': 'acl',
+  'acl.tokens.default': 'acl',
+  'acl.tokens.agent': 'acl',
+  'acl.tokens.agent_recovery': 'acl',
+  'acl.tokens.agent_master': 'acl',
+  acl_datacenter: 'acl',
+  acl_default_policy: 'acl',
+  acl_master_token: 'acl',
+  acl_token: 'acl',
+  acl_agent_token: 'acl',
+  acl_agent_master_token: 'acl',
+  acl_enable_key_list_policy: 'acl',
 }
 
 /** A key accepted but not supported yet. `ours`: the value that says what this build does anyway (set to it, no warning). */
@@ -180,36 +197,20 @@ export const UNSUPPORTED_KEYS: Readonly<Record<string, Unsupported>> = {
   auto_encrypt: warn,
   auto_config: warn,
   enable_agent_tls_for_checks: ours(false),
-  // ACLs: nothing is enforced yet. A configuration that would deny is refused (refuseUnenforcedAcl).
-  'acl.enabled': ours(false),
-  'acl.default_policy': ours('allow'),
+  // ACLs: what client agents and replication would need beyond the servers' own enforcement.
   'acl.down_policy': warn,
   'acl.policy_ttl': warn,
   'acl.role_ttl': warn,
   'acl.token_ttl': warn,
-  'acl.enable_key_list_policy': warn,
   'acl.enable_token_replication': warn,
   'acl.enable_token_persistence': warn,
-  'acl.tokens.initial_management': warn,
-  'acl.tokens.master': warn,
-  'acl.tokens.agent': warn,
-  'acl.tokens.agent_recovery': warn,
-  'acl.tokens.agent_master': warn,
-  'acl.tokens.default': warn,
   'acl.tokens.replication': warn,
   'acl.tokens.config_file_service_registration': warn,
   'acl.tokens.dns': warn,
-  acl_datacenter: warn,
-  acl_default_policy: ours('allow'),
   acl_down_policy: warn,
   acl_ttl: warn,
-  acl_master_token: warn,
-  acl_token: warn,
-  acl_agent_token: warn,
-  acl_agent_master_token: warn,
   acl_replication_token: warn,
   acl_enforce_version_8: warn,
-  acl_enable_key_list_policy: warn,
   enable_acl_replication: warn,
   // Service mesh, gRPC and the other APIs and listeners this build does not have.
   connect: warn,
@@ -303,21 +304,3 @@ export function warnUnsupported(source: string, doc: Doc, schema: SchemaNode, wa
   }
 }
 
-/**
- * ACLs are not enforced yet: a configuration whose ACLs would deny stops the agent, since serving
- * what its user believes protected unprotected is worse than not serving. Enabled ACLs with the
- * default policy "allow" let every request through, as this build does, and are only warned about.
- * Consul's legacy `acl_datacenter` turns ACLs on, and `acl_default_policy` is read when
- * `acl.default_policy` is not set.
- */
-export function refuseUnenforcedAcl(doc: Doc): void {
-  const acl = isObject(doc.acl) ? doc.acl : {}
-  const enabled = acl.enabled === true || (typeof doc.acl_datacenter === 'string' && doc.acl_datacenter !== '')
-  const [key, policy] = acl.default_policy !== undefined ? ['acl.default_policy', acl.default_policy] : ['acl_default_policy', doc.acl_default_policy]
-  if (!enabled || policy !== 'deny') return
-  throw new ConfigError(
-    'config',
-    key,
-    'ACLs with default_policy "deny" are not enforced by this build yet, so every request would be allowed: remove the ACL settings, or set default_policy = "allow" to run without ACLs knowingly',
-  )
-}

@@ -5,7 +5,8 @@ import { Ajv, type ErrorObject } from 'ajv'
 import { parseTree, printParseErrorCode, type ParseError } from 'jsonc-parser'
 import { parseHcl } from '../lib/hcl.js'
 import { CONFIG_SCHEMA, type SchemaNode } from './config-schema.js'
-import { refuseUnenforcedAcl, warnUnsupported } from './config-keys.js'
+import { warnUnsupported } from './config-keys.js'
+import { aclConfig, warnDeprecatedAcl, type AclConfig } from './config-acl.js'
 import { ConfigError } from '../lib/errors.js'
 import { RAFT_MULTIPLIER_DEFAULT } from '../raft/core/config.js'
 import { LAN_CONFIG, WAN_CONFIG, type GossipConfig } from '../gossip/core/config.js'
@@ -101,6 +102,7 @@ export interface RuntimeConfig {
   encryptVerifyOutgoing: boolean
   /** A restarted agent rejoins its snapshot's members even after a graceful leave. */
   rejoinAfterLeave: boolean
+  acl: AclConfig
   /** How long a failed member is kept before it is reaped (Consul: 72h, at least 8h). */
   reconnectTimeoutMs: number
   /** Network coordinates off (no Vivaldi on the probes, nothing reported, ?near does not sort). */
@@ -193,6 +195,7 @@ export function checkDoc(source: string, doc: unknown, warnings: string[]): Conf
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(source, '', 'a config file must hold a JSON object')
   if (!validate(doc)) dropUnknown(source, doc as ConfigDoc, validate.errors ?? [], warnings)
   warnUnsupported(source, doc as ConfigDoc, CONFIG_SCHEMA, warnings)
+  warnDeprecatedAcl(source, doc as ConfigDoc, warnings)
   return doc as ConfigDoc
 }
 
@@ -390,7 +393,6 @@ function dur(v: unknown, fallback: number): number {
 
 /** Applies defaults and the cross-key rules to a merged document. */
 export function buildRuntime(doc: ConfigDoc, dev: boolean): RuntimeConfig {
-  refuseUnenforcedAcl(doc)
   const get = <T>(obj: unknown, key: string): T | undefined => (isPlainObject(obj) ? (obj[key] as T | undefined) : undefined)
   const ports = doc.ports
   const tlsDefaults = get<ConfigDoc>(doc.tls, 'defaults')
@@ -455,6 +457,7 @@ export function buildRuntime(doc: ConfigDoc, dev: boolean): RuntimeConfig {
     encryptVerifyIncoming: doc.encrypt_verify_incoming !== false,
     encryptVerifyOutgoing: doc.encrypt_verify_outgoing !== false,
     rejoinAfterLeave: doc.rejoin_after_leave === true,
+    acl: aclConfig(doc),
     reconnectTimeoutMs: reconnectTimeout(doc, 'reconnect_timeout'),
     disableCoordinates: doc.disable_coordinates === true,
     syncCoordinateRateTarget: (doc.sync_coordinate_rate_target as number | undefined) ?? 64,

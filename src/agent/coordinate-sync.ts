@@ -11,6 +11,8 @@ import type { AgentEndpoints } from '../server/endpoints.js'
 export interface CoordinateSyncOptions {
   server: Pick<AgentEndpoints, 'coordinate'>
   node: () => string
+  /** The ACL token its updates carry (the agent token). */
+  token?: () => string
   /** The agent's LAN coordinate now. */
   coordinate: () => Coordinate
   /** Members of the LAN pool (what scales the interval). */
@@ -57,7 +59,7 @@ export class CoordinateSync {
   async #send(): Promise<void> {
     const o = this.#o
     try {
-      await o.server.coordinate.update({ node: o.node(), segment: '', coord: o.coordinate() })
+      await o.server.coordinate.update({ node: o.node(), segment: '', coord: o.coordinate(), token: o.token?.() })
       this.counters.sent++
     } catch (err) {
       this.counters.failed++

@@ -29,6 +29,8 @@ export interface DnsService {
 export interface StartDnsOptions {
   /** The server endpoint layer (its Internal endpoint: this server's catalog and prepared queries, stale as Consul's DNS allows). */
   server: { readonly internal: Pick<InternalEndpoint, 'catalogReader' | 'onCatalogChange' | 'preparedQueries' | 'catalogDump'> }
+  /** The ACL token DNS answers under (the agent's default token; empty: anonymous). */
+  token?: () => string
   /** Whether a name's datacenter is one the servers know (its catalog is then followed for DNS). */
   knowsDatacenter?: (datacenter: string) => boolean
   /** Every datacenter known, nearest first (prepared-query failover). */
@@ -60,7 +62,7 @@ export async function startDns(opts: StartDnsOptions): Promise<DnsService> {
     if (!r) {
       if (!opts.knowsDatacenter?.(dc) || remotes.size >= DNS_LIMITS.remoteDatacentersMax) return undefined
       const replica = new CatalogReplica({
-        fetch: (minQueryIndex) => internal.catalogDump({ datacenter: dc, consistency: 'stale', minQueryIndex, maxQueryTimeMs: 5 * 60_000 }),
+        fetch: (minQueryIndex) => internal.catalogDump({ datacenter: dc, consistency: 'stale', minQueryIndex, maxQueryTimeMs: 5 * 60_000, token: opts.token?.() }),
         clock: systemClock,
         log,
       })
@@ -75,7 +77,7 @@ export async function startDns(opts: StartDnsOptions): Promise<DnsService> {
     }
     return r.router
   }
-  const router = new DnsRouter({ catalog: () => internal.catalogReader(), config: opts.config, datacenter: opts.datacenter, nodeName: opts.nodeName, cache, preparedQueries: () => queries, mirror, remote, datacenters: opts.datacenters })
+  const router = new DnsRouter({ catalog: () => internal.catalogReader(opts.token?.()), config: opts.config, datacenter: opts.datacenter, nodeName: opts.nodeName, cache, preparedQueries: () => queries, mirror, remote, datacenters: opts.datacenters })
   const detach = internal.onCatalogChange(() => router.catalogChanged())
   const handler = new DnsHandler({ router, config: opts.config, log })
   let server: DnsServer

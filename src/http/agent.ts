@@ -1,3 +1,7 @@
+import { AGENT_TOKEN_ALIASES } from '../acl/agent-tokens.js'
+import type { Need } from '../acl/authorizer.js'
+import type { Resource } from '../acl/rules.js'
+import { denied } from '../acl/errors.js'
 import { createHash } from 'node:crypto'
 import type { Router } from './router.js'
 import type { ApiContext } from './context.js'
@@ -16,7 +20,7 @@ import { STATUS_RANK, type CheckStatus } from '../checks/types.js'
 
 export function registerAgentRoutes(router: Router, ctx: ApiContext): void {
   router.exact('/v1/agent/self', { GET: () => ctx.agentSelf() })
-  router.exact('/v1/agent/members', { GET: (req) => ctx.members(boolParam(req, 'wan')) })
+  router.exact('/v1/agent/members', { GET: (req) => ctx.members(boolParam(req, 'wan')).filter((m) => may(req, 'node', String(m.Name), 'read')) })
   router.prefix('/v1/agent/join/', {
     PUT: async (req) => {
       await ctx.join(req.pathArg('/v1/agent/join/', 'address'), boolParam(req, 'wan'))
@@ -46,7 +50,7 @@ export function registerAgentRoutes(router: Router, ctx: ApiContext): void {
       }
     },
   })
-  router.exact('/v1/agent/services', { GET: (req) => applyFilterToMap(req, servicesMap(ctx), 'agentService') })
+  router.exact('/v1/agent/services', { GET: (req) => applyFilterToMap(req, servicesMap(ctx, req), 'agentService') })
   router.prefix('/v1/agent/service/register', { PUT: (req) => registerService(req, ctx) })
   // GET on these writes is what Consul before 1.0 took and Debian's python3-consul 0.7.1 still sends.
   router.prefix('/v1/agent/service/deregister/', { PUT: (req) => deregisterService(req, ctx), GET: (req) => deregisterService(req, ctx) })
@@ -54,7 +58,7 @@ export function registerAgentRoutes(router: Router, ctx: ApiContext): void {
   router.prefix('/v1/agent/service/', { GET: (req) => service(req, ctx) })
   router.prefix('/v1/agent/health/service/id/', { GET: (req) => healthById(req, ctx) })
   router.prefix('/v1/agent/health/service/name/', { GET: (req) => healthByName(req, ctx) })
-  router.exact('/v1/agent/checks', { GET: (req) => applyFilterToMap(req, checksMap(ctx), 'check') })
+  router.exact('/v1/agent/checks', { GET: (req) => applyFilterToMap(req, checksMap(ctx, req), 'check') })
   router.exact('/v1/agent/check/register', { PUT: (req) => registerCheck(req, ctx) })
   router.prefix('/v1/agent/check/deregister/', { PUT: (req) => deregisterCheck(req, ctx), GET: (req) => deregisterCheck(req, ctx) })
   for (const [verb, status] of [['pass', 'passing'], ['warn', 'warning'], ['fail', 'critical']] as const) {
@@ -63,6 +67,19 @@ export function registerAgentRoutes(router: Router, ctx: ApiContext): void {
   }
   router.prefix('/v1/agent/check/update/', { PUT: (req) => ttlUpdate(req, ctx) })
   router.exact('/v1/agent/maintenance', { PUT: (req) => nodeMaintenance(req, ctx) })
+  router.prefix('/v1/agent/token/', {
+    PUT: async (req) => {
+      const name = req.pathArg('/v1/agent/token/', 'token name')
+      const kind = AGENT_TOKEN_ALIASES[name]
+      if (!kind) throw notFound(`Token "${name}" is unknown`)
+      if (!ctx.acl.enabled) throw new HttpError(401, 'ACL support disabled')
+      const body = await readJsonBody(req)
+      const token = field(body, 'Token')
+      if (typeof token !== 'string') throw badRequest('Request decode failed: Token must be a string')
+      ctx.acl.setToken(kind, token)
+      return undefined
+    },
+  })
 }
 
 
@@ -70,9 +87,33 @@ function serviceView(ctx: ApiContext, s: LocalService): Record<string, unknown> 
   return agentServiceJson(s.def, ctx.datacenter)
 }
 
-function servicesMap(ctx: ApiContext): Record<string, Record<string, unknown>> {
+/** With ACLs on, whether the caller may (route-acl.ts set `req.identity` for these routes); always with them off. */
+function may(req: ApiRequest, resource: Resource, name: string, need: Need): boolean {
+  return !req.identity || req.identity.authorizer.allowed(resource, name, need)
+}
+
+function must(req: ApiRequest, resource: Resource, name: string, need: Need): void {
+  if (req.identity && !may(req, resource, name, need)) throw denied(req.identity, resource, name, need)
+}
+
+/** What changing a local check takes: its service's write, or the node's for a node check. */
+function mustWriteCheck(req: ApiRequest, ctx: ApiContext, serviceId: string): void {
+  const service = serviceId ? ctx.local.services.get(serviceId)?.def.Service : undefined
+  if (service !== undefined) must(req, 'service', service, 'write')
+  else must(req, 'node', ctx.nodeName, 'write')
+}
+
+function checkVisible(req: ApiRequest, ctx: ApiContext, c: LocalCheck): boolean {
+  const service = c.spec.record.ServiceID ? ctx.local.services.get(c.spec.record.ServiceID)?.def.Service : undefined
+  return service !== undefined ? may(req, 'service', service, 'read') : may(req, 'node', ctx.nodeName, 'read')
+}
+
+function servicesMap(ctx: ApiContext, req: ApiRequest): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {}
-  for (const id of [...ctx.local.services.keys()].sort()) out[id] = serviceView(ctx, ctx.local.services.get(id)!)
+  for (const id of [...ctx.local.services.keys()].sort()) {
+    const s = ctx.local.services.get(id)!
+    if (may(req, 'service', s.def.Service, 'read')) out[id] = serviceView(ctx, s)
+  }
   return out
 }
 
@@ -99,18 +140,23 @@ export function localCheckJson(ctx: ApiContext, c: LocalCheck): Record<string, u
   }
 }
 
-function checksMap(ctx: ApiContext): Record<string, Record<string, unknown>> {
+function checksMap(ctx: ApiContext, req: ApiRequest): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {}
-  for (const id of [...ctx.local.checks.keys()].sort()) out[id] = localCheckJson(ctx, ctx.local.checks.get(id)!)
+  for (const id of [...ctx.local.checks.keys()].sort()) {
+    const c = ctx.local.checks.get(id)!
+    if (checkVisible(req, ctx, c)) out[id] = localCheckJson(ctx, c)
+  }
   return out
 }
 
 /** GET /v1/agent/service/:id, with hash-based blocking (?hash= and X-Consul-ContentHash). */
 async function service(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const id = req.pathArg('/v1/agent/service/', 'service ID')
+  const known = ctx.local.services.get(id)
+  if (known) must(req, 'service', known.def.Service, 'read')
   const render = (): { body: Record<string, unknown>; hash: string } | undefined => {
     const s = ctx.local.services.get(id)
-    if (!s) return undefined
+    if (!s || !may(req, 'service', s.def.Service, 'read')) return undefined
     const view = serviceView(ctx, s)
     const hash = createHash('sha256').update(toJson(view)).digest('hex').slice(0, 16)
     return { body: { ...view, ContentHash: hash }, hash }
@@ -150,6 +196,7 @@ async function healthById(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const id = req.pathArg('/v1/agent/health/service/id/', 'service ID')
   const svc = ctx.local.services.get(id)
   if (!svc) return new Reply(404, `ServiceId ${id} not found`, 'text/plain')
+  must(req, 'service', svc.def.Service, 'read')
   const { status, checks } = aggregate(ctx, id)
   if (req.param('format') === 'text') return new Reply(HTTP_STATUS[status]!, status, 'text/plain')
   return new Reply(HTTP_STATUS[status]!, toJson({ AggregatedStatus: status, Service: serviceView(ctx, svc), Checks: checks }, ctx.prettyByDefault || req.has('pretty')))
@@ -157,6 +204,7 @@ async function healthById(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
 
 async function healthByName(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const name = req.pathArg('/v1/agent/health/service/name/', 'service name')
+  must(req, 'service', name, 'read')
   const services = [...ctx.local.services.values()].filter((s) => s.def.Service === name)
   if (services.length === 0) return new Reply(404, `ServiceName ${name} Not Found`, 'text/plain')
   let worst = 'passing'
@@ -173,12 +221,19 @@ async function registerService(req: ApiRequest, ctx: ApiContext): Promise<unknow
   if (req.path !== '/v1/agent/service/register') throw badRequest('Invalid URL path')
   const body = await readJsonBody(req)
   if (body === null) throw badRequest('Request decode failed: empty body')
-  ctx.agentOps.registerService(parseService(body), { replaceExistingChecks: boolParam(req, 'replace-existing-checks') })
+  const def = parseService(body)
+  must(req, 'service', def.Service, 'write')
+  // Replacing an instance registered under another name takes that name's write too.
+  const existing = ctx.local.services.get(def.ID)
+  if (existing && existing.def.Service !== def.Service) must(req, 'service', existing.def.Service, 'write')
+  ctx.agentOps.registerService(def, { replaceExistingChecks: boolParam(req, 'replace-existing-checks') })
   return undefined
 }
 
 async function deregisterService(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const id = req.pathArg('/v1/agent/service/deregister/', 'service ID')
+  const existing = ctx.local.services.get(id)
+  if (existing) must(req, 'service', existing.def.Service, 'write')
   if (!ctx.agentOps.deregisterService(id)) throw notFound(`Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`)
   return undefined
 }
@@ -186,23 +241,32 @@ async function deregisterService(req: ApiRequest, ctx: ApiContext): Promise<unkn
 async function registerCheck(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const body = await readJsonBody(req)
   if (body === null) throw badRequest('Request decode failed: empty body')
-  ctx.agentOps.registerCheck(parseCheck(body))
+  const spec = parseCheck(body)
+  mustWriteCheck(req, ctx, spec.record.ServiceID)
+  ctx.agentOps.registerCheck(spec)
   return undefined
 }
 
 async function deregisterCheck(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const id = req.pathArg('/v1/agent/check/deregister/', 'check ID')
+  const check = ctx.local.checks.get(id)
+  if (check) mustWriteCheck(req, ctx, check.spec.record.ServiceID)
   if (!ctx.agentOps.deregisterCheck(id)) throw notFound(`Unknown check ID "${id}". Ensure that the check ID is passed, not the check name.`)
   return undefined
 }
 
 async function ttl(req: ApiRequest, ctx: ApiContext, prefix: string, status: CheckStatus, note: string): Promise<unknown> {
-  ctx.agentOps.ttlUpdate(req.pathArg(prefix, 'check ID'), status, note)
+  const id = req.pathArg(prefix, 'check ID')
+  const check = ctx.local.checks.get(id)
+  if (check) mustWriteCheck(req, ctx, check.spec.record.ServiceID)
+  ctx.agentOps.ttlUpdate(id, status, note)
   return undefined
 }
 
 async function ttlUpdate(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const id = req.pathArg('/v1/agent/check/update/', 'check ID')
+  const check = ctx.local.checks.get(id)
+  if (check) mustWriteCheck(req, ctx, check.spec.record.ServiceID)
   const body = await readJsonBody(req)
   const status = field(body, 'Status')
   if (status !== 'passing' && status !== 'warning' && status !== 'critical') throw badRequest(`Invalid check status: "${String(status ?? '')}"`)
@@ -226,6 +290,8 @@ async function nodeMaintenance(req: ApiRequest, ctx: ApiContext): Promise<unknow
 async function serviceMaintenance(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const id = req.pathArg('/v1/agent/service/maintenance/', 'service ID')
   const { enable, reason } = maintenanceParams(req)
+  const existing = ctx.local.services.get(id)
+  if (existing) must(req, 'service', existing.def.Service, 'write')
   if (!ctx.agentOps.serviceMaintenance(id, enable, reason)) throw notFound(`No service registered with ID "${id}"`)
   return undefined
 }

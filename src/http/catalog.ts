@@ -105,7 +105,7 @@ async function register(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
     return { ...spec.record, Status: field(c, 'Status') === undefined ? 'passing' : status, Output: String(field(c, 'Output') ?? '') }
   })
   try {
-    await ctx.server.catalog.register(request)
+    await ctx.server.catalog.register({ ...request, token: req.token })
   } catch (err) {
     if (err instanceof RejectedError) throw badRequest(err.message)
     throw err
@@ -120,6 +120,7 @@ async function deregister(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   await ctx.server.catalog.deregister({
     node,
     datacenter,
+    token: req.token,
     ...(typeof serviceId === 'string' && serviceId ? { serviceId } : {}),
     ...(typeof checkId === 'string' && checkId ? { checkId } : {}),
   })

@@ -4,6 +4,8 @@ import type { EventBuffer } from '../agent/events.js'
 import type { CheckSpec, ServiceDefinition } from '../agent/definitions.js'
 import type { CheckStatus } from '../checks/types.js'
 import type { BlockingCounters } from '../server/blocking.js'
+import type { Identity } from '../acl/resolver.js'
+import type { AgentTokenKind } from '../acl/agent-tokens.js'
 
 /** Limits the HTTP layer enforces; reloadable, so read through the context each time. */
 export interface HttpLimits {
@@ -20,8 +22,19 @@ export interface ReloadReport {
   restartRequired: string[]
 }
 
+/** The agent's ACL side as HTTP sees it (agent/acl.ts). */
+export interface HttpAcl {
+  readonly enabled: boolean
+  readonly defaultPolicy: 'allow' | 'deny'
+  defaultToken(): string
+  /** Who `token` is; throws AclNotFoundError for an unknown secret. */
+  identity(token: string): Promise<Identity>
+  setToken(kind: AgentTokenKind, token: string): void
+}
+
 /** What HTTP handlers need from the agent they serve. */
 export interface ApiContext {
+  readonly acl: HttpAcl
   /** The server endpoint layer: every read and write of the replicated state goes through it. */
   readonly server: AgentEndpoints
   readonly datacenter: string

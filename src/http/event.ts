@@ -37,7 +37,9 @@ async function list(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   return serverRead(req, ctx, (opts, call) =>
     ctx.server.localRead(opts, call, (ws) => {
       const { index, events } = ctx.events.list(ws, name)
-      return { index, value: events }
+      const who = req.identity
+      // With ACLs on, the events the caller may read (event:read on their name).
+      return { index, value: who ? events.filter((e) => who.authorizer.allowed('event', e.Name, 'read')) : events }
     }),
   )
 }

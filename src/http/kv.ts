@@ -136,7 +136,7 @@ async function putKv(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
     (size) => `Request body(${size} bytes) too large, max size: ${max} bytes. See the limits.kv_max_value_size option.`,
   )
   op.Value = body.length > 0 ? body.toString('base64') : null
-  const { value } = await ctx.server.kvs.apply({ op, datacenter }).catch(serverError)
+  const { value } = await ctx.server.kvs.apply({ op, datacenter, token: req.token }).catch(serverError)
   return op.Verb === 'set' ? true : value
 }
 
@@ -157,6 +157,6 @@ async function deleteKv(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
     op.Verb = 'delete-cas'
     op.Index = indexParam(req, 'cas')
   }
-  const { value } = await ctx.server.kvs.apply({ op, datacenter }).catch(serverError)
+  const { value } = await ctx.server.kvs.apply({ op, datacenter, token: req.token }).catch(serverError)
   return op.Verb === 'delete-cas' ? value : true
 }

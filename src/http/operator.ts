@@ -24,7 +24,7 @@ export function registerOperatorRoutes(router: Router, ctx: ApiContext): void {
   })
   router.exact('/v1/operator/raft/configuration', {
     GET: async (req) => {
-      const { servers, index } = await ctx.server.operator.raftGetConfiguration({ datacenter: checkDatacenter(req, ctx) })
+      const { servers, index } = await ctx.server.operator.raftGetConfiguration({ datacenter: checkDatacenter(req, ctx), token: req.token })
       return {
         Servers: servers.map((s) => ({ ID: s.id, Node: s.node, Address: s.address, Leader: s.leader, Voter: s.voter, ProtocolVersion: '3' })),
         Index: index,
@@ -34,20 +34,20 @@ export function registerOperatorRoutes(router: Router, ctx: ApiContext): void {
   // Consul answers remove-peer with an empty body.
   router.exact('/v1/operator/raft/peer', {
     DELETE: async (req) => {
-      await ctx.server.operator.raftRemovePeer({ datacenter: checkDatacenter(req, ctx), id: req.query.get('id') ?? undefined, address: req.query.get('address') ?? undefined })
+      await ctx.server.operator.raftRemovePeer({ datacenter: checkDatacenter(req, ctx), token: req.token, id: req.query.get('id') ?? undefined, address: req.query.get('address') ?? undefined })
       return undefined
     },
   })
   router.exact('/v1/operator/raft/transfer-leader', {
     POST: async (req) => {
-      await ctx.server.operator.raftTransferLeader({ datacenter: checkDatacenter(req, ctx), id: req.query.get('id') ?? undefined })
+      await ctx.server.operator.raftTransferLeader({ datacenter: checkDatacenter(req, ctx), token: req.token, id: req.query.get('id') ?? undefined })
       return { Success: true }
     },
   })
   // Consul answers 429 when the cluster is not healthy, so the endpoint serves as a health check.
   router.exact('/v1/operator/autopilot/health', {
     GET: async (req) => {
-      const h = await ctx.server.operator.autopilotHealth({ datacenter: checkDatacenter(req, ctx) })
+      const h = await ctx.server.operator.autopilotHealth({ datacenter: checkDatacenter(req, ctx), token: req.token })
       const body = {
         Healthy: h.healthy,
         FailureTolerance: h.failureTolerance,

@@ -87,7 +87,7 @@ async function create(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const datacenter = checkDatacenter(req, ctx)
   const { ID: _id, ...query } = parseQuery(await readJsonBody(req), '')
   if (query.Template.Type && query.Template.Type !== 'name_prefix_match') throw badRequest(`Bad Template.Type '${query.Template.Type}'`)
-  return { ID: await apply(ctx, { op: 'create', query, datacenter }) }
+  return { ID: await apply(ctx, { op: 'create', query, datacenter, token: req.token }) }
 }
 
 async function list(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
@@ -106,7 +106,7 @@ async function byIdPath(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   if (action === 'execute') return execute(req, ctx, id)
   if (action === 'explain') {
     // No X-Consul-* meta on explain, as before the endpoint layer.
-    const reply = await ctx.server.preparedQuery.explain({ idOrName: id, datacenter: checkDatacenter(req, ctx) }).catch((err: unknown) => Promise.reject(notFoundAsHttp(err)))
+    const reply = await ctx.server.preparedQuery.explain({ idOrName: id, datacenter: checkDatacenter(req, ctx), token: req.token }).catch((err: unknown) => Promise.reject(notFoundAsHttp(err)))
     return { Query: reply.value }
   }
   if (action !== undefined) throw badRequest('Invalid URL path')
@@ -131,7 +131,7 @@ async function execute(req: ApiRequest, ctx: ApiContext, idOrName: string): Prom
   const limit = limitText === undefined ? undefined : Number(limitText)
   const badLimit = limit !== undefined && (!Number.isInteger(limit) || limit < 0)
   // An unknown query is 404 whatever the limit says.
-  const reply = await ctx.server.preparedQuery.execute({ idOrName, limit: badLimit ? 0 : limit, datacenter, source: nearSource(req, ctx), agent: { node: ctx.nodeName, datacenter: ctx.datacenter } }).catch((err: unknown) => Promise.reject(notFoundAsHttp(err)))
+  const reply = await ctx.server.preparedQuery.execute({ idOrName, limit: badLimit ? 0 : limit, datacenter, token: req.token, source: nearSource(req, ctx), agent: { node: ctx.nodeName, datacenter: ctx.datacenter } }).catch((err: unknown) => Promise.reject(notFoundAsHttp(err)))
   if (badLimit) throw badRequest('Invalid limit')
   req.meta = reply.meta
   return executeResponse(reply.value)
@@ -142,14 +142,14 @@ async function update(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const { id, action } = pathParts(req)
   if (action !== undefined) throw new HttpError(405, `method PUT not allowed`, { Allow: 'GET' })
   // An unknown query is 404 before its new body is even read.
-  await ctx.server.preparedQuery.get({ id, datacenter }).catch((err: unknown) => Promise.reject(notFoundAsHttp(err)))
-  await apply(ctx, { op: 'update', query: parseQuery(await readJsonBody(req), id), datacenter })
+  await ctx.server.preparedQuery.get({ id, datacenter, token: req.token }).catch((err: unknown) => Promise.reject(notFoundAsHttp(err)))
+  await apply(ctx, { op: 'update', query: parseQuery(await readJsonBody(req), id), datacenter, token: req.token })
   return undefined
 }
 
 async function remove(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const datacenter = checkDatacenter(req, ctx)
   const { id } = pathParts(req)
-  await apply(ctx, { op: 'delete', id, datacenter })
+  await apply(ctx, { op: 'delete', id, datacenter, token: req.token })
   return undefined
 }

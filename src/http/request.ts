@@ -1,3 +1,4 @@
+import type { Identity } from '../acl/resolver.js'
 import type { IncomingMessage } from 'node:http'
 import { badRequest, HttpError, tooLarge } from '../lib/errors.js'
 import { parseDurationMs } from '../lib/duration.js'
@@ -29,7 +30,11 @@ export class ApiRequest {
   #abort: AbortController | undefined
   #onClose: (() => void) | undefined
 
-  constructor(raw: IncomingMessage) {
+  /** Who the caller is, for the agent's own routes (route-acl.ts); set before their handler runs. */
+  identity: Identity | undefined
+
+  /** `defaultToken`: the agent's acl.tokens.default, what a request without a token runs as. */
+  constructor(raw: IncomingMessage, defaultToken = '') {
     this.#raw = raw
     this.method = raw.method ?? 'GET'
     const url = raw.url ?? '/'
@@ -37,7 +42,7 @@ export class ApiRequest {
     const rawPath = q < 0 ? url : url.slice(0, q)
     this.query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1))
     this.path = decodePath(rawPath)
-    this.token = tokenFrom(this.query, raw)
+    this.token = tokenFrom(this.query, raw) || defaultToken
   }
 
   /** Aborts when the client disconnects. Created on first use: only long waits need it. */

@@ -30,10 +30,20 @@ export class Router {
 
   /** Finds the handler, or throws 404 (unknown path) or 405 (known path, other method). */
   resolve(method: string, path: string): Handler {
+    return this.match(method, path).handler
+  }
+
+  /** The handler and the route (its registered path) it belongs to. */
+  match(method: string, path: string): { route: string; handler: Handler } {
     const route = this.#exact.get(path) ?? this.#prefixes.find((r) => path.startsWith(r.path))
     if (!route) throw unknownPath()
     const handler = route.methods[method]
     if (!handler) throw methodNotAllowed(method, Object.keys(route.methods))
-    return handler
+    return { route: route.path, handler }
+  }
+
+  /** Every route and its methods (the route-ACL table's test walks them). */
+  routes(): Array<{ path: string; methods: string[] }> {
+    return [...this.#exact.values(), ...this.#prefixes].map((r) => ({ path: r.path, methods: Object.keys(r.methods) }))
   }
 }

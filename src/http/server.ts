@@ -1,3 +1,5 @@
+import { routeRule, ruleName } from './route-acl.js'
+import { denied } from '../acl/errors.js'
 import http from 'node:http'
 import https from 'node:https'
 import { readFileSync } from 'node:fs'
@@ -62,12 +64,17 @@ export function createApiHandler(ctx: ApiContext, log: Log): http.RequestListene
     clock: ctx.server.clock,
     deadline: (waitMs) => ctx.server.queryDeadline(waitMs),
   })
+  const policy = (): string => (ctx.acl.enabled ? ctx.acl.defaultPolicy : 'allow')
   const serve: Serve = (req, res, key) => {
-    const run = async (): Promise<unknown> => router.resolve(req.method, req.path)(req)
+    const run = async (): Promise<unknown> => {
+      const { route, handler } = router.match(req.method, req.path)
+      if (ctx.acl.enabled) await authorizeRoute(req, route, ctx)
+      return handler(req)
+    }
     run()
       .then(
-        (value) => valueAnswer(req, value, ctx.prettyByDefault),
-        (err: unknown) => errorAnswer(req, err, log),
+        (value) => valueAnswer(req, value, ctx.prettyByDefault, policy()),
+        (err: unknown) => errorAnswer(req, err, log, policy()),
       )
       .then((answer) => {
         req.dispose()
@@ -78,9 +85,9 @@ export function createApiHandler(ctx: ApiContext, log: Log): http.RequestListene
   return (raw, res) => {
     let req: ApiRequest
     try {
-      req = new ApiRequest(raw)
+      req = new ApiRequest(raw, ctx.acl.enabled ? ctx.acl.defaultToken() : '')
     } catch (err) {
-      writeAnswer(res, errorAnswer(undefined, err, log))
+      writeAnswer(res, errorAnswer(undefined, err, log, policy()))
       return
     }
     const key = waits.keyOf(req)
@@ -89,8 +96,24 @@ export function createApiHandler(ctx: ApiContext, log: Log): http.RequestListene
   }
 }
 
-function baseHeaders(req: ApiRequest | undefined): Record<string, string> {
-  const headers: Record<string, string> = { 'X-Consul-Default-Acl-Policy': 'allow' }
+/**
+ * The caller's identity for the agent's own routes, and their rule checked (route-acl.ts); the
+ * endpoint layer decides the others. A route without a rule is refused rather than left open.
+ */
+async function authorizeRoute(req: ApiRequest, route: string, ctx: ApiContext): Promise<void> {
+  const rule = routeRule(route, req.method)
+  if (!rule) throw new HttpError(403, `Permission denied: no ACL rule for ${req.method} ${route}`)
+  if (rule.by === 'endpoint' || rule.by === 'none') return
+  const who = await ctx.acl.identity(req.token)
+  req.identity = who
+  if (rule.by === 'agent') {
+    const name = ruleName(rule, req, route, ctx.nodeName)
+    if (!who.authorizer.allowed(rule.resource, name, rule.need)) throw denied(who, rule.resource, name, rule.need)
+  }
+}
+
+function baseHeaders(req: ApiRequest | undefined, policy: string): Record<string, string> {
+  const headers: Record<string, string> = { 'X-Consul-Default-Acl-Policy': policy }
   const meta = req?.meta
   if (meta) {
     headers['X-Consul-Index'] = String(meta.index)
@@ -102,8 +125,8 @@ function baseHeaders(req: ApiRequest | undefined): Record<string, string> {
   return headers
 }
 
-function valueAnswer(req: ApiRequest, value: unknown, prettyByDefault: boolean): Answer {
-  const headers = baseHeaders(req)
+function valueAnswer(req: ApiRequest, value: unknown, prettyByDefault: boolean, policy: string): Answer {
+  const headers = baseHeaders(req, policy)
   if (value instanceof Reply) {
     Object.assign(headers, value.headers)
     if (value.body !== undefined) headers['Content-Type'] = value.contentType
@@ -136,8 +159,8 @@ function writeAnswer(res: http.ServerResponse, a: Answer): void {
   res.end(a.body)
 }
 
-function errorAnswer(req: ApiRequest | undefined, err: unknown, log: Log): Answer {
-  const headers = baseHeaders(req)
+function errorAnswer(req: ApiRequest | undefined, err: unknown, log: Log, policy: string): Answer {
+  const headers = baseHeaders(req, policy)
   let status = 500
   let message: string
   if (!(err instanceof HttpError)) err = serverErrorAsHttp(err)

@@ -72,7 +72,7 @@ async function create(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
     ServiceChecks: serviceChecks ?? [],
   }
   try {
-    const { value: id } = await ctx.server.session.apply({ op: 'create', session, datacenter })
+    const { value: id } = await ctx.server.session.apply({ op: 'create', session, datacenter, token: req.token })
     return { ID: id }
   } catch (err) {
     if (err instanceof RejectedError) throw new HttpError(500, `Failed to create session: ${err.message}`)
@@ -83,14 +83,14 @@ async function create(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
 async function destroy(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const datacenter = checkDatacenter(req, ctx)
   const sid = req.pathArg('/v1/session/destroy/', 'session')
-  await ctx.server.session.apply({ op: 'destroy', id: sid, datacenter })
+  await ctx.server.session.apply({ op: 'destroy', id: sid, datacenter, token: req.token })
   return true
 }
 
 async function renew(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const datacenter = checkDatacenter(req, ctx)
   const sid = req.pathArg('/v1/session/renew/', 'session')
-  const { value } = await ctx.server.session.renew({ id: sid, datacenter })
+  const { value } = await ctx.server.session.renew({ id: sid, datacenter, token: req.token })
   if (value.length === 0) throw notFound(`Session id '${sid}' not found`)
   return value.map(sessionJson)
 }

@@ -14,7 +14,7 @@ export function registerSnapshotRoutes(router: Router, ctx: ApiContext): void {
     PUT: async (req) => {
       const datacenter = checkDatacenter(req, ctx)
       const archive = await req.body(LIMITS.snapshotRestoreMaxBytes, (size) => `Request body(${size} bytes) too large, max size: ${LIMITS.snapshotRestoreMaxBytes} bytes`)
-      await ctx.server.snapshot.restore({ datacenter, archive })
+      await ctx.server.snapshot.restore({ datacenter, archive, token: req.token })
       return Reply.empty(200)
     },
   })

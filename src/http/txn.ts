@@ -77,7 +77,7 @@ async function txn(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
     setMeta(req, reply.meta)
     outcome = reply.value
   } else {
-    outcome = (await ctx.server.txn.apply({ ops, datacenter })).value
+    outcome = (await ctx.server.txn.apply({ ops, datacenter, token: req.token })).value
   }
   const payload = {
     Results: outcome.Results ? outcome.Results.map((r) => ({ KV: kvPairJson(r.KV) })) : null,

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto'
 import { AclDisabledError, AclRulesError } from '../acl/errors.js'
-import { parseRules } from '../acl/rules.js'
+import { parseRules, rulesToWire, type WireRules } from '../acl/rules.js'
 import {
   ANONYMOUS_TOKEN_ACCESSOR,
   ANONYMOUS_TOKEN_SECRET,
@@ -77,6 +77,14 @@ export interface ReadRequest extends QueryOptions {
   /** TokenRead returns secrets only to callers with acl:write; set when reading one's own token. */
   self?: boolean
 }
+/** What ACL.ResolveToken answers: enough for a client agent to build the token's authorizer. */
+export interface ResolvedToken {
+  accessor: string
+  management: boolean
+  defaultPolicy: 'allow' | 'deny'
+  rules?: WireRules
+}
+
 export interface TokenListRequest extends QueryOptions {
   policy?: string
   role?: string
@@ -321,6 +329,19 @@ export class AclEndpoint {
     })
   }
 
+  /**
+   * ACL.ResolveToken: the caller's own token as a client agent needs it to decide its agent
+   * endpoints (Consul's clients fetch the token and its policies the same way): who it is, and its
+   * merged rules. Needs no ACL rule: it tells a token only about itself.
+   */
+  async resolveToken(req: QueryOptions): Promise<ResolvedToken> {
+    this.#on()
+    this.core.checkDatacenter(req.datacenter)
+    const who = this.gate.identity(req.token)
+    const a = who.authorizer
+    return { accessor: who.accessor, management: a.isManagement, defaultPolicy: this.gate.settings.defaultPolicy, ...(a.rules ? { rules: rulesToWire(a.rules) } : {}) }
+  }
+
   // ---- the legacy API (ACL.Apply, ACL.Get, ACL.List before Consul 1.4) ---------------------
 
   /** Creates, updates (by secret) or destroys a legacy ACL; answers its ID (the secret). */
@@ -364,9 +385,9 @@ export class AclEndpoint {
     return { index, value: token.SecretID }
   }
 
+  /** Needs no rule, as in Consul's legacy API: the ID asked for is the secret, and knowing it is the proof. */
   async legacyGet(req: ReadRequest, call?: CallContext): Promise<QueryReply<LegacyAcl[]>> {
     this.#on()
-    this.gate.authorize(req.token, 'acl', '', 'read')
     const { state } = this.core
     return this.core.read(req, call, (ws) => {
       state.watchCatalog(ws, 'acl')
@@ -403,16 +424,17 @@ export class AclEndpoint {
     return { Op: 'init', Policies: [policy], Tokens: tokens }
   }
 
+  /** A token the server makes itself (bootstrap, built-ins, legacy): its secret may be any string (Consul's legacy IDs were). */
   #newToken(f: TokenFields): AclTokenInput {
-    return this.#tokenFrom(f, undefined)
+    return this.#tokenFrom(f, undefined, true)
   }
 
-  #tokenFrom(f: TokenFields, base: AclToken | undefined): AclTokenInput {
+  #tokenFrom(f: TokenFields, base: AclToken | undefined, anySecret = false): AclTokenInput {
     const { core } = this
     const now = core.clock.now()
     const token: AclTokenInput = {
       AccessorID: base?.AccessorID ?? this.#id(f.AccessorID, 'Token', 'AccessorID'),
-      SecretID: base?.SecretID ?? (f.SecretID === ANONYMOUS_TOKEN_SECRET ? f.SecretID : this.#id(f.SecretID, 'Token', 'SecretID')),
+      SecretID: base?.SecretID ?? (anySecret && f.SecretID ? f.SecretID : this.#id(f.SecretID, 'Token', 'SecretID')),
       Description: f.Description ?? '',
       Policies: this.#policyLinks(f.Policies ?? []),
       Roles: this.#roleLinks(f.Roles ?? []),

@@ -3,8 +3,11 @@
  * ACL tables. With ACLs off every caller may do everything, as today.
  */
 import { Authorizer, type Need } from '../acl/authorizer.js'
-import { AclNotFoundError, PermissionDeniedError } from '../acl/errors.js'
-import { AclResolver, isExpired, type Identity } from '../acl/resolver.js'
+import { AclNotFoundError, denied } from '../acl/errors.js'
+
+export { denied }
+import { randomUUID } from 'node:crypto'
+import { AclResolver, isExpired, sameSecret, type Identity } from '../acl/resolver.js'
 import type { Resource } from '../acl/rules.js'
 import { ANONYMOUS_TOKEN_ACCESSOR, ANONYMOUS_TOKEN_SECRET, GLOBAL_MANAGEMENT_POLICY_ID, type AclToken } from '../state/acl.js'
 import type { StateStore } from '../state/store.js'
@@ -24,6 +27,11 @@ const EVERYONE: Identity = { accessor: '', authorizer: Authorizer.manage() }
 
 export class AclGate {
   readonly #resolver: AclResolver | undefined
+  /**
+   * The secret this server's own duties call its endpoints with (the consul service, members in
+   * the catalog): made at start, never stored or sent, so it only ever works in this process.
+   */
+  readonly internal = randomUUID()
 
   constructor(
     state: StateStore,
@@ -62,6 +70,7 @@ export class AclGate {
   identity(token: string | undefined): Identity {
     const resolver = this.#resolver
     if (!resolver) return EVERYONE
+    if (token !== undefined && sameSecret(token, this.internal)) return EVERYONE
     const secret = token || this.settings.defaultToken || ANONYMOUS_TOKEN_SECRET
     try {
       return resolver.resolve(secret)
@@ -120,13 +129,8 @@ export class AclGate {
   }
 }
 
-const FLAT_NAMES: ReadonlySet<string> = new Set(['acl', 'keyring', 'mesh', 'operator', 'peering'])
 
 /** A check is visible to who may read its node and, for a service's check, the service. */
 export function checkReadable(a: Authorizer, c: { Node: string; ServiceName: string }): boolean {
   return a.allowed('node', c.Node, 'read') && (c.ServiceName === '' || a.allowed('service', c.ServiceName, 'read'))
-}
-
-export function denied(who: Identity, resource: Resource, name: string, need: Need): PermissionDeniedError {
-  return new PermissionDeniedError(who.accessor, `${resource}:${need}`, FLAT_NAMES.has(resource) ? undefined : name)
 }

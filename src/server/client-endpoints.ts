@@ -28,6 +28,8 @@ export interface ClientEndpointsOptions {
   /** RPC addresses of the servers of this datacenter that membership knows alive. */
   servers: () => string[]
   call: RemoteCall
+  /** The token the catalog replica (DNS, alias checks) is read with: the agent's default token. */
+  replicaToken?: () => string
   /** Longest a call that is not a blocking read may take, the server's own hold for a leader included. */
   callTimeoutMs?: number
 }
@@ -111,6 +113,7 @@ export class ClientEndpoints implements AgentEndpoints {
     legacyApply: (r) => this.#call('ACL.Apply', r),
     legacyGet: (r, c) => this.#call('ACL.Get', r, c),
     legacyList: (r, c) => this.#call('ACL.List', r, c),
+    resolveToken: (r) => this.#call('ACL.ResolveToken', r),
   }
   readonly operator: AgentEndpoints['operator'] = {
     raftGetConfiguration: (r = {}) => this.#call('Operator.RaftGetConfiguration', r),
@@ -136,7 +139,7 @@ export class ClientEndpoints implements AgentEndpoints {
     this.clock = o.clock
     this.#random = o.random ?? Math.random
     this.replica = new CatalogReplica({
-      fetch: (minQueryIndex) => this.#call('Internal.CatalogDump', { consistency: 'stale', minQueryIndex, maxQueryTimeMs: 5 * 60_000 }),
+      fetch: (minQueryIndex) => this.#call('Internal.CatalogDump', { consistency: 'stale', minQueryIndex, maxQueryTimeMs: 5 * 60_000, token: o.replicaToken?.() }),
       clock: o.clock,
       log: o.log,
     })

@@ -87,7 +87,7 @@ export class ConsulServiceDuty implements LeaderDuty {
       try {
         const kick = (this.#kick = new AbortController())
         const stop = AbortSignal.any([signal, kick.signal])
-        const reply = await this.#o.catalog.serviceNodes({ service: 'consul', minQueryIndex: seen, maxQueryTimeMs: period }, { signal: stop })
+        const reply = await this.#o.catalog.serviceNodes({ service: 'consul', minQueryIndex: seen, maxQueryTimeMs: period, token: this.#o.catalog.core.acl.internal }, { signal: stop })
         if (signal.aborted) return
         seen = reply.meta.index
         const have = new Map(reply.value.map((row) => [row.node.Node, row.service]))
@@ -96,7 +96,7 @@ export class ConsulServiceDuty implements LeaderDuty {
           const entry = have.get(node.Node)
           // A change at or below our own last write is that write (even if it did not stick): no retry loop.
           if ((!entry || differs(entry, want)) && seen > (this.#ownIndex.get(node.Node) ?? 0)) {
-            const { index } = await this.#o.catalog.register({ node, skipNodeUpdate: true, service: want })
+            const { index } = await this.#o.catalog.register({ node, skipNodeUpdate: true, service: want, token: this.#o.catalog.core.acl.internal })
             this.#ownIndex.set(node.Node, index)
             this.registrations++
           }

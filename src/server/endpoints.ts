@@ -23,7 +23,7 @@ export type LocalCatalogView = Pick<InternalEndpoint, 'catalogReader' | 'onCatal
 
 export type AclMethod =
   | 'bootstrap' | 'tokenSet' | 'tokenClone' | 'tokenDelete' | 'tokenRead' | 'tokenList' | 'policySet' | 'policyDelete' | 'policyRead'
-  | 'policyList' | 'roleSet' | 'roleDelete' | 'roleRead' | 'roleList' | 'legacyApply' | 'legacyGet' | 'legacyList'
+  | 'policyList' | 'roleSet' | 'roleDelete' | 'roleRead' | 'roleList' | 'legacyApply' | 'legacyGet' | 'legacyList' | 'resolveToken'
 
 export interface AgentEndpoints {
   readonly kvs: Pick<KvsEndpoint, 'apply' | 'get' | 'list' | 'listKeys'>
@@ -117,6 +117,7 @@ export const SERVED_METHODS = {
   'ACL.Apply': (e, r) => e.acl.legacyApply(r),
   'ACL.Get': (e, r, c) => e.acl.legacyGet(r, c),
   'ACL.List': (e, r, c) => e.acl.legacyList(r, c),
+  'ACL.ResolveToken': (e, r) => e.acl.resolveToken(r),
 } satisfies Record<string, Run>
 /* eslint-enable @typescript-eslint/no-explicit-any */
 

@@ -5,6 +5,7 @@
  * allow_stale) and caches until the catalog changes: `catalogReader`, `onCatalogChange` and
  * `preparedQueries` are that local, read-only view.
  */
+import { Authorizer } from '../acl/authorizer.js'
 import { checkReadable } from './acl-gate.js'
 import type { CatalogDump, CatalogTables, CheckRecord, NodeRecord, ServiceRecord } from '../state/catalog.js'
 import { failoverOrder, findPreparedQuery, matchesQuery, type PreparedQuery, type PreparedQuerySource } from '../state/prepared-query.js'
@@ -39,6 +40,18 @@ export interface CatalogReader {
   allNodes(): Iterable<NodeRecord>
   /** Every service name that has at least one instance. */
   serviceNames(): Iterable<string>
+}
+
+/** What `a` may read of a catalog: nodes by node:read, instances by their node and service, checks as checkReadable. */
+export function aclCatalogReader(r: CatalogReader, a: Authorizer): CatalogReader {
+  const nodeOk = (n: string): boolean => a.allowed('node', n, 'read')
+  return {
+    node: (name) => (nodeOk(name) ? r.node(name) : undefined),
+    instances: (name) => (a.allowed('service', name, 'read') ? r.instances(name).filter((s) => nodeOk(s.Node)) : []),
+    instanceChecks: (svc) => r.instanceChecks(svc).filter((c) => checkReadable(a, c)),
+    allNodes: () => [...r.allNodes()].filter((n) => nodeOk(n.Node)),
+    serviceNames: () => [...r.serviceNames()].filter((s) => a.allowed('service', s, 'read')),
+  }
 }
 
 /** `CatalogTables` seen through the read-only interface. */
@@ -148,9 +161,22 @@ export class InternalEndpoint {
     }))
   }
 
-  /** The catalog as it is now on this server (the store swaps its tables on a restore: call again per use). */
-  catalogReader(): CatalogReader {
-    return catalogReader(this.core.state.catalog)
+  /**
+   * The catalog as it is now on this server (the store swaps its tables on a restore: call again
+   * per use), as much of it as `token` may read when ACLs are on (DNS answers under the agent's
+   * default token). An unknown token reads nothing.
+   */
+  catalogReader(token?: string): CatalogReader {
+    const reader = catalogReader(this.core.state.catalog)
+    const { acl } = this.core
+    if (!acl.enabled) return reader
+    let a: Authorizer
+    try {
+      a = acl.identity(token).authorizer
+    } catch {
+      a = Authorizer.denyAll()
+    }
+    return a.isManagement ? reader : aclCatalogReader(reader, a)
   }
 
   /** Calls `fn` after every catalog change (and on a snapshot restore); returns the unsubscribe. */

@@ -74,7 +74,7 @@ export class MemberCatalogDuty extends ReconcilingDuty {
   }
 
   async #pass(): Promise<void> {
-    const [nodes, checks] = await Promise.all([this.#o.catalog.listNodes({}), this.#o.health.checksInState({ state: 'any' })])
+    const [nodes, checks] = await Promise.all([this.#o.catalog.listNodes({ token: this.#token }), this.#o.health.checksInState({ state: 'any', token: this.#token })])
     const nodeByName = new Map<string, NodeRecord>(nodes.value.map((n) => [n.Node, n]))
     const serf = new Map<string, CheckRecord>(checks.value.filter((c) => c.CheckID === SERF_CHECK_ID && c.ServiceID === '').map((c) => [c.Node, c]))
     const members = this.#o.members()
@@ -92,6 +92,7 @@ export class MemberCatalogDuty extends ReconcilingDuty {
       if (serf.get(m.name)?.Status === want) continue
       // A node the agent registered keeps its record; one never seen gets what membership knows.
       await this.#o.catalog.register({
+        token: this.#token,
         node: node ? { ID: node.ID, Node: node.Node, Address: node.Address, Datacenter: this.#o.datacenter, TaggedAddresses: node.TaggedAddresses, Meta: node.Meta } : { ID: m.id, Node: m.name, Address: m.addr, Datacenter: this.#o.datacenter, TaggedAddresses: { lan: m.addr, lan_ipv4: m.addr, wan: m.addr, wan_ipv4: m.addr }, Meta: {} },
         skipNodeUpdate: node !== undefined,
         checks: [serfHealthCheck(alive)],
@@ -106,9 +107,14 @@ export class MemberCatalogDuty extends ReconcilingDuty {
     }
   }
 
+  /** This server's own secret: the duty writes what membership says, whatever the ACLs. */
+  get #token(): string {
+    return this.#o.catalog.core.acl.internal
+  }
+
   async #deregister(node: string, why: string): Promise<void> {
     this.#o.log('info', `server: deregistering member ${node} (${why})`)
-    await this.#o.catalog.deregister({ node })
+    await this.#o.catalog.deregister({ node, token: this.#token })
     this.writes++
   }
 }

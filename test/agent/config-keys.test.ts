@@ -38,8 +38,9 @@ test('every schema key is either implemented or listed as not supported yet, and
 })
 
 test('each implemented key is read by the loader, and the runtime field it sets is used outside it', () => {
-  const loader = readFileSync(join(SRC, 'agent', 'config.ts'), 'utf8')
-  const users = sources(SRC).filter((s) => !/agent[/\\]config(-keys|-schema)?\.ts$/.test(s.file))
+  // The loader: config.ts and the ACL block's own reader.
+  const loader = ['config.ts', 'config-acl.ts'].map((f) => readFileSync(join(SRC, 'agent', f), 'utf8')).join('\n')
+  const users = sources(SRC).filter((s) => !/agent[/\\]config(-keys|-schema|-acl)?\.ts$/.test(s.file))
   const unread: string[] = []
   const unused: string[] = []
   for (const [key, field] of Object.entries(IMPLEMENTED_KEYS)) {
@@ -102,25 +103,35 @@ test('HCL blocks of unsupported features warn once, by block', () =>
     assert.deepEqual(warnings.map((w) => /"([^"]+)"/.exec(w)![1]).sort(), ['advertise_addr_wan', 'auto_encrypt', 'connect', 'telemetry'])
   }))
 
-test('ACLs that would deny stop the agent; ACLs that allow everything (as this build does) only warn', () => {
-  const load = (doc: object): { warnings: string[] } => {
-    let out: { warnings: string[] } | undefined
+test('the acl block, and the older keys mapped onto it with a deprecation warning each', () => {
+  const load = (doc: object) => {
+    let out: ReturnType<typeof loadConfig> | undefined
     withFile('acl.json', JSON.stringify(doc), (file) => (out = loadConfig({ dev: true, configFile: [file] })))
     return out!
   }
-  const refused = (key: string) => (err: unknown) => err instanceof ConfigError && err.key === key && /not enforced by this build yet/.test(err.message)
-  assert.throws(() => load({ acl: { enabled: true, default_policy: 'deny' } }), refused('acl.default_policy'))
-  assert.throws(() => load({ acl: { enabled: true, default_policy: 'deny', tokens: { initial_management: 'x' } } }), refused('acl.default_policy'))
-  // Consul's legacy keys: acl_datacenter turns ACLs on.
-  assert.throws(() => load({ acl_datacenter: 'dc1', acl_default_policy: 'deny', acl_master_token: 'x' }), refused('acl_default_policy'))
-  assert.throws(() => load({ acl_datacenter: 'dc1', acl: { default_policy: 'deny' } }), refused('acl.default_policy'))
-  assert.deepEqual(load({ acl: { enabled: false, default_policy: 'allow' } }).warnings, [], 'off, or allowing everything: what this build does')
-  assert.deepEqual(load({ acl: { default_policy: 'deny' } }).warnings.length, 1, 'deny without ACLs enabled denies nothing: warned')
-  assert.match(load({ acl: { enabled: true } }).warnings.join('\n'), /"acl\.enabled" is accepted but not supported yet/)
-  assert.match(load({ acl_master_token: 'x' }).warnings.join('\n'), /"acl_master_token" is accepted but not supported yet/)
+  const now = load({ acl: { enabled: true, default_policy: 'deny', enable_key_list_policy: true, tokens: { initial_management: 'root', default: 'd', agent: 'a', agent_recovery: 'r' } } })
+  assert.deepEqual(now.warnings, [])
+  assert.deepEqual(now.config.acl.tokens, { initialManagement: 'root', default: 'd', agent: 'a', agentRecovery: 'r' })
+  assert.equal(now.config.acl.enabled, true)
+  assert.equal(now.config.acl.defaultPolicy, 'deny')
+  assert.equal(now.config.acl.enableKeyListPolicy, true)
+  // What node-consul's and python-consul's test harnesses write.
+  const old = load({ acl_datacenter: 'dc1', acl_default_policy: 'deny', acl_master_token: 'root', acl_token: 'd', acl_agent_token: 'a', acl_agent_master_token: 'r' })
+  assert.equal(old.config.acl.enabled, true, 'acl_datacenter turns ACLs on')
+  assert.equal(old.config.acl.defaultPolicy, 'deny')
+  assert.deepEqual(old.config.acl.tokens, { initialManagement: 'root', default: 'd', agent: 'a', agentRecovery: 'r' })
+  assert.equal(old.warnings.filter((w) => /is deprecated; use /.test(w)).length, 6)
+  assert.match(old.warnings.join('\n'), /"acl_master_token" is deprecated; use acl\.tokens\.initial_management/)
+  const renamed = load({ acl: { enabled: true, tokens: { master: 'm', agent_master: 'am' } } })
+  assert.deepEqual(renamed.config.acl.tokens, { initialManagement: 'm', agentRecovery: 'am' })
+  assert.equal(renamed.warnings.length, 2)
+  // The new key wins over the old one.
+  assert.equal(load({ acl: { enabled: true, default_policy: 'allow' }, acl_default_policy: 'deny' }).config.acl.defaultPolicy, 'allow')
+  assert.equal(load({}).config.acl.enabled, false)
+  assert.throws(() => load({ acl_down_policy: 'sometimes' }), (err: unknown) => err instanceof ConfigError && err.key === 'acl_down_policy')
 })
 
 test('a top-level key with no implemented part is inert (a reload does not ask for a restart for it)', () => {
-  for (const key of ['auto_encrypt', 'primary_gateways', 'ui_config', 'acl', 'autopilot']) assert.equal(isInert(key), true, key)
-  for (const key of ['datacenter', 'tls', 'ports', 'dns_config', 'limits', 'performance', 'frobnicate']) assert.equal(isInert(key), false, key)
+  for (const key of ['auto_encrypt', 'primary_gateways', 'ui_config', 'autopilot']) assert.equal(isInert(key), true, key)
+  for (const key of ['datacenter', 'tls', 'ports', 'dns_config', 'limits', 'performance', 'acl', 'frobnicate']) assert.equal(isInert(key), false, key)
 })
