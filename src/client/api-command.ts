@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
 import { ConsulClient, optionsFromEnv, type ClientOptions } from './client.js'
 import { exitWithError } from '../lib/command-errors.js'
@@ -19,6 +20,7 @@ export abstract class ApiCommand<T extends typeof Command> extends Command {
   static override baseFlags = {
     'http-addr': Flags.string({ description: 'Address of the agent: [http://|https://]host:port. Default: CONSUL_HTTP_ADDR or 127.0.0.1:8500.', helpGroup: 'HTTP API' }),
     token: Flags.string({ description: 'ACL token for the request. Default: CONSUL_HTTP_TOKEN.', helpGroup: 'HTTP API' }),
+    'token-file': Flags.string({ description: 'File holding the ACL token (-token wins). Default: CONSUL_HTTP_TOKEN_FILE.', helpGroup: 'HTTP API' }),
     'ca-file': Flags.string({ description: 'CA certificate to verify the agent with. Default: CONSUL_CACERT.', helpGroup: 'HTTP API' }),
     'client-cert': Flags.string({ description: 'Client certificate for verify_incoming agents. Default: CONSUL_CLIENT_CERT.', helpGroup: 'HTTP API' }),
     'client-key': Flags.string({ description: 'Key of the client certificate. Default: CONSUL_CLIENT_KEY.', helpGroup: 'HTTP API' }),
@@ -51,7 +53,7 @@ export abstract class ApiCommand<T extends typeof Command> extends Command {
       const opts: ClientOptions = {
         ...env,
         address: f['http-addr'] ?? env.address,
-        token: f.token ?? env.token,
+        token: f.token ?? (f['token-file'] ? readTokenFile(f['token-file']) : env.token),
         caFile: f['ca-file'] ?? env.caFile,
         certFile: f['client-cert'] ?? env.certFile,
         keyFile: f['client-key'] ?? env.keyFile,
@@ -83,5 +85,13 @@ export abstract class ApiCommand<T extends typeof Command> extends Command {
   protected override async finally(err: Error | undefined): Promise<unknown> {
     this.#client?.close()
     return super.finally(err)
+  }
+}
+
+function readTokenFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim()
+  } catch (err) {
+    throw new Errors.CLIError(`Error reading token file ${file}: ${(err as Error).message}`, { exit: 1 })
   }
 }

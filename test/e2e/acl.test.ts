@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process'
 import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomUUID } from 'node:crypto'
-import { ROOT, removeDir, startAgent, tempDir, type RunningAgent } from '../helpers/agent.js'
+import { CONSUL_BIN, ROOT, removeDir, runCli, startAgent, tempDir, type RunningAgent } from '../helpers/agent.js'
 import { npmClient } from './client-flows.js'
 
 const run = (cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
@@ -134,6 +134,43 @@ describe('default deny: the issue\'s matrix over HTTP and DNS', () => {
     assert.deepEqual(await dig('db.service.consul'), [])
   })
 
+  test('the consul acl commands: policies, tokens, roles, clone, update, delete, set-agent-token; -token and -token-file', async () => {
+    const env = { CONSUL_HTTP_ADDR: agent.httpAddr.replace('http://', '') }
+    const tokenFile = join(dir, 'master.token')
+    writeFileSync(tokenFile, `${master}\n`)
+    const acl = (...args: string[]) => runCli(CONSUL_BIN, ['acl', ...args, `-token-file=${tokenFile}`], { env })
+    const ok = async (...args: string[]) => {
+      const out = await acl(...args)
+      assert.equal(out.code, 0, `consul acl ${args.join(' ')}: ${out.stderr}`)
+      return out.stdout
+    }
+    const created = await ok('policy', 'create', '-name=cli', '-rules=key_prefix "cli/" { policy = "write" }', '-description=from the cli')
+    assert.match(created, /^ID: +[0-9a-f-]{36}\nName: +cli\nDescription: +from the cli\nDatacenters: *\nRules:\nkey_prefix "cli\/" \{ policy = "write" \}$/m)
+    assert.match(await ok('policy', 'list'), /^global-management:\n   ID: +00000000-0000-0000-0000-000000000001/m)
+    assert.match(await ok('policy', 'read', '-name=cli'), /Description: +from the cli/)
+    const token = JSON.parse(await ok('token', 'create', '-policy-name=cli', '-description=cli token', '-format=json')) as { AccessorID: string; SecretID: string }
+    assert.equal((await call('PUT', '/v1/kv/cli/x', token.SecretID, 'v')).status, 200)
+    assert.match(await ok('token', 'read', `-id=${token.AccessorID}`), new RegExp(`AccessorID: +${token.AccessorID}\nSecretID: +${token.SecretID}\nDescription: +cli token\n[^]*Policies:\n   [0-9a-f-]{36} - cli`))
+    const self = await runCli(CONSUL_BIN, ['acl', 'token', 'read', '-self', `-token=${token.SecretID}`], { env })
+    assert.match(self.stdout, new RegExp(`AccessorID: +${token.AccessorID}`))
+    assert.match(await ok('token', 'list'), new RegExp(token.AccessorID))
+    assert.match(await ok('role', 'create', '-name=ops', '-policy-name=cli', '-service-identity=api:dc1'), /Name: +ops\n[^]*Policies:\n   [0-9a-f-]{36} - cli\nService Identities:\n   api \(Datacenters: dc1\)/)
+    assert.match(await ok('token', 'update', `-id=${token.AccessorID}`, '-role-name=ops', '-merge-roles'), /Roles:\n   [0-9a-f-]{36} - ops/)
+    const clone = JSON.parse(await ok('token', 'clone', `-id=${token.AccessorID}`, '-description=copy', '-format=json')) as { AccessorID: string; Description: string }
+    assert.equal(clone.Description, 'copy')
+    assert.match(await ok('token', 'delete', `-id=${clone.AccessorID}`), /deleted successfully/)
+    assert.match(await ok('role', 'read', '-name=ops'), /Name: +ops/)
+    assert.match(await ok('role', 'delete', '-name=ops'), /deleted successfully/)
+    assert.match(await ok('set-agent-token', 'agent', master), /ACL token "agent" set successfully/)
+    assert.match(await ok('policy', 'delete', '-name=cli'), /deleted successfully/)
+    const denied = await runCli(CONSUL_BIN, ['acl', 'policy', 'list', `-token=${token.SecretID}`], { env })
+    assert.equal(denied.code, 1)
+    assert.match(denied.stderr, /^Failed to retrieve the policy list: Unexpected response code: 403 \(Permission denied: .*lacks permission 'acl:read'\)/)
+    const missing = await runCli(CONSUL_BIN, ['acl', 'token', 'list', `-token-file=${join(dir, 'nope')}`], { env })
+    assert.equal(missing.code, 1)
+    assert.match(missing.stderr, /Error reading token file .*nope/)
+  })
+
   test('bad input: malformed rules name the line, unknown and huge tokens are ACL not found, a bootstrap race has one winner', async () => {
     const bad = await call('PUT', '/v1/acl/policy', master, { Name: 'bad', Rules: 'key "a" {\n  policy = "sometimes"\n}' })
     assert.equal(bad.status, 400)
@@ -150,6 +187,9 @@ describe('default deny: the issue\'s matrix over HTTP and DNS', () => {
     const race = await Promise.all(Array.from({ length: 10 }, () => call('PUT', '/v1/acl/bootstrap', undefined)))
     assert.deepEqual(race.map((r) => r.status).sort(), [200, 403, 403, 403, 403, 403, 403, 403, 403, 403])
     assert.ok(race.filter((r) => r.status === 403).every((r) => /^ACL bootstrap no longer allowed \(reset index: \d+\)$/.test(r.text)))
+    const cli = await runCli(CONSUL_BIN, ['acl', 'bootstrap'], { env: { CONSUL_HTTP_ADDR: agent.httpAddr.replace('http://', '') } })
+    assert.equal(cli.code, 1)
+    assert.match(cli.stderr, /^Failed ACL bootstrapping: Unexpected response code: 403 \(ACL bootstrap no longer allowed \(reset index: \d+\)\)/)
   })
 })
 
