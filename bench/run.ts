@@ -41,6 +41,10 @@ const BENCHES: Record<string, Bench> = {
     describe: 'gossip: simulated pools of 50, 200 and 1,000 (crash detection, new-member spread, false positives, bytes/member/s); 50 members on loopback vs hashicorp/memberlist (join convergence, failure detection; --quick skips 1,000) (issue 14)',
     run: async (args) => (await import('./gossip.js')).runGossipBench(args),
   },
+  acl: {
+    describe: 'what ACLs cost: KV GET and PUT at 64 clients and a 10,000-key recursive read, ACLs off vs on with a token of 50 policies x 20 rules (issue 15; --quick)',
+    run: async (args) => (await import('./acl.js')).runAclBench(args),
+  },
   dns: {
     describe: 'service lookup (10 instances, A and SRV) q/s and p99 at 1 and 64 clients: our agent vs dnsmasq (issue 4)',
     run: async (args) => (await import('./dns.js')).runDnsBench(args),

@@ -12,7 +12,6 @@ import { AclNotFoundError } from '../acl/errors.js'
 import { sameSecret, type Identity } from '../acl/resolver.js'
 import { parseRules, rulesFromWire } from '../acl/rules.js'
 import type { Clock } from '../lib/clock.js'
-import { secretKey } from '../state/acl.js'
 import type { ResolvedToken } from '../server/acl-endpoint.js'
 import type { AclConfig, AclTokens } from './config-acl.js'
 import type { AgentTokenKind } from '../acl/agent-tokens.js'
@@ -95,7 +94,7 @@ export class AgentAcl {
   }
 
   async #remote(secret: string): Promise<Identity> {
-    const key = secretKey(secret)
+    const key = secret
     const now = this.#o.clock.now()
     const hit = this.#cache.get(key)
     if (hit && hit.expires > now) return hit.identity

@@ -92,7 +92,7 @@ export function banner(agent: Agent): string {
     ['Client Addr', `[${c.clientAddrs.join(' ')}] (HTTP: ${port('http')}, HTTPS: ${port('https')}, gRPC: -1, gRPC-TLS: -1, DNS: ${agent.dnsListeners[0]?.port ?? -1})`],
     ['Cluster Addr', `${c.advertiseAddr} (LAN: -1, WAN: -1)`],
     ['Gossip Encryption', 'false'],
-    ['ACL Enabled', 'false'],
+    ['ACL Enabled', c.acl.enabled ? `true (default policy: ${c.acl.defaultPolicy})` : 'false'],
   ]
   return lines.map(([label, value]) => `${label.padStart(18)}: ${value}\n`).join('')
 }
