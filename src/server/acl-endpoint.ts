@@ -22,6 +22,8 @@ import {
 } from '../state/acl.js'
 import { parseDurationMs } from '../lib/duration.js'
 import type { AclGate } from './acl-gate.js'
+import type { Identity } from '../acl/resolver.js'
+import type { ForwardedMethod } from './forward.js'
 import type { EndpointCore } from './core.js'
 import { RejectedError } from './errors.js'
 import type { CallContext, QueryOptions, QueryReply, WriteOptions, WriteReply } from './types.js'
@@ -111,12 +113,31 @@ export class AclEndpoint {
     if (!this.gate.enabled) throw new AclDisabledError()
   }
 
+  /**
+   * Every ACL write starts here: ACLs must be on, the datacenter known, and the write runs on the
+   * leader (the call forwarded there, where the token is then checked against the current tables).
+   */
+  #forwardWrite<T>(method: ForwardedMethod, req: WriteOptions): Promise<T> | undefined {
+    this.#on()
+    this.core.checkDatacenter(req.datacenter)
+    return this.core.forwardUnlessLeader<T>(method, req)
+  }
+
+  /** An ACL read: ACLs on, `acl:read` (unless `self`), then a blocking read of the ACL tables. */
+  #read<T>(req: QueryOptions, call: CallContext | undefined, value: (who: Identity) => T, self = false): Promise<QueryReply<T>> {
+    this.#on()
+    const who = self ? this.gate.identity(req.token) : this.gate.authorize(req.token, 'acl', '', 'read')
+    const { state } = this.core
+    return this.core.read(req, call, (ws) => {
+      state.watchCatalog(ws, 'acl')
+      return { index: state.acl.index, value: value(who) }
+    })
+  }
+
   /** PUT /v1/acl/bootstrap: the first management token; refused once done (unless reset). */
   async bootstrap(req: WriteOptions): Promise<WriteReply<AclToken>> {
-    this.#on()
     const { core } = this
-    core.checkDatacenter(req.datacenter)
-    const forwarded = core.forwardUnlessLeader<WriteReply<AclToken>>('ACL.BootstrapTokens', req)
+    const forwarded = this.#forwardWrite<WriteReply<AclToken>>('ACL.BootstrapTokens', req)
     if (forwarded) return forwarded
     const token = this.#newToken({ Description: 'Bootstrap Token (Global Management)', Policies: [{ ID: GLOBAL_MANAGEMENT_POLICY_ID }] })
     const { index, value } = await core.apply<AclToken>({ Type: 'acl', Op: 'bootstrap', Token: token, ResetIndex: this.resetIndex() })
@@ -124,12 +145,10 @@ export class AclEndpoint {
   }
 
   async tokenSet(req: TokenSetRequest): Promise<WriteReply<AclToken>> {
-    this.#on()
     const { core } = this
-    core.checkDatacenter(req.datacenter)
-    this.gate.authorize(req.token, 'acl', '', 'write')
-    const forwarded = core.forwardUnlessLeader<WriteReply<AclToken>>('ACL.TokenSet', req)
+    const forwarded = this.#forwardWrite<WriteReply<AclToken>>('ACL.TokenSet', req)
     if (forwarded) return forwarded
+    this.gate.authorize(req.token, 'acl', '', 'write')
     const f = req.fields
     let base: AclToken | undefined
     if (!req.create) {
@@ -145,12 +164,10 @@ export class AclEndpoint {
   }
 
   async tokenClone(req: IdRequest & { description?: string }): Promise<WriteReply<AclToken>> {
-    this.#on()
     const { core } = this
-    core.checkDatacenter(req.datacenter)
-    this.gate.authorize(req.token, 'acl', '', 'write')
-    const forwarded = core.forwardUnlessLeader<WriteReply<AclToken>>('ACL.TokenClone', req)
+    const forwarded = this.#forwardWrite<WriteReply<AclToken>>('ACL.TokenClone', req)
     if (forwarded) return forwarded
+    this.gate.authorize(req.token, 'acl', '', 'write')
     const source = core.state.acl.token(req.id)
     if (!source || this.gate.expired(source)) throw invalid(`Cannot find token to clone`)
     if (source.Legacy) throw invalid('Cannot clone a legacy ACL with this endpoint')
@@ -162,12 +179,10 @@ export class AclEndpoint {
   }
 
   async tokenDelete(req: IdRequest): Promise<WriteReply<boolean>> {
-    this.#on()
     const { core } = this
-    core.checkDatacenter(req.datacenter)
-    const who = this.gate.authorize(req.token, 'acl', '', 'write')
-    const forwarded = core.forwardUnlessLeader<WriteReply<boolean>>('ACL.TokenDelete', req)
+    const forwarded = this.#forwardWrite<WriteReply<boolean>>('ACL.TokenDelete', req)
     if (forwarded) return forwarded
+    const who = this.gate.authorize(req.token, 'acl', '', 'write')
     if (req.id === ANONYMOUS_TOKEN_ACCESSOR) throw invalid('Delete operation not permitted on the anonymous token')
     if (req.id === who.accessor) throw invalid('Deletion of the request\'s authorization token is not permitted')
     const { index } = await core.apply({ Type: 'acl', Op: 'token-delete', AccessorID: req.id })
@@ -175,42 +190,32 @@ export class AclEndpoint {
   }
 
   async tokenRead(req: ReadRequest, call?: CallContext): Promise<QueryReply<AclToken | undefined>> {
-    this.#on()
-    const who = req.self ? this.gate.identity(req.token) : this.gate.authorize(req.token, 'acl', '', 'read')
-    const reveal = who.authorizer.allowed('acl', '', 'write')
-    const { state } = this.core
-    return this.core.read(req, call, (ws) => {
-      state.watchCatalog(ws, 'acl')
-      const token = req.self ? state.acl.token(who.accessor) : state.acl.token(req.id)
+    const { acl } = this.core.state
+    return this.#read(req, call, (who) => {
+      const token = acl.token(req.self ? who.accessor : req.id)
       const live = token && !this.gate.expired(token) ? token : undefined
-      return { index: state.acl.index, value: live && this.#present(live, reveal || req.self === true) }
-    })
+      return live && this.#present(live, req.self === true || who.authorizer.allowed('acl', '', 'write'))
+    }, req.self === true)
   }
 
   async tokenList(req: TokenListRequest, call?: CallContext): Promise<QueryReply<AclToken[]>> {
-    this.#on()
-    const who = this.gate.authorize(req.token, 'acl', '', 'read')
-    const reveal = who.authorizer.allowed('acl', '', 'write')
-    const { state } = this.core
-    return this.core.read(req, call, (ws) => {
-      state.watchCatalog(ws, 'acl')
-      const out = state.acl.tokens
+    const { acl } = this.core.state
+    return this.#read(req, call, (who) => {
+      const reveal = who.authorizer.allowed('acl', '', 'write')
+      return acl.tokens
         .valuesArray()
         .filter((t) => !this.gate.expired(t))
         .filter((t) => !req.policy || t.Policies.some((p) => p.ID === req.policy))
         .filter((t) => !req.role || t.Roles.some((r) => r.ID === req.role))
         .map((t) => this.#present(t, reveal))
-      return { index: state.acl.index, value: out }
     })
   }
 
   async policySet(req: PolicySetRequest): Promise<WriteReply<AclPolicy>> {
-    this.#on()
     const { core } = this
-    core.checkDatacenter(req.datacenter)
-    this.gate.authorize(req.token, 'acl', '', 'write')
-    const forwarded = core.forwardUnlessLeader<WriteReply<AclPolicy>>('ACL.PolicySet', req)
+    const forwarded = this.#forwardWrite<WriteReply<AclPolicy>>('ACL.PolicySet', req)
     if (forwarded) return forwarded
+    this.gate.authorize(req.token, 'acl', '', 'write')
     const f = req.policy
     const existing = req.create ? undefined : core.state.acl.policy(f.ID ?? '')
     if (!req.create && !existing) throw invalid(`Cannot find policy ${JSON.stringify(f.ID ?? '')}`)
@@ -239,45 +244,31 @@ export class AclEndpoint {
   }
 
   async policyDelete(req: IdRequest): Promise<WriteReply<boolean>> {
-    this.#on()
     const { core } = this
-    core.checkDatacenter(req.datacenter)
-    this.gate.authorize(req.token, 'acl', '', 'write')
-    const forwarded = core.forwardUnlessLeader<WriteReply<boolean>>('ACL.PolicyDelete', req)
+    const forwarded = this.#forwardWrite<WriteReply<boolean>>('ACL.PolicyDelete', req)
     if (forwarded) return forwarded
+    this.gate.authorize(req.token, 'acl', '', 'write')
     if (req.id === GLOBAL_MANAGEMENT_POLICY_ID) throw invalid('Delete operation not permitted on the builtin global-management policy')
     const { index } = await core.apply({ Type: 'acl', Op: 'policy-delete', ID: req.id })
     return { index, value: true }
   }
 
   async policyRead(req: ReadRequest, call?: CallContext): Promise<QueryReply<AclPolicy | undefined>> {
-    this.#on()
-    this.gate.authorize(req.token, 'acl', '', 'read')
-    const { state } = this.core
-    return this.core.read(req, call, (ws) => {
-      state.watchCatalog(ws, 'acl')
-      return { index: state.acl.index, value: req.byName ? state.acl.policyByName(req.id) : state.acl.policy(req.id) }
-    })
+    const { acl } = this.core.state
+    return this.#read(req, call, () => (req.byName ? acl.policyByName(req.id) : acl.policy(req.id)))
   }
 
   /** The list leaves out each policy's Rules, as Consul's does. */
   async policyList(req: QueryOptions, call?: CallContext): Promise<QueryReply<Array<Omit<AclPolicy, 'Rules'>>>> {
-    this.#on()
-    this.gate.authorize(req.token, 'acl', '', 'read')
-    const { state } = this.core
-    return this.core.read(req, call, (ws) => {
-      state.watchCatalog(ws, 'acl')
-      return { index: state.acl.index, value: state.acl.policies.valuesArray().map(({ Rules: _r, ...rest }) => rest) }
-    })
+    const { acl } = this.core.state
+    return this.#read(req, call, () => acl.policies.valuesArray().map(({ Rules: _r, ...rest }) => rest))
   }
 
   async roleSet(req: RoleSetRequest): Promise<WriteReply<AclRole>> {
-    this.#on()
     const { core } = this
-    core.checkDatacenter(req.datacenter)
-    this.gate.authorize(req.token, 'acl', '', 'write')
-    const forwarded = core.forwardUnlessLeader<WriteReply<AclRole>>('ACL.RoleSet', req)
+    const forwarded = this.#forwardWrite<WriteReply<AclRole>>('ACL.RoleSet', req)
     if (forwarded) return forwarded
+    this.gate.authorize(req.token, 'acl', '', 'write')
     const f = req.role
     const existing = req.create ? undefined : core.state.acl.role(f.ID ?? '')
     if (!req.create && !existing) throw invalid(`Cannot find role ${JSON.stringify(f.ID ?? '')}`)
@@ -297,36 +288,25 @@ export class AclEndpoint {
   }
 
   async roleDelete(req: IdRequest): Promise<WriteReply<boolean>> {
-    this.#on()
     const { core } = this
-    core.checkDatacenter(req.datacenter)
-    this.gate.authorize(req.token, 'acl', '', 'write')
-    const forwarded = core.forwardUnlessLeader<WriteReply<boolean>>('ACL.RoleDelete', req)
+    const forwarded = this.#forwardWrite<WriteReply<boolean>>('ACL.RoleDelete', req)
     if (forwarded) return forwarded
+    this.gate.authorize(req.token, 'acl', '', 'write')
     const { index } = await core.apply({ Type: 'acl', Op: 'role-delete', ID: req.id })
     return { index, value: true }
   }
 
   async roleRead(req: ReadRequest, call?: CallContext): Promise<QueryReply<AclRole | undefined>> {
-    this.#on()
-    this.gate.authorize(req.token, 'acl', '', 'read')
-    const { state } = this.core
-    return this.core.read(req, call, (ws) => {
-      state.watchCatalog(ws, 'acl')
-      const role = req.byName ? state.acl.roleByName(req.id) : state.acl.role(req.id)
-      return { index: state.acl.index, value: role && this.#presentRole(role) }
+    const { acl } = this.core.state
+    return this.#read(req, call, () => {
+      const role = req.byName ? acl.roleByName(req.id) : acl.role(req.id)
+      return role && this.#presentRole(role)
     })
   }
 
   async roleList(req: QueryOptions & { policy?: string }, call?: CallContext): Promise<QueryReply<AclRole[]>> {
-    this.#on()
-    this.gate.authorize(req.token, 'acl', '', 'read')
-    const { state } = this.core
-    return this.core.read(req, call, (ws) => {
-      state.watchCatalog(ws, 'acl')
-      const roles = state.acl.roles.valuesArray().filter((r) => !req.policy || r.Policies.some((p) => p.ID === req.policy))
-      return { index: state.acl.index, value: roles.map((r) => this.#presentRole(r)) }
-    })
+    const { acl } = this.core.state
+    return this.#read(req, call, () => acl.roles.valuesArray().filter((r) => !req.policy || r.Policies.some((p) => p.ID === req.policy)).map((r) => this.#presentRole(r)))
   }
 
   /**
@@ -346,12 +326,10 @@ export class AclEndpoint {
 
   /** Creates, updates (by secret) or destroys a legacy ACL; answers its ID (the secret). */
   async legacyApply(req: LegacyApplyRequest): Promise<WriteReply<string>> {
-    this.#on()
     const { core } = this
-    core.checkDatacenter(req.datacenter)
-    this.gate.authorize(req.token, 'acl', '', 'write')
-    const forwarded = core.forwardUnlessLeader<WriteReply<string>>('ACL.Apply', req)
+    const forwarded = this.#forwardWrite<WriteReply<string>>('ACL.Apply', req)
     if (forwarded) return forwarded
+    this.gate.authorize(req.token, 'acl', '', 'write')
     if (req.op === 'delete') {
       const token = core.state.acl.tokenBySecret(req.id)
       if (token?.AccessorID === ANONYMOUS_TOKEN_ACCESSOR) throw invalid('Delete operation not permitted on the anonymous token')

@@ -126,46 +126,38 @@ export class KvsEndpoint {
     })
   }
 
-  /** Every entry under `prefix`, in key order. */
+  /** Every entry under `prefix`, in key order (with ACLs, those the token may read). */
   list(req: KeyListRequest, call?: CallContext): Promise<QueryReply<KvEntry[]>> {
     const { state, acl } = this.core
-    let who: Identity | undefined
-    try {
-      who = this.#lister(req)
-    } catch (err) {
-      return Promise.reject(err)
-    }
-    return this.core.read(req, call, (ws) => {
-      const { index, entries } = state.kvList(ws, req.prefix)
-      if (!who) return { index, value: entries }
-      const { items, filtered } = acl.filter(who, 'key', entries, (e) => e.Key)
-      return { index, value: items, filtered }
-    })
+    return this.#listing(req, (who) =>
+      this.core.read(req, call, (ws) => {
+        const { index, entries } = state.kvList(ws, req.prefix)
+        if (!who) return { index, value: entries }
+        const { items, filtered } = acl.filter(who, 'key', entries, (e) => e.Key)
+        return { index, value: items, filtered }
+      }),
+    )
   }
 
-  /** The caller of a recursive read, when ACLs are on (`list` on the prefix with enable_key_list_policy). */
-  #lister(req: KeyListRequest): Identity | undefined {
-    const { acl } = this.core
-    if (!acl.enabled) return undefined
-    const who = acl.identity(req.token)
-    if (acl.settings.enableKeyListPolicy) acl.require(who, 'key', req.prefix, 'list')
-    return who
-  }
-
-  /** The keys under `prefix`, rolled up at `separator`. */
+  /** The keys under `prefix`, rolled up at `separator` (with ACLs, those the token may read). */
   listKeys(req: KeyListRequest, call?: CallContext): Promise<QueryReply<string[]>> {
     const { state, acl } = this.core
-    let who: Identity | undefined
-    try {
-      who = this.#lister(req)
-    } catch (err) {
-      return Promise.reject(err)
-    }
-    return this.core.read(req, call, (ws) => {
-      const { index, keys } = state.kvKeys(ws, req.prefix, req.separator ?? '')
-      if (!who) return { index, value: keys }
-      const { items, filtered } = acl.filter(who, 'key', keys, (k) => k)
-      return { index, value: items, filtered }
+    return this.#listing(req, (who) =>
+      this.core.read(req, call, (ws) => {
+        const { index, keys } = state.kvKeys(ws, req.prefix, req.separator ?? '')
+        if (!who) return { index, value: keys }
+        const { items, filtered } = acl.filter(who, 'key', keys, (k) => k)
+        return { index, value: items, filtered }
+      }),
+    )
+  }
+
+  /** A recursive read's caller (none to filter for with ACLs off or management): `list` on the prefix with enable_key_list_policy. */
+  #listing<T>(req: KeyListRequest, run: (who: Identity | undefined) => Promise<T>): Promise<T> {
+    const { acl } = this.core
+    return acl.withCaller(req.token, (who) => {
+      if (who && acl.settings.enableKeyListPolicy && !who.authorizer.allowed('key', req.prefix, 'list')) return Promise.reject(denied(who, 'key', req.prefix, 'list'))
+      return run(who)
     })
   }
 }
