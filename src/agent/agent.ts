@@ -214,8 +214,8 @@ export class Agent implements ApiContext {
    * Consul's Internal.KeyringOperation does. Answers each pool in Consul's shape, or a 500 naming
    * the members that failed.
    */
-  async keyring(op: KeyringOp, key?: string): Promise<Array<Record<string, unknown>>> {
-    const reports = await this.server.internal.keyringOperation({ op, key }).catch((err: Error) => Promise.reject(new HttpError(500, err.message)))
+  async keyring(op: KeyringOp, key?: string, token?: string): Promise<Array<Record<string, unknown>>> {
+    const reports = await this.server.internal.keyringOperation({ op, key, token }).catch((err: Error) => Promise.reject(new HttpError(500, err.message)))
     const failed = reports.flatMap((r) => Object.entries(r.errors).map(([node, why]) => `${node} (${r.wan ? 'WAN' : r.datacenter}): ${why}`))
     if (failed.length > 0) throw new HttpError(500, `${failed.length} node(s) reported an error: ${failed.join('; ')}`)
     return reports.map((r) => ({ WAN: r.wan, Datacenter: r.wan ? '' : r.datacenter, Segment: '', Keys: r.keys, PrimaryKeys: r.primaryKeys, NumNodes: r.numNodes }))
@@ -230,7 +230,7 @@ export class Agent implements ApiContext {
     if (req.lanOnly) return pool(false)
     const remote = (dc: string): Promise<KeyringPoolReport[]> =>
       this.server.internal
-        .keyringOperation({ datacenter: dc, op: req.op, key: req.key, lanOnly: true })
+        .keyringOperation({ datacenter: dc, op: req.op, key: req.key, lanOnly: true, token: req.token })
         .catch((err: Error) => [{ wan: false, datacenter: dc, numNodes: 0, keys: {}, primaryKeys: {}, errors: { [`the servers of ${dc}`]: err.message } }])
     const others = (this.#federation?.datacenters() ?? [here]).filter((dc) => dc !== here)
     return (await Promise.all([pool(true), pool(false), ...others.map(remote)])).flat()
@@ -274,8 +274,8 @@ export class Agent implements ApiContext {
   async #start(): Promise<void> {
     if (this.config.server) await this.#startServer()
     else await this.#startClient()
-    this.events.relay = async (datacenter, e) => {
-      await this.server.internal.eventFire({ datacenter, name: e.Name, payload: encodeUserEvent(e) })
+    this.events.relay = async (datacenter, e, token) => {
+      await this.server.internal.eventFire({ datacenter, name: e.Name, payload: encodeUserEvent(e), token })
     }
     await this.#startLocal()
   }

@@ -33,7 +33,7 @@ export class EventBuffer {
   /** Sends a fired event to the other agents; throws (an HttpError) when it cannot be sent. */
   publish: ((e: UserEvent) => void) | undefined
   /** Sends an event to another datacenter's servers, which gossip it there. */
-  relay: ((datacenter: string, e: UserEvent) => Promise<void>) | undefined
+  relay: ((datacenter: string, e: UserEvent, token: string) => Promise<void>) | undefined
 
   constructor(
     private readonly nodeName: () => string,
@@ -50,10 +50,10 @@ export class EventBuffer {
   }
 
   /** An event for another datacenter's agents: handed to its servers; not kept here, as it is not this datacenter's. */
-  async fireIn(datacenter: string, name: string, payload: Buffer | null, filters: { node?: string; service?: string; tag?: string }): Promise<UserEvent> {
+  async fireIn(datacenter: string, name: string, payload: Buffer | null, filters: { node?: string; service?: string; tag?: string }, token = ''): Promise<UserEvent> {
     const event = this.#make(name, payload, filters)
     if (!this.relay) throw new Error('this agent cannot reach other datacenters')
-    await this.relay(datacenter, event)
+    await this.relay(datacenter, event, token)
     return event
   }
 

@@ -55,7 +55,7 @@ export interface ApiContext {
    * A keyring operation on every member of this agent's gossip pools: each pool's counts in
    * Consul's shape; throws an HttpError (500) naming the members that failed.
    */
-  keyring(op: 'list' | 'install' | 'use' | 'remove', key?: string): Promise<Array<Record<string, unknown>>>
+  keyring(op: 'list' | 'install' | 'use' | 'remove', key?: string, token?: string): Promise<Array<Record<string, unknown>>>
   /** Whether `?dc=` may name this datacenter (a server knows the WAN pool; a client agent asks its servers). */
   knowsDatacenter(datacenter: string): boolean
   /** Joins the LAN pool through `address` (`host[:port]`); throws with the reason when it cannot. */

@@ -28,7 +28,7 @@ async function fire(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
       throw badRequest(`Invalid ${k} filter: ${JSON.stringify(v)} is not a regular expression`)
     }
   }
-  return datacenter ? ctx.events.fireIn(datacenter, name, payload, filters) : ctx.events.fire(name, payload, filters)
+  return datacenter ? ctx.events.fireIn(datacenter, name, payload, filters, req.token) : ctx.events.fire(name, payload, filters)
 }
 
 async function list(req: ApiRequest, ctx: ApiContext): Promise<unknown> {

@@ -13,11 +13,11 @@ export function registerOperatorRoutes(router: Router, ctx: ApiContext): void {
   const keyOp = (op: 'install' | 'use' | 'remove') => async (req: ApiRequest): Promise<undefined> => {
     const key = field(await readJsonBody(req), 'Key')
     if (typeof key !== 'string' || !key) throw badRequest('Request decode failed: a Key is required')
-    await ctx.keyring(op, key)
+    await ctx.keyring(op, key, req.token)
     return undefined
   }
   router.exact('/v1/operator/keyring', {
-    GET: () => ctx.keyring('list'),
+    GET: (req) => ctx.keyring('list', undefined, req.token),
     POST: keyOp('install'),
     PUT: keyOp('use'),
     DELETE: keyOp('remove'),

@@ -136,10 +136,15 @@ export class PreparedQueryEndpoint {
   /** The query an ID or name resolves to, a template rendered for the name. */
   explain(req: PreparedQueryExecuteRequest): Promise<QueryReply<PreparedQuery>> {
     const { state } = this.core
+    const { acl } = this.core
     return this.core.readOnce(req, () => {
       const q = state.queries.resolve(req.idOrName)
       if (!q) throw notFound()
-      return { index: state.queries.index, value: q }
+      if (!acl.enabled) return { index: state.queries.index, value: q }
+      // Explaining shows the whole definition: it takes what reading the query takes.
+      const who = acl.identity(req.token)
+      if (!who.authorizer.isManagement && !queryReadable(who, q, req.token)) throw denied(who, 'query', q.Name, 'read')
+      return { index: state.queries.index, value: redactToken(q, who.authorizer.isManagement ? undefined : who) }
     })
   }
 
