@@ -9,7 +9,7 @@ import http from 'node:http'
 import { watch, readFileSync, writeFileSync, mkdirSync } from 'node:fs'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { cleanupAll, freePort, installSignalHandlers, machineBusy, startServer, tempDir } from './lib/procs.js'
+import { cleanupAll, freePort, installSignalHandlers, machineBusy, noConnLimitFlag, startServer, tempDir } from './lib/procs.js'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const SERVICES = 100
@@ -75,7 +75,7 @@ export async function runCtemplateBench(_args: readonly string[]): Promise<numbe
   await startServer({
     name: 'agent',
     cmd: process.execPath,
-    args: [join(ROOT, 'bin', 'consul.js'), 'agent', '-dev', `-http-port=${port}`, '-dns-port=-1', '-log-level=warn'],
+    args: [join(ROOT, 'bin', 'consul.js'), 'agent', '-dev', `-http-port=${port}`, '-dns-port=-1', '-log-level=warn', noConnLimitFlag(dir)],
     ready: async () => {
       try {
         return (await fetch(`${base}/v1/status/leader`)).ok

@@ -37,7 +37,7 @@ export async function runHealthBench(_args: readonly string[]): Promise<number> 
   if (busy !== undefined && busy > 0.5) process.stdout.write(`note: the machine was ${(busy * 100).toFixed(0)}% busy before the run; CPU figures are the agent's own and less affected\n`)
   const dataDir = tempDir('bench-health-')
   const configFile = join(dataDir, 'bench.json')
-  writeFileSync(configFile, JSON.stringify({ enable_script_checks: true }))
+  writeFileSync(configFile, JSON.stringify({ enable_script_checks: true, limits: { http_max_conns_per_client: 0 } }))
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
   const agent = await startServer({

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { cleanupAll, cpuSeconds, firstLine, freePort, installSignalHandlers, machineBusy, onCleanup, removeTempDir, startServer, tcpCounters, tcpCountersDelta, tempDir, which, type Server, type TcpCounters } from './lib/procs.js'
+import { cleanupAll, cpuSeconds, firstLine, freePort, installSignalHandlers, machineBusy, onCleanup, removeTempDir, startServer, tcpCounters, tcpCountersDelta, tempDir, which, type Server, type TcpCounters, noConnLimitFlag } from './lib/procs.js'
 import { killWrk, randomRequestScript, runWrk, wrkThreads, type LoadResult, type LuaRequest } from './lib/wrk.js'
 import { runNodeLoad } from './lib/node-load.js'
 
@@ -111,7 +111,7 @@ async function startAgent(bin = CONSUL_BIN): Promise<Server & { url: string; dat
   const port = await freePort()
   // The system picks the cluster ports (a baseline build older than membership has no -serf-lan-port).
   const clusterPorts = bin === CONSUL_BIN ? ['-server-port=0', '-serf-lan-port=0', '-serf-wan-port=0'] : ['-server-port=0']
-  const args = [bin, 'agent', '-server', '-bootstrap-expect=1', ...clusterPorts, `-data-dir=${dataDir}`, '-node=bench', '-bind=127.0.0.1', `-http-port=${port}`, '-dns-port=-1']
+  const args = [bin, 'agent', '-server', '-bootstrap-expect=1', ...clusterPorts, `-data-dir=${dataDir}`, '-node=bench', '-bind=127.0.0.1', `-http-port=${port}`, '-dns-port=-1', noConnLimitFlag(dataDir)]
   const server = await startServer({ name: 'consul agent', cmd: process.execPath, args, ready: (out) => /agent: started/.test(out) })
   return { ...server, url: `http://127.0.0.1:${port}`, dataDir }
 }

@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { cleanupAll, cpuSeconds, freePort, installSignalHandlers, machineBusy, startServer, tempDir, type Server } from './lib/procs.js'
+import { cleanupAll, cpuSeconds, freePort, installSignalHandlers, machineBusy, startServer, tempDir, type Server, noConnLimitFlag } from './lib/procs.js'
 import type { FromClient, ToClient } from './lib/watch-client.js'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -113,7 +113,7 @@ async function measure(t: Target, watchers: number, keys: number, round: number)
 async function startOurs(): Promise<Target> {
   const dataDir = tempDir('bench-watch-agent-')
   const port = await freePort()
-  const args = [join(ROOT, 'bin', 'consul.js'), 'agent', '-server', '-bootstrap-expect=1', '-server-port=0', '-serf-lan-port=0', '-serf-wan-port=0', `-data-dir=${dataDir}`, '-node=bench', '-bind=127.0.0.1', `-http-port=${port}`, '-dns-port=-1', '-log-level=warn']
+  const args = [join(ROOT, 'bin', 'consul.js'), 'agent', '-server', '-bootstrap-expect=1', '-server-port=0', '-serf-lan-port=0', '-serf-wan-port=0', `-data-dir=${dataDir}`, '-node=bench', '-bind=127.0.0.1', `-http-port=${port}`, '-dns-port=-1', '-log-level=warn', noConnLimitFlag(dataDir)]
   const ready = async (): Promise<boolean> => {
     try {
       const res = await fetch(`http://127.0.0.1:${port}/v1/status/leader`, { signal: AbortSignal.timeout(1000) })

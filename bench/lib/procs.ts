@@ -4,7 +4,7 @@
  * their data dirs: a leftover etcd or agent would skew the next run's numbers.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
@@ -235,4 +235,14 @@ export function tcpCountersDelta(a: TcpCounters | undefined, b: TcpCounters | un
     synRetrans: b.synRetrans - a.synRetrans,
     retransSegs: b.retransSegs - a.retransSegs,
   }
+}
+
+/**
+ * A -config-file flag lifting limits.http_max_conns_per_client (Consul's 200 by default): a
+ * benchmark's load generator holds more connections from one address than any one client would.
+ */
+export function noConnLimitFlag(dir: string): string {
+  const file = join(dir, 'no-conn-limit.json')
+  writeFileSync(file, JSON.stringify({ limits: { http_max_conns_per_client: 0 } }))
+  return `-config-file=${file}`
 }

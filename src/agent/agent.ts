@@ -412,7 +412,7 @@ export class Agent implements ApiContext {
 
   async #listen(handler: http.RequestListener, protocol: 'http' | 'https', host: string, port: number): Promise<void> {
     const tls = protocol === 'https' ? this.#tlsOptions() : undefined
-    const server = await listen(handler, { host, port, tls })
+    const server = await listen(handler, { host, port, tls, maxConnsPerClient: () => this.config.limits.httpMaxConnsPerClient })
     this.#servers.push(server)
     this.listeners.push({ protocol, address: host, port: boundPort(server) })
     this.logger.info(`agent: ${protocol.toUpperCase()} API listening on ${protocol}://${host.includes(':') ? `[${host}]` : host}:${boundPort(server)}`)

@@ -117,7 +117,7 @@ export interface RuntimeConfig {
   skipLeaveOnInterrupt: boolean
   logLevel: LogLevel
   pidFile: string | undefined
-  limits: { kvMaxValueSize: number; txnMaxReqLen: number }
+  limits: { kvMaxValueSize: number; txnMaxReqLen: number; httpMaxConnsPerClient: number }
   defaultQueryTimeMs: number
   maxQueryTimeMs: number
   raftSnapshotThreshold: number
@@ -475,6 +475,8 @@ export function buildRuntime(doc: ConfigDoc, dev: boolean): RuntimeConfig {
     limits: {
       kvMaxValueSize: get<number>(doc.limits, 'kv_max_value_size') ?? LIMITS.kvMaxValueSize,
       txnMaxReqLen: get<number>(doc.limits, 'txn_max_req_len') ?? LIMITS.txnMaxReqLen,
+      // Consul's default; 0 lifts the limit (a benchmark or a proxy fronting many clients).
+      httpMaxConnsPerClient: get<number>(doc.limits, 'http_max_conns_per_client') ?? 200,
     },
     defaultQueryTimeMs: ms(doc, 'default_query_time', LIMITS.blockingDefaultWaitMs),
     maxQueryTimeMs: ms(doc, 'max_query_time', LIMITS.blockingMaxWaitMs),

@@ -194,7 +194,12 @@ export interface ListenOptions {
   host: string
   port: number
   tls?: https.ServerOptions
+  /** limits.http_max_conns_per_client, read per connection (reloadable); 0: no limit. */
+  maxConnsPerClient?: () => number
 }
+
+/** Consul's answer to a client IP over limits.http_max_conns_per_client. */
+const TOO_MANY_CONNS = 'Your IP is issuing too many concurrent connections, please rate limit your calls\n'
 
 /**
  * Starts an HTTP or HTTPS listener. Node's request and socket timeouts are turned off: a
@@ -206,6 +211,7 @@ export async function listen(handler: http.RequestListener, opts: ListenOptions)
   server.timeout = 0
   server.keepAliveTimeout = 30_000
   server.headersTimeout = 60_000
+  if (opts.maxConnsPerClient) limitConnsPerClient(server, opts.maxConnsPerClient, Boolean(opts.tls))
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     // A deep backlog: thousands of watchers may reconnect at once after a restart.
@@ -215,6 +221,30 @@ export async function listen(handler: http.RequestListener, opts: ListenOptions)
     })
   })
   return server
+}
+
+/**
+ * One client IP may hold at most `max()` connections at once (Consul's connlimit): the one over it
+ * gets a 429 and is closed (over HTTPS, closed before the handshake: no HTTP can be spoken yet).
+ */
+function limitConnsPerClient(server: http.Server, max: () => number, tls: boolean): void {
+  const open = new Map<string, number>()
+  server.on('connection', (socket: import('node:net').Socket) => {
+    const ip = socket.remoteAddress ?? ''
+    const limit = max()
+    const n = (open.get(ip) ?? 0) + 1
+    if (limit > 0 && n > limit) {
+      if (tls) socket.destroy()
+      else socket.end(`HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(TOO_MANY_CONNS)}\r\nConnection: close\r\n\r\n${TOO_MANY_CONNS}`)
+      return
+    }
+    open.set(ip, n)
+    socket.once('close', () => {
+      const left = (open.get(ip) ?? 1) - 1
+      if (left <= 0) open.delete(ip)
+      else open.set(ip, left)
+    })
+  })
 }
 
 /**

@@ -106,7 +106,9 @@ export class CatalogEndpoint {
   #authorizeRegister(who: Identity, req: RegisterRequest): void {
     const { acl, state } = this.core
     if (who.authorizer.isManagement) return
-    if (!req.skipNodeUpdate) acl.require(who, 'node', req.node.Node, 'write')
+    // The node record takes node:write only when the write would change it (as Consul compares it).
+    const stored = state.catalog.node(req.node.Node)
+    if (!req.skipNodeUpdate && !sameNodeRecord(stored, req.node)) acl.require(who, 'node', req.node.Node, 'write')
     if (req.service) {
       acl.require(who, 'service', req.service.Service, 'write')
       const existing = state.catalog.nodeServices(req.node.Node).find((s) => s.ID === req.service!.ID)
@@ -240,6 +242,16 @@ export class CatalogEndpoint {
       return { index, value: { node, services: items }, filtered }
     }))
   }
+}
+
+/** Whether registering `input` would leave the stored node record as it is. */
+function sameNodeRecord(stored: NodeRecord | undefined, input: RegisterRequest['node']): boolean {
+  if (!stored) return false
+  const same = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>> | undefined): boolean => {
+    const bk = Object.keys(b ?? {})
+    return Object.keys(a).length === bk.length && bk.every((k) => a[k] === b![k])
+  }
+  return (input.ID === undefined || input.ID === '' || input.ID === stored.ID) && input.Address === stored.Address && same(stored.TaggedAddresses, input.TaggedAddresses) && same(stored.Meta, input.Meta)
 }
 
 /** An instance is visible to who may read both its node and its service. */

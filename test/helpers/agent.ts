@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -49,8 +49,15 @@ process.on('exit', () => {
  * args say otherwise, and waits until it logs its HTTP listener. Default: a durable single
  * server in a fresh data dir; `client: true` starts a client agent (its servers come from a join in `args`).
  */
-export async function startAgent(opts: { args?: string[]; dataDir?: string; env?: NodeJS.ProcessEnv; dev?: boolean; dns?: boolean; bootstrapExpect?: number; node?: string; client?: boolean; bootstrap?: boolean } = {}): Promise<RunningAgent> {
+export async function startAgent(opts: { args?: string[]; dataDir?: string; env?: NodeJS.ProcessEnv; dev?: boolean; dns?: boolean; bootstrapExpect?: number; node?: string; client?: boolean; bootstrap?: boolean; connLimit?: number } = {}): Promise<RunningAgent> {
   const dataDir = opts.dataDir ?? tempDir()
+  // limits.http_max_conns_per_client (Consul's 200 by default): tests holding thousands of watchers lift it.
+  if (opts.connLimit !== undefined) {
+    mkdirSync(dataDir, { recursive: true })
+    const file = join(dataDir, 'conn-limit.json')
+    writeFileSync(file, JSON.stringify({ limits: { http_max_conns_per_client: opts.connLimit } }))
+    opts = { ...opts, args: [...(opts.args ?? []), `-config-file=${file}`] }
+  }
   // DNS stays off unless asked for (`dns: true`, or a -dns-port in args), so other tests never
   // contend for port 8600; the flag may be given only once.
   const dnsInArgs = (opts.args ?? []).some((a) => /^--?dns-port(=|$)/.test(a))

@@ -23,7 +23,7 @@ describe('blocking queries', () => {
   const indexOf = async (path: string) => Number((await fetch(base + path)).headers.get('x-consul-index'))
 
   before(async () => {
-    agent = await startAgent()
+    agent = await startAgent({ connLimit: 0 })
     base = agent.httpAddr
   })
   after(async () => {

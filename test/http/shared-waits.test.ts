@@ -64,7 +64,7 @@ describe('identical blocking queries share one evaluation', () => {
   }
 
   before(async () => {
-    agent = await startAgent()
+    agent = await startAgent({ connLimit: 0 })
     base = agent.httpAddr
     pool = new http.Agent({ keepAlive: false, maxSockets: Infinity })
   })
