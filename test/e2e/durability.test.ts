@@ -9,7 +9,7 @@ import { until } from '../helpers/poll.js'
 test('kill -9 after N acknowledged writes loses none of them, and indexes keep rising', async () => {
   const dataDir = tempDir()
   try {
-    const first = await startAgent({ dataDir })
+    const first = await startAgent({ dataDir, connLimit: 0 })
     const N = 1000
     const acked: number[] = []
     // Concurrent writes so that many share one group commit; each is acknowledged on its own.
@@ -81,7 +81,7 @@ test('kill -9 in the middle of writes while snapshots and compactions keep runni
 test('a torn last record in the raft log (a crash in the middle of a write) is dropped at start-up: every write before it is there', async () => {
   const dataDir = tempDir()
   try {
-    const first = await startAgent({ dataDir })
+    const first = await startAgent({ dataDir, connLimit: 0 })
     for (let i = 0; i < 50; i++) assert.equal(await (await fetch(`${first.httpAddr}/v1/kv/torn/${i}`, { method: 'PUT', body: `v${i}` })).text(), 'true')
     await first.kill9()
     const wal = join(dataDir, 'raft', 'raft.db-wal')
