@@ -155,7 +155,8 @@ export class InternalEndpoint {
       const visible = acl.keep(who, records, (x, q) => q.Name !== '' && x.allowed('query', q.Name, 'read'))
       return {
         index,
-        value: { catalog: { ...dump, nodes: nodes.items, services: services.items, checks: checks.items }, queries: { records: visible.items, index: queries.index } },
+        // A query's captured token stays on the servers (they run the query under it).
+        value: { catalog: { ...dump, nodes: nodes.items, services: services.items, checks: checks.items }, queries: { records: visible.items.map((q) => (q.Token ? { ...q, Token: '<hidden>' } : q)), index: queries.index } },
         filtered: nodes.filtered || services.filtered || checks.filtered || visible.filtered,
       }
     }))
