@@ -3,47 +3,30 @@
  * the anonymous token and the configured initial management token exist in the tables. The
  * command only adds what is missing, so every new leader can propose it safely.
  */
-import type { Clock, Timer } from '../lib/clock.js'
+import type { Clock } from '../lib/clock.js'
 import type { AclEndpoint } from './acl-endpoint.js'
-import type { LeaderDuty } from './leader.js'
+import { EnsureDuty } from './leader.js'
 
-export class AclInitDuty implements LeaderDuty {
+export class AclInitDuty extends EnsureDuty {
   readonly name = 'acl built-ins'
-  #leading = false
-  #retry: Timer | undefined
+  protected readonly notYet = 'acl: could not create the built-in policy and tokens yet'
 
   constructor(
     readonly acl: AclEndpoint,
-    readonly clock: Clock,
+    clock: Clock,
     readonly initialManagement: string | undefined,
-  ) {}
-
-  establish(): void {
-    this.#leading = true
-    void this.#ensure()
+  ) {
+    super(clock, acl.core.log)
   }
 
-  revoke(): void {
-    this.#leading = false
-    this.#retry?.cancel()
-  }
-
-  #missing(): boolean {
+  protected missing(): boolean {
     const { acl } = this.acl.core.state
     const want = this.acl.builtins(this.initialManagement)
     return want.Policies.some((p) => !acl.policy(p.ID)) || want.Tokens.some((t) => !acl.tokenBySecret(t.SecretID))
   }
 
-  async #ensure(): Promise<void> {
-    if (!this.#leading) return
-    const { core } = this.acl
-    try {
-      if (!this.#missing()) return
-      await core.apply({ Type: 'acl', ...this.acl.builtins(this.initialManagement) })
-      core.log('info', 'acl: created the built-in policy and tokens')
-    } catch (err) {
-      core.log('warn', `acl: could not create the built-in policy and tokens yet: ${(err as Error).message}`)
-      this.#retry = this.clock.setTimeout(() => void this.#ensure(), 1000)
-    }
+  protected async create(): Promise<void> {
+    await this.acl.core.apply({ Type: 'acl', ...this.acl.builtins(this.initialManagement) })
+    this.acl.core.log('info', 'acl: created the built-in policy and tokens')
   }
 }

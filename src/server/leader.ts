@@ -14,6 +14,48 @@ export interface LeaderDuty {
 }
 
 /**
+ * A leader duty that makes sure something exists once this server leads (the cluster's name, the
+ * ACL built-ins): checked at each leadership, created when missing, retried every second until done.
+ */
+export abstract class EnsureDuty implements LeaderDuty {
+  abstract readonly name: string
+  #leading = false
+  #retry: Timer | undefined
+
+  constructor(
+    protected readonly clock: Clock,
+    protected readonly log: (level: 'info' | 'warn', message: string) => void,
+  ) {}
+
+  /** Whether there is still something to create. */
+  protected abstract missing(): boolean
+  /** Creates it (through the log); a failure is retried. */
+  protected abstract create(): Promise<void>
+  /** What the retry's warning says could not be done yet. */
+  protected abstract readonly notYet: string
+
+  establish(): void {
+    this.#leading = true
+    void this.#ensure()
+  }
+
+  revoke(): void {
+    this.#leading = false
+    this.#retry?.cancel()
+  }
+
+  async #ensure(): Promise<void> {
+    if (!this.#leading) return
+    try {
+      if (this.missing()) await this.create()
+    } catch (err) {
+      this.log('warn', `${this.notYet}: ${(err as Error).message}`)
+      this.#retry = this.clock.setTimeout(() => void this.#ensure(), 1000)
+    }
+  }
+}
+
+/**
  * A leader duty that keeps something in step with membership (Consul's reconcile): a pass on
  * every membership change and every `intervalMs` besides, one pass at a time (a change during a
  * pass runs another after it). A pass checks `leading` between its writes.
