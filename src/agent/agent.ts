@@ -30,6 +30,7 @@ import { SqliteStorage } from '../raft/sqlite-storage.js'
 import type { RaftStorage } from '../raft/types.js'
 import { buildRuntime, changedKeys, runningDoc, RELOADABLE_KEYS, type LoadedConfig, type RuntimeConfig } from './config.js'
 import { isInert } from './config-keys.js'
+import { loadRpcTls, readPem } from './tls.js'
 import { Logger } from './log.js'
 import { startDns, type DnsService } from '../dns/index.js'
 import { ConfigError, HttpError } from '../lib/errors.js'
@@ -286,7 +287,8 @@ export class Agent implements ApiContext {
    */
   async #startClient(): Promise<void> {
     const c = this.config
-    this.#clientCluster = await ClientCluster.listen({ config: c, nodeId: this.nodeId, self: () => this.#selfMember(), log: this.#log, onUserEvent: (data) => this.#userEvent(data) })
+    const rpcTls = loadRpcTls(c.rpcTls, { server: false, domain: c.dns.domain })
+    this.#clientCluster = await ClientCluster.listen({ config: c, nodeId: this.nodeId, self: () => this.#selfMember(), log: this.#log, rpcTls, onUserEvent: (data) => this.#userEvent(data) })
     this.#gossipEvents(this.#clientCluster.members)
     const cluster = this.#clientCluster
     const client = (this.#client = new ClientEndpoints({ datacenter: c.datacenter, clock: systemClock, log: this.#log, servers: () => cluster.servers(), call: cluster.call, replicaToken: () => this.acl.defaultToken() }))
@@ -306,7 +308,8 @@ export class Agent implements ApiContext {
     const selfElect = c.bootstrap || c.bootstrapExpect === 1 || (c.bootstrapExpect === 0 && !joins)
     if (!c.bootstrap && c.bootstrapExpect === 0 && !joins) this.logger.warn('agent: server has neither bootstrap nor bootstrap_expect; as the only server it elects itself')
     if (!c.dev || joins) {
-      this.#cluster = await ServerCluster.listen({ config: c, nodeId: this.nodeId, self: () => this.#selfMember(), log: this.#log, clusterId: () => this.state.clusterId, onUserEvent: (data) => this.#userEvent(data) })
+      const rpcTls = loadRpcTls(c.rpcTls, { server: true, domain: c.dns.domain })
+      this.#cluster = await ServerCluster.listen({ config: c, nodeId: this.nodeId, self: () => this.#selfMember(), log: this.#log, rpcTls, clusterId: () => this.state.clusterId, onUserEvent: (data) => this.#userEvent(data) })
       this.#gossipEvents(this.#cluster.members)
     }
     const raftDir = c.dev ? undefined : join(c.dataDir!, 'raft')
@@ -421,18 +424,11 @@ export class Agent implements ApiContext {
   #tlsOptions(): { cert: Buffer; key: Buffer; ca?: Buffer; requestCert: boolean; rejectUnauthorized: boolean } {
     const { certFile, keyFile, caFile, verifyIncoming } = this.config.tls
     if (!certFile || !keyFile) throw new ConfigError('config', 'tls.defaults.cert_file', 'ports.https is set but cert_file and key_file are not')
-    const read = (file: string, key: string): Buffer => {
-      try {
-        return readFileSync(file)
-      } catch (err) {
-        throw new ConfigError(file, key, `cannot read: ${(err as Error).message}`)
-      }
-    }
     if (verifyIncoming && !caFile) throw new ConfigError('config', 'tls.defaults.verify_incoming', 'verify_incoming needs ca_file to check client certificates')
     return {
-      cert: read(certFile, 'cert_file'),
-      key: read(keyFile, 'key_file'),
-      ...(caFile ? { ca: read(caFile, 'ca_file') } : {}),
+      cert: readPem(certFile, 'cert_file'),
+      key: readPem(keyFile, 'key_file'),
+      ...(caFile ? { ca: readPem(caFile, 'ca_file') } : {}),
       requestCert: verifyIncoming,
       rejectUnauthorized: verifyIncoming,
     }

@@ -13,6 +13,7 @@ import { Members, memberAddress, type Member } from '../gossip/members.js'
 import { Keyring, parseKey } from '../gossip/keyring.js'
 import { encodeKeyringOp, keyringQueryHandler, keyringReport, type KeyringOp, type KeyringReport } from '../gossip/keyring-ops.js'
 import { RpcServer } from '../rpc/server.js'
+import type { RpcTls } from '../rpc/tls.js'
 import { TcpTransport } from '../raft/tcp-transport.js'
 import type { RaftDriver } from '../raft/driver.js'
 import type { RaftServer } from '../raft/types.js'
@@ -40,15 +41,21 @@ export interface ClusterOptions {
   clusterId?: () => string
   /** A user event gossiped by another member. */
   onUserEvent?: (data: Uint8Array) => void
+  /** TLS of server RPC (tls.internal_rpc): the server port, the WAN and a client agent's calls; not LAN gossip. */
+  rpcTls?: RpcTls
 }
 
 /** An RPC endpoint of this agent: outbound traffic leaves from the bind address when there is one. */
-function rpcServer(o: ClusterOptions): RpcServer {
+function rpcServer(o: ClusterOptions, use: 'rpc' | 'lan' | 'wan'): RpcServer {
   const c = o.config
   // A multi-homed host talks to its peers from the address they know it by.
   const wildcard = c.bindAddr === '0.0.0.0' || c.bindAddr === '::'
-  const connect = wildcard ? undefined : (host: string, port: number): Socket => createConnection({ host, port, localAddress: c.bindAddr })
-  return new RpcServer({ id: o.nodeId, datacenter: c.datacenter, cluster: o.clusterId ?? '', log: o.log, connect })
+  const connect = wildcard || use === 'wan' ? undefined : (host: string, port: number): Socket => createConnection({ host, port, localAddress: c.bindAddr })
+  // LAN gossip is guarded by the gossip key, as Consul's serf is; the WAN pool carries calls between datacenters too.
+  const tls = use === 'lan' ? undefined : o.rpcTls
+  // The WAN meets servers of every datacenter, each its own cluster.
+  if (use === 'wan') return new RpcServer({ id: o.nodeId, datacenter: c.datacenter, cluster: '', log: o.log, anyDatacenter: true, tls })
+  return new RpcServer({ id: o.nodeId, datacenter: c.datacenter, cluster: o.clusterId ?? '', log: o.log, connect, tls })
 }
 
 /** Whether a member is a server of this datacenter (with the raft ID it needs). */
@@ -74,8 +81,7 @@ export class GossipPool {
     this.#kind = kind
     const c = o.config
     const wan = kind === 'wan'
-    // The WAN pool meets servers of every datacenter, each its own cluster.
-    this.rpc = wan ? new RpcServer({ id: o.nodeId, datacenter: c.datacenter, cluster: '', log: o.log, anyDatacenter: true }) : rpcServer(o)
+    this.rpc = rpcServer(o, kind)
     const { ring, file } = keyring(o, wan)
     this.members = new Members({
       keyring: ring,
@@ -220,7 +226,7 @@ export class ServerCluster {
 
   private constructor(o: ClusterOptions) {
     this.#o = o
-    this.rpc = rpcServer(o)
+    this.rpc = rpcServer(o, 'rpc')
     this.pool = new GossipPool(o, 'lan')
     this.wan = new GossipPool(o, 'wan')
     this.transport = new TcpTransport({ rpc: this.rpc, lookup: (id) => this.#raft?.addressOf(id) })
@@ -314,10 +320,10 @@ export class ServerCluster {
    */
   async start(raft: RaftDriver, server: Server, endpoints: AgentEndpoints): Promise<void> {
     this.#raft = raft
-    this.rpc.handle(ENDPOINT_CALL_METHOD, (body) => server.answerForwarded(body))
+    this.rpc.handle(ENDPOINT_CALL_METHOD, (body) => server.answerForwarded(body), { serversOnly: true })
     this.rpc.handle(ENDPOINT_SERVE_METHOD, (body, ctx) => serveEndpointCall(endpoints, body, ctx.deadline))
     this.wan.rpc.handle(ENDPOINT_SERVE_METHOD, (body, ctx) => serveEndpointCall(endpoints, body, ctx.deadline))
-    this.rpc.handle(RAFT_FRESH_METHOD, () => raft.isFresh())
+    this.rpc.handle(RAFT_FRESH_METHOD, () => raft.isFresh(), { serversOnly: true })
     this.members.onChange((m) => this.#memberChanged(m))
     for (const m of this.members.list().slice(1)) this.#memberChanged(m)
     const expect = this.#o.config.bootstrapExpect
@@ -420,7 +426,7 @@ export class ClientCluster {
 
   private constructor(o: ClusterOptions) {
     this.pool = new GossipPool(o, 'lan')
-    this.#rpc = rpcServer(o)
+    this.#rpc = rpcServer(o, 'rpc')
   }
 
   static async listen(o: ClusterOptions): Promise<ClientCluster> {

@@ -90,6 +90,17 @@ export const IMPLEMENTED_KEYS: Readonly<Record<string, string>> = {
   'tls.https.cert_file': 'tls.certFile',
   'tls.https.key_file': 'tls.keyFile',
   'tls.https.verify_incoming': 'tls.verifyIncoming',
+  'tls.internal_rpc.ca_file': 'rpcTls.caFile',
+  'tls.internal_rpc.cert_file': 'rpcTls.certFile',
+  'tls.internal_rpc.key_file': 'rpcTls.keyFile',
+  'tls.internal_rpc.verify_incoming': 'rpcTls.verifyIncoming',
+  'tls.internal_rpc.verify_outgoing': 'rpcTls.verifyOutgoing',
+  'tls.internal_rpc.verify_server_hostname': 'rpcTls.verifyServerHostname',
+  'tls.defaults.verify_outgoing': 'rpcTls.verifyOutgoing',
+  'tls.defaults.verify_server_hostname': 'rpcTls.verifyServerHostname',
+  verify_outgoing: 'rpcTls.verifyOutgoing',
+  verify_server_hostname: 'rpcTls.verifyServerHostname',
+  verify_incoming_rpc: 'rpcTls.verifyIncoming',
   ca_file: 'tls.caFile',
   cert_file: 'tls.certFile',
   key_file: 'tls.keyFile',
@@ -150,11 +161,11 @@ export interface Unsupported {
 const warn: Unsupported = {}
 const ours = (value: unknown): Unsupported => ({ ours: value })
 
-const tlsKeys = (block: string, implemented: boolean): Record<string, Unsupported> => ({
+/** A tls block's keys not supported yet; `outgoing`: its verify_outgoing and verify_server_hostname are implemented. */
+const tlsKeys = (block: string, implemented: boolean, outgoing: boolean): Record<string, Unsupported> => ({
   ...(implemented ? {} : { [`${block}.ca_file`]: warn, [`${block}.cert_file`]: warn, [`${block}.key_file`]: warn, [`${block}.verify_incoming`]: ours(false) }),
+  ...(outgoing ? {} : { [`${block}.verify_outgoing`]: ours(false), [`${block}.verify_server_hostname`]: ours(false) }),
   [`${block}.ca_path`]: warn,
-  [`${block}.verify_outgoing`]: ours(false),
-  [`${block}.verify_server_hostname`]: ours(false),
   // Node's own minimum, which is Consul's default too.
   [`${block}.tls_min_version`]: ours('TLSv1_2'),
   [`${block}.tls_cipher_suites`]: warn,
@@ -189,14 +200,11 @@ export const UNSUPPORTED_KEYS: Readonly<Record<string, Unsupported>> = {
   autopilot: warn,
   'performance.leave_drain_time': warn,
   'performance.rpc_hold_timeout': warn,
-  // TLS beyond the HTTPS listener.
-  ...tlsKeys('tls.defaults', true),
-  ...tlsKeys('tls.https', true),
-  ...tlsKeys('tls.internal_rpc', false),
-  ...tlsKeys('tls.grpc', false),
-  verify_outgoing: ours(false),
-  verify_server_hostname: ours(false),
-  verify_incoming_rpc: ours(false),
+  // TLS beyond HTTPS and server RPC. HTTPS makes no outgoing connections; gRPC is not served.
+  ...tlsKeys('tls.defaults', true, true),
+  ...tlsKeys('tls.https', true, false),
+  ...tlsKeys('tls.internal_rpc', true, true),
+  ...tlsKeys('tls.grpc', false, false),
   ca_path: warn,
   tls_min_version: ours('TLSv1_2'),
   tls_cipher_suites: warn,

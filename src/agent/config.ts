@@ -7,6 +7,7 @@ import { parseHcl } from '../lib/hcl.js'
 import { CONFIG_SCHEMA, type SchemaNode } from './config-schema.js'
 import { warnUnsupported } from './config-keys.js'
 import { aclConfig, warnDeprecatedAcl, type AclConfig } from './config-acl.js'
+import { httpsTlsConfig, rpcTlsConfig, type HttpsTlsConfig, type RpcTlsConfig } from './config-tls.js'
 import { ConfigError } from '../lib/errors.js'
 import { RAFT_MULTIPLIER_DEFAULT } from '../raft/core/config.js'
 import { LAN_CONFIG, WAN_CONFIG, type GossipConfig } from '../gossip/core/config.js'
@@ -127,7 +128,10 @@ export interface RuntimeConfig {
   raftSnapshotIntervalMs: number
   /** check_update_interval: how often an output-only change of a check reaches the catalog. */
   checkUpdateIntervalMs: number
-  tls: { caFile?: string; certFile?: string; keyFile?: string; verifyIncoming: boolean }
+  /** The HTTPS listener's TLS. */
+  tls: HttpsTlsConfig
+  /** Server RPC's TLS (tls.internal_rpc). */
+  rpcTls: RpcTlsConfig
   enableScriptChecks: boolean
   enableLocalScriptChecks: boolean
   /** Addresses the DNS server listens on (addresses.dns, else client_addr). */
@@ -395,9 +399,6 @@ function dur(v: unknown, fallback: number): number {
 export function buildRuntime(doc: ConfigDoc, dev: boolean): RuntimeConfig {
   const get = <T>(obj: unknown, key: string): T | undefined => (isPlainObject(obj) ? (obj[key] as T | undefined) : undefined)
   const ports = doc.ports
-  const tlsDefaults = get<ConfigDoc>(doc.tls, 'defaults')
-  const tlsHttps = get<ConfigDoc>(doc.tls, 'https')
-  const tlsKey = <T>(k: string): T | undefined => get<T>(tlsHttps, k) ?? get<T>(tlsDefaults, k) ?? (doc[k] as T | undefined)
 
   const server = dev || doc.server === true
   const bootstrap = dev || doc.bootstrap === true
@@ -486,12 +487,8 @@ export function buildRuntime(doc: ConfigDoc, dev: boolean): RuntimeConfig {
     raftSnapshotIntervalMs: ms(doc, 'raft_snapshot_interval', LIMITS.raftSnapshotIntervalMs),
     // Consul's default is 5m; its dev mode sets 0s so every output shows at once.
     checkUpdateIntervalMs: ms(doc, 'check_update_interval', dev ? 0 : 5 * 60_000),
-    tls: {
-      caFile: tlsKey<string>('ca_file'),
-      certFile: tlsKey<string>('cert_file'),
-      keyFile: tlsKey<string>('key_file'),
-      verifyIncoming: Boolean(get<boolean>(tlsHttps, 'verify_incoming') ?? get<boolean>(tlsDefaults, 'verify_incoming') ?? doc.verify_incoming_https ?? doc.verify_incoming),
-    },
+    tls: httpsTlsConfig(doc),
+    rpcTls: rpcTlsConfig(doc),
     dnsAddrs: addrList('dns'),
     dns: dnsConfig(doc),
     enableScriptChecks: doc.enable_script_checks === true,

@@ -32,7 +32,7 @@ export class TcpTransport implements Transport {
     this.#rpc = opts.rpc
     this.#lookup = opts.lookup
     for (const [id, address] of opts.addresses ?? []) this.#book.set(id, address)
-    this.#rpc.handle(RAFT_MESSAGE_METHOD, (body, ctx) => this.#receive(body, ctx.from))
+    this.#rpc.handle(RAFT_MESSAGE_METHOD, (body, ctx) => this.#receive(body, ctx.from), { serversOnly: true })
   }
 
   /** Where server `id` is reached; a changed address is used from the next message on. */

@@ -7,9 +7,11 @@ import type { Socket } from 'node:net'
 import type { Clock, Timer } from '../lib/clock.js'
 import { FrameReader, encodePreamble, type Hello, type OneWay, type Request, type Response, type WireCodec } from './frame.js'
 import type { RpcLimits } from './limits.js'
+import { TLSSocket } from 'node:tls'
+import { tlsErrorText, type RpcTls } from './tls.js'
 
 /** Why a connection was refused; each has a counter (`refused_<reason>`). */
-export type RefusalReason = 'garbage' | 'truncated' | 'oversized' | 'malformed' | 'version' | 'datacenter' | 'cluster' | 'timeout' | 'by_peer'
+export type RefusalReason = 'garbage' | 'truncated' | 'oversized' | 'malformed' | 'version' | 'datacenter' | 'cluster' | 'timeout' | 'by_peer' | 'tls'
 
 /** What a connection needs from its server. */
 export interface ConnectionContext {
@@ -18,6 +20,8 @@ export interface ConnectionContext {
   readonly limits: RpcLimits
   /** Peers of other datacenters are let in (the WAN), whatever cluster they belong to. */
   readonly anyDatacenter?: boolean
+  /** TLS, when the server has it: server names are checked at the hello. */
+  readonly tls?: RpcTls
   /** This server's hello: what a peer must match. */
   readonly local: Hello
   /** Logs one line and counts one refusal. */
@@ -48,6 +52,12 @@ export class Connection {
   lastError: string | undefined
   /** Requests from the peer being handled (counted by the server). */
   inflight = 0
+  /**
+   * Inbound, under verify_incoming and verify_server_hostname: why the peer is not shown to be a
+   * server of this datacenter (it may call all but the servers-only methods); undefined when it is.
+   */
+  notServer: string | undefined
+  notServerLogged = false
   readonly #socket: Socket
   readonly #ctx: ConnectionContext
   readonly #events: ConnectionEvents
@@ -71,7 +81,7 @@ export class Connection {
     socket.setKeepAlive(true, 10_000)
     socket.on('connect', () => (this.connected = true))
     socket.on('data', (chunk: Buffer) => this.#data(chunk))
-    socket.on('error', (err) => (this.lastError = (err as NodeJS.ErrnoException).code ?? err.message))
+    socket.on('error', (err) => (this.lastError = socket instanceof TLSSocket ? tlsErrorText(err) : ((err as NodeJS.ErrnoException).code ?? err.message)))
     socket.on('close', () => this.#closed())
     this.#timer = opts.ctx.clock.setTimeout(() => this.#handshakeTimeout(), opts.ctx.limits.handshakeTimeoutMs)
     if (this.role === 'dial') {
@@ -140,6 +150,13 @@ export class Connection {
     if (!this.#ctx.anyDatacenter && h.datacenter !== local.datacenter) return this.#refuse('datacenter', `server ${h.id} is in datacenter "${h.datacenter}", not "${local.datacenter}"`)
     // A server that has not joined any cluster yet ("" as its identity) may join this one.
     if (!this.#ctx.anyDatacenter && h.cluster !== '' && local.cluster !== '' && h.cluster !== local.cluster) return this.#refuse('cluster', `server ${h.id} belongs to cluster "${h.cluster}", not "${local.cluster}"`)
+    const tls = this.#ctx.tls
+    if (tls?.checksServerNames) {
+      const problem = tls.serverNameProblem(this.#socket, h.datacenter)
+      // A dialer only ever calls servers; an inbound peer may be a client agent, kept from the servers-only methods.
+      if (problem && this.role === 'dial') return this.#refuse('tls', `server ${h.id}: ${problem}`)
+      if (problem && tls.verifyIncoming) this.notServer = problem
+    }
     this.peer = h
     this.state = 'ready'
     this.#timer?.cancel()

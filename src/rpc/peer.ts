@@ -28,6 +28,8 @@ export const RpcCode = {
   /** The handler threw something that is not an {code, message} value. */
   Internal: 'internal',
   Shutdown: 'shutdown',
+  /** A servers-only method from a peer that is not shown to be a server (verify_server_hostname). */
+  Permission: 'permission',
 } as const
 
 export interface PeerDeps {

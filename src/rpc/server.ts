@@ -9,11 +9,13 @@
  * state lives in the instance, so several servers can run in one process.
  */
 import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import type { TLSSocket } from 'node:tls'
 import { systemClock, type Clock } from '../lib/clock.js'
 import { mulberry32 } from '../lib/prng.js'
 import { Connection, type ConnectionContext, type ConnectionEvents, type RefusalReason } from './connection.js'
 import { RPC_PROTOCOL_VERSION, WireCodec, parseAddress, type Hello, type OneWay, type Request, type RpcError } from './frame.js'
 import { RPC_LIMITS, type RpcLimits } from './limits.js'
+import { RpcTls, tlsErrorText } from './tls.js'
 import { Peer, RpcCode, type RpcResult } from './peer.js'
 
 export { RpcCode, type RpcResult } from './peer.js'
@@ -32,8 +34,15 @@ export interface RpcServerOptions {
   limits?: Partial<RpcLimits>
   /** The WAN: peers of any datacenter (and so of any cluster) are let in. */
   anyDatacenter?: boolean
-  /** Opens a socket to a peer (tests, or TLS later); `net.createConnection` by default. */
+  /** Opens a socket to a peer (tests, a bind address); `net.createConnection` by default. */
   connect?: (host: string, port: number) => Socket
+  /** TLS (tls.internal_rpc): inbound TLS is taken when set, plaintext refused under verify_incoming, dials are TLS under verify_outgoing. */
+  tls?: RpcTls
+}
+
+export interface HandlerOptions {
+  /** Only servers may call it (raft, a forwarded write): under verify_server_hostname the caller's certificate must say so. */
+  serversOnly?: boolean
 }
 
 /** What a handler learns of the request besides its body. */
@@ -58,7 +67,7 @@ const COUNTERS = [
   'refused_garbage', 'refused_truncated', 'refused_oversized', 'refused_malformed', 'refused_version',
   'refused_datacenter', 'refused_cluster', 'refused_timeout', 'refused_by_peer',
   'requests_in', 'requests_out', 'oneway_in', 'oneway_out', 'call_timeouts', 'call_failures',
-  'late_responses', 'unexpected_responses', 'handler_errors', 'unknown_method', 'dropped',
+  'late_responses', 'unexpected_responses', 'handler_errors', 'unknown_method', 'dropped', 'refused_tls', 'not_server',
 ] as const
 
 export class RpcServer {
@@ -71,6 +80,9 @@ export class RpcServer {
   readonly #codec: WireCodec
   readonly #ctx: ConnectionContext
   readonly #handlers = new Map<string, RpcHandler>()
+  readonly #serversOnly = new Set<string>()
+  readonly #tls: RpcTls | undefined
+  readonly #tlsAccept: ((raw: Socket) => void) | undefined
   readonly #peers = new Map<string, Peer>()
   readonly #inbound = new Set<Connection>()
   readonly #counters: Record<string, number> = Object.fromEntries(COUNTERS.map((k) => [k, 0]))
@@ -84,6 +96,16 @@ export class RpcServer {
     this.#limits = { ...RPC_LIMITS, ...opts.limits }
     this.#connect = opts.connect ?? ((host, port) => createConnection({ host, port }))
     this.#random = opts.random ?? mulberry32(hashString(opts.id))
+    this.#tls = opts.tls
+    this.#tlsAccept = opts.tls?.acceptor({
+      handshakeTimeoutMs: this.#limits.handshakeTimeoutMs,
+      secure: (socket) => this.#secured(socket),
+      failed: (err, socket) => {
+        const remote = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'a peer'
+        this.#ctx.refused('tls', `rpc: refused a connection from ${remote}: ${tlsErrorText(err)}`)
+        socket.destroy()
+      },
+    })
     this.#codec = new WireCodec({ maxFrameBytes: this.#limits.maxFrameBytes, maxNameLength: this.#limits.maxNameLength })
     const cluster = opts.cluster
     const hello = (): Hello => ({ kind: 'hello', version: RPC_PROTOCOL_VERSION, datacenter: opts.datacenter, cluster: typeof cluster === 'string' ? cluster : cluster(), id: opts.id })
@@ -92,6 +114,7 @@ export class RpcServer {
       clock: this.#clock,
       limits: this.#limits,
       anyDatacenter: opts.anyDatacenter === true,
+      tls: opts.tls,
       get local() {
         return hello()
       },
@@ -103,8 +126,10 @@ export class RpcServer {
   }
 
   /** Registers the handler of a method (replacing any before it). */
-  handle(method: string, handler: RpcHandler): void {
+  handle(method: string, handler: RpcHandler, opts: HandlerOptions = {}): void {
     this.#handlers.set(method, handler)
+    if (opts.serversOnly) this.#serversOnly.add(method)
+    else this.#serversOnly.delete(method)
   }
 
   /**
@@ -226,6 +251,7 @@ export class RpcServer {
     let socket: Socket
     try {
       socket = this.#connect(target.host, target.port)
+      if (this.#tls?.verifyOutgoing) socket = this.#tls.dial(socket, this.#ctx.local.datacenter)
     } catch (err) {
       this.#log('warn', `rpc: cannot dial ${peer.address}: ${(err as Error).message}`)
       return undefined
@@ -248,6 +274,45 @@ export class RpcServer {
     }
     this.#counters.connections_accepted!++
     const remote = socket.remoteFamily === 'IPv6' ? `[${socket.remoteAddress}]:${socket.remotePort}` : `${socket.remoteAddress}:${socket.remotePort}`
+    const tls = this.#tls
+    if (!tls) return this.#open(socket, remote)
+    // TLS or not is told by the first byte, read here and put back for whoever reads next.
+    socket.on('error', () => {})
+    const timer = this.#clock.setTimeout(() => {
+      socket.destroy()
+      this.#ctx.refused('timeout', `rpc: refused a connection from ${remote}: timeout: nothing sent within ${this.#limits.handshakeTimeoutMs} ms`)
+    }, this.#limits.handshakeTimeoutMs)
+    socket.once('close', () => timer.cancel())
+    socket.once('data', (first: Buffer) => {
+      timer.cancel()
+      socket.pause()
+      socket.unshift(first)
+      if (this.#closed) return socket.destroy()
+      if (RpcTls.startsTls(first)) return this.#tlsAccept!(socket)
+      socket.resume()
+      if (!tls.verifyIncoming) return this.#open(socket, remote)
+      this.#refuseTls(socket, remote, 'a plaintext connection, and verify_incoming wants TLS with a certificate signed by the CA')
+    })
+  }
+
+  /** An inbound TLS connection, its handshake done: in, or refused with the reason told to the dialer. */
+  #secured(socket: TLSSocket): void {
+    const remote = socket.remoteFamily === 'IPv6' ? `[${socket.remoteAddress}]:${socket.remotePort}` : `${socket.remoteAddress}:${socket.remotePort}`
+    if (this.#closed) return void socket.destroy()
+    const problem = this.#tls!.incomingProblem(socket)
+    if (problem) return this.#refuseTls(socket, remote, problem)
+    this.#open(socket, remote)
+  }
+
+  /** One log line and count, and a Refuse frame the dialer reads in its handshake and logs. */
+  #refuseTls(socket: Socket, remote: string, why: string): void {
+    this.#ctx.refused('tls', `rpc: refused a connection from ${remote}: tls: ${why}`)
+    socket.on('error', () => {})
+    socket.end(this.#codec.encode({ kind: 'refuse', error: { code: 'tls', message: why } }))
+    this.#clock.setTimeout(() => socket.destroy(), 1_000)
+  }
+
+  #open(socket: Socket, remote: string): void {
     const conn = new Connection(socket, {
       role: 'accept',
       remote,
@@ -267,6 +332,7 @@ export class RpcServer {
 
   #dispatch(conn: Connection, m: Request | OneWay): void {
     const handler = this.#handlers.get(m.method)
+    if (conn.notServer !== undefined && this.#serversOnly.has(m.method)) return this.#notServer(conn, m)
     const ctx = (timeoutMs: number): RpcContext => ({ from: conn.peer?.id ?? '', remoteAddress: conn.remote, deadline: this.#clock.now() + timeoutMs })
     if (m.kind === 'oneway') {
       this.#counters.oneway_in!++
@@ -320,6 +386,17 @@ export class RpcServer {
       frame = this.#codec.encode({ kind: 'response', seq, error: { code: RpcCode.TooLarge, message: `rpc: an answer of ${frame.byteLength} bytes` }, body: null })
     }
     if (!conn.write(frame)) this.#counters.dropped!++
+  }
+
+  /** A servers-only method called by a peer whose certificate does not make it a server: refused, logged once per connection. */
+  #notServer(conn: Connection, m: Request | OneWay): void {
+    this.#counters.not_server!++
+    const message = `rpc: ${m.method} is for servers only: ${conn.notServer}`
+    if (!conn.notServerLogged) {
+      conn.notServerLogged = true
+      this.#log('warn', `rpc: refused ${m.method} from ${conn.peer?.id ?? '?'} at ${conn.remote}: ${conn.notServer}`)
+    }
+    if (m.kind === 'request') this.#reply(conn, m.seq, { code: RpcCode.Permission, message })
   }
 
   #handlerFailed(method: string, err: unknown): void {

@@ -39,8 +39,8 @@ test('every schema key is either implemented or listed as not supported yet, and
 
 test('each implemented key is read by the loader, and the runtime field it sets is used outside it', () => {
   // The loader: config.ts and the ACL block's own reader.
-  const loader = ['config.ts', 'config-acl.ts'].map((f) => readFileSync(join(SRC, 'agent', f), 'utf8')).join('\n')
-  const users = sources(SRC).filter((s) => !/agent[/\\]config(-keys|-schema|-acl)?\.ts$/.test(s.file))
+  const loader = ['config.ts', 'config-acl.ts', 'config-tls.ts'].map((f) => readFileSync(join(SRC, 'agent', f), 'utf8')).join('\n')
+  const users = sources(SRC).filter((s) => !/agent[/\\]config(-keys|-schema|-acl|-tls)?\.ts$/.test(s.file))
   const unread: string[] = []
   const unused: string[] = []
   for (const [key, field] of Object.entries(IMPLEMENTED_KEYS)) {
@@ -71,8 +71,8 @@ test('keys not supported yet warn by name; set to what this build does anyway th
       serf_wan: '10.0.0.9',
       primary_gateways: ['10.0.0.1'],
       ui_config: { enabled: true },
-      verify_outgoing: true,
-      tls: { defaults: { verify_outgoing: true, cert_file: 'c.pem' } },
+      ca_path: '/etc/consul.d/ca',
+      tls: { defaults: { tls_cipher_suites: 'TLS_AES_128_GCM_SHA256', cert_file: 'c.pem', key_file: 'k.pem' } },
       ports: { grpc: 8502, http: 8501 },
       disable_update_check: true,
       ui: false,
@@ -88,9 +88,9 @@ test('keys not supported yet warn by name; set to what this build does anyway th
         named('serf_wan'),
         named('ports.grpc'),
         named('primary_gateways'),
-        named('tls.defaults.verify_outgoing'),
+        named('tls.defaults.tls_cipher_suites'),
         named('ui_config.enabled'),
-        named('verify_outgoing'),
+        named('ca_path'),
       ].sort())
       assert.equal(config.ports.http, 8501)
       assert.equal(config.tls.certFile, 'c.pem')

@@ -149,11 +149,29 @@ test('TLS keys come from tls.defaults, tls.https or the legacy top level', () =>
   assert.equal(legacy.config.tls.certFile, undefined)
   withDir((dir) => {
     const f = join(dir, 'tls.json')
-    writeFileSync(f, JSON.stringify({ cert_file: 'legacy.pem', tls: { defaults: { key_file: 'k.pem', verify_incoming: true }, https: { cert_file: 'https.pem' } } }))
+    writeFileSync(f, JSON.stringify({ cert_file: 'legacy.pem', ca_file: 'ca.pem', tls: { defaults: { key_file: 'k.pem', verify_incoming: true }, https: { cert_file: 'https.pem' } } }))
     const { config } = loadConfig({ dev: true, configFile: [f] })
     assert.equal(config.tls.certFile, 'https.pem')
     assert.equal(config.tls.keyFile, 'k.pem')
     assert.equal(config.tls.verifyIncoming, true)
+    assert.deepEqual(config.rpcTls, { caFile: 'ca.pem', certFile: 'legacy.pem', keyFile: 'k.pem', verifyIncoming: true, verifyOutgoing: false, verifyServerHostname: false })
+  })
+})
+
+test('tls.internal_rpc: its own keys, then tls.defaults, then the older top-level ones; checks that cannot work stop the agent by key', () => {
+  withDir((dir) => {
+    const load = (doc: object) => {
+      const f = join(dir, 'rpc.json')
+      writeFileSync(f, JSON.stringify(doc))
+      return loadConfig({ dev: true, configFile: [f] }).config.rpcTls
+    }
+    assert.deepEqual(load({ ca_file: 'a.pem', verify_incoming_rpc: true, verify_outgoing: true, verify_server_hostname: true }), { caFile: 'a.pem', certFile: undefined, keyFile: undefined, verifyIncoming: true, verifyOutgoing: true, verifyServerHostname: true })
+    const layered = load({ verify_incoming: false, tls: { defaults: { ca_file: 'd.pem', cert_file: 'd.crt', key_file: 'd.key', verify_incoming: true }, internal_rpc: { cert_file: 'r.crt', key_file: 'r.key', verify_server_hostname: true } } })
+    assert.deepEqual(layered, { caFile: 'd.pem', certFile: 'r.crt', keyFile: 'r.key', verifyIncoming: true, verifyOutgoing: false, verifyServerHostname: true })
+    assert.throws(() => load({ tls: { internal_rpc: { verify_outgoing: true } } }), /tls\.internal_rpc\.verify_outgoing: verify_outgoing is set but there is no ca_file/)
+    assert.throws(() => load({ verify_server_hostname: true }), /verify_server_hostname: verify_server_hostname is set but there is no ca_file/)
+    assert.throws(() => load({ tls: { defaults: { verify_incoming: true } } }), /tls\.defaults\.verify_incoming: .*no ca_file/)
+    assert.throws(() => load({ tls: { internal_rpc: { cert_file: 'x.pem' } } }), /tls\.internal_rpc\.cert_file: cert_file and key_file go together, and key_file is not set/)
   })
 })
 
