@@ -31,6 +31,7 @@ import type { RaftStorage } from '../raft/types.js'
 import { buildRuntime, changedKeys, runningDoc, RELOADABLE_KEYS, type LoadedConfig, type RuntimeConfig } from './config.js'
 import { isInert } from './config-keys.js'
 import { loadRpcTls, readPem } from './tls.js'
+import { TokenBucket } from '../lib/token-bucket.js'
 import { Logger } from './log.js'
 import { startDns, type DnsService } from '../dns/index.js'
 import { ConfigError, HttpError } from '../lib/errors.js'
@@ -79,6 +80,8 @@ export class Agent implements ApiContext {
   #federation: Federation | undefined
   /** A client agent's endpoints (its server in use, the catalog replica). */
   #client: ClientEndpoints | undefined
+  /** limits.rpc_rate on a client agent: every call to the servers takes a token (reloadable). */
+  #rpcRate: TokenBucket | undefined
   readonly #registry: LocalRegistry
   #antiEntropy: AntiEntropy | undefined
   #coordinateSync: CoordinateSync | undefined
@@ -291,7 +294,9 @@ export class Agent implements ApiContext {
     this.#clientCluster = await ClientCluster.listen({ config: c, nodeId: this.nodeId, self: () => this.#selfMember(), log: this.#log, rpcTls, onUserEvent: (data) => this.#userEvent(data) })
     this.#gossipEvents(this.#clientCluster.members)
     const cluster = this.#clientCluster
-    const client = (this.#client = new ClientEndpoints({ datacenter: c.datacenter, clock: systemClock, log: this.#log, servers: () => cluster.servers(), call: cluster.call, replicaToken: () => this.acl.defaultToken() }))
+    const rateLimit = new TokenBucket(c.limits.rpcRate, c.limits.rpcMaxBurst, systemClock.now())
+    this.#rpcRate = rateLimit
+    const client = (this.#client = new ClientEndpoints({ datacenter: c.datacenter, clock: systemClock, log: this.#log, servers: () => cluster.servers(), call: cluster.call, replicaToken: () => this.acl.defaultToken(), rateLimit }))
     this.server = client
     client.replica.start()
     // A server found (at a join, or back after an outage): sync this node now rather than at the next retry.
@@ -303,6 +308,8 @@ export class Agent implements ApiContext {
 
   async #startServer(): Promise<void> {
     const c = this.config
+    // Consul's rpc_rate limits the calls a client agent makes to its servers; a server makes none of those.
+    if (c.limits.rpcRate !== Infinity) this.logger.warn('config: limits.rpc_rate limits the calls a client agent makes to the servers; on a server it has no effect')
     const joins = c.startJoin.length + c.retryJoin.length > 0
     // Consul's rule: a server without bootstrap flags joins a cluster; alone, with nothing to join, it elects itself.
     const selfElect = c.bootstrap || c.bootstrapExpect === 1 || (c.bootstrapExpect === 0 && !joins)
@@ -478,6 +485,7 @@ export class Agent implements ApiContext {
       ...pick(keep, ['nodeName', 'nodeId', 'bindAddr', 'advertiseAddr']),
     }
     this.logger.setLevel(this.config.logLevel)
+    this.#rpcRate?.configure(this.config.limits.rpcRate, this.config.limits.rpcMaxBurst, systemClock.now())
     this.#dns?.configChanged()
     this.raft?.setSnapshotPolicy({ threshold: this.config.raftSnapshotThreshold, intervalMs: this.config.raftSnapshotIntervalMs, trailingLogs: this.config.raftTrailingLogs })
     // node_meta (and anything else the catalog holds of this node) goes out with one full sync now.

@@ -118,7 +118,7 @@ export interface RuntimeConfig {
   skipLeaveOnInterrupt: boolean
   logLevel: LogLevel
   pidFile: string | undefined
-  limits: { kvMaxValueSize: number; txnMaxReqLen: number; httpMaxConnsPerClient: number }
+  limits: { kvMaxValueSize: number; txnMaxReqLen: number; httpMaxConnsPerClient: number; rpcRate: number; rpcMaxBurst: number }
   defaultQueryTimeMs: number
   maxQueryTimeMs: number
   raftSnapshotThreshold: number
@@ -478,6 +478,7 @@ export function buildRuntime(doc: ConfigDoc, dev: boolean): RuntimeConfig {
       txnMaxReqLen: get<number>(doc.limits, 'txn_max_req_len') ?? LIMITS.txnMaxReqLen,
       // Consul's default; 0 lifts the limit (a benchmark or a proxy fronting many clients).
       httpMaxConnsPerClient: get<number>(doc.limits, 'http_max_conns_per_client') ?? 200,
+      ...rpcRate(doc.limits),
     },
     defaultQueryTimeMs: ms(doc, 'default_query_time', LIMITS.blockingDefaultWaitMs),
     maxQueryTimeMs: ms(doc, 'max_query_time', LIMITS.blockingMaxWaitMs),
@@ -496,6 +497,16 @@ export function buildRuntime(doc: ConfigDoc, dev: boolean): RuntimeConfig {
     ...configRegistrations(doc),
     doc,
   }
+}
+
+/** limits.rpc_rate (per second; unset: no limit, Consul's "infinite") and rpc_max_burst (1000). */
+function rpcRate(limits: unknown): { rpcRate: number; rpcMaxBurst: number } {
+  const l = isPlainObject(limits) ? limits : {}
+  const rate = l.rpc_rate as number | undefined
+  const burst = (l.rpc_max_burst as number | undefined) ?? 1000
+  if (rate !== undefined && !(rate > 0)) throw new ConfigError('config', 'limits.rpc_rate', 'rpc_rate must be a positive number of calls a second (leave it unset for no limit)')
+  if (!(burst >= 1)) throw new ConfigError('config', 'limits.rpc_max_burst', 'rpc_max_burst must be at least 1')
+  return { rpcRate: rate ?? Infinity, rpcMaxBurst: burst }
 }
 
 /** A timing preset with a gossip_lan / gossip_wan block's overrides (Consul's names). */

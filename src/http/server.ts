@@ -9,7 +9,7 @@ import { ApiRequest } from './request.js'
 import { Reply } from './reply.js'
 import { Router } from './router.js'
 import { HttpError, noLeader, noPathToDatacenter, notFound } from '../lib/errors.js'
-import { NoPathToDatacenterError, NotFoundError, NotLeaderError } from '../server/errors.js'
+import { NoPathToDatacenterError, NotFoundError, NotLeaderError, RateLimitedError } from '../server/errors.js'
 import { toJson } from '../lib/json.js'
 import { registerKvRoutes } from './kv.js'
 import { registerTxnRoutes } from './txn.js'
@@ -185,6 +185,7 @@ function serverErrorAsHttp(err: unknown): unknown {
   if (err instanceof NotLeaderError) return noLeader()
   if (err instanceof NoPathToDatacenterError) return noPathToDatacenter()
   if (err instanceof NotFoundError) return notFound(err.message)
+  if (err instanceof RateLimitedError) return new HttpError(429, err.message, { 'Retry-After': String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))) })
   if (err instanceof AclDisabledError) return new HttpError(401, err.message)
   if (err instanceof AclNotFoundError || err instanceof PermissionDeniedError) return new HttpError(403, err.message)
   return err
@@ -235,7 +236,7 @@ function limitConnsPerClient(server: http.Server, max: () => number, tls: boolea
     const n = (open.get(ip) ?? 0) + 1
     if (limit > 0 && n > limit) {
       if (tls) socket.destroy()
-      else socket.end(`HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(TOO_MANY_CONNS)}\r\nConnection: close\r\n\r\n${TOO_MANY_CONNS}`)
+      else socket.end(`HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(TOO_MANY_CONNS)}\r\nConnection: close\r\n\r\n${TOO_MANY_CONNS}`)
       return
     }
     open.set(ip, n)

@@ -11,7 +11,8 @@ import { queryDeadline, runBlockingQuery, type QueryFn } from './blocking.js'
 import { CatalogReplica } from './catalog-replica.js'
 import type { Log } from './core.js'
 import { ANSWER_MARGIN_MS, ENDPOINT_SERVE_METHOD, SERVED_METHODS, type AgentEndpoints, type ServedMethod } from './endpoints.js'
-import { fromWireError, NoPathToDatacenterError, NoServersError } from './errors.js'
+import { fromWireError, NoPathToDatacenterError, NoServersError, RateLimitedError } from './errors.js'
+import type { TokenBucket } from '../lib/token-bucket.js'
 import type { EndpointAnswer, RemoteCall } from './forward.js'
 import type { CallContext, QueryMeta, QueryOptions, QueryReply } from './types.js'
 
@@ -32,6 +33,8 @@ export interface ClientEndpointsOptions {
   replicaToken?: () => string
   /** Longest a call that is not a blocking read may take, the server's own hold for a leader included. */
   callTimeoutMs?: number
+  /** limits.rpc_rate / rpc_max_burst: each call takes a token, or fails with RateLimitedError. */
+  rateLimit?: TokenBucket
 }
 
 /** Transport failures after which the call certainly did not run: any other server may take it. */
@@ -186,6 +189,9 @@ export class ClientEndpoints implements AgentEndpoints {
    * for a read, when its answer was lost), once per known server.
    */
   async #call<M extends ServedMethod>(method: M, req: Req<M>, call?: CallContext): Promise<Res<M>> {
+    // Once per call, not per server tried, as Consul's client counts them.
+    const wait = this.#o.rateLimit?.take(this.clock.now()) ?? 0
+    if (wait > 0) throw new RateLimitedError(wait)
     const q = req as QueryOptions
     // A blocking read: the server answers at the caller's deadline, the RPC waits a little longer.
     const until = q.minQueryIndex ? (call?.blockingDeadline ?? this.queryDeadline(q.maxQueryTimeMs ?? 0)) : undefined

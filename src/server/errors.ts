@@ -25,6 +25,14 @@ export class NoServersError extends Error {
   }
 }
 
+/** This agent made more calls to the servers than limits.rpc_rate allows (Consul's structs.ErrRPCRateExceeded). */
+export class RateLimitedError extends Error {
+  constructor(readonly retryAfterMs: number) {
+    super('RPC rate limit exceeded')
+    this.name = 'RateLimitedError'
+  }
+}
+
 /** The object the request names does not exist; the message is Consul's (e.g. "Query not found"). */
 export class NotFoundError extends Error {
   constructor(message: string) {

@@ -1,10 +1,11 @@
 /**
- * TLS on server RPC (tls.internal_rpc with verify_incoming, verify_outgoing and
+ * Server RPC guarded. TLS (tls.internal_rpc with verify_incoming, verify_outgoing and
  * verify_server_hostname), with certificates made by `consul tls` as a user makes them: three
  * servers (127.0.0.30-32) form a cluster and a client agent (.33) with a client certificate serves
  * through them; a server whose certificate another CA signed (.34) and one without TLS (.35) join
  * the gossip pool but never the cluster: no leader for them, never voters, refused by name in the
- * servers' logs.
+ * servers' logs. Then limits.rpc_rate on another client agent (.36): past the burst its calls to
+ * the servers get Consul's 429 with Retry-After, its own endpoints still answer, and a reload lifts it.
  */
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -17,11 +18,13 @@ const SERVERS = ['127.0.0.30', '127.0.0.31', '127.0.0.32']
 const CLIENT = '127.0.0.33'
 const FOREIGN = '127.0.0.34'
 const PLAIN = '127.0.0.35'
+const LIMITED = '127.0.0.36'
 const LAN_PORT = 20000 + Math.floor(Math.random() * 20000)
 let dir = ''
 const servers: RunningAgent[] = []
 const others: RunningAgent[] = []
 let client: RunningAgent
+let clientFiles: { ca: string; cert: string; key: string }
 
 async function consul(cwd: string, args: string[]): Promise<void> {
   const res = await runCli(CONSUL_BIN, args, { cwd })
@@ -29,10 +32,10 @@ async function consul(cwd: string, args: string[]): Promise<void> {
 }
 
 /** A config file of TLS settings: `tls.defaults` for the files, `tls.internal_rpc` for the checks. */
-function tlsConfig(name: string, files: { ca: string; cert: string; key: string } | undefined): string {
+function tlsConfig(name: string, files: { ca: string; cert: string; key: string } | undefined, extra: object = {}): string {
   const file = join(dir, `${name}.json`)
   const verify = { verify_incoming: true, verify_outgoing: true, verify_server_hostname: true }
-  writeFileSync(file, JSON.stringify({ performance: { raft_multiplier: 1 }, ...(files ? { tls: { defaults: { ca_file: files.ca, cert_file: files.cert, key_file: files.key }, internal_rpc: verify } } : {}) }))
+  writeFileSync(file, JSON.stringify({ performance: { raft_multiplier: 1 }, ...extra, ...(files ? { tls: { defaults: { ca_file: files.ca, cert_file: files.cert, key_file: files.key }, internal_rpc: verify } } : {}) }))
   return file
 }
 
@@ -52,6 +55,7 @@ before(async () => {
   await consul(ours, ['tls', 'ca', 'create'])
   for (let i = 0; i < SERVERS.length; i++) await consul(ours, ['tls', 'cert', 'create', '-server', '-dc=dc1'])
   await consul(ours, ['tls', 'cert', 'create', '-client', '-dc=dc1'])
+  clientFiles = { ca: join(ours, 'consul-agent-ca.pem'), cert: join(ours, 'dc1-client-consul-0.pem'), key: join(ours, 'dc1-client-consul-0-key.pem') }
   await consul(theirs, ['tls', 'ca', 'create'])
   await consul(theirs, ['tls', 'cert', 'create', '-server', '-dc=dc1'])
   const ca = join(ours, 'consul-agent-ca.pem')
@@ -120,4 +124,28 @@ test('a server whose certificate another CA signed, and one without TLS, never j
   const config = JSON.parse((await get(servers[0]!, '/v1/operator/raft/configuration')).text) as { Servers: Array<{ Node: string; Voter: boolean }> }
   const voters = config.Servers.filter((s) => s.Voter).map((s) => s.Node).sort()
   assert.deepEqual(voters, ['tls-s0', 'tls-s1', 'tls-s2'])
+})
+
+test('limits.rpc_rate: past the burst a client agent\'s calls to the servers get 429 with Retry-After; its own endpoints answer; a reload lifts it', async () => {
+  // One call in 100 s after a burst of 20: the agent's own syncs take tokens too, so the 429 only comes sooner.
+  const config = tlsConfig('limited', clientFiles, { limits: { rpc_rate: 0.01, rpc_max_burst: 20 } })
+  const limited = await startAgent({ client: true, node: 'tls-limited', args: args(LIMITED, config) })
+  others.push(limited)
+  await until('the limited agent to know a server', async () => ((await get(limited, '/v1/status/leader')).status !== 500 ? true : undefined))
+  let refused: Response | undefined
+  for (let i = 0; i < 25 && !refused; i++) {
+    const res = await fetch(`${limited.httpAddr}/v1/kv/tls/k`, { signal: AbortSignal.timeout(15_000) })
+    if (res.status === 429) refused = res
+    else assert.equal(res.status, 200, await res.text())
+  }
+  assert.ok(refused, 'a 429 within the burst and a few more')
+  assert.equal(await refused.text(), 'RPC rate limit exceeded')
+  const retry = Number(refused.headers.get('retry-after'))
+  assert.ok(Number.isInteger(retry) && retry >= 1 && retry <= 100, `Retry-After: ${refused.headers.get('retry-after')}`)
+  assert.equal((await get(limited, '/v1/agent/self')).status, 200, 'the agent\'s own endpoints make no calls to the servers')
+  // Reloaded without the limit: calls go through again at once.
+  writeFileSync(config, JSON.stringify({ ...JSON.parse(readFileSync(config, 'utf8')), limits: {} }))
+  limited.proc.kill('SIGHUP')
+  await until('the reload to lift the limit', async () => ((await get(limited, '/v1/kv/tls/k?raw')).status === 200 ? true : undefined))
+  assert.equal((await get(limited, '/v1/kv/tls/k?raw')).text, 'over-tls')
 })
