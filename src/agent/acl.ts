@@ -16,7 +16,7 @@ import type { ResolvedToken } from '../server/acl-endpoint.js'
 import type { AclConfig, AclTokens } from './config-acl.js'
 import type { AgentTokenKind } from '../acl/agent-tokens.js'
 
-const KIND_FIELD: Record<AgentTokenKind, keyof AclTokens> = { default: 'default', agent: 'agent', agent_recovery: 'agentRecovery', replication: 'replication' }
+const KIND_FIELD: Record<AgentTokenKind, keyof AclTokens> = { default: 'default', agent: 'agent', agent_recovery: 'agentRecovery', replication: 'replication', dns: 'dns' }
 
 export const TOKENS_FILE = 'acl-tokens.json'
 
@@ -62,6 +62,11 @@ export class AgentAcl {
   /** The token a request without one runs as (""): the anonymous token then. */
   defaultToken(): string {
     return this.tokens.default ?? ''
+  }
+
+  /** What DNS answers under (Consul 1.17's acl.tokens.dns), else the default token. */
+  dnsToken(): string {
+    return this.tokens.dns ?? this.tokens.default ?? ''
   }
 
   /** The token the agent's own writes (anti-entropy, coordinates) carry: the agent token, else the default one. */

@@ -296,7 +296,9 @@ export class Agent implements ApiContext {
     const cluster = this.#clientCluster
     const rateLimit = new TokenBucket(c.limits.rpcRate, c.limits.rpcMaxBurst, systemClock.now())
     this.#rpcRate = rateLimit
-    const client = (this.#client = new ClientEndpoints({ datacenter: c.datacenter, clock: systemClock, log: this.#log, servers: () => cluster.servers(), call: cluster.call, replicaToken: () => this.acl.defaultToken(), rateLimit }))
+    const client = (this.#client = new ClientEndpoints({ datacenter: c.datacenter, clock: systemClock, log: this.#log, servers: () => cluster.servers(), call: cluster.call, replicaToken: () => this.acl.dnsToken(), rateLimit }))
+    // The replica is read under the DNS token: a new one refetches it now rather than at the next change.
+    this.acl.onTokensChanged(() => client.replica.refresh())
     this.server = client
     client.replica.start()
     // A server found (at a join, or back after an outage): sync this node now rather than at the next retry.
@@ -409,7 +411,7 @@ export class Agent implements ApiContext {
     if (c.ports.http >= 0) for (const host of c.httpAddrs) await this.#listen(handler, 'http', host, c.ports.http)
     if (c.ports.https >= 0) for (const host of c.httpsAddrs) await this.#listen(handler, 'https', host, c.ports.https)
     if (c.ports.dns >= 0 && c.dnsAddrs.length > 0) {
-      this.#dns = await startDns({ server: this.server, token: () => this.acl.defaultToken(), knowsDatacenter: (dc) => this.#dnsKnowsDatacenter(dc), datacenters: () => this.#dnsDatacenters(), config: () => this.config.dns, datacenter: c.datacenter, nodeName: () => this.config.nodeName, addresses: c.dnsAddrs, port: c.ports.dns, log: this.#log, udpWorkers: c.dns.udpWorkers })
+      this.#dns = await startDns({ server: this.server, token: () => this.acl.dnsToken(), knowsDatacenter: (dc) => this.#dnsKnowsDatacenter(dc), datacenters: () => this.#dnsDatacenters(), config: () => this.config.dns, datacenter: c.datacenter, nodeName: () => this.config.nodeName, addresses: c.dnsAddrs, port: c.ports.dns, log: this.#log, udpWorkers: c.dns.udpWorkers })
       this.acl.onTokensChanged(() => this.#dns?.configChanged())
       for (const { address, port } of this.#dns.listeners) {
         const hostPort = `${address.includes(':') ? `[${address}]` : address}:${port}`

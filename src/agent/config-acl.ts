@@ -31,6 +31,8 @@ export interface AclTokens {
   /** Agent endpoints only, even when the servers cannot be reached. */
   agentRecovery?: string
   replication?: string
+  /** DNS queries (and a client agent's catalog replica that answers them); the default token when unset. */
+  dns?: string
 }
 
 /** Older keys and where they now live. */
@@ -76,6 +78,7 @@ export function aclConfig(doc: Doc): AclConfig {
   set('agent', tokens.agent, doc.acl_agent_token)
   set('agentRecovery', tokens.agent_recovery, tokens.agent_master, doc.acl_agent_master_token)
   set('replication', tokens.replication, doc.acl_replication_token)
+  set('dns', tokens.dns)
   const config: AclConfig = {
     enabled: acl.enabled === true || str(doc.acl_datacenter) !== undefined,
     defaultPolicy: pick<'allow' | 'deny'>(acl.default_policy, doc.acl_default_policy) ?? 'allow',

@@ -34,6 +34,8 @@ export class CatalogReplica implements LocalCatalogView {
   #timer: Timer | undefined
   #failures = 0
   #loaded = false
+  /** Bumped by refresh(): a loop of an older generation stops and its answer is dropped. */
+  #generation = 0
 
   constructor(o: CatalogReplicaOptions) {
     this.#o = o
@@ -55,17 +57,32 @@ export class CatalogReplica implements LocalCatalogView {
     this.#timer?.cancel()
   }
 
+  /**
+   * Fetches a whole copy now (the token it is read with changed: what it may see changed), keeping
+   * the current one until it arrives. The blocking fetch in flight is left to end and is ignored.
+   */
+  refresh(): void {
+    if (!this.#running) return
+    this.#generation++
+    this.#index = 0
+    this.#failures = 0
+    this.#timer?.cancel()
+    void this.#loop()
+  }
+
   async #loop(): Promise<void> {
-    while (this.#running) {
+    const generation = this.#generation
+    const current = (): boolean => this.#running && generation === this.#generation
+    while (current()) {
       try {
         const reply = await this.#o.fetch(this.#index)
-        if (!this.#running) return
+        if (!current()) return
         this.#failures = 0
         // An index that went backwards (another server, a restore) starts over, as Consul's watches do.
         if (reply.meta.index !== this.#index || !this.#loaded) this.#load(reply.value)
         this.#index = reply.meta.index < this.#index ? 0 : reply.meta.index
       } catch (err) {
-        if (!this.#running) return
+        if (!current()) return
         const min = this.#o.retryMinMs ?? 250
         const wait = Math.min(this.#o.retryMaxMs ?? 5000, min * 2 ** Math.min(this.#failures++, 10))
         if (this.#failures === 1) this.#o.log('warn', `agent: catalog replica: ${(err as Error).message}; retrying`)

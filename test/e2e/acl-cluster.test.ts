@@ -6,6 +6,7 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
+import { execFile } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { removeDir, startAgent, tempDir, type RunningAgent } from '../helpers/agent.js'
@@ -30,7 +31,7 @@ before(async () => {
   writeFileSync(config, JSON.stringify({ performance: { raft_multiplier: 1 }, acl: { enabled: true, default_policy: 'deny', tokens: { initial_management: MASTER, agent: MASTER } } }))
   const args = (host: string): string[] => [`-bind=${host}`, `-client=${host}`, `-serf-lan-port=${LAN_PORT}`, `-retry-join=${SERVERS[0]}:${LAN_PORT}`, '-retry-interval=200ms', `-config-file=${config}`]
   servers.push(...(await Promise.all(SERVERS.map((host, i) => startAgent({ bootstrapExpect: 3, node: `acl-s${i}`, args: args(host) })))))
-  client = await startAgent({ client: true, node: 'acl-c', args: args(CLIENT) })
+  client = await startAgent({ client: true, node: 'acl-c', dns: true, args: args(CLIENT) })
   // A leader, the built-ins it creates, and the client agent knowing the servers.
   await until('the client agent to serve with the management token', async () => ((await call(client, 'GET', '/v1/acl/token/self', MASTER)).status === 200 ? true : undefined), 30_000)
 })
@@ -85,4 +86,22 @@ test('the client agent decides its own endpoints with the servers\' answer: agen
     const res = await call(servers[0]!, 'GET', '/v1/catalog/service/api', MASTER)
     return (JSON.parse(res.text) as unknown[]).length === 1 ? true : undefined
   })
+})
+
+test('DNS on the client agent follows its DNS token: a new one refetches the catalog replica at once', async () => {
+  const dig = (name: string): Promise<string[]> =>
+    new Promise((resolve, reject) => execFile('dig', [`@${CLIENT}`, '-p', String(client.dnsPort), '+time=5', '+tries=1', '+short', name], (err, out) => (err ? reject(err) : resolve(out.split('\n').filter(Boolean)))))
+  const registered = await call(client, 'PUT', '/v1/agent/service/register', MASTER, { Name: 'dnsweb', Port: 80 })
+  assert.equal(registered.status, 200, registered.text)
+  await until('dnsweb in the catalog', async () => ((JSON.parse((await call(servers[0]!, 'GET', '/v1/catalog/service/dnsweb', MASTER)).text) as unknown[]).length === 1 ? true : undefined))
+  assert.deepEqual(await dig('dnsweb.service.consul'), [], 'anonymous under deny: nothing')
+  const policy = await call(client, 'PUT', '/v1/acl/policy', MASTER, { Name: 'dns-read', Rules: 'node_prefix "" { policy = "read" }\nservice_prefix "" { policy = "read" }' })
+  assert.equal(policy.status, 200, policy.text)
+  const { SecretID } = JSON.parse((await call(client, 'PUT', '/v1/acl/token', MASTER, { Policies: [{ Name: 'dns-read' }] })).text) as { SecretID: string }
+  assert.equal((await call(client, 'PUT', '/v1/agent/token/dns', MASTER, { Token: SecretID })).status, 200)
+  // Nothing in the catalog changes: only the refetch under the new token can bring the answer.
+  assert.deepEqual(await until('dig to answer under the DNS token', async () => {
+    const a = await dig('dnsweb.service.consul')
+    return a.length ? a : undefined
+  }, 10_000), [CLIENT])
 })

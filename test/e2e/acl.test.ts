@@ -132,6 +132,12 @@ describe('default deny: the issue\'s matrix over HTTP and DNS', () => {
     assert.ok((JSON.parse((await call('GET', '/v1/catalog/nodes', undefined)).text) as unknown[]).length >= 2)
     assert.equal((await call('PUT', '/v1/agent/token/acl_token', master, { Token: '' })).status, 200, 'the legacy name, and clearing it')
     assert.deepEqual(await dig('db.service.consul'), [])
+    // acl.tokens.dns (Consul 1.17): DNS alone, the HTTP API stays anonymous.
+    assert.equal((await call('PUT', '/v1/agent/token/dns', master, { Token: token.SecretID })).status, 200)
+    assert.deepEqual(await dig('db.service.consul'), ['10.0.0.2'])
+    assert.equal((await call('GET', '/v1/catalog/service/db', undefined)).text, '[]')
+    assert.equal((await call('PUT', '/v1/agent/token/dns', master, { Token: '' })).status, 200)
+    assert.deepEqual(await dig('db.service.consul'), [])
   })
 
   test('the consul acl commands: policies, tokens, roles, clone, update, delete, set-agent-token; -token and -token-file', async () => {
