@@ -3,7 +3,7 @@
  * its service and node identities, compiled once and cached until the ACL tables change. Pure
  * over an injected view of the tables and clock; the server's endpoint layer owns one.
  */
-import type { AclLink, AclNodeIdentity, AclPolicy, AclRole, AclServiceIdentity, AclToken } from '../state/acl.js'
+import { isExpired, type AclLink, type AclNodeIdentity, type AclPolicy, type AclRole, type AclServiceIdentity, type AclToken } from '../state/acl.js'
 import { Authorizer } from './authorizer.js'
 import { AclNotFoundError } from './errors.js'
 import { mergeRules, nodeIdentityRules, parseRules, serviceIdentityRules, type PolicyRules } from './rules.js'
@@ -115,10 +115,7 @@ export class AclResolver {
   }
 }
 
-/** Whether a token is past its ExpirationTime at `nowMs` (it then counts as deleted). */
-export function isExpired(token: Pick<AclToken, 'ExpirationTime'>, nowMs: number): boolean {
-  return token.ExpirationTime !== undefined && Date.parse(token.ExpirationTime) <= nowMs
-}
+export { isExpired }
 
 /**
  * Equality of two secrets in time that depends on their length only (the table lookup is by the

@@ -29,6 +29,7 @@ import { SessionEndpoint } from './session-endpoint.js'
 import { AclEndpoint, type IdRequest, type LegacyApplyRequest, type PolicySetRequest, type RoleSetRequest, type TokenSetRequest } from './acl-endpoint.js'
 import { ACL_DISABLED, AclGate, type AclSettings } from './acl-gate.js'
 import { AclInitDuty } from './acl-init.js'
+import { AclReapDuty } from './acl-reap.js'
 import { SessionTimers } from './session-timers.js'
 import { SnapshotEndpoint, type SnapshotRestoreRequest } from './snapshot-endpoint.js'
 import { OperatorEndpoint, StatusEndpoint, type DatacenterRequest, type RaftPeerRequest } from './status-endpoint.js'
@@ -136,7 +137,7 @@ export class Server {
       new ClusterIdDuty(core, o.clock),
       this.sessionTimers,
       new ConsulServiceDuty({ catalog: this.catalog, self: o.self, others: o.otherServers, onOthersChange: o.onServersChange, clock: o.clock, log: o.log, periodMs: o.consulServicePeriodMs }),
-      ...(core.acl.enabled ? [new AclInitDuty(this.acl, o.clock, o.aclInitialManagement)] : []),
+      ...(core.acl.enabled ? [new AclInitDuty(this.acl, o.clock, o.aclInitialManagement), new AclReapDuty(core, o.clock)] : []),
       ...(o.duties ?? []),
     ]
     this.leader = new LeaderLoop(o.raft, duties, o.log)

@@ -81,6 +81,11 @@ export type AclTokenInput = Omit<AclToken, 'CreateIndex' | 'ModifyIndex'>
 export type AclPolicyInput = Omit<AclPolicy, 'CreateIndex' | 'ModifyIndex'>
 export type AclRoleInput = Omit<AclRole, 'CreateIndex' | 'ModifyIndex'>
 
+/** Whether a token is past its ExpirationTime at `nowMs` (it then counts as deleted, and the leader reaps it). */
+export function isExpired(token: Pick<AclToken, 'ExpirationTime'>, nowMs: number): boolean {
+  return token.ExpirationTime !== undefined && Date.parse(token.ExpirationTime) <= nowMs
+}
+
 export type AclCommandOp =
   /** `ResetIndex`: the index the operator wrote to acl-bootstrap-reset (0: none). */
   | { Op: 'bootstrap'; Token: AclTokenInput; ResetIndex: number }
@@ -88,6 +93,8 @@ export type AclCommandOp =
   | { Op: 'init'; Policies: AclPolicyInput[]; Tokens: AclTokenInput[] }
   | { Op: 'token-set'; Token: AclTokenInput; Create: boolean }
   | { Op: 'token-delete'; AccessorID: string }
+  /** The leader's reaping of expired tokens: each is deleted if it is still there and still expired at `Now` (ms). */
+  | { Op: 'token-reap'; AccessorIDs: string[]; Now: number }
   | { Op: 'policy-set'; Policy: AclPolicyInput }
   | { Op: 'policy-delete'; ID: string }
   | { Op: 'role-set'; Role: AclRoleInput }
@@ -219,6 +226,18 @@ export class AclTables {
         this.tokens.delete(op.AccessorID)
         this.#bySecret.delete(existing.SecretID)
         return { ok: true, value: true }
+      }
+      case 'token-reap': {
+        // The time is the leader's, in the command: every server deletes the same tokens.
+        let reaped = 0
+        for (const id of op.AccessorIDs) {
+          const existing = this.tokens.get(id)
+          if (!existing || !isExpired(existing, op.Now)) continue
+          this.tokens.delete(id)
+          this.#bySecret.delete(existing.SecretID)
+          reaped++
+        }
+        return { ok: true, value: reaped }
       }
       case 'policy-set': {
         const p = op.Policy

@@ -131,6 +131,30 @@ test('identity: no token is the anonymous token under the default policy; an unk
   assert.equal((await server.acl.tokenRead({ id: short.AccessorID, token: MASTER })).value, undefined)
 })
 
+test('the leader reaps expired tokens through raft, in batches, and leaves the others', async () => {
+  const { server, clock, raft, logs } = await aclServer()
+  const { state } = raft
+  const made = await Promise.all(Array.from({ length: 1100 }, () => server.acl.tokenSet({ token: MASTER, create: true, fields: { ExpirationTTL: '1m' } })))
+  const { value: lasting } = await server.acl.tokenSet({ token: MASTER, create: true, fields: { ExpirationTTL: '1h' } })
+  const { value: forever } = await server.acl.tokenSet({ token: MASTER, create: true, fields: {} })
+  const before = state.acl.tokens.size
+  clock.advance(61_000)
+  await settle(clock)
+  clock.advance(10_000)
+  await settle(clock)
+  assert.equal(state.acl.tokens.size, before - made.length, 'every expired token is gone from the table')
+  for (const id of [lasting.AccessorID, forever.AccessorID]) assert.ok(state.acl.tokens.get(id))
+  assert.ok(logs.some((l) => /acl: reaped 1024 expired tokens/.test(l)) && logs.some((l) => /acl: reaped 76 expired tokens/.test(l)), 'two batches')
+  // The time is in the command: applied later (a replay, a slow follower), it deletes the same tokens.
+  const replay = new StateStore().acl
+  replay.apply(1, { Op: 'token-set', Token: { ...lasting, ExpirationTime: new Date(clock.now() + 60_000).toISOString() }, Create: true })
+  assert.equal(replay.apply(2, { Op: 'token-reap', AccessorIDs: [lasting.AccessorID], Now: clock.now() }).ok, true)
+  assert.ok(replay.tokens.get(lasting.AccessorID), 'not expired at the command\'s time: kept')
+  replay.apply(3, { Op: 'token-reap', AccessorIDs: [lasting.AccessorID], Now: clock.now() + 60_000 })
+  assert.equal(replay.tokens.get(lasting.AccessorID), undefined)
+  server.stop()
+})
+
 test('the legacy API: create, info, update, list, destroy, with client and management types', async () => {
   const { server } = await aclServer()
   const { value: id } = await server.acl.legacyApply({ token: MASTER, op: 'set', create: true, acl: { Name: 'client', Type: 'client', Rules: 'key "web/" { policy = "write" }' } })
