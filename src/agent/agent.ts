@@ -385,6 +385,7 @@ export class Agent implements ApiContext {
     this.#antiEntropy = new AntiEntropy({
       server: this.server,
       token: () => this.acl.agentToken(),
+      tokenFor: (kind, id) => this.#syncToken(kind, id),
       local: this.local,
       node: () => this.nodeRecord(),
       clock: systemClock,
@@ -441,6 +442,30 @@ export class Agent implements ApiContext {
       requestCert: verifyIncoming,
       rejectUnauthorized: verifyIncoming,
     }
+  }
+
+  /**
+   * The token anti-entropy syncs a service or check with (Consul's serviceToken / checkToken): the
+   * one it was registered with, a check's service's, for config-file services
+   * acl.tokens.config_file_service_registration, else the default token; undefined: the agent token.
+   */
+  #syncToken(kind: 'service' | 'check', id: string): string | undefined {
+    const { local } = this
+    if (kind === 'check') {
+      const check = local.checks.get(id)
+      const own = check?.spec.token || local.removedToken('check', id)
+      if (own) return own
+      // Not one of the local checks (serfHealth, the agent's own): the agent token.
+      if (!check) return undefined
+      if (check?.spec.record.ServiceID) return this.#syncToken('service', check.spec.record.ServiceID)
+      if (check?.source === 'config' && this.acl.tokens.configFileServiceRegistration) return this.acl.tokens.configFileServiceRegistration
+      return this.acl.defaultToken()
+    }
+    const svc = local.services.get(id)
+    const own = svc?.def.token || local.removedToken('service', id)
+    if (own) return own
+    if (svc?.source === 'config' && this.acl.tokens.configFileServiceRegistration) return this.acl.tokens.configFileServiceRegistration
+    return this.acl.defaultToken()
   }
 
   /** The node ID: from config, else persisted in data_dir so it survives restarts. */

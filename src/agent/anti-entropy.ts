@@ -6,6 +6,7 @@ import type { NodeInfo } from '../server/internal-endpoint.js'
 import { CONSUL_SERVICE_ID } from '../server/consul-service.js'
 import { serfHealthCheck } from '../server/member-catalog.js'
 import { RejectedError } from '../server/errors.js'
+import { PermissionDeniedError } from '../acl/errors.js'
 import type { LocalChange, LocalState } from './local-state.js'
 
 /** The node's own health check, registered passing when the catalog lacks it; the leader owns it after (member-catalog.ts). */
@@ -21,8 +22,10 @@ export interface AntiEntropyOptions {
   node: () => NodeInput
   clock: Clock
   log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void
-  /** The ACL token its reads and writes carry (the agent token). */
+  /** The ACL token of its reads and of the node's own record (the agent token). */
   token?: () => string
+  /** The token a service's or a check's sync carries (Consul's serviceToken / checkToken); `token` when it gives none. */
+  tokenFor?: (kind: 'service' | 'check', id: string) => string | undefined
   /** Full sync period (Consul: about a minute, scaled by cluster size). */
   periodMs?: number
   /** After a failed sync, the next try (Consul's retryFailIntv: 15 s). */
@@ -214,22 +217,52 @@ export class AntiEntropy {
     const full = this.#full
     this.#full = false
     const { server } = this.#o
-    const token = this.#o.token?.()
-    const { value: info, meta } = await server.internal.nodeInfo({ node: this.#o.node().Node, token })
+    const nodeToken = this.#o.token?.()
+    const { value: info, meta } = await server.internal.nodeInfo({ node: this.#o.node().Node, token: nodeToken })
     this.#seenIndex = Math.max(this.#seenIndex, meta.index)
-    const ops = full ? this.plan(info) : this.planChanges(info, services, checks)
+    const ops = withTokens(full ? this.plan(info) : this.planChanges(info, services, checks), nodeToken, this.#o.tokenFor)
     // Services first: a check can only be registered once its service is.
-    for (const op of ops) {
+    for (const { op, token } of ops) {
       try {
         const { index } = op.kind === 'register' ? await server.catalog.register({ ...op, token }) : await server.catalog.deregister({ ...op, token })
         this.#ownIndex = Math.max(this.#ownIndex, index)
         this.#seenIndex = Math.max(this.#seenIndex, index)
       } catch (err) {
-        if (!(err instanceof RejectedError)) throw err
-        this.#o.log('warn', `agent: catalog sync: ${err.message}`)
+        // Refused (by the state machine or the token's rules): said once per sync and left until the next change, as Consul does.
+        if (err instanceof PermissionDeniedError) this.#o.log('warn', `agent: catalog sync: ${syncTarget(op)} blocked by ACLs: ${err.message}`)
+        else if (err instanceof RejectedError) this.#o.log('warn', `agent: catalog sync: ${err.message}`)
+        else throw err
       }
     }
   }
+}
+
+/**
+ * Each write with the token it carries: the node's record the agent token, a service its own token,
+ * a check its own (checks registered together split by token).
+ */
+function withTokens(ops: SyncOp[], nodeToken: string | undefined, tokenFor: AntiEntropyOptions['tokenFor']): Array<{ op: SyncOp; token: string | undefined }> {
+  if (!tokenFor) return ops.map((op) => ({ op, token: nodeToken }))
+  const out: Array<{ op: SyncOp; token: string | undefined }> = []
+  for (const op of ops) {
+    if (op.kind === 'deregister') out.push({ op, token: (op.serviceId ? tokenFor('service', op.serviceId) : op.checkId ? tokenFor('check', op.checkId) : undefined) ?? nodeToken })
+    else if (!op.skipNodeUpdate) out.push({ op, token: nodeToken })
+    else if (op.service) out.push({ op, token: tokenFor('service', op.service.ID ?? op.service.Service) ?? nodeToken })
+    else {
+      const byToken = new Map<string | undefined, CheckInput[]>()
+      for (const c of op.checks ?? []) {
+        const t = tokenFor('check', c.CheckID) ?? nodeToken
+        byToken.set(t, [...(byToken.get(t) ?? []), c])
+      }
+      for (const [token, checks] of byToken) out.push({ op: { ...op, checks }, token })
+    }
+  }
+  return out
+}
+
+function syncTarget(op: SyncOp): string {
+  if (op.kind === 'deregister') return op.serviceId ? `deregistering service ${op.serviceId}` : `deregistering check ${op.checkId}`
+  return op.service ? `service ${op.service.ID ?? op.service.Service}` : `checks ${(op.checks ?? []).map((c) => c.CheckID).join(', ')}`
 }
 
 function serviceInput(def: ServiceInput & { token?: string }): ServiceInput {

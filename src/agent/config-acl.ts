@@ -33,6 +33,8 @@ export interface AclTokens {
   replication?: string
   /** DNS queries (and a client agent's catalog replica that answers them); the default token when unset. */
   dns?: string
+  /** What services and checks from config files are synced with when their definition has no token. */
+  configFileServiceRegistration?: string
 }
 
 /** Older keys and where they now live. */
@@ -79,6 +81,7 @@ export function aclConfig(doc: Doc): AclConfig {
   set('agentRecovery', tokens.agent_recovery, tokens.agent_master, doc.acl_agent_master_token)
   set('replication', tokens.replication, doc.acl_replication_token)
   set('dns', tokens.dns)
+  set('configFileServiceRegistration', tokens.config_file_service_registration)
   const config: AclConfig = {
     enabled: acl.enabled === true || str(doc.acl_datacenter) !== undefined,
     defaultPolicy: pick<'allow' | 'deny'>(acl.default_policy, doc.acl_default_policy) ?? 'allow',

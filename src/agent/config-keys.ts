@@ -141,6 +141,7 @@ export const IMPLEMENTED_KEYS: Readonly<Record<string, string>> = {
   'acl.tokens.agent_recovery': 'acl',
   'acl.tokens.agent_master': 'acl',
   'acl.tokens.dns': 'acl',
+  'acl.tokens.config_file_service_registration': 'acl',
   // A client agent keeps resolved tokens for token_ttl and falls back on down_policy (agent/acl.ts).
   'acl.token_ttl': 'acl',
   'acl.down_policy': 'acl',
@@ -220,7 +221,6 @@ export const UNSUPPORTED_KEYS: Readonly<Record<string, Unsupported>> = {
   'acl.role_ttl': warn,
   'acl.enable_token_replication': warn,
   'acl.tokens.replication': warn,
-  'acl.tokens.config_file_service_registration': warn,
   acl_replication_token: warn,
   acl_enforce_version_8: warn,
   enable_acl_replication: warn,

@@ -64,6 +64,8 @@ export class LocalState {
   onChange: (change: LocalChange) => void = () => {}
   /** Fires key `local` on every change (hash-blocking agent endpoints, alias checks). */
   readonly watches = new WatchRegistry()
+  /** Tokens of services and checks removed here, for the sync that removes them from the catalog (newest 1,024). */
+  readonly #removedTokens = new Map<string, string>()
   readonly #dir: string | undefined
   readonly #interval: () => number
   readonly #log: NonNullable<LocalStateOptions['log']>
@@ -78,6 +80,7 @@ export class LocalState {
 
   /** `restored`: it came from disk at start-up, so there is nothing to write back. */
   addService(def: Omit<ServiceDefinition, 'checks'>, source: Source, restored = false): void {
+    this.#removedTokens.delete(`service:${def.ID}`)
     this.services.set(def.ID, { def, source })
     if (source === 'api' && !restored) this.#write('services', def.ID, def)
     this.#notify({ kind: 'service', id: def.ID })
@@ -87,6 +90,7 @@ export class LocalState {
     const svc = this.services.get(id)
     if (!svc) return false
     for (const [checkId, check] of this.checks) if (check.spec.record.ServiceID === id) this.removeCheck(checkId)
+    this.#rememberToken(`service:${id}`, svc.def.token)
     this.services.delete(id)
     if (svc.source === 'api') this.#remove('services', id)
     this.#notify({ kind: 'service', id })
@@ -99,6 +103,7 @@ export class LocalState {
    */
   addCheck(spec: CheckSpec, source: Source, runner: RunningCheck | undefined, state?: { status: CheckStatus; output: string }): void {
     const previous = this.checks.get(spec.runner.id)
+    this.#removedTokens.delete(`check:${spec.runner.id}`)
     previous?.runner?.stop()
     if (previous?.deferred) clearTimeout(previous.deferred)
     const status = state?.status ?? previous?.status ?? spec.record.Status
@@ -120,11 +125,24 @@ export class LocalState {
     this.#notify({ kind: 'check', id: spec.runner.id })
   }
 
+  /** The token a service or check removed here was registered with ("" if none, or forgotten). */
+  removedToken(kind: 'service' | 'check', id: string): string {
+    return this.#removedTokens.get(`${kind}:${id}`) ?? ''
+  }
+
+  #rememberToken(key: string, token: string): void {
+    if (!token) return
+    this.#removedTokens.delete(key)
+    this.#removedTokens.set(key, token)
+    if (this.#removedTokens.size > 1024) this.#removedTokens.delete(this.#removedTokens.keys().next().value!)
+  }
+
   removeCheck(id: string): boolean {
     const check = this.checks.get(id)
     if (!check) return false
     check.runner?.stop()
     if (check.deferred) clearTimeout(check.deferred)
+    this.#rememberToken(`check:${id}`, check.spec.token)
     this.checks.delete(id)
     if (check.source === 'api') this.#remove('checks', id)
     this.#notify({ kind: 'check', id })
@@ -206,7 +224,8 @@ export class LocalState {
     if (!this.#dir) return
     const file = this.#file(kind, id)
     mkdirSync(join(this.#dir, kind), { recursive: true })
-    writeFileSync(`${file}.tmp`, JSON.stringify(value))
+    // The definition may hold the token it was registered with.
+    writeFileSync(`${file}.tmp`, JSON.stringify(value), { mode: 0o600 })
     renameSync(`${file}.tmp`, file)
   }
 

@@ -226,6 +226,9 @@ async function registerService(req: ApiRequest, ctx: ApiContext): Promise<unknow
   // Replacing an instance registered under another name takes that name's write too.
   const existing = ctx.local.services.get(def.ID)
   if (existing && existing.def.Service !== def.Service) must(req, 'service', existing.def.Service, 'write')
+  // Anti-entropy syncs the service (and its checks) with the token it was registered with, as Consul does.
+  def.token ||= req.token
+  for (const c of def.checks) c.token ||= def.token
   ctx.agentOps.registerService(def, { replaceExistingChecks: boolParam(req, 'replace-existing-checks') })
   return undefined
 }
@@ -243,6 +246,7 @@ async function registerCheck(req: ApiRequest, ctx: ApiContext): Promise<unknown>
   if (body === null) throw badRequest('Request decode failed: empty body')
   const spec = parseCheck(body)
   mustWriteCheck(req, ctx, spec.record.ServiceID)
+  spec.token ||= req.token
   ctx.agentOps.registerCheck(spec)
   return undefined
 }

@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { randomUUID } from 'node:crypto'
 import { CONSUL_BIN, ROOT, removeDir, runCli, startAgent, tempDir, type RunningAgent } from '../helpers/agent.js'
 import { npmClient } from './client-flows.js'
+import { until } from '../helpers/poll.js'
 
 const run = (cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
   new Promise((resolve) => execFile(cmd, args, (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr })))
@@ -117,6 +118,27 @@ describe('default deny: the issue\'s matrix over HTTP and DNS', () => {
     assert.equal((await call('GET', '/v1/kv/?recurse', master)).headers.get('x-consul-results-filtered-by-acls'), null)
     assert.equal((await call('GET', '/v1/agent/self', master)).status, 200)
     assert.equal((await call('DELETE', '/v1/kv/?recurse', master)).status, 200)
+  })
+
+  test('anti-entropy syncs a service with the token it was registered with, not the agent token, and removes it with that token', async () => {
+    const make = async (name: string, rules: string): Promise<string> => {
+      assert.equal((await call('PUT', '/v1/acl/policy', master, { Name: name, Rules: rules })).status, 200)
+      return (JSON.parse((await call('PUT', '/v1/acl/token', master, { Policies: [{ Name: name }] })).text) as { SecretID: string }).SecretID
+    }
+    // The agent token may write the node and read services (what its sync reads with, as in Consul), write none.
+    const nodeOnly = await make('node-only', 'node_prefix "" { policy = "write" }\nservice_prefix "" { policy = "read" }')
+    const svc = await make('tok-svc', 'service "tok-svc" { policy = "write" }')
+    assert.equal((await call('PUT', '/v1/agent/token/agent', master, { Token: nodeOnly })).status, 200)
+    try {
+      assert.equal((await call('PUT', '/v1/agent/service/register', svc, { Name: 'tok-svc', Port: 81, Check: { TTL: '30s' } })).status, 200)
+      const inCatalog = async (): Promise<number> => (JSON.parse((await call('GET', '/v1/health/service/tok-svc', master)).text) as unknown[]).length
+      await until('tok-svc in the catalog with its check', async () => ((await inCatalog()) === 1 ? true : undefined))
+      assert.equal((JSON.parse((await call('GET', '/v1/agent/services', master)).text) as Record<string, Record<string, unknown>>)['tok-svc']?.Token, undefined, 'the token is not shown')
+      assert.equal((await call('PUT', '/v1/agent/service/deregister/tok-svc', svc)).status, 200)
+      await until('tok-svc gone from the catalog', async () => ((await inCatalog()) === 0 ? true : undefined))
+    } finally {
+      assert.equal((await call('PUT', '/v1/agent/token/agent', master, { Token: master })).status, 200)
+    }
   })
 
   test('dig follows the agent\'s default token, which /v1/agent/token/default sets', async () => {
