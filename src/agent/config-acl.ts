@@ -14,7 +14,11 @@ export interface AclConfig {
   enabled: boolean
   defaultPolicy: 'allow' | 'deny'
   downPolicy: AclDownPolicy
-  /** How long a client agent keeps a resolved token before asking the servers again. */
+  /**
+   * How long a client agent keeps a resolved token before asking the servers again. The servers
+   * answer with the token's policies and roles resolved, so the answer is kept for the shortest of
+   * token_ttl, policy_ttl and role_ttl: a change to any of them is seen within its own TTL.
+   */
   tokenTtlMs: number
   enableKeyListPolicy: boolean
   /** Tokens set through /v1/agent/token are kept in data_dir/acl-tokens.json across restarts. */
@@ -86,7 +90,7 @@ export function aclConfig(doc: Doc): AclConfig {
     enabled: acl.enabled === true || str(doc.acl_datacenter) !== undefined,
     defaultPolicy: pick<'allow' | 'deny'>(acl.default_policy, doc.acl_default_policy) ?? 'allow',
     downPolicy: pick<AclDownPolicy>(acl.down_policy, doc.acl_down_policy) ?? 'extend-cache',
-    tokenTtlMs: ttl === undefined ? 30_000 : parseDurationMs(ttl),
+    tokenTtlMs: Math.min(...[ttl, acl.policy_ttl, acl.role_ttl].map((v) => (typeof v === 'string' ? parseDurationMs(v) : 30_000))),
     enableKeyListPolicy: pick<boolean>(acl.enable_key_list_policy, doc.acl_enable_key_list_policy) === true,
     enableTokenPersistence: acl.enable_token_persistence === true,
     tokens: t,

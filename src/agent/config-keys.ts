@@ -141,6 +141,8 @@ export const IMPLEMENTED_KEYS: Readonly<Record<string, string>> = {
   'acl.tokens.agent_recovery': 'acl',
   'acl.tokens.agent_master': 'acl',
   'acl.tokens.dns': 'acl',
+  'acl.policy_ttl': 'acl',
+  'acl.role_ttl': 'acl',
   'acl.tokens.config_file_service_registration': 'acl',
   // A client agent keeps resolved tokens for token_ttl and falls back on down_policy (agent/acl.ts).
   'acl.token_ttl': 'acl',
@@ -217,8 +219,6 @@ export const UNSUPPORTED_KEYS: Readonly<Record<string, Unsupported>> = {
   auto_config: warn,
   enable_agent_tls_for_checks: ours(false),
   // ACLs: what client agents and replication would need beyond the servers' own enforcement.
-  'acl.policy_ttl': warn,
-  'acl.role_ttl': warn,
   'acl.enable_token_replication': warn,
   'acl.tokens.replication': warn,
   acl_replication_token: warn,

@@ -128,6 +128,13 @@ test('the acl block, and the older keys mapped onto it with a deprecation warnin
   // The new key wins over the old one.
   assert.equal(load({ acl: { enabled: true, default_policy: 'allow' }, acl_default_policy: 'deny' }).config.acl.defaultPolicy, 'allow')
   assert.equal(load({}).config.acl.enabled, false)
+  // One cached answer holds token, policies and roles: it lives for the shortest of their TTLs.
+  assert.equal(load({}).config.acl.tokenTtlMs, 30_000)
+  assert.equal(load({ acl: { token_ttl: '1m', policy_ttl: '5s', role_ttl: '10s' } }).config.acl.tokenTtlMs, 5_000)
+  assert.equal(load({ acl: { role_ttl: '2s' } }).config.acl.tokenTtlMs, 2_000)
+  const more = load({ acl: { enabled: true, tokens: { dns: 'dn', config_file_service_registration: 'cf' } } })
+  assert.deepEqual(more.config.acl.tokens, { dns: 'dn', configFileServiceRegistration: 'cf' })
+  assert.deepEqual(more.warnings, [])
   assert.throws(() => load({ acl_down_policy: 'sometimes' }), (err: unknown) => err instanceof ConfigError && err.key === 'acl_down_policy')
 })
 
