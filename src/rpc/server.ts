@@ -83,6 +83,8 @@ export class RpcServer {
   readonly #serversOnly = new Set<string>()
   readonly #tls: RpcTls | undefined
   readonly #tlsAccept: ((raw: Socket) => void) | undefined
+  /** Raw inbound sockets of a TLS listener until they close: being told apart, in a handshake, or under a TLS connection. */
+  readonly #pending = new Set<Socket>()
   readonly #peers = new Map<string, Peer>()
   readonly #inbound = new Set<Connection>()
   readonly #counters: Record<string, number> = Object.fromEntries(COUNTERS.map((k) => [k, 0]))
@@ -101,8 +103,7 @@ export class RpcServer {
       handshakeTimeoutMs: this.#limits.handshakeTimeoutMs,
       secure: (socket) => this.#secured(socket),
       failed: (err, socket) => {
-        const remote = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'a peer'
-        this.#ctx.refused('tls', `rpc: refused a connection from ${remote}: ${tlsErrorText(err)}`)
+        this.#ctx.refused('tls', `rpc: refused a connection from ${remoteOf(socket)}: ${tlsErrorText(err)}`)
         socket.destroy()
       },
     })
@@ -223,6 +224,8 @@ export class RpcServer {
     for (const p of this.#peers.values()) p.close()
     for (const c of this.#inbound) c.close()
     this.#inbound.clear()
+    for (const s of this.#pending) s.destroy()
+    this.#pending.clear()
     const server = this.#server
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()))
   }
@@ -273,10 +276,13 @@ export class RpcServer {
       return
     }
     this.#counters.connections_accepted!++
-    const remote = socket.remoteFamily === 'IPv6' ? `[${socket.remoteAddress}]:${socket.remotePort}` : `${socket.remoteAddress}:${socket.remotePort}`
+    const remote = remoteOf(socket)
     const tls = this.#tls
     if (!tls) return this.#open(socket, remote)
     // TLS or not is told by the first byte, read here and put back for whoever reads next.
+    // Until it closes, close() finds it here (a TLS connection's Connection holds the TLS socket, not this one).
+    this.#pending.add(socket)
+    socket.once('close', () => this.#pending.delete(socket))
     socket.on('error', () => {})
     const timer = this.#clock.setTimeout(() => {
       socket.destroy()
@@ -297,7 +303,7 @@ export class RpcServer {
 
   /** An inbound TLS connection, its handshake done: in, or refused with the reason told to the dialer. */
   #secured(socket: TLSSocket): void {
-    const remote = socket.remoteFamily === 'IPv6' ? `[${socket.remoteAddress}]:${socket.remotePort}` : `${socket.remoteAddress}:${socket.remotePort}`
+    const remote = remoteOf(socket)
     if (this.#closed) return void socket.destroy()
     const problem = this.#tls!.incomingProblem(socket)
     if (problem) return this.#refuseTls(socket, remote, problem)
@@ -413,6 +419,11 @@ export function toRpcError(err: unknown): RpcError {
     if (typeof message === 'string') return { code: RpcCode.Internal, message }
   }
   return { code: RpcCode.Internal, message: String(err) }
+}
+
+/** `ip:port` (IPv6 in brackets) of a socket's other end, for logs. */
+function remoteOf(socket: Socket): string {
+  return socket.remoteFamily === 'IPv6' ? `[${socket.remoteAddress}]:${socket.remotePort}` : `${socket.remoteAddress}:${socket.remotePort}`
 }
 
 /** FNV-1a: a seed for the reconnect jitter that differs between servers of one process. */
