@@ -114,7 +114,8 @@ export class Agent implements ApiContext {
     this.acl = new AgentAcl({
       config: this.config.acl,
       local: this.config.server ? (token) => this.#server!.acl.gate.identity(token) : undefined,
-      remote: this.config.server ? undefined : (token) => this.server.acl.resolveToken({ token }),
+      // Stale, as Consul's client resolves tokens: it keeps working while the servers elect a leader.
+      remote: this.config.server ? undefined : (token) => this.server.acl.resolveToken({ token, consistency: 'stale' }),
       clock: systemClock,
       dataDir: this.config.dev ? undefined : this.config.dataDir,
       log: this.#log,

@@ -126,9 +126,10 @@ export class AclEndpoint {
   /** An ACL read: ACLs on, `acl:read` (unless `self`), then a blocking read of the ACL tables. */
   #read<T>(req: QueryOptions, call: CallContext | undefined, value: (who: Identity) => T, self = false): Promise<QueryReply<T>> {
     this.#on()
-    const who = self ? this.gate.identity(req.token) : this.gate.authorize(req.token, 'acl', '', 'read')
     const { state } = this.core
+    // In the evaluation: on a follower, after the read barrier (a token made or deleted just before is known).
     return this.core.read(req, call, (ws) => {
+      const who = self ? this.gate.identity(req.token) : this.gate.authorize(req.token, 'acl', '', 'read')
       state.watchCatalog(ws, 'acl')
       return { index: state.acl.index, value: value(who) }
     })
@@ -316,10 +317,14 @@ export class AclEndpoint {
    */
   async resolveToken(req: QueryOptions): Promise<ResolvedToken> {
     this.#on()
-    this.core.checkDatacenter(req.datacenter)
-    const who = this.gate.identity(req.token)
-    const a = who.authorizer
-    return { accessor: who.accessor, management: a.isManagement, defaultPolicy: this.gate.settings.defaultPolicy, ...(a.rules ? { rules: rulesToWire(a.rules) } : {}) }
+    // A read like any other: on a follower after the barrier, so a token just made or deleted is known.
+    const { value } = await this.core.readOnce(req, () => {
+      const who = this.gate.identity(req.token)
+      const a = who.authorizer
+      const resolved: ResolvedToken = { accessor: who.accessor, management: a.isManagement, defaultPolicy: this.gate.settings.defaultPolicy, ...(a.rules ? { rules: rulesToWire(a.rules) } : {}) }
+      return { index: this.core.state.acl.index, value: resolved }
+    })
+    return value
   }
 
   // ---- the legacy API (ACL.Apply, ACL.Get, ACL.List before Consul 1.4) ---------------------
@@ -376,9 +381,9 @@ export class AclEndpoint {
 
   async legacyList(req: QueryOptions, call?: CallContext): Promise<QueryReply<LegacyAcl[]>> {
     this.#on()
-    this.gate.authorize(req.token, 'acl', '', 'write')
     const { state } = this.core
     return this.core.read(req, call, (ws) => {
+      this.gate.authorize(req.token, 'acl', '', 'write')
       state.watchCatalog(ws, 'acl')
       return { index: state.acl.index, value: state.acl.tokens.valuesArray().filter((t) => !this.gate.expired(t)).map(legacyView) }
     })

@@ -106,19 +106,11 @@ export class AclGate {
     return { items: kept, filtered: kept.length !== items.length }
   }
 
-  /**
-   * Runs `run` with the caller of `token` (undefined with ACLs off: nothing to check or filter). An
-   * unknown token is a rejected promise, as every endpoint answers.
-   */
-  withCaller<T>(token: string | undefined, run: (who: Identity | undefined) => Promise<T>): Promise<T> {
-    if (!this.settings.enabled) return run(undefined)
-    let who: Identity
-    try {
-      who = this.identity(token)
-    } catch (err) {
-      return Promise.reject(err)
-    }
-    return run(who.authorizer.isManagement ? undefined : who)
+  /** The caller to filter for: undefined with ACLs off or a management token. Throws for an unknown token. */
+  caller(token: string | undefined): Identity | undefined {
+    if (!this.settings.enabled) return undefined
+    const who = this.identity(token)
+    return who.authorizer.isManagement ? undefined : who
   }
 
   /** `identity` and `require` in one. */

@@ -167,19 +167,19 @@ export class CatalogEndpoint {
 
   listNodes(req: NodeListRequest, call?: CallContext): Promise<QueryReply<NodeRecord[]>> {
     const { state, acl } = this.core
-    return acl.withCaller(req.token, (who) => this.core.read(req, call, (ws) => {
+    return this.core.readAs(req, call, (ws, who) => {
       state.watchCatalog(ws, 'nodes')
       const { catalog } = state
       const rows = catalog.nodes.valuesArray().filter((n) => nodeMetaMatches(req.nodeMeta, n.Meta))
       const { items, filtered } = who ? acl.filter(who, 'node', rows, (n) => n.Node) : { items: rows, filtered: false }
       return { index: catalog.index.nodes, value: this.core.near(req.source, items, (n) => n.Node), filtered }
-    }))
+    })
   }
 
   /** Service names with the union of their instances' tags, both sorted. */
   listServices(req: NodeListRequest, call?: CallContext): Promise<QueryReply<Record<string, string[]>>> {
     const { state, acl } = this.core
-    return acl.withCaller(req.token, (who) => this.core.read(req, call, (ws) => {
+    return this.core.readAs(req, call, (ws, who) => {
       state.watchCatalog(ws, 'services', 'nodes')
       const { catalog } = state
       const out: Record<string, Set<string>> = {}
@@ -194,7 +194,7 @@ export class CatalogEndpoint {
       }
       const value = Object.fromEntries(Object.keys(out).sort().map((k) => [k, [...out[k]!].sort()]))
       return { index: catalog.index.services, value, filtered }
-    }))
+    })
   }
 
   /**
@@ -203,18 +203,18 @@ export class CatalogEndpoint {
    */
   listServiceInstances(req: NodeListRequest, call?: CallContext): Promise<QueryReply<ServiceNode[]>> {
     const { state, acl } = this.core
-    return acl.withCaller(req.token, (who) => this.core.read(req, call, (ws) => {
+    return this.core.readAs(req, call, (ws, who) => {
       state.watchCatalog(ws, 'services', 'nodes')
       const rows = serviceInstances(state.catalog, req.nodeMeta)
       if (!who) return { index: state.catalog.index.services, value: rows }
       const { items, filtered } = acl.filter(who, 'service', rows, (r) => r.service.Service)
       return { index: state.catalog.index.services, value: items, filtered }
-    }))
+    })
   }
 
   serviceNodes(req: ServiceRequest, call?: CallContext): Promise<QueryReply<ServiceNode[]>> {
     const { state, acl } = this.core
-    return acl.withCaller(req.token, (who) => this.core.read(req, call, (ws) => {
+    return this.core.readAs(req, call, (ws, who) => {
       state.watchCatalog(ws, `service:${req.service}`)
       const { catalog } = state
       const rows = catalog.instances(req.service).flatMap((service) => {
@@ -224,13 +224,13 @@ export class CatalogEndpoint {
       })
       const { items, filtered } = who ? acl.keep(who, rows, instanceReadable) : { items: rows, filtered: false }
       return { index: catalog.serviceIndexOf(req.service), value: this.core.near(req.source, items, (r) => r.node.Node), filtered }
-    }))
+    })
   }
 
   /** The node and its services, or null when the catalog has no such node. */
   nodeServices(req: NodeRequest, call?: CallContext): Promise<QueryReply<NodeServices | null>> {
     const { state, acl } = this.core
-    return acl.withCaller(req.token, (who) => this.core.read(req, call, (ws) => {
+    return this.core.readAs(req, call, (ws, who) => {
       state.watchCatalog(ws, `node:${req.node}`)
       const { catalog } = state
       const node = catalog.node(req.node)
@@ -240,7 +240,7 @@ export class CatalogEndpoint {
       if (!who.authorizer.allowed('node', node.Node, 'read')) return { index, value: null, filtered: true }
       const { items, filtered } = acl.filter(who, 'service', catalog.nodeServices(req.node), (s) => s.Service)
       return { index, value: { node, services: items }, filtered }
-    }))
+    })
   }
 }
 
@@ -273,18 +273,18 @@ export class HealthEndpoint {
 
   nodeChecks(req: NodeRequest, call?: CallContext): Promise<QueryReply<CheckRecord[]>> {
     const { state, acl } = this.core
-    return acl.withCaller(req.token, (who) => this.core.read(req, call, (ws) => {
+    return this.core.readAs(req, call, (ws, who) => {
       state.watchCatalog(ws, `node:${req.node}`)
       const rows = state.catalog.nodeChecks(req.node)
       const { items, filtered } = who ? acl.keep(who, rows, checkReadable) : { items: rows, filtered: false }
       return { index: state.catalog.nodeIndexOf(req.node), value: items, filtered }
-    }))
+    })
   }
 
   /** The checks of every instance of a service. */
   serviceChecks(req: ServiceRequest, call?: CallContext): Promise<QueryReply<CheckRecord[]>> {
     const { state, acl } = this.core
-    return acl.withCaller(req.token, (who) => this.core.read(req, call, (ws) => {
+    return this.core.readAs(req, call, (ws, who) => {
       state.watchCatalog(ws, `service:${req.service}`)
       const { catalog } = state
       const rows = catalog
@@ -293,13 +293,13 @@ export class HealthEndpoint {
         .flatMap((s) => catalog.nodeChecks(s.Node).filter((c) => c.ServiceID === s.ID))
       const { items, filtered } = who ? acl.keep(who, rows, checkReadable) : { items: rows, filtered: false }
       return { index: catalog.serviceIndexOf(req.service), value: this.core.near(req.source, items, (c) => c.Node), filtered }
-    }))
+    })
   }
 
   /** Instances of a service with their node and their checks (the node's and their own). */
   serviceNodes(req: HealthServiceRequest, call?: CallContext): Promise<QueryReply<CheckServiceNode[]>> {
     const { state, acl } = this.core
-    return acl.withCaller(req.token, (who) => this.core.read(req, call, (ws) => {
+    return this.core.readAs(req, call, (ws, who) => {
       state.watchCatalog(ws, `service:${req.service}`)
       const { catalog } = state
       const rows = catalog.instances(req.service).flatMap((service) => {
@@ -313,17 +313,17 @@ export class HealthEndpoint {
       const { items, filtered } = acl.keep(who, rows, instanceReadable)
       const visible = items.map((r) => ({ ...r, checks: r.checks.filter((c) => checkReadable(who.authorizer, c)) }))
       return { index: catalog.serviceIndexOf(req.service), value: this.core.near(req.source, visible, (r) => r.node.Node), filtered }
-    }))
+    })
   }
 
   checksInState(req: ChecksInStateRequest, call?: CallContext): Promise<QueryReply<CheckRecord[]>> {
     const { state, acl } = this.core
-    return acl.withCaller(req.token, (who) => this.core.read(req, call, (ws) => {
+    return this.core.readAs(req, call, (ws, who) => {
       state.watchCatalog(ws, 'checks')
       const { catalog } = state
       const rows = catalog.checks.valuesArray().filter((c) => (req.state === 'any' || c.Status === req.state) && nodeMetaMatches(req.nodeMeta, catalog.node(c.Node)?.Meta ?? {}))
       const { items, filtered } = who ? acl.keep(who, rows, checkReadable) : { items: rows, filtered: false }
       return { index: catalog.index.checks, value: this.core.near(req.source, items, (c) => c.Node), filtered }
-    }))
+    })
   }
 }

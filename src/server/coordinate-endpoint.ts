@@ -68,21 +68,17 @@ export class CoordinateEndpoint {
 
   listNodes(req: QueryOptions, call?: CallContext): Promise<QueryReply<CoordinateEntry[]>> {
     const { state, acl } = this.core
-    return acl.withCaller(req.token, (who) => this.core.read(req, call, (ws) => {
+    return this.core.readAs(req, call, (ws, who) => {
       state.watchCatalog(ws, 'coordinates')
       const { items, filtered } = who ? acl.filter(who, 'node', state.coordinates.list(), (c) => c.Node) : { items: state.coordinates.list(), filtered: false }
       return { index: state.coordinates.index, value: items, filtered }
-    }))
+    })
   }
 
   node(req: CoordinateNodeRequest, call?: CallContext): Promise<QueryReply<CoordinateEntry[]>> {
     const { state, acl } = this.core
-    try {
-      acl.authorize(req.token, 'node', req.node, 'read')
-    } catch (err) {
-      return Promise.reject(err)
-    }
     return this.core.read(req, call, (ws) => {
+      acl.authorize(req.token, 'node', req.node, 'read')
       state.watchCatalog(ws, 'coordinates')
       const entry = state.coordinates.get(req.node)
       return { index: state.coordinates.index, value: entry ? [entry] : [] }

@@ -11,6 +11,8 @@ import { runBlockingQuery, type BlockingEnv, type QueryFn, type QueryResult } fr
 import { NoPathToDatacenterError, NotLeaderError, RejectedError } from './errors.js'
 import type { ForwardedMethod, Forwarder } from './forward.js'
 import type { AclGate } from './acl-gate.js'
+import type { Identity } from '../acl/resolver.js'
+import type { WatchSet } from '../state/watch.js'
 import type { BlockingOutcome, CallContext, Consistency, QueryMeta, QueryOptions, QueryReply } from './types.js'
 
 export type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void
@@ -97,6 +99,16 @@ export class EndpointCore implements BlockingEnv {
     } catch (err) {
       return Promise.reject(err)
     }
+  }
+
+  /**
+   * `read`, with the caller resolved in each evaluation (undefined: ACLs off or a management token,
+   * nothing to check): so on a follower after the read barrier, against tables that hold every
+   * token change acknowledged before the read, as Consul gets by resolving on the leader.
+   */
+  readAs<T>(opts: QueryOptions & { token?: string }, call: CallContext | undefined, query: (ws: WatchSet | undefined, who: Identity | undefined) => QueryResult<T>): Promise<QueryReply<T>> {
+    const { acl } = this
+    return this.read(opts, call, (ws) => query(ws, acl.caller(opts.token)))
   }
 
   async #readBlocking<T>(opts: QueryOptions, call: CallContext | undefined, query: QueryFn<T>): Promise<QueryReply<T>> {

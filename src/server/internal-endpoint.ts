@@ -122,7 +122,7 @@ export class InternalEndpoint {
   /** The node, its services and its checks; the index is the node's. */
   nodeInfo(req: NodeInfoRequest, call?: CallContext): Promise<QueryReply<NodeInfo>> {
     const { state, acl } = this.core
-    return acl.withCaller(req.token, (who) => this.core.read(req, call, (ws) => {
+    return this.core.readAs(req, call, (ws, who) => {
       state.watchCatalog(ws, `node:${req.node}`)
       const { catalog } = state
       const index = catalog.nodeIndexOf(req.node)
@@ -132,7 +132,7 @@ export class InternalEndpoint {
       const services = acl.filter(who, 'service', info.services, (s) => s.Service)
       const checks = acl.keep(who, info.checks, checkReadable)
       return { index, value: { node: info.node, services: services.items, checks: checks.items }, filtered: services.filtered || checks.filtered }
-    }))
+    })
   }
 
   /**
@@ -141,7 +141,7 @@ export class InternalEndpoint {
    */
   catalogDump(req: QueryOptions, call?: CallContext): Promise<QueryReply<CatalogSnapshot>> {
     const { state, acl } = this.core
-    return acl.withCaller(req.token, (who) => this.core.read(req, call, (ws) => {
+    return this.core.readAs(req, call, (ws, who) => {
       state.watchCatalog(ws, 'nodes', 'services', 'checks', 'queries')
       const { catalog, queries } = state
       const index = Math.max(catalog.maxIndex(), queries.index)
@@ -159,7 +159,7 @@ export class InternalEndpoint {
         value: { catalog: { ...dump, nodes: nodes.items, services: services.items, checks: checks.items }, queries: { records: visible.items.map((q) => (q.Token ? { ...q, Token: '<hidden>' } : q)), index: queries.index } },
         filtered: nodes.filtered || services.filtered || checks.filtered || visible.filtered,
       }
-    }))
+    })
   }
 
   /**

@@ -113,14 +113,9 @@ export class KvsEndpoint {
   /** The entry at `key`: a list of one, or empty. */
   get(req: KeyRequest, call?: CallContext): Promise<QueryReply<KvEntry[]>> {
     const { state, acl } = this.core
-    if (acl.enabled) {
-      try {
-        acl.authorize(req.token, 'key', req.key, 'read')
-      } catch (err) {
-        return Promise.reject(err)
-      }
-    }
+    // The token is checked in the evaluation: on a follower, after the read barrier.
     return this.core.read(req, call, (ws) => {
+      if (acl.enabled) acl.authorize(req.token, 'key', req.key, 'read')
       const { index, entry } = state.kvGet(ws, req.key)
       return { index, value: entry ? [entry] : [] }
     })
@@ -129,36 +124,30 @@ export class KvsEndpoint {
   /** Every entry under `prefix`, in key order (with ACLs, those the token may read). */
   list(req: KeyListRequest, call?: CallContext): Promise<QueryReply<KvEntry[]>> {
     const { state, acl } = this.core
-    return this.#listing(req, (who) =>
-      this.core.read(req, call, (ws) => {
-        const { index, entries } = state.kvList(ws, req.prefix)
-        if (!who) return { index, value: entries }
-        const { items, filtered } = acl.filter(who, 'key', entries, (e) => e.Key)
-        return { index, value: items, filtered }
-      }),
-    )
+    return this.core.readAs(req, call, (ws, who) => {
+      this.#mayList(who, req.prefix)
+      const { index, entries } = state.kvList(ws, req.prefix)
+      if (!who) return { index, value: entries }
+      const { items, filtered } = acl.filter(who, 'key', entries, (e) => e.Key)
+      return { index, value: items, filtered }
+    })
   }
 
   /** The keys under `prefix`, rolled up at `separator` (with ACLs, those the token may read). */
   listKeys(req: KeyListRequest, call?: CallContext): Promise<QueryReply<string[]>> {
     const { state, acl } = this.core
-    return this.#listing(req, (who) =>
-      this.core.read(req, call, (ws) => {
-        const { index, keys } = state.kvKeys(ws, req.prefix, req.separator ?? '')
-        if (!who) return { index, value: keys }
-        const { items, filtered } = acl.filter(who, 'key', keys, (k) => k)
-        return { index, value: items, filtered }
-      }),
-    )
+    return this.core.readAs(req, call, (ws, who) => {
+      this.#mayList(who, req.prefix)
+      const { index, keys } = state.kvKeys(ws, req.prefix, req.separator ?? '')
+      if (!who) return { index, value: keys }
+      const { items, filtered } = acl.filter(who, 'key', keys, (k) => k)
+      return { index, value: items, filtered }
+    })
   }
 
-  /** A recursive read's caller (none to filter for with ACLs off or management): `list` on the prefix with enable_key_list_policy. */
-  #listing<T>(req: KeyListRequest, run: (who: Identity | undefined) => Promise<T>): Promise<T> {
-    const { acl } = this.core
-    return acl.withCaller(req.token, (who) => {
-      if (who && acl.settings.enableKeyListPolicy && !who.authorizer.allowed('key', req.prefix, 'list')) return Promise.reject(denied(who, 'key', req.prefix, 'list'))
-      return run(who)
-    })
+  /** A recursive read (with a caller to filter for) takes `list` on the prefix under enable_key_list_policy. */
+  #mayList(who: Identity | undefined, prefix: string): void {
+    if (who && this.core.acl.settings.enableKeyListPolicy && !who.authorizer.allowed('key', prefix, 'list')) throw denied(who, 'key', prefix, 'list')
   }
 }
 
@@ -179,14 +168,9 @@ export class TxnEndpoint {
   /** A read-only transaction, answered from the state without a log entry. */
   read(req: TxnReadRequest): Promise<QueryReply<TxnOutcome>> {
     if (!isReadOnlyTxn(req.ops)) return Promise.reject(new Error('Txn.Read: a write verb in a read-only transaction'))
-    let denials: ReturnType<typeof txnDenials>
-    try {
-      denials = txnDenials(this.core.acl, req.token, req.ops)
-    } catch (err) {
-      return Promise.reject(err)
-    }
-    const { who, outcome: refused } = denials
     return this.core.readOnce(req, () => {
+      // After the barrier on a follower, as every read checks its token.
+      const { who, outcome: refused } = txnDenials(this.core.acl, req.token, req.ops)
       if (refused) return { index: this.core.state.lastIndex, value: refused }
       const { index, outcome } = this.core.state.txnRead(req.ops)
       return { index, value: filterTxnResults(this.core.acl, who, outcome) }

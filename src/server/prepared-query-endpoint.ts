@@ -113,24 +113,24 @@ export class PreparedQueryEndpoint {
 
   get(req: PreparedQueryRequest, call?: CallContext): Promise<QueryReply<PreparedQuery[]>> {
     const { state, acl } = this.core
-    return acl.withCaller(req.token, (who) => this.core.read(req, call, (ws) => {
+    return this.core.readAs(req, call, (ws, who) => {
       state.watchCatalog(ws, 'queries')
       const q = state.queries.get(req.id)
       if (!q) throw notFound()
       if (who && !queryReadable(who, q, req.token)) throw denied(who, 'query', q.Name, 'read')
       return { index: q.ModifyIndex, value: [redactToken(q, who)] }
-    }))
+    })
   }
 
   list(req: QueryOptions, call?: CallContext): Promise<QueryReply<PreparedQuery[]>> {
     const { state, acl } = this.core
-    return acl.withCaller(req.token, (who) => this.core.read(req, call, (ws) => {
+    return this.core.readAs(req, call, (ws, who) => {
       state.watchCatalog(ws, 'queries')
       const rows = state.queries.list()
       if (!who) return { index: state.queries.index, value: rows }
       const { items, filtered } = acl.keep(who, rows, (_a, q) => queryReadable(who, q, req.token))
       return { index: state.queries.index, value: items.map((q) => redactToken(q, who)), filtered }
-    }))
+    })
   }
 
   /** The query an ID or name resolves to, a template rendered for the name. */

@@ -72,12 +72,12 @@ export class SessionEndpoint {
 
   #read(req: QueryOptions, call: CallContext | undefined, keep: (s: SessionRecord) => boolean): Promise<QueryReply<SessionRecord[]>> {
     const { state, acl } = this.core
-    return acl.withCaller(req.token, (who) => this.core.read(req, call, (ws) => {
+    return this.core.readAs(req, call, (ws, who) => {
       state.watchCatalog(ws, 'sessions')
       const rows = state.sessions.list().filter(keep)
       if (!who) return { index: state.sessions.index, value: rows }
       const { items, filtered } = acl.filter(who, 'session', rows, (s) => s.Node)
       return { index: state.sessions.index, value: items, filtered }
-    }))
+    })
   }
 }

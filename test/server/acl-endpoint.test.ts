@@ -202,3 +202,26 @@ test('the ACL tables survive a snapshot and restore', async () => {
   assert.equal(copy.acl.tokenBySecret(MASTER)?.Description, 'Initial Management Token')
   assert.equal(copy.acl.policyByName('p')?.Rules, 'operator = "read"')
 })
+
+test('a follower checks a token after its read barrier: one just made is known, one just deleted is refused; ?stale uses its own tables', async () => {
+  const leader = await aclServer()
+  const follower = setup({ leader: false, more: { newId: randomUUID, acl: { enabled: true, defaultPolicy: 'deny' } } })
+  const sync = (): void => new Fsm(follower.raft.state).restoreText(new Fsm(leader.raft.state).snapshotText())
+  sync()
+  await leader.server.acl.policySet({ token: MASTER, create: true, policy: { Name: 'kv-read', Rules: 'key_prefix "" { policy = "read" }' } })
+  const { value: token } = await leader.server.acl.tokenSet({ token: MASTER, create: true, fields: { Policies: [{ Name: 'kv-read' }] } })
+  // The follower has not applied the token yet; its barrier brings it up to the leader.
+  follower.raft.catchUp = sync
+  const read = (consistency?: 'stale') => follower.server.kvs.get({ key: 'x', token: token.SecretID, ...(consistency ? { consistency } : {}) })
+  await assert.rejects(read('stale'), AclNotFoundError, 'stale: the follower\'s own tables, where the token is not yet')
+  assert.deepEqual((await read()).value, [], 'default: checked after the barrier')
+  for (const list of [follower.server.kvs.list({ prefix: '', token: token.SecretID }), follower.server.acl.tokenRead({ id: '', self: true, token: token.SecretID })]) await list
+  await leader.server.acl.tokenDelete({ id: token.AccessorID, token: MASTER })
+  assert.deepEqual((await read('stale')).value, [], 'stale: still the follower\'s old copy')
+  await assert.rejects(read(), AclNotFoundError, 'default: the deletion is applied before the check')
+  await assert.rejects(follower.server.kvs.list({ prefix: '', token: token.SecretID }), AclNotFoundError)
+  // Client agents resolve stale, as Consul's do (they keep working without a leader): the follower's own view.
+  follower.raft.catchUp = undefined
+  assert.ok(await follower.server.acl.resolveToken({ token: MASTER, consistency: 'stale' }))
+  leader.server.stop()
+})

@@ -45,8 +45,12 @@ export class FakeConsensus implements Consensus {
     return { index, response: this.fsm.apply(index, data) }
   }
 
+  /** A follower's barrier with a leader to reach: brings this state up to the leader's (a lagging follower catching up). */
+  catchUp: (() => void) | undefined
+
   async readBarrier(): Promise<void> {
     this.barriers++
+    if (!this.#leader && this.catchUp) return this.catchUp()
     if (!this.#leader) throw new NotLeaderError(this.leaderHint)
     await this.barrierGate
   }
