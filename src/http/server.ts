@@ -1,4 +1,4 @@
-import { routeRule, ruleName } from './route-acl.js'
+import { routeRule, ruleName, type RouteRule } from './route-acl.js'
 import { denied } from '../acl/errors.js'
 import http from 'node:http'
 import https from 'node:https'
@@ -68,7 +68,9 @@ export function createApiHandler(ctx: ApiContext, log: Log): http.RequestListene
   const serve: Serve = (req, res, key) => {
     const run = async (): Promise<unknown> => {
       const { route, handler } = router.match(req.method, req.path)
-      if (ctx.acl.enabled) await authorizeRoute(req, route, ctx)
+      // Only the agent's own routes wait for an identity; the others go on in this turn, as with ACLs off.
+      const pending = ctx.acl.enabled ? authorizeRoute(req, route, ctx) : undefined
+      if (pending) await pending
       return handler(req)
     }
     run()
@@ -100,10 +102,14 @@ export function createApiHandler(ctx: ApiContext, log: Log): http.RequestListene
  * The caller's identity for the agent's own routes, and their rule checked (route-acl.ts); the
  * endpoint layer decides the others. A route without a rule is refused rather than left open.
  */
-async function authorizeRoute(req: ApiRequest, route: string, ctx: ApiContext): Promise<void> {
+function authorizeRoute(req: ApiRequest, route: string, ctx: ApiContext): Promise<void> | undefined {
   const rule = routeRule(route, req.method)
   if (!rule) throw new HttpError(403, `Permission denied: no ACL rule for ${req.method} ${route}`)
-  if (rule.by === 'endpoint' || rule.by === 'none') return
+  if (rule.by === 'endpoint' || rule.by === 'none') return undefined
+  return identifyFor(req, route, rule, ctx)
+}
+
+async function identifyFor(req: ApiRequest, route: string, rule: RouteRule, ctx: ApiContext): Promise<void> {
   const who = await ctx.acl.identity(req.token)
   req.identity = who
   if (rule.by === 'agent') {
