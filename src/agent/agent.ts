@@ -458,8 +458,8 @@ export class Agent implements ApiContext {
       if (own) return own
       // Not one of the local checks (serfHealth, the agent's own): the agent token.
       if (!check) return undefined
-      if (check?.spec.record.ServiceID) return this.#syncToken('service', check.spec.record.ServiceID)
-      if (check?.source === 'config' && this.acl.tokens.configFileServiceRegistration) return this.acl.tokens.configFileServiceRegistration
+      if (check.spec.record.ServiceID) return this.#syncToken('service', check.spec.record.ServiceID)
+      if (check.source === 'config' && this.acl.tokens.configFileServiceRegistration) return this.acl.tokens.configFileServiceRegistration
       return this.acl.defaultToken()
     }
     const svc = local.services.get(id)
