@@ -9,7 +9,8 @@ import { DNS_LIMITS } from '../dns/limits.js'
 const str = { type: 'string' } as const
 const bool = { type: 'boolean' } as const
 const port = { type: 'integer', minimum: -1, maximum: 65535 } as const
-const duration = { type: 'string', pattern: '^[-+]?([0-9]*(\\.[0-9]*)?(ns|us|µs|μs|ms|s|m|h))+$|^0$' } as const
+// Go's time.ParseDuration: each part has digits (before or after the point) and a unit; "0" alone needs none.
+const duration = { type: 'string', pattern: '^[-+]?(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$|^[-+]?0$' } as const
 const int = { type: 'integer' } as const
 const strs = { type: 'array', items: str } as const
 /** A block whose content this build does not read (yet): any object. */

@@ -238,22 +238,27 @@ export function readConfigFile(path: string, warnings: string[]): ConfigDoc {
   } catch (err) {
     throw new ConfigError(path, '', `cannot read: ${(err as Error).message}`)
   }
-  if (path.endsWith('.hcl')) {
+  return parseConfigText(text, path, path.endsWith('.hcl') ? 'hcl' : 'json', warnings)
+}
+
+/** One config source's text, checked against the schema; anything wrong is a ConfigError naming `source`. */
+export function parseConfigText(text: string, source: string, format: 'json' | 'hcl', warnings: string[]): ConfigDoc {
+  if (format === 'hcl') {
     let hcl: unknown
     try {
       hcl = parseHcl(text)
     } catch (err) {
-      throw new ConfigError(path, '', `invalid HCL: ${(err as Error).message}`)
+      throw new ConfigError(source, '', `invalid HCL: ${(err as Error).message}`)
     }
-    return checkDoc(path, fromHcl(hcl, CONFIG_SCHEMA), warnings)
+    return checkDoc(source, fromHcl(hcl, CONFIG_SCHEMA), warnings)
   }
   let doc: unknown
   try {
     doc = JSON.parse(text)
   } catch {
-    throw new ConfigError(path, '', describeJsonError(text))
+    throw new ConfigError(source, '', describeJsonError(text))
   }
-  return checkDoc(path, doc, warnings)
+  return checkDoc(source, doc, warnings)
 }
 
 /** Where and what is wrong in invalid JSON (JSON.parse does not always say where). */

@@ -218,3 +218,19 @@ test('the agent flags for DNS, blocking queries, script checks and the node ID s
   assert.equal(config.enableScriptChecks, false)
   assert.throws(() => loadConfig({ dev: true, maxQueryTime: 'soon' }), (err: unknown) => err instanceof ConfigError && err.source === 'command line' && err.key === 'max_query_time')
 })
+
+test('a duration without a number ("s", ".m") is refused by the schema with its key (found by the config fuzzer)', () => {
+  withDir((dir) => {
+    const f = join(dir, 'bad.json')
+    for (const [doc, key] of [[{ gossip_lan: { probe_interval: 's' } }, 'gossip_lan.probe_interval'], [{ retry_interval: '.m' }, 'retry_interval'], [{ dns_config: { node_ttl: '1.s' } }, '']] as const) {
+      writeFileSync(f, JSON.stringify(doc))
+      if (key === '') {
+        assert.equal(loadConfig({ dev: true, configFile: [f] }).config.dns.nodeTtlMs, 1000, 'Go takes "1.s"')
+        continue
+      }
+      assert.throws(() => loadConfig({ dev: true, configFile: [f] }), (err: Error) => err instanceof ConfigError && err.message.includes(key))
+    }
+    writeFileSync(f, JSON.stringify({ retry_interval: '-0', gossip_lan: { probe_interval: '1.5s', probe_timeout: '.5s' } }))
+    assert.equal(loadConfig({ dev: true, configFile: [f] }).config.gossipLan.probeIntervalMs, 1500)
+  })
+})
