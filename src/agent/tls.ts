@@ -34,7 +34,8 @@ export function loadRpcTls(c: RpcTlsConfig, opts: { server: boolean; domain: str
       // A client agent takes no inbound RPC: verify_incoming is its servers' business.
       verifyIncoming: opts.server && c.verifyIncoming,
       verifyOutgoing: c.verifyOutgoing,
-      serverDomain: c.verifyServerHostname ? opts.domain : undefined,
+      // The DNS domain is kept fully qualified ("consul."); certificate names are not.
+      serverDomain: c.verifyServerHostname ? opts.domain.replace(/\.$/, '') : undefined,
     })
   } catch (err) {
     throw new ConfigError(c.certFile ?? c.caFile ?? 'config', 'tls.internal_rpc', `cannot load the CA, certificate or key: ${(err as Error).message}`)
