@@ -7,12 +7,16 @@ import { parseDurationMs } from '../../src/lib/duration.js'
 import { fuzz } from './runner.js'
 import { TARGETS } from './targets.js'
 
+// `node --test dist/test/` runs every file under test/ (this one too): there it is not the CLI.
+const underTestRunner = process.env.NODE_TEST_CONTEXT !== undefined
+
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`)
   return i > 0 ? process.argv[i + 1] : undefined
 }
 
 const which = process.argv[2]
+if (underTestRunner) process.exit(0)
 if (!which || which.startsWith('--') || (which !== 'all' && !TARGETS.some((t) => t.name === which))) {
   process.stderr.write(`usage: npm run fuzz -- <${['all', ...TARGETS.map((t) => t.name)].join('|')}> [--time 10m] [--runs N] [--seed S] [--from I]\n`)
   for (const t of TARGETS) process.stderr.write(`  ${t.name.padEnd(15)} ${t.what}\n`)
