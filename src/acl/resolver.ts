@@ -67,7 +67,7 @@ export class AclResolver {
   }
 
   expired(token: AclToken): boolean {
-    return isExpired(token, this.opts.now())
+    return isExpired(token, this.opts.now)
   }
 
   #compile(token: AclToken): Authorizer {

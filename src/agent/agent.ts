@@ -452,21 +452,14 @@ export class Agent implements ApiContext {
    */
   #syncToken(kind: 'service' | 'check', id: string): string | undefined {
     const { local } = this
-    if (kind === 'check') {
-      const check = local.checks.get(id)
-      const own = check?.spec.token || local.removedToken('check', id)
-      if (own) return own
-      // Not one of the local checks (serfHealth, the agent's own): the agent token.
-      if (!check) return undefined
-      if (check.spec.record.ServiceID) return this.#syncToken('service', check.spec.record.ServiceID)
-      if (check.source === 'config' && this.acl.tokens.configFileServiceRegistration) return this.acl.tokens.configFileServiceRegistration
-      return this.acl.defaultToken()
-    }
-    const svc = local.services.get(id)
-    const own = svc?.def.token || local.removedToken('service', id)
+    const entry = kind === 'check' ? local.checks.get(id) : local.services.get(id)
+    const own = (entry && ('spec' in entry ? entry.spec.token : entry.def.token)) || local.removedToken(kind, id)
     if (own) return own
-    if (svc?.source === 'config' && this.acl.tokens.configFileServiceRegistration) return this.acl.tokens.configFileServiceRegistration
-    return this.acl.defaultToken()
+    // Not one of the local checks (serfHealth, the agent's own): the agent token.
+    if (kind === 'check' && !entry) return undefined
+    const serviceId = entry && 'spec' in entry ? entry.spec.record.ServiceID : ''
+    if (serviceId) return this.#syncToken('service', serviceId)
+    return (entry?.source === 'config' ? this.acl.tokens.configFileServiceRegistration : undefined) || this.acl.defaultToken()
   }
 
   /** The node ID: from config, else persisted in data_dir so it survives restarts. */

@@ -252,7 +252,9 @@ function withTokens(ops: SyncOp[], nodeToken: string | undefined, tokenFor: Anti
       const byToken = new Map<string | undefined, CheckInput[]>()
       for (const c of op.checks ?? []) {
         const t = tokenFor('check', c.CheckID) ?? nodeToken
-        byToken.set(t, [...(byToken.get(t) ?? []), c])
+        const same = byToken.get(t)
+        if (same) same.push(c)
+        else byToken.set(t, [c])
       }
       for (const [token, checks] of byToken) out.push({ op: { ...op, checks }, token })
     }

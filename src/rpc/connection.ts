@@ -39,6 +39,20 @@ export interface ConnectionEvents {
 /** How long a refused connection is kept for its refusal to be read before it is destroyed. */
 const REFUSAL_LINGER_MS = 1_000
 
+/**
+ * Tells an inbound peer why it is refused (a Refuse frame, its first answer: the dialer logs it),
+ * then ends the socket, lingering a moment so the frame is read before the socket goes.
+ */
+export function sendRefusal(socket: Socket, ctx: Pick<ConnectionContext, 'codec' | 'clock'>, reason: RefusalReason, detail: string): Timer {
+  try {
+    socket.end(ctx.codec.encode({ kind: 'refuse', error: { code: reason, message: detail } }))
+  } catch {
+    socket.destroy()
+  }
+  socket.resume()
+  return ctx.clock.setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS)
+}
+
 export class Connection {
   readonly role: 'dial' | 'accept'
   /** `ip:port` of the other end, for logs. */
@@ -193,13 +207,7 @@ export class Connection {
     const wasReady = this.state === 'ready'
     this.state = 'closed'
     if (this.role === 'accept' && !wasReady && reason !== 'truncated') {
-      try {
-        this.#socket.end(this.#ctx.codec.encode({ kind: 'refuse', error: { code: reason, message: detail } }))
-      } catch {
-        this.#socket.destroy()
-      }
-      this.#socket.resume()
-      this.#timer = this.#ctx.clock.setTimeout(() => this.#socket.destroy(), REFUSAL_LINGER_MS)
+      this.#timer = sendRefusal(this.#socket, this.#ctx, reason, detail)
       return
     }
     this.#socket.destroy()

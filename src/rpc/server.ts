@@ -12,7 +12,7 @@ import { createConnection, createServer, type AddressInfo, type Server, type Soc
 import type { TLSSocket } from 'node:tls'
 import { systemClock, type Clock } from '../lib/clock.js'
 import { mulberry32 } from '../lib/prng.js'
-import { Connection, type ConnectionContext, type ConnectionEvents, type RefusalReason } from './connection.js'
+import { Connection, sendRefusal, type ConnectionContext, type ConnectionEvents, type RefusalReason } from './connection.js'
 import { RPC_PROTOCOL_VERSION, WireCodec, parseAddress, type Hello, type OneWay, type Request, type RpcError } from './frame.js'
 import { RPC_LIMITS, type RpcLimits } from './limits.js'
 import { RpcTls, tlsErrorText } from './tls.js'
@@ -314,8 +314,7 @@ export class RpcServer {
   #refuseTls(socket: Socket, remote: string, why: string): void {
     this.#ctx.refused('tls', `rpc: refused a connection from ${remote}: tls: ${why}`)
     socket.on('error', () => {})
-    socket.end(this.#codec.encode({ kind: 'refuse', error: { code: 'tls', message: why } }))
-    this.#clock.setTimeout(() => socket.destroy(), 1_000)
+    sendRefusal(socket, this.#ctx, 'tls', why)
   }
 
   #open(socket: Socket, remote: string): void {

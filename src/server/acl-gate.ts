@@ -56,7 +56,7 @@ export class AclGate {
 
   /** Whether a token is past its ExpirationTime (it then counts as deleted). */
   expired(token: AclToken): boolean {
-    return isExpired(token, this.now())
+    return isExpired(token, this.now)
   }
 
   get enabled(): boolean {

@@ -82,8 +82,9 @@ export type AclPolicyInput = Omit<AclPolicy, 'CreateIndex' | 'ModifyIndex'>
 export type AclRoleInput = Omit<AclRole, 'CreateIndex' | 'ModifyIndex'>
 
 /** Whether a token is past its ExpirationTime at `nowMs` (it then counts as deleted, and the leader reaps it). */
-export function isExpired(token: Pick<AclToken, 'ExpirationTime'>, nowMs: number): boolean {
-  return token.ExpirationTime !== undefined && Date.parse(token.ExpirationTime) <= nowMs
+export function isExpired(token: Pick<AclToken, 'ExpirationTime'>, nowMs: number | (() => number)): boolean {
+  // The clock is read only for a token that can expire: every request resolves one.
+  return token.ExpirationTime !== undefined && Date.parse(token.ExpirationTime) <= (typeof nowMs === 'number' ? nowMs : nowMs())
 }
 
 export type AclCommandOp =

@@ -14,7 +14,7 @@ import { buildRuntime, parseConfigText } from '../../src/agent/config.js'
 import { ConfigError } from '../../src/lib/errors.js'
 import { parseChecklist } from '../../src/distributive/checklist.js'
 import { ChecklistError } from '../../src/distributive/types.js'
-import type { Mutator } from './mutate.js'
+import { concat, type Mutator } from './mutate.js'
 
 export class Finding extends Error {}
 
@@ -185,8 +185,4 @@ function normal(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(normal)
   if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, normal(x)]))
   return v
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  return Uint8Array.from(Buffer.concat(parts))
 }

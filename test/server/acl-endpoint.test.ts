@@ -215,13 +215,15 @@ test('a follower checks a token after its read barrier: one just made is known, 
   const read = (consistency?: 'stale') => follower.server.kvs.get({ key: 'x', token: token.SecretID, ...(consistency ? { consistency } : {}) })
   await assert.rejects(read('stale'), AclNotFoundError, 'stale: the follower\'s own tables, where the token is not yet')
   assert.deepEqual((await read()).value, [], 'default: checked after the barrier')
-  for (const list of [follower.server.kvs.list({ prefix: '', token: token.SecretID }), follower.server.acl.tokenRead({ id: '', self: true, token: token.SecretID })]) await list
+  assert.deepEqual((await follower.server.kvs.list({ prefix: '', token: token.SecretID })).value, [])
+  assert.equal((await follower.server.acl.tokenRead({ id: '', self: true, token: token.SecretID })).value?.AccessorID, token.AccessorID)
   await leader.server.acl.tokenDelete({ id: token.AccessorID, token: MASTER })
   assert.deepEqual((await read('stale')).value, [], 'stale: still the follower\'s old copy')
   await assert.rejects(read(), AclNotFoundError, 'default: the deletion is applied before the check')
   await assert.rejects(follower.server.kvs.list({ prefix: '', token: token.SecretID }), AclNotFoundError)
   // Client agents resolve stale, as Consul's do (they keep working without a leader): the follower's own view.
   follower.raft.catchUp = undefined
-  assert.ok(await follower.server.acl.resolveToken({ token: MASTER, consistency: 'stale' }))
+  assert.equal((await follower.server.acl.resolveToken({ token: MASTER, consistency: 'stale' })).management, true)
+  await assert.rejects(follower.server.acl.resolveToken({ token: token.SecretID, consistency: 'stale' }), AclNotFoundError, 'deleted in its own tables too by now')
   leader.server.stop()
 })
