@@ -47,10 +47,21 @@ export class ApiError extends Error {
   }
 }
 
-/** The log or snapshot store on disk is unusable: the agent must not start on it. */
+/**
+ * The log or snapshot store on disk is unusable: the agent must not start on it. `transient`: the
+ * disk was full and the write rolled back whole, so the same write may be tried again later.
+ */
 export class StorageError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly transient: boolean
+  constructor(message: string, options?: { cause?: unknown; transient?: boolean }) {
     super(message, options)
     this.name = 'StorageError'
+    this.transient = options?.transient ?? false
   }
+}
+
+/** A full disk (SQLite's SQLITE_FULL, or ENOSPC from a file write): nothing was written. */
+export const isDiskFull = (err: unknown): boolean => {
+  const code = (err as { code?: unknown } | undefined)?.code
+  return code === 'SQLITE_FULL' || code === 'ENOSPC'
 }

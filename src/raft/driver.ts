@@ -8,10 +8,11 @@
  */
 import { RaftNode, decodeConfChange, crc32, timingFromRaftMultiplier } from './core/index.js'
 import type { ConfChange, ConfState, Entry, HardState, Message, Ready, Snapshot, SnapshotMeta, SoftState } from './core/types.js'
-import type { ApplyResult, Consensus, RaftServer, RaftStorage, ReplicationState, StateMachine, Transport } from './types.js'
+import type { ApplyResult, Consensus, PersistBatch, RaftServer, RaftStorage, ReplicationState, StateMachine, Transport } from './types.js'
 import { LeadershipLostError, NotLeaderError, RaftShutdownError } from './errors.js'
 import { systemClock, type Clock, type Timer } from '../lib/clock.js'
 import { LIMITS } from '../lib/limits.js'
+import { StorageError } from '../lib/errors.js'
 
 export interface RaftDriverOptions {
   /** This server's raft id (Consul uses the node id). */
@@ -524,8 +525,31 @@ export class RaftDriver implements Consensus {
       for (const m of rd.messages) this.#o.transport.send(m)
       this.#sentEarly = rd
     }
-    const write = this.#o.storage.persist({ snapshot: rd.snapshot, entries: rd.entries, hardState })
-    return write instanceof Promise ? write : undefined
+    const batch = { snapshot: rd.snapshot, entries: rd.entries, hardState }
+    const write = this.#o.storage.persist(batch)
+    return write instanceof Promise ? write.catch((err: unknown) => this.#retryWhileFull(err, batch)) : undefined
+  }
+
+  /**
+   * A full disk rolled the write back whole: this server waits, acknowledging nothing, and writes
+   * the same batch once there is room (as a slow disk would: the others may elect meanwhile). Any
+   * other failure stops raft here (#storageFailed).
+   */
+  async #retryWhileFull(err: unknown, batch: PersistBatch): Promise<void> {
+    let delay = 100
+    for (let attempt = 0; ; attempt++) {
+      if (this.#closed || !(err instanceof StorageError) || !err.transient) throw err
+      if (attempt % 20 === 0) this.#log('warn', `raft: the disk is full, retrying the write: ${err.message}`)
+      await new Promise<void>((resolve) => this.#clock.setTimeout(resolve, delay))
+      delay = Math.min(delay * 2, 2000)
+      try {
+        await this.#o.storage.persist(batch)
+        this.#log('info', 'raft: the disk has room again; writing resumed')
+        return
+      } catch (next) {
+        err = next
+      }
+    }
   }
 
   /** After the write is durable: send, install, apply, serve reads, advance. */

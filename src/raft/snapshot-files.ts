@@ -22,6 +22,10 @@ export async function writeSnapshotFile(dir: string, snapshot: { index: number; 
   try {
     await file.writeFile(snapshot.data)
     await file.sync()
+  } catch (err) {
+    // A full disk: give the space back now rather than at the next snapshot.
+    await rm(temp, { force: true }).catch(() => undefined)
+    throw err
   } finally {
     await file.close()
   }

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads'
 import type { PersistBatch, RaftStorage, RecoveredState } from './types.js'
 import type { Entry, HardState, Snapshot } from './core/types.js'
 import { SqliteLog, packEntries, toRow, type SnapshotRow } from './sqlite-log.js'
-import { StorageError } from '../lib/errors.js'
+import { StorageError, isDiskFull } from '../lib/errors.js'
 import { removeOtherSnapshotFiles, writeSnapshotFile } from './snapshot-files.js'
 
 export type StorageRequest =
@@ -14,6 +14,8 @@ export type StorageRequest =
 export interface StorageReply {
   id: number
   error?: string
+  /** The error was a full disk (the transaction rolled back): the write may be retried. */
+  full?: boolean
   value?: number
 }
 /** Unasked news from the storage thread: the log is compacted down to the last snapshot's trailing entries. */
@@ -76,7 +78,7 @@ export class SqliteStorage implements RaftStorage {
         })
         return
       } catch (err) {
-        throw new StorageError(`raft log append failed: ${(err as Error).message}`, { cause: err })
+        throw new StorageError(`raft log append failed: ${(err as Error).message}`, { cause: err, transient: isDiskFull(err) })
       }
     }
     await this.#send({ op: 'persist', entries: packEntries(batch.entries), hardState: batch.hardState })
@@ -95,7 +97,11 @@ export class SqliteStorage implements RaftStorage {
 
   async #snapshotRow(snapshot: Snapshot): Promise<SnapshotRow> {
     const { index, term, conf, size, crc32 } = snapshot.meta
-    return { index, term, conf, size, crc32, data: await writeSnapshotFile(this.dir, { index, term, data: snapshot.data }) }
+    try {
+      return { index, term, conf, size, crc32, data: await writeSnapshotFile(this.dir, { index, term, data: snapshot.data }) }
+    } catch (err) {
+      throw new StorageError(`writing snapshot ${index} failed: ${(err as Error).message}`, { cause: err, transient: isDiskFull(err) })
+    }
   }
 
   /** On this thread: SQLite's WAL lets it read what the storage thread has committed. */
@@ -128,7 +134,7 @@ export class SqliteStorage implements RaftStorage {
       for (const reply of message) {
         const p = this.#pending.get(reply.id)
         this.#pending.delete(reply.id)
-        if (reply.error) p?.reject(new StorageError(reply.error))
+        if (reply.error) p?.reject(new StorageError(reply.error, { transient: reply.full === true }))
         else p?.resolve(reply.value)
       }
       // Idle storage must not keep the process alive; pending writes must.

@@ -9,6 +9,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { SqliteLog, unpackEntries } from './sqlite-log.js'
+import { isDiskFull } from '../lib/errors.js'
 import type { StorageRequest, StorageReply, StorageNotice } from './sqlite-storage.js'
 
 /** Log entries deleted per transaction while compacting: a few milliseconds of work. */
@@ -82,7 +83,7 @@ function flush(): void {
   } catch (err) {
     compacted = false
     failed = true
-    for (const req of work) replies.push({ id: req.id, error: (err as Error).message })
+    for (const req of work) replies.push({ id: req.id, error: (err as Error).message, full: isDiskFull(err) })
   }
   if (replies.length > 0) port.postMessage(replies)
   if (work.some((r) => r.op === 'close')) {

@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { appendFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { appendFileSync, closeSync, openSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { startAgent, removeDir, tempDir } from '../helpers/agent.js'
@@ -111,5 +112,65 @@ test('a torn last record in the raft log (a crash in the middle of a write) is d
     }
   } finally {
     removeDir(dataDir)
+  }
+})
+
+/** A tmpfs of `bytes` at a fresh directory, or undefined when this machine cannot mount one. */
+function smallDisk(bytes: number): string | undefined {
+  const dir = tempDir('consul-fulldisk-')
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes}`, 'tmpfs', dir], { stdio: 'pipe' })
+    return dir
+  } catch {
+    removeDir(dir)
+    return undefined
+  }
+}
+
+const fill = (file: string): void => {
+  const fd = openSync(file, 'w')
+  try {
+    for (;;) writeSync(fd, Buffer.alloc(64 << 10))
+  } catch {
+    // ENOSPC: full to the last block.
+  } finally {
+    closeSync(fd)
+  }
+}
+
+const canMount = smallDisk(1 << 20)
+if (canMount) {
+  execFileSync('umount', [canMount])
+  removeDir(canMount)
+}
+
+test('a full disk stalls writes without acknowledging or crashing; once there is room they land, and survive kill -9', { skip: canMount ? false : 'cannot mount a tmpfs here' }, async () => {
+  const disk = smallDisk(32 << 20)!
+  try {
+    const first = await startAgent({ dataDir: join(disk, 'data') })
+    assert.equal(await (await fetch(`${first.httpAddr}/v1/kv/full/before`, { method: 'PUT', body: 'x' })).text(), 'true')
+    fill(join(disk, 'filler'))
+    // Values large enough that the log must grow: each write needs space that is not there.
+    const big = 'v'.repeat(300_000)
+    const stalled = Array.from({ length: 3 }, (_, i) => fetch(`${first.httpAddr}/v1/kv/full/big${i}`, { method: 'PUT', body: big }).then((r) => r.text()))
+    await until('the agent notices the full disk', () => (/the disk is full, retrying/.test(first.output()) ? true : undefined))
+    // Reads still answer; the process is alive.
+    assert.equal((await fetch(`${first.httpAddr}/v1/kv/full/before`)).status, 200)
+    assert.equal(first.proc.exitCode, null)
+    rmSync(join(disk, 'filler'))
+    assert.deepEqual(await Promise.all(stalled), ['true', 'true', 'true'])
+    assert.match(first.output(), /the disk has room again/)
+    assert.equal(await (await fetch(`${first.httpAddr}/v1/kv/full/after`, { method: 'PUT', body: 'y' })).text(), 'true')
+    await first.kill9()
+    const second = await startAgent({ dataDir: join(disk, 'data') })
+    try {
+      const keys = (await (await fetch(`${second.httpAddr}/v1/kv/full/?keys`)).json()) as string[]
+      assert.deepEqual(keys.sort(), ['full/after', 'full/before', 'full/big0', 'full/big1', 'full/big2'])
+    } finally {
+      await second.stop()
+    }
+  } finally {
+    execFileSync('umount', ['-l', disk])
+    removeDir(disk)
   }
 })
