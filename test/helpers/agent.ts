@@ -63,11 +63,12 @@ export async function startAgent(opts: { args?: string[]; dataDir?: string; env?
   const dnsInArgs = (opts.args ?? []).some((a) => /^--?dns-port(=|$)/.test(a))
   const dnsFlag = dnsInArgs ? [] : [opts.dns ? '-dns-port=0' : '-dns-port=-1']
   const bind = opts.args?.some((a) => /^--?bind(=|$)/.test(a)) ? [] : ['-bind=127.0.0.1']
+  const httpPort = opts.args?.some((a) => /^--?http-port(=|$)/.test(a)) ? [] : ['-http-port=0']
   const base = opts.dev
-    ? ['agent', '-dev', '-http-port=0', ...dnsFlag]
+    ? ['agent', '-dev', ...httpPort, ...dnsFlag]
     : opts.client
-    ? ['agent', `-data-dir=${dataDir}`, `-node=${opts.node ?? 'test-client'}`, ...bind, '-http-port=0', ...dnsFlag, ...clusterPorts(opts.args ?? []).filter((a) => a.startsWith('-serf-lan-port'))]
-    : ['agent', '-server', opts.bootstrap ? '-bootstrap' : `-bootstrap-expect=${opts.bootstrapExpect ?? 1}`, `-data-dir=${dataDir}`, `-node=${opts.node ?? 'test-node'}`, ...(opts.args?.some((a) => /^--?bind(=|$)/.test(a)) ? [] : ['-bind=127.0.0.1']), '-http-port=0', ...dnsFlag, ...clusterPorts(opts.args ?? [])]
+    ? ['agent', `-data-dir=${dataDir}`, `-node=${opts.node ?? 'test-client'}`, ...bind, ...httpPort, ...dnsFlag, ...clusterPorts(opts.args ?? []).filter((a) => a.startsWith('-serf-lan-port'))]
+    : ['agent', '-server', opts.bootstrap ? '-bootstrap' : `-bootstrap-expect=${opts.bootstrapExpect ?? 1}`, `-data-dir=${dataDir}`, `-node=${opts.node ?? 'test-node'}`, ...bind, ...httpPort, ...dnsFlag, ...clusterPorts(opts.args ?? [])]
   const proc = spawn(process.execPath, [CONSUL_BIN, ...base, ...(opts.args ?? [])], {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,244 @@
+/**
+ * Faults, each a small piece: `inject` hurts the cluster and returns how to undo it. A nemesis
+ * cycles one fault (inject, hold, undo, rest) on a schedule drawn from its seed, so a run prints
+ * its schedule and the same seed gives the same one. Targets named by role ("the leader") are
+ * resolved when the step runs; the log says who it was.
+ */
+import { appendFileSync, existsSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import type { Cluster, Member } from './cluster.js'
+import type { Faults } from './faults.js'
+
+export type Undo = () => Promise<void> | void
+
+export interface Fault {
+  name: string
+  what: string
+  /** Why this fault cannot run here (a missing tool, no permission), or undefined. */
+  unavailable?(faults: Faults): string | undefined
+  /** Hurts the cluster; `pick` draws from the schedule's seed; `say` logs what was done to whom. */
+  inject(c: Cluster, pick: () => number, say: (s: string) => void, faults: Faults): Promise<Undo>
+}
+
+export interface Step {
+  at: number
+  hold: number
+  /** A number from the seed for this step's random choices. */
+  draw: number
+}
+
+/** The schedule: faults held 1.5-4 s with 1-2.5 s of calm between, from 0.5 s in until `durationMs`. */
+export function schedule(rng: () => number, durationMs: number): Step[] {
+  const steps: Step[] = []
+  let t = 500 + rng() * 1000
+  while (true) {
+    const hold = 1500 + rng() * 2500
+    if (t + hold > durationMs) break
+    steps.push({ at: Math.round(t), hold: Math.round(hold), draw: rng() })
+    t += hold + 1000 + rng() * 1500
+  }
+  return steps
+}
+
+const live = (c: Cluster): Member[] => c.servers.filter((m) => c.up(m) && !m.paused)
+/** The leader, or (mid-election) any live server. */
+async function leaderOr(c: Cluster, pick: () => number): Promise<Member> {
+  const l = await c.leader()
+  if (l) return l
+  const xs = live(c)
+  return xs[Math.floor(pick() * xs.length)] ?? c.servers[0]!
+}
+async function followerOr(c: Cluster, pick: () => number): Promise<Member> {
+  const l = await c.leader()
+  const xs = live(c).filter((m) => m !== l)
+  return xs[Math.floor(pick() * xs.length)] ?? c.servers[0]!
+}
+const anyServer = (c: Cluster, pick: () => number): Member => c.servers[Math.floor(pick() * c.servers.length)]!
+const shuffled = <T>(xs: readonly T[], pick: () => number): T[] => {
+  const out = [...xs]
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(pick() * (i + 1))
+    ;[out[i], out[j]] = [out[j]!, out[i]!]
+  }
+  return out
+}
+
+type Target = (c: Cluster, pick: () => number) => Promise<Member> | Member
+const TARGETS: Record<string, Target> = { leader: leaderOr, follower: followerOr, random: anyServer }
+
+const kill = (role: string): Fault => ({
+  name: `kill-${role}`,
+  what: `kill -9 the ${role === 'random' ? 'a random server' : role}, restart it on its data`,
+  async inject(c, pick, say) {
+    const m = await TARGETS[role]!(c, pick)
+    await c.kill9(m)
+    say(`kill -9 ${m.name}`)
+    return async () => {
+      await c.restart(m)
+      say(`restarted ${m.name}`)
+    }
+  },
+})
+
+const pause = (role: string): Fault => ({
+  name: `pause-${role}`,
+  what: `SIGSTOP the ${role === 'random' ? 'a random server' : role}, SIGCONT after`,
+  async inject(c, pick, say) {
+    const m = await TARGETS[role]!(c, pick)
+    c.pause(m)
+    say(`SIGSTOP ${m.name}`)
+    return () => {
+      c.resume(m)
+      say(`SIGCONT ${m.name}`)
+    }
+  },
+})
+
+const heal = (c: Cluster, say: (s: string) => void): Undo => () => {
+  c.heal()
+  say('healed')
+}
+
+const partitionHalves: Fault = {
+  name: 'partition-halves',
+  what: 'servers split into a minority and a majority, both ways',
+  async inject(c, pick, say) {
+    const xs = shuffled(c.servers, pick)
+    const minority = xs.slice(0, Math.floor(xs.length / 2))
+    const majority = xs.slice(minority.length)
+    c.cut(minority, majority)
+    say(`cut ${minority.map((m) => m.name).join(',')} | ${majority.map((m) => m.name).join(',')}`)
+    return heal(c, say)
+  },
+}
+
+const partitionLeader: Fault = {
+  name: 'partition-leader',
+  what: 'the leader cut off from every other server, both ways',
+  async inject(c, pick, say) {
+    const l = await leaderOr(c, pick)
+    c.cut([l], c.servers.filter((m) => m !== l))
+    say(`isolated ${l.name}`)
+    return heal(c, say)
+  },
+}
+
+const partitionBridge: Fault = {
+  name: 'partition-bridge',
+  what: 'two halves that only one bridge server sees both of',
+  async inject(c, pick, say) {
+    const xs = shuffled(c.servers, pick)
+    const bridge = xs[0]!
+    const rest = xs.slice(1)
+    const a = rest.slice(0, Math.ceil(rest.length / 2))
+    const b = rest.slice(a.length)
+    c.cut(a, b)
+    say(`cut ${a.map((m) => m.name).join(',')} | ${b.map((m) => m.name).join(',')}, bridged by ${bridge.name}`)
+    return heal(c, say)
+  },
+}
+
+const partitionOneWay: Fault = {
+  name: 'partition-oneway',
+  what: 'the leader can no longer reach the others; they still reach it',
+  async inject(c, pick, say) {
+    const l = await leaderOr(c, pick)
+    for (const m of c.servers) if (m !== l) c.block(l, m)
+    say(`${l.name} cannot dial the other servers`)
+    return heal(c, say)
+  },
+}
+
+const clockSkew: Fault = {
+  name: 'clock-skew',
+  what: 'one server\'s wall clock jumps by up to +-60 s (libfaketime), then back',
+  unavailable: (f) => f.clockUnavailable(),
+  async inject(c, pick, say, faults) {
+    const m = anyServer(c, pick)
+    const offset = Math.round((pick() * 2 - 1) * 60)
+    faults.setClock(m, offset)
+    say(`${m.name}'s clock ${offset >= 0 ? '+' : ''}${offset}s`)
+    return () => {
+      faults.setClock(m, 0)
+      say(`${m.name}'s clock back`)
+    }
+  },
+}
+
+const slowFsync: Fault = {
+  name: 'slow-fsync',
+  what: 'fsync takes 50-300 ms on one server (an LD_PRELOAD shim)',
+  unavailable: (f) => f.fsyncUnavailable(),
+  async inject(c, pick, say, faults) {
+    const m = anyServer(c, pick)
+    const ms = Math.round(50 + pick() * 250)
+    faults.setFsyncDelay(m, ms)
+    say(`${m.name}'s fsync +${ms}ms`)
+    return () => {
+      faults.setFsyncDelay(m, 0)
+      say(`${m.name}'s fsync back`)
+    }
+  },
+}
+
+const fullDisk: Fault = {
+  name: 'full-disk',
+  what: 'one server\'s data_dir (a small tmpfs) filled up, then freed',
+  unavailable: (f) => f.diskUnavailable(),
+  async inject(c, pick, say, faults) {
+    const m = await followerOr(c, pick)
+    const filler = faults.fillDisk(m)
+    say(`${m.name}'s disk full`)
+    return () => {
+      rmSync(filler, { force: true })
+      say(`${m.name}'s disk freed`)
+    }
+  },
+}
+
+const tornWrite: Fault = {
+  name: 'torn-write',
+  what: 'kill -9 a server and leave half a frame at the end of its raft log (an unsynced write torn by the crash)',
+  async inject(c, pick, say) {
+    const m = anyServer(c, pick)
+    await c.kill9(m)
+    const wal = join(m.dataDir, 'raft', 'raft.db-wal')
+    // A WAL frame is a 24-byte header and a page; a crash mid-write leaves part of one.
+    const torn = randomBytes(24 + Math.floor(pick() * 2000))
+    if (existsSync(wal)) appendFileSync(wal, torn)
+    say(`kill -9 ${m.name}, ${torn.length} torn bytes after its log's ${existsSync(wal) ? statSync(wal).size - torn.length : 0}`)
+    return async () => {
+      await c.restart(m)
+      say(`restarted ${m.name}`)
+    }
+  },
+}
+
+const none: Fault = {
+  name: 'none',
+  what: 'no fault: the workloads alone',
+  async inject() {
+    return () => {}
+  },
+}
+
+export const FAULTS: readonly Fault[] = [
+  none,
+  kill('leader'),
+  kill('follower'),
+  kill('random'),
+  pause('leader'),
+  pause('random'),
+  partitionHalves,
+  partitionLeader,
+  partitionBridge,
+  partitionOneWay,
+  clockSkew,
+  slowFsync,
+  fullDisk,
+  tornWrite,
+]
+
+/** Writes `text` to `file` (a fault's control file the shims read). */
+export const control = (file: string, text: string): void => writeFileSync(file, text)
