@@ -4,7 +4,7 @@
  * its schedule and the same seed gives the same one. Targets named by role ("the leader") are
  * resolved when the step runs; the log says who it was.
  */
-import { appendFileSync, existsSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { Cluster, Member } from './cluster.js'
@@ -150,37 +150,25 @@ const partitionOneWay: Fault = {
   },
 }
 
-const clockSkew: Fault = {
-  name: 'clock-skew',
-  what: 'one server\'s wall clock jumps by up to +-60 s (libfaketime), then back',
-  unavailable: (f) => f.clockUnavailable(),
+/** A fault that turns one server's knob (a control file a shim reads) to a drawn value, then back. */
+const knob = (name: string, what: string, unavailable: (f: Faults) => string | undefined, turn: (f: Faults, m: Member, v: number) => void, draw: (pick: () => number) => number, describe: (v: number) => string): Fault => ({
+  name,
+  what,
+  unavailable,
   async inject(c, pick, say, faults) {
     const m = anyServer(c, pick)
-    const offset = Math.round((pick() * 2 - 1) * 60)
-    faults.setClock(m, offset)
-    say(`${m.name}'s clock ${offset >= 0 ? '+' : ''}${offset}s`)
+    const v = draw(pick)
+    turn(faults, m, v)
+    say(`${m.name}: ${describe(v)}`)
     return () => {
-      faults.setClock(m, 0)
-      say(`${m.name}'s clock back`)
+      turn(faults, m, 0)
+      say(`${m.name}: back`)
     }
   },
-}
+})
 
-const slowFsync: Fault = {
-  name: 'slow-fsync',
-  what: 'fsync takes 50-300 ms on one server (an LD_PRELOAD shim)',
-  unavailable: (f) => f.fsyncUnavailable(),
-  async inject(c, pick, say, faults) {
-    const m = anyServer(c, pick)
-    const ms = Math.round(50 + pick() * 250)
-    faults.setFsyncDelay(m, ms)
-    say(`${m.name}'s fsync +${ms}ms`)
-    return () => {
-      faults.setFsyncDelay(m, 0)
-      say(`${m.name}'s fsync back`)
-    }
-  },
-}
+const clockSkew = knob('clock-skew', 'one server\'s wall clock jumps by up to +-60 s (libfaketime), then back', (f) => f.clockUnavailable(), (f, m, v) => f.setClock(m, v), (pick) => Math.round((pick() * 2 - 1) * 60), (v) => `clock ${v >= 0 ? '+' : ''}${v}s`)
+const slowFsync = knob('slow-fsync', 'fsync takes 50-300 ms on one server (an LD_PRELOAD shim)', (f) => f.fsyncUnavailable(), (f, m, v) => f.setFsyncDelay(m, v), (pick) => Math.round(50 + pick() * 250), (v) => `fsync +${v}ms`)
 
 const fullDisk: Fault = {
   name: 'full-disk',
@@ -239,6 +227,3 @@ export const FAULTS: readonly Fault[] = [
   fullDisk,
   tornWrite,
 ]
-
-/** Writes `text` to `file` (a fault's control file the shims read). */
-export const control = (file: string, text: string): void => writeFileSync(file, text)

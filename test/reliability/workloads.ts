@@ -141,7 +141,22 @@ export const register: Workload = {
       check() {
         const ops = strict.length + relaxed.length
         const parts = kvModel.partition!(strict).length
-        const lin = checkOperations(kvModel, strict, CHECK)
+        // A write with no answer whose value someone read (or CAS'd on) landed before that read returned:
+        // an exact tightening that keeps the search from trying it everywhere after its call.
+        const seenBy = new Map<string, number>()
+        const saw = (v: string | null, t: number): void => {
+          if (v !== null) seenBy.set(v, Math.min(seenBy.get(v) ?? Infinity, t))
+        }
+        for (const op of strict) {
+          if (op.output.kind === 'value') saw(op.output.value, op.returnTime)
+          if (op.input.op === 'cas' && op.output.kind === 'ok' && op.output.ok) saw(op.input.expected, op.returnTime)
+        }
+        const tightened = strict.map((op) => {
+          if (op.output.kind !== 'unknown' || op.input.op === 'get' || op.input.op === 'delete' || op.input.value === null) return op
+          const by = seenBy.get(op.input.value)
+          return by === undefined ? op : { ...op, output: { kind: 'ok' as const, ok: true }, returnTime: Math.max(by, op.callTime) }
+        })
+        const lin = checkOperations(kvModel, tightened, CHECK)
         const notes: string[] = []
         if (lin.result === 'illegal') notes.push(lin.explanation?.text ?? 'not linearizable')
         const s = countStaleReads(kvModel, strict, relaxed, CHECK)
@@ -206,7 +221,17 @@ export const set: Workload = {
         const seen = new Set(final)
         const lost = [...acked].filter((v) => !seen.has(v))
         if (lost.length > 0) notes.push(`acknowledged adds missing from the final read: ${lost.slice(0, 10).join(', ')}`)
-        const lin = checkOperations(setModel, history, CHECK)
+        // An add with no answer either shows up in a read (it landed before the first such read
+        // returned: give it that return) or never does (it may not have happened: drop it). Exact, and
+        // it leaves the search no open-ended operations.
+        const firstSeen = new Map<string, number>()
+        for (const op of history) if (op.output.kind === 'values') for (const v of op.output.values) firstSeen.set(v, Math.min(firstSeen.get(v) ?? Infinity, op.returnTime))
+        const tightened = history.flatMap((op): SetOperation[] => {
+          if (op.output.kind !== 'unknown' || op.input.op !== 'add') return [op]
+          const by = firstSeen.get(op.input.value)
+          return by === undefined ? [] : [{ ...op, output: { kind: 'ok' }, returnTime: Math.max(by, op.callTime) }]
+        })
+        const lin = checkOperations(setModel, tightened, CHECK)
         if (lin.result === 'illegal') notes.push(lin.explanation?.text ?? 'not linearizable')
         return verdict({ ops: history.length, histories: 1, anomalies: lin.result === 'illegal' ? 1 : 0, lost: lost.length, undecided: lin.result === 'unknown' ? 1 : 0, notes })
       },
@@ -381,8 +406,11 @@ export const catalog: Workload = {
             continue
           }
           ops++
-          if (o.answer?.status === 200) present.delete(old)
-          else maybe.add(old)
+          // Acknowledged: gone for good. No answer: maybe gone, no longer required.
+          if (o.answer?.status === 200) {
+            present.delete(old)
+            maybe.delete(old)
+          } else if (present.delete(old)) maybe.add(old)
           continue
         }
         maybe.add(p)

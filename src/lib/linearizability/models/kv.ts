@@ -7,6 +7,7 @@
  * value identifies the write and so the index; `expected: null` is Consul's `cas=0` (create only).
  */
 import type { Model, Operation } from '../types.js'
+import { partitionByKey } from './partition.js'
 
 export type KvInput =
   | { readonly op: 'get'; readonly key: string }
@@ -50,16 +51,6 @@ function step(state: KvState, input: KvInput, output: KvOutput): { ok: boolean; 
   return { ok: true, next: input.op === 'put' ? input.value : null }
 }
 
-function partition(history: readonly KvOperation[]): KvOperation[][] {
-  const byKey = new Map<string, KvOperation[]>()
-  for (const op of history) {
-    const part = byKey.get(op.input.key)
-    if (part === undefined) byKey.set(op.input.key, [op])
-    else part.push(op)
-  }
-  return [...byKey.values()]
-}
-
 function describeOutput(output: KvOutput): string {
   if (output.kind === 'unknown') return '?'
   if (output.kind === 'ok') return String(output.ok)
@@ -79,7 +70,7 @@ export const kvModel: Model<KvState, KvInput, KvOutput> = Object.freeze({
   step,
   hash: (state: KvState) => JSON.stringify(state),
   equal: (a: KvState, b: KvState) => a === b,
-  partition,
+  partition: partitionByKey,
   describePartition: (part: readonly KvOperation[]) => (part.length > 0 ? `key ${JSON.stringify(part[0].input.key)}` : 'no key'),
   describeOperation,
   describeState: (state: KvState) => JSON.stringify(state),

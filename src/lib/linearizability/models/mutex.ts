@@ -6,6 +6,7 @@
  * Sessions here are never invalidated (no checks, no TTL), so only `release` frees a lock.
  */
 import type { Model, Operation } from '../types.js'
+import { partitionByKey } from './partition.js'
 
 export type MutexInput = { readonly op: 'acquire' | 'release' | 'guarded'; readonly key: string; readonly session: string }
 
@@ -29,22 +30,12 @@ function step(state: MutexState, input: MutexInput, output: MutexOutput): { ok: 
   return { ok: output.ok === succeeds, next: succeeds ? next : state }
 }
 
-function partition(history: readonly MutexOperation[]): MutexOperation[][] {
-  const byKey = new Map<string, MutexOperation[]>()
-  for (const op of history) {
-    const part = byKey.get(op.input.key)
-    if (part === undefined) byKey.set(op.input.key, [op])
-    else part.push(op)
-  }
-  return [...byKey.values()]
-}
-
 export const mutexModel: Model<MutexState, MutexInput, MutexOutput> = Object.freeze({
   init: (): MutexState => null,
   step,
   hash: (state: MutexState) => (state === null ? '' : `@${state}`),
   equal: (a: MutexState, b: MutexState) => a === b,
-  partition,
+  partition: partitionByKey,
   describePartition: (part: readonly MutexOperation[]) => (part.length > 0 ? `lock ${JSON.stringify(part[0].input.key)}` : 'no lock'),
   describeOperation: (input: MutexInput, output: MutexOutput) => `${input.op} ${input.key} by ${input.session} -> ${output.kind === 'unknown' ? '?' : String(output.ok)}`,
   describeState: (state: MutexState) => (state === null ? 'free' : `held by ${state}`),
