@@ -392,6 +392,7 @@ export const catalog: Workload = {
     const problems: string[] = []
     let ops = 0
     let port = 20000
+    let noDig = false
     const done = perMember(ctx, async (m) => {
       const mine: number[] = []
       while (Date.now() < ctx.until) {
@@ -438,7 +439,10 @@ export const catalog: Workload = {
       return new Set((JSON.parse(o.answer.text) as Array<{ Service: { Port: number } }>).map((e) => e.Service.Port))
     }
     const inDns = async (m: Member): Promise<Set<number> | undefined> => {
-      const out = await new Promise<string | undefined>((resolve) => execFile('dig', ['+tcp', '+short', '+time=2', '+tries=1', `@${m.bind}`, '-p', String(m.dnsPort), `${service}.service.consul`, 'SRV'], (err, stdout) => resolve(err ? undefined : stdout)))
+      const out = await new Promise<string | undefined>((resolve) => execFile('dig', ['+tcp', '+short', '+time=2', '+tries=1', `@${m.bind}`, '-p', String(m.dnsPort), `${service}.service.consul`, 'SRV'], (err, stdout) => {
+        if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT') noDig = true
+        resolve(err ? undefined : stdout)
+      }))
       if (out === undefined) return undefined
       return new Set(out.split('\n').filter(Boolean).map((line) => Number(line.split(' ')[2])))
     }
@@ -468,7 +472,7 @@ export const catalog: Workload = {
           }
         }))
       },
-      check: () => verdict({ ops, histories: 1, anomalies: problems.length, lost: 0, notes: problems }),
+      check: () => verdict({ ops, histories: 1, anomalies: problems.length, lost: 0, notes: noDig ? ['dig is not installed (apt-get install dnsutils): DNS could not be checked', ...problems] : problems }),
     }
   },
 }
