@@ -1,11 +1,11 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
-import { appendFileSync, closeSync, openSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs'
+import { appendFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { startAgent, removeDir, tempDir } from '../helpers/agent.js'
 import { until } from '../helpers/poll.js'
+import { fillUp, mountTmpfs, unmount } from '../helpers/disk.js'
 
 test('kill -9 after N acknowledged writes loses none of them, and indexes keep rising', async () => {
   const dataDir = tempDir()
@@ -118,29 +118,14 @@ test('a torn last record in the raft log (a crash in the middle of a write) is d
 /** A tmpfs of `bytes` at a fresh directory, or undefined when this machine cannot mount one. */
 function smallDisk(bytes: number): string | undefined {
   const dir = tempDir('consul-fulldisk-')
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes}`, 'tmpfs', dir], { stdio: 'pipe' })
-    return dir
-  } catch {
-    removeDir(dir)
-    return undefined
-  }
-}
-
-const fill = (file: string): void => {
-  const fd = openSync(file, 'w')
-  try {
-    for (;;) writeSync(fd, Buffer.alloc(64 << 10))
-  } catch {
-    // ENOSPC: full to the last block.
-  } finally {
-    closeSync(fd)
-  }
+  if (mountTmpfs(dir, bytes)) return dir
+  removeDir(dir)
+  return undefined
 }
 
 const canMount = smallDisk(1 << 20)
 if (canMount) {
-  execFileSync('umount', [canMount])
+  unmount(canMount)
   removeDir(canMount)
 }
 
@@ -149,7 +134,7 @@ test('a full disk stalls writes without acknowledging or crashing; once there is
   try {
     const first = await startAgent({ dataDir: join(disk, 'data') })
     assert.equal(await (await fetch(`${first.httpAddr}/v1/kv/full/before`, { method: 'PUT', body: 'x' })).text(), 'true')
-    fill(join(disk, 'filler'))
+    fillUp(join(disk, 'filler'))
     // Values large enough that the log must grow: each write needs space that is not there.
     const big = 'v'.repeat(300_000)
     const stalled = Array.from({ length: 3 }, (_, i) => fetch(`${first.httpAddr}/v1/kv/full/big${i}`, { method: 'PUT', body: big }).then((r) => r.text()))
@@ -170,7 +155,7 @@ test('a full disk stalls writes without acknowledging or crashing; once there is
       await second.stop()
     }
   } finally {
-    execFileSync('umount', ['-l', disk])
+    unmount(disk)
     removeDir(disk)
   }
 })

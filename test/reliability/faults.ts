@@ -5,9 +5,10 @@
  * machine cannot do it, the fault says why and the run reports it as not run, never as passed.
  */
 import { execFileSync } from 'node:child_process'
-import { closeSync, existsSync, mkdirSync, openSync, statfsSync, writeFileSync, writeSync } from 'node:fs'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Member } from './cluster.js'
+import { fillUp, mountTmpfs, unmount } from '../helpers/disk.js'
 
 const FAKETIME_LIBS = ['/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1', '/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1']
 const DISK_BYTES = 256 << 20
@@ -48,16 +49,11 @@ export class Faults {
       why.fsync = `could not build the fsync shim with cc: ${(err as Error).message.split('\n')[0]}`
       shim = undefined
     }
-    let canMount = false
     const probe = join(dir, 'mount-probe')
-    try {
-      mkdirSync(probe, { recursive: true })
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe], { stdio: 'pipe' })
-      execFileSync('umount', [probe], { stdio: 'pipe' })
-      canMount = true
-    } catch {
-      why.disk = 'cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN)'
-    }
+    mkdirSync(probe, { recursive: true })
+    const canMount = mountTmpfs(probe, 1 << 20)
+    if (canMount) unmount(probe)
+    else why.disk = 'cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN)'
     return new Faults(dir, faketime, shim, canMount, why)
   }
 
@@ -79,7 +75,7 @@ export class Faults {
       ...(this.shim ? { SLOW_FSYNC_FILE: this.#fsyncFile(m) } : {}),
     }
     if (this.canMount && m.kind === 'server') {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${DISK_BYTES}`, 'tmpfs', m.dataDir], { stdio: 'pipe' })
+      if (!mountTmpfs(m.dataDir, DISK_BYTES)) throw new Error(`could not mount a tmpfs at ${m.dataDir}`)
       this.#mounts.push(m.dataDir)
     }
   }
@@ -95,30 +91,12 @@ export class Faults {
   /** Fills the member's tmpfs to the last byte; returns the filler file to delete. */
   fillDisk(m: Member): string {
     const file = join(m.dataDir, 'filler')
-    const fd = openSync(file, 'w')
-    const chunk = Buffer.alloc(1 << 20)
-    try {
-      for (;;) {
-        const free = statfsSync(m.dataDir).bavail * statfsSync(m.dataDir).bsize
-        if (free <= 0) break
-        writeSync(fd, chunk, 0, Math.min(chunk.length, free))
-      }
-    } catch {
-      // ENOSPC: full.
-    } finally {
-      closeSync(fd)
-    }
+    fillUp(file)
     return file
   }
 
   teardown(): void {
-    for (const dir of this.#mounts.splice(0)) {
-      try {
-        execFileSync('umount', ['-l', dir], { stdio: 'pipe' })
-      } catch {
-        // Already gone.
-      }
-    }
+    for (const dir of this.#mounts.splice(0)) unmount(dir)
   }
 
   #clockFile = (m: Member): string => join(this.dir, `${m.name}.clock`)

@@ -33,4 +33,4 @@ export function valueOf(a: Answer): string | null {
   return entry?.Value == null ? '' : Buffer.from(entry.Value, 'base64').toString()
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+export { setTimeout as sleep } from 'node:timers/promises'

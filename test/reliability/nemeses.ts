@@ -95,49 +95,43 @@ const pause = (role: string): Fault => ({
   },
 })
 
+const names = (xs: readonly Member[]): string => xs.map((m) => m.name).join(',')
+
+/** A partition both ways between the two groups `split` draws; healed after. */
+const partition = (name: string, what: string, split: (c: Cluster, pick: () => number) => Promise<{ a: Member[]; b: Member[]; text: string }>): Fault => ({
+  name,
+  what,
+  async inject(c, pick, say) {
+    const { a, b, text } = await split(c, pick)
+    c.cut(a, b)
+    say(text)
+    return heal(c, say)
+  },
+})
+
 const heal = (c: Cluster, say: (s: string) => void): Undo => () => {
   c.heal()
   say('healed')
 }
 
-const partitionHalves: Fault = {
-  name: 'partition-halves',
-  what: 'servers split into a minority and a majority, both ways',
-  async inject(c, pick, say) {
-    const xs = shuffled(c.servers, pick)
-    const minority = xs.slice(0, Math.floor(xs.length / 2))
-    const majority = xs.slice(minority.length)
-    c.cut(minority, majority)
-    say(`cut ${minority.map((m) => m.name).join(',')} | ${majority.map((m) => m.name).join(',')}`)
-    return heal(c, say)
-  },
-}
+const partitionHalves = partition('partition-halves', 'servers split into a minority and a majority, both ways', async (c, pick) => {
+  const xs = shuffled(c.servers, pick)
+  const a = xs.slice(0, Math.floor(xs.length / 2))
+  const b = xs.slice(a.length)
+  return { a, b, text: `cut ${names(a)} | ${names(b)}` }
+})
 
-const partitionLeader: Fault = {
-  name: 'partition-leader',
-  what: 'the leader cut off from every other server, both ways',
-  async inject(c, pick, say) {
-    const l = await leaderOr(c, pick)
-    c.cut([l], c.servers.filter((m) => m !== l))
-    say(`isolated ${l.name}`)
-    return heal(c, say)
-  },
-}
+const partitionLeader = partition('partition-leader', 'the leader cut off from every other server, both ways', async (c, pick) => {
+  const l = await leaderOr(c, pick)
+  return { a: [l], b: c.servers.filter((m) => m !== l), text: `isolated ${l.name}` }
+})
 
-const partitionBridge: Fault = {
-  name: 'partition-bridge',
-  what: 'two halves that only one bridge server sees both of',
-  async inject(c, pick, say) {
-    const xs = shuffled(c.servers, pick)
-    const bridge = xs[0]!
-    const rest = xs.slice(1)
-    const a = rest.slice(0, Math.ceil(rest.length / 2))
-    const b = rest.slice(a.length)
-    c.cut(a, b)
-    say(`cut ${a.map((m) => m.name).join(',')} | ${b.map((m) => m.name).join(',')}, bridged by ${bridge.name}`)
-    return heal(c, say)
-  },
-}
+const partitionBridge = partition('partition-bridge', 'two halves that only one bridge server sees both of', async (c, pick) => {
+  const [bridge, ...rest] = shuffled(c.servers, pick)
+  const a = rest.slice(0, Math.ceil(rest.length / 2))
+  const b = rest.slice(a.length)
+  return { a, b, text: `cut ${names(a)} | ${names(b)}, bridged by ${bridge!.name}` }
+})
 
 const partitionOneWay: Fault = {
   name: 'partition-oneway',

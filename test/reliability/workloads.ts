@@ -19,6 +19,7 @@ import {
 } from '../../src/lib/linearizability/index.js'
 import { execFile } from 'node:child_process'
 import type { Member } from './cluster.js'
+import { until } from '../helpers/poll.js'
 import { call, sleep, valueOf, type Outcome } from './http.js'
 
 export interface Ctx {
@@ -212,7 +213,7 @@ export const set: Workload = {
     return {
       done,
       async settle(members) {
-        final = await retry(() => list(pick(ctx.rng, members.filter((m) => m.kind === 'server'))))
+        final = await within30s('a final ?consistent read', () => list(pick(ctx.rng, members.filter((m) => m.kind === 'server'))))
         if (final) history.push({ clientId: -1, input: { op: 'read' }, output: { kind: 'values', values: final }, callTime: now(), returnTime: now() })
       },
       check() {
@@ -350,7 +351,7 @@ export const watch: Workload = {
     return {
       done: writer,
       async settle(members) {
-        const r = await retry(async () => {
+        const r = await within30s('the final counter', async () => {
           const o = await call(pick(ctx.rng, members.filter((x) => x.kind === 'server')), 'GET', `/v1/kv/${key}?consistent`)
           return o.sent && o.answer && (o.answer.status === 200 || o.answer.status === 404) ? Number(valueOf(o.answer) ?? 0) : undefined
         })
@@ -363,14 +364,12 @@ export const watch: Workload = {
         await Promise.all(watchers)
       },
       check() {
-        const notes = [...problems]
-        if (final === undefined) notes.push('no final read: the cluster never answered ?consistent after healing')
-        else {
-          if (final < lastAcked) notes.push(`the final value ${final} is below the last acknowledged ${lastAcked}`)
-          for (const m of ctx.members) if ((lastSeen.get(m.name) ?? 0) < final) notes.push(`${m.name}'s watcher never saw the last value ${final} (stuck at ${lastSeen.get(m.name) ?? 0})`)
-        }
+        const anomalies = [...problems]
+        if (final === undefined) anomalies.push('no final read: the cluster never answered ?consistent after healing')
+        else for (const m of ctx.members) if ((lastSeen.get(m.name) ?? 0) < final) anomalies.push(`${m.name}'s watcher never saw the last value ${final} (stuck at ${lastSeen.get(m.name) ?? 0})`)
         const lost = final !== undefined && final < lastAcked ? lastAcked - final : 0
-        return verdict({ ops, histories: ctx.members.length, anomalies: notes.length - (lost > 0 ? 1 : 0), lost, notes })
+        const notes = lost > 0 ? [`the final value ${final} is below the last acknowledged ${lastAcked}`, ...anomalies] : anomalies
+        return verdict({ ops, histories: ctx.members.length, anomalies: anomalies.length, lost, notes })
       },
     }
   },
@@ -479,12 +478,5 @@ export const catalog: Workload = {
 
 export const WORKLOADS: readonly Workload[] = [register, set, lock, watch, catalog]
 
-async function retry<T>(fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T | undefined> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const v = await fn().catch(() => undefined)
-    if (v !== undefined) return v
-    await sleep(200)
-  }
-  return undefined
-}
+/** The value `fn` gives within 30 s, or undefined: the end-state reads after healing. */
+const within30s = <T>(what: string, fn: () => Promise<T | undefined>): Promise<T | undefined> => until(what, fn, 30_000).catch(() => undefined)
