@@ -2,6 +2,7 @@ import type { Router } from './router.js'
 import type { ApiContext } from './context.js'
 import type { ApiRequest } from './request.js'
 import { nearSource, nodeWriteBody, serverRead, withOptions } from './blocking.js'
+import { listField, stringField, stringMapField } from './body.js'
 import { applyFilter, checkFilter } from './filtering.js'
 import { agentServiceJson, catalogServiceJson, nodeJson } from './views.js'
 import { badRequest } from '../lib/errors.js'
@@ -79,16 +80,16 @@ async function register(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const { body, datacenter, node: nodeName } = await nodeWriteBody(req, ctx)
   const address = field(body, 'Address')
   if (typeof address !== 'string' || !address) throw badRequest('Must provide address')
-  const id = field(body, 'ID')
+  const id = stringField(body, 'ID')
   const request: RegisterRequest = {
     node: {
       // Absent: the catalog keeps the ID it has.
-      ...(id === undefined || id === null ? {} : { ID: String(id) }),
+      ...(id === undefined ? {} : { ID: id }),
       Node: nodeName,
       Address: address,
       Datacenter: datacenter ?? ctx.datacenter,
-      TaggedAddresses: (field(body, 'TaggedAddresses') as Record<string, string> | undefined) ?? {},
-      Meta: (field(body, 'NodeMeta') as Record<string, string> | undefined) ?? {},
+      TaggedAddresses: stringMapField(body, 'TaggedAddresses') ?? {},
+      Meta: stringMapField(body, 'NodeMeta') ?? {},
     },
     skipNodeUpdate: field(body, 'SkipNodeUpdate') === true,
     datacenter,
@@ -98,11 +99,11 @@ async function register(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
     const { checks: _c, token: _t, ...service } = parseService(svc, 'Service')
     request.service = service
   }
-  const rawChecks = [field(body, 'Check'), ...((field(body, 'Checks') as unknown[] | undefined) ?? [])].filter((c) => c !== undefined && c !== null)
+  const rawChecks = [field(body, 'Check'), ...(listField(body, 'Checks') ?? [])].filter((c) => c !== undefined && c !== null)
   request.checks = rawChecks.map((c, i): CheckInput => {
     const spec = parseCheck(c, { where: `Checks[${i}]` })
     const status = spec.record.Status
-    return { ...spec.record, Status: field(c, 'Status') === undefined ? 'passing' : status, Output: String(field(c, 'Output') ?? '') }
+    return { ...spec.record, Status: field(c, 'Status') === undefined ? 'passing' : status, Output: stringField(c, 'Output') ?? '' }
   })
   try {
     await ctx.server.catalog.register({ ...request, token: req.token })
@@ -115,14 +116,14 @@ async function register(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
 
 async function deregister(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const { body, datacenter, node } = await nodeWriteBody(req, ctx)
-  const serviceId = field(body, 'ServiceID')
-  const checkId = field(body, 'CheckID')
+  const serviceId = stringField(body, 'ServiceID')
+  const checkId = stringField(body, 'CheckID')
   await ctx.server.catalog.deregister({
     node,
     datacenter,
     token: req.token,
-    ...(typeof serviceId === 'string' && serviceId ? { serviceId } : {}),
-    ...(typeof checkId === 'string' && checkId ? { checkId } : {}),
+    ...(serviceId ? { serviceId } : {}),
+    ...(checkId ? { checkId } : {}),
   })
   return true
 }

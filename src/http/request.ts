@@ -112,7 +112,7 @@ export class ApiRequest {
       const chunks: Buffer[] = []
       let size = 0
       const done = (err?: Error): void => {
-        raw.off('data', onData).off('end', onEnd).off('error', done).off('close', onClose)
+        raw.off('data', onData).off('end', onEnd).off('error', onCut).off('close', onCut)
         if (err) reject(err)
         else if (size > limitBytes) reject(tooLarge(describeLimit(size)))
         else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks))
@@ -126,8 +126,9 @@ export class ApiRequest {
         } else if (size <= limitBytes) chunks.push(chunk)
       }
       const onEnd = (): void => done()
-      const onClose = (): void => done(new Error('request body was cut off'))
-      raw.on('data', onData).once('end', onEnd).once('error', done).once('close', onClose)
+      // A client gone mid-body is its own doing, not the agent's error: a 400 nobody reads, not a logged 500.
+      const onCut = (): void => done(badRequest('Request body was cut off: the client closed the connection'))
+      raw.on('data', onData).once('end', onEnd).once('error', onCut).once('close', onCut)
     })
   }
 }

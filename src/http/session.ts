@@ -2,7 +2,7 @@ import type { Router } from './router.js'
 import type { ApiContext } from './context.js'
 import type { ApiRequest } from './request.js'
 import { checkDatacenter, serverRead, withOptions } from './blocking.js'
-import { readJsonBody } from './body.js'
+import { readJsonBody, stringField, stringsField } from './body.js'
 import { sessionJson } from './views.js'
 import { badRequest, HttpError, notFound } from '../lib/errors.js'
 import { field } from '../lib/json.js'
@@ -56,15 +56,17 @@ async function create(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const ttlMs = durationField(body, 'TTL')
   if (ttlMs !== undefined && ttlMs !== 0 && (ttlMs < SESSION_TTL_MIN_MS || ttlMs > SESSION_TTL_MAX_MS))
     throw badRequest(`Invalid Session TTL '${formatDurationMs(ttlMs)}', must be between [10s=24h0m0s]`)
-  const behavior = (field(body, 'Behavior') as string | undefined) || 'release'
+  const behavior = stringField(body, 'Behavior') || 'release'
   if (behavior !== 'release' && behavior !== 'delete') throw badRequest(`Invalid Behavior setting '${behavior}'`)
   const lockDelayMs = durationField(body, 'LockDelay')
-  const checks = field(body, 'Checks') as string[] | undefined
-  const nodeChecks = field(body, 'NodeChecks') as string[] | undefined
-  const serviceChecks = (field(body, 'ServiceChecks') as Array<Record<string, string>> | undefined)?.map((c) => ({ ID: String(field(c, 'ID') ?? '') }))
+  const checks = stringsField(body, 'Checks')
+  const nodeChecks = stringsField(body, 'NodeChecks')
+  const rawServiceChecks = field(body, 'ServiceChecks')
+  if (rawServiceChecks != null && !Array.isArray(rawServiceChecks)) throw badRequest('Request decode failed: ServiceChecks must be a list')
+  const serviceChecks = (rawServiceChecks as unknown[] | null | undefined)?.map((c) => ({ ID: stringField(c, 'ID') ?? '' }))
   const session: SessionInput = {
-    Name: String(field(body, 'Name') ?? ''),
-    Node: String(field(body, 'Node') || ctx.nodeName),
+    Name: stringField(body, 'Name') ?? '',
+    Node: stringField(body, 'Node') || ctx.nodeName,
     LockDelay: lockDelayMs === undefined ? DEFAULT_LOCK_DELAY_NS : Math.round(lockDelayMs * 1e6),
     Behavior: behavior as SessionBehavior,
     TTL: ttlMs ? formatDurationMs(ttlMs) : '',

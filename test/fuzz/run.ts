@@ -31,12 +31,12 @@ const from = Number(flag('from') ?? 0)
 const timeMs = time !== undefined ? parseDurationMs(time) / targets.length : runs === undefined ? 60_000 : undefined
 let failed = false
 for (const t of targets) {
-  const r = fuzz(t, { seed, runs: runs === undefined ? undefined : Number(runs), timeMs, from })
+  const r = await fuzz(t, { seed, runs: runs === undefined ? undefined : Number(runs), timeMs, from })
   const rate = Math.round(r.inputs / (r.ms / 1000))
   process.stdout.write(`${t.name.padEnd(15)} ${r.inputs.toLocaleString().padStart(12)} inputs  ${rate.toLocaleString().padStart(9)}/s  slowest ${r.slowestMs.toFixed(1)} ms  seed ${seed}${r.finding ? '  FINDING' : '  ok'}\n`)
   if (r.finding) {
     failed = true
-    process.stdout.write(`  ${r.finding.message}\n  replay: npm run fuzz -- ${t.name} --seed ${seed} --from ${r.finding.index} --runs 1\n  input (base64): ${r.finding.inputBase64}\n`)
+    process.stdout.write(`  ${r.finding.message}\n  replay: npm run fuzz -- ${t.name} --seed ${seed} --from ${r.finding.from} --runs ${r.finding.index - r.finding.from + 1}\n  input (base64): ${r.finding.inputBase64}\n`)
   }
 }
 process.exit(failed ? 1 : 0)

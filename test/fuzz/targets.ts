@@ -14,30 +14,13 @@ import { buildRuntime, parseConfigText } from '../../src/agent/config.js'
 import { ConfigError } from '../../src/lib/errors.js'
 import { parseChecklist } from '../../src/distributive/checklist.js'
 import { ChecklistError } from '../../src/distributive/types.js'
-import { concat, type Mutator } from './mutate.js'
-
-export class Finding extends Error {}
-
-export interface Target {
-  name: string
-  what: string
-  /** Valid inputs the mutations start from. */
-  corpus(): Uint8Array[]
-  run(input: Uint8Array, m: Mutator): void
-}
+import { concat } from './mutate.js'
+import { dnsTarget, templateTarget } from './engines.js'
+import { httpTarget } from './http.js'
+import { Finding, only, type Target } from './target.js'
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s)
 const utf8 = new TextDecoder()
-
-/** Runs `fn`; an exception that is not one of `allowed` is a finding. */
-function only(allowed: ReadonlyArray<new (...a: never[]) => Error>, fn: () => void): void {
-  try {
-    fn()
-  } catch (err) {
-    if (allowed.some((k) => err instanceof k)) return
-    throw new Finding(`unexpected ${(err as Error)?.constructor?.name ?? typeof err}: ${(err as Error)?.message ?? String(err)}`)
-  }
-}
 
 const rpcFrames: Target = {
   name: 'rpc-frames',
@@ -177,7 +160,7 @@ const checklists: Target = {
   },
 }
 
-export const TARGETS: readonly Target[] = [rpcFrames, gossipPackets, configTarget('json'), configTarget('hcl'), checklists]
+export const TARGETS: readonly Target[] = [rpcFrames, gossipPackets, configTarget('json'), configTarget('hcl'), checklists, dnsTarget(), templateTarget(), httpTarget()]
 
 /** Byte arrays compared by content whatever their class (msgpack gives Uint8Array, Buffer elsewhere). */
 function normal(v: unknown): unknown {
