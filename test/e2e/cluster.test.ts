@@ -160,6 +160,49 @@ test('the killed server restarts with its log and catches up, by InstallSnapshot
   assert.equal(await res.text(), 'true')
 })
 
+test('kill -9 of a server in the middle of installing the leader\'s snapshot: it restarts on what it had, installs again and has every write', async () => {
+  const leader = await agreedLeader(nodes)
+  const victim = nodes.find((n) => n !== leader)!
+  const live = nodes.filter((n) => n !== victim)
+  await victim.agent.kill9()
+  // 10 MB of values, then enough writes past the snapshot threshold that the leader compacts past
+  // the victim: it can only catch up by a snapshot of several chunks, which takes a while to install.
+  const big = 'b'.repeat(256 * 1024)
+  for (let batch = 0; batch < 4; batch++) {
+    await Promise.all(Array.from({ length: 10 }, async (_, i) => assert.equal(await (await put(live[i % 2]!, `/v1/kv/snap/big/${batch * 10 + i}`, big)).text(), 'true')))
+  }
+  for (let batch = 0; batch < 12; batch++) {
+    await Promise.all(Array.from({ length: 10 }, async (_, i) => assert.equal(await (await put(live[i % 2]!, `/v1/kv/snap/small/${batch * 10 + i}`, 's')).text(), 'true')))
+  }
+  victim.agent = await start(victim.host, victim.dataDir)
+  const first = victim.agent
+  // Killed the moment the snapshot has arrived and its install begins, from the log line itself.
+  const installing = /raft: \S+ installing snapshot at/
+  await new Promise<void>((resolve) => {
+    const kill = (): void => {
+      first.proc.kill('SIGKILL')
+      resolve()
+    }
+    if (installing.test(first.output())) return kill()
+    const onData = (d: Buffer): void => {
+      if (installing.test(d.toString())) kill()
+    }
+    first.proc.stdout!.on('data', onData)
+    first.proc.stderr!.on('data', onData)
+  })
+  await first.kill9()
+  assert.doesNotMatch(first.output(), /installed the leader's snapshot/, 'the kill came before the install finished')
+  victim.agent = await start(victim.host, victim.dataDir)
+  const keys = async (prefix: string): Promise<string[]> => {
+    const res = await get(victim, `/v1/kv/${prefix}?keys&stale`)
+    return res.status === 200 ? ((await res.json()) as string[]) : []
+  }
+  await until('the restarted server to have every write', async () => ((await keys('snap/big/')).length === 40 && (await keys('snap/small/')).length === 120 ? true : undefined))
+  assert.equal(await (await get(victim, '/v1/kv/snap/big/39?raw&stale')).text(), big)
+  assert.match(victim.agent.output(), /raft: installed the leader's snapshot at index \d+/)
+  await agreedLeader(nodes)
+})
+
 test('concurrent puts, CAS and reads through every server across a kill -9 of the leader: the history is linearizable', async () => {
   const leader = await agreedLeader(nodes)
   const workload = kvWorkload(nodes, Date.now() + 6000)
