@@ -648,7 +648,7 @@ export class Agent implements ApiContext {
           version: process.version,
           cpu_count: String(availableParallelism()),
           max_procs: '1',
-          goroutines: '0',
+          ...runtimeStats(),
         },
         ...(raft ? { kv: { entries: String(this.state.kv.size) } } : {}),
         http: {
@@ -737,5 +737,21 @@ function readResetIndex(dataDir: string | undefined): number {
     return Number.isSafeInteger(n) && n > 0 ? n : 0
   } catch {
     return 0
+  }
+}
+
+/**
+ * Consul's runtime stats as Node has them: `goroutines` counts what keeps the event loop busy
+ * (timers, sockets, pending fs and DNS work), the closest thing to a goroutine; heap and timers are
+ * ours, for leak hunting (the soak test reads them).
+ */
+function runtimeStats(): Record<string, string> {
+  const resources = process.getActiveResourcesInfo()
+  const mem = process.memoryUsage()
+  return {
+    goroutines: String(resources.length),
+    timers: String(resources.filter((r) => r === 'Timeout').length),
+    heap_used_bytes: String(mem.heapUsed),
+    rss_bytes: String(mem.rss),
   }
 }

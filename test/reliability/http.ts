@@ -14,7 +14,7 @@ export interface Answer {
  */
 export type Outcome = { sent: false } | { sent: true; answer: Answer | undefined }
 
-export async function call(m: Member, method: 'GET' | 'PUT', path: string, body?: string, timeoutMs = 5000): Promise<Outcome> {
+export async function call(m: Member, method: 'GET' | 'PUT' | 'DELETE', path: string, body?: string, timeoutMs = 5000): Promise<Outcome> {
   try {
     const res = await fetch(`${m.httpAddr}${path}`, { method, body, signal: AbortSignal.timeout(timeoutMs) })
     const text = await res.text()

@@ -1,0 +1,34 @@
+/**
+ * `npm run soak -- [--minutes 60] [--servers 3] [--clients 20] [--sample 1m] [--round 1s] [--json FILE]`:
+ * the long soak (CI runs 5 minutes of it, test/reliability/soak.test.ts). Prints a line per sample,
+ * then each measure's worst growth against its bound; exits 1 on an error, a crash or a leak.
+ */
+import { writeFileSync } from 'node:fs'
+import { parseDurationMs } from '../../src/lib/duration.js'
+import { soak, summary } from './soak.js'
+
+// `node --test dist/test/` runs every file under test/ (this one too): there it is not the CLI.
+if (process.env.NODE_TEST_CONTEXT !== undefined) process.exit(0)
+
+function flag(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`)
+  return i > 0 ? process.argv[i + 1] : undefined
+}
+if (process.argv.includes('--help')) {
+  process.stdout.write('usage: npm run soak -- [--minutes 60] [--servers 3] [--clients 20] [--sample 1m] [--round 1s] [--json FILE]\n')
+  process.exit(0)
+}
+const started = Date.now()
+const report = await soak({
+  minutes: Number(flag('minutes') ?? 60),
+  servers: Number(flag('servers') ?? 3),
+  clients: Number(flag('clients') ?? 20),
+  sampleMs: parseDurationMs(flag('sample') ?? '1m'),
+  roundMs: parseDurationMs(flag('round') ?? '1s'),
+  net: 60 + Math.floor(Math.random() * 40),
+  log: (line) => process.stdout.write(`${line}\n`),
+})
+process.stdout.write(`${summary(report)}\n`)
+const json = flag('json')
+if (json) writeFileSync(json, `${JSON.stringify({ date: new Date(started).toISOString(), seconds: Math.round((Date.now() - started) / 1000), ...report }, null, 1)}\n`)
+process.exit(report.ok ? 0 : 1)
