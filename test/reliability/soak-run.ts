@@ -2,10 +2,11 @@
  * `npm run soak -- [--minutes 60] [--servers 3] [--clients 20] [--sample 1m] [--round 1s] [--json FILE]`:
  * the long soak (CI runs 5 minutes of it, test/reliability/soak.test.ts). Prints a line per sample,
  * then each measure's worst growth against its bound; exits 1 on an error, a crash or a leak.
+ * `--judge FILE` applies the bounds again to a saved run.
  */
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { parseDurationMs } from '../../src/lib/duration.js'
-import { soak, summary } from './soak.js'
+import { judge, soak, summary, type SoakReport } from './soak.js'
 
 // `node --test dist/test/` runs every file under test/ (this one too): there it is not the CLI.
 if (process.env.NODE_TEST_CONTEXT !== undefined) process.exit(0)
@@ -15,8 +16,18 @@ function flag(name: string): string | undefined {
   return i > 0 ? process.argv[i + 1] : undefined
 }
 if (process.argv.includes('--help')) {
-  process.stdout.write('usage: npm run soak -- [--minutes 60] [--servers 3] [--clients 20] [--sample 1m] [--round 1s] [--json FILE]\n')
+  process.stdout.write('usage: npm run soak -- [--minutes 60] [--servers 3] [--clients 20] [--sample 1m] [--round 1s] [--json FILE] | --judge FILE\n')
   process.exit(0)
+}
+// --judge FILE: the bounds applied again to a saved run's samples (they are a pure function of them).
+const saved = flag('judge')
+if (saved) {
+  const r = JSON.parse(readFileSync(saved, 'utf8')) as SoakReport
+  r.growth = judge(r.samples)
+  r.ok = r.errors.length === 0 && r.crashes.length === 0 && r.growth.every((g) => g.ok)
+  process.stdout.write(`${summary(r)}\n`)
+  writeFileSync(saved, `${JSON.stringify(r, null, 1)}\n`)
+  process.exit(r.ok ? 0 : 1)
 }
 const started = Date.now()
 const report = await soak({

@@ -20,7 +20,7 @@ test('the judge fails growth past both allowances and passes growth within eithe
   const at = (atMs: number, heapBytes: number, fds: number): Sample => ({ atMs, member: 's1', heapBytes, rssBytes: 1e8, fds, timers: 10, handles: 20 })
   const small = judge([at(0, 10e6, 30), at(1, 35e6, 40)]) // +25 MB: within 32 MB
   assert.ok(small.every((g) => g.ok))
-  const big = judge([at(0, 100e6, 30), at(1, 140e6, 100)]) // +40 MB is within 50% of 100 MB; +70 fds is past 32 and 50%
+  const big = judge([at(0, 100e6, 30), at(1, 140e6, 100)]) // +40 MB is within 50% of 100 MB; +70 fds is past 32 (one member: no peers) and 50%
   assert.deepEqual(big.filter((g) => !g.ok).map((g) => g.measure), ['fds'])
   const leak = judge([at(0, 40e6, 30), at(1, 80e6, 30)]) // +40 MB: past 32 MB and past 50% of 40 MB
   assert.deepEqual(leak.filter((g) => !g.ok).map((g) => g.measure), ['heapBytes'])
