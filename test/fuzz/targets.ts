@@ -17,6 +17,7 @@ import { ChecklistError } from '../../src/distributive/types.js'
 import { concat } from './mutate.js'
 import { dnsTarget, templateTarget } from './engines.js'
 import { httpTarget } from './http.js'
+import { raftTarget } from './raft.js'
 import { Finding, only, type Target } from './target.js'
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s)
@@ -160,7 +161,7 @@ const checklists: Target = {
   },
 }
 
-export const TARGETS: readonly Target[] = [rpcFrames, gossipPackets, configTarget('json'), configTarget('hcl'), checklists, dnsTarget(), templateTarget(), httpTarget()]
+export const TARGETS: readonly Target[] = [rpcFrames, gossipPackets, configTarget('json'), configTarget('hcl'), checklists, raftTarget(), dnsTarget(), templateTarget(), httpTarget()]
 
 /** Byte arrays compared by content whatever their class (msgpack gives Uint8Array, Buffer elsewhere). */
 function normal(v: unknown): unknown {
