@@ -18,6 +18,10 @@ import {
   type SetOperation,
 } from '../../src/lib/linearizability/index.js'
 import { execFile } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { CONSUL_BIN } from '../helpers/agent.js'
 import type { Member } from './cluster.js'
 import { until } from '../helpers/poll.js'
 import { call, sleep, valueOf, type Outcome } from './http.js'
@@ -476,7 +480,52 @@ export const catalog: Workload = {
   },
 }
 
-export const WORKLOADS: readonly Workload[] = [register, set, lock, watch, catalog]
+/**
+ * `consul lock` as users run it: on three agents, the CLI runs a short child under one prefix again
+ * and again. Each child claims a marker file (O_EXCL) as it starts and drops it as it exits (or on
+ * the SIGTERM `consul lock` sends when it loses the lock), so two children holding at once is seen
+ * by the children themselves, whatever the agents say.
+ */
+const LOCK_CHILD = `const fs = require('fs'); const [marker, overlaps, ran, who] = process.argv.slice(1); let fd
+fs.appendFileSync(ran, who + '\\n')
+try { fd = fs.openSync(marker, 'wx'); fs.writeSync(fd, who) } catch { let by = '?'; try { by = fs.readFileSync(marker, 'utf8') } catch {} fs.appendFileSync(overlaps, who + ' started while ' + by + ' held the lock\\n') }
+const done = () => { if (fd !== undefined) try { fs.unlinkSync(marker) } catch {} process.exit(0) }
+process.on('SIGTERM', done); setTimeout(done, 150)`
+
+export const consulLock: Workload = {
+  name: 'consul-lock',
+  what: 'the consul lock CLI on three agents runs a short child under one prefix, again and again: never two children at once',
+  start(ctx) {
+    const dir = mkdtempSync(join(tmpdir(), 'rel-lock-'))
+    const [marker, overlaps, ran] = ['held', 'overlaps', 'ran'].map((f) => join(dir, f)) as [string, string, string]
+    writeFileSync(overlaps, '')
+    writeFileSync(ran, '')
+    let runs = 0
+    // Three contenders (clients first): every run of the CLI is a process start, which costs a core.
+    const runners = [...ctx.members.filter((m) => m.kind === 'client'), ...ctx.members.filter((m) => m.kind === 'server')].slice(0, 3)
+    const done = Promise.all(runners.map(async (m) => {
+      while (Date.now() < ctx.until) {
+        runs++
+        const code = await new Promise<number | null>((resolve) => {
+          const p = execFile(process.execPath, [CONSUL_BIN, 'lock', `-http-addr=${m.httpAddr}`, '-timeout=3s', '-shell=false', `${ctx.prefix}consul-lock`, process.execPath, '-e', LOCK_CHILD, marker, overlaps, ran, m.name], { timeout: 60_000 }, () => resolve(p.exitCode))
+        })
+        if (code !== 0) await sleep(200)
+      }
+    })).then(() => undefined)
+    return {
+      done,
+      settle: async () => {},
+      check() {
+        const seen = readFileSync(overlaps, 'utf8').split('\n').filter(Boolean)
+        const children = readFileSync(ran, 'utf8').split('\n').filter(Boolean).length
+        rmSync(dir, { recursive: true, force: true })
+        return verdict({ ops: runs, histories: 1, anomalies: seen.length, notes: [...seen, ...(children === 0 ? ['no child ever ran: the lock was never taken'] : [])] })
+      },
+    }
+  },
+}
+
+export const WORKLOADS: readonly Workload[] = [register, set, lock, consulLock, watch, catalog]
 
 /** The value `fn` gives within 30 s, or undefined: the end-state reads after healing. */
 const within30s = <T>(what: string, fn: () => Promise<T | undefined>): Promise<T | undefined> => until(what, fn, 30_000).catch(() => undefined)
