@@ -20,6 +20,13 @@ export const RPC_LIMITS = {
   /** Reconnect backoff after a failed dial or a lost connection: doubles from min to max, with jitter. */
   backoffMinMs: 50,
   backoffMaxMs: 5_000,
+  /**
+   * An outbound connection with no call in flight and no frame either way for this long is closed
+   * (and made again on next use), as Consul's connection pool reaps idle ones: gossip's push-pulls
+   * and fallback probes reach every member in turn, and without this each agent would keep a
+   * connection to every member of the pool, each way. 0 keeps them.
+   */
+  idleCloseMs: 120_000,
   /** Deadline of a call that names none. */
   defaultCallTimeoutMs: 10_000,
   /** Strings of the handshake and method names. */

@@ -64,6 +64,8 @@ export class Peer {
   #seq = 0
   #closed = false
   readonly #pending = new Map<number, PendingCall>()
+  #lastUse = 0
+  #idleTimer: Timer | undefined
 
   constructor(address: string, deps: PeerDeps) {
     this.address = address
@@ -119,6 +121,7 @@ export class Peer {
 
   /** An answer from the peer; a late one (its call timed out) is counted and dropped. */
   response(m: Response): void {
+    this.#touch()
     const ok: RpcResult = m.error ? { ok: false, error: m.error } : { ok: true, value: m.body }
     if (!this.#settle(m.seq, ok)) this.#d.counters.late_responses!++
   }
@@ -161,6 +164,8 @@ export class Peer {
 
   close(): void {
     this.#closed = true
+    this.#idleTimer?.cancel()
+    this.#idleTimer = undefined
     this.#conn?.close()
     this.#conn = undefined
     this.#queue = []
@@ -178,12 +183,34 @@ export class Peer {
       if (!this.#conn) return { code: RpcCode.Unreachable, message: 'not a dialable address' }
       d.counters.connections_dialed!++
     }
+    this.#touch()
     if (this.#conn.state === 'ready') return this.#conn.write(frame) ? undefined : { code: RpcCode.Overloaded, message: 'its send buffer is full' }
     const fits = this.#queue.length === 0 || (this.#queue.length < d.limits.maxPeerQueueFrames && this.#queuedBytes + frame.byteLength <= d.limits.maxPeerBufferBytes)
     if (!fits) return { code: RpcCode.Overloaded, message: 'its queue is full while connecting' }
     this.#queue.push({ frame, seq })
     this.#queuedBytes += frame.byteLength
     return undefined
+  }
+
+  /** Marks the connection used; the idle check runs once per idle period, not per frame. */
+  #touch(): void {
+    this.#lastUse = this.#d.clock.now()
+    if (this.#idleTimer === undefined && this.#d.limits.idleCloseMs > 0) this.#idleTimer = this.#d.clock.setTimeout(() => this.#idleCheck(), this.#d.limits.idleCloseMs)
+  }
+
+  #idleCheck(): void {
+    this.#idleTimer = undefined
+    const conn = this.#conn
+    if (!conn || this.#closed) return
+    const idleMs = this.#d.clock.now() - this.#lastUse
+    if (this.#pending.size > 0 || this.#queue.length > 0 || idleMs < this.#d.limits.idleCloseMs) {
+      this.#idleTimer = this.#d.clock.setTimeout(() => this.#idleCheck(), Math.max(1, this.#d.limits.idleCloseMs - idleMs))
+      return
+    }
+    // Dropped before it closes: closed() then sees a connection that is no longer ours, so nothing is logged as lost.
+    this.#conn = undefined
+    this.#d.counters.idle_closed!++
+    conn.close()
   }
 
   #settle(seq: number, r: RpcResult): boolean {

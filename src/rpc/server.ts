@@ -63,7 +63,7 @@ export interface RpcContext {
 export type RpcHandler = (body: unknown, ctx: RpcContext) => unknown
 
 const COUNTERS = [
-  'connections_accepted', 'connections_dialed', 'handshakes', 'inbound_rejected', 'dial_failures',
+  'connections_accepted', 'connections_dialed', 'idle_closed', 'handshakes', 'inbound_rejected', 'dial_failures',
   'refused_garbage', 'refused_truncated', 'refused_oversized', 'refused_malformed', 'refused_version',
   'refused_datacenter', 'refused_cluster', 'refused_timeout', 'refused_by_peer',
   'requests_in', 'requests_out', 'oneway_in', 'oneway_out', 'call_timeouts', 'call_failures',

@@ -315,3 +315,24 @@ test('retryNow ends a backoff: the next call dials at once instead of failing un
   assert.deepEqual(await caller.rpc.call(address, 'Test.Echo', 3), { ok: true, value: 3 })
   await Promise.all([caller.rpc.close(), target.rpc.close()])
 })
+
+test('an outbound connection idle for limits.idleCloseMs is closed quietly and made again on next use; one with a call in flight stays', async () => {
+  const a = await start('a', { limits: { idleCloseMs: 150 } })
+  const b = await start('b')
+  b.rpc.handle('Test.Echo', echo)
+  let release: () => void = () => {}
+  b.rpc.handle('Test.Slow', () => new Promise((r) => (release = () => r('late'))))
+  assert.deepEqual(await a.rpc.call(b.address, 'Test.Echo', 1), { ok: true, value: 1 })
+  await until('the idle connection closed', () => (a.rpc.stats().idle_closed === 1 ? true : undefined))
+  assert.equal(a.rpc.peerStats()[0]!.state, 'idle')
+  assert.ok(!a.logs.some((l) => /was lost/.test(l)), 'an idle close is not a lost connection')
+  // A call in flight for longer than the idle period keeps its connection.
+  const slow = a.rpc.call(b.address, 'Test.Slow', null, { timeoutMs: 10_000 })
+  await until('the slow call arrived', () => (b.rpc.stats().requests_in === 2 ? true : undefined))
+  await new Promise((r) => setTimeout(r, 400))
+  assert.equal(a.rpc.stats().idle_closed, 1)
+  release()
+  assert.deepEqual(await slow, { ok: true, value: 'late' })
+  assert.equal(a.rpc.stats().connections_dialed, 2)
+  await Promise.all([a.rpc.close(), b.rpc.close()])
+})
