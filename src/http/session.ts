@@ -2,7 +2,7 @@ import type { Router } from './router.js'
 import type { ApiContext } from './context.js'
 import type { ApiRequest } from './request.js'
 import { checkDatacenter, serverRead, withOptions } from './blocking.js'
-import { readJsonBody, stringField, stringsField } from './body.js'
+import { listField, readJsonBody, stringField, stringsField } from './body.js'
 import { sessionJson } from './views.js'
 import { badRequest, HttpError, notFound } from '../lib/errors.js'
 import { field } from '../lib/json.js'
@@ -61,9 +61,7 @@ async function create(req: ApiRequest, ctx: ApiContext): Promise<unknown> {
   const lockDelayMs = durationField(body, 'LockDelay')
   const checks = stringsField(body, 'Checks')
   const nodeChecks = stringsField(body, 'NodeChecks')
-  const rawServiceChecks = field(body, 'ServiceChecks')
-  if (rawServiceChecks != null && !Array.isArray(rawServiceChecks)) throw badRequest('Request decode failed: ServiceChecks must be a list')
-  const serviceChecks = (rawServiceChecks as unknown[] | null | undefined)?.map((c) => ({ ID: stringField(c, 'ID') ?? '' }))
+  const serviceChecks = listField(body, 'ServiceChecks')?.map((c) => ({ ID: stringField(c, 'ID') ?? '' }))
   const session: SessionInput = {
     Name: stringField(body, 'Name') ?? '',
     Node: stringField(body, 'Node') || ctx.nodeName,

@@ -202,9 +202,12 @@ export class Peer {
     this.#idleTimer = undefined
     const conn = this.#conn
     if (!conn || this.#closed) return
+    const period = this.#d.limits.idleCloseMs
     const idleMs = this.#d.clock.now() - this.#lastUse
-    if (this.#pending.size > 0 || this.#queue.length > 0 || idleMs < this.#d.limits.idleCloseMs) {
-      this.#idleTimer = this.#d.clock.setTimeout(() => this.#idleCheck(), Math.max(1, this.#d.limits.idleCloseMs - idleMs))
+    // A call in flight (a blocking query may take minutes) looks again a whole period later, not at once.
+    const busy = this.#pending.size > 0 || this.#queue.length > 0
+    if (busy || idleMs < period) {
+      this.#idleTimer = this.#d.clock.setTimeout(() => this.#idleCheck(), busy ? period : Math.max(1, period - idleMs))
       return
     }
     // Dropped before it closes: closed() then sees a connection that is no longer ours, so nothing is logged as lost.
