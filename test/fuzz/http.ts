@@ -114,7 +114,7 @@ function mutateJson(m: Mutator, v: unknown, depth = 0): unknown {
 }
 
 /** A request built from the routes: gets past the parser and into a handler. */
-export function structured(m: Mutator): { text: string; halfClose: boolean } {
+function structured(m: Mutator): { text: string; halfClose: boolean } {
   const [methods, template, kind] = m.pick(ROUTES)
   const method = m.random() < 0.05 ? m.pick(['PATCH', 'HEAD', 'OPTIONS', 'TRACE', 'BREW']) : m.pick(methods)
   let path = template.replace('{k}', () => m.pick(KEYS))
