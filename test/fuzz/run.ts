@@ -6,14 +6,11 @@
 import { parseDurationMs } from '../../src/lib/duration.js'
 import { fuzz } from './runner.js'
 import { TARGETS } from './targets.js'
+import { flag } from '../helpers/argv.js'
 
 // `node --test dist/test/` runs every file under test/ (this one too): there it is not the CLI.
 const underTestRunner = process.env.NODE_TEST_CONTEXT !== undefined
 
-function flag(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`)
-  return i > 0 ? process.argv[i + 1] : undefined
-}
 
 const which = process.argv[2]
 if (underTestRunner) process.exit(0)

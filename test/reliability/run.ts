@@ -8,14 +8,11 @@ import { writeFileSync } from 'node:fs'
 import { FAULTS } from './nemeses.js'
 import { WORKLOADS } from './workloads.js'
 import { runSuite, table } from './suite.js'
+import { flag } from '../helpers/argv.js'
 
 // `node --test dist/test/` runs every file under test/ (this one too): there it is not the CLI.
 if (process.env.NODE_TEST_CONTEXT !== undefined) process.exit(0)
 
-function flag(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`)
-  return i > 0 ? process.argv[i + 1] : undefined
-}
 const list = (name: string): string[] | undefined => flag(name)?.split(',').filter(Boolean)
 
 if (process.argv.includes('--help')) {

@@ -7,14 +7,11 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { parseDurationMs } from '../../src/lib/duration.js'
 import { judge, soak, summary, type SoakReport } from './soak.js'
+import { flag } from '../helpers/argv.js'
 
 // `node --test dist/test/` runs every file under test/ (this one too): there it is not the CLI.
 if (process.env.NODE_TEST_CONTEXT !== undefined) process.exit(0)
 
-function flag(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`)
-  return i > 0 ? process.argv[i + 1] : undefined
-}
 if (process.argv.includes('--help')) {
   process.stdout.write('usage: npm run soak -- [--minutes 60] [--servers 3] [--clients 20] [--sample 1m] [--round 1s] [--json FILE] | --judge FILE\n')
   process.exit(0)
