@@ -70,8 +70,9 @@ async function round(m: Member, n: number, errors: string[]): Promise<number> {
     ops++
     const out = await call(m, method, path, body, 10_000)
     const a = out.sent ? out.answer : undefined
-    if (!a || !ok(a.status, a.text)) errors.push(`${me} ${method} ${path}: ${a ? `${a.status} ${a.text.slice(0, 200)}` : out.sent ? 'no answer' : 'refused'}`)
-    return a?.text ?? ''
+    if (a && ok(a.status, a.text)) return a.text
+    errors.push(`${me} ${method} ${path}: ${a ? `${a.status} ${a.text.slice(0, 200)}` : out.sent ? 'no answer' : 'refused'}`)
+    return ''
   }
   const is200 = (s: number): boolean => s === 200
   const svc = `soak-${me}-${n % 5}`
@@ -162,10 +163,15 @@ export async function soak(opts: SoakOptions): Promise<SoakReport> {
   let operations = 0
   try {
     log(`soak: ${opts.servers} servers, ${opts.clients} clients, ${opts.minutes} min, a round per client every ${opts.roundMs} ms`)
-    // The cluster serves a write before the clock starts.
+    // Before the clock starts the cluster serves a write and every agent's node is in the catalog
+    // (a session needs its node registered: "Missing node registration" until anti-entropy's first sync).
+    const everyone = opts.servers + opts.clients
     for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(200)) {
-      const out = await call(c.clients[0] ?? c.servers[0]!, 'PUT', '/v1/kv/soak/ready', 'yes')
-      if (out.sent && out.answer?.status === 200) break
+      const at = c.clients[0] ?? c.servers[0]!
+      const out = await call(at, 'PUT', '/v1/kv/soak/ready', 'yes')
+      if (!out.sent || out.answer?.status !== 200) continue
+      const nodes = await call(at, 'GET', '/v1/catalog/nodes', undefined)
+      if (nodes.sent && nodes.answer?.status === 200 && (JSON.parse(nodes.answer.text) as unknown[]).length >= everyone) break
     }
     const start = Date.now()
     const end = start + opts.minutes * 60_000
