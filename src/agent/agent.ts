@@ -2,7 +2,7 @@ import { AgentAcl } from './acl.js'
 import { randomUUID } from 'node:crypto'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import type http from 'node:http'
-import { arch, availableParallelism, platform } from 'node:os'
+import { arch, availableParallelism, hostname, platform } from 'node:os'
 import { join } from 'node:path'
 import type { AgentOps, ApiContext, HttpLimits, ReloadReport } from '../http/context.js'
 import { LocalState } from './local-state.js'
@@ -33,6 +33,8 @@ import { isInert } from './config-keys.js'
 import { loadRpcTls, readPem } from './tls.js'
 import { TokenBucket } from '../lib/token-bucket.js'
 import { Logger } from './log.js'
+import { Telemetry } from './telemetry.js'
+import type { Metrics } from '../lib/metrics.js'
 import { startDns, type DnsService } from '../dns/index.js'
 import { ConfigError, HttpError } from '../lib/errors.js'
 import { ClientCluster, ServerCluster, type GossipPool } from './cluster.js'
@@ -70,6 +72,7 @@ export class Agent implements ApiContext {
   raft: RaftDriver | undefined
   readonly local: LocalState
   readonly blocking = new BlockingCounters()
+  readonly telemetry: Telemetry
   readonly events: EventBuffer
   readonly acl: AgentAcl
   /** The endpoints the HTTP API, DNS and anti-entropy use: a server's own, or a client agent's that call a server. */
@@ -105,6 +108,7 @@ export class Agent implements ApiContext {
     this.logger = opts.logger ?? new Logger(loaded.config.logLevel)
     this.logger.setLevel(loaded.config.logLevel)
     for (const w of loaded.warnings) this.logger.warn(`config: ${w}`)
+    this.telemetry = new Telemetry(this.config.telemetry, hostname(), this.#log)
     this.nodeId = this.#nodeId()
     this.local = new LocalState({
       dataDir: this.config.dev ? undefined : this.config.dataDir,
@@ -140,6 +144,10 @@ export class Agent implements ApiContext {
 
   get nodeName(): string {
     return this.config.nodeName
+  }
+
+  get metrics(): Metrics {
+    return this.telemetry.metrics
   }
 
   get agentOps(): AgentOps {
@@ -340,6 +348,7 @@ export class Agent implements ApiContext {
       trailingLogs: c.raftTrailingLogs,
       recoverConfiguration: recover,
       log: this.#log,
+      metrics: this.metrics,
     })
     if (recover && raftDir) removePeersJson(raftDir)
     const server = (this.#server = new Server({
@@ -366,6 +375,7 @@ export class Agent implements ApiContext {
       acl: { enabled: c.acl.enabled, defaultPolicy: c.acl.defaultPolicy, enableKeyListPolicy: c.acl.enableKeyListPolicy },
       aclInitialManagement: c.acl.tokens.initialManagement,
       aclResetIndex: () => readResetIndex(c.dev ? undefined : c.dataDir),
+      metrics: this.metrics,
     }))
     if (this.#cluster) server.leader.add(this.#memberCatalogDuty(this.#cluster, server))
     const cluster = this.#cluster
@@ -381,6 +391,16 @@ export class Agent implements ApiContext {
   /** What every agent runs: its own services and checks, anti-entropy, and the HTTP and DNS interfaces. */
   async #startLocal(): Promise<void> {
     const c = this.config
+    this.telemetry.watch({
+      blocking: this.blocking,
+      checks: () => this.local.checks.values(),
+      rpc: () => (this.#cluster?.rpc ?? this.#clientCluster?.rpc)?.stats(),
+      server: c.server,
+      state: c.server ? this.state : undefined,
+      lan: () => this.#lanMembers(),
+      wan: () => this.#cluster?.wan.members,
+    })
+    if (this.#cluster) this.telemetry.members(this.#cluster.wan.members, 'wan')
     this.#registry.restore()
     this.#registry.applyConfig(c.services, c.checks)
     this.#antiEntropy = new AntiEntropy({
@@ -413,7 +433,7 @@ export class Agent implements ApiContext {
     if (c.ports.http >= 0) for (const host of c.httpAddrs) await this.#listen(handler, 'http', host, c.ports.http)
     if (c.ports.https >= 0) for (const host of c.httpsAddrs) await this.#listen(handler, 'https', host, c.ports.https)
     if (c.ports.dns >= 0 && c.dnsAddrs.length > 0) {
-      this.#dns = await startDns({ server: this.server, token: () => this.acl.dnsToken(), knowsDatacenter: (dc) => this.#dnsKnowsDatacenter(dc), datacenters: () => this.#dnsDatacenters(), config: () => this.config.dns, datacenter: c.datacenter, nodeName: () => this.config.nodeName, addresses: c.dnsAddrs, port: c.ports.dns, log: this.#log, udpWorkers: c.dns.udpWorkers })
+      this.#dns = await startDns({ server: this.server, token: () => this.acl.dnsToken(), knowsDatacenter: (dc) => this.#dnsKnowsDatacenter(dc), datacenters: () => this.#dnsDatacenters(), config: () => this.config.dns, datacenter: c.datacenter, nodeName: () => this.config.nodeName, addresses: c.dnsAddrs, port: c.ports.dns, log: this.#log, udpWorkers: c.dns.udpWorkers, metrics: this.metrics })
       this.acl.onTokensChanged(() => this.#dns?.configChanged())
       for (const { address, port } of this.#dns.listeners) {
         const hostPort = `${address.includes(':') ? `[${address}]` : address}:${port}`
@@ -543,6 +563,7 @@ export class Agent implements ApiContext {
 
   /** User events fired here go to every agent of the pool by gossip. */
   #gossipEvents(members: Members): void {
+    this.telemetry.members(members, 'lan')
     this.events.publish = (e) => {
       if (!members.broadcastUser(encodeUserEvent(e))) throw new HttpError(413, 'user event exceeds the size one gossip packet holds (about 1,300 bytes of name, filters and payload)')
     }
@@ -702,6 +723,7 @@ export class Agent implements ApiContext {
     await this.#cluster?.close()
     await this.#clientCluster?.close()
     if (this.config.pidFile) rmSync(this.config.pidFile, { force: true })
+    this.telemetry.close()
     this.logger.info('agent: shut down')
   }
 }

@@ -441,6 +441,10 @@ export class ClientCluster {
     return this.pool.members
   }
 
+  get rpc(): RpcServer {
+    return this.#rpc
+  }
+
   /** RPC addresses of the alive servers of this datacenter. */
   servers(): string[] {
     return this.pool.servers().filter((m) => m.status === 'alive').map(serverAddress)

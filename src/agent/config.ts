@@ -63,8 +63,23 @@ export interface AgentFlags {
   enableLocalScriptChecks?: boolean
 }
 
+/** The telemetry block (Consul's names): the registry's naming and filter, and where metrics are pushed. */
+export interface TelemetryConfig {
+  disableHostname: boolean
+  /** 0: the Prometheus format is off (Consul's default). */
+  prometheusRetentionMs: number
+  metricsPrefix: string
+  filterDefault: boolean
+  prefixFilter: string[]
+  /** host:port of a statsd / dogstatsd listener (UDP). */
+  statsdAddress: string | undefined
+  dogstatsdAddr: string | undefined
+  dogstatsdTags: string[]
+}
+
 /** The agent's effective configuration, after defaults, files and flags. */
 export interface RuntimeConfig {
+  telemetry: TelemetryConfig
   dev: boolean
   server: boolean
   bootstrap: boolean
@@ -497,10 +512,37 @@ export function buildRuntime(doc: ConfigDoc, dev: boolean): RuntimeConfig {
     rpcTls: rpcTlsConfig(doc),
     dnsAddrs: addrList('dns'),
     dns: dnsConfig(doc),
+    telemetry: telemetryConfig(doc.telemetry),
     enableScriptChecks: doc.enable_script_checks === true,
     enableLocalScriptChecks: doc.enable_local_script_checks === true,
     ...configRegistrations(doc),
     doc,
+  }
+}
+
+function telemetryConfig(block: unknown): TelemetryConfig {
+  const t = (isPlainObject(block) ? block : {}) as ConfigDoc
+  const prefixFilter = (t.prefix_filter as string[] | undefined) ?? []
+  for (const f of prefixFilter) {
+    if (!/^[+-]./.test(f)) throw new ConfigError('config', 'telemetry.prefix_filter', `filter rule "${f}" must start with + (allow) or - (block), then a metric name prefix`)
+  }
+  const address = (key: string): string | undefined => {
+    const v = t[key] as string | undefined
+    if (v === undefined || v === '') return undefined
+    if (!/^[^\s]+:\d+$/.test(v)) throw new ConfigError('config', `telemetry.${key}`, `"${v}" is not a host:port address`)
+    return v
+  }
+  const retention = dur(t.prometheus_retention_time, 0)
+  if (retention < 0) throw new ConfigError('config', 'telemetry.prometheus_retention_time', 'prometheus_retention_time cannot be negative')
+  return {
+    disableHostname: t.disable_hostname === true,
+    prometheusRetentionMs: retention,
+    metricsPrefix: (t.metrics_prefix as string | undefined) ?? 'consul',
+    filterDefault: t.filter_default !== false,
+    prefixFilter,
+    statsdAddress: address('statsd_address'),
+    dogstatsdAddr: address('dogstatsd_addr'),
+    dogstatsdTags: (t.dogstatsd_tags as string[] | undefined) ?? [],
   }
 }
 

@@ -3,6 +3,7 @@
  * endpoint layer's local view), its answer cache wired to catalog changes, and the listeners.
  * The agent calls `startDns` once its HTTP listeners are up and `close` on stop.
  */
+import type { Metrics } from '../lib/metrics.js'
 import type { DnsConfig } from '../agent/config.js'
 import { systemClock } from '../lib/clock.js'
 import { CatalogReplica } from '../server/catalog-replica.js'
@@ -43,6 +44,8 @@ export interface StartDnsOptions {
   log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void
   /** UDP worker processes (udp-workers.ts; `dns_config.udp_workers`); read once at start. */
   udpWorkers: number
+  /** The agent's telemetry: dns.domain_query and dns.ptr_query timings of the answers this thread gives. */
+  metrics?: Metrics
 }
 
 /** Builds the router over the server's catalog and opens the UDP and TCP listeners, and the UDP workers. */
@@ -79,7 +82,7 @@ export async function startDns(opts: StartDnsOptions): Promise<DnsService> {
   }
   const router = new DnsRouter({ catalog: () => internal.catalogReader(opts.token?.()), config: opts.config, datacenter: opts.datacenter, nodeName: opts.nodeName, cache, preparedQueries: () => queries, mirror, remote, datacenters: opts.datacenters })
   const detach = internal.onCatalogChange(() => router.catalogChanged())
-  const handler = new DnsHandler({ router, config: opts.config, log })
+  const handler = new DnsHandler({ router, config: opts.config, log, metrics: opts.metrics, nodeName: opts.nodeName })
   let server: DnsServer
   try {
     server = await DnsServer.start(handler, { addresses: opts.addresses, port: opts.port })

@@ -5,6 +5,7 @@
  * no question, responses, garbage), the answer is FORMERR/NOTIMP/REFUSED or silence, never a
  * crash; a bug in the router turns into SERVFAIL for that one query.
  */
+import type { Metrics } from '../lib/metrics.js'
 import dgram from 'node:dgram'
 import net from 'node:net'
 import dnsPacket, { type Packet } from 'dns-packet'
@@ -14,6 +15,7 @@ import { Recursor } from './recursor.js'
 import { wireQuestionKey } from './fast-path.js'
 import { DNS_LIMITS } from './limits.js'
 
+type Timing = ReturnType<Metrics['timer']>
 type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void
 
 const HEADER_BYTES = 12
@@ -31,16 +33,40 @@ export class DnsHandler {
   readonly config: () => DnsConfig
   readonly log: Log
 
-  constructor(opts: { router: DnsRouter; config: () => DnsConfig; log?: Log }) {
+  readonly #metrics: Metrics | undefined
+  readonly #nodeName: () => string
+  #timers: { node: string; domain: Timing; ptr: Timing } | undefined
+
+  constructor(opts: { router: DnsRouter; config: () => DnsConfig; log?: Log; metrics?: Metrics; nodeName?: () => string }) {
     this.router = opts.router
     this.config = opts.config
     this.log = opts.log ?? (() => undefined)
+    this.#metrics = opts.metrics
+    this.#nodeName = opts.nodeName ?? (() => '')
   }
 
   /** The wire answer to one wire query, or undefined when the message deserves no answer. */
   async answer(buf: Buffer, transport: 'udp' | 'tcp'): Promise<Buffer | undefined> {
+    const start = this.started()
     const now = this.answerNow(buf, transport)
-    return now === FORWARD ? this.forward(buf, transport) : now
+    const answer = now === FORWARD ? await this.forward(buf, transport) : now
+    this.answered(buf, answer, start)
+    return answer
+  }
+
+  /** A reading of the metrics clock for `answered` (0 without metrics). */
+  started(): number {
+    return this.#metrics ? this.#metrics.clock.now() : 0
+  }
+
+  /** Consul's timings: a PTR lookup, or any other question (answered here or by the recursors). */
+  answered(query: Buffer, answer: Buffer | undefined, start: number): void {
+    const m = this.#metrics
+    if (!m || !answer) return
+    const node = this.#nodeName()
+    let t = this.#timers
+    if (t?.node !== node) t = this.#timers = { node, domain: m.timer('dns.domain_query', { node }), ptr: m.timer('dns.ptr_query', { node }) }
+    ;(isPtrQuery(query) ? t.ptr : t.domain).since(start)
   }
 
   /**
@@ -77,6 +103,18 @@ export class DnsHandler {
     this.log('debug', 'dns: no recursor answered')
     return headerOnly(buf, RCODE_SERVFAIL, true)
   }
+}
+
+/** Whether the first question's type is PTR (12), read off the wire: the name's labels are walked, not decoded. */
+function isPtrQuery(buf: Buffer): boolean {
+  let at = HEADER_BYTES
+  while (at < buf.length) {
+    const len = buf[at]!
+    if (len === 0) return buf.length >= at + 3 && buf.readUInt16BE(at + 1) === 12
+    if ((len & 0xc0) !== 0) return false
+    at += len + 1
+  }
+  return false
 }
 
 /** dgram's `lookup` for addresses that are already IP literals (the `rinfo.address` of a query). */
@@ -176,7 +214,9 @@ export class DnsServer {
   }
 
   #answerOn(socket: dgram.Socket, msg: Buffer, port: number, address: string): void {
+    const start = this.handler.started()
     const send = (out: Buffer | undefined): void => {
+      this.handler.answered(msg, out, start)
       // No callback: Node then tries a synchronous send (uv_udp_try_send) instead of queueing a
       // request and a completion callback per answer. A failed send surfaces on the socket's
       // 'error' listener (logged).

@@ -1,3 +1,4 @@
+import type { Metrics } from '../lib/metrics.js'
 import type { AgentEndpoints } from '../server/endpoints.js'
 import type { LocalState } from '../agent/local-state.js'
 import type { EventBuffer } from '../agent/events.js'
@@ -48,6 +49,8 @@ export interface ApiContext {
   readonly agentOps: AgentOps
   /** Blocking-query counters of this agent. */
   readonly blocking: BlockingCounters
+  /** This agent's telemetry registry (GET /v1/agent/metrics, and what every request records). */
+  readonly metrics: Metrics
   agentSelf(): Record<string, unknown>
   /** LAN members as this agent sees them; `wan` (not yet) throws an HttpError. */
   members(wan: boolean): Array<Record<string, unknown>>

@@ -5,6 +5,7 @@ import https from 'node:https'
 import { readFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import type { ApiContext } from './context.js'
+import type { Metrics } from '../lib/metrics.js'
 import { ApiRequest } from './request.js'
 import { Reply } from './reply.js'
 import { Router } from './router.js'
@@ -24,6 +25,7 @@ import { registerQueryRoutes } from './query.js'
 import { registerOperatorRoutes } from './operator.js'
 import { registerSnapshotRoutes } from './snapshot.js'
 import { registerAclRoutes } from './acl.js'
+import { registerMetricsRoutes } from './metrics.js'
 import { AclDisabledError, AclNotFoundError, PermissionDeniedError } from '../acl/errors.js'
 import { SharedWaits, type Answer, type Serve } from './shared-waits.js'
 
@@ -43,6 +45,7 @@ export function buildRouter(ctx: ApiContext): Router {
   registerAclRoutes(router, ctx)
   registerSnapshotRoutes(router, ctx)
   registerCoordinateRoutes(router, ctx)
+  registerMetricsRoutes(router, ctx)
   return router
 }
 
@@ -65,9 +68,13 @@ export function createApiHandler(ctx: ApiContext, log: Log): http.RequestListene
     deadline: (waitMs) => ctx.server.queryDeadline(waitMs),
   })
   const policy = (): string => (ctx.acl.enabled ? ctx.acl.defaultPolicy : 'allow')
+  const timing = httpTimers(ctx.metrics)
   const serve: Serve = (req, res, key) => {
+    const start = ctx.metrics.clock.now()
+    let timer: { since(start: number): void } | undefined
     const run = async (): Promise<unknown> => {
       const { route, handler } = router.match(req.method, req.path)
+      timer = timing(req.method, route)
       // Only the agent's own routes wait for an identity; the others go on in this turn, as with ACLs off.
       const pending = ctx.acl.enabled ? authorizeRoute(req, route, ctx) : undefined
       if (pending) await pending
@@ -81,6 +88,7 @@ export function createApiHandler(ctx: ApiContext, log: Log): http.RequestListene
       .then((answer) => {
         req.dispose()
         writeAnswer(res, answer)
+        timer?.since(start)
         if (key !== undefined) waits.leaderDone(key, req, answer)
       })
   }
@@ -95,6 +103,23 @@ export function createApiHandler(ctx: ApiContext, log: Log): http.RequestListene
     const key = waits.keyOf(req)
     const role = key === undefined ? 'alone' : waits.join(key, req, res)
     if (role !== 'follower') serve(req, res, role === 'leader' ? key : undefined)
+  }
+}
+
+/**
+ * Consul's `api.http` timing per method and route: the route's registered path with dots, an
+ * underscore where a prefix route takes the rest (`v1.kv._`), so key names never become labels.
+ */
+function httpTimers(metrics: Metrics): (method: string, route: string) => { since(start: number): void } {
+  const timers = new Map<string, { since(start: number): void }>()
+  return (method, route) => {
+    const key = `${method} ${route}`
+    let t = timers.get(key)
+    if (!t) {
+      const path = route.endsWith('/') ? `${route.slice(1, -1).replace(/\//g, '.')}._` : route.slice(1).replace(/\//g, '.')
+      timers.set(key, (t = metrics.timer('api.http', { method, path })))
+    }
+    return t
   }
 }
 

@@ -6,6 +6,8 @@
  *
  * Generic over StateMachine: raft knows nothing of the commands it carries.
  */
+import { RaftMetrics } from './metrics.js'
+import type { Metrics } from '../lib/metrics.js'
 import { RaftNode, decodeConfChange, crc32, timingFromRaftMultiplier } from './core/index.js'
 import type { ConfChange, ConfState, Entry, HardState, Message, Ready, Snapshot, SnapshotMeta, SoftState } from './core/types.js'
 import type { ApplyResult, Consensus, PersistBatch, RaftServer, RaftStorage, ReplicationState, StateMachine, Transport } from './types.js'
@@ -47,6 +49,8 @@ export interface RaftDriverOptions {
   /** Stable, applied entries kept in memory when storage can read them back (hashicorp's LogCache; default 4096). */
   logCacheEntries?: number
   log?: (level: 'info' | 'warn' | 'error', message: string) => void
+  /** The agent's telemetry registry; none in a simulation. */
+  metrics?: Metrics
 }
 
 /** When to snapshot and how much log to keep (reloadable: Consul's raft_snapshot_threshold, raft_snapshot_interval, raft_trailing_logs). */
@@ -61,6 +65,8 @@ export type CoreView = Pick<RaftNode, 'id' | 'role' | 'term' | 'leader' | 'log' 
 
 interface PendingApply {
   term: number
+  /** When it was proposed, on the metrics clock (raft.commitTime). */
+  at: number
   resolve: (result: ApplyResult) => void
   reject: (err: Error) => void
 }
@@ -81,6 +87,7 @@ export class RaftDriver implements Consensus {
   readonly #addresses = new Map<string, string>()
   readonly #tickMs: number
   readonly #readTimeoutMs: number
+  readonly #m: RaftMetrics | undefined
   #node!: RaftNode
   #ticker: Timer | undefined
   #running = false
@@ -114,6 +121,7 @@ export class RaftDriver implements Consensus {
     this.id = opts.id
     this.#clock = opts.clock ?? systemClock
     this.#log = opts.log ?? (() => {})
+    this.#m = opts.metrics ? new RaftMetrics(opts.metrics) : undefined
     this.#tickMs = opts.tickMs ?? LIMITS.raftTickMs
     for (const [id, address] of opts.addresses ?? []) this.#addresses.set(id, address)
     for (const s of opts.bootstrap ?? []) this.#addresses.set(s.id, s.address)
@@ -415,8 +423,10 @@ export class RaftDriver implements Consensus {
       if (r.reason === 'not the leader') return Promise.reject(new NotLeaderError(this.#addresses.get(r.leader) ?? ''))
       return Promise.reject(new Error(`raft: ${r.reason}`))
     }
+    this.#m?.apply.incr()
+    const at = this.#m?.now() ?? 0
     return new Promise((resolve, reject) => {
-      this.#pending.set(r.index, { term: r.term, resolve, reject })
+      this.#pending.set(r.index, { term: r.term, at, resolve, reject })
       this.#kick()
     })
   }
@@ -425,6 +435,7 @@ export class RaftDriver implements Consensus {
     if (this.#closed) return
     const why = this.#node.step(message)
     if (why !== undefined) return
+    this.#m?.received(message as Message)
     const from = (message as Message).from
     const now = this.#clock.now()
     if (from === this.#node.leader) this.#lastContact = now
@@ -435,6 +446,7 @@ export class RaftDriver implements Consensus {
   #tick(): void {
     if (this.#closed) return
     this.#node.tick()
+    if (this.#m && this.#leader) this.#m.leaderContact(this.#clock.now(), () => this.replication()?.servers.filter((s) => s.id !== this.id).map((s) => s.lastContactMs) ?? [])
     this.#kick()
   }
 
@@ -522,7 +534,7 @@ export class RaftDriver implements Consensus {
     // (the core's match for itself is its stable index), so nothing is acknowledged before a majority
     // has it on disk. A term or vote not yet durable is written before anything is sent.
     if (this.#leader && !rd.snapshot && hardState === undefined) {
-      for (const m of rd.messages) this.#o.transport.send(m)
+      for (const m of rd.messages) this.#send(m)
       this.#sentEarly = rd
     }
     const batch = { snapshot: rd.snapshot, entries: rd.entries, hardState }
@@ -554,7 +566,7 @@ export class RaftDriver implements Consensus {
 
   /** After the write is durable: send, install, apply, serve reads, advance. */
   #afterWrite(rd: Ready): void {
-    if (this.#sentEarly !== rd) for (const m of rd.messages) this.#o.transport.send(m)
+    if (this.#sentEarly !== rd) for (const m of rd.messages) this.#send(m)
     this.#sentEarly = undefined
     if (rd.snapshot) this.#installSnapshot(rd.snapshot)
     const committed = rd.committedEntries
@@ -567,13 +579,20 @@ export class RaftDriver implements Consensus {
     this.#node.advance(rd)
   }
 
+  #send(m: Message): void {
+    this.#m?.sent(m)
+    this.#o.transport.send(m)
+  }
+
   #applyEntry(e: Entry): void {
     if (e.index <= this.#applied) return
     let response: unknown
     let failure: Error | undefined
     if (e.type === 'normal') {
       try {
+        const start = this.#m?.now() ?? 0
         response = this.#o.fsm.apply(e.index, e.data)
+        this.#m?.fsmApply.since(start)
       } catch (err) {
         // Every server fails the same way on the same bytes; the proposer hears why.
         failure = err as Error
@@ -589,7 +608,10 @@ export class RaftDriver implements Consensus {
       this.#pending.delete(e.index)
       if (p.term !== e.term) p.reject(new LeadershipLostError())
       else if (failure) p.reject(failure)
-      else p.resolve({ index: e.index, response })
+      else {
+        this.#m?.commitTime.since(p.at)
+        p.resolve({ index: e.index, response })
+      }
     }
     this.#releaseAppliedWaiters()
   }
@@ -600,7 +622,9 @@ export class RaftDriver implements Consensus {
   }
 
   #installSnapshot(s: Snapshot): void {
+    const start = this.#m?.now() ?? 0
     this.#o.fsm.restore(s.data)
+    this.#m?.installSnapshot.since(start)
     this.#applied = s.meta.index
     this.#snapshotIndex = s.meta.index
     this.#log('info', `raft: installed the leader's snapshot at index ${s.meta.index}`)
@@ -608,6 +632,7 @@ export class RaftDriver implements Consensus {
   }
 
   #softStateChanged(s: SoftState): void {
+    this.#m?.role(s.role)
     const leader = s.role === 'leader'
     if (s.leader !== '' && s.leader !== this.id) this.#lastContact = this.#clock.now()
     if (leader === this.#leader) return
@@ -679,7 +704,14 @@ export class RaftDriver implements Consensus {
     if (this.#clock.now() - this.#lastSnapshotAt < intervalMs) return
     this.#lastSnapshotAt = this.#clock.now()
     this.#snapshotting = true
+    const started = this.#m?.now() ?? 0
+    let persisting = 0
+    const created = (): void => {
+      this.#m?.snapshotCreate.since(started)
+      persisting = this.#m?.now() ?? 0
+    }
     const done = (meta: SnapshotMeta): void => {
+      this.#m?.snapshotPersist.since(persisting)
       this.#snapshotIndex = Math.max(this.#snapshotIndex, meta.index)
       this.#log('info', `raft: snapshot at index ${meta.index}`)
     }
@@ -691,6 +723,7 @@ export class RaftDriver implements Consensus {
       if (data instanceof Promise) {
         this.#snapshotDone = data
           .then(async (bytes) => {
+            created()
             const meta = this.#node.compact(applied, bytes, trailingLogs)
             if (!meta) return
             await o.storage.saveSnapshot({ meta, data: bytes }, Math.max(0, applied - trailingLogs))
@@ -700,6 +733,7 @@ export class RaftDriver implements Consensus {
           .finally(() => (this.#snapshotting = false))
         return
       }
+      created()
       const meta = this.#node.compact(applied, data, trailingLogs)
       const saved = meta ? o.storage.saveSnapshot({ meta, data }, Math.max(0, applied - trailingLogs)) : undefined
       if (saved instanceof Promise) {

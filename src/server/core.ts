@@ -2,6 +2,7 @@
  * What every endpoint shares: the one place that decides a read's consistency, runs it
  * through the blocking loop and reports its meta, and the one place writes are proposed.
  */
+import type { Metrics } from '../lib/metrics.js'
 import type { Clock } from '../lib/clock.js'
 import { sortByDistance, type QuerySource } from './rtt.js'
 import type { Consensus } from '../raft/types.js'
@@ -25,6 +26,21 @@ export interface CoreOptions {
   random: () => number
   newId: () => string
   log: Log
+  metrics?: Metrics
+}
+
+/** Consul's name for the time a write takes on the leader, by command. */
+const APPLY_METRIC: Record<Command['Type'], string> = {
+  kvs: 'kvs.apply',
+  txn: 'txn.apply',
+  register: 'catalog.register',
+  deregister: 'catalog.deregister',
+  session: 'session.apply',
+  query: 'prepared-query.apply',
+  acl: 'acl.apply',
+  coordinates: 'coordinate.batch-update',
+  restore: 'snapshot.restore',
+  'cluster-id': 'cluster-id.apply',
 }
 
 export class EndpointCore implements BlockingEnv {
@@ -35,6 +51,7 @@ export class EndpointCore implements BlockingEnv {
   readonly random: () => number
   readonly newId: () => string
   readonly log: Log
+  readonly metrics: Metrics | undefined
   /** Who a request is and what it may do (every caller may do everything while ACLs are off). */
   acl!: AclGate
   /** Takes writes to the leader when this server is not it (clustered servers); without one a follower refuses. */
@@ -50,6 +67,7 @@ export class EndpointCore implements BlockingEnv {
     this.random = o.random
     this.newId = o.newId
     this.log = o.log
+    this.metrics = o.metrics
   }
 
   /** `?near`: rows sorted by estimated round trip from the source node (rtt.ts). */
@@ -113,6 +131,7 @@ export class EndpointCore implements BlockingEnv {
 
   async #readBlocking<T>(opts: QueryOptions, call: CallContext | undefined, query: QueryFn<T>): Promise<QueryReply<T>> {
     this.checkDatacenter(opts.datacenter)
+    if (opts.minQueryIndex) this.metrics?.incr('rpc.query')
     const consistency = this.#consistency(opts)
     const { result, outcome } = await runBlockingQuery(
       this,
@@ -168,7 +187,9 @@ export class EndpointCore implements BlockingEnv {
    * turned into a RejectedError. Raft's errors (NotLeader, LeadershipLost, Shutdown) pass as they are.
    */
   async apply<T>(command: Command): Promise<{ index: number; value: T }> {
+    const start = this.metrics?.clock.now() ?? 0
     const { index, response } = await this.raft.apply(encodeCommand(command))
+    this.metrics?.timer(APPLY_METRIC[command.Type] ?? `${command.Type}.apply`).since(start)
     if (isStateFailure(response)) throw new RejectedError(response.error.kind, response.error.message)
     return { index, value: response as T }
   }

@@ -5,6 +5,7 @@
  * duties start and stop with leadership (leader.ts). The HTTP API, DNS, anti-entropy and the
  * session timers go through it, never to raft or the store's tables.
  */
+import type { Metrics } from '../lib/metrics.js'
 import { randomUUID } from 'node:crypto'
 import type { Clock } from '../lib/clock.js'
 import type { Consensus } from '../raft/types.js'
@@ -40,6 +41,8 @@ export interface ServerOptions {
   datacenter: string
   clock: Clock
   log: Log
+  /** The agent's telemetry registry (write timings, blocking queries); none in a simulation. */
+  metrics?: Metrics
   /** This server's raft ID and node (the `consul` service, node names in the raft configuration). */
   self: () => ServerIdentity & { serverId: string }
   /** [0, 1) source for jitter and shuffles; Math.random unless a simulation seeds one. */
@@ -105,6 +108,7 @@ export class Server {
       random: o.random ?? Math.random,
       newId: o.newId ?? randomUUID,
       log: o.log,
+      metrics: o.metrics,
     }))
     if (o.datacenters) core.datacenters = o.datacenters
     core.acl = new AclGate(o.state, o.acl ?? ACL_DISABLED, o.datacenter, () => o.clock.now())

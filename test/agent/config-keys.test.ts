@@ -98,9 +98,9 @@ test('keys not supported yet warn by name; set to what this build does anyway th
   ))
 
 test('HCL blocks of unsupported features warn once, by block', () =>
-  withFile('agent.hcl', 'auto_encrypt {\n  tls = true\n}\nconnect {\n  enabled = true\n}\ntelemetry {\n  prometheus_retention_time = "24h"\n}\nadvertise_addr_wan = "10.0.0.2"\n', (file) => {
+  withFile('agent.hcl', 'auto_encrypt {\n  tls = true\n}\nconnect {\n  enabled = true\n}\ntelemetry {\n  prometheus_retention_time = "24h"\n  statsite_address = "127.0.0.1:8125"\n}\nadvertise_addr_wan = "10.0.0.2"\n', (file) => {
     const { warnings } = loadConfig({ dev: true, configFile: [file] })
-    assert.deepEqual(warnings.map((w) => /"([^"]+)"/.exec(w)![1]).sort(), ['advertise_addr_wan', 'auto_encrypt', 'connect', 'telemetry'])
+    assert.deepEqual(warnings.map((w) => /"([^"]+)"/.exec(w)![1]).sort(), ['advertise_addr_wan', 'auto_encrypt', 'connect', 'telemetry.statsite_address'])
   }))
 
 test('the acl block, and the older keys mapped onto it with a deprecation warning each', () => {

@@ -13,10 +13,13 @@ import { CONSUL_BIN, runCli, startAgent, tempDir, type RunningAgent } from '../h
 import { until } from '../helpers/poll.js'
 import { checkOperations, kvModel } from '../../src/lib/linearizability/index.js'
 import { kvWorkload } from '../helpers/kv-workload.js'
+import { havePrometheus, Prometheus } from '../helpers/prometheus.js'
 
 const HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3']
 /** One LAN port on every address; picked per run so parallel runs of the suite do not meet. */
 const LAN_PORT = 20000 + Math.floor(Math.random() * 20000)
+/** And one HTTP port: a restarted server is where Prometheus scrapes it. */
+const HTTP_PORT = LAN_PORT + 1
 
 interface Node {
   host: string
@@ -26,13 +29,14 @@ interface Node {
 
 const nodes: Node[] = []
 let configFile = ''
+let prometheus: Prometheus | undefined
 
 async function start(host: string, dataDir: string): Promise<RunningAgent> {
   return startAgent({
     dataDir,
     bootstrapExpect: 3,
     node: `s${host.split('.').at(-1)}`,
-    args: [`-bind=${host}`, `-client=${host}`, `-serf-lan-port=${LAN_PORT}`, `-retry-join=${HOSTS[0]}:${LAN_PORT}`, '-retry-interval=200ms', `-config-file=${configFile}`],
+    args: [`-bind=${host}`, `-client=${host}`, `-http-port=${HTTP_PORT}`, `-serf-lan-port=${LAN_PORT}`, `-retry-join=${HOSTS[0]}:${LAN_PORT}`, '-retry-interval=200ms', `-config-file=${configFile}`],
   })
 }
 
@@ -53,15 +57,18 @@ before(async () => {
   configFile = join(tempDir(), 'perf.json')
   // Consul's dev timing (elections in about a second, not five), and snapshots often enough that a
   // server down for a while comes back by InstallSnapshot.
-  writeFileSync(configFile, JSON.stringify({ performance: { raft_multiplier: 1 }, raft_snapshot_threshold: 100, raft_trailing_logs: 20, raft_snapshot_interval: '100ms' }))
+  // Prometheus' format on, without the host name in gauge names (the three share one host).
+  writeFileSync(configFile, JSON.stringify({ performance: { raft_multiplier: 1 }, raft_snapshot_threshold: 100, raft_trailing_logs: 20, raft_snapshot_interval: '100ms', telemetry: { prometheus_retention_time: '1h', disable_hostname: true } }))
   const started = await Promise.all(HOSTS.map(async (host) => {
     const dataDir = tempDir()
     return { host, dataDir, agent: await start(host, dataDir) }
   }))
   nodes.push(...started)
+  if (havePrometheus()) prometheus = await Prometheus.start(HOSTS.map((h) => `${h}:${HTTP_PORT}`))
 })
 
 after(async () => {
+  await prometheus?.stop()
   await Promise.all(nodes.map((n) => n.agent.stop()))
 })
 
@@ -218,6 +225,62 @@ test('concurrent puts, CAS and reads through every server across a kill -9 of th
   // Back for the tests after this one.
   leader.agent = await start(leader.host, leader.dataDir)
   await agreedLeader(nodes)
+})
+
+test('Debian\'s Prometheus scrapes the three servers: Consul\'s metric names, moving with writes, a failing check and a killed leader', { skip: !havePrometheus() && 'no /usr/bin/prometheus (CI installs it)' }, async () => {
+  const prom = prometheus!
+  const instance = (n: Node): string => `${n.host}:${HTTP_PORT}`
+  const value = async (q: string, n?: Node): Promise<number> => {
+    const rows = await prom.query(q)
+    return (n ? rows.find((r) => r.metric.instance === instance(n)) : rows[0])?.value ?? 0
+  }
+  const reaches = (what: string, q: string, atLeast: number, n?: Node): Promise<number> =>
+    until(what, async () => {
+      const v = await value(q, n)
+      return v >= atLeast ? v : undefined
+    })
+  await until('every server scraped', async () => ((await prom.targets()).filter((t) => t.health === 'up').length === 3 ? true : undefined))
+  const leader = await agreedLeader(nodes)
+  // Writes: the leader's KV apply count and raft apply count move by what the test wrote.
+  const kvBefore = await value('sum(consul_kvs_apply_count)')
+  const raftBefore = await value(`consul_raft_apply{instance="${instance(leader)}"}`)
+  for (let i = 0; i < 25; i++) assert.equal(await (await put(nodes[i % 3]!, `/v1/kv/metrics/${i}`, 'x')).text(), 'true')
+  await reaches('the KV applies to show', 'sum(consul_kvs_apply_count)', kvBefore + 25)
+  await reaches('the raft applies to show', 'consul_raft_apply', raftBefore + 25, leader)
+  await until('the leader to time appends to each of its two followers', async () => {
+    const peers = await prom.query(`consul_raft_replication_appendEntries_rpc_count{instance="${instance(leader)}"}`)
+    return new Set(peers.map((p) => p.metric.peer_id)).size === 2 ? true : undefined
+  })
+  // A check goes critical on one server: its health gauge moves, and anti-entropy's catalog sync shows on the leader.
+  const on = nodes.find((n) => n !== leader)!
+  const criticalBefore = await value('consul_health_checks{status="critical"}', on)
+  const registersBefore = await value('sum(consul_catalog_register_count)')
+  assert.equal((await fetch(`${on.agent.httpAddr}/v1/agent/check/register`, { method: 'PUT', body: JSON.stringify({ Name: 'metrics-ttl', TTL: '10m', Status: 'passing' }) })).status, 200)
+  await reaches('the passing check to show', 'consul_health_checks{status="passing"}', 1, on)
+  assert.equal((await fetch(`${on.agent.httpAddr}/v1/agent/check/fail/metrics-ttl?note=down`, { method: 'PUT' })).status, 200)
+  await reaches('the critical check to show', 'consul_health_checks{status="critical"}', criticalBefore + 1, on)
+  await reaches('the catalog syncs to show', 'sum(consul_catalog_register_count)', registersBefore + 2)
+  // Consul's names, as its dashboards and alerts use them.
+  for (const name of ['consul_raft_apply', 'consul_raft_commitTime_count', 'consul_raft_fsm_apply_count', 'consul_raft_state_leader', 'consul_server_isLeader', 'consul_raft_leader_lastContact_count',
+    'consul_raft_replication_appendEntries_rpc_count', 'consul_raft_replication_heartbeat_count', 'consul_kvs_apply_count', 'consul_catalog_register_count', 'consul_api_http_count', 'consul_rpc_request',
+    'consul_runtime_alloc_bytes', 'consul_runtime_sys_bytes', 'consul_runtime_num_goroutines', 'consul_memberlist_udp_received', 'consul_serf_member_join', 'consul_serf_members', 'consul_state_kv_entries', 'consul_state_nodes', 'consul_health_checks', 'consul_rpc_queries_blocking']) {
+    await until(`${name} scraped`, async () => ((await prom.query(name)).length > 0 ? true : undefined))
+  }
+  assert.ok((await prom.query('consul_api_http_count{method="PUT",path="v1.kv._"}')).length > 0, 'HTTP timings by method and route, no key names')
+  // The leader killed: its scrape fails, a new leader counts the transition and reports isLeader.
+  const electedBefore = new Map<Node, number>()
+  for (const n of nodes) if (n !== leader) electedBefore.set(n, await value('consul_raft_state_leader', n))
+  await leader.agent.kill9()
+  const live = nodes.filter((n) => n !== leader)
+  const next = await agreedLeader(live)
+  await reaches('the new leader to count its election', 'consul_raft_state_leader', electedBefore.get(next)! + 1, next)
+  await reaches('the new leader to report isLeader', 'consul_server_isLeader', 1, next)
+  await until('the killed server to be down for Prometheus', async () => ((await prom.targets()).find((t) => t.instance === instance(leader))?.health === 'down' ? true : undefined))
+  assert.ok((await value('sum(consul_raft_state_candidate)')) >= 1, 'an election counts candidates')
+  // Back for the tests after this one, scraped again at the same address.
+  leader.agent = await start(leader.host, leader.dataDir)
+  await agreedLeader(nodes)
+  await until('the restarted server scraped again', async () => ((await prom.targets()).filter((t) => t.health === 'up').length === 3 ? true : undefined))
 })
 
 test('operator raft: the configuration through a follower names every server; transfer-leader moves leadership; remove-peer drops a server that is gone', async () => {
