@@ -32,8 +32,9 @@ import { buildRuntime, changedKeys, runningDoc, RELOADABLE_KEYS, type LoadedConf
 import { isInert } from './config-keys.js'
 import { loadRpcTls, readPem } from './tls.js'
 import { TokenBucket } from '../lib/token-bucket.js'
-import { Logger } from './log.js'
+import { formatJson, formatText, Logger, parseLogLevel } from './log.js'
 import { Telemetry } from './telemetry.js'
+import { LogFile } from './log-file.js'
 import type { Metrics } from '../lib/metrics.js'
 import { startDns, type DnsService } from '../dns/index.js'
 import { ConfigError, HttpError } from '../lib/errors.js'
@@ -99,6 +100,7 @@ export class Agent implements ApiContext {
   /** A client agent's membership and calls to the servers. */
   #clientCluster: ClientCluster | undefined
   #stopped = false
+  #logFile: LogFile | undefined
   /** The logger as the subsystems take it. */
   readonly #log = (level: 'debug' | 'info' | 'warn' | 'error', message: string): void => this.logger.log(level, message)
 
@@ -107,6 +109,7 @@ export class Agent implements ApiContext {
     this.#opts = opts
     this.logger = opts.logger ?? new Logger(loaded.config.logLevel)
     this.logger.setLevel(loaded.config.logLevel)
+    this.#configureLog()
     for (const w of loaded.warnings) this.logger.warn(`config: ${w}`)
     this.telemetry = new Telemetry(this.config.telemetry, hostname(), this.#log)
     this.nodeId = this.#nodeId()
@@ -144,6 +147,17 @@ export class Agent implements ApiContext {
 
   get nodeName(): string {
     return this.config.nodeName
+  }
+
+  /** A live reader of the log at `level` (GET /v1/agent/monitor): text lines, or JSON with `json`. */
+  subscribeLog(level: string, json: boolean, write: (line: string) => void): () => void {
+    const l = parseLogLevel(level)
+    if (!l) throw new HttpError(400, `Unknown log level: ${level}`)
+    return this.logger.subscribe({ level: l, write: (line) => write(json ? formatJson(line) : formatText(line)) })
+  }
+
+  debugLogged(): boolean {
+    return this.logger.enabled('debug')
   }
 
   get metrics(): Metrics {
@@ -526,6 +540,7 @@ export class Agent implements ApiContext {
       ...pick(keep, ['nodeName', 'nodeId', 'bindAddr', 'advertiseAddr']),
     }
     this.logger.setLevel(this.config.logLevel)
+    this.#configureLog()
     this.#rpcRate?.configure(this.config.limits.rpcRate, this.config.limits.rpcMaxBurst, systemClock.now())
     this.#dns?.configChanged()
     this.raft?.setSnapshotPolicy({ threshold: this.config.raftSnapshotThreshold, intervalMs: this.config.raftSnapshotIntervalMs, trailingLogs: this.config.raftTrailingLogs })
@@ -699,6 +714,17 @@ export class Agent implements ApiContext {
     await ((this.#cluster ?? this.#clientCluster)?.leave() ?? Promise.resolve()).catch((err: Error) => this.logger.warn(`agent: leave: ${err.message}`))
   }
 
+  /** log_json and log_file as configured (the file is opened at start; a reload keeps it). */
+  #configureLog(): void {
+    const f = this.config.logFile
+    try {
+      this.#logFile ??= f ? new LogFile(f) : undefined
+    } catch (err) {
+      throw new ConfigError('config', 'log_file', `cannot open ${f!.path}: ${(err as Error).message}`)
+    }
+    this.logger.configure({ json: this.config.logJson, file: this.#logFile })
+  }
+
   /** Closes the listeners, flushes and closes storage, and removes the pid file. Idempotent. */
   async stop(): Promise<void> {
     if (this.#stopped) return
@@ -725,6 +751,8 @@ export class Agent implements ApiContext {
     if (this.config.pidFile) rmSync(this.config.pidFile, { force: true })
     this.telemetry.close()
     this.logger.info('agent: shut down')
+    this.logger.configure({ json: this.config.logJson })
+    this.#logFile?.close()
   }
 }
 

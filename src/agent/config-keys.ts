@@ -67,6 +67,12 @@ export const IMPLEMENTED_KEYS: Readonly<Record<string, string>> = {
   retry_join: 'retryJoin',
   retry_interval: 'retryIntervalMs',
   retry_max: 'retryMax',
+  // Logging (log.ts, log-file.ts).
+  log_json: 'logJson',
+  log_file: 'logFile',
+  log_rotate_bytes: 'logFile',
+  log_rotate_duration: 'logFile',
+  log_rotate_max_files: 'logFile',
   // Telemetry (telemetry.ts): the in-memory registry behind /v1/agent/metrics, and push sinks.
   'telemetry.disable_hostname': 'telemetry',
   'telemetry.prometheus_retention_time': 'telemetry',
@@ -256,11 +262,6 @@ export const UNSUPPORTED_KEYS: Readonly<Record<string, Unsupported>> = {
   'ui_config.metrics_proxy': warn,
   'ui_config.dashboard_url_templates': warn,
   // Logging, telemetry and housekeeping.
-  log_json: ours(false),
-  log_file: warn,
-  log_rotate_bytes: warn,
-  log_rotate_duration: warn,
-  log_rotate_max_files: warn,
   enable_syslog: ours(false),
   syslog_facility: warn,
   enable_debug: ours(false),

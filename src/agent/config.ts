@@ -52,6 +52,11 @@ export interface AgentFlags {
   retryMaxWan?: number
   pidFile?: string
   logLevel?: string
+  logJson?: boolean
+  logFile?: string
+  logRotateBytes?: number
+  logRotateDuration?: string
+  logRotateMaxFiles?: number
   nodeMeta?: string[]
   nodeId?: string
   domain?: string
@@ -132,6 +137,10 @@ export interface RuntimeConfig {
   leaveOnTerminate: boolean
   skipLeaveOnInterrupt: boolean
   logLevel: LogLevel
+  /** log_json: hclog's JSON lines instead of text. */
+  logJson: boolean
+  /** log_file and its rotation; undefined when the log goes to the console only. */
+  logFile: { path: string; rotateBytes: number; rotateDurationMs: number; maxFiles: number } | undefined
   pidFile: string | undefined
   limits: { kvMaxValueSize: number; txnMaxReqLen: number; httpMaxConnsPerClient: number; rpcRate: number; rpcMaxBurst: number }
   defaultQueryTimeMs: number
@@ -350,6 +359,11 @@ function flagsDoc(flags: AgentFlags): ConfigDoc {
   if (flags.client !== undefined) doc.client_addr = flags.client
   if (flags.pidFile !== undefined) doc.pid_file = flags.pidFile
   if (flags.logLevel !== undefined) doc.log_level = flags.logLevel
+  if (flags.logJson !== undefined) doc.log_json = flags.logJson
+  if (flags.logFile !== undefined) doc.log_file = flags.logFile
+  if (flags.logRotateBytes !== undefined) doc.log_rotate_bytes = flags.logRotateBytes
+  if (flags.logRotateDuration !== undefined) doc.log_rotate_duration = flags.logRotateDuration
+  if (flags.logRotateMaxFiles !== undefined) doc.log_rotate_max_files = flags.logRotateMaxFiles
   if (flags.nodeId !== undefined) doc.node_id = flags.nodeId
   if (flags.domain !== undefined) doc.domain = flags.domain
   if (flags.altDomain !== undefined) doc.alt_domain = flags.altDomain
@@ -492,6 +506,8 @@ export function buildRuntime(doc: ConfigDoc, dev: boolean): RuntimeConfig {
     leaveOnTerminate: (doc.leave_on_terminate as boolean | undefined) ?? !server,
     skipLeaveOnInterrupt: (doc.skip_leave_on_interrupt as boolean | undefined) ?? server,
     logLevel,
+    logJson: doc.log_json === true,
+    logFile: logFileConfig(doc),
     pidFile: doc.pid_file as string | undefined,
     limits: {
       kvMaxValueSize: get<number>(doc.limits, 'kv_max_value_size') ?? LIMITS.kvMaxValueSize,
@@ -518,6 +534,17 @@ export function buildRuntime(doc: ConfigDoc, dev: boolean): RuntimeConfig {
     ...configRegistrations(doc),
     doc,
   }
+}
+
+/** log_file with Consul's rotation defaults: every 24h, no size limit, every archive kept. */
+function logFileConfig(doc: ConfigDoc): RuntimeConfig['logFile'] {
+  const path = doc.log_file as string | undefined
+  if (!path) return undefined
+  const rotateBytes = (doc.log_rotate_bytes as number | undefined) ?? 0
+  if (rotateBytes < 0) throw new ConfigError('config', 'log_rotate_bytes', 'log_rotate_bytes cannot be negative (0: no size limit)')
+  const maxFiles = (doc.log_rotate_max_files as number | undefined) ?? 0
+  if (maxFiles < -1) throw new ConfigError('config', 'log_rotate_max_files', 'log_rotate_max_files is a count of files, 0 to keep all, or -1 to keep none')
+  return { path, rotateBytes, rotateDurationMs: ms(doc, 'log_rotate_duration', 24 * 3600_000), maxFiles }
 }
 
 function telemetryConfig(block: unknown): TelemetryConfig {
@@ -641,6 +668,7 @@ function configRegistrations(doc: ConfigDoc): { services: ServiceDefinition[]; c
 /** Keys whose change takes effect on reload without a restart. */
 export const RELOADABLE_KEYS: ReadonlySet<string> = new Set([
   'log_level',
+  'log_json',
   'limits',
   'node_meta',
   'check_update_interval',

@@ -97,7 +97,13 @@ export class ConsulClient {
   request(
     method: string,
     path: string,
-    opts: { query?: Record<string, string | number | boolean | undefined>; body?: Buffer | string; signal?: AbortSignal } = {},
+    opts: {
+      query?: Record<string, string | number | boolean | undefined>
+      body?: Buffer | string
+      signal?: AbortSignal
+      /** A streamed answer (GET /v1/agent/monitor): a 2xx body goes here as it arrives instead of being kept. */
+      onData?: (chunk: Buffer) => void
+    } = {},
   ): Promise<ApiResponse> {
     const url = new URL(path, this.baseUrl)
     for (const [k, v] of Object.entries(opts.query ?? {})) {
@@ -114,7 +120,9 @@ export class ConsulClient {
       // A signal lets long blocking queries be cancelled (shutdown, lock released).
       const req = mod.request(url, { method, headers, agent: this.#agent, ...(opts.signal ? { signal: opts.signal } : {}) }, (res) => {
         const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
+        const ok = (res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300
+        const onData = ok ? opts.onData : undefined
+        res.on('data', (c: Buffer) => (onData ? onData(c) : chunks.push(c)))
         res.on('error', (err) => reject(new ApiError(0, err.message)))
         res.on('end', () => {
           const idx = res.headers['x-consul-index']

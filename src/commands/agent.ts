@@ -59,6 +59,11 @@ SIGHUP re-reads the configuration; SIGINT or SIGTERM stops the agent (twice forc
     'enable-local-script-checks': Flags.boolean({ description: 'Allow script checks from config files only.' }),
     'pid-file': Flags.string({ description: 'Write the process ID here.' }),
     'log-level': Flags.string({ description: 'trace, debug, info, warn or error.' }),
+    'log-json': Flags.boolean({ description: 'Log JSON lines (@level, @message, @module, @timestamp).' }),
+    'log-file': Flags.string({ description: 'Also write the log here (a file, or a directory ending in /).' }),
+    'log-rotate-bytes': Flags.integer({ description: 'Rotate the log file past this many bytes (0: no limit).' }),
+    'log-rotate-duration': Flags.string({ description: 'Rotate the log file this often (default: 24h).' }),
+    'log-rotate-max-files': Flags.integer({ description: 'Rotated log files kept (0: all, -1: none).' }),
     'node-meta': Flags.string({ description: 'key:value node metadata; repeatable.', multiple: true }),
   }
 

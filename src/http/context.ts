@@ -51,6 +51,10 @@ export interface ApiContext {
   readonly blocking: BlockingCounters
   /** This agent's telemetry registry (GET /v1/agent/metrics, and what every request records). */
   readonly metrics: Metrics
+  /** Follows the agent's log at `level` (throws a 400 HttpError for an unknown one); returns the unsubscribe. */
+  subscribeLog(level: string, json: boolean, write: (line: string) => void): () => void
+  /** Whether a debug line would be read by anyone (the console or a monitor). */
+  debugLogged(): boolean
   agentSelf(): Record<string, unknown>
   /** LAN members as this agent sees them; `wan` (not yet) throws an HttpError. */
   members(wan: boolean): Array<Record<string, unknown>>

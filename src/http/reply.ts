@@ -1,3 +1,14 @@
+/**
+ * A streamed answer (GET /v1/agent/monitor): the headers go out at once, then `start` writes the
+ * body as it comes and returns the cleanup that runs when the client goes away.
+ */
+export class StreamReply {
+  constructor(
+    readonly contentType: string,
+    readonly start: (res: import('node:http').ServerResponse) => () => void,
+  ) {}
+}
+
 /** A handler's answer when it is not plain JSON with status 200: a status, raw bytes, or extra headers. */
 export class Reply {
   constructor(

@@ -76,6 +76,16 @@ export class ApiRequest {
     this.#onClose = undefined
   }
 
+  /** The request line's URL as sent, and the client's address (Consul's `Request finished` line). */
+  get url(): string {
+    return this.#raw.url ?? ''
+  }
+
+  get from(): string {
+    const s = this.#raw.socket
+    return s ? `${s.remoteAddress ?? ''}:${s.remotePort ?? ''}` : ''
+  }
+
   get headers(): IncomingMessage['headers'] {
     return this.#raw.headers
   }

@@ -62,6 +62,7 @@ export const ROUTE_ACL: Readonly<Record<string, RouteRule | Readonly<Record<stri
   '/v1/event/list': handler,
   '/v1/agent/self': agent('agent', 'read'),
   '/v1/agent/metrics': agent('agent', 'read'),
+  '/v1/agent/monitor': agent('agent', 'read'),
   '/v1/agent/members': handler,
   '/v1/agent/join/': agent('agent', 'write'),
   '/v1/agent/force-leave/': agent('operator', 'write', 'none'),

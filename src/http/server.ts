@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net'
 import type { ApiContext } from './context.js'
 import type { Metrics } from '../lib/metrics.js'
 import { ApiRequest } from './request.js'
-import { Reply } from './reply.js'
+import { Reply, StreamReply } from './reply.js'
 import { Router } from './router.js'
 import { HttpError, noLeader, noPathToDatacenter, notFound } from '../lib/errors.js'
 import { NoPathToDatacenterError, NotFoundError, NotLeaderError, RateLimitedError } from '../server/errors.js'
@@ -82,13 +82,15 @@ export function createApiHandler(ctx: ApiContext, log: Log): http.RequestListene
     }
     run()
       .then(
-        (value) => valueAnswer(req, value, ctx.prettyByDefault, policy()),
+        (value) => (value instanceof StreamReply ? stream(req, res, value, policy()) : valueAnswer(req, value, ctx.prettyByDefault, policy())),
         (err: unknown) => errorAnswer(req, err, log, policy()),
       )
       .then((answer) => {
         req.dispose()
-        writeAnswer(res, answer)
+        if (!answer.streamed) writeAnswer(res, answer)
         timer?.since(start)
+        // Consul's request line, built only when a debug reader exists (the console or a monitor).
+        if (ctx.debugLogged()) log('debug', `agent.http: Request finished: method=${req.method} url=${req.url} from=${req.from} latency=${(ctx.metrics.clock.now() - start).toFixed(3)}ms`)
         if (key !== undefined) waits.leaderDone(key, req, answer)
       })
   }
@@ -154,6 +156,33 @@ function baseHeaders(req: ApiRequest | undefined, policy: string): Record<string
     if (meta.filteredByAcls) headers['X-Consul-Results-Filtered-By-Acls'] = 'true'
   }
   return headers
+}
+
+/**
+ * Starts a streamed answer: headers now, then the body until the client goes; the cleanup runs
+ * once, whichever side ends it. A slow reader is the stream's own business (it drops, never blocks).
+ */
+function stream(req: ApiRequest, res: http.ServerResponse, s: StreamReply, policy: string): Answer {
+  const headers = baseHeaders(req, policy)
+  headers['Content-Type'] = s.contentType
+  headers['Cache-Control'] = 'no-cache'
+  const list: string[] = []
+  for (const [name, value] of Object.entries(headers)) list.push(name, value)
+  // The body went out as a stream; the answer keeps the headers for the shared waits.
+  const streamed: Answer = { status: 200, headers: list, body: undefined, streamed: true }
+  if (res.destroyed) return streamed
+  res.writeHead(200, list)
+  res.flushHeaders()
+  const stop = s.start(res)
+  let stopped = false
+  const done = (): void => {
+    if (stopped) return
+    stopped = true
+    stop()
+  }
+  res.once('close', done)
+  res.once('error', done)
+  return streamed
 }
 
 function valueAnswer(req: ApiRequest, value: unknown, prettyByDefault: boolean, policy: string): Answer {

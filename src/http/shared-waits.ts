@@ -30,6 +30,8 @@ export interface Answer {
   /** Alternating names and values, as writeHead takes them. */
   headers: string[]
   body: Buffer | string | undefined
+  /** Its body was streamed by its handler (GET /v1/agent/monitor): not to be written again. */
+  streamed?: true
 }
 
 interface Follower {

@@ -12,7 +12,7 @@ test('a Consul command we do not have yet is named as not supported (exit 1), fl
     [['troubleshoot', '-h'], 'troubleshoot'],
     [['acl', 'auth-method', 'list', '-format=json'], 'acl auth-method'],
     [['intention', 'list'], 'intention'],
-    [['monitor', '-log-level=debug'], 'monitor'],
+    [['resource', 'list', 'demo.v2.Artist'], 'resource'],
     [['exec', '-node=web1', 'uptime'], 'exec'],
     [['peering', 'list', '-detailed'], 'peering'],
     [['operator', 'usage', 'instances'], 'operator usage'],

@@ -39,6 +39,7 @@ function clusterPorts(args: readonly string[]): string[] {
   return [...(has('server-port') ? [] : ['-server-port=0']), ...(has('serf-lan-port') ? [] : ['-serf-lan-port=0']), ...(has('serf-wan-port') ? [] : ['-serf-wan-port=0'])]
 }
 
+const STARTED = /agent: started|"@message":"started /
 const running = new Set<ChildProcess>()
 process.on('exit', () => {
   for (const p of running) p.kill('SIGKILL')
@@ -86,17 +87,18 @@ export async function startAgent(opts: { args?: string[]; dataDir?: string; env?
   let httpsAddr: string | undefined
   let dnsPort: number | undefined
   while (Date.now() < deadline) {
-    const http = /HTTP API listening on (http:\/\/\S+)/.exec(out)
-    const https = /HTTPS API listening on (https:\/\/\S+)/.exec(out)
+    // Text lines, or log_json's (where a quote ends the message).
+    const http = /HTTP API listening on (http:\/\/[^\s"]+)/.exec(out)
+    const https = /HTTPS API listening on (https:\/\/[^\s"]+)/.exec(out)
     if (http) httpAddr = http[1]
     if (https) httpsAddr = https[1]
     const dns = /DNS server listening on udp:\/\/\S+:(\d+) and tcp/.exec(out)
     if (dns) dnsPort = Number(dns[1])
-    if (/agent: started/.test(out)) break
+    if (STARTED.test(out)) break
     if (proc.exitCode !== null) throw new Error(`agent exited with ${proc.exitCode}:\n${out}`)
     await new Promise((r) => setTimeout(r, 25))
   }
-  if (!/agent: started/.test(out)) {
+  if (!STARTED.test(out)) {
     proc.kill('SIGKILL')
     throw new Error(`agent did not start in time:\n${out}`)
   }
