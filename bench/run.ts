@@ -45,6 +45,10 @@ const BENCHES: Record<string, Bench> = {
     describe: 'what ACLs cost: KV GET and PUT at 64 clients and a 10,000-key recursive read, ACLs off vs on with a token of 50 policies x 20 rules (issue 15; --quick)',
     run: async (args) => (await import('./acl.js')).runAclBench(args),
   },
+  telemetry: {
+    describe: 'what metrics cost: KV GET and PUT at 64 clients, telemetry off vs on (Prometheus scraped every second), and the metrics endpoint with 10,000 services (issue 17; --quick)',
+    run: async (args) => (await import('./telemetry.js')).runTelemetryBench(args),
+  },
   dns: {
     describe: 'service lookup (10 instances, A and SRV) q/s and p99 at 1 and 64 clients: our agent vs dnsmasq (issue 4)',
     run: async (args) => (await import('./dns.js')).runDnsBench(args),

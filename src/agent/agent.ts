@@ -35,6 +35,7 @@ import { TokenBucket } from '../lib/token-bucket.js'
 import { formatJson, formatText, Logger, parseLogLevel } from './log.js'
 import { Telemetry } from './telemetry.js'
 import { LogFile } from './log-file.js'
+import { hostFacts, Profiler } from './profile.js'
 import type { Metrics } from '../lib/metrics.js'
 import { startDns, type DnsService } from '../dns/index.js'
 import { ConfigError, HttpError } from '../lib/errors.js'
@@ -154,6 +155,14 @@ export class Agent implements ApiContext {
     const l = parseLogLevel(level)
     if (!l) throw new HttpError(400, `Unknown log level: ${level}`)
     return this.logger.subscribe({ level: l, write: (line) => write(json ? formatJson(line) : formatText(line)) })
+  }
+
+  readonly #profiler = new Profiler()
+  readonly debug = {
+    enabled: (): boolean => this.config.enableDebug,
+    host: hostFacts,
+    cpu: (seconds: number): Promise<unknown> => this.#profiler.cpu(seconds),
+    heap: (seconds: number): Promise<unknown> => this.#profiler.heap(seconds),
   }
 
   debugLogged(): boolean {

@@ -69,6 +69,7 @@ export const IMPLEMENTED_KEYS: Readonly<Record<string, string>> = {
   retry_max: 'retryMax',
   // Logging (log.ts, log-file.ts).
   log_json: 'logJson',
+  enable_debug: 'enableDebug',
   log_file: 'logFile',
   log_rotate_bytes: 'logFile',
   log_rotate_duration: 'logFile',
@@ -264,7 +265,6 @@ export const UNSUPPORTED_KEYS: Readonly<Record<string, Unsupported>> = {
   // Logging, telemetry and housekeeping.
   enable_syslog: ours(false),
   syslog_facility: warn,
-  enable_debug: ours(false),
   'telemetry.statsite_address': warn,
   'telemetry.circonus_api_token': warn,
   'telemetry.circonus_api_app': warn,

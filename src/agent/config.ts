@@ -139,6 +139,8 @@ export interface RuntimeConfig {
   logLevel: LogLevel
   /** log_json: hclog's JSON lines instead of text. */
   logJson: boolean
+  /** enable_debug: /debug/pprof answers without ACLs. */
+  enableDebug: boolean
   /** log_file and its rotation; undefined when the log goes to the console only. */
   logFile: { path: string; rotateBytes: number; rotateDurationMs: number; maxFiles: number } | undefined
   pidFile: string | undefined
@@ -507,6 +509,7 @@ export function buildRuntime(doc: ConfigDoc, dev: boolean): RuntimeConfig {
     skipLeaveOnInterrupt: (doc.skip_leave_on_interrupt as boolean | undefined) ?? server,
     logLevel,
     logJson: doc.log_json === true,
+    enableDebug: doc.enable_debug === true || (dev && doc.enable_debug !== false),
     logFile: logFileConfig(doc),
     pidFile: doc.pid_file as string | undefined,
     limits: {
@@ -669,6 +672,7 @@ function configRegistrations(doc: ConfigDoc): { services: ServiceDefinition[]; c
 export const RELOADABLE_KEYS: ReadonlySet<string> = new Set([
   'log_level',
   'log_json',
+  'enable_debug',
   'limits',
   'node_meta',
   'check_update_interval',

@@ -53,6 +53,13 @@ export interface ApiContext {
   readonly metrics: Metrics
   /** Follows the agent's log at `level` (throws a 400 HttpError for an unknown one); returns the unsubscribe. */
   subscribeLog(level: string, json: boolean, write: (line: string) => void): () => void
+  /** consul debug's sources: host facts, and the profiles `enable_debug` (or an operator:read token) opens. */
+  readonly debug: {
+    enabled(): boolean
+    host(): Record<string, unknown>
+    cpu(seconds: number): Promise<unknown>
+    heap(seconds: number): Promise<unknown>
+  }
   /** Whether a debug line would be read by anyone (the console or a monitor). */
   debugLogged(): boolean
   agentSelf(): Record<string, unknown>

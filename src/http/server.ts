@@ -26,6 +26,7 @@ import { registerOperatorRoutes } from './operator.js'
 import { registerSnapshotRoutes } from './snapshot.js'
 import { registerAclRoutes } from './acl.js'
 import { registerMetricsRoutes } from './metrics.js'
+import { registerDebugRoutes } from './debug.js'
 import { AclDisabledError, AclNotFoundError, PermissionDeniedError } from '../acl/errors.js'
 import { SharedWaits, type Answer, type Serve } from './shared-waits.js'
 
@@ -46,6 +47,7 @@ export function buildRouter(ctx: ApiContext): Router {
   registerSnapshotRoutes(router, ctx)
   registerCoordinateRoutes(router, ctx)
   registerMetricsRoutes(router, ctx)
+  registerDebugRoutes(router, ctx)
   return router
 }
 

@@ -16,7 +16,7 @@ test('a Consul command we do not have yet is named as not supported (exit 1), fl
     [['exec', '-node=web1', 'uptime'], 'exec'],
     [['peering', 'list', '-detailed'], 'peering'],
     [['operator', 'usage', 'instances'], 'operator usage'],
-    [['debug', '-duration=1s'], 'debug'],
+    [['config', 'list', '-kind=service-defaults'], 'config'],
     [['operator', 'autopilot', 'get-config'], 'operator autopilot'],
     [['services', 'export', '-name=web'], 'services export'],
   ]

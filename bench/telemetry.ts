@@ -1,0 +1,132 @@
+/**
+ * `npm run bench -- telemetry` (issue 17): what metrics cost. Two -dev agents of ours (in-memory
+ * raft: the figures are the request path's), one with telemetry off (`filter_default = false`:
+ * every series a no-op) and one with it on as an operator runs it (Prometheus format enabled, and
+ * scraped once a second during the load). KV GET and PUT at 64 clients (wrk), interleaved, best of
+ * three each; then, with 10,000 services registered, the metrics endpoint's answer time in both
+ * formats. Targets: on at most 3% slower; the endpoint under 50 ms.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { cleanupAll, firstLine, freePort, installSignalHandlers, startServer, tempDir, which, type Server } from './lib/procs.js'
+import { randomRequestScript, runWrk, type LuaRequest } from './lib/wrk.js'
+import { textTable } from './lib/table.js'
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const BIN = join(ROOT, 'bin', 'consul.js')
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
+const CONNECTIONS = 64
+const KEYS = 1000
+const SERVICES = 10_000
+const TARGET_SLOWDOWN = 0.03
+const TARGET_ENDPOINT_MS = 50
+
+interface Side {
+  name: 'off' | 'on'
+  server: Server
+  url: string
+}
+
+async function startAgent(name: Side['name'], dir: string): Promise<Side> {
+  const port = await freePort()
+  const file = join(dir, `telemetry-${name}.json`)
+  writeFileSync(file, JSON.stringify({ telemetry: name === 'on' ? { prometheus_retention_time: '1m' } : { filter_default: false } }))
+  const server = await startServer({ name: `agent (telemetry ${name})`, cmd: process.execPath, args: [BIN, 'agent', '-dev', `-http-port=${port}`, '-dns-port=-1', `-config-file=${file}`], ready: (out) => /agent: started/.test(out) })
+  return { name, server, url: `http://127.0.0.1:${port}` }
+}
+
+async function call(side: Side, method: string, path: string, body?: string): Promise<string> {
+  const res = await fetch(side.url + path, { method, body })
+  const text = await res.text()
+  if (res.status !== 200) throw new Error(`${method} ${path} (telemetry ${side.name}): ${res.status} ${text}`)
+  return text
+}
+
+async function load(side: Side, method: 'GET' | 'PUT', scratch: string, n: number): Promise<number> {
+  const requests: LuaRequest[] = Array.from({ length: KEYS }, (_, i) => ({ method, path: `/v1/kv/bench/k${i}`, ...(method === 'PUT' ? { body: 'y'.repeat(100) } : {}) }))
+  // The "on" agent is scraped as Prometheus would, once a second, while it serves the load.
+  const scrape = side.name === 'on' ? setInterval(() => void call(side, 'GET', '/v1/agent/metrics?format=prometheus').catch(() => {}), 1000) : undefined
+  try {
+    const r = await runWrk({ wrk: which('wrk')!, url: side.url, script: randomRequestScript(requests), scriptName: `telemetry-${side.name}-${method}-${n}.lua`, dir: scratch, connections: CONNECTIONS, seconds: SECONDS })
+    if (r.non2xx + r.socketErrors.timeout > 0) throw new Error(`telemetry ${side.name} ${method}: ${r.non2xx} non-2xx, ${r.socketErrors.timeout} timeouts`)
+    return r.rps
+  } finally {
+    if (scrape) clearInterval(scrape)
+  }
+}
+
+/** Median ms of `rounds` answers of the metrics endpoint. */
+async function endpoint(side: Side, query: string, rounds: number): Promise<number> {
+  const times: number[] = []
+  for (let i = 0; i < rounds; i++) {
+    const t0 = performance.now()
+    await call(side, 'GET', `/v1/agent/metrics${query}`)
+    times.push(performance.now() - t0)
+  }
+  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!
+}
+
+export async function runTelemetryBench(args: readonly string[]): Promise<number> {
+  installSignalHandlers()
+  if (!which('wrk')) {
+    process.stderr.write('bench telemetry: needs wrk (apt-get install -y wrk)\n')
+    return 2
+  }
+  const quick = args.includes('--quick')
+  const dir = tempDir('consul-bench-telemetry-')
+  const scratch = join(dir, 'scratch')
+  mkdirSync(scratch, { recursive: true })
+  const load0 = loadavg()[0]
+  try {
+    const off = await startAgent('off', dir)
+    const on = await startAgent('on', dir)
+    process.stdout.write(`Telemetry benchmark: two -dev agents of ours, telemetry off (filter_default = false) and on (Prometheus enabled, scraped every second); wrk ${firstLine('wrk', ['--version']) ?? ''}, ${CONNECTIONS} connections, ${SECONDS}s per cell.\n`)
+    for (const side of [off, on]) {
+      for (let i = 0; i < KEYS; i += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => call(side, 'PUT', `/v1/kv/bench/k${i + j}`, 'x'.repeat(100))))
+    }
+    const rows: string[][] = []
+    const cells: Array<Record<string, unknown>> = []
+    let ok = true
+    const pairs = quick ? 1 : 3
+    for (const method of ['GET', 'PUT'] as const) {
+      await load(off, method, scratch, 0)
+      await load(on, method, scratch, 0)
+      let a = 0
+      let b = 0
+      // Interleaved, best of each: a slow spell of the machine hits both sides.
+      for (let round = 1; round <= pairs; round++) {
+        a = Math.max(a, await load(off, method, scratch, round))
+        b = Math.max(b, await load(on, method, scratch, round))
+      }
+      const ratio = b / a
+      const pass = ratio >= 1 - TARGET_SLOWDOWN
+      ok &&= pass
+      cells.push({ metric: `KV ${method} c=${CONNECTIONS}`, off: a, on: b, unit: 'req/s', ratio, result: pass ? 'PASS' : 'FAIL' })
+      rows.push([`KV ${method} c=${CONNECTIONS}`, `${Math.round(a).toLocaleString()} req/s`, `${Math.round(b).toLocaleString()} req/s`, `${ratio.toFixed(3)}x`, `>= ${(1 - TARGET_SLOWDOWN).toFixed(2)}x`, pass ? 'PASS' : 'FAIL'])
+    }
+    // 10,000 services on 100 nodes in the catalog: the state gauges count them at every rendering.
+    for (let i = 0; i < SERVICES; i += 100) {
+      await Promise.all(Array.from({ length: 100 }, (_, j) => call(on, 'PUT', '/v1/catalog/register', JSON.stringify({ Node: `n${(i + j) % 100}`, Address: '10.0.0.1', Service: { ID: `s${i + j}`, Service: `svc-${(i + j) % 500}`, Port: 80 } }))))
+    }
+    const rounds = quick ? 5 : 21
+    for (const [label, query] of [['JSON', ''], ['Prometheus', '?format=prometheus']] as const) {
+      await endpoint(on, query, 3)
+      const ms = await endpoint(on, query, rounds)
+      const pass = ms < TARGET_ENDPOINT_MS
+      ok &&= pass
+      cells.push({ metric: `GET /v1/agent/metrics ${label}, ${SERVICES.toLocaleString()} services`, on: ms, unit: 'ms', result: pass ? 'PASS' : 'FAIL' })
+      rows.push([`GET /v1/agent/metrics (${label}), ${SERVICES.toLocaleString()} services, median of ${rounds}`, '', `${ms.toFixed(1)} ms`, '', `< ${TARGET_ENDPOINT_MS} ms`, pass ? 'PASS' : 'FAIL'])
+    }
+    process.stdout.write(`\n${textTable(['cell', 'telemetry off', 'telemetry on', 'on vs off', 'target', 'result'], rows, new Set([0]))}\n`)
+    const results = join(ROOT, 'bench', 'results')
+    mkdirSync(results, { recursive: true })
+    const out = join(results, `telemetry-${new Date().toISOString().slice(0, 10)}.json`)
+    writeFileSync(out, `${JSON.stringify({ benchmark: 'telemetry', date: new Date().toISOString(), quick, secondsPerCell: SECONDS, machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version, loadAverageBefore: load0, loadAverageAfter: loadavg()[0] }, cells }, null, 2)}\n`)
+    process.stdout.write(`results: ${out}\n`)
+    return ok ? 0 : 1
+  } finally {
+    await cleanupAll()
+  }
+}
