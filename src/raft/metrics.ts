@@ -8,6 +8,9 @@ import type { Message, Role } from './core/types.js'
 
 type Timer = ReturnType<Metrics['timer']>
 
+/** An answer later than this is to a message the peer never got in time (it was down, or cut off). */
+const STALE_MS = 10_000
+
 export class RaftMetrics {
   readonly #m: Metrics
   readonly apply: ReturnType<Metrics['counter']>
@@ -19,7 +22,7 @@ export class RaftMetrics {
   readonly #leaderLastContact: Timer
   readonly #isLeader: ReturnType<Metrics['gauge']>
   /** Per peer: the last append (its last index) or heartbeat sent and when, until its answer. */
-  readonly #appends = new Map<string, { index: number; at: number; entries: number }>()
+  readonly #appends = new Map<string, { index: number; at: number }>()
   readonly #heartbeats = new Map<string, number>()
   #role: Role | undefined
   #lastContactSampled = 0
@@ -54,11 +57,19 @@ export class RaftMetrics {
     }
   }
 
+  /** Times one message in flight per peer; one unanswered past STALE_MS gives way to the next. */
   sent(msg: Message): void {
+    if (msg.type !== 'append' && msg.type !== 'heartbeat') return
+    const now = this.now()
     if (msg.type === 'append') {
       const last = msg.entries.length > 0 ? msg.entries[msg.entries.length - 1]!.index : msg.prevIndex
-      if (!this.#appends.has(msg.to)) this.#appends.set(msg.to, { index: last, at: this.now(), entries: msg.entries.length })
-    } else if (msg.type === 'heartbeat' && !this.#heartbeats.has(msg.to)) this.#heartbeats.set(msg.to, this.now())
+      if (msg.entries.length > 0) this.#m.incr('raft.replication.appendEntries.logs', msg.entries.length, { peer_id: msg.to })
+      const open = this.#appends.get(msg.to)
+      if (!open || now - open.at > STALE_MS) this.#appends.set(msg.to, { index: last, at: now })
+      return
+    }
+    const open = this.#heartbeats.get(msg.to)
+    if (open === undefined || now - open > STALE_MS) this.#heartbeats.set(msg.to, now)
   }
 
   received(msg: Message): void {
@@ -66,14 +77,14 @@ export class RaftMetrics {
       const a = this.#appends.get(msg.from)
       if (!a) return
       this.#appends.delete(msg.from)
-      if (msg.reject || msg.index < a.index) return
-      const peer = { peer_id: msg.from }
-      this.#m.timer('raft.replication.appendEntries.rpc', peer).since(a.at)
-      this.#m.incr('raft.replication.appendEntries.logs', a.entries, peer)
+      // A follower that was away answers an append sent long ago: that is downtime, not a round trip.
+      if (msg.reject || msg.index < a.index || this.now() - a.at > STALE_MS) return
+      this.#m.timer('raft.replication.appendEntries.rpc', { peer_id: msg.from }).since(a.at)
     } else if (msg.type === 'heartbeatResp') {
       const at = this.#heartbeats.get(msg.from)
       if (at === undefined) return
       this.#heartbeats.delete(msg.from)
+      if (this.now() - at > STALE_MS) return
       this.#m.timer('raft.replication.heartbeat', { peer_id: msg.from }).since(at)
     }
   }
