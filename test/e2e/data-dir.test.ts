@@ -41,10 +41,15 @@ test('a data_dir copied file by file while the agent writes and snapshots, resto
     const writer = (async () => {
       for (let n = 0; !stop; n++) await Promise.all(Array.from({ length: 20 }, (_, i) => put(`copy/during/${n}/${i}`, `d-${n}-${i}`)))
     })()
-    // cp in another process, so the test's own writes go on while it copies.
-    const atCopy = acked.size
-    await run('cp', ['-r', `${dataDir}/.`, copy])
-    const duringCopy = acked.size - atCopy
+    // cp in another process, so the test's own writes go on while it copies. A copy can finish
+    // before a write is answered (the directory is small): then it is taken again, afresh.
+    let duringCopy = 0
+    for (let attempt = 0; attempt < 20 && duringCopy === 0; attempt++) {
+      removeDir(copy)
+      const atCopy = acked.size
+      await run('cp', ['-r', `${dataDir}/.`, copy])
+      duringCopy = acked.size - atCopy
+    }
     stop = true
     await writer
     await first.stop()
