@@ -34,6 +34,7 @@ import { loadRpcTls, readPem } from './tls.js'
 import { TokenBucket } from '../lib/token-bucket.js'
 import { formatJson, formatText, Logger, parseLogLevel } from './log.js'
 import { Telemetry } from './telemetry.js'
+import { memberJson, runtimeStats } from './self-view.js'
 import { LogFile } from './log-file.js'
 import { hostFacts, Profiler } from './profile.js'
 import type { Metrics } from '../lib/metrics.js'
@@ -42,7 +43,7 @@ import { ConfigError, HttpError } from '../lib/errors.js'
 import { ClientCluster, ServerCluster, type GossipPool } from './cluster.js'
 import { ClientEndpoints } from '../server/client-endpoints.js'
 import type { AgentEndpoints } from '../server/endpoints.js'
-import { MemberStatus, type Member, type Members } from '../gossip/members.js'
+import type { Member, Members } from '../gossip/members.js'
 import { MemberCatalogDuty } from '../server/member-catalog.js'
 import { ReconcileDuty } from '../server/reconcile.js'
 import { CONSUL_COMPAT_VERSION, RAFT_PROTOCOL, VERSION } from '../version.js'
@@ -765,23 +766,6 @@ export class Agent implements ApiContext {
   }
 }
 
-/** A member as /v1/agent/members shows it (serf's fields). */
-function memberJson(m: Member): Record<string, unknown> {
-  return {
-    Name: m.name,
-    Addr: m.addr,
-    Port: m.port,
-    Tags: m.tags,
-    Status: MemberStatus[m.status],
-    ProtocolMin: 1,
-    ProtocolMax: 5,
-    ProtocolCur: 2,
-    DelegateMin: 2,
-    DelegateMax: 5,
-    DelegateCur: 4,
-  }
-}
-
 function pick<T extends object, K extends keyof T>(obj: T, keys: readonly K[]): Pick<T, K> {
   const out = {} as Pick<T, K>
   for (const k of keys) out[k] = obj[k]
@@ -796,21 +780,5 @@ function readResetIndex(dataDir: string | undefined): number {
     return Number.isSafeInteger(n) && n > 0 ? n : 0
   } catch {
     return 0
-  }
-}
-
-/**
- * Consul's runtime stats as Node has them: `goroutines` counts what keeps the event loop busy
- * (timers, sockets, pending fs and DNS work), the closest thing to a goroutine; heap and timers are
- * ours, for leak hunting (the soak test reads them).
- */
-function runtimeStats(): Record<string, string> {
-  const resources = process.getActiveResourcesInfo()
-  const mem = process.memoryUsage()
-  return {
-    goroutines: String(resources.length),
-    timers: String(resources.filter((r) => r === 'Timeout').length),
-    heap_used_bytes: String(mem.heapUsed),
-    rss_bytes: String(mem.rss),
   }
 }
