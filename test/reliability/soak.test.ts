@@ -8,14 +8,16 @@ import assert from 'node:assert/strict'
 import { judge, soak, summary, type Sample } from './soak.js'
 
 test('soak: 3 minutes, 3 servers and 20 clients under churn, memory, descriptors and timers flat', { timeout: 15 * 60_000 }, async () => {
-  const r = await soak({ minutes: 3, servers: 3, clients: 20, sampleMs: 30_000, roundMs: 1000, net: 59 })
+  const minutes = 3
+  const sampleMs = 30_000
+  const r = await soak({ minutes, servers: 3, clients: 20, sampleMs, roundMs: 1000, net: 59 })
   const text = summary(r)
   assert.ok(r.ok, text)
   // Not a speed check: a fifth of the rate shows the churn kept going the whole time on a busy machine.
-  assert.ok(r.rounds >= 20 * 60, `the churn kept going:\n${text}`)
+  assert.ok(r.rounds >= (20 * minutes * 60) / 5, `the churn kept going:\n${text}`)
   const sampled = new Set(r.samples.map((s) => s.member))
   assert.equal(sampled.size, 23, `every agent was sampled:\n${text}`)
-  assert.equal(new Set(r.samples.map((s) => s.atMs)).size, 5, 'a sample each minute')
+  assert.equal(new Set(r.samples.map((s) => s.atMs)).size, (minutes * 60_000) / sampleMs, 'a sample each interval')
 })
 
 test('the judge fails growth past both allowances and passes growth within either', () => {
