@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url'
 import { cleanupAll, cpuSeconds, firstLine, freePort, installSignalHandlers, startServer, tempDir, which, type Server } from './lib/procs.js'
 import { randomRequestScript, runWrk, type LuaRequest } from './lib/wrk.js'
 import { textTable } from './lib/table.js'
+import { median } from './cluster/failover.js'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const BIN = join(ROOT, 'bin', 'consul.js')
@@ -74,7 +75,7 @@ async function endpoint(side: Side, query: string, rounds: number): Promise<numb
     await call(side, 'GET', `/v1/agent/metrics${query}`)
     times.push(performance.now() - t0)
   }
-  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!
+  return median(times)!
 }
 
 export async function runTelemetryBench(args: readonly string[]): Promise<number> {
