@@ -694,7 +694,7 @@ export class Agent implements ApiContext {
           version: process.version,
           cpu_count: String(availableParallelism()),
           max_procs: '1',
-          ...runtimeStats(),
+          ...runtimeStats(this.telemetry.runtime()),
         },
         ...(raft ? { kv: { entries: String(this.state.kv.size) } } : {}),
         http: {

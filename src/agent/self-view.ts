@@ -1,5 +1,6 @@
 /** Pieces of /v1/agent/self and /v1/agent/members as Consul shapes them. */
 import { MemberStatus, type Member } from '../gossip/members.js'
+import type { RuntimeFigures } from './telemetry.js'
 
 /** A member as /v1/agent/members shows it (serf's fields). */
 export function memberJson(m: Member): Record<string, unknown> {
@@ -19,17 +20,19 @@ export function memberJson(m: Member): Record<string, unknown> {
 }
 
 /**
- * Consul's runtime stats as Node has them: `goroutines` counts what keeps the event loop busy
- * (timers, sockets, pending fs and DNS work), the closest thing to a goroutine; heap and timers are
- * ours, for leak hunting (the soak test reads them).
+ * `consul info`'s runtime section: Consul's keys, then the figures the runtime.* gauges show
+ * (one reading, Telemetry.runtime), under their gauge names.
  */
-export function runtimeStats(): Record<string, string> {
-  const resources = process.getActiveResourcesInfo()
-  const mem = process.memoryUsage()
+export function runtimeStats(r: RuntimeFigures): Record<string, string> {
   return {
-    goroutines: String(resources.length),
-    timers: String(resources.filter((r) => r === 'Timeout').length),
-    heap_used_bytes: String(mem.heapUsed),
-    rss_bytes: String(mem.rss),
+    goroutines: String(r.goroutines),
+    timers: String(r.timers),
+    heap_used_bytes: String(r.allocBytes),
+    rss_bytes: String(r.sysBytes),
+    heap_total_bytes: String(r.heapTotalBytes),
+    total_gc_runs: String(r.gcRuns),
+    total_gc_pause_ns: String(r.gcPauseNs),
+    event_loop_lag_ms: r.eventLoopLagMs.toFixed(3),
+    ...(r.openFds !== undefined ? { open_fds: String(r.openFds) } : {}),
   }
 }

@@ -26,6 +26,21 @@ export interface TelemetrySources {
   wan: () => Members | undefined
 }
 
+/** One reading of the process's runtime figures (Telemetry.runtime). */
+export interface RuntimeFigures {
+  allocBytes: number
+  heapTotalBytes: number
+  sysBytes: number
+  goroutines: number
+  /** Ours, for leak hunting (the soak test reads it). */
+  timers: number
+  gcRuns: number
+  gcPauseNs: number
+  eventLoopLagMs: number
+  /** Undefined where /proc is not mounted. */
+  openFds: number | undefined
+}
+
 type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void
 
 export class Telemetry {
@@ -69,20 +84,40 @@ export class Telemetry {
     }
   }
 
+  /**
+   * The runtime figures, read once for both the runtime.* gauges and `consul info`'s runtime
+   * section, so the two never disagree. `goroutines` counts what keeps the event loop busy (timers,
+   * sockets, pending fs and DNS work), the closest thing Node has to a goroutine.
+   */
+  runtime(): RuntimeFigures {
+    const mem = process.memoryUsage()
+    const resources = process.getActiveResourcesInfo()
+    return {
+      allocBytes: mem.heapUsed,
+      heapTotalBytes: mem.heapTotal,
+      sysBytes: mem.rss,
+      goroutines: resources.length,
+      timers: resources.filter((r) => r === 'Timeout').length,
+      gcRuns: this.#gcRuns,
+      gcPauseNs: this.#gcPauseNs,
+      // The event loop's delay is this runtime's load figure: the 99th percentile since the last gauge reading.
+      eventLoopLagMs: this.#loop.count > 0 ? this.#loop.percentile(99) / 1e6 : 0,
+      openFds: openDescriptors(),
+    }
+  }
+
   #runtime(): void {
     const m = this.metrics
-    const mem = process.memoryUsage()
-    m.setGauge('runtime.alloc_bytes', mem.heapUsed)
-    m.setGauge('runtime.heap_total_bytes', mem.heapTotal)
-    m.setGauge('runtime.sys_bytes', mem.rss)
-    m.setGauge('runtime.num_goroutines', process.getActiveResourcesInfo().length)
-    m.setGauge('runtime.total_gc_runs', this.#gcRuns)
-    m.setGauge('runtime.total_gc_pause_ns', this.#gcPauseNs)
-    // The event loop's delay is this runtime's load figure: the 99th percentile since the last reading.
-    m.setGauge('runtime.event_loop_lag_ms', this.#loop.count > 0 ? this.#loop.percentile(99) / 1e6 : 0)
+    const r = this.runtime()
+    m.setGauge('runtime.alloc_bytes', r.allocBytes)
+    m.setGauge('runtime.heap_total_bytes', r.heapTotalBytes)
+    m.setGauge('runtime.sys_bytes', r.sysBytes)
+    m.setGauge('runtime.num_goroutines', r.goroutines)
+    m.setGauge('runtime.total_gc_runs', r.gcRuns)
+    m.setGauge('runtime.total_gc_pause_ns', r.gcPauseNs)
+    m.setGauge('runtime.event_loop_lag_ms', r.eventLoopLagMs)
     this.#loop.reset()
-    const fds = openDescriptors()
-    if (fds !== undefined) m.setGauge('runtime.open_fds', fds)
+    if (r.openFds !== undefined) m.setGauge('runtime.open_fds', r.openFds)
   }
 
   /**

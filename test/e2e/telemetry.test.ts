@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import dnsPacket from 'dns-packet'
-import { CONSUL_BIN, startAgent, tempDir, type RunningAgent } from '../helpers/agent.js'
+import { CONSUL_BIN, runCli, startAgent, tempDir, type RunningAgent } from '../helpers/agent.js'
 import { until } from '../helpers/poll.js'
 
 let agent: RunningAgent
@@ -76,6 +76,22 @@ test('GET /v1/agent/metrics: go-metrics\' JSON, the Prometheus text when enabled
   const bad = await fetch(`${agent.httpAddr}/v1/agent/metrics?format=xml`)
   assert.equal(bad.status, 400)
   assert.equal(await bad.text(), 'Invalid format "xml": leave format out for JSON, or use format=prometheus')
+})
+
+test('consul info shows the runtime figures the runtime.* gauges show, read the same way', async () => {
+  const json = (await (await fetch(`${agent.httpAddr}/v1/agent/metrics`)).json()) as { Gauges: Array<{ Name: string; Value: number }> }
+  const gauge = (name: string): number => json.Gauges.find((g) => g.Name.endsWith(`.runtime.${name}`))!.Value
+  const info = await runCli(CONSUL_BIN, ['info'], { env: { CONSUL_HTTP_ADDR: agent.httpAddr } })
+  assert.equal(info.code, 0, info.stderr)
+  const runtime = info.stdout.slice(info.stdout.indexOf('runtime:\n'))
+  const figure = (key: string): number => Number(new RegExp(`^\\t${key} = ([\\d.]+)$`, 'm').exec(runtime)?.[1])
+  for (const key of ['goroutines', 'heap_used_bytes', 'rss_bytes', 'heap_total_bytes', 'total_gc_runs', 'total_gc_pause_ns', 'event_loop_lag_ms', 'open_fds']) {
+    assert.ok(Number.isFinite(figure(key)), `${key} missing from:\n${runtime}`)
+  }
+  // Read after the gauges: cumulative figures never fall behind them.
+  assert.ok(figure('total_gc_runs') >= gauge('total_gc_runs'))
+  assert.ok(figure('total_gc_pause_ns') >= gauge('total_gc_pause_ns'))
+  assert.ok(Math.abs(figure('open_fds') - gauge('open_fds')) < 50, `${figure('open_fds')} vs ${gauge('open_fds')}`)
 })
 
 test('statsd and dogstatsd receive every observation as it happens, labels folded into the name or sent as tags', async () => {
