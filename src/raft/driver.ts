@@ -48,7 +48,7 @@ export interface RaftDriverOptions {
   trailingLogs?: number
   /** Stable, applied entries kept in memory when storage can read them back (hashicorp's LogCache; default 4096). */
   logCacheEntries?: number
-  log?: (level: 'info' | 'warn' | 'error', message: string) => void
+  log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void
   /** The agent's telemetry registry; none in a simulation. */
   metrics?: Metrics
 }
@@ -189,7 +189,7 @@ export class RaftDriver implements Consensus {
         random: o.random,
         ...timing,
         peers: o.bootstrap ? { voters: o.bootstrap.filter((s) => s.voter).map((s) => s.id), learners: o.bootstrap.filter((s) => !s.voter).map((s) => s.id) } : undefined,
-        logger: (line) => this.#log('info', `raft: ${line}`),
+        logger: (line, level = 'info') => this.#log(level, `raft: ${line}`),
       },
       {
         hardState: this.#hard, snapshot, entries, applied: this.#applied,

@@ -133,10 +133,17 @@ test('kill -9 of the leader: the other two elect a new one, writes resume, nothi
     const via = nodes[i % 3]!
     if ((await (await put(via, `/v1/kv/before/${i}`, String(i))).text()) === 'true') acked.push(`before/${i}`)
   }
-  await leader.agent.kill9()
   const live = nodes.filter((n) => n !== leader)
+  const marks = live.map((n) => n.agent.output().length)
+  await leader.agent.kill9()
   const next = await agreedLeader(live)
   assert.notEqual(next, leader)
+  // The transition is logged once, at INFO, by raft and by the leader duties: one pair per election won.
+  const since = next.agent.output().slice(marks[live.indexOf(next)])
+  const won = since.match(/^\S+ \[INFO\]  raft: \S+ became leader at term \d+$/gm)?.length ?? 0
+  assert.ok(won >= 1, since)
+  assert.equal(since.match(/^\S+ \[INFO\]  server: leadership established; starting leader duties$/gm)?.length, won, since)
+  assert.doesNotMatch(since, /\[INFO\]  raft: \S+ ignored: /, 'stale messages around an election are debug lines')
   for (let i = 0; i < 10; i++) {
     const res = await put(live[i % 2]!, `/v1/kv/after/${i}`, String(i))
     assert.equal(res.status, 200, await res.clone().text())

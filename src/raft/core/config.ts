@@ -66,8 +66,8 @@ export interface RaftConfig extends Partial<RaftTiming> {
   maxUncommittedEntries?: number
   /** ReadIndex requests waiting on the leader; more are refused. */
   maxPendingReads?: number
-  /** Receives one line per notable event (ignored input, role changes). */
-  logger?: (line: string) => void
+  /** One line per notable event: role changes at info; ignored input (routine around elections) at debug, warn if malformed. */
+  logger?: RaftLogger
 }
 
 export interface ResolvedConfig extends RaftTiming {
@@ -82,8 +82,10 @@ export interface ResolvedConfig extends RaftTiming {
   learnerCatchUpEntries: number
   maxUncommittedEntries: number
   maxPendingReads: number
-  logger: (line: string) => void
+  logger: RaftLogger
 }
+
+export type RaftLogger = (line: string, level?: 'debug' | 'info' | 'warn') => void
 
 export function resolveConfig(c: RaftConfig): ResolvedConfig {
   const t = timingFromRaftMultiplier()

@@ -211,7 +211,7 @@ export class RaftNode {
   /** Handles a message from the network. Returns why it was ignored, or undefined if it was processed. */
   step(input: unknown): string | undefined {
     const bad = invalidMessage(input)
-    if (bad !== undefined) return this.#ignore(`malformed message: ${bad}`)
+    if (bad !== undefined) return this.#ignore(`malformed message: ${bad}`, 'warn')
     const m = input as Message
     if (m.to !== this.id) return this.#ignore(`message for ${m.to} delivered to ${this.id}`)
     if (!this.isMember(m.from) && !this.#acceptsFromUnknown(m)) return this.#ignore(`${m.type} from ${m.from}, not a member`)
@@ -574,7 +574,7 @@ export class RaftNode {
     if (this.#electionElapsed >= this.#c.leaderLeaseTicks) {
       this.#electionElapsed = 0
       if (this.#c.checkQuorum && !this.#quorumActive()) {
-        this.#c.logger(`${this.id} steps down: no quorum heard within the leader lease`)
+        this.#c.logger(`${this.id} steps down: no quorum heard within the leader lease`, 'warn')
         this.#becomeFollower(this.#term, '')
         return
       }
@@ -782,8 +782,8 @@ export class RaftNode {
     this.#msgs.push(m)
   }
 
-  #ignore(reason: string): string {
-    this.#c.logger(`${this.id} ignored: ${reason}`)
+  #ignore(reason: string, level: 'debug' | 'warn' = 'debug'): string {
+    this.#c.logger(`${this.id} ignored: ${reason}`, level)
     return reason
   }
 }
