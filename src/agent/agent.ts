@@ -34,7 +34,7 @@ import { loadRpcTls, readPem } from './tls.js'
 import { TokenBucket } from '../lib/token-bucket.js'
 import { formatJson, formatText, Logger, parseLogLevel } from './log.js'
 import { Telemetry } from './telemetry.js'
-import { memberJson, runtimeStats } from './self-view.js'
+import { memberJson, readiness, runtimeStats, type Readiness } from './self-view.js'
 import { LogFile } from './log-file.js'
 import { hostFacts, Profiler } from './profile.js'
 import type { Metrics } from '../lib/metrics.js'
@@ -164,6 +164,11 @@ export class Agent implements ApiContext {
     host: hostFacts,
     cpu: (seconds: number): Promise<unknown> => this.#profiler.cpu(seconds),
     heap: (seconds: number): Promise<unknown> => this.#profiler.heap(seconds),
+  }
+
+  #leaving = false
+  readiness(): Promise<Readiness> {
+    return readiness(this.config.server, this.#leaving, () => this.server.status.leader({}))
   }
 
   debugLogged(): boolean {
@@ -721,6 +726,7 @@ export class Agent implements ApiContext {
 
   /** Tells the other members this agent leaves (the gossip leave), without stopping it; never rejects. */
   async leaveCluster(): Promise<void> {
+    this.#leaving = true
     await ((this.#cluster ?? this.#clientCluster)?.leave() ?? Promise.resolve()).catch((err: Error) => this.logger.warn(`agent: leave: ${err.message}`))
   }
 

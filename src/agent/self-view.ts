@@ -36,3 +36,26 @@ export function runtimeStats(r: RuntimeFigures): Record<string, string> {
     ...(r.openFds !== undefined ? { open_fds: String(r.openFds) } : {}),
   }
 }
+
+/** One role's readiness in GET /v1/agent/health (Nomad's shape: `ok`, and `message` saying why not). */
+export interface RoleHealth {
+  ok: boolean
+  message: string
+}
+export type Readiness = { server: RoleHealth } | { client: RoleHealth }
+
+/**
+ * Whether this agent can serve what a load balancer sends it: a server that knows a cluster
+ * leader, a client agent whose servers answer and know one; neither while leaving.
+ */
+export async function readiness(server: boolean, leaving: boolean, leader: () => Promise<string>): Promise<Readiness> {
+  const role = async (): Promise<RoleHealth> => {
+    if (leaving) return { ok: false, message: 'agent is leaving' }
+    try {
+      return (await leader()) ? { ok: true, message: 'ok' } : { ok: false, message: 'No cluster leader' }
+    } catch (err) {
+      return { ok: false, message: (err as Error).message }
+    }
+  }
+  return server ? { server: await role() } : { client: await role() }
+}

@@ -20,6 +20,13 @@ import { STATUS_RANK, type CheckStatus } from '../checks/types.js'
 
 export function registerAgentRoutes(router: Router, ctx: ApiContext): void {
   router.exact('/v1/agent/self', { GET: () => ctx.agentSelf() })
+  // Nomad's readiness answer (Consul has none): 200 when every role is ok, 500 otherwise, for load balancers and containers.
+  router.exact('/v1/agent/health', {
+    GET: async () => {
+      const r = await ctx.readiness()
+      return new Reply(Object.values(r).every((h: { ok: boolean }) => h.ok) ? 200 : 500, JSON.stringify(r))
+    },
+  })
   router.exact('/v1/agent/members', { GET: (req) => ctx.members(boolParam(req, 'wan')).filter((m) => may(req, 'node', String(m.Name), 'read')) })
   router.prefix('/v1/agent/join/', {
     PUT: async (req) => {

@@ -1,6 +1,7 @@
 import type { Metrics } from '../lib/metrics.js'
 import type { AgentEndpoints } from '../server/endpoints.js'
 import type { LocalState } from '../agent/local-state.js'
+import type { Readiness } from '../agent/self-view.js'
 import type { EventBuffer } from '../agent/events.js'
 import type { CheckSpec, ServiceDefinition } from '../agent/definitions.js'
 import type { CheckStatus } from '../checks/types.js'
@@ -60,6 +61,8 @@ export interface ApiContext {
     cpu(seconds: number): Promise<unknown>
     heap(seconds: number): Promise<unknown>
   }
+  /** GET /v1/agent/health: whether this agent is ready for traffic, by role. */
+  readiness(): Promise<Readiness>
   /** Whether a debug line would be read by anyone (the console or a monitor). */
   debugLogged(): boolean
   agentSelf(): Record<string, unknown>

@@ -77,6 +77,8 @@ export const ROUTE_ACL: Readonly<Record<string, RouteRule | Readonly<Record<stri
   '/v1/agent/service/deregister/': handler,
   '/v1/agent/service/maintenance/': handler,
   '/v1/agent/service/': handler,
+  // Readiness for load balancers, which carry no token; it says no more than /v1/status/leader.
+  '/v1/agent/health': none,
   '/v1/agent/health/service/id/': handler,
   '/v1/agent/health/service/name/': handler,
   '/v1/agent/checks': handler,

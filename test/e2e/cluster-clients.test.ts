@@ -93,6 +93,10 @@ test('a client agent started before any server answers No known Consul servers, 
   assert.equal(self.Config.Server, false)
   assert.equal(self.Stats.consul.known_servers, '0')
   assert.equal(self.Stats.raft, undefined, 'a client agent has no raft')
+  // Readiness (GET /v1/agent/health) says why a load balancer should keep away, then that it may come.
+  const notReady = await get(client, '/v1/agent/health')
+  assert.equal(notReady.status, 500)
+  assert.deepEqual(await notReady.json(), { client: { ok: false, message: 'No known Consul servers' } })
 
   servers.push(...(await Promise.all(SERVER_HOSTS.map(async (host) => {
     const dataDir = tempDir()
@@ -106,6 +110,10 @@ test('a client agent started before any server answers No known Consul servers, 
   })
   assert.equal(seen, (await (await get(leader, '/v1/status/leader')).json()) as string)
   assert.equal(await (await put(client, '/v1/kv/early', 'now')).text(), 'true')
+  const ready = await get(client, '/v1/agent/health')
+  assert.equal(ready.status, 200)
+  assert.deepEqual(await ready.json(), { client: { ok: true, message: 'ok' } })
+  assert.deepEqual(await (await get(leader, '/v1/agent/health')).json(), { server: { ok: true, message: 'ok' } })
   // Every agent, the client included, reaches the catalog through anti-entropy.
   await until('all four nodes in the catalog', async () => {
     const nodes = (await (await get(servers[0]!, '/v1/catalog/nodes')).json()) as Array<{ Node: string }>

@@ -330,6 +330,9 @@ test('a server alone (the others stopped) serves ?stale, refuses default reads w
   const alone = running.find((n) => n !== leader)!
   for (const n of running) if (n !== alone) await n.agent.stop()
   await until('the lone server to lose its leader', async () => ((await leaderOf(alone)) === '' ? true : undefined))
+  const health = await get(alone, '/v1/agent/health')
+  assert.equal(health.status, 500)
+  assert.deepEqual(await health.json(), { server: { ok: false, message: 'No cluster leader' } })
   const stale = await get(alone, '/v1/kv/back?stale')
   assert.equal(stale.status, 200)
   assert.equal(stale.headers.get('x-consul-knownleader'), 'false')
