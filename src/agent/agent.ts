@@ -34,6 +34,7 @@ import { loadRpcTls, readPem } from './tls.js'
 import { TokenBucket } from '../lib/token-bucket.js'
 import { formatJson, formatText, Logger, parseLogLevel } from './log.js'
 import { Telemetry } from './telemetry.js'
+import { openSyslog, type Syslog } from './syslog.js'
 import { memberJson, readiness, runtimeStats, type Readiness } from './self-view.js'
 import { LogFile } from './log-file.js'
 import { hostFacts, Profiler } from './profile.js'
@@ -103,6 +104,7 @@ export class Agent implements ApiContext {
   #clientCluster: ClientCluster | undefined
   #stopped = false
   #logFile: LogFile | undefined
+  #syslog: Syslog | undefined
   /** The logger as the subsystems take it. */
   readonly #log = (level: 'debug' | 'info' | 'warn' | 'error', message: string): void => this.logger.log(level, message)
 
@@ -738,7 +740,8 @@ export class Agent implements ApiContext {
     } catch (err) {
       throw new ConfigError('config', 'log_file', `cannot open ${f!.path}: ${(err as Error).message}`)
     }
-    this.logger.configure({ json: this.config.logJson, file: this.#logFile })
+    this.#syslog ??= this.config.syslog ? openSyslog(this.config.syslog.facility, (m) => this.logger.warn(`agent: ${m}`)) : undefined
+    this.logger.configure({ json: this.config.logJson, file: this.#logFile, syslog: this.#syslog })
   }
 
   /** Closes the listeners, flushes and closes storage, and removes the pid file. Idempotent. */
@@ -769,6 +772,7 @@ export class Agent implements ApiContext {
     this.logger.info('agent: shut down')
     this.logger.configure({ json: this.config.logJson })
     this.#logFile?.close()
+    this.#syslog?.close()
   }
 }
 

@@ -71,6 +71,8 @@ export const IMPLEMENTED_KEYS: Readonly<Record<string, string>> = {
   log_json: 'logJson',
   enable_debug: 'enableDebug',
   log_file: 'logFile',
+  enable_syslog: 'syslog',
+  syslog_facility: 'syslog',
   log_rotate_bytes: 'logFile',
   log_rotate_duration: 'logFile',
   log_rotate_max_files: 'logFile',
@@ -263,8 +265,6 @@ export const UNSUPPORTED_KEYS: Readonly<Record<string, Unsupported>> = {
   'ui_config.metrics_proxy': warn,
   'ui_config.dashboard_url_templates': warn,
   // Logging, telemetry and housekeeping.
-  enable_syslog: ours(false),
-  syslog_facility: warn,
   'telemetry.statsite_address': warn,
   'telemetry.circonus_api_token': warn,
   'telemetry.circonus_api_app': warn,

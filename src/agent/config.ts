@@ -8,6 +8,7 @@ import { CONFIG_SCHEMA, type SchemaNode } from './config-schema.js'
 import { warnUnsupported } from './config-keys.js'
 import { aclConfig, warnDeprecatedAcl, type AclConfig } from './config-acl.js'
 import { httpsTlsConfig, rpcTlsConfig, type HttpsTlsConfig, type RpcTlsConfig } from './config-tls.js'
+import { SYSLOG_FACILITIES } from './syslog.js'
 import { ConfigError } from '../lib/errors.js'
 import { RAFT_MULTIPLIER_DEFAULT } from '../raft/core/config.js'
 import { LAN_CONFIG, WAN_CONFIG, type GossipConfig } from '../gossip/core/config.js'
@@ -54,6 +55,7 @@ export interface AgentFlags {
   logLevel?: string
   logJson?: boolean
   logFile?: string
+  syslog?: boolean
   logRotateBytes?: number
   logRotateDuration?: string
   logRotateMaxFiles?: number
@@ -141,6 +143,8 @@ export interface RuntimeConfig {
   logJson: boolean
   /** enable_debug: /debug/pprof answers without ACLs. */
   enableDebug: boolean
+  /** enable_syslog: the facility (syslog_facility, Consul's LOCAL0 by default); undefined when off. */
+  syslog: { facility: number } | undefined
   /** log_file and its rotation; undefined when the log goes to the console only. */
   logFile: { path: string; rotateBytes: number; rotateDurationMs: number; maxFiles: number } | undefined
   pidFile: string | undefined
@@ -363,6 +367,7 @@ function flagsDoc(flags: AgentFlags): ConfigDoc {
   if (flags.logLevel !== undefined) doc.log_level = flags.logLevel
   if (flags.logJson !== undefined) doc.log_json = flags.logJson
   if (flags.logFile !== undefined) doc.log_file = flags.logFile
+  if (flags.syslog !== undefined) doc.enable_syslog = flags.syslog
   if (flags.logRotateBytes !== undefined) doc.log_rotate_bytes = flags.logRotateBytes
   if (flags.logRotateDuration !== undefined) doc.log_rotate_duration = flags.logRotateDuration
   if (flags.logRotateMaxFiles !== undefined) doc.log_rotate_max_files = flags.logRotateMaxFiles
@@ -511,6 +516,7 @@ export function buildRuntime(doc: ConfigDoc, dev: boolean): RuntimeConfig {
     logJson: doc.log_json === true,
     enableDebug: doc.enable_debug === true || (dev && doc.enable_debug !== false),
     logFile: logFileConfig(doc),
+    syslog: syslogConfig(doc),
     pidFile: doc.pid_file as string | undefined,
     limits: {
       kvMaxValueSize: get<number>(doc.limits, 'kv_max_value_size') ?? LIMITS.kvMaxValueSize,
@@ -537,6 +543,14 @@ export function buildRuntime(doc: ConfigDoc, dev: boolean): RuntimeConfig {
     ...configRegistrations(doc),
     doc,
   }
+}
+
+function syslogConfig(doc: ConfigDoc): RuntimeConfig['syslog'] {
+  if (doc.enable_syslog !== true) return undefined
+  const name = (doc.syslog_facility as string | undefined) ?? 'LOCAL0'
+  const facility = SYSLOG_FACILITIES[name.toUpperCase()]
+  if (facility === undefined) throw new ConfigError('config', 'syslog_facility', `unknown syslog facility "${name}": one of ${Object.keys(SYSLOG_FACILITIES).join(', ')}`)
+  return { facility }
 }
 
 /** log_file with Consul's rotation defaults: every 24h, no size limit, every archive kept. */

@@ -1,6 +1,7 @@
 import chalk from 'chalk'
 import { colourEnabled } from '../lib/colour.js'
 import type { LogFile } from './log-file.js'
+import type { Syslog } from './syslog.js'
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
@@ -69,6 +70,7 @@ export class Logger {
   readonly #colour: boolean
   #json = false
   #file: LogFile | undefined
+  #syslog: Syslog | undefined
   readonly #subscribers = new Set<LogSubscriber>()
   /** The lowest level anyone reads: below it a line costs one comparison. */
   #floor: number
@@ -87,11 +89,13 @@ export class Logger {
     this.#refloor()
   }
 
-  /** log_json, and the log_file copy (closing the one before). */
-  configure(opts: { json: boolean; file?: LogFile }): void {
+  /** log_json, the log_file copy and syslog (closing the ones before). */
+  configure(opts: { json: boolean; file?: LogFile; syslog?: Syslog }): void {
     this.#json = opts.json
     if (this.#file !== opts.file) this.#file?.close()
     this.#file = opts.file
+    if (this.#syslog !== opts.syslog) this.#syslog?.close()
+    this.#syslog = opts.syslog
   }
 
   /** Adds a live reader; returns its removal. */
@@ -124,6 +128,7 @@ export class Logger {
       const text = this.#json ? formatJson(line) : undefined
       this.out.write(text ?? formatText(line, this.#colour))
       this.#file?.write(text ?? formatText(line))
+      this.#syslog?.write(line, text)
     }
     for (const s of this.#subscribers) if (rank >= LOG_LEVELS.indexOf(s.level)) s.write(line)
   }
@@ -131,6 +136,8 @@ export class Logger {
   close(): void {
     this.#file?.close()
     this.#file = undefined
+    this.#syslog?.close()
+    this.#syslog = undefined
   }
 
   readonly trace = (m: string): void => this.log('trace', m)

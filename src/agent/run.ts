@@ -32,7 +32,6 @@ export const UNSUPPORTED_AGENT_FLAGS: ReadonlySet<string> = new Set([
   'serf-lan-bind',
   'serf-wan-allowed-cidrs',
   'serf-wan-bind',
-  'syslog',
   'ui',
   'ui-content-path',
   'ui-dir',

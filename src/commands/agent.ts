@@ -63,6 +63,7 @@ SIGHUP re-reads the configuration; SIGINT or SIGTERM stops the agent (twice forc
     'log-file': Flags.string({ description: 'Also write the log here (a file, or a directory ending in /).' }),
     'log-rotate-bytes': Flags.integer({ description: 'Rotate the log file past this many bytes (0: no limit).' }),
     'log-rotate-duration': Flags.string({ description: 'Rotate the log file this often (default: 24h).' }),
+    syslog: Flags.boolean({ description: 'Also send the log to the host\'s syslog (enable_syslog).' }),
     'log-rotate-max-files': Flags.integer({ description: 'Rotated log files kept (0: all, -1: none).' }),
     'node-meta': Flags.string({ description: 'key:value node metadata; repeatable.', multiple: true }),
   }
