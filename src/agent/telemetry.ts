@@ -150,7 +150,17 @@ export class Telemetry {
         mirror('memberlist.udp.sent', Number(st.packets_out ?? 0), labels)
         mirror('memberlist.tcp.accept', Number(st.push_pulls_in ?? 0), labels)
         mirror('memberlist.tcp.connect', Number(st.push_pulls_out ?? 0), labels)
+        mirror('memberlist.msg.alive', Number(st.msg_alive ?? 0), labels)
+        mirror('memberlist.msg.suspect', Number(st.msg_suspect ?? 0), labels)
+        mirror('memberlist.msg.dead', Number(st.msg_dead ?? 0), labels)
+        mirror('memberlist.degraded.probe', Number(st.probes_degraded ?? 0), labels)
         m.setGauge('memberlist.health.score', Number(st.health_score ?? 0), labels)
+        // Serf's queue depths: events (user messages) and intents (membership news) waiting to be gossiped.
+        const queued = Number(st.queued_broadcasts ?? 0)
+        const events = Number(st.queued_events ?? 0)
+        m.setGauge('memberlist.queue.broadcasts', queued, labels)
+        m.setGauge('serf.queue.Event', events, labels)
+        m.setGauge('serf.queue.Intent', queued - events, labels)
         m.setGauge('serf.members', Number(st.members ?? 0), labels)
       }
       const s = src.state

@@ -311,6 +311,8 @@ export class Members {
       failed: count('failed'),
       left: count('left'),
       health_score: String(node?.pool.awareness.score ?? 0),
+      queued_broadcasts: String(node?.queue.length ?? 0),
+      queued_events: String(node?.queue.userMessages ?? 0),
       member_time: String(node?.pool.self.incarnation ?? 0),
       encrypted: String(this.#o.keyring !== undefined),
       coordinate_updates: String(this.#coords?.counters.updates ?? 0),

@@ -270,7 +270,8 @@ test('Debian\'s Prometheus scrapes the three servers: Consul\'s metric names, mo
   // Consul's names, as its dashboards and alerts use them.
   for (const name of ['consul_raft_apply', 'consul_raft_commitTime_count', 'consul_raft_fsm_apply_count', 'consul_raft_state_leader', 'consul_server_isLeader', 'consul_raft_leader_lastContact_count',
     'consul_raft_replication_appendEntries_rpc_count', 'consul_raft_replication_heartbeat_count', 'consul_kvs_apply_count', 'consul_catalog_register_count', 'consul_api_http_count', 'consul_rpc_request',
-    'consul_runtime_alloc_bytes', 'consul_runtime_sys_bytes', 'consul_runtime_num_goroutines', 'consul_memberlist_udp_received', 'consul_serf_member_join', 'consul_serf_members', 'consul_state_kv_entries', 'consul_state_nodes', 'consul_health_checks', 'consul_rpc_queries_blocking']) {
+    'consul_runtime_alloc_bytes', 'consul_runtime_sys_bytes', 'consul_runtime_num_goroutines', 'consul_memberlist_udp_received', 'consul_serf_member_join', 'consul_serf_members', 'consul_state_kv_entries', 'consul_state_nodes', 'consul_health_checks', 'consul_rpc_queries_blocking',
+    'consul_memberlist_msg_alive', 'consul_memberlist_queue_broadcasts', 'consul_serf_queue_Event', 'consul_serf_queue_Intent']) {
     await until(`${name} scraped`, async () => ((await prom.query(name)).length > 0 ? true : undefined))
   }
   assert.ok((await prom.query('consul_api_http_count{method="PUT",path="v1.kv._"}')).length > 0, 'HTTP timings by method and route, no key names')
@@ -284,6 +285,9 @@ test('Debian\'s Prometheus scrapes the three servers: Consul\'s metric names, mo
   await reaches('the new leader to report isLeader', 'consul_server_isLeader', 1, next)
   await until('the killed server to be down for Prometheus', async () => ((await prom.targets()).find((t) => t.instance === instance(leader))?.health === 'down' ? true : undefined))
   assert.ok((await value('sum(consul_raft_state_candidate)')) >= 1, 'an election counts candidates')
+  // Gossip saw it too: probes of the dead server went indirect, and the others heard it suspected.
+  await reaches('degraded probes to show', 'sum(consul_memberlist_degraded_probe)', 1)
+  await reaches('suspicion messages to show', 'sum(consul_memberlist_msg_suspect)', 1)
   // Back for the tests after this one, scraped again at the same address.
   leader.agent = await start(leader.host, leader.dataDir)
   await agreedLeader(nodes)

@@ -35,6 +35,13 @@ export class BroadcastQueue {
     return this.#queued.length
   }
 
+  /** How many queued broadcasts are user messages (serf's events): the rest are about members. */
+  get userMessages(): number {
+    let n = 0
+    for (const q of this.#queued) if (q.b.key === undefined) n++
+    return n
+  }
+
   /** Queues a broadcast, dropping any queued one about the same member. */
   push(b: Broadcast): void {
     if (b.key !== undefined) {

@@ -52,6 +52,12 @@ export interface NodeCounters {
   badPackets: number
   truncatedParts: number
   pingsForOthers: number
+  /** Membership messages received, by kind (memberlist.msg.alive, .suspect, .dead). */
+  msgAlive: number
+  msgSuspect: number
+  msgDead: number
+  /** Probes whose direct ping went unanswered, so others were asked (memberlist.degraded.probe). */
+  probesDegraded: number
 }
 
 interface Relay {
@@ -69,7 +75,7 @@ export class GossipNode {
   readonly pool: MemberPool
   readonly prober: Prober
   readonly queue: BroadcastQueue
-  readonly counters: NodeCounters = { packetsIn: 0, packetsOut: 0, badPackets: 0, truncatedParts: 0, pingsForOthers: 0 }
+  readonly counters: NodeCounters = { packetsIn: 0, packetsOut: 0, badPackets: 0, truncatedParts: 0, pingsForOthers: 0, msgAlive: 0, msgSuspect: 0, msgDead: 0, probesDegraded: 0 }
   readonly #o: Required<Omit<GossipNodeOptions, 'self' | 'now'>>
   readonly #out: NodeOutput[] = []
   readonly #suspicionDeadlines = new Map<string, number>()
@@ -283,13 +289,16 @@ export class GossipNode {
         this.prober.nack(m.body.seq)
         return
       case 'alive':
+        this.counters.msgAlive++
         this.#apply(this.pool.alive(m.body, now))
         return
       case 'suspect':
+        this.counters.msgSuspect++
         this.#answerStale(from, m.body)
         this.#apply(this.pool.suspect(m.body, now))
         return
       case 'dead':
+        this.counters.msgDead++
         this.#answerStale(from, m.body)
         this.#apply(this.pool.dead(m.body, now))
         return
@@ -324,6 +333,8 @@ export class GossipNode {
         this.#send(addressOf(e.via), encodeMessage({ type: 'indirectPing', body: { seq: e.seq, target: e.target.name, addr: e.target.addr, port: e.target.port, nack: true } }))
         return
       case 'tcp-ping':
+        // One per probe that went indirect (the TCP fallback goes with the indirect pings).
+        this.counters.probesDegraded++
         this.#out.push({ kind: 'tcp-ping', to: addressOf(e.to), node: e.to.name, seq: e.seq })
         return
       case 'suspect':
