@@ -177,3 +177,15 @@ export function renderWhole(entry: WholeAnswer, id: number, random: () => number
   out.writeUInt16BE(additionalCount, 10)
   return out
 }
+
+/** Whether the first question asks for PTR (Consul times those as dns.ptr_query), read off the wire. */
+export function isPtrQuery(buf: Uint8Array): boolean {
+  let at = 12
+  while (at < buf.length) {
+    const len = buf[at]!
+    if (len === 0) return buf.length >= at + 3 && ((buf[at + 1]! << 8) | buf[at + 2]!) === 12
+    if ((len & 0xc0) !== 0) return false
+    at += len + 1
+  }
+  return false
+}

@@ -92,7 +92,7 @@ export async function startDns(opts: StartDnsOptions): Promise<DnsService> {
   }
   const count = Math.min(opts.udpWorkers, DNS_LIMITS.udpWorkersMax)
   if (count > 0) {
-    workers = new UdpWorkers({ count, sockets: server.udpSockets, onQuery: (listener, query, port, address) => server.answerRelayed(listener, query, port, address), log })
+    workers = new UdpWorkers({ count, sockets: server.udpSockets, onQuery: (listener, query, port, address) => server.answerRelayed(listener, query, port, address), onTimings: (t) => handler.mergeTimings(t), log })
     log('info', `dns: ${count} UDP worker process${count === 1 ? '' : 'es'} started`)
   }
   return {

@@ -12,7 +12,8 @@ import dnsPacket, { type Packet } from 'dns-packet'
 import type { DnsConfig } from '../agent/config.js'
 import { decodeQuery, type DnsRouter } from './router.js'
 import { Recursor } from './recursor.js'
-import { wireQuestionKey } from './fast-path.js'
+import { isPtrQuery, wireQuestionKey } from './fast-path.js'
+import type { WorkerTimings } from './udp-workers.js'
 import { DNS_LIMITS } from './limits.js'
 
 type Timing = ReturnType<Metrics['timer']>
@@ -63,10 +64,24 @@ export class DnsHandler {
   answered(query: Buffer, answer: Buffer | undefined, start: number): void {
     const m = this.#metrics
     if (!m || !answer) return
-    const node = this.#nodeName()
-    let t = this.#timers
-    if (t?.node !== node) t = this.#timers = { node, domain: m.timer('dns.domain_query', { node }), ptr: m.timer('dns.ptr_query', { node }) }
+    const t = this.#timersOf(m)
     ;(isPtrQuery(query) ? t.ptr : t.domain).since(start)
+  }
+
+  /** The two timers, labelled with the node name (which a reload may change). */
+  #timersOf(m: Metrics): { node: string; domain: Timing; ptr: Timing } {
+    const node = this.#nodeName()
+    if (this.#timers?.node !== node) this.#timers = { node, domain: m.timer('dns.domain_query', { node }), ptr: m.timer('dns.ptr_query', { node }) }
+    return this.#timers
+  }
+
+  /** Timings of answers given in the UDP worker processes, folded into the same series. */
+  mergeTimings(t: WorkerTimings): void {
+    const m = this.#metrics
+    if (!m) return
+    const timers = this.#timersOf(m)
+    if (t.domain) timers.domain.merge(t.domain)
+    if (t.ptr) timers.ptr.merge(t.ptr)
   }
 
   /**
@@ -103,18 +118,6 @@ export class DnsHandler {
     this.log('debug', 'dns: no recursor answered')
     return headerOnly(buf, RCODE_SERVFAIL, true)
   }
-}
-
-/** Whether the first question's type is PTR (12), read off the wire: the name's labels are walked, not decoded. */
-function isPtrQuery(buf: Buffer): boolean {
-  let at = HEADER_BYTES
-  while (at < buf.length) {
-    const len = buf[at]!
-    if (len === 0) return buf.length >= at + 3 && buf.readUInt16BE(at + 1) === 12
-    if ((len & 0xc0) !== 0) return false
-    at += len + 1
-  }
-  return false
 }
 
 /** dgram's `lookup` for addresses that are already IP literals (the `rinfo.address` of a query). */

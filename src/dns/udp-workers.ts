@@ -17,6 +17,7 @@ import { fork, type ChildProcess } from 'node:child_process'
 import type dgram from 'node:dgram'
 import { fileURLToPath } from 'node:url'
 import type { WholeAnswer } from './fast-path.js'
+import type { SampleBatch } from '../lib/metrics.js'
 import type { WholeAnswerMirror } from './router.js'
 
 /** Messages from the agent to a worker. */
@@ -28,7 +29,13 @@ export type ToWorker =
 /** Messages from a worker to the agent. */
 export type FromWorker =
   | { type: 'query'; listener: number; query: Uint8Array; port: number; address: string }
-  | { type: 'stats'; answered: number; relayed: number }
+  | { type: 'stats'; answered: number; relayed: number; timings: WorkerTimings }
+
+/** The answer times (ms) a worker gathered since its last report, for dns.domain_query and dns.ptr_query. */
+export interface WorkerTimings {
+  domain?: SampleBatch
+  ptr?: SampleBatch
+}
 
 const WORKER_ENTRY = fileURLToPath(new URL('./udp-worker.js', import.meta.url))
 /** How long a worker gets to exit after its channel closes before it is killed. */
@@ -41,6 +48,8 @@ export interface UdpWorkerOptions {
   sockets: readonly dgram.Socket[]
   /** A query a worker could not answer from its copy: the agent answers it on socket `listener`. */
   onQuery: (listener: number, query: Buffer, port: number, address: string) => void
+  /** A worker's answer times since its last report (about once a second). */
+  onTimings?: (t: WorkerTimings) => void
   log: Log
 }
 
@@ -67,6 +76,7 @@ export class UdpWorkers implements WholeAnswerMirror {
         this.opts.onQuery(msg.listener, Buffer.isBuffer(q) ? q : Buffer.from(q.buffer, q.byteOffset, q.byteLength), msg.port, msg.address)
       } else if (msg.type === 'stats') {
         this.#stats.set(child, { answered: msg.answered, relayed: msg.relayed })
+        if (msg.timings.domain || msg.timings.ptr) this.opts.onTimings?.(msg.timings)
       }
     })
     this.opts.sockets.forEach((socket, listener) => this.#send(child, { type: 'socket', listener }, socket))

@@ -61,12 +61,67 @@ class Aggregate {
     this.count = this.sum = this.sumSq = this.min = this.max = 0
   }
 
+  /** Folds in another process's aggregate of the same interval. */
+  merge(o: SampleBatch): void {
+    if (o.count === 0) return
+    if (this.count === 0 || o.min < this.min) this.min = o.min
+    if (this.count === 0 || o.max > this.max) this.max = o.max
+    this.count += o.count
+    this.sum += o.sum
+    this.sumSq += o.sumSq
+  }
+
   copyFrom(o: Aggregate): void {
     this.count = o.count
     this.sum = o.sum
     this.sumSq = o.sumSq
     this.min = o.min
     this.max = o.max
+  }
+}
+
+/**
+ * Observations made in another process (the DNS UDP workers): the aggregate, and a few of the
+ * values drawn evenly, which stand for all of them in the quantiles.
+ */
+export interface SampleBatch {
+  count: number
+  sum: number
+  sumSq: number
+  min: number
+  max: number
+  values: number[]
+}
+
+/** Values a batch carries: a few per second per worker is plenty for quantiles. */
+const BATCH_VALUES = 64
+
+/** Gathers observations into a SampleBatch (reservoir-sampled values) until taken. */
+export class SampleBatcher {
+  #b: SampleBatch = { count: 0, sum: 0, sumSq: 0, min: 0, max: 0, values: [] }
+  #rng = 1
+
+  add(v: number): void {
+    const b = this.#b
+    if (b.count === 0 || v < b.min) b.min = v
+    if (b.count === 0 || v > b.max) b.max = v
+    b.count++
+    b.sum += v
+    b.sumSq += v * v
+    if (b.values.length < BATCH_VALUES) b.values.push(v)
+    else {
+      this.#rng = (Math.imul(this.#rng, 1664525) + 1013904223) >>> 0
+      const slot = this.#rng % b.count
+      if (slot < BATCH_VALUES) b.values[slot] = v
+    }
+  }
+
+  /** What was gathered since the last take, or undefined when nothing was. */
+  take(): SampleBatch | undefined {
+    if (this.#b.count === 0) return undefined
+    const b = this.#b
+    this.#b = { count: 0, sum: 0, sumSq: 0, min: 0, max: 0, values: [] }
+    return b
   }
 }
 
@@ -162,6 +217,32 @@ export class Sample extends Series {
     this.observe(this.registry.clock.now() - start)
   }
 
+  /**
+   * Folds in a batch observed elsewhere: its aggregate whole; its values into the reservoir, each
+   * weighing as the share of the batch it stands for. Sinks get the batch's values.
+   */
+  merge(b: SampleBatch): void {
+    if (b.count === 0) return
+    const now = this.registry.clock.now()
+    this.roll(now)
+    this.current.merge(b)
+    this.total += b.sum
+    this.count += b.count
+    this.updated = now
+    // Whole numbers keep the reservoir's slot arithmetic integral.
+    const weight = b.values.length > 0 ? Math.max(1, Math.round(b.count / b.values.length)) : 0
+    for (const v of b.values) {
+      this.#seen += weight
+      if (this.#values.length < RESERVOIR) this.#values.push(v)
+      else {
+        this.#rng = (Math.imul(this.#rng, 1664525) + 1013904223) >>> 0
+        const slot = this.#rng % this.#seen
+        if (slot < RESERVOIR) this.#values[slot] = v
+      }
+      this.registry.emit('sample', this, v)
+    }
+  }
+
   protected override rolled(adjacent: boolean): void {
     this.#older = adjacent ? this.#values : []
     this.#values = []
@@ -178,7 +259,7 @@ export class Sample extends Series {
 }
 
 /** A filtered-out series: observations cost a call and nothing else. */
-const noop = { incr() {}, set() {}, observe() {}, since() {} }
+const noop = { incr() {}, set() {}, observe() {}, since() {}, merge() {} }
 
 export interface GaugeValue { Name: string; Value: number; Labels: Record<string, string> }
 export interface SampledValue { Name: string; Count: number; Rate: number; Sum: number; Min: number; Max: number; Mean: number; Stddev: number; Labels: Record<string, string> }
@@ -226,7 +307,7 @@ export class Metrics {
     return this.#get('gauge', name, labels, (full) => new Gauge(this, full, labels))
   }
 
-  timer(name: string, labels?: Labels): Pick<Sample, 'observe' | 'since'> {
+  timer(name: string, labels?: Labels): Pick<Sample, 'observe' | 'since' | 'merge'> {
     return this.#get('sample', name, labels, (full) => new Sample(this, full, labels))
   }
 

@@ -86,7 +86,7 @@ async function put(path: string, body?: unknown): Promise<void> {
 before(async () => {
   dir = tempDir('consul-dns-workers-')
   config = join(dir, 'dns.json')
-  writeFileSync(config, JSON.stringify({ dns_config: { udp_workers: WORKERS, service_ttl: { web: '5s' } } }))
+  writeFileSync(config, JSON.stringify({ dns_config: { udp_workers: WORKERS, service_ttl: { web: '5s' } }, telemetry: { prometheus_retention_time: '1m' } }))
   agent = await startAgent({ dev: true, dns: true, args: [`-config-file=${config}`] })
   // Room for a burst of 100 answers while the test decodes them.
   client = dgram.createSocket({ type: 'udp4', recvBufferSize: 1 << 20 })
@@ -132,6 +132,12 @@ test('the agent starts the workers; thousands of queries are answered right, mos
     const s = await dnsStats()
     return Number(s.udp_worker_answers) > 0 && Number(s.udp_worker_answers) + Number(s.fast_path_answers) > 1500 ? s : undefined
   })
+  // The workers' answers are timed too: they report their times with their counters.
+  const s = await dnsStats()
+  const text = await (await fetch(`${agent.httpAddr}/v1/agent/metrics?format=prometheus`)).text()
+  const timed = Number(/^consul_dns_domain_query_count\{node="[^"]+"\} (\d+)$/m.exec(text)?.[1])
+  assert.ok(timed >= Number(s.udp_worker_answers) + Number(s.fast_path_answers), `${timed} timed, ${s.udp_worker_answers} by workers, ${s.fast_path_answers} by the agent's fast path`)
+  assert.match(text, /^consul_dns_domain_query\{node="[^"]+",quantile="0\.99"\} \d/m)
 })
 
 test('misses are relayed to the agent: NXDOMAIN, node names, REFUSED, FORMERR for garbage', async () => {

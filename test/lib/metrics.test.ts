@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { Metrics, promName, type MetricsSink } from '../../src/lib/metrics.js'
+import { Metrics, promName, SampleBatcher, type MetricsSink } from '../../src/lib/metrics.js'
 
 function clock(start = 0): { now: () => number; wall: () => number; at: number } {
   const c = { at: start, now: () => c.at, wall: () => Date.UTC(2017, 7, 8, 2, 55, 0) + c.at }
@@ -102,4 +102,25 @@ test('collectors run before each rendering: gauges read on demand', () => {
   m.collect(() => m.setGauge('reads', ++n))
   assert.equal(m.summary().Gauges[0]!.Value, 1)
   assert.match(m.prometheus(), /^myapp_reads 2$/m)
+})
+
+test('a batch observed in another process (SampleBatcher) merges into the same timer: the whole aggregate, its values in the quantiles', () => {
+  const c = clock()
+  const m = new Metrics({ clock: c, prometheusRetentionMs: 60_000 })
+  const b = new SampleBatcher()
+  for (let i = 1; i <= 1000; i++) b.add(i % 100 === 0 ? 50 : 1)
+  const batch = b.take()!
+  assert.equal(b.take(), undefined, 'taken: the batcher starts empty again')
+  assert.equal(batch.count, 1000)
+  assert.equal(batch.sum, 990 + 500)
+  assert.deepEqual([batch.min, batch.max], [1, 50])
+  assert.equal(batch.values.length, 64, 'a bounded draw of the values')
+  m.timer('dns.domain_query').observe(2)
+  m.timer('dns.domain_query').merge(batch)
+  c.at = 10_500
+  const s = m.summary().Samples.find((x) => x.Name === 'consul.dns.domain_query')!
+  assert.deepEqual([s.Count, s.Sum, s.Min, s.Max], [1001, 1492, 1, 50])
+  const text = m.prometheus()
+  assert.match(text, /^consul_dns_domain_query_count 1001$/m)
+  assert.match(text, /^consul_dns_domain_query\{quantile="0.5"\} 1$/m, 'the median is what most of the batch was')
 })
