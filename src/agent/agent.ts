@@ -32,7 +32,7 @@ import { buildRuntime, changedKeys, runningDoc, RELOADABLE_KEYS, type LoadedConf
 import { isInert } from './config-keys.js'
 import { loadRpcTls, readPem } from './tls.js'
 import { TokenBucket } from '../lib/token-bucket.js'
-import { formatJson, formatText, Logger, parseLogLevel } from './log.js'
+import { formatJson, formatText, Logger, type LogLevel } from './log.js'
 import { Telemetry } from './telemetry.js'
 import { openSyslog, type Syslog } from './syslog.js'
 import { memberJson, readiness, runtimeStats, type Readiness } from './self-view.js'
@@ -154,10 +154,8 @@ export class Agent implements ApiContext {
   }
 
   /** A live reader of the log at `level` (GET /v1/agent/monitor): text lines, or JSON with `json`. */
-  subscribeLog(level: string, json: boolean, write: (line: string) => void): () => void {
-    const l = parseLogLevel(level)
-    if (!l) throw new HttpError(400, `Unknown log level: ${level}`)
-    return this.logger.subscribe({ level: l, write: (line) => write(json ? formatJson(line) : formatText(line)) })
+  subscribeLog(level: LogLevel, json: boolean, write: (line: string) => void): () => void {
+    return this.logger.subscribe({ level, write: (line) => write(json ? formatJson(line) : formatText(line)) })
   }
 
   readonly #profiler = new Profiler()

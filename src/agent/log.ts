@@ -2,9 +2,9 @@ import chalk from 'chalk'
 import { colourEnabled } from '../lib/colour.js'
 import type { LogFile } from './log-file.js'
 import type { Syslog } from './syslog.js'
+import { LOG_LEVELS, type LogLevel } from '../lib/log-level.js'
 
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const
-export type LogLevel = (typeof LOG_LEVELS)[number]
+export { LOG_LEVELS, parseLogLevel, type LogLevel } from '../lib/log-level.js'
 
 const COLOURS: Record<LogLevel, (s: string) => string> = {
   trace: chalk.gray,
@@ -12,14 +12,6 @@ const COLOURS: Record<LogLevel, (s: string) => string> = {
   info: chalk.green,
   warn: chalk.yellow,
   error: chalk.red,
-}
-
-/** Accepts Consul's spellings (`WARN`, `warning`, `err`). */
-export function parseLogLevel(text: string): LogLevel | undefined {
-  const t = text.trim().toLowerCase()
-  if (t === 'warning') return 'warn'
-  if (t === 'err') return 'error'
-  return (LOG_LEVELS as readonly string[]).includes(t) ? (t as LogLevel) : undefined
 }
 
 /** Where log lines go: a stream, or anything that takes lines the same way (the start-up gate). */

@@ -31,7 +31,7 @@ export default class Debug extends ApiCommand<typeof Debug> {
     process.once('SIGINT', () => stop.abort(new Error('interrupted')))
     this.log(`==> Starting debugger and capturing static information...\n    Capture: ${targets.join(', ')}, for ${duration / 1000}s every ${interval / 1000}s`)
     const report = await this.attempt('Error capturing: ', () => capture({ client: this.client, dir, durationMs: duration, intervalMs: interval, targets, signal: stop.signal, progress: (l) => this.log(`    ${l}`) }))
-    for (const s of report.skipped) this.warn(`not captured: ${s}`)
+    for (const s of report.skipped) this.logToStderr(`==> Not captured: ${s}`)
     const out = this.flags.archive ? await archive(dir) : dir
     this.log(report.partial ? `==> Interrupted: partial capture saved to ${out}` : `==> Saved debug archive: ${out}`)
   }

@@ -1,4 +1,5 @@
 import type { Metrics } from '../lib/metrics.js'
+import type { LogLevel } from '../lib/log-level.js'
 import type { AgentEndpoints } from '../server/endpoints.js'
 import type { LocalState } from '../agent/local-state.js'
 import type { Readiness } from '../agent/self-view.js'
@@ -52,8 +53,8 @@ export interface ApiContext {
   readonly blocking: BlockingCounters
   /** This agent's telemetry registry (GET /v1/agent/metrics, and what every request records). */
   readonly metrics: Metrics
-  /** Follows the agent's log at `level` (throws a 400 HttpError for an unknown one); returns the unsubscribe. */
-  subscribeLog(level: string, json: boolean, write: (line: string) => void): () => void
+  /** Follows the agent's log at `level`; returns the unsubscribe. */
+  subscribeLog(level: LogLevel, json: boolean, write: (line: string) => void): () => void
   /** consul debug's sources: host facts, and the profiles `enable_debug` (or an operator:read token) opens. */
   readonly debug: {
     enabled(): boolean

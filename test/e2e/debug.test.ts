@@ -95,3 +95,22 @@ test('consul debug interrupted by SIGINT writes a partial archive; bad flags and
   assert.equal(denied.code, 1)
   assert.match(denied.stderr, /Permission denied/)
 })
+
+test('an agent without enable_debug (not -dev, no ACLs) refuses the profiles with the reason; consul debug skips them and says so', async () => {
+  const plain = await startAgent()
+  try {
+    for (const path of ['/debug/pprof/profile?seconds=1', '/debug/pprof/heap?seconds=1']) {
+      const res = await fetch(`${plain.httpAddr}${path}`)
+      assert.equal(res.status, 403)
+      assert.equal(await res.text(), 'Profiling is off: set enable_debug = true on this agent (or turn ACLs on and use a token with operator:read)')
+    }
+    const output = join(dir, 'noprofiles')
+    const run = await runCli(CONSUL_BIN, ['debug', '-duration=1s', '-interval=1s', `-output=${output}`, '-capture=pprof', '-capture=agent'], { env: { CONSUL_HTTP_ADDR: plain.httpAddr } })
+    assert.equal(run.code, 0, run.stderr)
+    assert.match(run.stderr, /^==> Not captured: profile\.cpuprofile: Unexpected response code: 403 \(Profiling is off: set enable_debug = true on this agent/m)
+    const got = await files(`${output}.tar.gz`)
+    assert.ok(got.has('noprofiles/agent.json') && !got.has('noprofiles/profile.cpuprofile'), [...got.keys()].join(' '))
+  } finally {
+    await plain.stop()
+  }
+})
