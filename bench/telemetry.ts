@@ -2,18 +2,17 @@
  * `npm run bench -- telemetry` (issue 17): what metrics cost. Two -dev agents of ours (in-memory
  * raft: the figures are the request path's), one with telemetry off (`filter_default = false`:
  * every series a no-op) and one with it on as an operator runs it (Prometheus format enabled, and
- * scraped once a second during the load). KV GET and PUT at 64 clients (wrk), interleaved, best of
- * three each; then, with 10,000 services registered, the metrics endpoint's answer time in both
- * formats. Targets: on at most 3% slower; the endpoint under 50 ms. Two identical agents differ by
- * up to 9% in throughput on this 2-core machine (measured), so the cost is judged on the agent's
- * CPU time per request (from /proc, summed over every round), which that noise hardly moves.
+ * scraped once a second during the load). KV GET and PUT at 64 clients (wrk), interleaved rounds
+ * judged on CPU per request (lib/ab.ts); then, with 10,000 services registered, the metrics
+ * endpoint's answer time in both formats. Targets: on at most 3% slower; the endpoint under 50 ms.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { cleanupAll, cpuSeconds, firstLine, freePort, installSignalHandlers, startServer, tempDir, which, type Server } from './lib/procs.js'
-import { randomRequestScript, runWrk, type LuaRequest } from './lib/wrk.js'
+import { cleanupAll, firstLine, freePort, installSignalHandlers, startServer, tempDir, which } from './lib/procs.js'
+import type { LuaRequest } from './lib/wrk.js'
+import { compare, type AbSide } from './lib/ab.js'
 import { textTable } from './lib/table.js'
 import { median } from './cluster/failover.js'
 
@@ -26,18 +25,22 @@ const SERVICES = 10_000
 const TARGET_SLOWDOWN = 0.03
 const TARGET_ENDPOINT_MS = 50
 
-interface Side {
-  name: 'off' | 'on'
-  server: Server
-  url: string
-}
+type Side = AbSide & { name: 'off' | 'on' }
 
 async function startAgent(name: Side['name'], dir: string): Promise<Side> {
   const port = await freePort()
   const file = join(dir, `telemetry-${name}.json`)
   writeFileSync(file, JSON.stringify({ telemetry: name === 'on' ? { prometheus_retention_time: '1m' } : { filter_default: false } }))
   const server = await startServer({ name: `agent (telemetry ${name})`, cmd: process.execPath, args: [BIN, 'agent', '-dev', `-http-port=${port}`, '-dns-port=-1', `-config-file=${file}`], ready: (out) => /agent: started/.test(out) })
-  return { name, server, url: `http://127.0.0.1:${port}` }
+  const side: Side = { name, server, url: `http://127.0.0.1:${port}` }
+  // The "on" agent is scraped as Prometheus would, once a second, while it serves the load.
+  if (name === 'on') {
+    side.during = () => {
+      const t = setInterval(() => void call(side, 'GET', '/v1/agent/metrics?format=prometheus').catch(() => {}), 1000)
+      return () => clearInterval(t)
+    }
+  }
+  return side
 }
 
 async function call(side: Side, method: string, path: string, body?: string): Promise<string> {
@@ -45,26 +48,6 @@ async function call(side: Side, method: string, path: string, body?: string): Pr
   const text = await res.text()
   if (res.status !== 200) throw new Error(`${method} ${path} (telemetry ${side.name}): ${res.status} ${text}`)
   return text
-}
-
-interface Load {
-  rps: number
-  requests: number
-  cpuS: number
-}
-
-async function load(side: Side, method: 'GET' | 'PUT', scratch: string, n: number): Promise<Load> {
-  const requests: LuaRequest[] = Array.from({ length: KEYS }, (_, i) => ({ method, path: `/v1/kv/bench/k${i}`, ...(method === 'PUT' ? { body: 'y'.repeat(100) } : {}) }))
-  // The "on" agent is scraped as Prometheus would, once a second, while it serves the load.
-  const scrape = side.name === 'on' ? setInterval(() => void call(side, 'GET', '/v1/agent/metrics?format=prometheus').catch(() => {}), 1000) : undefined
-  const cpu0 = cpuSeconds(side.server.proc.pid) ?? 0
-  try {
-    const r = await runWrk({ wrk: which('wrk')!, url: side.url, script: randomRequestScript(requests), scriptName: `telemetry-${side.name}-${method}-${n}.lua`, dir: scratch, connections: CONNECTIONS, seconds: SECONDS })
-    if (r.non2xx + r.socketErrors.timeout > 0) throw new Error(`telemetry ${side.name} ${method}: ${r.non2xx} non-2xx, ${r.socketErrors.timeout} timeouts`)
-    return { rps: r.rps, requests: r.requests, cpuS: (cpuSeconds(side.server.proc.pid) ?? 0) - cpu0 }
-  } finally {
-    if (scrape) clearInterval(scrape)
-  }
 }
 
 /** Median ms of `rounds` answers of the metrics endpoint. */
@@ -99,24 +82,16 @@ export async function runTelemetryBench(args: readonly string[]): Promise<number
     const rows: string[][] = []
     const cells: Array<Record<string, unknown>> = []
     let ok = true
-    const pairs = quick ? 2 : 4
+    const loadRounds = quick ? 2 : 4
     for (const method of ['GET', 'PUT'] as const) {
-      await load(off, method, scratch, 0)
-      await load(on, method, scratch, 0)
-      const runs: Record<Side['name'], Load[]> = { off: [], on: [] }
-      // Interleaved, each round swapping who goes first: a slow spell of the machine hits both sides.
-      for (let round = 1; round <= pairs; round++) {
-        for (const side of round % 2 === 1 ? [off, on] : [on, off]) runs[side.name].push(await load(side, method, scratch, round))
-      }
-      const best = (l: Load[]): number => Math.max(...l.map((x) => x.rps))
-      const cpuUs = (l: Load[]): number => (l.reduce((s, x) => s + x.cpuS, 0) * 1e6) / l.reduce((s, x) => s + x.requests, 0)
-      const [a, b] = [best(runs.off), best(runs.on)]
-      const [ca, cb] = [cpuUs(runs.off), cpuUs(runs.on)]
-      const ratio = ca / cb
-      const pass = ratio >= 1 - TARGET_SLOWDOWN
+      const requests = (): LuaRequest[] => Array.from({ length: KEYS }, (_, i) => ({ method, path: `/v1/kv/bench/k${i}`, ...(method === 'PUT' ? { body: 'y'.repeat(100) } : {}) }))
+      const r = await compare(off, on, { requests, tag: `telemetry-${method}`, scratch, connections: CONNECTIONS, seconds: SECONDS, rounds: loadRounds })
+      const [a, b] = r.rps
+      const [ca, cb] = r.cpuUs
+      const pass = r.cpuRatio >= 1 - TARGET_SLOWDOWN
       ok &&= pass
-      cells.push({ metric: `KV ${method} c=${CONNECTIONS}`, off: a, on: b, unit: 'req/s', cpuUsPerRequestOff: ca, cpuUsPerRequestOn: cb, ratio, judgedOn: 'CPU per request', result: pass ? 'PASS' : 'FAIL' })
-      rows.push([`KV ${method} c=${CONNECTIONS}`, `${Math.round(a).toLocaleString()} req/s, ${ca.toFixed(1)} us`, `${Math.round(b).toLocaleString()} req/s, ${cb.toFixed(1)} us`, `${(b / a).toFixed(3)}x / ${ratio.toFixed(3)}x`, `CPU >= ${(1 - TARGET_SLOWDOWN).toFixed(2)}x`, pass ? 'PASS' : 'FAIL'])
+      cells.push({ metric: `KV ${method} c=${CONNECTIONS}`, off: a, on: b, unit: 'req/s', cpuUsPerRequestOff: ca, cpuUsPerRequestOn: cb, ratio: r.cpuRatio, judgedOn: 'CPU per request', result: pass ? 'PASS' : 'FAIL' })
+      rows.push([`KV ${method} c=${CONNECTIONS}`, `${Math.round(a).toLocaleString()} req/s, ${ca.toFixed(1)} us`, `${Math.round(b).toLocaleString()} req/s, ${cb.toFixed(1)} us`, `${r.rpsRatio.toFixed(3)}x / ${r.cpuRatio.toFixed(3)}x`, `CPU >= ${(1 - TARGET_SLOWDOWN).toFixed(2)}x`, pass ? 'PASS' : 'FAIL'])
     }
     // 10,000 services on 100 nodes in the catalog: the state gauges count them at every rendering.
     for (let i = 0; i < SERVICES; i += 100) {
