@@ -195,7 +195,21 @@ export class Sample extends Series {
 
   /** Observes one value (a duration in milliseconds, or a size). */
   observe(v: number): void {
+    this.#record(v, this.registry.clock.now())
+  }
+
+  /** Observes the time since `start` (a reading of the registry's clock): one clock reading serves both. */
+  since(start: number): void {
     const now = this.registry.clock.now()
+    this.#record(now - start, now)
+  }
+
+  /** Observes `end - start` where the caller already read the clock at `end` (several timings of one moment). */
+  between(start: number, end: number): void {
+    this.#record(end - start, end)
+  }
+
+  #record(v: number, now: number): void {
     this.roll(now)
     this.current.add(v)
     this.total += v
@@ -210,11 +224,6 @@ export class Sample extends Series {
       if (slot < RESERVOIR) this.#values[slot] = v
     }
     this.registry.emit('sample', this, v)
-  }
-
-  /** Observes the time since `start` (a reading of the registry's clock). */
-  since(start: number): void {
-    this.observe(this.registry.clock.now() - start)
   }
 
   /**
@@ -259,7 +268,7 @@ export class Sample extends Series {
 }
 
 /** A filtered-out series: observations cost a call and nothing else. */
-const noop = { incr() {}, set() {}, observe() {}, since() {}, merge() {} }
+const noop = { incr() {}, set() {}, observe() {}, since() {}, between() {}, merge() {} }
 
 export interface GaugeValue { Name: string; Value: number; Labels: Record<string, string> }
 export interface SampledValue { Name: string; Count: number; Rate: number; Sum: number; Min: number; Max: number; Mean: number; Stddev: number; Labels: Record<string, string> }
@@ -307,7 +316,7 @@ export class Metrics {
     return this.#get('gauge', name, labels, (full) => new Gauge(this, full, labels))
   }
 
-  timer(name: string, labels?: Labels): Pick<Sample, 'observe' | 'since' | 'merge'> {
+  timer(name: string, labels?: Labels): Pick<Sample, 'observe' | 'since' | 'between' | 'merge'> {
     return this.#get('sample', name, labels, (full) => new Sample(this, full, labels))
   }
 

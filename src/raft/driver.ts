@@ -588,11 +588,13 @@ export class RaftDriver implements Consensus {
     if (e.index <= this.#applied) return
     let response: unknown
     let failure: Error | undefined
+    // One clock reading ends both the apply's timing and the commit's.
+    let appliedAt: number | undefined
     if (e.type === 'normal') {
       try {
         const start = this.#m?.now() ?? 0
         response = this.#o.fsm.apply(e.index, e.data)
-        this.#m?.fsmApply.since(start)
+        if (this.#m) this.#m.fsmApply.between(start, (appliedAt = this.#m.now()))
       } catch (err) {
         // Every server fails the same way on the same bytes; the proposer hears why.
         failure = err as Error
@@ -609,7 +611,7 @@ export class RaftDriver implements Consensus {
       if (p.term !== e.term) p.reject(new LeadershipLostError())
       else if (failure) p.reject(failure)
       else {
-        this.#m?.commitTime.since(p.at)
+        if (this.#m) this.#m.commitTime.between(p.at, appliedAt ?? this.#m.now())
         p.resolve({ index: e.index, response })
       }
     }

@@ -52,6 +52,8 @@ export class EndpointCore implements BlockingEnv {
   readonly newId: () => string
   readonly log: Log
   readonly metrics: Metrics | undefined
+  /** The apply timers by command type, looked up once (a registry lookup builds a key string). */
+  readonly #applyTimers = new Map<string, ReturnType<Metrics['timer']>>()
   /** Who a request is and what it may do (every caller may do everything while ACLs are off). */
   acl!: AclGate
   /** Takes writes to the leader when this server is not it (clustered servers); without one a follower refuses. */
@@ -189,7 +191,11 @@ export class EndpointCore implements BlockingEnv {
   async apply<T>(command: Command): Promise<{ index: number; value: T }> {
     const start = this.metrics?.clock.now() ?? 0
     const { index, response } = await this.raft.apply(encodeCommand(command))
-    this.metrics?.timer(APPLY_METRIC[command.Type] ?? `${command.Type}.apply`).since(start)
+    if (this.metrics) {
+      let timer = this.#applyTimers.get(command.Type)
+      if (!timer) this.#applyTimers.set(command.Type, (timer = this.metrics.timer(APPLY_METRIC[command.Type] ?? `${command.Type}.apply`)))
+      timer.since(start)
+    }
     if (isStateFailure(response)) throw new RejectedError(response.error.kind, response.error.message)
     return { index, value: response as T }
   }
