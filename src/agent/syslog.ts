@@ -70,10 +70,16 @@ export class Syslog {
     this.#child.on('error', (err) => stop(`cannot run logger (util-linux): ${err.message}`))
     this.#child.on('exit', (code, signal) => stop(`logger exited (${signal ?? `code ${code}`})${stderr ? `: ${stderr.trim()}` : ''}`))
     this.#child.stdin.on('error', () => {})
-    this.#child.stdin.on('drain', () => (this.#blocked = false))
+    this.#child.stdin.on('drain', () => {
+      this.#blocked = false
+      if (this.dropped === 0) return
+      // Said in syslog itself, where the gap is.
+      this.#child.stdin.write(`<${this.#facility * 8 + SEVERITY.warn}>agent: syslog dropped ${this.dropped} lines while the logger was behind\n`)
+      this.dropped = 0
+    })
     // The agent's own exit must not wait for the logger.
     this.#child.unref()
-    ;(this.#child.stdin as Writable & { unref?: () => void }).unref?.()
+    for (const pipe of [this.#child.stdin, this.#child.stderr]) (pipe as { unref?: () => void }).unref?.()
   }
 
   /** One line, as Consul's SyslogWrapper writes it: without the time and level, which syslog adds. */
