@@ -6,7 +6,7 @@ import type { Router } from './router.js'
 import type { ApiContext } from './context.js'
 import type { ApiRequest } from './request.js'
 import { Reply, StreamReply } from './reply.js'
-import { badRequest, HttpError } from '../lib/errors.js'
+import { badRequest } from '../lib/errors.js'
 import { parseLogLevel } from '../lib/log-level.js'
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
@@ -29,7 +29,7 @@ function monitor(req: ApiRequest, ctx: ApiContext): StreamReply {
   const json = req.has('logjson')
   // Checked before the headers go out: an unknown level is a 400, not an empty stream.
   const level = parseLogLevel(asked)
-  if (!level) throw new HttpError(400, `Unknown log level: ${asked}`)
+  if (!level) throw badRequest(`Unknown log level: ${asked}`)
   return new StreamReply('text/plain; charset=utf-8', (res) => {
     let queue: string[] = []
     let dropped = 0

@@ -96,31 +96,45 @@ export interface SampleBatch {
 /** Values a batch carries: a few per second per worker is plenty for quantiles. */
 const BATCH_VALUES = 64
 
-/** Gathers observations into a SampleBatch (reservoir-sampled values) until taken. */
-export class SampleBatcher {
-  #b: SampleBatch = { count: 0, sum: 0, sumSq: 0, min: 0, max: 0, values: [] }
+/**
+ * Reservoir sampling: an even chance for every value offered, at a bounded cost. A value may stand
+ * for `weight` observations (a batch's draw); weights are whole numbers, so slots stay integral.
+ */
+class Reservoir {
+  readonly values: number[] = []
+  #seen = 0
   #rng = 1
 
-  add(v: number): void {
-    const b = this.#b
-    if (b.count === 0 || v < b.min) b.min = v
-    if (b.count === 0 || v > b.max) b.max = v
-    b.count++
-    b.sum += v
-    b.sumSq += v * v
-    if (b.values.length < BATCH_VALUES) b.values.push(v)
+  constructor(readonly size: number) {}
+
+  offer(v: number, weight = 1): void {
+    this.#seen += weight
+    if (this.values.length < this.size) this.values.push(v)
     else {
       this.#rng = (Math.imul(this.#rng, 1664525) + 1013904223) >>> 0
-      const slot = this.#rng % b.count
-      if (slot < BATCH_VALUES) b.values[slot] = v
+      const slot = this.#rng % this.#seen
+      if (slot < this.size) this.values[slot] = v
     }
+  }
+}
+
+/** Gathers observations into a SampleBatch until taken. */
+export class SampleBatcher {
+  #agg = new Aggregate()
+  #draw = new Reservoir(BATCH_VALUES)
+
+  add(v: number): void {
+    this.#agg.add(v)
+    this.#draw.offer(v)
   }
 
   /** What was gathered since the last take, or undefined when nothing was. */
   take(): SampleBatch | undefined {
-    if (this.#b.count === 0) return undefined
-    const b = this.#b
-    this.#b = { count: 0, sum: 0, sumSq: 0, min: 0, max: 0, values: [] }
+    const a = this.#agg
+    if (a.count === 0) return undefined
+    const b = { count: a.count, sum: a.sum, sumSq: a.sumSq, min: a.min, max: a.max, values: this.#draw.values }
+    this.#agg = new Aggregate()
+    this.#draw = new Reservoir(BATCH_VALUES)
     return b
   }
 }
@@ -188,10 +202,8 @@ export class Gauge extends Series {
 }
 
 export class Sample extends Series {
-  #values: number[] = []
+  #draw = new Reservoir(RESERVOIR)
   #older: number[] = []
-  #seen = 0
-  #rng = 1
 
   /** Observes one value (a duration in milliseconds, or a size). */
   observe(v: number): void {
@@ -215,14 +227,7 @@ export class Sample extends Series {
     this.total += v
     this.count++
     this.updated = now
-    // Reservoir sampling: an even chance for every value of the interval, at a bounded cost.
-    const seen = ++this.#seen
-    if (this.#values.length < RESERVOIR) this.#values.push(v)
-    else {
-      this.#rng = (Math.imul(this.#rng, 1664525) + 1013904223) >>> 0
-      const slot = this.#rng % seen
-      if (slot < RESERVOIR) this.#values[slot] = v
-    }
+    this.#draw.offer(v)
     this.registry.emit('sample', this, v)
   }
 
@@ -238,30 +243,22 @@ export class Sample extends Series {
     this.total += b.sum
     this.count += b.count
     this.updated = now
-    // Whole numbers keep the reservoir's slot arithmetic integral.
     const weight = b.values.length > 0 ? Math.max(1, Math.round(b.count / b.values.length)) : 0
     for (const v of b.values) {
-      this.#seen += weight
-      if (this.#values.length < RESERVOIR) this.#values.push(v)
-      else {
-        this.#rng = (Math.imul(this.#rng, 1664525) + 1013904223) >>> 0
-        const slot = this.#rng % this.#seen
-        if (slot < RESERVOIR) this.#values[slot] = v
-      }
+      this.#draw.offer(v, weight)
       this.registry.emit('sample', this, v)
     }
   }
 
   protected override rolled(adjacent: boolean): void {
-    this.#older = adjacent ? this.#values : []
-    this.#values = []
-    this.#seen = 0
+    this.#older = adjacent ? this.#draw.values : []
+    this.#draw = new Reservoir(RESERVOIR)
   }
 
   /** Quantiles over the current and the previous interval's values (NaN when none). */
   quantiles(qs: readonly number[], now: number): number[] {
     const interval = this.registry.intervalOf(now)
-    const values = interval === this.interval ? [...this.#values, ...this.#older] : interval === this.interval + 1 ? [...this.#values] : []
+    const values = interval === this.interval ? [...this.#draw.values, ...this.#older] : interval === this.interval + 1 ? [...this.#draw.values] : []
     values.sort((a, b) => a - b)
     return qs.map((q) => (values.length === 0 ? NaN : values[Math.min(values.length - 1, Math.floor(q * values.length))]!))
   }
