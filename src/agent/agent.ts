@@ -15,6 +15,7 @@ import type { KeyringOp } from '../gossip/keyring-ops.js'
 import type { KeyringPoolReport, KeyringRequest } from '../server/internal-endpoint.js'
 import type { NodeInput } from '../state/catalog.js'
 import { boundPort, createApiHandler, listen } from '../http/server.js'
+import { UiServer } from '../ui/serve.js'
 import { BlockingCounters } from '../server/blocking.js'
 import { Server } from '../server/server.js'
 import { Federation } from '../server/federation.js'
@@ -458,7 +459,9 @@ export class Agent implements ApiContext {
     }
     this.#reaper = setInterval(() => this.#registry.reapCritical(), 1000)
     this.#reaper.unref()
-    const handler = createApiHandler(this, this.#log)
+    const api = createApiHandler(this, this.#log)
+    const ui = c.ui.enabled ? new UiServer({ contentPath: c.ui.contentPath, dir: c.ui.dir, settings: () => ({ datacenter: this.config.datacenter, nodeName: this.config.nodeName, aclsEnabled: this.acl.enabled }) }) : undefined
+    const handler: http.RequestListener = ui ? (req, res) => void (ui.handle(req, res) || api(req, res)) : api
     if (c.ports.http >= 0) for (const host of c.httpAddrs) await this.#listen(handler, 'http', host, c.ports.http)
     if (c.ports.https >= 0) for (const host of c.httpsAddrs) await this.#listen(handler, 'https', host, c.ports.https)
     if (c.ports.dns >= 0 && c.dnsAddrs.length > 0) {

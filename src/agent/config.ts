@@ -7,6 +7,7 @@ import { parseHcl } from '../lib/hcl.js'
 import { CONFIG_SCHEMA, type SchemaNode } from './config-schema.js'
 import { warnUnsupported } from './config-keys.js'
 import { aclConfig, warnDeprecatedAcl, type AclConfig } from './config-acl.js'
+import { uiConfig, type UiConfig } from './config-ui.js'
 import { httpsTlsConfig, rpcTlsConfig, type HttpsTlsConfig, type RpcTlsConfig } from './config-tls.js'
 import { SYSLOG_FACILITIES } from './syslog.js'
 import { ConfigError } from '../lib/errors.js'
@@ -52,6 +53,9 @@ export interface AgentFlags {
   retryIntervalWan?: string
   retryMaxWan?: number
   pidFile?: string
+  ui?: boolean
+  uiDir?: string
+  uiContentPath?: string
   logLevel?: string
   logJson?: boolean
   logFile?: string
@@ -143,6 +147,8 @@ export interface RuntimeConfig {
   logJson: boolean
   /** enable_debug: /debug/pprof answers without ACLs. */
   enableDebug: boolean
+  /** ui_config: the web UI this agent serves, if any. */
+  ui: UiConfig
   /** enable_syslog: the facility (syslog_facility, Consul's LOCAL0 by default); undefined when off. */
   syslog: { facility: number } | undefined
   /** log_file and its rotation; undefined when the log goes to the console only. */
@@ -368,6 +374,9 @@ function flagsDoc(flags: AgentFlags): ConfigDoc {
   if (flags.logJson !== undefined) doc.log_json = flags.logJson
   if (flags.logFile !== undefined) doc.log_file = flags.logFile
   if (flags.syslog !== undefined) doc.enable_syslog = flags.syslog
+  if (flags.ui !== undefined) doc.ui = flags.ui
+  if (flags.uiDir !== undefined) doc.ui_dir = flags.uiDir
+  if (flags.uiContentPath !== undefined) doc.ui_content_path = flags.uiContentPath
   if (flags.logRotateBytes !== undefined) doc.log_rotate_bytes = flags.logRotateBytes
   if (flags.logRotateDuration !== undefined) doc.log_rotate_duration = flags.logRotateDuration
   if (flags.logRotateMaxFiles !== undefined) doc.log_rotate_max_files = flags.logRotateMaxFiles
@@ -517,6 +526,7 @@ export function buildRuntime(doc: ConfigDoc, dev: boolean): RuntimeConfig {
     enableDebug: doc.enable_debug === true || (dev && doc.enable_debug !== false),
     logFile: logFileConfig(doc),
     syslog: syslogConfig(doc),
+    ui: uiConfig(doc, dev),
     pidFile: doc.pid_file as string | undefined,
     limits: {
       kvMaxValueSize: get<number>(doc.limits, 'kv_max_value_size') ?? LIMITS.kvMaxValueSize,

@@ -32,9 +32,6 @@ export const UNSUPPORTED_AGENT_FLAGS: ReadonlySet<string> = new Set([
   'serf-lan-bind',
   'serf-wan-allowed-cidrs',
   'serf-wan-bind',
-  'ui',
-  'ui-content-path',
-  'ui-dir',
 ])
 
 /** Throws for the first flag of `argv` (as normalised, `--join=x`) that this build does not have yet. */

@@ -26,6 +26,11 @@ export const FILTER_SCHEMAS = {
     ServiceTaggedAddresses: serviceTagged, ServiceWeights: weights, ServiceMeta: 'map[string]string', ServicePort: 'int',
     ServiceSocketPath: 'string', ServiceEnableTagOverride: 'bool', ServiceProxy: 'any', ServiceConnect: 'any',
   },
+  serviceSummary: {
+    Kind: 'string', Name: 'string', Datacenter: 'string', Tags: 'string[]', Nodes: 'string[]', ExternalSources: 'string[]',
+    InstanceCount: 'int', ChecksPassing: 'int', ChecksWarning: 'int', ChecksCritical: 'int',
+  },
+  nodeDump: { ...NODE, Services: { list: { fields: AGENT_SERVICE } }, Checks: { list: { fields: CHECK } } },
   serviceEntry: { Node: { fields: NODE }, Service: { fields: AGENT_SERVICE }, Checks: { list: { fields: CHECK } } },
 } satisfies Record<string, FilterSchema>
 

@@ -90,6 +90,9 @@ export const ROUTE_ACL: Readonly<Record<string, RouteRule | Readonly<Record<stri
   '/v1/agent/check/update/': handler,
   '/v1/agent/maintenance': agent('node', 'write'),
   '/v1/acl/': endpoint,
+  '/v1/internal/ui/services': endpoint,
+  '/v1/internal/ui/nodes': endpoint,
+  '/v1/internal/ui/node/': endpoint,
 }
 
 /** The rule for a request that matched `route` (every /v1/acl/* route is the endpoint's). */

@@ -27,6 +27,7 @@ import { registerSnapshotRoutes } from './snapshot.js'
 import { registerAclRoutes } from './acl.js'
 import { registerMetricsRoutes } from './metrics.js'
 import { registerDebugRoutes } from './debug.js'
+import { registerUiInternalRoutes } from './ui-internal.js'
 import { AclDisabledError, AclNotFoundError, PermissionDeniedError } from '../acl/errors.js'
 import { SharedWaits, type Answer, type Serve } from './shared-waits.js'
 
@@ -48,6 +49,7 @@ export function buildRouter(ctx: ApiContext): Router {
   registerCoordinateRoutes(router, ctx)
   registerMetricsRoutes(router, ctx)
   registerDebugRoutes(router, ctx)
+  registerUiInternalRoutes(router, ctx)
   return router
 }
 

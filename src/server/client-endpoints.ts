@@ -150,6 +150,8 @@ export class ClientEndpoints implements AgentEndpoints {
     this.internal = {
       nodeInfo: (req, c) => this.#call('Internal.NodeInfo', req, c),
       catalogDump: (req, c) => this.#call('Internal.CatalogDump', req, c),
+      serviceSummary: (req, c) => this.#call('Internal.ServiceSummary', req, c),
+      nodeDump: (req, c) => this.#call('Internal.NodeDump', req, c),
       eventFire: (req) => this.#call('Internal.EventFire', req),
       keyringOperation: (req) => this.#call('Internal.KeyringOperation', req),
       catalogReader: () => r.catalogReader(),

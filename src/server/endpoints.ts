@@ -34,7 +34,7 @@ export interface AgentEndpoints {
   readonly preparedQuery: Pick<PreparedQueryEndpoint, 'apply' | 'get' | 'list' | 'explain' | 'execute' | 'executeRemote'>
   readonly status: Pick<StatusEndpoint, 'leader' | 'peers'>
   readonly operator: Pick<OperatorEndpoint, 'raftGetConfiguration' | 'raftRemovePeer' | 'raftTransferLeader' | 'autopilotHealth'>
-  readonly internal: Pick<InternalEndpoint, 'nodeInfo' | 'catalogDump' | 'eventFire' | 'keyringOperation'> & LocalCatalogView
+  readonly internal: Pick<InternalEndpoint, 'nodeInfo' | 'catalogDump' | 'serviceSummary' | 'nodeDump' | 'eventFire' | 'keyringOperation'> & LocalCatalogView
   readonly snapshot: Pick<SnapshotEndpoint, 'save' | 'restore'>
   readonly coordinate: Pick<CoordinateEndpoint, 'update' | 'listNodes' | 'node' | 'listDatacenters'>
   readonly acl: Pick<AclEndpoint, AclMethod>
@@ -86,6 +86,8 @@ export const SERVED_METHODS = {
   'PreparedQuery.ExecuteRemote': (e, r) => e.preparedQuery.executeRemote(r),
   'Internal.NodeInfo': (e, r, c) => e.internal.nodeInfo(r, c),
   'Internal.CatalogDump': (e, r, c) => e.internal.catalogDump(r, c),
+  'Internal.ServiceSummary': (e, r, c) => e.internal.serviceSummary(r, c),
+  'Internal.NodeDump': (e, r, c) => e.internal.nodeDump(r, c),
   'Internal.EventFire': (e, r) => e.internal.eventFire(r),
   'Internal.KeyringOperation': (e, r) => e.internal.keyringOperation(r),
   'Status.Leader': (e, r) => e.status.leader(r),

@@ -13,6 +13,7 @@ import type { PreparedQuery as StoredQuery } from '../state/queries.js'
 import type { EndpointCore } from './core.js'
 import { RejectedError } from './errors.js'
 import type { CallContext, QueryOptions, QueryReply, WriteOptions } from './types.js'
+import { dumpNodes, summarizeServices, type NodeDumpEntry, type ServiceSummary } from './ui-summary.js'
 
 export interface NodeInfoRequest extends QueryOptions {
   node: string
@@ -132,6 +133,26 @@ export class InternalEndpoint {
       const services = acl.filter(who, 'service', info.services, (s) => s.Service)
       const checks = acl.keep(who, info.checks, checkReadable)
       return { index, value: { node: info.node, services: services.items, checks: checks.items }, filtered: services.filtered || checks.filtered }
+    })
+  }
+
+  /** The web UI's services list (Consul's /v1/internal/ui/services): a row per service name, a blocking read on the catalog. */
+  serviceSummary(req: QueryOptions, call?: CallContext): Promise<QueryReply<ServiceSummary[]>> {
+    const { state } = this.core
+    return this.core.readAs(req, call, (ws, who) => {
+      state.watchCatalog(ws, 'nodes', 'services', 'checks')
+      const { rows, filtered } = summarizeServices(state.catalog, this.core.datacenter, who?.authorizer)
+      return { index: state.catalog.maxIndex(), value: rows, filtered }
+    })
+  }
+
+  /** The web UI's nodes list (Consul's Internal.NodeDump): every node with its services and checks. */
+  nodeDump(req: QueryOptions, call?: CallContext): Promise<QueryReply<NodeDumpEntry[]>> {
+    const { state } = this.core
+    return this.core.readAs(req, call, (ws, who) => {
+      state.watchCatalog(ws, 'nodes', 'services', 'checks')
+      const { rows, filtered } = dumpNodes(state.catalog, who?.authorizer)
+      return { index: state.catalog.maxIndex(), value: rows, filtered }
     })
   }
 

@@ -38,9 +38,9 @@ test('every schema key is either implemented or listed as not supported yet, and
 })
 
 test('each implemented key is read by the loader, and the runtime field it sets is used outside it', () => {
-  // The loader: config.ts and the ACL block's own reader.
-  const loader = ['config.ts', 'config-acl.ts', 'config-tls.ts'].map((f) => readFileSync(join(SRC, 'agent', f), 'utf8')).join('\n')
-  const users = sources(SRC).filter((s) => !/agent[/\\]config(-keys|-schema|-acl|-tls)?\.ts$/.test(s.file))
+  // The loader: config.ts and the ACL, TLS and UI blocks' own readers.
+  const loader = ['config.ts', 'config-acl.ts', 'config-tls.ts', 'config-ui.ts'].map((f) => readFileSync(join(SRC, 'agent', f), 'utf8')).join('\n')
+  const users = sources(SRC).filter((s) => !/agent[/\\]config(-keys|-schema|-acl|-tls|-ui)?\.ts$/.test(s.file))
   const unread: string[] = []
   const unused: string[] = []
   for (const [key, field] of Object.entries(IMPLEMENTED_KEYS)) {
@@ -70,7 +70,7 @@ test('keys not supported yet warn by name; set to what this build does anyway th
     JSON.stringify({
       serf_wan: '10.0.0.9',
       primary_gateways: ['10.0.0.1'],
-      ui_config: { enabled: true },
+      ui_config: { enabled: true, metrics_provider: 'prometheus' },
       ca_path: '/etc/consul.d/ca',
       tls: { defaults: { tls_cipher_suites: 'TLS_AES_128_GCM_SHA256', cert_file: 'c.pem', key_file: 'k.pem' } },
       ports: { grpc: 8502, http: 8501 },
@@ -89,7 +89,7 @@ test('keys not supported yet warn by name; set to what this build does anyway th
         named('ports.grpc'),
         named('primary_gateways'),
         named('tls.defaults.tls_cipher_suites'),
-        named('ui_config.enabled'),
+        named('ui_config.metrics_provider'),
         named('ca_path'),
       ].sort())
       assert.equal(config.ports.http, 8501)
@@ -139,6 +139,6 @@ test('the acl block, and the older keys mapped onto it with a deprecation warnin
 })
 
 test('a top-level key with no implemented part is inert (a reload does not ask for a restart for it)', () => {
-  for (const key of ['auto_encrypt', 'primary_gateways', 'ui_config', 'autopilot']) assert.equal(isInert(key), true, key)
-  for (const key of ['datacenter', 'tls', 'ports', 'dns_config', 'limits', 'performance', 'acl', 'frobnicate']) assert.equal(isInert(key), false, key)
+  for (const key of ['auto_encrypt', 'primary_gateways', 'autopilot']) assert.equal(isInert(key), true, key)
+  for (const key of ['ui_config', 'datacenter', 'tls', 'ports', 'dns_config', 'limits', 'performance', 'acl', 'frobnicate']) assert.equal(isInert(key), false, key)
 })

@@ -44,7 +44,7 @@ test('consul reload: a restart-needing change, then reverted, needs no restart a
     writeFileSync(file, JSON.stringify({ log_level: 'debug', datacenter: 'elsewhere' }))
     assert.match((await runCli(CONSUL_BIN, ['reload'], { env })).stderr, /only after a restart: datacenter/, 'changed again: warned again')
     // A key not supported yet is warned about by the agent, not listed as needing a restart.
-    writeFileSync(file, JSON.stringify({ log_level: 'debug', serf_lan_allowed_cidrs: ['10.0.0.0/8'], ui_config: { enabled: true } }))
+    writeFileSync(file, JSON.stringify({ log_level: 'debug', serf_lan_allowed_cidrs: ['10.0.0.0/8'] }))
     const inert = await runCli(CONSUL_BIN, ['reload'], { env })
     assert.equal(inert.code, 0, inert.stderr)
     assert.equal(inert.stderr, '')
@@ -90,10 +90,10 @@ test('every Consul agent flag is either ours or answered "not supported by this 
 
 test('a Consul agent flag this build does not have yet is named, exit 1, not oclif\'s "Nonexistent flag"', async () => {
   const cases: Array<[string[], string]> = [
-    [['-ui-content-path=/srv/ui'], '-ui-content-path'],
+    [['-serf-lan-allowed-cidrs=10.0.0.0/8'], '-serf-lan-allowed-cidrs'],
     [['-serf-wan-bind=10.0.0.1', '-segment=alpha'], '-serf-wan-bind'],
     [['-segment', 'alpha'], '-segment'],
-    [['-ui'], '-ui'],
+    [['-read-replica'], '-read-replica'],
   ]
   const outs = await Promise.all(cases.map(([args]) => runCli(CONSUL_BIN, ['agent', '-dev', '-http-port=0', '-dns-port=-1', ...args])))
   outs.forEach((out, i) => {
