@@ -49,6 +49,10 @@ const BENCHES: Record<string, Bench> = {
     describe: 'what metrics cost: KV GET and PUT at 64 clients, telemetry off vs on (Prometheus scraped every second), and the metrics endpoint with 10,000 services (issue 17; --quick)',
     run: async (args) => (await import('./telemetry.js')).runTelemetryBench(args),
   },
+  ui: {
+    describe: 'the web UI in headless Chromium: first rows, filter, live update at 100, 1,000 and 10,000 services (5,000 nodes), idle requests/min, bundle size (issue 18; --quick)',
+    run: async (args) => (await import('./ui.js')).runUiBench(args),
+  },
   dns: {
     describe: 'service lookup (10 instances, A and SRV) q/s and p99 at 1 and 64 clients: our agent vs dnsmasq (issue 4)',
     run: async (args) => (await import('./dns.js')).runDnsBench(args),

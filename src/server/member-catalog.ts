@@ -52,6 +52,12 @@ export interface MemberCatalogOptions {
   log: (level: 'info' | 'warn' | 'error', message: string) => void
   /** Consul's reconcile_interval: a full pass even without a change. */
   intervalMs?: number
+  /**
+   * How long a node must stay unknown to this server's membership before it counts as reaped: a
+   * push-pull interval, in which a member this server has not heard of yet (one that joined
+   * through another server after this one's own join) reaches it. Default 30 s.
+   */
+  reapGraceMs?: number
 }
 
 export class MemberCatalogDuty extends ReconcilingDuty {
@@ -59,10 +65,17 @@ export class MemberCatalogDuty extends ReconcilingDuty {
   readonly #o: MemberCatalogOptions
   /** Catalog writes made (for tests and stats). */
   writes = 0
+  /** When each catalog node with a serfHealth check was first found unknown to membership, this term of leadership. */
+  readonly #unknownSince = new Map<string, number>()
 
   constructor(o: MemberCatalogOptions) {
     super(o.onChange, o.clock, o.intervalMs ?? 30_000)
     this.#o = o
+  }
+
+  override establish(): void {
+    this.#unknownSince.clear()
+    super.establish()
   }
 
   protected async pass(): Promise<void> {
@@ -101,9 +114,19 @@ export class MemberCatalogDuty extends ReconcilingDuty {
       if (!alive) this.#o.log('info', `server: member ${m.name} failed, marking its health critical`)
     }
     if (!this.#o.knowsEveryone()) return
+    // Deregistering a live node destroys its sessions and releases its locks: a node is reaped only
+    // once it has stayed unknown for a grace period, not the moment a new leader has not heard of it.
+    const now = this.#o.clock.now()
+    for (const name of this.#unknownSince.keys()) if (known.has(name) || !serf.has(name)) this.#unknownSince.delete(name)
     for (const name of serf.keys()) {
       if (!this.leading) return
-      if (!known.has(name) && name !== self) await this.#deregister(name, 'reaped')
+      if (known.has(name) || name === self) continue
+      const since = this.#unknownSince.get(name)
+      if (since === undefined) this.#unknownSince.set(name, now)
+      else if (now - since >= (this.#o.reapGraceMs ?? 30_000)) {
+        this.#unknownSince.delete(name)
+        await this.#deregister(name, 'reaped')
+      }
     }
   }
 

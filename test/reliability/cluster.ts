@@ -55,6 +55,8 @@ export class Cluster {
   readonly servers: Member[] = []
   readonly clients: Member[] = []
   readonly crashes: Crash[] = []
+  /** Every earlier process's log per member (a restart starts a new one), for a failed cell's report. */
+  readonly #pastLogs = new Map<string, string[]>()
   readonly #dir = tempDir('reliability-')
   readonly #ports: { server: number; lan: number; wan: number; http: number; dns: number }
   readonly #configFile: string
@@ -104,10 +106,22 @@ export class Cluster {
     m.expectExit = false
     m.paused = false
     agent.proc.once('exit', (code, signal) => {
+      const past = this.#pastLogs.get(m.name) ?? []
+      past.push(`==== ${m.name} exited (${code ?? signal}) at ${new Date().toISOString()}\n${agent.output()}`)
+      this.#pastLogs.set(m.name, past)
       if (m.expectExit || m.agent !== agent) return
       this.crashes.push({ member: m.name, code, signal, tail: agent.output().split('\n').slice(-30).join('\n') })
       m.agent = undefined
     })
+  }
+
+  /** Writes every member's logs so far (earlier processes first) to `dir`/<member>.log. */
+  saveLogs(dir: string): void {
+    mkdirSync(dir, { recursive: true })
+    for (const m of this.members) {
+      const live = m.agent && this.up(m) ? [`==== ${m.name} running\n${m.agent.output()}`] : []
+      writeFileSync(join(dir, `${m.name}.log`), [...(this.#pastLogs.get(m.name) ?? []), ...live].join('\n'))
+    }
   }
 
   up(m: Member): boolean {

@@ -4,12 +4,13 @@
  * comes from the seed and the cell's name, so `--fault X --seed S` replays the schedule of that
  * cell of a longer run.
  */
+import { join } from 'node:path'
 import { mulberry32 } from '../../src/lib/prng.js'
 import { Cluster, type Crash, type Member } from './cluster.js'
 import { Faults } from './faults.js'
 import { FAULTS, schedule, type Fault } from './nemeses.js'
 import { WORKLOADS, type Verdict, type Workload } from './workloads.js'
-import { tempDir } from '../helpers/agent.js'
+import { ROOT, tempDir } from '../helpers/agent.js'
 import { until } from '../helpers/poll.js'
 import { call, sleep } from './http.js'
 
@@ -129,6 +130,8 @@ async function runCell({ o, size, fault, workloads, cluster, shims }: CellArgs):
     rows.push({ size, fault: fault.name, workload: w.name, verdict, crashes: crashes.length + harness.length })
     const bad = verdict.anomalies + verdict.lost + verdict.undecided > 0 || crashes.length + harness.length > 0
     if (bad) {
+      const logs = join(ROOT, 'test-output', 'reliability', `${o.seed}-${size}-${fault.name}`)
+      cluster.saveLogs(logs)
       failures.push([
         `${cell}, ${w.name}: ${verdict.anomalies} anomalies, ${verdict.lost} lost, ${verdict.undecided} undecided, ${crashes.length} crashes`,
         ...verdict.notes.map((n) => `  ${n.split('\n').join('\n  ')}`),
@@ -137,6 +140,7 @@ async function runCell({ o, size, fault, workloads, cluster, shims }: CellArgs):
         `  schedule: ${plan}`,
         ...journal,
         `  replay: npm run reliability -- --sizes ${size} --fault ${fault.name} --seed ${o.seed} --seconds ${o.secondsPerFault}`,
+        `  agents' logs: ${logs}`,
       ].join('\n'))
     }
   }

@@ -250,6 +250,8 @@ export const lock: Workload = {
   what: 'sessions acquire / release a KV lock and write through a check-session txn: never two holders, no stale holder writes',
   start(ctx) {
     const history: MutexOperation[] = []
+    /** Whose each session is, for a failure's report. */
+    const owners: string[] = []
     const t0 = Date.now()
     const keyNow = (): string => `${ctx.prefix}lock/e${Math.floor((Date.now() - t0) / (2 * EPOCH_MS))}`
     const done = perMember(ctx, async (m, nextId) => {
@@ -260,6 +262,7 @@ export const lock: Workload = {
         if (o.sent && o.answer?.status === 200) session = (JSON.parse(o.answer.text) as { ID: string }).ID
         else await sleep(100)
       }
+      if (session) owners.push(`${session} is ${m.name}'s`)
       let clientId = nextId()
       const op = async (kind: MutexOperation['input']['op'], key: string): Promise<boolean | undefined> => {
         const input = { op: kind, key, session: session! }
@@ -296,7 +299,7 @@ export const lock: Workload = {
       settle: async () => {},
       check() {
         const lin = checkOperations(mutexModel, history, CHECK)
-        const notes = lin.result === 'illegal' ? [lin.explanation?.text ?? 'two holders at once'] : []
+        const notes = lin.result === 'illegal' ? [lin.explanation?.text ?? 'two holders at once', `sessions: ${owners.join(', ')}`] : []
         return verdict({ ops: history.length, histories: mutexModel.partition!(history).length, anomalies: lin.result === 'illegal' ? 1 : 0, undecided: lin.result === 'unknown' ? 1 : 0, notes })
       },
     }

@@ -205,7 +205,7 @@ describe('the web UI', { skip }, () => {
     await p.page.waitForSelector('[data-service="consul"]')
     const path = 'v1.internal.ui.services'
     const before = await requestCount(agent, path)
-    const idleMs = 12_000
+    const idleMs = 8_000
     await new Promise((r) => setTimeout(r, idleMs))
     const made = (await requestCount(agent, path)) - before
     // The agent's wait here is 2 s (plus up to 1/16 jitter): at most one request per wait, and at least one (the page is live).
