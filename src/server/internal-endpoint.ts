@@ -136,23 +136,46 @@ export class InternalEndpoint {
     })
   }
 
+  /** The whole-catalog summary and node dump at one catalog version: every page's search asks again while nothing changed. */
+  #summary: { tables: object; index: number; rows: ServiceSummary[] } | undefined
+
   /** The web UI's services list (Consul's /v1/internal/ui/services): a row per service name, a blocking read on the catalog. */
   serviceSummary(req: QueryOptions, call?: CallContext): Promise<QueryReply<ServiceSummary[]>> {
     const { state } = this.core
     return this.core.readAs(req, call, (ws, who) => {
       state.watchCatalog(ws, 'nodes', 'services', 'checks')
-      const { rows, filtered } = summarizeServices(state.catalog, this.core.datacenter, who?.authorizer)
-      return { index: state.catalog.maxIndex(), value: rows, filtered }
+      const tables = state.catalog
+      const index = tables.maxIndex()
+      if (who) {
+        const { rows, filtered } = summarizeServices(tables, this.core.datacenter, who.authorizer)
+        return { index, value: rows, filtered }
+      }
+      const cached = this.#summary
+      if (cached && cached.tables === tables && cached.index === index) return { index, value: cached.rows }
+      const { rows } = summarizeServices(tables, this.core.datacenter, undefined)
+      this.#summary = { tables, index, rows }
+      return { index, value: rows }
     })
   }
+
+  #nodes: { tables: object; index: number; rows: NodeDumpEntry[] } | undefined
 
   /** The web UI's nodes list (Consul's Internal.NodeDump): every node with its services and checks. */
   nodeDump(req: QueryOptions, call?: CallContext): Promise<QueryReply<NodeDumpEntry[]>> {
     const { state } = this.core
     return this.core.readAs(req, call, (ws, who) => {
       state.watchCatalog(ws, 'nodes', 'services', 'checks')
-      const { rows, filtered } = dumpNodes(state.catalog, who?.authorizer)
-      return { index: state.catalog.maxIndex(), value: rows, filtered }
+      const tables = state.catalog
+      const index = tables.maxIndex()
+      if (who) {
+        const { rows, filtered } = dumpNodes(tables, who.authorizer)
+        return { index, value: rows, filtered }
+      }
+      const cached = this.#nodes
+      if (cached && cached.tables === tables && cached.index === index) return { index, value: cached.rows }
+      const { rows } = dumpNodes(tables, undefined)
+      this.#nodes = { tables, index, rows }
+      return { index, value: rows }
     })
   }
 

@@ -98,7 +98,13 @@ describe('the web UI', { skip }, () => {
     await p.shot('kv-empty')
     await p.page.click('nav[aria-label="Sections"] >> text=Sessions')
     await p.page.waitForSelector('text=No sessions.')
+    // A session taking a lock shows up live, with the key it holds.
+    const session = ((await (await put(agent, '/v1/session/create', { Name: 'ui-lock', LockDelay: '0s' })).json()) as { ID: string }).ID
+    assert.equal(await (await put(agent, `/v1/kv/locks/leader?acquire=${session}`, 'me')).text(), 'true')
+    await p.page.waitForSelector(`[data-session="${session}"] >> text=locks/leader`)
     await p.shot('sessions')
+    await put(agent, `/v1/session/destroy/${session}`, '')
+    await p.page.waitForSelector('text=No sessions.')
     await p.page.click('nav[aria-label="Sections"] >> text=Cluster')
     await p.page.waitForSelector('[data-peer] >> text=leader')
     await p.page.waitForSelector('[aria-label="LAN members"] [data-status="alive"]')

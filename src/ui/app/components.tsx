@@ -44,7 +44,7 @@ export function FilterBox({ label, value, onChange, placeholder }: { label: stri
   useEffect(() => setText(value), [value])
   useEffect(() => {
     if (text === value) return
-    const t = setTimeout(() => onChange(text), 60)
+    const t = setTimeout(() => onChange(text), 40)
     return () => clearTimeout(t)
   }, [text])
   return (
