@@ -1,17 +1,8 @@
 import { Flags } from '@oclif/core'
 import { ApiCommand } from '../client/api-command.js'
 import { columnize } from '../client/format.js'
+import { memberStatus, type AgentMember } from '../lib/agent-member.js'
 
-interface Member {
-  Name: string
-  Addr: string
-  Port: number
-  Status: number
-  Tags: Record<string, string>
-}
-
-/** Serf member status codes as Consul names them. */
-const STATUS = ['none', 'alive', 'leaving', 'left', 'failed']
 
 export default class Members extends ApiCommand<typeof Members> {
   static override summary = 'List the members of the cluster as this agent sees them.'
@@ -23,14 +14,14 @@ export default class Members extends ApiCommand<typeof Members> {
   }
 
   async run(): Promise<void> {
-    const members = await this.client.json<Member[]>('GET', '/v1/agent/members', { query: { wan: this.flags.wan || undefined } })
+    const members = await this.client.json<AgentMember[]>('GET', '/v1/agent/members', { query: { wan: this.flags.wan || undefined } })
     const status = this.flags.status ? new RegExp(this.flags.status) : undefined
     const rows = members
-      .filter((m) => !status || status.test(STATUS[m.Status] ?? 'unknown'))
+      .filter((m) => !status || status.test(memberStatus(m)))
       .sort((a, b) => (a.Name < b.Name ? -1 : 1))
       .map((m) => {
         const addr = `${m.Addr}:${m.Port}`
-        const state = STATUS[m.Status] ?? 'unknown'
+        const state = memberStatus(m)
         if (this.flags.detailed) {
           const tags = Object.keys(m.Tags).sort().map((k) => `${k}=${m.Tags[k]}`).join(',')
           return [m.Name, addr, state, tags]

@@ -13,7 +13,7 @@ import type { PreparedQuery as StoredQuery } from '../state/queries.js'
 import type { EndpointCore } from './core.js'
 import { RejectedError } from './errors.js'
 import type { CallContext, QueryOptions, QueryReply, WriteOptions } from './types.js'
-import { dumpNodes, summarizeServices, type NodeDumpEntry, type ServiceSummary } from './ui-summary.js'
+import { dumpNodes, PerCatalogVersion, summarizeServices, type NodeDumpEntry, type ServiceSummary } from './ui-summary.js'
 
 export interface NodeInfoRequest extends QueryOptions {
   node: string
@@ -137,45 +137,29 @@ export class InternalEndpoint {
   }
 
   /** The whole-catalog summary and node dump at one catalog version: every page's search asks again while nothing changed. */
-  #summary: { tables: object; index: number; rows: ServiceSummary[] } | undefined
+  readonly #summary = new PerCatalogVersion<ServiceSummary[]>()
+  readonly #nodes = new PerCatalogVersion<NodeDumpEntry[]>()
 
   /** The web UI's services list (Consul's /v1/internal/ui/services): a row per service name, a blocking read on the catalog. */
   serviceSummary(req: QueryOptions, call?: CallContext): Promise<QueryReply<ServiceSummary[]>> {
-    const { state } = this.core
-    return this.core.readAs(req, call, (ws, who) => {
-      state.watchCatalog(ws, 'nodes', 'services', 'checks')
-      const tables = state.catalog
-      const index = tables.maxIndex()
-      if (who) {
-        const { rows, filtered } = summarizeServices(tables, this.core.datacenter, who.authorizer)
-        return { index, value: rows, filtered }
-      }
-      const cached = this.#summary
-      if (cached && cached.tables === tables && cached.index === index) return { index, value: cached.rows }
-      const { rows } = summarizeServices(tables, this.core.datacenter, undefined)
-      this.#summary = { tables, index, rows }
-      return { index, value: rows }
-    })
+    return this.#uiRead(req, call, this.#summary, (tables, a) => summarizeServices(tables, this.core.datacenter, a))
   }
-
-  #nodes: { tables: object; index: number; rows: NodeDumpEntry[] } | undefined
 
   /** The web UI's nodes list (Consul's Internal.NodeDump): every node with its services and checks. */
   nodeDump(req: QueryOptions, call?: CallContext): Promise<QueryReply<NodeDumpEntry[]>> {
+    return this.#uiRead(req, call, this.#nodes, dumpNodes)
+  }
+
+  /** A blocking read of the whole catalog; what everyone may read is built once per catalog version. */
+  #uiRead<T>(req: QueryOptions, call: CallContext | undefined, memo: PerCatalogVersion<T[]>, build: (tables: CatalogTables, a: Authorizer | undefined) => { rows: T[]; filtered: boolean }): Promise<QueryReply<T[]>> {
     const { state } = this.core
     return this.core.readAs(req, call, (ws, who) => {
       state.watchCatalog(ws, 'nodes', 'services', 'checks')
       const tables = state.catalog
       const index = tables.maxIndex()
-      if (who) {
-        const { rows, filtered } = dumpNodes(tables, who.authorizer)
-        return { index, value: rows, filtered }
-      }
-      const cached = this.#nodes
-      if (cached && cached.tables === tables && cached.index === index) return { index, value: cached.rows }
-      const { rows } = dumpNodes(tables, undefined)
-      this.#nodes = { tables, index, rows }
-      return { index, value: rows }
+      if (!who) return { index, value: memo.get(tables, index, () => build(tables, undefined).rows) }
+      const { rows, filtered } = build(tables, who.authorizer)
+      return { index, value: rows, filtered }
     })
   }
 

@@ -103,3 +103,16 @@ export function dumpNodes(tables: CatalogTables, a: Authorizer | undefined): { r
   }
   return { rows, filtered }
 }
+
+/** One value per catalog version (the tables, swapped on a restore, and their highest index). */
+export class PerCatalogVersion<T> {
+  #last: { tables: CatalogTables; index: number; value: T } | undefined
+
+  get(tables: CatalogTables, index: number, build: () => T): T {
+    const last = this.#last
+    if (last && last.tables === tables && last.index === index) return last.value
+    const value = build()
+    this.#last = { tables, index, value }
+    return value
+  }
+}

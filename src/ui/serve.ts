@@ -91,8 +91,6 @@ export class UiServer {
   readonly #assets: Map<string, Asset>
   readonly #prefix: string
   readonly #o: UiOptions
-  /** Requests for UI files and pages (the API's own counters never see them). */
-  served = 0
 
   constructor(o: UiOptions) {
     this.#o = o
@@ -121,7 +119,6 @@ export class UiServer {
       return true
     }
     if (!path.startsWith(this.#prefix)) return false
-    this.served++
     let name: string
     try {
       name = decodeURIComponent(path.slice(this.#prefix.length))

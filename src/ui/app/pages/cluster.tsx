@@ -2,25 +2,18 @@
 import type { JSX } from 'preact'
 import { apiUrl, useOnce } from '../api.js'
 import { Empty, ErrorBox, Loading } from '../components.js'
+import { memberStatus, type AgentMember } from '../../../lib/agent-member.js'
 
-interface Member {
-  Name: string
-  Addr: string
-  Port: number
-  Status: number
-  Tags: Record<string, string>
-}
 
 interface RaftConfig {
   Servers: Array<{ ID: string; Node: string; Address: string; Leader: boolean; Voter: boolean }>
   Index: number
 }
 
-const MEMBER_STATUS = ['none', 'alive', 'leaving', 'left', 'failed']
 
 function Members({ wan }: { wan: boolean }): JSX.Element {
   // Members are the agent's own gossip view, not a blocking endpoint: read again every 5 s while shown.
-  const { data, error, loading } = useOnce<Member[]>(apiUrl('agent/members', undefined, { wan }), 5000)
+  const { data, error, loading } = useOnce<AgentMember[]>(apiUrl('agent/members', undefined, { wan }), 5000)
   return (
     <>
       <ErrorBox error={error} />
@@ -31,7 +24,7 @@ function Members({ wan }: { wan: boolean }): JSX.Element {
           <thead><tr><th scope="col">Name</th><th scope="col">Address</th><th scope="col">Status</th><th scope="col">Role</th><th scope="col">Datacenter</th></tr></thead>
           <tbody>
             {data.map((m) => {
-              const status = MEMBER_STATUS[m.Status] ?? String(m.Status)
+              const status = memberStatus(m)
               return (
                 <tr key={m.Name} data-member={m.Name} data-status={status}>
                   <td>{m.Name}</td>
