@@ -117,10 +117,12 @@ test('-join to an address where no agent answers stops the agent with the reason
   assert.match(out.stderr, /==> Failed to join 127\.0\.0\.1:1: /)
 })
 
-test('consul agent -help: no -ui that serves nothing, HCL named for -config-file and -config-dir', async () => {
+test('consul agent -help: -ui and its directory and path, HCL named for -config-file and -config-dir', async () => {
   const help = await runCli(CONSUL_BIN, ['agent', '-help'])
   assert.equal(help.code, 0)
-  assert.doesNotMatch(help.stdout, /--ui\b/)
+  assert.match(help.stdout, /--\[no-\]ui\s+Serve the web UI at \/ui\//)
+  assert.match(help.stdout, /--ui-dir=<value>\s+Serve the web UI from this directory/)
+  assert.match(help.stdout, /--ui-content-path=<value>\s+Where the web UI is served/)
   assert.match(help.stdout, /--config-file=\S+\s+JSON \(\.json\) or HCL \(\.hcl\) config file/)
   assert.match(help.stdout, /--config-dir=\S+\s+Directory of \*\.json and \*\.hcl config files/)
 })
