@@ -46,7 +46,7 @@ const BENCHES: Record<string, Bench> = {
     run: async (args) => (await import('./acl.js')).runAclBench(args),
   },
   telemetry: {
-    describe: 'what metrics cost: KV GET and PUT at 64 clients, telemetry off vs on (Prometheus scraped every second), and the metrics endpoint with 10,000 services (issue 17; --quick)',
+    describe: 'what metrics cost: KV GET and PUT at 64 clients, telemetry off vs on (Prometheus scraped every second), and the metrics endpoint with 10,000 services (issue 17; --quick; --aa: both agents off, the harness alone)',
     run: async (args) => (await import('./telemetry.js')).runTelemetryBench(args),
   },
   ui: {

@@ -29,14 +29,16 @@ const METRICS_CODE = /\/src\/(lib\/metrics|agent\/telemetry|raft\/metrics)\.js/
 
 type Side = AbSide & { name: 'off' | 'on' }
 
-async function startAgent(name: Side['name'], dir: string): Promise<Side> {
+/** `aa`: the "on" agent is configured as the "off" one and not scraped (an A/A run: what the harness alone shows). */
+async function startAgent(name: Side['name'], dir: string, aa = false): Promise<Side> {
   const port = await freePort()
   const file = join(dir, `telemetry-${name}.json`)
-  writeFileSync(file, JSON.stringify({ telemetry: name === 'on' ? { prometheus_retention_time: '1m' } : { filter_default: false } }))
+  const on = name === 'on' && !aa
+  writeFileSync(file, JSON.stringify({ telemetry: on ? { prometheus_retention_time: '1m' } : { filter_default: false } }))
   const server = await startServer({ name: `agent (telemetry ${name})`, cmd: process.execPath, args: [BIN, 'agent', '-dev', `-http-port=${port}`, '-dns-port=-1', `-config-file=${file}`], ready: (out) => /agent: started/.test(out) })
   const side: Side = { name, server, url: `http://127.0.0.1:${port}` }
   // The "on" agent is scraped as Prometheus would, once a second, while it serves the load.
-  if (name === 'on') {
+  if (on) {
     side.during = () => {
       const t = setInterval(() => void call(side, 'GET', '/v1/agent/metrics?format=prometheus').catch(() => {}), 1000)
       return () => clearInterval(t)
@@ -75,8 +77,10 @@ export async function runTelemetryBench(args: readonly string[]): Promise<number
   mkdirSync(scratch, { recursive: true })
   const load0 = loadavg()[0]
   try {
+    const aa = args.includes('--aa')
     const off = await startAgent('off', dir)
-    const on = await startAgent('on', dir)
+    const on = await startAgent('on', dir, aa)
+    if (aa) process.stdout.write('A/A run: both agents have telemetry off; a ratio away from 1 is the harness\'s own bias.\n')
     process.stdout.write(`Telemetry benchmark: two -dev agents of ours, telemetry off (filter_default = false) and on (Prometheus enabled, scraped every second); wrk ${firstLine('wrk', ['--version']) ?? ''}, ${CONNECTIONS} connections, ${SECONDS}s per cell.\n`)
     for (const side of [off, on]) {
       for (let i = 0; i < KEYS; i += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => call(side, 'PUT', `/v1/kv/bench/k${i + j}`, 'x'.repeat(100))))
@@ -112,7 +116,7 @@ export async function runTelemetryBench(args: readonly string[]): Promise<number
     process.stdout.write(`\n${textTable(['cell', 'telemetry off (best req/s, CPU/req)', 'telemetry on', 'on vs off (req/s / CPU)', 'CPU in metrics code', 'target', 'result'], rows, new Set([0]))}\n`)
     const results = join(ROOT, 'bench', 'results')
     mkdirSync(results, { recursive: true })
-    const out = join(results, `telemetry-${new Date().toISOString().slice(0, 10)}.json`)
+    const out = join(results, `telemetry-${new Date().toISOString().slice(0, 10)}${aa ? '-aa' : ''}.json`)
     writeFileSync(out, `${JSON.stringify({ benchmark: 'telemetry', date: new Date().toISOString(), quick, secondsPerCell: SECONDS, machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version, loadAverageBefore: load0, loadAverageAfter: loadavg()[0] }, cells }, null, 2)}\n`)
     process.stdout.write(`results: ${out}\n`)
     return ok ? 0 : 1

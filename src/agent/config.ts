@@ -374,9 +374,12 @@ function flagsDoc(flags: AgentFlags): ConfigDoc {
   if (flags.logJson !== undefined) doc.log_json = flags.logJson
   if (flags.logFile !== undefined) doc.log_file = flags.logFile
   if (flags.syslog !== undefined) doc.enable_syslog = flags.syslog
-  if (flags.ui !== undefined) doc.ui = flags.ui
-  if (flags.uiDir !== undefined) doc.ui_dir = flags.uiDir
-  if (flags.uiContentPath !== undefined) doc.ui_content_path = flags.uiContentPath
+  // Consul's flags set the ui_config block, so they win over a file's block as flags do.
+  const ui: ConfigDoc = {}
+  if (flags.ui !== undefined) ui.enabled = flags.ui
+  if (flags.uiDir !== undefined) ui.dir = flags.uiDir
+  if (flags.uiContentPath !== undefined) ui.content_path = flags.uiContentPath
+  if (Object.keys(ui).length > 0) doc.ui_config = ui
   if (flags.logRotateBytes !== undefined) doc.log_rotate_bytes = flags.logRotateBytes
   if (flags.logRotateDuration !== undefined) doc.log_rotate_duration = flags.logRotateDuration
   if (flags.logRotateMaxFiles !== undefined) doc.log_rotate_max_files = flags.logRotateMaxFiles

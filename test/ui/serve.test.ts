@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { removeDir, runCli, CONSUL_BIN, startAgent, tempDir, type RunningAgent } from '../helpers/agent.js'
 import { uiConfig } from '../../src/agent/config-ui.js'
+import { loadConfig } from '../../src/agent/config.js'
 import { ConfigError } from '../../src/lib/errors.js'
 
 test('ui_config over the older ui keys; content_path gets its slashes; a path that cannot hold the UI names its key', () => {
@@ -18,6 +19,18 @@ test('ui_config over the older ui keys; content_path gets its slashes; a path th
   assert.deepEqual(uiConfig({ ui: true, ui_config: { enabled: false, content_path: '/a/b' } }, true), { enabled: false, dir: undefined, contentPath: '/a/b/' })
   for (const bad of ['/', '/v1/ui', '/ui/"><script>']) {
     assert.throws(() => uiConfig({ ui_config: { content_path: bad } }, true), (err: unknown) => err instanceof ConfigError && err.key === 'ui_config.content_path', bad)
+  }
+})
+
+test('the -ui flags win over a file\'s ui_config, as every flag wins over files', () => {
+  const dir = tempDir('ui-flags-')
+  const file = join(dir, 'ui.hcl')
+  writeFileSync(file, 'ui_config {\n  enabled = false\n  content_path = "/from-file/"\n}\n')
+  try {
+    assert.deepEqual(loadConfig({ dev: true, configFile: [file] }).config.ui, { enabled: false, dir: undefined, contentPath: '/from-file/' })
+    assert.deepEqual(loadConfig({ dev: true, configFile: [file], ui: true, uiContentPath: '/flag' }).config.ui, { enabled: true, dir: undefined, contentPath: '/flag/' })
+  } finally {
+    removeDir(dir)
   }
 })
 
