@@ -78,7 +78,7 @@ export function VirtualList<T>({ items, rowHeight, render, label }: { items: rea
   const rows: JSX.Element[] = []
   for (let i = first; i < last; i++) rows.push(render(items[i]!, i))
   return (
-    <div class="vlist" ref={box} style={{ height: `min(calc(100vh - 170px), ${items.length * rowHeight + 2}px)` }} role="list" aria-label={label} aria-rowcount={items.length} tabIndex={0} onScroll={(e) => setScroll((e.target as HTMLDivElement).scrollTop)}>
+    <div class="vlist" ref={box} style={{ height: `min(calc(100vh - 170px), ${items.length * rowHeight + 2}px)` }} role="list" aria-label={`${label}: ${items.length}`} tabIndex={0} onScroll={(e) => setScroll((e.target as HTMLDivElement).scrollTop)}>
       <div style={{ height: `${items.length * rowHeight}px`, position: 'relative' }}>
         <div style={{ transform: `translateY(${first * rowHeight}px)` }}>{rows}</div>
       </div>
