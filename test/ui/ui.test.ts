@@ -177,6 +177,13 @@ describe('the web UI', { skip }, () => {
     await p.page.click('button:has-text("Delete folder")')
     await p.page.waitForURL(/\/kv\/$/)
     assert.equal((await curl(`${agent.httpAddr}/v1/kv/tree/?keys`)).stdout, '')
+    // A name ending in / makes a folder, and the page opens it.
+    await p.page.click('text=Create')
+    await p.page.fill('input[name="key"]', 'made/')
+    await p.page.click('button:has-text("Save")')
+    await p.page.waitForURL(/\/kv\/made\/$/)
+    await p.page.waitForSelector('text=No keys here yet.')
+    assert.deepEqual(JSON.parse((await curl(`${agent.httpAddr}/v1/kv/made/?keys`)).stdout), ['made/'])
     noErrors(p)
     await p.page.context().close()
   })

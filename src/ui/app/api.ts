@@ -3,7 +3,7 @@
  * blocking queries that follow X-Consul-Index, so a view holds one open request and hears of a
  * change as soon as the agent does, never polling.
  */
-import { useEffect, useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 
 export interface Settings {
   datacenter: string
@@ -85,18 +85,24 @@ export interface Blocking<T> {
 /**
  * Follows `url` with blocking queries: the first read at once, then each with `?index=` of the
  * last, answered when the data changes (or the agent's wait ends). `url` null: nothing to read.
+ * `keepWhileLoading`: a new url shows the old data until its own arrives.
  * Errors retry with a growing pause; a new url or unmount aborts the open request.
  */
-export function useBlocking<T>(url: string | null, parse: (res: Response) => Promise<T> = (r) => r.json() as Promise<T>): Blocking<T> {
+export function useBlocking<T>(url: string | null, opts: { keepWhileLoading?: boolean } = {}): Blocking<T> {
   const [state, setState] = useState<Blocking<T>>({ data: undefined, error: undefined, loading: url !== null })
   const [tokenGen, setTokenGen] = useState(0)
+  const ranWith = useRef(-1)
   useEffect(() => {
     const bump = (): void => setTokenGen((n) => n + 1)
     window.addEventListener('consul-token', bump)
     return () => window.removeEventListener('consul-token', bump)
   }, [])
   useEffect(() => {
-    setState({ data: undefined, error: undefined, loading: url !== null })
+    // A list narrowed by a search keeps its rows until the narrower answer comes, so it does not flash
+    // empty; another token's rows are never kept.
+    const keep = opts.keepWhileLoading === true && ranWith.current === tokenGen
+    ranWith.current = tokenGen
+    setState((s) => ({ data: keep ? s.data : undefined, error: undefined, loading: url !== null }))
     if (url === null) return
     const abort = new AbortController()
     let index = 0
@@ -110,7 +116,7 @@ export function useBlocking<T>(url: string | null, parse: (res: Response) => Pro
           const res = await api(index > 0 ? `${url}${sep}index=${index}` : url, {}, abort.signal)
           next = Number(res.headers.get('X-Consul-Index') ?? 0)
           if (index === 0 || next !== index) {
-            const data = await parse(res)
+            const data = (await res.json()) as T
             if (!abort.signal.aborted) setState({ data, error: undefined, loading: false })
           }
           pause = 500

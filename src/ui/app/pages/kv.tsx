@@ -175,7 +175,8 @@ function KvEditor({ dc, keyName, folder }: { dc: string; keyName?: string; folde
       }
       setProblem(undefined)
       setSaved(true)
-      if (creating) navigate(`${dc}/kv/${segs(name)}/edit`)
+      // A name ending in '/' made a folder: open it; a key opens in its editor.
+      if (creating) navigate(name.endsWith('/') ? `${dc}/kv/${segs(name)}` : `${dc}/kv/${segs(name)}/edit`)
       else setSavedOver(cas)
     } catch (err) {
       setProblem((err as Error).message)

@@ -15,7 +15,7 @@ interface NodeEntry {
 export function NodesPage({ dc, route }: { dc: string; route: Route }): JSX.Element {
   const search = route.query.get('filter') ?? ''
   const filter = search ? `Node contains ${quote(search)} or Address contains ${quote(search)}` : undefined
-  const { data, error, loading } = useBlocking<NodeEntry[]>(apiUrl('internal/ui/nodes', dc, { filter }))
+  const { data, error, loading } = useBlocking<NodeEntry[]>(apiUrl('internal/ui/nodes', dc, { filter }), { keepWhileLoading: true })
   return (
     <section aria-labelledby="page-title">
       <header class="page-head">

@@ -29,7 +29,7 @@ export function ServicesPage({ dc, route }: { dc: string; route: Route }): JSX.E
   const search = route.query.get('filter') ?? ''
   const status = route.query.get('status') ?? ''
   const url = apiUrl('internal/ui/services', dc, { filter: serviceFilter(search, status) })
-  const { data, error, loading } = useBlocking<ServiceSummary[]>(url)
+  const { data, error, loading } = useBlocking<ServiceSummary[]>(url, { keepWhileLoading: true })
   const setQuery = (k: string, v: string): void => {
     const q = new URLSearchParams(route.query)
     if (v) q.set(k, v)
