@@ -13,15 +13,14 @@ import { fileURLToPath } from 'node:url'
 import { cleanupAll, freePort, installSignalHandlers, startServer, tempDir } from './lib/procs.js'
 import { textTable } from './lib/table.js'
 import { launch, noBrowser } from '../test/helpers/browser.js'
+import { apiRequestCount } from '../test/helpers/prometheus.js'
+import { median as medianOf } from './cluster/failover.js'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const SIZES = [100, 1000, 10_000]
 const NODES_AT_MAX = 5000
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]!
-}
+const median = (xs: readonly number[]): number => medianOf(xs)!
 
 async function registerServices(base: string, from: number, to: number, nodes: number): Promise<void> {
   let next = from
@@ -37,13 +36,6 @@ async function registerServices(base: string, from: number, to: number, nodes: n
     }
   }
   await Promise.all(Array.from({ length: 32 }, worker))
-}
-
-async function requestCount(base: string, path: string): Promise<number> {
-  const text = await (await fetch(`${base}/v1/agent/metrics?format=prometheus`)).text()
-  let n = 0
-  for (const line of text.split('\n')) if (line.startsWith('consul_api_http_count{') && line.includes(`path="${path}"`)) n += Number(line.slice(line.lastIndexOf(' ') + 1))
-  return n
 }
 
 function bundleGzipBytes(): number {
@@ -155,9 +147,9 @@ export async function runUiBench(args: readonly string[]): Promise<number> {
     const page = await context.newPage()
     await page.goto(`${base}/ui/dc1/services`)
     await page.waitForSelector('[data-service="svc-00001"]')
-    const before = await requestCount(base, 'v1.internal.ui.services')
+    const before = await apiRequestCount(base, 'v1.internal.ui.services')
     await new Promise((r) => setTimeout(r, idleS * 1000))
-    const idle = (await requestCount(base, 'v1.internal.ui.services')) - before
+    const idle = (await apiRequestCount(base, 'v1.internal.ui.services')) - before
     await context.close()
     // The agent's default wait is 5 min: one request per view per 5 min (plus one that may be under way).
     target('idle requests ≤ one per view per blocking wait', idle <= Math.ceil(idleS / 300) + 1, `${idle} in ${idleS} s (${((idle * 60) / idleS).toFixed(1)}/min)`)

@@ -9,20 +9,14 @@ import { execFile } from 'node:child_process'
 import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomUUID } from 'node:crypto'
-import { CONSUL_BIN, ROOT, removeDir, runCli, startAgent, tempDir, type RunningAgent } from '../helpers/agent.js'
+import { CONSUL_BIN, ROOT, removeDir, runCli, startAgent, startAgentWithConfig, tempDir, type RunningAgent } from '../helpers/agent.js'
 import { npmClient } from './client-flows.js'
 import { until } from '../helpers/poll.js'
 
 const run = (cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
   new Promise((resolve) => execFile(cmd, args, (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr })))
 
-async function agentWith(config: object, dns = false): Promise<{ agent: RunningAgent; dir: string }> {
-  const dir = tempDir('acl-e2e-')
-  const file = join(dir, 'acl.json')
-  writeFileSync(file, JSON.stringify(config))
-  const agent = await startAgent({ dev: true, dns, args: [`-config-file=${file}`] })
-  return { agent, dir }
-}
+const agentWith = (config: object, dns = false): Promise<{ agent: RunningAgent; dir: string }> => startAgentWithConfig(config, { dns, prefix: 'acl-e2e-' })
 
 describe('the client libraries\' ACL flows (legacy config: acl_datacenter + acl_master_token)', () => {
   const master = randomUUID()

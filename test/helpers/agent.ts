@@ -122,6 +122,14 @@ export async function startAgent(opts: { args?: string[]; dataDir?: string; env?
   }
 }
 
+/** A dev agent started with `config` written to a file of its own; `dir` holds the file (remove it after). */
+export async function startAgentWithConfig(config: object, opts: { dns?: boolean; args?: string[]; prefix?: string } = {}): Promise<{ agent: RunningAgent; dir: string }> {
+  const dir = tempDir(opts.prefix ?? 'agent-config-')
+  const file = join(dir, 'agent.json')
+  writeFileSync(file, JSON.stringify(config))
+  return { agent: await startAgent({ dev: true, dns: opts.dns, args: [`-config-file=${file}`, ...(opts.args ?? [])] }), dir }
+}
+
 /** Runs one of our CLIs to completion. */
 export function runCli(bin: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

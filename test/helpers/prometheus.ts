@@ -10,6 +10,16 @@ import { until } from './poll.js'
 
 export const PROMETHEUS_BIN = '/usr/bin/prometheus'
 
+/** The agent's own count of API requests to one route (`v1.kv._`), from its cumulative Prometheus summary. */
+export async function apiRequestCount(base: string, path: string, opts: { method?: string; token?: string } = {}): Promise<number> {
+  const res = await fetch(`${base}/v1/agent/metrics?format=prometheus`, { headers: opts.token ? { 'X-Consul-Token': opts.token } : {} })
+  let n = 0
+  for (const line of (await res.text()).split('\n')) {
+    if (line.startsWith('consul_api_http_count{') && line.includes(`method="${opts.method ?? 'GET'}"`) && line.includes(`path="${path}"`)) n += Number(line.slice(line.lastIndexOf(' ') + 1))
+  }
+  return n
+}
+
 /** Whether the binary is here; CI installs it (.ci/run), so there a missing one is a failure. */
 export function havePrometheus(): boolean {
   const ok = spawnSync(PROMETHEUS_BIN, ['--version']).status === 0

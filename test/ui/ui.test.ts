@@ -8,10 +8,9 @@
 import { test, describe, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
-import { join } from 'node:path'
 import type { Browser } from 'playwright-core'
-import { removeDir, startAgent, tempDir, type RunningAgent } from '../helpers/agent.js'
+import { removeDir, startAgentWithConfig, type RunningAgent } from '../helpers/agent.js'
+import { apiRequestCount } from '../helpers/prometheus.js'
 import { launch, noBrowser, openPage, type WatchedPage } from '../helpers/browser.js'
 
 const skip = noBrowser()
@@ -19,22 +18,13 @@ const skip = noBrowser()
 const curl = (...args: string[]): Promise<{ code: number; stdout: string }> =>
   new Promise((resolve) => execFile('curl', ['-s', ...args], (err, stdout) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout })))
 
-async function agentWith(config: object, args: string[] = []): Promise<{ agent: RunningAgent; dir: string }> {
-  const dir = tempDir('ui-')
-  const file = join(dir, 'ui.json')
-  writeFileSync(file, JSON.stringify(config))
-  return { agent: await startAgent({ dev: true, args: [`-config-file=${file}`, ...args] }), dir }
-}
+const agentWith = (config: object, args: string[] = []): Promise<{ agent: RunningAgent; dir: string }> => startAgentWithConfig(config, { args, prefix: 'ui-' })
 
-/** The agent's own count of API requests to one route (Prometheus' cumulative count). */
-async function requestCount(agent: RunningAgent, path: string, token?: string): Promise<number> {
-  const res = await fetch(`${agent.httpAddr}/v1/agent/metrics?format=prometheus`, { headers: token ? { 'X-Consul-Token': token } : {} })
-  const text = await res.text()
-  let n = 0
-  for (const line of text.split('\n')) {
-    if (line.startsWith('consul_api_http_count{') && line.includes('method="GET"') && line.includes(`path="${path}"`)) n += Number(line.slice(line.lastIndexOf(' ') + 1))
-  }
-  return n
+/** Clicks a section in the header, waits for what shows it is there, and screenshots it. */
+async function visit(p: WatchedPage, section: string, shown: string[], shot: string): Promise<void> {
+  await p.page.click(`nav[aria-label="Sections"] >> text=${section}`)
+  for (const s of shown) await p.page.waitForSelector(s)
+  await p.shot(shot)
 }
 
 const put = (agent: RunningAgent, path: string, body: unknown, token?: string): Promise<Response> =>
@@ -87,15 +77,11 @@ describe('the web UI', { skip }, () => {
     await p.page.click('[data-service="consul"]')
     await p.page.waitForSelector('[data-instance="consul"][data-status="passing"]')
     await p.shot('service-consul')
-    await p.page.click('nav[aria-label="Sections"] >> text=Nodes')
-    await p.page.waitForSelector('[data-node]')
-    await p.shot('nodes')
+    await visit(p, 'Nodes', ['[data-node]'], 'nodes')
     await p.page.click('[data-node]')
     await p.page.waitForSelector('text=rack')
     await p.shot('node')
-    await p.page.click('nav[aria-label="Sections"] >> text=Key / Value')
-    await p.page.waitForSelector('text=No keys here yet.')
-    await p.shot('kv-empty')
+    await visit(p, 'Key / Value', ['text=No keys here yet.'], 'kv-empty')
     await p.page.click('nav[aria-label="Sections"] >> text=Sessions')
     await p.page.waitForSelector('text=No sessions.')
     // A session taking a lock shows up live, with the key it holds.
@@ -105,10 +91,7 @@ describe('the web UI', { skip }, () => {
     await p.shot('sessions')
     await put(agent, `/v1/session/destroy/${session}`, '')
     await p.page.waitForSelector('text=No sessions.')
-    await p.page.click('nav[aria-label="Sections"] >> text=Cluster')
-    await p.page.waitForSelector('[data-peer] >> text=leader')
-    await p.page.waitForSelector('[aria-label="LAN members"] [data-status="alive"]')
-    await p.shot('cluster')
+    await visit(p, 'Cluster', ['[data-peer] >> text=leader', '[aria-label="LAN members"] [data-status="alive"]'], 'cluster')
     // A bookmarked URL opens where it was; the dark theme follows the system's.
     const dark = await openPage(browser, { colorScheme: 'dark' })
     await dark.page.goto(`${ui}dc1/services/consul`)
@@ -217,10 +200,10 @@ describe('the web UI', { skip }, () => {
     await p.page.goto(`${ui}dc1/services`)
     await p.page.waitForSelector('[data-service="consul"]')
     const path = 'v1.internal.ui.services'
-    const before = await requestCount(agent, path)
+    const before = await apiRequestCount(agent.httpAddr, path)
     const idleMs = 8_000
     await new Promise((r) => setTimeout(r, idleMs))
-    const made = (await requestCount(agent, path)) - before
+    const made = (await apiRequestCount(agent.httpAddr, path)) - before
     // The agent's wait here is 2 s (plus up to 1/16 jitter): at most one request per wait, and at least one (the page is live).
     assert.ok(made >= 1, `the page kept a blocking query open (${made} requests)`)
     assert.ok(made <= Math.ceil(idleMs / 2000) + 1, `${made} requests in ${idleMs} ms idle`)
