@@ -4,7 +4,7 @@
  * signals forwarded, its exit reported).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import type { Logger } from './log.js'
+import type { Logger } from '../lib/line-log.js'
 
 /** Shell syntax that needs the shell to stay around (lists, pipes, redirections, subshells). */
 const COMPOUND = /[;&|<>()`\n]/

@@ -6,7 +6,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseDurationMs } from '../lib/duration.js'
 import { parseHcl } from '../lib/hcl.js'
-import { parseLogLevel, type LogLevel } from './log.js'
+import { parseLogLevel, type LogLevel } from '../lib/line-log.js'
 import type { RetryConfig } from './view.js'
 
 /** Defaults, as upstream's config.Finalize sets them. */

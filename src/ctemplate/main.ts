@@ -7,7 +7,7 @@
 import { appendFileSync, unlinkSync, writeFileSync } from 'node:fs'
 import { VERSION } from '../version.js'
 import { ConfigError, EXIT, loadConfig, type CliResult } from './config.js'
-import { Logger } from './log.js'
+import { Logger } from '../lib/line-log.js'
 import { Runner } from './runner.js'
 
 export const USAGE = `Usage: consul-template [options]

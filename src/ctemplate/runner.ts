@@ -11,7 +11,7 @@ import { Child, commandText, runCommand } from './child.js'
 import { EXIT, type Config, type TemplateConfig, type WaitConfig } from './config.js'
 import type { Dependency } from './deps.js'
 import { funcMap, type Brain, type Recorder } from './funcs.js'
-import type { Logger } from './log.js'
+import type { Logger } from '../lib/line-log.js'
 import { render } from './render.js'
 import { View } from './view.js'
 

@@ -5,7 +5,7 @@
  */
 import type { ConsulClient } from '../client/client.js'
 import { sleep, type Dependency } from './deps.js'
-import type { Logger } from './log.js'
+import type { Logger } from '../lib/line-log.js'
 
 /** Upstream's minimum delay between two fetches of one view, plus up to this much jitter. */
 export const MIN_FETCH_INTERVAL_MS = 100

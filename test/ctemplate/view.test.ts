@@ -2,7 +2,7 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { ConsulClient } from '../../src/client/client.js'
 import type { Dependency, FetchOptions, FetchResult } from '../../src/ctemplate/deps.js'
-import { Logger } from '../../src/ctemplate/log.js'
+import { Logger } from '../../src/lib/line-log.js'
 import { View, MIN_FETCH_INTERVAL_MS } from '../../src/ctemplate/view.js'
 import { until } from '../helpers/poll.js'
 

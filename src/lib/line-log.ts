@@ -1,5 +1,5 @@
 /**
- * consul-template's log lines on stderr: `2026-01-01T00:00:00.000Z [WARN] (runner) message`, filtered
+ * Log lines on stderr as consul-template (and the bridges) print them: `2026-01-01T00:00:00.000Z [WARN] (runner) message`, filtered
  * by -log-level (trace, debug, info, warn, err; default warn).
  */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'err'] as const

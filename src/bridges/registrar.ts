@@ -1,0 +1,181 @@
+/**
+ * What both bridges share: services registered on the Consul agent of each task's host, owned by an
+ * ID prefix. A sync compares what should be registered on every agent with what the agent holds
+ * under the prefix, registers the missing or changed and deregisters the rest. An agent that does
+ * not answer keeps its entries in a pending set and is swept again at every sync until it answers,
+ * so a host whose agent was down is cleaned up when it comes back (upstream leaked those entries).
+ *
+ * The agents are reached through an injected AgentApi; the bridges' runners give it ConsulClients.
+ */
+import { createHash } from 'node:crypto'
+import type { Logger } from '../lib/line-log.js'
+
+/** One registration, in /v1/agent/service/register's shape. */
+export interface BridgeService {
+  ID: string
+  Name: string
+  Tags: string[]
+  Port?: number
+  Address?: string
+  Meta: Record<string, string>
+  Check?: Record<string, unknown>
+}
+
+/** An entry of GET /v1/agent/services, the fields a sync compares. */
+export interface AgentServiceView {
+  ID: string
+  Service: string
+  Tags?: string[] | null
+  Port?: number
+  Address?: string
+  Meta?: Record<string, string> | null
+}
+
+export interface AgentApi {
+  services(agent: string): Promise<Record<string, AgentServiceView>>
+  register(agent: string, svc: BridgeService): Promise<void>
+  deregister(agent: string, id: string): Promise<void>
+}
+
+/** Meta keys every registration carries: Consul's own `external-source`, and a digest of the definition. */
+export const META_SOURCE = 'external-source'
+export const META_DIGEST = 'bridge-digest'
+
+/** Adds the digest of everything but itself (the check too, which /v1/agent/services does not show). */
+export function sealed(svc: Omit<BridgeService, 'Meta'> & { Meta?: Record<string, string> }): BridgeService {
+  const meta = { ...(svc.Meta ?? {}) }
+  delete meta[META_DIGEST]
+  const body = JSON.stringify([svc.ID, svc.Name, svc.Tags, svc.Port ?? 0, svc.Address ?? '', Object.entries(meta).sort(), svc.Check ?? null])
+  meta[META_DIGEST] = createHash('sha1').update(body).digest('hex').slice(0, 12)
+  return { ...svc, Meta: meta }
+}
+
+/** A DNS-safe service name, as Consul's DNS can answer for it. */
+export function cleanName(name: string, groupSeparator = ''): string {
+  const n = groupSeparator ? name.replaceAll('_', groupSeparator) : name
+  return n.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+/g, '-').replace(/^-|-$/g, '')
+}
+
+export interface SyncReport {
+  agents: number
+  registered: number
+  deregistered: number
+  unchanged: number
+  /** Agents that did not answer: retried at the next sync. */
+  unreachable: string[]
+  failed: number
+}
+
+export interface RegistrarOptions {
+  api: AgentApi
+  /** Every ID this bridge owns starts with it (`mesos-consul:`, `marathon-consul:`). */
+  prefix: string
+  log: Logger
+  component: string
+  /** Agents contacted at once. */
+  concurrency?: number
+}
+
+/** Runs `fn` over items with at most `limit` in flight. */
+export async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]!)
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+}
+
+export class Registrar {
+  readonly #o: RegistrarOptions
+  /** Agents that may hold our entries: every agent synced with something of ours, and every one that failed. */
+  readonly #known = new Set<string>()
+  /** What each agent held under the prefix at its last sync (event-driven updates keep it current). */
+  readonly #held = new Map<string, Map<string, string>>()
+
+  constructor(o: RegistrarOptions) {
+    this.#o = o
+  }
+
+  /** Agents to sweep even when nothing should be registered on them (seeded from the catalog at start). */
+  remember(agents: Iterable<string>): void {
+    for (const a of agents) this.#known.add(a)
+  }
+
+  get known(): ReadonlySet<string> {
+    return this.#known
+  }
+
+  /** Makes every agent hold exactly `desired` (agent -> services) under the prefix. */
+  async sync(desired: ReadonlyMap<string, readonly BridgeService[]>): Promise<SyncReport> {
+    const report: SyncReport = { agents: 0, registered: 0, deregistered: 0, unchanged: 0, unreachable: [], failed: 0 }
+    const agents = [...new Set([...desired.keys(), ...this.#known])]
+    report.agents = agents.length
+    await eachLimited(agents, this.#o.concurrency ?? 16, async (agent) => {
+      const want = desired.get(agent) ?? []
+      let have: Record<string, AgentServiceView>
+      try {
+        have = await this.#o.api.services(agent)
+      } catch (err) {
+        report.unreachable.push(agent)
+        this.#known.add(agent)
+        this.#o.log.warn(this.#o.component, `agent ${agent} unreachable, will retry: ${(err as Error).message}`)
+        return
+      }
+      const held = new Map<string, string>()
+      for (const s of Object.values(have)) if (s.ID.startsWith(this.#o.prefix)) held.set(s.ID, s.Meta?.[META_DIGEST] ?? '')
+      const wanted = new Set<string>()
+      for (const svc of want) {
+        wanted.add(svc.ID)
+        if (held.get(svc.ID) === svc.Meta[META_DIGEST]) {
+          report.unchanged++
+          continue
+        }
+        try {
+          await this.#o.api.register(agent, svc)
+          held.set(svc.ID, svc.Meta[META_DIGEST]!)
+          report.registered++
+          this.#o.log.info(this.#o.component, `registered ${svc.ID} (${svc.Name}) on ${agent}`)
+        } catch (err) {
+          report.failed++
+          this.#o.log.err(this.#o.component, `registering ${svc.ID} on ${agent}: ${(err as Error).message}`)
+        }
+      }
+      for (const id of [...held.keys()]) {
+        if (wanted.has(id)) continue
+        try {
+          await this.#o.api.deregister(agent, id)
+          held.delete(id)
+          report.deregistered++
+          this.#o.log.info(this.#o.component, `deregistered ${id} from ${agent}`)
+        } catch (err) {
+          report.failed++
+          this.#o.log.err(this.#o.component, `deregistering ${id} from ${agent}: ${(err as Error).message}`)
+        }
+      }
+      this.#held.set(agent, held)
+      if (held.size === 0 && !desired.has(agent)) {
+        this.#known.delete(agent)
+        this.#held.delete(agent)
+      } else this.#known.add(agent)
+    })
+    return report
+  }
+
+  /** One registration now (an event), skipped when the agent already holds the same definition. */
+  async register(agent: string, svc: BridgeService): Promise<boolean> {
+    this.#known.add(agent)
+    const held = this.#held.get(agent) ?? new Map<string, string>()
+    if (held.get(svc.ID) === svc.Meta[META_DIGEST]) return false
+    await this.#o.api.register(agent, svc)
+    held.set(svc.ID, svc.Meta[META_DIGEST]!)
+    this.#held.set(agent, held)
+    return true
+  }
+
+  /** One deregistration now (an event); an unreachable agent is left to the next sync's sweep. */
+  async deregister(agent: string, id: string): Promise<void> {
+    this.#known.add(agent)
+    await this.#o.api.deregister(agent, id)
+    this.#held.get(agent)?.delete(id)
+  }
+}
