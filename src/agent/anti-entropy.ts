@@ -1,4 +1,5 @@
 import type { Clock, Timer } from '../lib/clock.js'
+import { eachLimited } from '../lib/pool.js'
 import type { CheckInput, NodeInput, ServiceInput, ServiceRecord } from '../state/catalog.js'
 import type { AgentEndpoints } from '../server/endpoints.js'
 import type { DeregisterRequest, RegisterRequest } from '../server/catalog-endpoint.js'
@@ -13,6 +14,9 @@ import type { LocalChange, LocalState } from './local-state.js'
 const SERF_HEALTH: CheckInput = serfHealthCheck(true)
 
 /** One write a sync makes, through the catalog endpoints. */
+/** Catalog writes one sync keeps in flight. */
+const SYNC_IN_FLIGHT = 16
+
 export type SyncOp = ({ kind: 'register' } & RegisterRequest) | ({ kind: 'deregister' } & DeregisterRequest)
 
 export interface AntiEntropyOptions {
@@ -221,8 +225,11 @@ export class AntiEntropy {
     const { value: info, meta } = await server.internal.nodeInfo({ node: this.#o.node().Node, token: nodeToken })
     this.#seenIndex = Math.max(this.#seenIndex, meta.index)
     const ops = withTokens(full ? this.plan(info) : this.planChanges(info, services, checks), nodeToken, this.#o.tokenFor)
-    // Services first: a check can only be registered once its service is.
-    for (const { op, token } of ops) {
+    // The node first, then services, then checks: a check can only be registered once its service
+    // is. Within a phase the writes go out together (raft batches them): a host where a scheduler
+    // just placed hundreds of services reaches the catalog in one round, not hundreds.
+    const phase = ({ op }: { op: SyncOp }): number => (op.kind === 'register' && !op.skipNodeUpdate ? 0 : (op.kind === 'register' ? op.service : op.serviceId) ? 1 : 2)
+    for (const p of [0, 1, 2]) await eachLimited(ops.filter((o) => phase(o) === p), SYNC_IN_FLIGHT, async ({ op, token }) => {
       try {
         const { index } = op.kind === 'register' ? await server.catalog.register({ ...op, token }) : await server.catalog.deregister({ ...op, token })
         this.#ownIndex = Math.max(this.#ownIndex, index)
@@ -233,7 +240,7 @@ export class AntiEntropy {
         else if (err instanceof RejectedError) this.#o.log('warn', `agent: catalog sync: ${err.message}`)
         else throw err
       }
-    }
+    })
   }
 }
 

@@ -9,6 +9,9 @@
  */
 import { createHash } from 'node:crypto'
 import type { Logger } from '../lib/line-log.js'
+import { eachLimited } from '../lib/pool.js'
+
+export { eachLimited }
 
 /** One registration, in /v1/agent/service/register's shape. */
 export interface BridgeService {
@@ -76,14 +79,8 @@ export interface RegistrarOptions {
   concurrency?: number
 }
 
-/** Runs `fn` over items with at most `limit` in flight. */
-export async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]!)
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
-}
+/** Requests in flight to one agent during a sync. */
+const PER_AGENT = 8
 
 export class Registrar {
   readonly #o: RegistrarOptions
@@ -123,13 +120,11 @@ export class Registrar {
       }
       const held = new Map<string, string>()
       for (const s of Object.values(have)) if (s.ID.startsWith(this.#o.prefix)) held.set(s.ID, s.Meta?.[META_DIGEST] ?? '')
-      const wanted = new Set<string>()
-      for (const svc of want) {
-        wanted.add(svc.ID)
-        if (held.get(svc.ID) === svc.Meta[META_DIGEST]) {
-          report.unchanged++
-          continue
-        }
+      const wanted = new Set(want.map((svc) => svc.ID))
+      const changed = want.filter((svc) => held.get(svc.ID) !== svc.Meta[META_DIGEST])
+      report.unchanged += want.length - changed.length
+      // Several requests in flight per agent: a deploy of hundreds of tasks on one host is not serial.
+      await eachLimited(changed, PER_AGENT, async (svc) => {
         try {
           await this.#o.api.register(agent, svc)
           held.set(svc.ID, svc.Meta[META_DIGEST]!)
@@ -139,9 +134,8 @@ export class Registrar {
           report.failed++
           this.#o.log.err(this.#o.component, `registering ${svc.ID} on ${agent}: ${(err as Error).message}`)
         }
-      }
-      for (const id of [...held.keys()]) {
-        if (wanted.has(id)) continue
+      })
+      await eachLimited([...held.keys()].filter((id) => !wanted.has(id)), PER_AGENT, async (id) => {
         try {
           await this.#o.api.deregister(agent, id)
           held.delete(id)
@@ -151,7 +145,7 @@ export class Registrar {
           report.failed++
           this.#o.log.err(this.#o.component, `deregistering ${id} from ${agent}: ${(err as Error).message}`)
         }
-      }
+      })
       this.#held.set(agent, held)
       if (held.size === 0 && !desired.has(agent)) {
         this.#known.delete(agent)

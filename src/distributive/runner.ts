@@ -1,4 +1,5 @@
 import type { Checklist, CheckSpec } from './checklist.js'
+import { eachLimited } from '../lib/pool.js'
 import type { Host } from './host.js'
 import { DISTRIBUTIVE_LIMITS } from './limits.js'
 import { CannotRunError, type Status } from './types.js'
@@ -87,18 +88,12 @@ export async function runChecklists(lists: readonly Checklist[], host: Host, opt
     for (const ctl of running) ctl.abort()
   }
   opts.signal?.addEventListener('abort', onAbort, { once: true })
-  let next = 0
-  const worker = async (): Promise<void> => {
-    while (next < jobs.length) {
-      const i = next++
-      const job = jobs[i]!
+  try {
+    await eachLimited(jobs, concurrency, async (job, i) => {
       const t0 = now()
       const r = await runOne(job.check, runHost, timeoutMs, opts.signal, running)
       outcomes[i] = { ...job, ...r, durationMs: now() - t0 }
-    }
-  }
-  try {
-    await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker))
+    })
   } finally {
     opts.signal?.removeEventListener('abort', onAbort)
   }
