@@ -12,6 +12,7 @@ import { createParser } from 'eventsource-parser'
 import type { Logger } from '../../lib/line-log.js'
 import type { Metrics } from '../../lib/metrics.js'
 import type { ConsulClient } from '../../client/client.js'
+import { eachLimited } from '../../lib/pool.js'
 import type { BridgeService, Registrar } from '../registrar.js'
 import { appRegistrations, registrable, taskInfo, taskRegistrations, type AppInfo, type MarathonOptions, type TaskRegistrations } from './apps.js'
 import { KvMirror } from './kv.js'
@@ -32,6 +33,19 @@ export interface MarathonBridgeOptions extends MarathonOptions {
 
 type Json = Record<string, unknown>
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v)
+interface AppJob {
+  task: string | undefined
+  run: () => Promise<void>
+  done: () => void
+}
+
+interface AppQueue {
+  jobs: AppJob[]
+  running?: boolean
+  rereadQueued: boolean
+  drained: Promise<void>
+}
+
 const ENDED = new Set(['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_KILLING', 'TASK_LOST', 'TASK_ERROR', 'TASK_GONE', 'TASK_GONE_BY_OPERATOR', 'TASK_DROPPED', 'TASK_UNREACHABLE', 'TASK_UNKNOWN'])
 
 export class MarathonBridge {
@@ -40,8 +54,8 @@ export class MarathonBridge {
   readonly #apps = new Map<string, AppInfo>()
   /** Task ID -> where its registrations are. */
   readonly #tasks = new Map<string, { appId: string; agent: string; ids: string[] }>()
-  /** Per app: the chain its events run on, and whether a re-read is already queued. */
-  readonly #appChain = new Map<string, { tail: Promise<void>; rereadQueued: boolean }>()
+  /** Per app: the work its events queued, in order, and whether a re-read is already waiting. */
+  readonly #queues = new Map<string, AppQueue>()
   #syncing: Promise<void> | undefined
   #leader: string | undefined
   #stream: AbortController | undefined
@@ -142,8 +156,10 @@ export class MarathonBridge {
         for (const [k, v] of tasks) this.#tasks.set(k, v)
         await this.#kv?.syncAll(byApp)
         this.#o.metrics.incr('sync.full')
+        this.#o.metrics.incr('registered', report.registered)
+        this.#o.metrics.incr('deregistered', report.deregistered)
         this.#o.metrics.setGauge('registrations', [...desired.values()].reduce((n, l) => n + l.length, 0))
-        this.#o.metrics.addSample('sync.full', performance.now() - t0)
+        this.#o.metrics.addSample('sync.duration', performance.now() - t0)
         this.#o.log.info('marathon', `full sync: ${apps.size} apps, ${tasks.size} tasks registered; +${report.registered} -${report.deregistered}${report.unreachable.length ? `, ${report.unreachable.length} agents unreachable` : ''}`)
       } catch (err) {
         this.#o.metrics.incr('sync.failed')
@@ -198,11 +214,11 @@ export class MarathonBridge {
         if (!appId) break
         const task = taskInfo(ev)
         if (!task) return this.#warn(`status_update_event of app ${appId} without taskId or host`)
-        if (task.state && ENDED.has(task.state)) await this.#onApp(appId, () => this.#dropTask(task.id))
+        if (task.state && ENDED.has(task.state)) await this.#onApp(appId, task.id, () => this.#dropTask(task.id))
         else if (task.state === 'TASK_RUNNING') {
           const app = this.#apps.get(appId)
           // Known app, same version, no health checks: register from the event alone (the fast path).
-          if (app && !app.hasHealthChecks && (typeof ev.version !== 'string' || ev.version === app.version)) await this.#onApp(appId, () => this.#registerTask(app, task))
+          if (app && !app.hasHealthChecks && (typeof ev.version !== 'string' || ev.version === app.version)) await this.#onApp(appId, task.id, () => this.#registerTask(app, task))
           else this.#reread(appId)
         }
         break
@@ -212,12 +228,12 @@ export class MarathonBridge {
       case 'unhealthy_task_kill_event':
         if (appId) {
           const taskId = typeof ev.taskId === 'string' ? ev.taskId : undefined
-          if ((kind === 'unhealthy_task_kill_event' || ev.alive === false) && taskId) await this.#onApp(appId, () => this.#dropTask(taskId))
+          if ((kind === 'unhealthy_task_kill_event' || ev.alive === false) && taskId) await this.#onApp(appId, taskId, () => this.#dropTask(taskId))
           this.#reread(appId)
         }
         break
       case 'app_terminated_event':
-        if (appId) await this.#onApp(appId, () => this.#dropApp(appId))
+        if (appId) await this.#onApp(appId, undefined, () => this.#dropApp(appId))
         break
       case 'api_post_event': {
         const def = isObj(ev.appDefinition) ? ev.appDefinition : undefined
@@ -241,29 +257,55 @@ export class MarathonBridge {
     this.#o.metrics.addSample('event', performance.now() - t0, { type: kind })
   }
 
-  /** Runs fn after the app's earlier work. */
-  #onApp(appId: string, fn: () => Promise<void>): Promise<void> {
-    const chain = this.#appChain.get(appId) ?? { tail: Promise.resolve(), rereadQueued: false }
-    const run = chain.tail.then(fn).catch((err) => this.#o.log.err('marathon', `app ${appId}: ${(err as Error).message}`))
-    chain.tail = run
-    this.#appChain.set(appId, chain)
-    void run.then(() => {
-      if (this.#appChain.get(appId)?.tail === run) this.#appChain.delete(appId)
-    })
-    return run
+  /**
+   * Queues work for an app; resolves when it has run. Work for one task runs in event order; work
+   * for different tasks of the app runs together (a deploy of hundreds of tasks is not serial); work
+   * for the whole app (a re-read, a deletion: `task` undefined) runs alone, after what came before.
+   */
+  #onApp(appId: string, task: string | undefined, run: () => Promise<void>): Promise<void> {
+    let q = this.#queues.get(appId)
+    if (!q) this.#queues.set(appId, (q = { jobs: [], rereadQueued: false, drained: Promise.resolve() }))
+    const done = new Promise<void>((resolve) => q.jobs.push({ task, run, done: resolve }))
+    if (q.jobs.length === 1 && !q.running) q.drained = this.#drain(appId, q)
+    return done
+  }
+
+  async #drain(appId: string, q: AppQueue): Promise<void> {
+    q.running = true
+    while (q.jobs.length) {
+      const batch: AppJob[] = []
+      const tasks = new Set<string>()
+      while (q.jobs.length && batch.length < 64) {
+        const j = q.jobs[0]!
+        if (j.task === undefined ? batch.length > 0 : tasks.has(j.task)) break
+        batch.push(q.jobs.shift()!)
+        if (j.task === undefined) break
+        tasks.add(j.task)
+      }
+      await eachLimited(batch, 16, async (j) => {
+        try {
+          await j.run()
+        } catch (err) {
+          this.#o.log.err('marathon', `app ${appId}: ${(err as Error).message}`)
+        } finally {
+          j.done()
+        }
+      })
+    }
+    q.running = false
+    if (this.#queues.get(appId) === q) this.#queues.delete(appId)
   }
 
   /** Queues one re-read of the app unless one is already waiting (a deploy's burst collapses into it). */
   #reread(appId: string): void {
     const id = appId.startsWith('/') ? appId : `/${appId}`
-    const chain = this.#appChain.get(id)
-    if (chain?.rereadQueued) return
-    void this.#onApp(id, async () => {
-      const c = this.#appChain.get(id)
-      if (c) c.rereadQueued = false
+    if (this.#queues.get(id)?.rereadQueued) return
+    void this.#onApp(id, undefined, async () => {
+      const q = this.#queues.get(id)
+      if (q) q.rereadQueued = false
       await this.reconcileApp(id)
     })
-    this.#appChain.get(id)!.rereadQueued = true
+    this.#queues.get(id)!.rereadQueued = true
   }
 
   /** Re-reads one app and makes its registrations match. */
@@ -411,7 +453,7 @@ export class MarathonBridge {
     clearTimeout(this.#timer)
     this.#stream?.abort()
     await this.#syncing
-    await Promise.all([...this.#appChain.values()].map((c) => c.tail))
+    await Promise.all([...this.#queues.values()].map((q) => q.drained))
   }
 
 }
