@@ -53,6 +53,10 @@ const BENCHES: Record<string, Bench> = {
     describe: 'the web UI in headless Chromium: first rows, filter, live update at 100, 1,000 and 10,000 services (5,000 nodes), idle requests/min, bundle size (issue 18; --quick)',
     run: async (args) => (await import('./ui.js')).runUiBench(args),
   },
+  bridges: {
+    describe: 'marathon-consul event -> DNS answer p50/p99 and registrations/s in a 1,000-task deploy vs direct registration; mesos-consul CPU per poll at 10,000 tasks vs a Go peer doing upstream\'s per-poll work (issue 19; --quick)',
+    run: async (args) => (await import('./bridges.js')).runBridgesBench(args),
+  },
   dns: {
     describe: 'service lookup (10 instances, A and SRV) q/s and p99 at 1 and 64 clients: our agent vs dnsmasq (issue 4)',
     run: async (args) => (await import('./dns.js')).runDnsBench(args),

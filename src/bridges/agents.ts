@@ -57,7 +57,9 @@ export class AgentPool implements AgentApi {
   }
 
   async services(agent: string): Promise<Record<string, AgentServiceView>> {
-    return (await this.client(agent).json<Record<string, AgentServiceView>>('GET', '/v1/agent/services')) ?? {}
+    // Every sync reads every agent's whole list: the native parser (nothing here needs uint64 precision).
+    const res = await this.client(agent).call('GET', '/v1/agent/services')
+    return res.body.length ? (JSON.parse(res.body.toString('utf8')) as Record<string, AgentServiceView>) : {}
   }
 
   async register(agent: string, svc: BridgeService): Promise<void> {

@@ -7,7 +7,7 @@
  *
  * The agents are reached through an injected AgentApi; the bridges' runners give it ConsulClients.
  */
-import { createHash } from 'node:crypto'
+import * as crypto from 'node:crypto'
 import type { Logger } from '../lib/line-log.js'
 import { eachLimited } from '../lib/pool.js'
 
@@ -44,12 +44,24 @@ export interface AgentApi {
 export const META_SOURCE = 'external-source'
 export const META_DIGEST = 'bridge-digest'
 
-/** Adds the digest of everything but itself (the check too, which /v1/agent/services does not show). */
+/** crypto.hash is one-shot and cheaper; Node before 20.12 has only createHash. */
+const sha1 = (text: string): string => (typeof crypto.hash === 'function' ? crypto.hash('sha1', text) : crypto.createHash('sha1').update(text).digest('hex'))
+
+/**
+ * Adds the digest of everything but itself (the check too, which /v1/agent/services does not show).
+ * Every poll seals every registration, so the text hashed is joined by hand (NUL-separated fields,
+ * no JSON but the rare check) and hashed one-shot: a few microseconds each at 10,000 tasks.
+ */
 export function sealed(svc: Omit<BridgeService, 'Meta'> & { Meta?: Record<string, string> }): BridgeService {
-  const meta = { ...(svc.Meta ?? {}) }
-  delete meta[META_DIGEST]
-  const body = JSON.stringify([svc.ID, svc.Name, svc.Tags, svc.Port ?? 0, svc.Address ?? '', Object.entries(meta).sort(), svc.Check ?? null])
-  meta[META_DIGEST] = createHash('sha1').update(body).digest('hex').slice(0, 12)
+  const meta: Record<string, string> = {}
+  let metaText = ''
+  for (const k of Object.keys(svc.Meta ?? {}).sort()) {
+    if (k === META_DIGEST) continue
+    meta[k] = svc.Meta![k]!
+    metaText += `${k}\u0001${meta[k]}\u0002`
+  }
+  const body = `${svc.ID}\u0000${svc.Name}\u0000${svc.Tags.join('\u0001')}\u0000${svc.Port ?? 0}\u0000${svc.Address ?? ''}\u0000${metaText}\u0000${svc.Check ? JSON.stringify(svc.Check) : ''}`
+  meta[META_DIGEST] = sha1(body).slice(0, 12)
   return { ...svc, Meta: meta }
 }
 
