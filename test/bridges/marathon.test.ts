@@ -10,12 +10,12 @@
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ROOT } from '../helpers/agent.js'
 import { until } from '../helpers/poll.js'
 import { startCt } from '../ctemplate/helpers.js'
-import { FakeMarathon, marathonTask } from './fakes.js'
+import { FakeMarathon, FIXTURES, fixture, marathonTask } from './fakes.js'
 import { catalogOf, dig, removeDir, startBridge, startCluster, tempDir, type Cluster, type RunningBridge } from './helpers.js'
 
 const IPS = ['127.0.0.61', '127.0.0.62', '127.0.0.63']
@@ -153,6 +153,32 @@ describe('marathon-consul', () => {
     leader().emit({ eventType: 'health_status_changed_event', appId: '/shop/api', taskId: h1.id, version: VERSION, alive: false })
     assert.deepEqual(await count('api', 1), [`${IPS[2]}:32003 [marathon]`])
     assert.deepEqual(await names('api-admin'), [`${IPS[2]}:32004 [marathon,internal]`])
+    // Marathon 1.4+ names the instance, not the task.
+    const h3 = addTask('/shop/api', 3, IPS[1]!, [32005, 32006], true)
+    h3.id = 'shop_api.instance-c7c311a4-b669-11e6-a48f-0ea4f4b1778c._app.1'
+    leader().emit({ eventType: 'health_status_changed_event', appId: '/shop/api', instanceId: 'shop_api.instance-c7c311a4-b669-11e6-a48f-0ea4f4b1778c', version: VERSION, alive: true })
+    await count('api', 2)
+    h3.healthCheckResults[0].alive = false
+    leader().emit({ eventType: 'health_status_changed_event', appId: '/shop/api', instanceId: 'shop_api.instance-c7c311a4-b669-11e6-a48f-0ea4f4b1778c', version: VERSION, alive: false })
+    assert.deepEqual(await count('api', 1), [`${IPS[2]}:32003 [marathon]`])
+  })
+
+  test('every event type of the fixtures\' stream is taken without harm (the recorded stream, then each event file)', async () => {
+    const snapshot = async (): Promise<string[]> => [...(await names('web')), ...(await names('api')), ...(await names('api-admin'))]
+    const before = await snapshot()
+    const total = await bridge.metric('marathon_consul_events')
+    const sse = readFileSync(join(FIXTURES, 'marathon-api-examples', 'v2-events.sse.txt'), 'utf8')
+    for (const s of leader().streams) s.write(sse)
+    const files = readdirSync(join(FIXTURES, 'marathon-api-examples', 'events')).filter((f) => f.endsWith('.json'))
+    for (const f of files) leader().emit(fixture(`marathon-api-examples/events/${f}`))
+    const sent = files.length + (sse.match(/^data: /gm) ?? []).length
+    await until(`${sent} events counted`, async () => ((await bridge.metric('marathon_consul_events')) >= total + sent ? true : undefined))
+    // They name apps the bridge does not register (/my-app, /foo, /test-app): nothing of ours moves.
+    await until('the re-reads they caused are done', async () => (JSON.stringify(await snapshot()) === JSON.stringify(before) ? true : undefined))
+    assert.equal(bridge.proc.exitCode, null)
+    for (const type of ['event_stream_attached', 'status_update_event', 'health_status_changed_event', 'unhealthy_task_kill_event', 'failed_health_check_event', 'app_terminated_event', 'api_post_event', 'deployment_info', 'deployment_success', 'deployment_failed', 'group_change_success', 'subscribe_event', 'unsubscribe_event']) {
+      assert.ok((await bridge.metric('marathon_consul_events')) > 0 && (await (await fetch(`${await bridge.endpoint()}/metrics`)).text()).includes(`type="${type}"`), `${type} counted`)
+    }
   })
 
   test('a failed task and a scale-down leave the catalog and the KV tree', async () => {

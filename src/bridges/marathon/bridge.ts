@@ -227,8 +227,10 @@ export class MarathonBridge {
       case 'failed_health_check_event':
       case 'unhealthy_task_kill_event':
         if (appId) {
-          const taskId = typeof ev.taskId === 'string' ? ev.taskId : undefined
-          if ((kind === 'unhealthy_task_kill_event' || ev.alive === false) && taskId) await this.#onApp(appId, taskId, () => this.#dropTask(taskId))
+          // Marathon 1.4+ names the instance (`app.instance-<uuid>`); its tasks' IDs extend it (`._app.1`).
+          const instance = typeof ev.instanceId === 'string' ? ev.instanceId : undefined
+          const taskIds = typeof ev.taskId === 'string' ? [ev.taskId] : instance ? [...this.#tasks.keys()].filter((id) => id === instance || id.startsWith(`${instance}.`)) : []
+          if (kind === 'unhealthy_task_kill_event' || ev.alive === false) for (const id of taskIds) await this.#onApp(appId, id, () => this.#dropTask(id))
           this.#reread(appId)
         }
         break
