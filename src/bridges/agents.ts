@@ -19,6 +19,31 @@ export interface ConsulFlags {
   timeoutMs?: number
 }
 
+/** The bridges' `--consul-*` flags, as both commands declare them. */
+export interface ConsulAgentFlags {
+  'consul-port': number
+  'consul-ssl': boolean
+  'consul-ssl-verify': boolean
+  'consul-ssl-cert'?: string
+  'consul-ssl-cacert'?: string
+  'consul-token'?: string
+  'consul-auth'?: string
+}
+
+/** The pool for those flags (the token falls back to CONSUL_HTTP_TOKEN). */
+export function agentPoolFrom(f: ConsulAgentFlags, timeoutMs?: number): AgentPool {
+  return new AgentPool({
+    port: f['consul-port'],
+    ssl: f['consul-ssl'],
+    sslVerify: f['consul-ssl-verify'],
+    sslCert: f['consul-ssl-cert'],
+    sslCaCert: f['consul-ssl-cacert'],
+    token: f['consul-token'] ?? process.env.CONSUL_HTTP_TOKEN,
+    auth: f['consul-auth'],
+    ...(timeoutMs ? { timeoutMs } : {}),
+  })
+}
+
 /** `host` with the agents' port, bracketed for IPv6. */
 export function agentAddress(host: string, port: number): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`

@@ -57,6 +57,9 @@ export class MarathonBridge {
   /** Per app: the work its events queued, in order, and whether a re-read is already waiting. */
   readonly #queues = new Map<string, AppQueue>()
   #syncing: Promise<void> | undefined
+  #queuedSync: Promise<void> | undefined
+  /** Per-app batches running now (a full sync waits for them). */
+  readonly #batches = new Set<Promise<void>>()
   #leader: string | undefined
   #stream: AbortController | undefined
   #stopped = false
@@ -114,62 +117,74 @@ export class MarathonBridge {
     }))
   }
 
-  /** Reads every app and makes all agents hold exactly their registrations. */
-  async fullSync(): Promise<void> {
-    if (this.#syncing) return this.#syncing
-    this.#syncing = (async () => {
-      const t0 = performance.now()
-      try {
-        await this.#findLeader()
-        const res = await this.#marathon('/v2/apps?embed=apps.tasks&label=consul')
-        if (res.status !== 200 || !isObj(res.body) || !Array.isArray(res.body.apps)) throw new Error(`/v2/apps answered HTTP ${res.status} without an apps list`)
-        const hosts = new Set<string>()
-        for (const a of res.body.apps) for (const t of isObj(a) && Array.isArray(a.tasks) ? a.tasks : []) if (isObj(t) && typeof t.host === 'string') hosts.add(t.host)
-        await this.#resolve(hosts)
-        const desired = new Map<string, BridgeService[]>()
-        const apps = new Map<string, AppInfo>()
-        const tasks = new Map<string, { appId: string; agent: string; ids: string[] }>()
-        const byApp = new Map<string, { app: unknown; info: AppInfo; tasks: TaskRegistrations[] }>()
-        for (const a of res.body.apps) {
-          let r: ReturnType<typeof appRegistrations>
-          try {
-            r = appRegistrations(a, this.#o, this.#warn)
-          } catch (err) {
-            this.#warn((err as Error).message)
-            continue
-          }
-          if (!r.info) continue
-          apps.set(r.info.id, r.info)
-          byApp.set(r.info.id, { app: a, info: r.info, tasks: r.tasks })
-          for (const t of r.tasks) {
-            if (!t.services.length) continue
-            tasks.set(t.taskId, { appId: t.appId, agent: t.agent, ids: t.services.map((s) => s.ID) })
-            const list = desired.get(t.agent)
-            if (list) list.push(...t.services)
-            else desired.set(t.agent, [...t.services])
-          }
-        }
-        const report = await this.#o.registrar.sync(desired)
-        this.#apps.clear()
-        for (const [k, v] of apps) this.#apps.set(k, v)
-        this.#tasks.clear()
-        for (const [k, v] of tasks) this.#tasks.set(k, v)
-        await this.#kv?.syncAll(byApp)
-        this.#o.metrics.incr('sync.full')
-        this.#o.metrics.incr('registered', report.registered)
-        this.#o.metrics.incr('deregistered', report.deregistered)
-        this.#o.metrics.setGauge('registrations', [...desired.values()].reduce((n, l) => n + l.length, 0))
-        this.#o.metrics.addSample('sync.duration', performance.now() - t0)
-        this.#o.log.info('marathon', `full sync: ${apps.size} apps, ${tasks.size} tasks registered; +${report.registered} -${report.deregistered}${report.unreachable.length ? `, ${report.unreachable.length} agents unreachable` : ''}`)
-      } catch (err) {
-        this.#o.metrics.incr('sync.failed')
-        this.#o.log.err('marathon', `full sync skipped, registrations left as they are: ${(err as Error).message}`)
-      }
-    })()
-    try {
-      await this.#syncing
-    } finally {
+  /**
+   * Reads every app and makes all agents hold exactly their registrations. Asked for while one
+   * runs, one more runs after it: the running one may have read Marathon before the change that
+   * asked.
+   */
+  fullSync(): Promise<void> {
+    if (this.#syncing) {
+      this.#queuedSync ??= this.#syncing.then(() => {
+        this.#queuedSync = undefined
+        return this.fullSync()
+      })
+      return this.#queuedSync
+    }
+    this.#syncing = this.#syncOnce().finally(() => {
       this.#syncing = undefined
+    })
+    return this.#syncing
+  }
+
+  async #syncOnce(): Promise<void> {
+    // Per-app work already under way finishes first, so the sync's read of Marathon is the later one.
+    await Promise.all([...this.#batches])
+    const t0 = performance.now()
+    try {
+      await this.#findLeader()
+      const res = await this.#marathon('/v2/apps?embed=apps.tasks&label=consul')
+      if (res.status !== 200 || !isObj(res.body) || !Array.isArray(res.body.apps)) throw new Error(`/v2/apps answered HTTP ${res.status} without an apps list`)
+      const hosts = new Set<string>()
+      for (const a of res.body.apps) for (const t of isObj(a) && Array.isArray(a.tasks) ? a.tasks : []) if (isObj(t) && typeof t.host === 'string') hosts.add(t.host)
+      await this.#resolve(hosts)
+      const desired = new Map<string, BridgeService[]>()
+      const apps = new Map<string, AppInfo>()
+      const tasks = new Map<string, { appId: string; agent: string; ids: string[] }>()
+      const byApp = new Map<string, { app: unknown; info: AppInfo; tasks: TaskRegistrations[] }>()
+      for (const a of res.body.apps) {
+        let r: ReturnType<typeof appRegistrations>
+        try {
+          r = appRegistrations(a, this.#o, this.#warn)
+        } catch (err) {
+          this.#warn((err as Error).message)
+          continue
+        }
+        if (!r.info) continue
+        apps.set(r.info.id, r.info)
+        byApp.set(r.info.id, { app: a, info: r.info, tasks: r.tasks })
+        for (const t of r.tasks) {
+          if (!t.services.length) continue
+          tasks.set(t.taskId, { appId: t.appId, agent: t.agent, ids: t.services.map((s) => s.ID) })
+          const list = desired.get(t.agent)
+          if (list) list.push(...t.services)
+          else desired.set(t.agent, [...t.services])
+        }
+      }
+      const report = await this.#o.registrar.sync(desired)
+      this.#apps.clear()
+      for (const [k, v] of apps) this.#apps.set(k, v)
+      this.#tasks.clear()
+      for (const [k, v] of tasks) this.#tasks.set(k, v)
+      await this.#kv?.syncAll(byApp)
+      this.#o.metrics.incr('sync.full')
+      this.#o.metrics.incr('registered', report.registered)
+      this.#o.metrics.incr('deregistered', report.deregistered)
+      this.#o.metrics.setGauge('registrations', [...desired.values()].reduce((n, l) => n + l.length, 0))
+      this.#o.metrics.addSample('sync.duration', performance.now() - t0)
+      this.#o.log.info('marathon', `full sync: ${apps.size} apps, ${tasks.size} tasks registered; +${report.registered} -${report.deregistered}${report.unreachable.length ? `, ${report.unreachable.length} agents unreachable` : ''}`)
+    } catch (err) {
+      this.#o.metrics.incr('sync.failed')
+      this.#o.log.err('marathon', `full sync skipped, registrations left as they are: ${(err as Error).message}`)
     }
   }
 
@@ -275,6 +290,8 @@ export class MarathonBridge {
   async #drain(appId: string, q: AppQueue): Promise<void> {
     q.running = true
     while (q.jobs.length) {
+      // A full sync replaces what the bridge holds wholesale: per-app work waits while it runs.
+      while (this.#syncing) await this.#syncing
       const batch: AppJob[] = []
       const tasks = new Set<string>()
       while (q.jobs.length && batch.length < 64) {
@@ -284,7 +301,7 @@ export class MarathonBridge {
         if (j.task === undefined) break
         tasks.add(j.task)
       }
-      await eachLimited(batch, 16, async (j) => {
+      const run = eachLimited(batch, 16, async (j) => {
         try {
           await j.run()
         } catch (err) {
@@ -293,6 +310,8 @@ export class MarathonBridge {
           j.done()
         }
       })
+      this.#batches.add(run)
+      await run.finally(() => this.#batches.delete(run))
     }
     q.running = false
     if (this.#queues.get(appId) === q) this.#queues.delete(appId)
@@ -455,6 +474,7 @@ export class MarathonBridge {
     clearTimeout(this.#timer)
     this.#stream?.abort()
     await this.#syncing
+    await this.#queuedSync
     await Promise.all([...this.#queues.values()].map((q) => q.drained))
   }
 

@@ -6,12 +6,12 @@
 import { hostname } from 'node:os'
 import { ConsulClient } from '../../client/client.js'
 import { Logger, parseLogLevel } from '../../lib/line-log.js'
-import { AgentPool } from '../agents.js'
+import { agentPoolFrom, type ConsulAgentFlags } from '../agents.js'
 import { Registrar } from '../registrar.js'
 import { bridgeMetrics, parseListen, positiveDuration, serveBridge } from '../serve.js'
 import { MarathonBridge } from './bridge.js'
 
-export interface MarathonFlags {
+export interface MarathonFlags extends ConsulAgentFlags {
   'marathon-location': string
   'marathon-protocol': string
   'marathon-username'?: string
@@ -21,13 +21,6 @@ export interface MarathonFlags {
   listen: string
   'callback-url'?: string
   'sync-interval': string
-  'consul-port': number
-  'consul-ssl': boolean
-  'consul-ssl-verify': boolean
-  'consul-ssl-cert'?: string
-  'consul-ssl-cacert'?: string
-  'consul-token'?: string
-  'consul-auth'?: string
   'consul-timeout': string
   'consul-tag': string
   'consul-name-separator': string
@@ -45,17 +38,7 @@ export async function runMarathonBridge(f: MarathonFlags): Promise<number> {
   if (marathons.length === 0) throw new Error('--marathon-location: name at least one Marathon (host:port)')
   const listen = parseListen(f.listen)
   const metrics = bridgeMetrics('marathon_consul')
-  const token = f['consul-token'] ?? process.env.CONSUL_HTTP_TOKEN
-  const agents = new AgentPool({
-    port: f['consul-port'],
-    ssl: f['consul-ssl'],
-    sslVerify: f['consul-ssl-verify'],
-    sslCert: f['consul-ssl-cert'],
-    sslCaCert: f['consul-ssl-cacert'],
-    token,
-    auth: f['consul-auth'],
-    timeoutMs: positiveDuration('consul-timeout', f['consul-timeout']),
-  })
+  const agents = agentPoolFrom(f, positiveDuration('consul-timeout', f['consul-timeout']))
   const idPrefix = f['service-id-prefix']
   const registrar = new Registrar({ api: agents, prefix: `${idPrefix}:`, log, component: 'consul' })
   const kvClient = f.kv ? new ConsulClient(agents.options(f.consul ?? `127.0.0.1:${f['consul-port']}`)) : undefined

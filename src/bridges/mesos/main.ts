@@ -4,14 +4,14 @@
  * starts, naming the flag.
  */
 import { Logger, parseLogLevel } from '../../lib/line-log.js'
-import { AgentPool } from '../agents.js'
+import { agentPoolFrom, type ConsulAgentFlags } from '../agents.js'
 import { Registrar } from '../registrar.js'
 import { bridgeMetrics, positiveDuration, serveBridge } from '../serve.js'
 import { MesosBridge, StaticMasters, type MasterSource } from './bridge.js'
 import { IP_SOURCES, type HostPort, type IpSource } from './state.js'
 import { ZkMasters, parseZkUrl } from './zk.js'
 
-export interface MesosFlags {
+export interface MesosFlags extends ConsulAgentFlags {
   zk: string
   'mesos-master'?: string
   refresh: string
@@ -28,13 +28,6 @@ export interface MesosFlags {
   'task-tag'?: string[]
   'group-separator': string
   'heartbeats-before-remove': number
-  'consul-port': number
-  'consul-ssl': boolean
-  'consul-ssl-verify': boolean
-  'consul-ssl-cert'?: string
-  'consul-ssl-cacert'?: string
-  'consul-token'?: string
-  'consul-auth'?: string
   'state-timeout': string
   'log-level': string
 }
@@ -73,15 +66,7 @@ export async function runMesosBridge(f: MesosFlags): Promise<number> {
   if (!(f['heartbeats-before-remove'] >= 1)) throw new Error('--heartbeats-before-remove: must be 1 or more')
   const source: MasterSource = f['mesos-master'] ? new StaticMasters(parseHostPorts('mesos-master', f['mesos-master'], 5050)) : new ZkMasters(parseZkUrl(f.zk), log)
   const metrics = bridgeMetrics('mesos_consul')
-  const agents = new AgentPool({
-    port: f['consul-port'],
-    ssl: f['consul-ssl'],
-    sslVerify: f['consul-ssl-verify'],
-    sslCert: f['consul-ssl-cert'],
-    sslCaCert: f['consul-ssl-cacert'],
-    token: f['consul-token'] ?? process.env.CONSUL_HTTP_TOKEN,
-    auth: f['consul-auth'],
-  })
+  const agents = agentPoolFrom(f)
   const idPrefix = f['service-id-prefix']
   const registrar = new Registrar({ api: agents, prefix: `${idPrefix}:`, log, component: 'consul' })
   const bridge = new MesosBridge({

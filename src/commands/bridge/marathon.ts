@@ -1,4 +1,5 @@
 import { Command, Flags } from '@oclif/core'
+import { consulAgentFlags, runBridge } from '../../lib/cli/bridge-flags.js'
 import { runMarathonBridge, type MarathonFlags } from '../../bridges/marathon/main.js'
 
 export default class BridgeMarathon extends Command {
@@ -16,6 +17,7 @@ export default class BridgeMarathon extends Command {
     'marathon-consul --marathon-location=10.0.0.5:8080 --kv --sync-interval=5m --log-level=debug',
   ]
   static override flags = {
+    ...consulAgentFlags,
     'marathon-location': Flags.string({ description: 'Marathon instances, host:port, comma-separated.', default: 'localhost:8080' }),
     'marathon-protocol': Flags.string({ description: 'http or https, for locations without a scheme.', default: 'http' }),
     'marathon-username': Flags.string({ description: 'Marathon basic auth user.' }),
@@ -25,13 +27,6 @@ export default class BridgeMarathon extends Command {
     listen: Flags.string({ description: 'Address of /health, /metrics and (callback mode) /events.', default: ':4000' }),
     'callback-url': Flags.string({ description: 'The URL Marathon should post events to (callback mode; default http://<hostname>:<port>/events).' }),
     'sync-interval': Flags.string({ description: 'Time between full syncs against /v2/apps.', default: '15m' }),
-    'consul-port': Flags.integer({ description: 'HTTP port of the Consul agent on every task host.', default: 8500, min: 1, max: 65535 }),
-    'consul-ssl': Flags.boolean({ description: 'Use HTTPS to the agents.' }),
-    'consul-ssl-verify': Flags.boolean({ description: 'Verify the agents\' certificates.', default: true, allowNo: true }),
-    'consul-ssl-cert': Flags.string({ description: 'Client certificate (PEM) for the agents.' }),
-    'consul-ssl-cacert': Flags.string({ description: 'CA certificates (PEM) the agents\' certificates are checked against.' }),
-    'consul-token': Flags.string({ description: 'ACL token for the agents (default: CONSUL_HTTP_TOKEN).' }),
-    'consul-auth': Flags.string({ description: 'HTTP basic auth, user[:password].' }),
     'consul-timeout': Flags.string({ description: 'How long an agent request may take.', default: '3s' }),
     'consul-tag': Flags.string({ description: 'Tag on every registration.', default: 'marathon' }),
     'consul-name-separator': Flags.string({ description: 'Replaces / of an app ID in its service name (/shop/web -> shop-web).', default: '-' }),
@@ -44,13 +39,6 @@ export default class BridgeMarathon extends Command {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(BridgeMarathon)
-    let code: number
-    try {
-      code = await runMarathonBridge(flags as MarathonFlags)
-    } catch (err) {
-      this.logToStderr(`marathon-consul: ${(err as Error).message}`)
-      code = 1
-    }
-    process.exit(code)
+    await runBridge('marathon-consul', (l) => this.logToStderr(l), () => runMarathonBridge(flags as MarathonFlags))
   }
 }

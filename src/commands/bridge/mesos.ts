@@ -1,4 +1,5 @@
 import { Command, Flags } from '@oclif/core'
+import { consulAgentFlags, runBridge } from '../../lib/cli/bridge-flags.js'
 import { runMesosBridge, type MesosFlags } from '../../bridges/mesos/main.js'
 
 export default class BridgeMesos extends Command {
@@ -16,6 +17,7 @@ export default class BridgeMesos extends Command {
     'mesos-consul --zk=zk://zookeeper.service.consul:2181/mesos --whitelist="^web" --task-tag="^web:public" --healthcheck',
   ]
   static override flags = {
+    ...consulAgentFlags,
     zk: Flags.string({ description: 'Where Mesos keeps its masters in ZooKeeper.', default: 'zk://127.0.0.1:2181/mesos' }),
     'mesos-master': Flags.string({ description: 'Comma-separated Mesos masters (host[:5050]) to poll instead of ZooKeeper; the leader is read from their state.' }),
     refresh: Flags.string({ description: 'Time between polls of the Mesos state.', default: '1m' }),
@@ -32,26 +34,12 @@ export default class BridgeMesos extends Command {
     'task-tag': Flags.string({ description: 'pattern:tag - tag tasks whose name matches pattern (repeatable).', multiple: true }),
     'group-separator': Flags.string({ description: 'Replaces _ in task names.', default: '' }),
     'heartbeats-before-remove': Flags.integer({ description: 'Polls a task may be missing from the state before it is removed.', default: 1 }),
-    'consul-port': Flags.integer({ description: 'HTTP port of the Consul agent on every host.', default: 8500, min: 1, max: 65535 }),
-    'consul-ssl': Flags.boolean({ description: 'Use HTTPS to the agents.' }),
-    'consul-ssl-verify': Flags.boolean({ description: 'Verify the agents\' certificates.', default: true, allowNo: true }),
-    'consul-ssl-cert': Flags.string({ description: 'Client certificate (PEM) for the agents.' }),
-    'consul-ssl-cacert': Flags.string({ description: 'CA certificates (PEM) the agents\' certificates are checked against.' }),
-    'consul-token': Flags.string({ description: 'ACL token for the agents (default: CONSUL_HTTP_TOKEN).' }),
-    'consul-auth': Flags.string({ description: 'HTTP basic auth, user[:password].' }),
     'state-timeout': Flags.string({ description: 'How long a master may take to answer with its state.', default: '10s' }),
     'log-level': Flags.string({ description: 'DEBUG, INFO, WARN or ERROR.', default: 'WARN' }),
   }
 
   async run(): Promise<void> {
     const { flags } = await this.parse(BridgeMesos)
-    let code: number
-    try {
-      code = await runMesosBridge(flags as MesosFlags)
-    } catch (err) {
-      this.logToStderr(`mesos-consul: ${(err as Error).message}`)
-      code = 1
-    }
-    process.exit(code)
+    await runBridge('mesos-consul', (l) => this.logToStderr(l), () => runMesosBridge(flags as MesosFlags))
   }
 }
