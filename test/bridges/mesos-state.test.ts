@@ -14,6 +14,7 @@ const OPTS: MesosOptions = {
   blacklist: [],
   frameworkWhitelist: [],
   taskTags: [],
+  sharedNames: [],
   groupSeparator: '',
   consulPort: 8500,
   healthTtl: '3m',
@@ -55,6 +56,10 @@ test('the fixture state: running tasks on their hosts\' agents, addresses by --m
   assert.equal(liquor[0]!.Meta['external-source'], 'mesos')
   const nh = byName('non-human-readable-liquor-store')
   assert.match(nh[0]!.ID, /liquor-store\.b71166c1.*:80$/)
+  // Docker's bridged port mappings, at the container's own address.
+  const bridged = { slaves: [{ id: 's1', pid: 'slave(1)@10.0.0.1:5051' }], frameworks: [{ name: 'm', tasks: [{ id: 'b.1', name: 'bridged', slave_id: 's1', state: 'TASK_RUNNING', resources: { ports: '[31500-31500]' }, container: { type: 'DOCKER', docker: { network: 'BRIDGE', port_mappings: [{ host_port: 31500, container_port: 8080, protocol: 'tcp' }] } }, statuses: [{ state: 'TASK_RUNNING', timestamp: 1, labels: [{ key: 'Docker.NetworkSettings.IPAddress', value: '172.17.0.5' }] }] }] }] }
+  assert.deepEqual(flat(desiredFromState(bridged, [], { ...OPTS, ipOrder: ['docker', 'host'] })).filter((s) => s.Name === 'bridged').map((s) => [s.Address, s.Port]), [['172.17.0.5', 8080]])
+  assert.deepEqual(flat(desiredFromState(bridged, [], { ...OPTS, ipOrder: ['host'] })).filter((s) => s.Name === 'bridged').map((s) => [s.Address, s.Port]), [['10.0.0.1', 31500]])
   // MesosContainerizer's label, and a task with no ports registers once without a port.
   const nginx = byName('nginx')
   assert.equal(nginx.length, 1)
@@ -105,6 +110,8 @@ test('filters, tags from labels and --task-tag, overrideTaskName, service tags, 
   const grouped = { slaves: state.slaves, frameworks: [{ name: 'm', tasks: [{ ...state.frameworks[0]!.tasks[1]!, labels: [] }] }] }
   assert.equal(flat(desiredFromState(grouped, [], OPTS)).find((s) => s.Meta['mesos-task'])!.Name, 'db-primary')
   assert.equal(flat(desiredFromState(grouped, [], { ...OPTS, groupSeparator: 'x' })).find((s) => s.Meta['mesos-task'])!.Name, 'dbxprimary')
+  const kafka = { slaves: state.slaves, frameworks: [{ name: 'k', tasks: [0, 1].map((i) => ({ id: `kb.${i}`, name: `KafkaBroker-${i}`, slave_id: 's1', state: 'TASK_RUNNING', resources: { ports: `[${9092 + i}-${9092 + i}]` } })) }] }
+  assert.deepEqual(flat(desiredFromState(kafka, [], { ...OPTS, sharedNames: [/(KafkaBroker)-.*/] })).filter((s) => s.Meta['mesos-task']).map((s) => s.Name), ['kafkabroker', 'kafkabroker'])
 })
 
 test('bad input: a malformed document throws; a bad task or agent is skipped with a warning naming it', () => {

@@ -107,6 +107,24 @@ describe('mesos-consul', () => {
     assert.equal((await catalogOf(base, 'chronos')).length, 1, 'the others stay')
   })
 
+  test('a task\'s Mesos health is mirrored by its check', async () => {
+    const withHealth = (healthy: boolean): any[] => {
+      const tasks = fixtureTasks().filter((t) => t.name !== 'car.store')
+      return [...tasks, mesosTask('hw.1', 'health-web', 'S42', [31900], { statuses: [{ state: 'TASK_RUNNING', timestamp: 1, healthy }] })]
+    }
+    const status = async (): Promise<string | undefined> => {
+      const entries = (await (await fetch(`${base}/v1/health/service/health-web`)).json()) as Array<{ Checks: Array<{ Name: string; Status: string; Output: string }> }>
+      return entries[0]?.Checks.find((c) => c.Name === 'Mesos task health')?.Status
+    }
+    setState(withHealth(true), masters[1])
+    assert.equal(await until('passing', async () => ((await status()) === 'passing' ? 'passing' : undefined)), 'passing')
+    setState(withHealth(false), masters[1])
+    assert.equal(await until('critical', async () => ((await status()) === 'critical' ? 'critical' : undefined)), 'critical')
+    assert.equal((await catalogOf(base, 'health-web')).length, 1, 'still registered: Consul keeps it out of DNS and ?passing')
+    setState(fixtureTasks().filter((t) => t.name !== 'car.store'), masters[1])
+    await until('gone', async () => ((await catalogOf(base, 'health-web')).length === 0 ? true : undefined))
+  })
+
   test('masters that answer 500, garbage or nothing skip the poll: nothing is deregistered', async () => {
     const before = await catalogIds(base, 'mesos-consul:')
     assert.ok(before.length > 5)

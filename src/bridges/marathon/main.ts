@@ -6,6 +6,7 @@
 import { hostname } from 'node:os'
 import { ConsulClient } from '../../client/client.js'
 import { Logger, parseLogLevel } from '../../lib/line-log.js'
+import { VERSION } from '../../version.js'
 import { agentPoolFrom, type ConsulAgentFlags } from '../agents.js'
 import { Registrar } from '../registrar.js'
 import { bridgeMetrics, parseListen, positiveDuration, serveBridge } from '../serve.js'
@@ -29,9 +30,14 @@ export interface MarathonFlags extends ConsulAgentFlags {
   'kv-prefix': string
   consul?: string
   'log-level': string
+  version: boolean
 }
 
 export async function runMarathonBridge(f: MarathonFlags): Promise<number> {
+  if (f.version) {
+    process.stdout.write(`marathon-consul ${VERSION} (consulate)\n`)
+    return 0
+  }
   const log = new Logger(parseLogLevel(f['log-level']))
   if (!['http', 'https'].includes(f['marathon-protocol'])) throw new Error(`--marathon-protocol=${f['marathon-protocol']}: want http or https`)
   const marathons = f['marathon-location'].split(',').map((s) => s.trim()).filter(Boolean).map((s) => (/^https?:\/\//.test(s) ? s : `${f['marathon-protocol']}://${s}`).replace(/\/+$/, ''))

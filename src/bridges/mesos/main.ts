@@ -4,6 +4,7 @@
  * starts, naming the flag.
  */
 import { Logger, parseLogLevel } from '../../lib/line-log.js'
+import { VERSION } from '../../version.js'
 import { agentPoolFrom, type ConsulAgentFlags } from '../agents.js'
 import { Registrar } from '../registrar.js'
 import { bridgeMetrics, positiveDuration, serveBridge } from '../serve.js'
@@ -26,7 +27,9 @@ export interface MesosFlags extends ConsulAgentFlags {
   blacklist?: string[]
   'fw-whitelist'?: string[]
   'task-tag'?: string[]
+  'shared-service-name'?: string[]
   'group-separator': string
+  version: boolean
   'heartbeats-before-remove': number
   'state-timeout': string
   'log-level': string
@@ -53,6 +56,10 @@ export function parseHostPorts(flag: string, text: string, defaultPort: number):
 
 /** Runs until a signal; resolves with the exit code. */
 export async function runMesosBridge(f: MesosFlags): Promise<number> {
+  if (f.version) {
+    process.stdout.write(`mesos-consul ${VERSION} (consulate)\n`)
+    return 0
+  }
   const level = parseLogLevel(f['log-level'])
   const log = new Logger(level)
   const ipOrder = f['mesos-ip-order'].split(',').map((s) => s.trim().toLowerCase())
@@ -78,6 +85,7 @@ export async function runMesosBridge(f: MesosFlags): Promise<number> {
     blacklist: regexes('blacklist', f.blacklist),
     frameworkWhitelist: regexes('fw-whitelist', f['fw-whitelist']),
     taskTags,
+    sharedNames: regexes('shared-service-name', f['shared-service-name']),
     groupSeparator: f['group-separator'],
     consulPort: f['consul-port'],
     // Three missed refreshes before Consul calls a health-checked task critical on its own.

@@ -61,6 +61,8 @@ export interface MesosOptions {
   frameworkWhitelist: readonly RegExp[]
   /** `--task-tag=pattern:tag`. */
   taskTags: ReadonlyArray<{ pattern: RegExp; tag: string }>
+  /** `--shared-service-name`: patterns whose first group names the service of every task they match. */
+  sharedNames: readonly RegExp[]
   /** `--group-separator`: replaces `_` in task names. */
   groupSeparator: string
   /** The HTTP port of every host's Consul agent. */
@@ -124,7 +126,7 @@ function taskIp(status: Json | undefined, hostIp: string, order: readonly IpSour
 /**
  * The ports a task is reached on. At the host's address: its host ports (resources), named by
  * discovery info when that lists as many. At a container's own address: the ports discovery info
- * declares (the container's), when it has them.
+ * declares, else the container side of Docker's port mappings, else the host ports.
  */
 function taskPorts(task: Json, atHost: boolean): { ports: Array<{ port: number; name?: string }>; declared: boolean } | undefined {
   const disc = isObj(task.discovery) && isObj(task.discovery.ports) && Array.isArray(task.discovery.ports.ports) ? task.discovery.ports.ports : []
@@ -135,6 +137,13 @@ function taskPorts(task: Json, atHost: boolean): { ports: Array<{ port: number; 
     declared.push({ port: n, ...(isObj(p) && str(p.name) ? { name: String(p.name) } : {}) })
   }
   if (!atHost && declared.length) return { ports: declared, declared: true }
+  // Docker's bridged port mappings: the container's side at its own address.
+  const docker = isObj(task.container) && isObj(task.container.docker) && Array.isArray(task.container.docker.port_mappings) ? task.container.docker.port_mappings : []
+  if (!atHost && docker.length) {
+    const mapped = docker.map((m) => (isObj(m) ? Number(m.container_port) : NaN))
+    if (mapped.some((n) => !(Number.isInteger(n) && n > 0 && n < 65536))) return undefined
+    return { ports: mapped.map((port) => ({ port })), declared: true }
+  }
   const res = parsePortRanges(isObj(task.resources) ? task.resources.ports : undefined)
   if (!res) return undefined
   const named = declared.length === res.length
@@ -208,7 +217,9 @@ export function desiredFromState(state: unknown, masters: readonly Master[], o: 
       const status = runningStatus(t)
       const labels = labelsOf(t.labels).concat(labelsOf(status?.labels))
       const override = labels.find((l) => l.key === 'overrideTaskName')?.value
-      const name = cleanName(override || rawName, o.groupSeparator)
+      // --shared-service-name: the first group of the first pattern that matches names the service.
+      const shared = o.sharedNames.map((r) => r.exec(rawName)).find((m) => m && m[1])?.[1]
+      const name = cleanName(override || shared || rawName, o.groupSeparator)
       if (!name) {
         d.warnings.push(`skipping task ${JSON.stringify(taskId)}: its name ${JSON.stringify(rawName)} has nothing DNS can carry`)
         continue

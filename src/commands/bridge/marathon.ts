@@ -34,6 +34,7 @@ export default class BridgeMarathon extends Command {
     kv: Flags.boolean({ description: 'Also write <kv-prefix>/<app>/config and <kv-prefix>/<app>/tasks/<task> in Consul\'s KV.' }),
     'kv-prefix': Flags.string({ description: 'Root of the KV tree.', default: 'marathon' }),
     consul: Flags.string({ description: 'The agent the KV tree is written through (default 127.0.0.1:<consul-port>).' }),
+    version: Flags.boolean({ description: 'Print the version and exit.' }),
     'log-level': Flags.string({ description: 'debug, info, warn or err.', default: 'info' }),
   }
 

@@ -32,9 +32,11 @@ export default class BridgeMesos extends Command {
     blacklist: Flags.string({ description: 'Never register tasks whose name matches this regex (repeatable).', multiple: true }),
     'fw-whitelist': Flags.string({ description: 'Only register tasks of frameworks whose name matches this regex (repeatable).', multiple: true }),
     'task-tag': Flags.string({ description: 'pattern:tag - tag tasks whose name matches pattern (repeatable).', multiple: true }),
+    'shared-service-name': Flags.string({ description: 'A regex whose first group names the service of every task it matches: (KafkaBroker)-.* registers KafkaBroker-0 and -1 as kafkabroker (repeatable).', multiple: true }),
     'group-separator': Flags.string({ description: 'Replaces _ in task names.', default: '' }),
     'heartbeats-before-remove': Flags.integer({ description: 'Polls a task may be missing from the state before it is removed.', default: 1 }),
     'state-timeout': Flags.string({ description: 'How long a master may take to answer with its state.', default: '10s' }),
+    version: Flags.boolean({ description: 'Print the version and exit.' }),
     'log-level': Flags.string({ description: 'DEBUG, INFO, WARN or ERROR.', default: 'WARN' }),
   }
 
