@@ -100,6 +100,8 @@ export class Registrar {
   readonly #known = new Set<string>()
   /** What each agent held under the prefix at its last sync (event-driven updates keep it current). */
   readonly #held = new Map<string, Map<string, string>>()
+  /** Agents whose last sync failed. */
+  readonly #down = new Set<string>()
 
   constructor(o: RegistrarOptions) {
     this.#o = o
@@ -127,9 +129,14 @@ export class Registrar {
       } catch (err) {
         report.unreachable.push(agent)
         this.#known.add(agent)
-        this.#o.log.warn(this.#o.component, `agent ${agent} unreachable, will retry: ${(err as Error).message}`)
+        // Said once when it goes; a host that stays down is counted in every sync's summary, not logged each time.
+        const msg = `agent ${agent} unreachable, will retry: ${(err as Error).message}`
+        if (this.#down.has(agent)) this.#o.log.debug(this.#o.component, msg)
+        else this.#o.log.warn(this.#o.component, msg)
+        this.#down.add(agent)
         return
       }
+      if (this.#down.delete(agent)) this.#o.log.info(this.#o.component, `agent ${agent} answers again; sweeping it`)
       const held = new Map<string, string>()
       for (const s of Object.values(have)) if (s.ID.startsWith(this.#o.prefix)) held.set(s.ID, s.Meta?.[META_DIGEST] ?? '')
       const wanted = new Set(want.map((svc) => svc.ID))

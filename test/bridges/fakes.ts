@@ -76,7 +76,12 @@ export class FakeMesosMaster extends FakeServer {
   protected route(req: http.IncomingMessage, res: http.ServerResponse): void {
     const path = (req.url ?? '').split('?')[0]
     if (path === '/master/state' && this.legacyOnly) return void res.writeHead(404).end()
-    if (path === '/master/state' || path === '/master/state.json') return this.json(res, 200, { ...this.state, leader: this.leaderPid, pid: `master@${this.address}` })
+    if (path === '/master/state' || path === '/master/state.json') {
+      const pid = `master@${this.address}`
+      // A master that does not lead knows no agents or tasks (and older Mesos does not redirect).
+      const view = this.leaderPid && this.leaderPid !== pid ? { slaves: [], frameworks: [] } : this.state
+      return this.json(res, 200, { ...view, leader: this.leaderPid, pid })
+    }
     if (path === '/master/health') return void res.writeHead(200).end()
     res.writeHead(404).end()
   }

@@ -26,7 +26,7 @@ test('a Consul command we do not have yet is named as not supported (exit 1), fl
   // Not a Consul command at all: the commands there are.
   const typo = await consul('snapshat', 'save')
   assert.equal(typo.code, 1)
-  assert.match(typo.stderr, /^consul: unknown command "snapshat"; the commands are: acl, agent, catalog, .*validate, version, watch\n$/)
+  assert.match(typo.stderr, /^consul: unknown command "snapshat"; the commands are: acl, agent, bridge, catalog, .*validate, version, watch\n$/)
   assert.deepEqual(await consul('-http-addr=127.0.0.1:8500', 'snapshot', 'save', 'x'), {
     code: 1,
     stdout: '',

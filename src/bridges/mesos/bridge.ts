@@ -48,6 +48,9 @@ export interface PollReport {
   error?: string
 }
 
+/** Polls after a leader change during which no registration is removed. */
+export const FAILOVER_HOLD_POLLS = 3
+
 const hp = (m: HostPort): string => (m.host.includes(':') ? `[${m.host}]:${m.port}` : `${m.host}:${m.port}`)
 
 export class MesosBridge {
@@ -55,6 +58,9 @@ export class MesosBridge {
   /** Registrations that left the state, kept until they have been missing heartbeatsBeforeRemove polls. */
   #previous = new Map<string, { agent: string; svc: BridgeService; misses: number }>()
   readonly #warned = new Set<string>()
+  /** The leader of the last poll, and how many more polls removals are held after it changed. */
+  #leader: string | undefined
+  #holdPolls = 0
   #timer: NodeJS.Timeout | undefined
   #stopped = false
   #running: Promise<unknown> = Promise.resolve()
@@ -71,8 +77,16 @@ export class MesosBridge {
     const errors: string[] = []
     for (const m of order) {
       try {
-        const state = await this.#fetchState(m)
+        let state = await this.#fetchState(m)
         const leader = parsePid(state.leader)
+        const self = parsePid(state.pid)
+        // A master that is not the leader and did not redirect (older Mesos) answers with its own,
+        // empty view: taking it would deregister every task. Ask the leader it names instead.
+        if (leader && self && (self.host !== leader.host || self.port !== leader.port)) {
+          state = await this.#fetchState(leader)
+          const again = parsePid(state.pid)
+          if (again && (again.host !== leader.host || again.port !== leader.port)) throw new Error(`${hp(leader)} is named leader but answers as ${hp(again)}`)
+        }
         const all = masters.map((x) => ({ ...x, leader: leader ? x.host === leader.host && x.port === leader.port : x.leader }))
         if (leader && !all.some((x) => x.leader)) all.push({ ...leader, leader: true })
         return { state, masters: all, from: hp(m) }
@@ -127,7 +141,16 @@ export class MesosBridge {
         log.warn('mesos', w)
       }
     }
-    this.#carryMissing(desired.byAgent)
+    // A new leader learns its agents' tasks as they re-register: for a few polls after a change,
+    // a task missing from its state is not taken as gone.
+    const leader = read.masters.find((m) => m.leader)
+    const leaderKey = leader ? hp(leader) : ''
+    if (this.#leader !== undefined && leaderKey !== this.#leader) {
+      this.#holdPolls = FAILOVER_HOLD_POLLS
+      log.info('mesos', `leading master is now ${leaderKey || 'unknown'}; removals held for ${FAILOVER_HOLD_POLLS} polls while its agents re-register`)
+    } else if (this.#holdPolls > 0) this.#holdPolls--
+    this.#leader = leaderKey
+    this.#carryMissing(desired.byAgent, this.#holdPolls > 0)
     const sync = await this.#o.registrar.sync(desired.byAgent)
     await this.#refreshHealth(desired.health, new Set(sync.unreachable))
     let registrations = 0
@@ -142,13 +165,13 @@ export class MesosBridge {
     return { ok: true, master: read.from, tasks: desired.tasks, sync }
   }
 
-  /** Keeps a registration that just left the state for heartbeatsBeforeRemove - 1 more polls. */
-  #carryMissing(byAgent: Map<string, BridgeService[]>): void {
+  /** Keeps a registration that just left the state for heartbeatsBeforeRemove - 1 more polls (all of them while `hold`). */
+  #carryMissing(byAgent: Map<string, BridgeService[]>, hold: boolean): void {
     const now = new Map<string, { agent: string; svc: BridgeService; misses: number }>()
     for (const [agent, list] of byAgent) for (const svc of list) now.set(`${agent}\u0000${svc.ID}`, { agent, svc, misses: 0 })
     for (const [key, prev] of this.#previous) {
       if (now.has(key)) continue
-      const misses = prev.misses + 1
+      const misses = hold ? prev.misses : prev.misses + 1
       if (misses >= this.#o.heartbeatsBeforeRemove) continue
       now.set(key, { ...prev, misses })
       const list = byAgent.get(prev.agent)
