@@ -108,6 +108,8 @@ export class FakeMarathon extends FakeServer {
   readonly streams = new Set<http.ServerResponse>()
   streamsOpened = 0
   readonly subscriptions: string[] = []
+  /** GET /v2/apps/<id> per app. */
+  readonly appReads = new Map<string, number>()
 
   protected route(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x')
@@ -137,6 +139,7 @@ export class FakeMarathon extends FakeServer {
     }
     if (path.startsWith('/v2/apps/')) {
       const id = `/${decodeURIComponent(path.slice('/v2/apps/'.length)).replace(/\/tasks$/, '')}`
+      this.appReads.set(id, (this.appReads.get(id) ?? 0) + 1)
       const app = this.apps.get(id)
       if (!app) return this.json(res, 404, { message: `App '${id}' does not exist` })
       return this.json(res, 200, { app })

@@ -211,6 +211,23 @@ describe('marathon-consul', () => {
     assert.match(bridge.output(), /status_update_event of app \/web without taskId or host/)
   })
 
+  test('events of an app not labelled for Consul cost one read of the app per version', async () => {
+    const ignored = app('/ignored')
+    const reads = (): number => (m1.appReads.get('/ignored') ?? 0) + (m2.appReads.get('/ignored') ?? 0)
+    const before = reads()
+    for (let i = 0; i < 5; i++) leader().emit(statusEvent(ignored.tasks[0], 'TASK_RUNNING'))
+    await until('one read', () => (reads() === before + 1 ? true : undefined))
+    // A marker event through the same stream: once it is handled, the five before it were too.
+    const t = addTask('/web', 7, IPS[1]!, [31007])
+    leader().emit(statusEvent(t, 'TASK_RUNNING'))
+    await until('the marker registered', async () => ((await names('web')).some((n) => n.endsWith(':31007 [marathon,public]')) ? true : undefined))
+    assert.equal(reads(), before + 1)
+    assert.deepEqual(await names('ignored'), [])
+    removeTask('/web', t.id)
+    leader().emit(statusEvent(t, 'TASK_KILLED'))
+    await until('the marker gone', async () => ((await names('web')).some((n) => n.includes(':31007 ')) ? undefined : true))
+  })
+
   test('a Marathon that fails, hangs or answers garbage during a sync deregisters nothing', async () => {
     const snapshot = async (): Promise<string[]> => [...(await names('web')), ...(await names('api')), ...(await names('api-admin'))]
     const before = await snapshot()

@@ -52,6 +52,8 @@ export class MarathonBridge {
   readonly #o: MarathonBridgeOptions
   /** App ID -> its plan, as last read. */
   readonly #apps = new Map<string, AppInfo>()
+  /** Apps not labelled for Consul, by the version read: their tasks' events need no re-read until the app changes. */
+  readonly #unlabelled = new Map<string, string>()
   /** Task ID -> where its registrations are. */
   readonly #tasks = new Map<string, { appId: string; agent: string; ids: string[] }>()
   /** Per app: the work its events queued, in order, and whether a re-read is already waiting. */
@@ -151,6 +153,7 @@ export class MarathonBridge {
       const apps = new Map<string, AppInfo>()
       const tasks = new Map<string, { appId: string; agent: string; ids: string[] }>()
       const byApp = new Map<string, { app: unknown; info: AppInfo; tasks: TaskRegistrations[] }>()
+      const unlabelled = new Map<string, string>()
       for (const a of res.body.apps) {
         let r: ReturnType<typeof appRegistrations>
         try {
@@ -159,7 +162,10 @@ export class MarathonBridge {
           this.#warn((err as Error).message)
           continue
         }
-        if (!r.info) continue
+        if (!r.info) {
+          if (isObj(a) && typeof a.id === 'string') unlabelled.set(a.id.startsWith('/') ? a.id : `/${a.id}`, String(a.version ?? ''))
+          continue
+        }
         apps.set(r.info.id, r.info)
         byApp.set(r.info.id, { app: a, info: r.info, tasks: r.tasks })
         for (const t of r.tasks) {
@@ -175,6 +181,9 @@ export class MarathonBridge {
       for (const [k, v] of apps) this.#apps.set(k, v)
       this.#tasks.clear()
       for (const [k, v] of tasks) this.#tasks.set(k, v)
+      // The label filter usually keeps unlabelled apps out of this list; those it has are remembered.
+      for (const [k, v] of unlabelled) this.#unlabelled.set(k, v)
+      for (const k of apps.keys()) this.#unlabelled.delete(k)
       await this.#kv?.syncAll(byApp)
       this.#o.metrics.incr('sync.full')
       this.#o.metrics.incr('registered', report.registered)
@@ -224,6 +233,8 @@ export class MarathonBridge {
     if (this.#syncing) await this.#syncing
     const t0 = performance.now()
     const appId = typeof ev.appId === 'string' ? (ev.appId.startsWith('/') ? ev.appId : `/${ev.appId}`) : undefined
+    // Most of a big Marathon's apps are not for Consul: their tasks' events cost nothing until the app changes.
+    if (appId && kind !== 'app_terminated_event' && typeof ev.version === 'string' && this.#unlabelled.get(appId) === ev.version) return
     switch (kind) {
       case 'status_update_event': {
         if (!appId) break
@@ -343,7 +354,11 @@ export class MarathonBridge {
       // Unusable now: keep what was registered, say why.
       return this.#warn((err as Error).message)
     }
-    if (!r.info) return this.#dropApp(appId)
+    if (!r.info) {
+      this.#unlabelled.set(appId, String(app.version ?? ''))
+      return this.#dropApp(appId)
+    }
+    this.#unlabelled.delete(r.info.id)
     this.#apps.set(r.info.id, r.info)
     const keep = new Set<string>()
     for (const t of r.tasks) {
