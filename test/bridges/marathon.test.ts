@@ -208,6 +208,8 @@ describe('marathon-consul', () => {
     await count('web', 2)
     assert.equal((await bridge.metric('marathon_consul_events_malformed')) - before, 2)
     assert.match(bridge.output(), /dropping a malformed status_update_event/)
+    // In stream mode the bridge takes no posted events: only Marathon's stream feeds it.
+    assert.equal((await fetch(`${await bridge.endpoint()}/events`, { method: 'POST', body: JSON.stringify(statusEvent(t5, 'TASK_KILLED')) })).status, 404)
     assert.match(bridge.output(), /status_update_event of app \/web without taskId or host/)
   })
 

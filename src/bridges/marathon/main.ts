@@ -65,13 +65,14 @@ export async function runMarathonBridge(f: MarathonFlags): Promise<number> {
     log,
     metrics,
   })
-  const server = await serveBridge(listen, metrics, {
+  // /events only where Marathon posts to it: in stream mode nobody may feed the bridge events.
+  const server = await serveBridge(listen, metrics, events === 'callback' ? {
     '/events': async (req, body) => {
       if (req.method !== 'POST') return { status: 405, body: 'POST events here\n' }
       await bridge.handle(undefined, body.toString('utf8'))
       return { status: 200, body: 'OK\n' }
     },
-  })
+  } : {})
   const addr = server.address()
   const port = typeof addr === 'object' && addr ? addr.port : listen.port
   log.info('marathon', `listening on ${listen.host}:${port} (/health, /metrics${events === 'callback' ? ', /events' : ''})`)
