@@ -313,7 +313,15 @@ describe('marathon-consul', () => {
     assert.deepEqual(await churn(), expected())
   })
 
-  test('app_terminated_event removes the app and its KV tree', async () => {
+  test('app_terminated_event removes the app and its KV tree; a full sync deletes only keys of the bridge\'s shape', async () => {
+    await fetch(`${base}/v1/kv/marathon/README`, { method: 'PUT', body: 'kept by an operator' })
+    await fetch(`${base}/v1/kv/marathon/gone-app/config`, { method: 'PUT', body: '{}' })
+    const syncs = await bridge.metric('marathon_consul_sync_full')
+    leader().emit({ eventType: 'group_change_success', groupId: '/', version: VERSION })
+    await until('a full sync', async () => ((await bridge.metric('marathon_consul_sync_full')) > syncs ? true : undefined))
+    const keys = await kvKeys('marathon/')
+    assert.ok(keys.includes('marathon/README'), 'an operator\'s key stays')
+    assert.ok(!keys.includes('marathon/gone-app/config'), 'the config of an app Marathon no longer has goes')
     apps().delete('/web')
     leader().emit({ eventType: 'app_terminated_event', appId: '/web' })
     await count('web', 0)

@@ -93,7 +93,8 @@ export class KvMirror {
       for (const p of await this.client.kvList(`${this.prefix}/`)) have.set(p.Key, p.Value === null ? '' : Buffer.from(p.Value, 'base64').toString('utf8'))
       const ops: Op[] = []
       for (const [k, v] of want) if (have.get(k) !== v) ops.push({ KV: { Verb: 'set', Key: k, Value: Buffer.from(v).toString('base64') } })
-      for (const k of have.keys()) if (!want.has(k)) ops.push({ KV: { Verb: 'delete', Key: k } })
+      // Only keys of the bridge's own shape go: anything else a user keeps under the prefix stays.
+      for (const k of have.keys()) if (!want.has(k) && /\/(config|tasks\/[^/]+)$/.test(k)) ops.push({ KV: { Verb: 'delete', Key: k } })
       await this.#run(ops)
       if (ops.length) this.log.info('kv', `${this.prefix}/: ${ops.length} keys written or deleted`)
     })
