@@ -107,11 +107,6 @@ export class Registrar {
     this.#o = o
   }
 
-  /** Agents to sweep even when nothing should be registered on them (seeded from the catalog at start). */
-  remember(agents: Iterable<string>): void {
-    for (const a of agents) this.#known.add(a)
-  }
-
   get known(): ReadonlySet<string> {
     return this.#known
   }
