@@ -16,6 +16,7 @@ export function parseLogLevel(s: string): LogLevel {
 export class Logger {
   #min: number
   readonly #sinks: ((line: string) => void)[] = []
+  readonly #warned = new Set<string>()
   constructor(
     level: LogLevel = 'warn',
     readonly write: (line: string) => void = (l) => process.stderr.write(l),
@@ -50,6 +51,12 @@ export class Logger {
     this.#log('info', c, m)
   }
   warn(c: string, m: string): void {
+    this.#log('warn', c, m)
+  }
+  /** A warning said once; the same message again (the same bad task every poll) goes to debug. */
+  warnOnce(c: string, m: string): void {
+    if (this.#warned.has(m)) return this.#log('debug', c, m)
+    this.#warned.add(m)
     this.#log('warn', c, m)
   }
   err(c: string, m: string): void {

@@ -3,9 +3,9 @@
  * and client agents on 127.0.0.x, every agent on the same HTTP port as on real hosts), the bridges
  * as real processes, and readers for their /metrics and the catalog.
  */
-import { spawn, execFile, type ChildProcess } from 'node:child_process'
+import { execFile, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
-import { ROOT, startAgent, tempDir, removeDir, type RunningAgent } from '../helpers/agent.js'
+import { ROOT, spawnBin, startAgent, tempDir, removeDir, type RunningAgent } from '../helpers/agent.js'
 import { until } from '../helpers/poll.js'
 
 export interface Host {
@@ -65,29 +65,16 @@ export interface RunningBridge {
   stop: () => Promise<number | null>
 }
 
-const running = new Set<ChildProcess>()
-process.on('exit', () => {
-  for (const p of running) p.kill('SIGKILL')
-})
-
 export function startBridge(kind: 'mesos' | 'marathon', args: string[]): RunningBridge {
-  const proc = spawn(process.execPath, [join(ROOT, 'bin', `${kind}-consul.js`), ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-  running.add(proc)
-  let out = ''
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()))
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()))
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => {
-    running.delete(proc)
-    resolve(code)
-  }))
+  const { proc, output, exited } = spawnBin(join(ROOT, 'bin', `${kind}-consul.js`), args)
   const endpoint = (): Promise<string> => until(`${kind}-consul's endpoint in its log`, () => {
-    if (proc.exitCode !== null) throw new Error(`${kind}-consul exited ${proc.exitCode}:\n${out}`)
-    const m = /(?:health and metrics on http:\/\/|listening on )(\S+?:\d+)/.exec(out)
+    if (proc.exitCode !== null) throw new Error(`${kind}-consul exited ${proc.exitCode}:\n${output()}`)
+    const m = /(?:health and metrics on http:\/\/|listening on )(\S+?:\d+)/.exec(output())
     return m ? `http://${m[1]!.replace(/\/$/, '')}` : undefined
   })
   return {
     proc,
-    output: () => out,
+    output,
     endpoint,
     async metric(name: string) {
       const text = await (await fetch(`${await endpoint()}/metrics`)).text()

@@ -45,6 +45,20 @@ process.on('exit', () => {
   for (const p of running) p.kill('SIGKILL')
 })
 
+/** Runs one of our bins as a real process, its stdout and stderr kept together; killed if the test process exits first. */
+export function spawnBin(bin: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): { proc: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const proc = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  running.add(proc)
+  let out = ''
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()))
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()))
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => {
+    running.delete(proc)
+    resolve(code)
+  }))
+  return { proc, output: () => out, exited }
+}
+
 /**
  * Starts `consul agent` as a real process on loopback with ephemeral ports (port 0) unless the
  * args say otherwise, and waits until it logs its HTTP listener. Default: a durable single
@@ -70,47 +84,36 @@ export async function startAgent(opts: { args?: string[]; dataDir?: string; env?
     : opts.client
     ? ['agent', `-data-dir=${dataDir}`, `-node=${opts.node ?? 'test-client'}`, ...bind, ...httpPort, ...dnsFlag, ...clusterPorts(opts.args ?? []).filter((a) => a.startsWith('-serf-lan-port'))]
     : ['agent', '-server', opts.bootstrap ? '-bootstrap' : `-bootstrap-expect=${opts.bootstrapExpect ?? 1}`, `-data-dir=${dataDir}`, `-node=${opts.node ?? 'test-node'}`, ...bind, ...httpPort, ...dnsFlag, ...clusterPorts(opts.args ?? [])]
-  const proc = spawn(process.execPath, [CONSUL_BIN, ...base, ...(opts.args ?? [])], {
-    env: { ...process.env, ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  running.add(proc)
-  let out = ''
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()))
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()))
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => {
-    running.delete(proc)
-    resolve(code)
-  }))
+  const { proc, output, exited } = spawnBin(CONSUL_BIN, [...base, ...(opts.args ?? [])], opts.env)
   const deadline = Date.now() + 20_000
   let httpAddr: string | undefined
   let httpsAddr: string | undefined
   let dnsPort: number | undefined
   while (Date.now() < deadline) {
     // Text lines, or log_json's (where a quote ends the message).
-    const http = /HTTP API listening on (http:\/\/[^\s"]+)/.exec(out)
-    const https = /HTTPS API listening on (https:\/\/[^\s"]+)/.exec(out)
+    const http = /HTTP API listening on (http:\/\/[^\s"]+)/.exec(output())
+    const https = /HTTPS API listening on (https:\/\/[^\s"]+)/.exec(output())
     if (http) httpAddr = http[1]
     if (https) httpsAddr = https[1]
-    const dns = /DNS server listening on udp:\/\/\S+:(\d+) and tcp/.exec(out)
+    const dns = /DNS server listening on udp:\/\/\S+:(\d+) and tcp/.exec(output())
     if (dns) dnsPort = Number(dns[1])
-    if (STARTED.test(out)) break
-    if (proc.exitCode !== null) throw new Error(`agent exited with ${proc.exitCode}:\n${out}`)
+    if (STARTED.test(output())) break
+    if (proc.exitCode !== null) throw new Error(`agent exited with ${proc.exitCode}:\n${output()}`)
     await new Promise((r) => setTimeout(r, 25))
   }
-  if (!STARTED.test(out)) {
+  if (!STARTED.test(output())) {
     proc.kill('SIGKILL')
-    throw new Error(`agent did not start in time:\n${out}`)
+    throw new Error(`agent did not start in time:\n${output()}`)
   }
   return {
     proc,
     httpAddr: httpAddr ?? '',
     httpsAddr,
-    serverAddr: /server RPC listening on (\S+);/.exec(out)?.[1] ?? '',
-    lanAddr: /LAN membership on ([^;\s]+)/.exec(out)?.[1] ?? '',
+    serverAddr: /server RPC listening on (\S+);/.exec(output())?.[1] ?? '',
+    lanAddr: /LAN membership on ([^;\s]+)/.exec(output())?.[1] ?? '',
     dnsPort,
     dataDir,
-    output: () => out,
+    output,
     stop: async () => {
       if (proc.exitCode === null) proc.kill('SIGTERM')
       return exited

@@ -68,7 +68,6 @@ export class MarathonBridge {
   #timer: NodeJS.Timeout | undefined
   readonly #resolved = new Map<string, string>()
   readonly #kv: KvMirror | undefined
-  readonly #warned = new Set<string>()
   #callbackUrl: string | undefined
 
   constructor(o: MarathonBridgeOptions) {
@@ -76,11 +75,7 @@ export class MarathonBridge {
     this.#kv = o.kv ? new KvMirror(o.kv.client, o.kv.prefix, o.log) : undefined
   }
 
-  #warn = (msg: string): void => {
-    if (this.#warned.has(msg)) return this.#o.log.debug('marathon', msg)
-    this.#warned.add(msg)
-    this.#o.log.warn('marathon', msg)
-  }
+  #warn = (msg: string): void => this.#o.log.warnOnce('marathon', msg)
 
   async #marathon(path: string, base?: string): Promise<{ status: number; body: unknown; from: string }> {
     const bases = base ? [base] : [...new Set([...(this.#leader ? [this.#leader] : []), ...this.#o.marathons])]

@@ -57,7 +57,6 @@ export class MesosBridge {
   readonly #o: MesosBridgeOptions
   /** Registrations that left the state, kept until they have been missing heartbeatsBeforeRemove polls. */
   #previous = new Map<string, { agent: string; svc: BridgeService; misses: number }>()
-  readonly #warned = new Set<string>()
   /** The leader of the last poll, and how many more polls removals are held after it changed. */
   #leader: string | undefined
   #holdPolls = 0
@@ -133,14 +132,7 @@ export class MesosBridge {
       log.err('mesos', `poll skipped, registrations left as they are: ${msg}`)
       return { ok: false, tasks: 0, error: msg }
     }
-    for (const w of desired.warnings) {
-      // Once each at warn; the same bad task every minute after that only at debug.
-      if (this.#warned.has(w)) log.debug('mesos', w)
-      else {
-        this.#warned.add(w)
-        log.warn('mesos', w)
-      }
-    }
+    for (const w of desired.warnings) log.warnOnce('mesos', w)
     // A new leader learns its agents' tasks as they re-register: for a few polls after a change,
     // a task missing from its state is not taken as gone.
     const leader = read.masters.find((m) => m.leader)
